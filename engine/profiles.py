@@ -1,0 +1,311 @@
+"""Profiles: every setting of a run, as TOML, validated against typed dataclasses.
+
+A profile is loaded with :func:`load_profile`, which names the key at fault
+when something is wrong, and saved with :func:`save_profile`, which writes
+atomically and never replaces a file unless told to.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+import tomli_w
+
+from engine import locations
+from engine.atomic import write_text_atomic
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEMO_MODEL = "@demo"  # stands for the built-in demo model in ``model.path``
+
+PRECISIONS = ("int4", "int8", "fp32", "fp16")
+METHODS = ("auto-opt", "config")
+TEMPLATE_FAMILIES = ("auto", "chatml", "phi3", "llama3", "mistral", "gemma", "custom")
+BACKENDS = ("onnxruntime-genai", "foundry-local")
+
+
+class ProfileError(ValueError):
+    """A profile that cannot be used; ``key`` names the setting at fault."""
+
+    def __init__(self, message: str, *, path: Path | None = None, key: str = "") -> None:
+        where = f"{path}: " if path else ""
+        at = f"[{key}] " if key else ""
+        super().__init__(f"{where}{at}{message}")
+        self.path = path
+        self.key = key
+        self.reason = message
+
+
+@dataclass
+class ModelSection:
+    path: str = DEMO_MODEL
+    trust_remote_code: bool = False
+
+
+@dataclass
+class ConvertSection:
+    method: str = "auto-opt"
+    precision: str = "int4"
+    device: str = "cpu"
+    provider: str = "CPUExecutionProvider"
+    block_size: int = 128
+    symmetric: bool = False
+    accuracy_level: int = 4  # 0 leaves it unset
+    quantize_lm_head: bool = False
+    output: str = ""  # empty: <data>/models/<profile>-<precision>
+    config_file: str = ""  # method "config": an Olive workflow JSON; empty: generated
+    log_level: int = 1
+    recipe: str = ""  # a named recipe (see the tuner); empty: from precision
+
+
+@dataclass
+class PromptTemplate:
+    system: str = ""
+    user: str = ""
+    assistant: str = ""
+    prompt: str = ""
+
+
+@dataclass
+class ModelConfig:
+    max_length: int = 2048
+    temperature: float = 0.7
+    top_p: float = 0.9
+    repetition_penalty: float = 1.1
+
+
+@dataclass
+class DeploySection:
+    name: str = ""  # empty: <profile>-<precision>
+    description: str = "Fine-tuned quantized model"
+    version: str = "1.0"
+    cache_dir: str = ""  # empty: the foundry CLI's cache, else slmops' own
+    template: str = "auto"
+    prompt_template: PromptTemplate = field(default_factory=PromptTemplate)
+    model_config: ModelConfig = field(default_factory=ModelConfig)
+
+
+@dataclass
+class ChatSection:
+    backend: str = "onnxruntime-genai"
+    system_prompt: str = ""
+    max_new_tokens: int = 256
+
+
+@dataclass
+class EvalCase:
+    prompt: str = ""
+    keywords: list[str] = field(default_factory=list)
+    regex: str = ""
+    json_keys: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BenchSection:
+    input_lengths: list[int] = field(default_factory=lambda: [32, 256, 1024])
+    new_tokens: int = 64
+    warmup: int = 1
+    repeats: int = 3
+    soak_requests: int = 200
+    perplexity_text: str = ""
+    eval: list[EvalCase] = field(default_factory=list)
+
+
+@dataclass
+class Profile:
+    name: str = "untitled"
+    description: str = ""
+    model: ModelSection = field(default_factory=ModelSection)
+    convert: ConvertSection = field(default_factory=ConvertSection)
+    deploy: DeploySection = field(default_factory=DeploySection)
+    chat: ChatSection = field(default_factory=ChatSection)
+    bench: BenchSection = field(default_factory=BenchSection)
+    # Where it was loaded from: relative paths in it are relative to this file.
+    source: Path | None = field(default=None, compare=False, metadata={"toml": False})
+
+    def base_dir(self) -> Path:
+        return self.source.parent if self.source else Path.cwd()
+
+    def resolve(self, value: str) -> Path:
+        """A path from the profile, with ``~`` expanded and made absolute against the profile's folder."""
+        path = Path(value).expanduser()
+        return (path if path.is_absolute() else self.base_dir() / path).resolve()
+
+    def model_path(self) -> Path:
+        if self.model.path == DEMO_MODEL:
+            return locations.demo_model_dir()
+        return self.resolve(self.model.path)
+
+    def output_path(self) -> Path:
+        if self.convert.output:
+            return self.resolve(self.convert.output)
+        return locations.models_dir() / f"{self.name}-{self.convert.precision}"
+
+    def deploy_name(self) -> str:
+        return self.deploy.name or f"{self.name}-{self.convert.precision}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_dict(self)
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+
+_CHOICES = {
+    "convert.method": METHODS,
+    "convert.precision": PRECISIONS,
+    "deploy.template": TEMPLATE_FAMILIES,
+    "chat.backend": BACKENDS,
+}
+_RANGES = {
+    "convert.block_size": (16, 256),
+    "convert.accuracy_level": (0, 4),
+    "convert.log_level": (0, 4),
+    "deploy.model_config.max_length": (1, 1 << 20),
+    "deploy.model_config.temperature": (0.0, 5.0),
+    "deploy.model_config.top_p": (0.0, 1.0),
+    "deploy.model_config.repetition_penalty": (0.5, 5.0),
+    "chat.max_new_tokens": (1, 1 << 20),
+    "bench.new_tokens": (1, 1 << 20),
+    "bench.warmup": (0, 1000),
+    "bench.repeats": (1, 10000),
+    "bench.soak_requests": (0, 1_000_000),
+}
+
+
+def _to_dict(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {
+            f.name: _to_dict(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if f.metadata.get("toml", True)
+        }
+    if isinstance(obj, list):
+        return [_to_dict(item) for item in obj]
+    return obj
+
+
+def _type_name(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin is list:
+        return f"a list of {_type_name(get_args(tp)[0])}"
+    if dataclasses.is_dataclass(tp):
+        return "a table"
+    return {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}.get(tp, str(tp))
+
+
+def _convert(value: Any, tp: Any, key: str, path: Path | None) -> Any:
+    def wrong() -> ProfileError:
+        return ProfileError(f"must be {_type_name(tp)}, not {value!r}", path=path, key=key)
+
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise wrong()
+        return _build(tp, value, key, path)
+    if get_origin(tp) is list:
+        if not isinstance(value, list):
+            raise wrong()
+        (item_tp,) = get_args(tp)
+        return [_convert(item, item_tp, f"{key}[{i}]", path) for i, item in enumerate(value)]
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, float) and isinstance(value, bool):
+        raise wrong()
+    if not isinstance(value, tp):
+        raise wrong()
+    return value
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str, path: Path | None) -> Any:
+    hints = get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls) if f.metadata.get("toml", True)}
+    for name in data:
+        if name not in known:
+            key = f"{prefix}.{name}" if prefix else name
+            raise ProfileError(f"unknown setting; known here: {', '.join(sorted(known))}", path=path, key=key)
+    values = {}
+    for name, value in data.items():
+        key = f"{prefix}.{name}" if prefix else name
+        value = _convert(value, hints[name], key, path)
+        if key in _CHOICES and value not in _CHOICES[key]:
+            raise ProfileError(f"{value!r} is not one of {', '.join(_CHOICES[key])}", path=path, key=key)
+        if key in _RANGES:
+            low, high = _RANGES[key]
+            if not low <= value <= high:
+                raise ProfileError(f"{value} is outside {low} to {high}", path=path, key=key)
+        values[name] = value
+    return cls(**values)
+
+
+def profile_from_dict(data: dict[str, Any], source: Path | None = None) -> Profile:
+    profile = _build(Profile, data, "", source)
+    profile.source = source
+    if any(length < 1 for length in profile.bench.input_lengths):
+        raise ProfileError("input lengths must be at least 1", path=source, key="bench.input_lengths")
+    return profile
+
+
+def load_profile(path: str | Path) -> Profile:
+    path = Path(path).expanduser().resolve()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProfileError("no such profile file", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"cannot be read: {exc}", path=path) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"is not valid TOML: {exc}", path=path) from None
+    return profile_from_dict(data, source=path)
+
+
+def save_profile(profile: Profile, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write ``profile`` as TOML; an existing file is replaced only with ``overwrite``."""
+    path = Path(path).expanduser()
+    try:
+        write_text_atomic(path, profile.to_toml(), overwrite=overwrite)
+    except FileExistsError:
+        raise ProfileError("already exists; choose another name or confirm overwriting", path=path) from None
+    profile.source = path.resolve()
+    return path
+
+
+@dataclass(frozen=True)
+class ProfileEntry:
+    name: str
+    path: Path
+    shipped: bool
+    error: str = ""
+
+
+def list_profiles() -> list[ProfileEntry]:
+    """User profiles first, then the shipped examples; broken ones are listed with their error."""
+    entries = []
+    for folder, shipped in ((locations.profiles_dir(), False), (locations.shipped_profiles_dir(), True)):
+        for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+            try:
+                name = load_profile(path).name
+                error = ""
+            except ProfileError as exc:
+                name, error = path.stem, exc.reason
+            entries.append(ProfileEntry(name=name, path=path, shipped=shipped, error=error))
+    return entries
+
+
+def find_profile(name_or_path: str) -> Profile:
+    """Load a profile given as a path, or by name among the known profiles."""
+    candidate = Path(name_or_path).expanduser()
+    if candidate.suffix == ".toml" or candidate.exists():
+        return load_profile(candidate)
+    for entry in list_profiles():
+        if name_or_path in (entry.name, entry.path.stem):
+            return load_profile(entry.path)
+    raise ProfileError(f"no profile named {name_or_path!r}; `slmops profiles` lists them")

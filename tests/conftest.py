@@ -1,0 +1,71 @@
+"""Shared fixtures: an isolated slmops home, and real models built once per session.
+
+The demo model is built where ``make run`` builds it, so a developer's runs
+and the tests share one copy; everything else goes to a temporary home.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine import locations
+from engine.demo import build_demo_model_job, demo_model_ready
+
+os.environ.setdefault("SLMOPS_DEMO_MODEL_DIR", str(locations.demo_model_dir()))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("slmops-home")
+    os.environ["SLMOPS_HOME"] = str(home)
+    return home
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, empty slmops home for one test."""
+    monkeypatch.setenv("SLMOPS_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def _build(output: Path, tiny: bool) -> Path:
+    job = build_demo_model_job(output, tiny=tiny)
+    asyncio.run(job.run())
+    assert job.finished.ok, f"building the {'tiny' if tiny else 'demo'} model failed: {job.error}"
+    return output
+
+
+@pytest.fixture(scope="session")
+def demo_model() -> Path:
+    """The real SmolLM2-135M-Instruct fp32 Hugging Face folder."""
+    path = locations.demo_model_dir()
+    return path if demo_model_ready(path) else _build(path, tiny=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Same architecture and tokenizer as the demo model, two small random layers."""
+    return _build(tmp_path_factory.mktemp("tiny") / "tiny-smollm2", tiny=True)
+
+
+@pytest.fixture(scope="session")
+def demo_onnx_int4(demo_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo model converted the guide's way: olive auto-opt, int4, CPU."""
+    out = tmp_path_factory.mktemp("onnx") / "demo-int4"
+    olive = shutil.which("olive", path=str(Path(sys.executable).parent)) or "olive"
+    subprocess.run(
+        [olive, "auto-opt", "--model_name_or_path", str(demo_model), "--device", "cpu",
+         "--provider", "CPUExecutionProvider", "--use_model_builder", "--precision", "int4",
+         "--output_path", str(out), "--log_level", "3", "--disable_telemetry"],
+        check=True, cwd=tmp_path_factory.mktemp("olive-cwd"),
+    )
+    found = next(out.rglob("genai_config.json"), None)
+    assert found, "olive produced no genai_config.json"
+    return found.parent

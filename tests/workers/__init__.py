@@ -1,0 +1,1 @@
+"""Small worker modules that exercise the job runner itself."""

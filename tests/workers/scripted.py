@@ -1,0 +1,40 @@
+"""A worker that does what its spec says: emit events, print, crash, spawn, hang."""
+
+import os
+import subprocess
+import sys
+import time
+
+from engine.workers import protocol as p
+
+
+def body(spec: dict) -> None:
+    for action in spec.get("actions", []):
+        kind, arg = action
+        if kind == "stage":
+            p.stage(arg)
+        elif kind == "progress":
+            p.progress(arg, 3, f"step {arg}")
+        elif kind == "print":
+            print(arg)  # a library writing to stdout must not corrupt the stream
+        elif kind == "stderr":
+            print(arg, file=sys.stderr, flush=True)
+        elif kind == "raise":
+            raise RuntimeError(arg)
+        elif kind == "fail":
+            raise p.WorkerError(arg, "do the other thing")
+        elif kind == "exit":
+            sys.stderr.flush()
+            os._exit(arg)
+        elif kind == "spawn":
+            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+            p.log(f"child {child.pid}")
+        elif kind == "sleep":
+            time.sleep(arg)
+        elif kind == "allocate":
+            globals()["ballast"] = bytearray(arg * 1024 * 1024)
+    p.result({"done": True})
+
+
+if __name__ == "__main__":
+    p.run_worker(body)

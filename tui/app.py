@@ -1,0 +1,96 @@
+"""The slmops app: a header, four panels in tabs, a footer with the keys."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+
+from engine.jobs import Job
+from engine.profiles import Profile, ProfileError, find_profile
+from tui.commands import SlmopsCommands
+from tui.panels.base import Panel
+from tui.panels.cache import CachePanel
+from tui.panels.chat import ChatPanel
+from tui.panels.convert import ConvertPanel
+from tui.panels.environment import EnvironmentPanel
+from tui.screens.help import HelpScreen
+from tui.screens.profile_picker import ProfilePicker
+
+PANELS: tuple[type[Panel], ...] = (EnvironmentPanel, ConvertPanel, CachePanel, ChatPanel)
+DEFAULT_PROFILE = "demo"
+
+
+class SlmopsApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "slmops"
+    COMMANDS = App.COMMANDS | {SlmopsCommands}
+    BINDINGS = [
+        *(Binding(p.KEY, f"show_panel('{p.__name__.removesuffix('Panel').lower()}')", p.TITLE) for p in PANELS),
+        Binding("p", "pick_profile", "Profile"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    profile: reactive[Profile] = reactive(Profile, always_update=True)
+
+    def __init__(self, profile_arg: str | None = None) -> None:
+        super().__init__()
+        self.running_jobs: set[Job] = set()
+        self._profile_arg = profile_arg
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(id="panels"):
+            for panel_cls in PANELS:
+                panel_id = panel_cls.__name__.removesuffix("Panel").lower()
+                with TabPane(f"{panel_cls.TITLE} [{panel_cls.KEY}]", id=f"tab-{panel_id}"):
+                    yield panel_cls(id=panel_id)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._load_profile(self._profile_arg or DEFAULT_PROFILE, explicit=self._profile_arg is not None)
+
+    def _load_profile(self, name_or_path: str, explicit: bool) -> None:
+        try:
+            self.profile = find_profile(name_or_path)
+        except ProfileError as exc:
+            if explicit:
+                self.notify(f"{exc}\nUsing built-in defaults instead.", title="Profile not loaded", severity="error", timeout=15)
+            self.profile = Profile(name="untitled")
+        self.sub_title = f"profile: {self.profile.name}"
+
+    def panels(self) -> list[Panel]:
+        return list(self.query(Panel))
+
+    def current_panel(self) -> Panel | None:
+        active = self.query_one("#panels", TabbedContent).active
+        return next((p for p in self.panels() if f"tab-{p.id}" == active), None)
+
+    def show_panel(self, panel_id: str) -> None:
+        self.query_one("#panels", TabbedContent).active = f"tab-{panel_id}"
+
+    def action_show_panel(self, panel_id: str) -> None:
+        self.show_panel(panel_id)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_pick_profile(self) -> None:
+        def picked(entry) -> None:
+            if entry is not None:
+                self._load_profile(str(entry.path), explicit=True)
+                self.notify(f"Profile {self.profile.name} loaded from {entry.path}")
+
+        self.push_screen(ProfilePicker(), picked)
+
+    async def action_quit(self) -> None:
+        await self.cancel_jobs()
+        self.exit(0)
+
+    async def cancel_jobs(self) -> None:
+        """End every running worker process (and its children)."""
+        await asyncio.gather(*(job.cancel() for job in list(self.running_jobs)), return_exceptions=True)

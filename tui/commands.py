@@ -1,0 +1,31 @@
+"""The command palette: app-wide commands plus those of the panel on show."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+
+class SlmopsCommands(Provider):
+    def _commands(self):
+        app = self.app
+        for panel in app.panels():
+            yield f"Show {panel.TITLE}", f"Switch to the {panel.TITLE} panel (key {panel.KEY})", partial(app.show_panel, panel.id)
+        yield "Pick profile", "Choose the profile the app works with (key p)", app.action_pick_profile
+        yield "Help", "Keys and panels (key ?)", app.action_help
+        current = app.current_panel()
+        if current is not None:
+            for command in current.palette_commands():
+                yield command.title, command.help, command.callback
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)

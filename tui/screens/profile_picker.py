@@ -1,0 +1,35 @@
+"""Pick the profile the app works with."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from engine.profiles import ProfileEntry, list_profiles
+
+
+class ProfilePicker(ModalScreen[ProfileEntry | None]):
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries = list_profiles()
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker"):
+            yield Static("Pick a profile (enter), or esc to keep the current one", classes="title")
+            options = []
+            for index, entry in enumerate(self.entries):
+                kind = "example" if entry.shipped else "yours"
+                label = f"{entry.name}  [dim]{kind} - {entry.path}[/]"
+                if entry.error:
+                    label += f"\n  [red]broken: {entry.error}[/]"
+                options.append(Option(label, id=str(index), disabled=bool(entry.error)))
+            yield OptionList(*options)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.entries[int(event.option.id)])
