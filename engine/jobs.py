@@ -39,6 +39,7 @@ class Job:
         timeout_s: float | None = None,
         idle_timeout_s: float | None = None,
         grace_s: float = 3.0,
+        interactive: bool = False,
         sample_interval_s: float = 0.5,
         tail_lines: int = 40,
     ) -> None:
@@ -49,6 +50,7 @@ class Job:
         self.timeout_s = timeout_s
         self.idle_timeout_s = idle_timeout_s
         self.grace_s = grace_s
+        self.interactive = interactive
         self.sample_interval_s = sample_interval_s
         self.log_tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
         self.result: dict[str, Any] | None = None
@@ -81,7 +83,7 @@ class Job:
         started = time.monotonic()
         self._proc = proc = await asyncio.create_subprocess_exec(
             *self.argv(),
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.PIPE if self.interactive else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=self._environment(),
@@ -129,6 +131,18 @@ class Job:
     async def run(self) -> list[Event]:
         """Run to the end and return every event (for scripts and tests)."""
         return [event async for event in self.events()]
+
+    async def send(self, request: dict[str, Any]) -> None:
+        """Send one JSON request to an interactive worker (see ``protocol.requests``)."""
+        if not self.interactive or self._proc is None or self._proc.stdin is None:
+            raise RuntimeError("this job takes no requests")
+        self._proc.stdin.write((json.dumps(request) + "\n").encode("utf-8"))
+        await self._proc.stdin.drain()
+
+    async def close_input(self) -> None:
+        """Tell an interactive worker that no more requests will come; it then finishes."""
+        if self._proc is not None and self._proc.stdin is not None and not self._proc.stdin.is_closing():
+            self._proc.stdin.close()
 
     async def cancel(self) -> None:
         """Stop the worker and everything it started."""

@@ -101,6 +101,18 @@ async def test_resources_are_sampled_and_peak_reported():
     assert all(s.peak_rss_bytes <= job.finished.peak_rss_bytes for s in samples)
 
 
+async def test_interactive_worker_answers_requests_until_input_closes():
+    job = scripted(("serve", None), interactive=True)
+    stream = job.events()
+    events = [await anext(stream)]  # the worker is running once the first event arrives
+    await job.send({"text": "one"})
+    await job.send({"text": "two"})
+    await job.close_input()
+    events += [event async for event in stream]
+    assert [e.line for e in events if isinstance(e, Log)] == ["echo one", "echo two"]
+    assert job.finished.ok
+
+
 def test_argv_is_a_list_never_a_shell_string():
     argv = scripted(("stage", "x; rm -rf /")).argv()
     assert isinstance(argv, list) and argv[1:3] == ["-m", "tests.workers.scripted"]

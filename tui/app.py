@@ -25,7 +25,7 @@ DEFAULT_PROFILE = "demo"
 
 
 class SlmopsApp(App[int]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = ["app.tcss", *(f"panels/{name}.tcss" for name in ("environment", "convert", "cache", "chat"))]
     TITLE = "slmops"
     COMMANDS = App.COMMANDS | {SlmopsCommands}
     BINDINGS = [

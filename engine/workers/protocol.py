@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from engine.events import Error, Event, Log, Metric, Progress, Result, Stage, Token
 
@@ -67,6 +67,13 @@ def token(text: str, index: int = 0) -> None:
 
 def result(data: dict[str, Any]) -> None:
     emit(Result(data=data))
+
+
+def requests() -> Iterator[dict[str, Any]]:
+    """JSON requests sent by ``Job.send`` (interactive jobs), until the engine closes stdin."""
+    for line in sys.stdin:
+        if line.strip():
+            yield json.loads(line)
 
 
 def run_worker(body: Callable[[dict[str, Any]], None]) -> None:

@@ -31,6 +31,9 @@ def body(spec: dict) -> None:
             p.log(f"child {child.pid}")
         elif kind == "sleep":
             time.sleep(arg)
+        elif kind == "serve":
+            for request in p.requests():
+                p.log(f"echo {request['text']}")
         elif kind == "allocate":
             globals()["ballast"] = bytearray(arg * 1024 * 1024)
     p.result({"done": True})
