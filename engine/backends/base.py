@@ -1,0 +1,237 @@
+"""One small interface for generation, whatever runs the model.
+
+Chat and benchmark code talk to a :class:`GenerationBackend` and never ask
+which one it is. :class:`WorkerBackend` implements it over an interactive
+worker job (engine.backends.serving on the worker side): the model stays
+loaded between requests; a stop request ends a generation between two tokens,
+and if the worker does not answer it is killed and started again on the next
+request.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import itertools
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from engine.events import Error, Event, Finished, Resources, Result, Token
+from engine.jobs import Job
+
+STOP_GRACE_S = 3.0  # how long a stop request may take before the worker is killed instead
+
+
+class BackendError(RuntimeError):
+    """The backend could not start or lost its worker: a message and what to do."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass
+class GenerationRequest:
+    messages: list[dict[str, str]]
+    max_new_tokens: int = 256
+    temperature: float = 0.0  # 0: greedy
+    top_p: float = 1.0
+    repetition_penalty: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Resident:
+    """What is known about the loaded model and its process."""
+
+    context_length: int = 0
+    load_s: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)
+    rss_bytes: int = 0
+    peak_rss_bytes: int = 0
+    cpu_percent: float = 0.0
+
+
+class GenerationBackend(abc.ABC):
+    name = ""
+
+    def __init__(self) -> None:
+        self.resident = Resident()
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Start the model; raises :class:`BackendError` when it cannot."""
+
+    @abc.abstractmethod
+    def generate(self, request: GenerationRequest) -> AsyncIterator[Event]:
+        """Token events, then a Result (timings: ttft_ms, prefill_tps, decode_tps, tokens_in/out) or an Error."""
+
+    @abc.abstractmethod
+    async def stop_generation(self) -> None:
+        """End the generation under way, keeping the model loaded if possible."""
+
+    @abc.abstractmethod
+    async def call(self, op: str, **fields: Any) -> dict[str, Any]:
+        """A non-generating request (``count``, ``perplexity``); raises BackendError on failure."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    async def count_tokens(self, messages: list[dict[str, str]]) -> int:
+        return int((await self.call("count", messages=messages))["tokens"])
+
+    async def __aenter__(self) -> "GenerationBackend":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class WorkerBackend(GenerationBackend):
+    """A backend whose model lives in an interactive worker subprocess."""
+
+    worker_module = ""
+    load_timeout_s = 300.0
+
+    def __init__(self, model_dir: str | Path, **options: Any) -> None:
+        super().__init__()
+        self.model_dir = Path(model_dir).expanduser()
+        self.options = options
+        self.job: Job | None = None
+        self._pump_task: asyncio.Task | None = None
+        self._inbox: asyncio.Queue[Event] = asyncio.Queue()
+        self._ids = itertools.count(1)
+        self._current: int | None = None
+        self._lock = asyncio.Lock()
+
+    def spec(self) -> dict[str, Any]:
+        return {"model": str(self.model_dir), **self.options}
+
+    @property
+    def pid(self) -> int | None:
+        return self.job.pid if self.job and self.job.running else None
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None and self.job.running and self._pump_task is not None and not self._pump_task.done()
+
+    async def start(self) -> None:
+        if self.running:
+            return
+        self.job = Job(self.worker_module, self.spec(), interactive=True)
+        self._inbox = asyncio.Queue()
+        self._pump_task = asyncio.create_task(self._pump(self.job))
+        try:
+            ready = await asyncio.wait_for(self._reply(None), self.load_timeout_s)
+        except asyncio.TimeoutError:
+            await self.close()
+            raise BackendError("The model did not load in time.", "The machine may be busy; try again.") from None
+        self.resident.context_length = int(ready.get("context_length", 0))
+        self.resident.load_s = float(ready.get("load_s", 0.0))
+        self.resident.info = ready
+
+    async def _pump(self, job: Job) -> None:
+        """Route the job's events: resource samples to ``resident``, the rest to whoever waits."""
+        async for event in job.events():
+            if isinstance(event, Resources):
+                self.resident.rss_bytes = event.rss_bytes
+                self.resident.peak_rss_bytes = event.peak_rss_bytes
+                self.resident.cpu_percent = event.cpu_percent
+            elif isinstance(event, (Token, Result, Error, Finished)):
+                await self._inbox.put(event)
+
+    async def _reply(self, request_id: int | None) -> dict[str, Any]:
+        """Wait for the Result of ``request_id`` (None: the ready message), dropping stale events."""
+        while True:
+            event = await self._inbox.get()
+            if isinstance(event, Result) and event.data.get("id") == request_id:
+                return event.data
+            if isinstance(event, (Error, Finished)):
+                raise self._lost(event)
+
+    def _lost(self, event: Error | Finished) -> BackendError:
+        if isinstance(event, Error):
+            return BackendError(event.message, "Send the message again: the model will be started again.")
+        return BackendError("The model's worker ended.", "Send the message again: the model will be started again.")
+
+    async def call(self, op: str, **fields: Any) -> dict[str, Any]:
+        async with self._lock:
+            await self.start()
+            request_id = next(self._ids)
+            await self.job.send({"op": op, "id": request_id, **fields})
+            reply = await self._reply(request_id)
+        if not reply.get("ok"):
+            raise BackendError(reply.get("error", "The request failed."), reply.get("hint", ""))
+        return reply
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[Event]:
+        async with self._lock:
+            try:
+                await self.start()
+            except BackendError as exc:
+                yield Error(exc.message, exc.hint)
+                return
+            request_id = self._current = next(self._ids)
+            try:
+                await self.job.send({"op": "generate", "id": request_id, **request.to_dict()})
+                while True:
+                    event = await self._inbox.get()
+                    if isinstance(event, Token):
+                        yield event
+                    elif isinstance(event, Result) and event.data.get("id") == request_id:
+                        data = event.data
+                        yield Result(data) if data.get("ok") else Error(data.get("error", "The request failed."), data.get("hint", ""))
+                        return
+                    elif isinstance(event, (Error, Finished)):
+                        if isinstance(event, Finished) and event.cancelled:  # stop_generation had to kill it
+                            yield Result({"id": request_id, "ok": True, "stopped": True, "restarted": True})
+                        else:
+                            yield Error(*self._lost_args(event))
+                        await self._drop_worker()
+                        return
+            except (BrokenPipeError, ConnectionResetError):
+                await self._drop_worker()
+                yield Error("The model's worker is gone.", "Send the message again: the model will be started again.")
+            finally:
+                self._current = None
+
+    def _lost_args(self, event: Error | Finished) -> tuple[str, str]:
+        lost = self._lost(event)
+        return lost.message, lost.hint
+
+    async def stop_generation(self) -> None:
+        request_id = self._current
+        if request_id is None or not self.running:
+            return
+        try:
+            await self.job.send({"op": "stop", "id": request_id})
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        for _ in range(int(STOP_GRACE_S / 0.05)):
+            if self._current != request_id:
+                return
+            await asyncio.sleep(0.05)
+        await self.job.cancel()  # it did not stop in time: the next request starts a fresh worker
+
+    async def _drop_worker(self) -> None:
+        job, self.job = self.job, None
+        if job is not None:
+            await job.cancel()
+        if self._pump_task is not None:
+            self._pump_task.cancel()
+            self._pump_task = None
+
+    async def close(self) -> None:
+        job = self.job
+        if job is not None and job.running:
+            await job.close_input()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._pump_task), 5.0)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                pass
+        await self._drop_worker()

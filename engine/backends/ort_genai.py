@@ -1,0 +1,10 @@
+"""The ONNX Runtime GenAI backend: the model in a worker subprocess (engine.workers.generate_ort)."""
+
+from __future__ import annotations
+
+from engine.backends.base import WorkerBackend
+
+
+class OrtGenaiBackend(WorkerBackend):
+    name = "onnxruntime-genai"
+    worker_module = "engine.workers.generate_ort"

@@ -1,0 +1,140 @@
+"""The worker side of a generation backend: keep one model loaded, serve requests until stdin closes.
+
+Both generation workers plug a :class:`ServedModel` into :func:`serve`. A
+reader thread takes requests from stdin, so that a ``stop`` request reaches a
+generation between two tokens; requests run one at a time. Every request is
+answered by a Result ``{"id", "op", "ok", ...}``: a bad request gets
+``ok: false`` with an error and a hint, and the worker stays up.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Protocol
+
+from engine.workers import protocol
+from engine.workers.protocol import WorkerError
+
+
+@dataclass
+class Prepared:
+    """A generation ready to run: the prompt's token count and the stream of token texts."""
+
+    tokens_in: int
+    pieces: Iterator[str]  # one item per generated token ("" while a character is incomplete)
+
+
+class ServedModel(Protocol):
+    context_length: int
+
+    def info(self) -> dict[str, Any]: ...
+
+    def count(self, messages: list[dict[str, str]]) -> int: ...
+
+    def prepare(self, request: dict[str, Any]) -> Prepared: ...
+
+    def perplexity(self, text: str) -> dict[str, Any]: ...
+
+
+def clean_text(text: str) -> str:
+    """Text that encodes to UTF-8: lone surrogates (undecodable bytes passed along) become U+FFFD."""
+    return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+
+
+def clean_messages(messages: Any) -> list[dict[str, str]]:
+    if not isinstance(messages, list) or not messages:
+        raise WorkerError("The request has no messages.", "Send at least one message with a role and content.")
+    cleaned = []
+    for message in messages:
+        if not isinstance(message, dict) or message.get("role") not in ("system", "user", "assistant"):
+            raise WorkerError(f"Not a chat message: {message!r}.", "Each message needs a role (system, user or assistant) and content.")
+        cleaned.append({"role": message["role"], "content": clean_text(str(message.get("content", "")))})
+    return cleaned
+
+
+class _Requests:
+    """Requests from stdin on a thread; ``stop`` requests are handled at once, the rest queued."""
+
+    def __init__(self) -> None:
+        self.pending: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.stopped: set[Any] = set()
+        threading.Thread(target=self._read, daemon=True, name="requests").start()
+
+    def _read(self) -> None:
+        try:
+            for request in protocol.requests():
+                if request.get("op") == "stop":
+                    self.stopped.add(request.get("id"))
+                else:
+                    self.pending.put(request)
+        except ValueError as exc:
+            protocol.log(f"unreadable request, no more requests taken: {exc}")
+        finally:
+            self.pending.put(None)
+
+
+def _generate(model: ServedModel, request: dict[str, Any], stopped: set[Any]) -> dict[str, Any]:
+    started = time.perf_counter()
+    prepared = model.prepare(request)
+    first = last = None
+    count = 0
+    text = []
+    was_stopped = False
+    for piece in prepared.pieces:
+        last = time.perf_counter()
+        first = first or last
+        count += 1
+        if piece:
+            text.append(piece)
+            protocol.token(piece, count - 1)
+        if request.get("id") in stopped:
+            was_stopped = True
+            break
+    ttft = (first - started) if first else None
+    decode_s = (last - first) if first and count > 1 else None
+    return {
+        "text": "".join(text),
+        "tokens_in": prepared.tokens_in,
+        "tokens_out": count,
+        "stopped": was_stopped,
+        "ttft_ms": round(ttft * 1000, 2) if ttft else None,
+        "prefill_tps": round(prepared.tokens_in / ttft, 1) if ttft else None,
+        "decode_tps": round((count - 1) / decode_s, 2) if decode_s else None,
+        "e2e_ms": round((time.perf_counter() - started) * 1000, 2),
+    }
+
+
+def _handle(model: ServedModel, request: dict[str, Any], stopped: set[Any]) -> dict[str, Any]:
+    op = request.get("op")
+    if op == "generate":
+        request = {**request, "messages": clean_messages(request.get("messages"))}
+        return _generate(model, request, stopped)
+    if op == "count":
+        return {"tokens": model.count(clean_messages(request.get("messages")))}
+    if op == "perplexity":
+        return model.perplexity(clean_text(str(request.get("text", ""))))
+    raise WorkerError(f"Unknown request {op!r}.", "Use generate, count, perplexity or stop.")
+
+
+def serve(load: Callable[[dict[str, Any]], ServedModel], spec: dict[str, Any]) -> None:
+    """Load the model, say so, then answer requests until stdin closes."""
+    requests = _Requests()  # read at once, so that stops sent during loading are not lost
+    protocol.stage("load")
+    started = time.perf_counter()
+    model = load(spec)
+    protocol.stage("load", "done")
+    protocol.result({"op": "ready", "ok": True, "load_s": round(time.perf_counter() - started, 3),
+                     "context_length": model.context_length, **model.info()})
+    while (request := requests.pending.get()) is not None:
+        reply: dict[str, Any] = {"id": request.get("id"), "op": request.get("op")}
+        try:
+            reply.update(ok=True, **_handle(model, request, requests.stopped))
+        except WorkerError as exc:
+            reply.update(ok=False, error=exc.message, hint=exc.hint)
+        except Exception as exc:  # one bad request must not take the loaded model down
+            reply.update(ok=False, error=f"{type(exc).__name__}: {exc}", hint="The model could not handle this input.")
+        requests.stopped.discard(request.get("id"))
+        protocol.result(reply)

@@ -1,0 +1,112 @@
+"""``slmops chat MODEL``: a plain line-by-line chat on a terminal, without the full-screen app.
+
+Tokens are printed as they come; Ctrl-C stops the answer (a second Ctrl-C
+at the prompt quits), ``/quit`` quits, ``/clear`` forgets the conversation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from engine.profiles import BACKENDS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("chat", help="chat with a converted or deployed model on a plain terminal")
+    parser.add_argument("model", nargs="?", help="a model folder (with genai_config.json); default: the profile's converted output")
+    parser.add_argument("--profile", "-p", dest="chat_profile", default="demo", help="profile for defaults (default: demo)")
+    parser.add_argument("--backend", choices=BACKENDS, help="what runs the model (default: the profile's chat.backend)")
+    parser.add_argument("--system", help="system prompt (default: the profile's)")
+    parser.add_argument("--max-new-tokens", type=int, help="answer length limit in tokens")
+    parser.add_argument("--temperature", type=float, help="0 for greedy (default: the profile's ModelConfig)")
+    parser.set_defaults(handler=handle)
+
+
+def resolve_model(arg: str | None, profile) -> Path:
+    """A folder given on the command line, or the profile's converted output."""
+    path = Path(arg).expanduser().resolve() if arg else profile.output_path()
+    if not (path / "genai_config.json").is_file():
+        raise SystemExit(f"slmops: {path} holds no genai_config.json.\n"
+                         "  what to do: give the folder Convert produced, or convert first with `slmops convert`.")
+    return path
+
+
+def handle(args: argparse.Namespace) -> int:
+    from engine.profiles import find_profile
+
+    profile = find_profile(args.chat_profile)
+    return asyncio.run(_chat(resolve_model(args.model, profile), profile, args))
+
+
+def conversation_from(profile, args: argparse.Namespace | None = None):
+    from engine.chat import Conversation, Settings
+
+    config = profile.deploy.model_config
+    settings = Settings(max_new_tokens=profile.chat.max_new_tokens, temperature=config.temperature,
+                        top_p=config.top_p, repetition_penalty=config.repetition_penalty, max_length=config.max_length)
+    conversation = Conversation(system_prompt=profile.chat.system_prompt, settings=settings)
+    if args is not None:
+        if args.system is not None:
+            conversation.system_prompt = args.system
+        if args.max_new_tokens:
+            settings.max_new_tokens = args.max_new_tokens
+        if args.temperature is not None:
+            settings.temperature = args.temperature
+    return conversation
+
+
+async def _chat(model: Path, profile, args: argparse.Namespace) -> int:
+    from engine.backends import make_backend
+    from engine.chat import TurnsDropped
+    from engine.cli.output import human_bytes
+    from engine.events import Error, Result, Token
+
+    backend = make_backend(args.backend or profile.chat.backend, model)
+    conversation = conversation_from(profile, args)
+    loop = asyncio.get_running_loop()
+    print(f"Loading {model} ({backend.name}) ...", file=sys.stderr, flush=True)
+    try:
+        while True:
+            try:
+                line = await loop.run_in_executor(None, _read_line)
+            except (EOFError, KeyboardInterrupt):
+                break
+            if line.strip() in ("/quit", "/exit"):
+                break
+            if line.strip() == "/clear":
+                conversation.clear()
+                print("(conversation cleared)", file=sys.stderr)
+                continue
+            loop.add_signal_handler(signal.SIGINT, lambda: asyncio.ensure_future(backend.stop_generation()))
+            try:
+                async for event in conversation.send(backend, line):
+                    if isinstance(event, Token):
+                        print(event.text, end="", flush=True)
+                    elif isinstance(event, TurnsDropped):
+                        print(f"(dropped {event.count} oldest turn(s) to fit the context window)", file=sys.stderr)
+                    elif isinstance(event, Result):
+                        print()
+                        print(_status(event.data, backend.resident, human_bytes), file=sys.stderr, flush=True)
+                    elif isinstance(event, Error):
+                        print(f"\nerror: {event.message}\n  what to do: {event.hint}", file=sys.stderr, flush=True)
+            finally:
+                loop.remove_signal_handler(signal.SIGINT)
+    finally:
+        await backend.close()
+    return 0
+
+
+def _read_line() -> str:
+    return input("> " if sys.stdin.isatty() else "")
+
+
+def _status(data: dict, resident, human_bytes) -> str:
+    ttft = f"{data['ttft_ms']:.0f} ms" if data.get("ttft_ms") else "-"
+    tps = f"{data['decode_tps']:.1f}" if data.get("decode_tps") else "-"
+    stopped = " (stopped)" if data.get("stopped") else ""
+    return (f"[ttft {ttft} | {tps} tok/s | {data.get('tokens_in', 0)}+{data.get('tokens_out', 0)} tokens"
+            f" | rss {human_bytes(resident.rss_bytes)} | cpu {resident.cpu_percent:.0f}%]{stopped}")

@@ -1,0 +1,98 @@
+"""Worker: an ONNX Runtime GenAI model kept loaded, serving chat generations (see engine.backends.serving).
+
+Spec: ``{"model": DIR}``. The prompt comes from the folder's PromptTemplate
+(inference_model.json) when it has one, else from the tokenizer's chat template.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Iterator
+
+from engine.backends import prompt
+from engine.backends.serving import Prepared, serve
+from engine.workers.protocol import WorkerError, run_worker
+
+
+class OrtModel:
+    def __init__(self, folder: Path) -> None:
+        import numpy as np
+        import onnxruntime_genai as og
+
+        if not (folder / "genai_config.json").is_file():
+            raise WorkerError(f"{folder} holds no genai_config.json, so it is not an ONNX Runtime GenAI model.",
+                              "Pick the folder that Convert produced (it holds genai_config.json and model.onnx).")
+        self._og, self._np = og, np
+        self.folder = folder
+        self.model = og.Model(str(folder))
+        self.tokenizer = og.Tokenizer(self.model)
+        config = json.loads((folder / "genai_config.json").read_text(encoding="utf-8"))
+        self.context_length = int(config.get("model", {}).get("context_length") or config.get("search", {}).get("max_length") or 2048)
+        self.template = prompt.prompt_template(folder)
+
+    def info(self) -> dict[str, Any]:
+        return {"model": str(self.folder), "backend": "onnxruntime-genai",
+                "template": "inference_model.json" if self.template else "tokenizer"}
+
+    def render(self, messages: list[dict[str, str]]) -> str:
+        if self.template:
+            return prompt.render(self.template, messages)
+        return self.tokenizer.apply_chat_template(json.dumps(messages), add_generation_prompt=True)
+
+    def count(self, messages: list[dict[str, str]]) -> int:
+        return len(self.tokenizer.encode(self.render(messages)))
+
+    def prepare(self, request: dict[str, Any]) -> Prepared:
+        tokens = self.tokenizer.encode(self.render(request["messages"]))
+        new_tokens = max(1, int(request.get("max_new_tokens", 256)))
+        if len(tokens) >= self.context_length:
+            raise WorkerError(f"The prompt has {len(tokens)} tokens; the model's context holds {self.context_length}.",
+                              "Shorten the message or start a new conversation.")
+        params = self._og.GeneratorParams(self.model)
+        params.set_search_options(**self._search_options(request, min(self.context_length, len(tokens) + new_tokens)))
+        generator = self._og.Generator(self.model, params)
+        return Prepared(tokens_in=len(tokens), pieces=self._pieces(generator, tokens))
+
+    @staticmethod
+    def _search_options(request: dict[str, Any], max_length: int) -> dict[str, Any]:
+        temperature = float(request.get("temperature", 0.0))
+        sample = bool(request.get("do_sample", temperature > 0))
+        options: dict[str, Any] = {"max_length": max_length, "do_sample": sample,
+                                   "repetition_penalty": float(request.get("repetition_penalty", 1.0))}
+        if sample:
+            options.update(temperature=max(temperature, 1e-3), top_p=float(request.get("top_p", 1.0)))
+        return options
+
+    def _pieces(self, generator, tokens) -> Iterator[str]:
+        stream = self.tokenizer.create_stream()
+        generator.append_tokens(tokens)  # the prefill runs here, inside the first step the caller times
+        while not generator.is_done():
+            generator.generate_next_token()
+            yield stream.decode(generator.get_next_tokens()[0])
+
+    def perplexity(self, text: str) -> dict[str, Any]:
+        """Perplexity of ``text`` under the model, from the logits of one pass over it."""
+        np = self._np
+        tokens = self.tokenizer.encode(text)
+        if len(tokens) < 2:
+            raise WorkerError("The perplexity text is too short.", "Give bench.perplexity_text a sentence or more.")
+        tokens = tokens[: self.context_length - 1]
+        params = self._og.GeneratorParams(self.model)
+        params.set_search_options(max_length=len(tokens) + 1)
+        generator = self._og.Generator(self.model, params)
+        generator.append_tokens(tokens)
+        logits = np.asarray(generator.get_output("logits"), dtype=np.float64).reshape(-1, len(tokens), np.asarray(generator.get_output("logits")).shape[-1])[0]
+        logits -= logits.max(axis=-1, keepdims=True)
+        log_probs = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+        nll = -log_probs[np.arange(len(tokens) - 1), tokens[1:]].mean()
+        return {"perplexity": round(float(math.exp(nll)), 4), "tokens": len(tokens)}
+
+
+def main(spec: dict[str, Any]) -> None:
+    serve(lambda s: OrtModel(Path(s["model"]).expanduser()), spec)
+
+
+if __name__ == "__main__":
+    run_worker(main)
