@@ -1,16 +1,173 @@
-"""The Environment panel."""
+"""The Environment panel: the checks, live, and the offer to build the demo model."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widgets import Static
+import time
 
-from tui.panels.base import Panel
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Static
+
+from engine import checks as env_checks
+from engine.demo import build_demo_model_job, demo_model_ready
+from engine.events import Error, Finished, Stage
+from engine.jobs import Job
+from engine.profiles import DEMO_MODEL, Profile
+from tui.jobs import JobEvent, drive_job
+from tui.panels.base import Panel, PanelCommand
+from tui.screens.confirm import ConfirmScreen
+
+# Words first, so that the table reads the same without colour.
+STATUS_STYLE = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
 
 
 class EnvironmentPanel(Panel):
     TITLE = "Environment"
     KEY = "1"
+    BINDINGS = [
+        Binding("r", "rerun", "Re-run checks"),
+        Binding("b", "build_demo", "Build demo model"),
+        Binding("escape", "cancel_build", "Cancel build"),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.checks: list[env_checks.Check] = []
+        self.running = False
+        self.build_job: Job | None = None
+        self._build_started = 0.0
+        self._build_stage = ""
 
     def compose(self) -> ComposeResult:
-        yield Static("This panel (the environment checks) is not built yet; it is coming in a later version.", classes="placeholder")
+        yield Static("", id="demo-notice")
+        yield Static("Running the checks ...", id="env-summary")
+        table: DataTable = DataTable(id="checks", cursor_type="row", zebra_stripes=True)
+        table.add_columns("check", "status", "value")
+        yield table
+        yield Static("", id="env-fix")
+
+    def on_mount(self) -> None:
+        self.run_checks()
+        self.refresh_demo_notice()
+        self.set_interval(1.0, self._tick)
+
+    def on_show(self) -> None:
+        # The panel's keys work where focus is inside it: give it to the table.
+        self.query_one("#checks", DataTable).focus()
+
+    def profile_changed(self, profile: Profile) -> None:
+        self.refresh_demo_notice()
+
+    # --- checks -------------------------------------------------------------------
+
+    @work(exclusive=True, group="environment-checks")
+    async def run_checks(self) -> None:
+        self.running = True
+        self.query_one("#env-summary", Static).update("Running the checks ...")
+        self.add_class("-running")
+        started = time.monotonic()
+        probe = env_checks.probe_job()
+        self.app.running_jobs.add(probe)
+        try:
+            found = await env_checks.run_checks(probe)
+        finally:
+            self.app.running_jobs.discard(probe)
+            self.running = False
+            self.remove_class("-running")
+        self.show_checks(found, time.monotonic() - started)
+
+    def show_checks(self, found: list[env_checks.Check], elapsed: float) -> None:
+        self.checks = found
+        table = self.query_one("#checks", DataTable)
+        row = table.cursor_row
+        table.clear()
+        for check in found:
+            table.add_row(check.name, Text(check.status.upper(), style=STATUS_STYLE[check.status]), check.value)
+        table.move_cursor(row=min(row, len(found) - 1))
+        verdict = "some checks FAILED" if any(c.status == "fail" for c in found) else "ready"
+        self.query_one("#env-summary", Static).update(f"{env_checks.summary(found)} in {elapsed:.1f} s: {verdict}. r re-runs.")
+        self.show_fix(table.cursor_row)
+
+    def show_fix(self, row: int) -> None:
+        fix = self.query_one("#env-fix", Static)
+        if not 0 <= row < len(self.checks):
+            fix.update("")
+            return
+        check = self.checks[row]
+        fix.update(f"{check.name}: {check.fix}" if check.fix else f"{check.name}: nothing to fix.")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_fix(event.cursor_row)
+
+    def action_rerun(self) -> None:
+        if not self.running:
+            self.run_checks()
+
+    # --- the demo model -------------------------------------------------------------
+
+    def demo_missing(self) -> bool:
+        return self.profile.model.path == DEMO_MODEL and not demo_model_ready()
+
+    def refresh_demo_notice(self) -> None:
+        notice = self.query_one("#demo-notice", Static)
+        if self.build_job is not None:
+            stage = f" - {self._build_stage}" if self._build_stage else ""
+            notice.update(f"Building the demo model{stage} ({time.monotonic() - self._build_started:.0f} s). esc cancels.")
+        elif self.demo_missing():
+            notice.update("The profile uses the demo model, which is not built yet. Press b to build it (about a minute, once).")
+        notice.display = self.build_job is not None or self.demo_missing()
+        self.refresh_bindings()
+
+    def _tick(self) -> None:
+        if self.build_job is not None:
+            self.refresh_demo_notice()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "build_demo":
+            return self.build_job is None and self.demo_missing()
+        if action == "cancel_build":
+            return self.build_job is not None
+        return True
+
+    def action_build_demo(self) -> None:
+        if self.build_job is None and self.demo_missing():
+            self.build_job = build_demo_model_job()
+            self._build_started, self._build_stage = time.monotonic(), "starting"
+            self.refresh_demo_notice()
+            self.run_worker(drive_job(self, self.build_job), exclusive=True, group="demo-model")
+
+    def action_cancel_build(self) -> None:
+        job = self.build_job
+        if job is None:
+            return
+
+        async def answered(yes: bool | None) -> None:
+            if yes and self.build_job is job:
+                await job.cancel()
+
+        self.app.push_screen(ConfirmScreen("Cancel building the demo model?", yes="Cancel build", no="Keep building"), answered)
+
+    def on_job_event(self, message: JobEvent) -> None:
+        if message.job is not self.build_job:
+            return
+        event = message.event
+        if isinstance(event, Stage):
+            self._build_stage = event.name if event.status == "start" else f"{event.name} {event.status}"
+            self.refresh_demo_notice()
+        elif isinstance(event, Error):
+            self.notify(f"{event.message}\n{event.hint}", title="Demo model not built", severity="error", timeout=20)
+        elif isinstance(event, Finished):
+            self.build_job = None
+            if event.ok:
+                self.notify(f"Demo model ready in {event.duration_s:.0f} s.", title="Demo model built")
+            elif event.cancelled:
+                self.notify("Building the demo model was cancelled; nothing was left half-written.")
+            self.refresh_demo_notice()
+
+    def palette_commands(self) -> list[PanelCommand]:
+        commands = [PanelCommand("Re-run environment checks", "Run every environment check again (key r)", self.action_rerun)]
+        if self.build_job is None and self.demo_missing():
+            commands.append(PanelCommand("Build demo model", "Build SmolLM2-135M-Instruct for the demo profile (key b)", self.action_build_demo))
+        return commands
