@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import collections
 import itertools
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -54,6 +56,11 @@ class Resident:
     rss_bytes: int = 0
     peak_rss_bytes: int = 0
     cpu_percent: float = 0.0
+    # (monotonic time, rss, cpu%) of recent samples, for measurements over a time window
+    samples: collections.deque = field(default_factory=lambda: collections.deque(maxlen=4096))
+
+    def window(self, since: float) -> list[tuple[float, int, float]]:
+        return [s for s in self.samples if s[0] >= since]
 
 
 class GenerationBackend(abc.ABC):
@@ -61,6 +68,11 @@ class GenerationBackend(abc.ABC):
 
     def __init__(self) -> None:
         self.resident = Resident()
+
+    @property
+    def pid(self) -> int | None:
+        """The process that holds the model, if it is another one."""
+        return None
 
     @abc.abstractmethod
     async def start(self) -> None:
@@ -142,6 +154,7 @@ class WorkerBackend(GenerationBackend):
                 self.resident.rss_bytes = event.rss_bytes
                 self.resident.peak_rss_bytes = event.peak_rss_bytes
                 self.resident.cpu_percent = event.cpu_percent
+                self.resident.samples.append((time.monotonic(), event.rss_bytes, event.cpu_percent))
             elif isinstance(event, (Token, Result, Error, Finished)):
                 await self._inbox.put(event)
 

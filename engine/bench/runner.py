@@ -1,0 +1,143 @@
+"""The whole benchmark of one or more models, and the comparison table (the guide's precision table, measured).
+
+Each model is loaded once and measured in turn: latency per input length,
+memory soak, edge cases, quality. The first fp32 variant, if any, is the
+reference the others' greedy answers are compared with.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from engine.backends import make_backend
+from engine.backends.base import BackendError
+from engine.bench.edge import run_edge_cases
+from engine.bench.latency import run_latency
+from engine.bench.quality import agreement, run_quality
+from engine.bench.runs import environment, save_run
+from engine.bench.soak import run_soak
+from engine.profiles import Profile, PRECISIONS
+
+
+@dataclass
+class BenchOptions:
+    models: list[Path]
+    backend: str = "onnxruntime-genai"
+    lengths: list[int] = field(default_factory=lambda: [32, 256, 1024])
+    new_tokens: int = 64
+    warmup: int = 1
+    repeats: int = 3
+    soak_requests: int = 200
+    near_limit: bool = True
+    edge: bool = True
+
+    @classmethod
+    def from_profile(cls, profile: Profile, models: list[Path], *, quick: bool = False) -> "BenchOptions":
+        b = profile.bench
+        if quick:  # a fast look: short inputs, one run each, a short soak, no near-limit prompt
+            return cls(models, profile.chat.backend, [n for n in b.input_lengths if n <= 256] or b.input_lengths[:1],
+                       min(b.new_tokens, 32), 1, 1, min(b.soak_requests, 20), near_limit=False)
+        return cls(models, profile.chat.backend, b.input_lengths, b.new_tokens, b.warmup, b.repeats, b.soak_requests)
+
+
+def precision_of(folder: Path) -> str:
+    """The precision named in the folder's name (Convert names outputs ``<profile>-<precision>``)."""
+    name = folder.name.lower()
+    return next((p for p in PRECISIONS if p in name), "?")
+
+
+def folder_size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+async def bench_model(folder: Path, profile: Profile, options: BenchOptions, progress: Callable[[str], None]) -> dict[str, Any]:
+    report: dict[str, Any] = {"name": folder.name, "path": str(folder), "precision": precision_of(folder),
+                              "size_bytes": folder_size(folder), "backend": options.backend}
+    backend = make_backend(options.backend, folder)
+    try:
+        progress(f"{folder.name}: loading")
+        await backend.start()
+        report["load_s"] = backend.resident.load_s
+        report["context_length"] = backend.resident.context_length
+        context = min(profile.deploy.model_config.max_length, backend.resident.context_length)
+        latency = await run_latency(backend, options.lengths, new_tokens=options.new_tokens, warmup=options.warmup,
+                                    repeats=options.repeats, context=context, near_limit=options.near_limit,
+                                    on_progress=lambda m: progress(f"{folder.name}: {m}"))
+        report["latency"] = [r.to_dict() for r in latency]
+        if options.soak_requests:
+            report["soak"] = (await run_soak(backend, options.soak_requests, on_progress=lambda m: progress(f"{folder.name}: {m}"))).to_dict()
+        if options.edge:
+            report["edge_cases"] = [r.to_dict() for r in await run_edge_cases(backend, lambda m: progress(f"{folder.name}: {m}"))]
+        quality = await run_quality(backend, profile.bench.eval, system_prompt=profile.chat.system_prompt,
+                                    new_tokens=options.new_tokens, perplexity_text=profile.bench.perplexity_text,
+                                    on_progress=lambda m: progress(f"{folder.name}: {m}"))
+        report["quality"] = quality.to_dict()
+        report["peak_rss_bytes"] = backend.resident.peak_rss_bytes
+    except BackendError as exc:
+        report["error"] = {"message": exc.message, "hint": exc.hint}
+    finally:
+        await backend.close()
+    return report
+
+
+def add_agreement(models: list[dict[str, Any]]) -> None:
+    """Compare every variant's greedy evaluation answers with the fp32 variant's."""
+    reference = next((m for m in models if m["precision"] == "fp32" and "quality" in m), None)
+    if reference is None:
+        return
+    ref_answers = [c["answer"] for c in reference["quality"]["cases"]]
+    for model in models:
+        if "quality" in model and ref_answers:
+            exact, similar = agreement([c["answer"] for c in model["quality"]["cases"]], ref_answers)
+            model["quality"].update(exact_agreement=exact, similarity=similar, reference=reference["name"])
+
+
+def comparison(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per model: size, speed, memory, quality."""
+    rows = []
+    for m in models:
+        latency = m.get("latency") or []
+        first, last = (latency[0], latency[-1]) if latency else ({}, {})
+        quality = m.get("quality") or {}
+        soak = m.get("soak") or {}
+        edge = m.get("edge_cases") or []
+        rows.append({
+            "model": m["name"], "precision": m["precision"], "size_mb": round(m["size_bytes"] / 2**20, 1),
+            "decode_tps": first.get("decode_tps"), "ttft_ms_short": first.get("ttft_ms"),
+            "ttft_ms_long": last.get("ttft_ms"), "long_input_tokens": last.get("input_tokens"),
+            "e2e_p95_ms": first.get("e2e_p95_ms"),
+            "peak_rss_mb": round(m.get("peak_rss_bytes", 0) / 2**20, 1),
+            "pass_rate": quality.get("pass_rate"), "agreement": quality.get("similarity"),
+            "perplexity": quality.get("perplexity"), "soak": soak.get("verdict"),
+            "edge_handled": f"{sum(e['handled'] for e in edge)}/{len(edge)}" if edge else None,
+            "error": (m.get("error") or {}).get("message"),
+        })
+    return rows
+
+
+def latency_rows(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"model": m["name"], **r} for m in models for r in m.get("latency") or []]
+
+
+async def run_bench(profile: Profile, options: BenchOptions, progress: Callable[[str], None] = lambda _: None,
+                    save: bool = True) -> dict[str, Any]:
+    started = time.time()
+    models = [await bench_model(folder, profile, options, progress) for folder in options.models]
+    add_agreement(models)
+    report = {
+        "name": profile.name,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
+        "duration_s": round(time.time() - started, 1),
+        "options": {k: [str(p) for p in v] if k == "models" else v for k, v in vars(options).items()},
+        "environment": environment(),
+        "profile": profile.to_dict(),
+        "models": models,
+        "comparison": comparison(models),
+    }
+    if save:
+        tables = {"comparison": report["comparison"], "latency": latency_rows(models)}
+        report["saved_to"] = str(save_run(report, tables, profile.to_toml(), profile.name))
+    return report

@@ -1,0 +1,106 @@
+"""Benchmark runs on disk: ``<runs>/<timestamp>-<name>/`` with report.json, CSV tables, the profile and the environment."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from engine import locations
+from engine.atomic import write_text_atomic
+
+REPORT = "report.json"
+PACKAGES = ("onnxruntime-genai", "onnxruntime", "olive-ai", "foundry-local-sdk", "transformers", "torch")
+
+
+def environment() -> dict[str, Any]:
+    """What the figures depend on: machine, Python and the inference packages' versions."""
+    import psutil
+
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "python": sys.version.split()[0],
+        "cpu_count": os.cpu_count(),
+        "memory_bytes": psutil.virtual_memory().total,
+        "packages": versions,
+    }
+
+
+def csv_text(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def save_run(report: dict[str, Any], tables: dict[str, list[dict[str, Any]]], profile_toml: str, name: str,
+             root: Path | None = None) -> Path:
+    """Write one run's folder; files appear whole or not at all, the report last (it marks a complete run)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name) or "run"
+    folder = (root or locations.runs_dir()) / f"{stamp}-{safe}"
+    suffix = 1
+    while folder.exists():
+        suffix += 1
+        folder = folder.with_name(f"{stamp}-{safe}-{suffix}")
+    folder.mkdir(parents=True)
+    for table, rows in tables.items():
+        write_text_atomic(folder / f"{table}.csv", csv_text(rows))
+    write_text_atomic(folder / "profile.toml", profile_toml)
+    write_text_atomic(folder / REPORT, json.dumps(report, indent=2, ensure_ascii=False, default=str))
+    return folder
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    path: Path
+    name: str
+    created: str
+    models: list[str]
+
+
+def load_run(path: str | Path) -> dict[str, Any]:
+    """A saved run's report (a run folder or its report.json); ValueError says what is wrong."""
+    path = Path(path).expanduser()
+    file = path / REPORT if path.is_dir() else path
+    try:
+        report = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{path} is not a benchmark run (no {REPORT}).") from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{file} cannot be read: {exc}") from None
+    if not isinstance(report, dict) or "models" not in report:
+        raise ValueError(f"{file} is not a benchmark report.")
+    return report
+
+
+def list_runs(root: Path | None = None) -> list[SavedRun]:
+    """Complete saved runs, newest first."""
+    folder = root or locations.runs_dir()
+    runs = []
+    for child in sorted(folder.iterdir(), reverse=True) if folder.is_dir() else []:
+        try:
+            report = load_run(child)
+        except ValueError:
+            continue
+        runs.append(SavedRun(child, report.get("name", child.name), report.get("created", ""),
+                             [m.get("name", "") for m in report["models"]]))
+    return runs

@@ -1,0 +1,93 @@
+"""``slmops bench --profile P [--model DIR ...] [--json] [--quick]``: measure models and save the run.
+
+Also ``--load RUN`` prints a saved run again (for comparing later).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from engine.profiles import BACKENDS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("bench", help="benchmark models: speed, memory, leaks, edge cases, quality; saved under runs/")
+    parser.add_argument("--profile", "-p", dest="bench_profile", default="demo", help="profile (default: demo)")
+    parser.add_argument("--model", action="append", type=Path, default=[],
+                        help="a model folder to measure (repeat to compare fp32 / int8 / int4); default: the profile's output")
+    parser.add_argument("--backend", choices=BACKENDS, help="what runs the models (default: the profile's chat.backend)")
+    parser.add_argument("--quick", action="store_true", help="short inputs, one run each, a 20-request soak")
+    parser.add_argument("--soak", type=int, help="soak requests (default: the profile's bench.soak_requests)")
+    parser.add_argument("--load", type=Path, metavar="RUN", help="show a saved run instead of measuring")
+    parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from engine.bench.runs import load_run
+    from engine.cli.output import print_json
+
+    if args.load:
+        try:
+            report = load_run(args.load)
+        except ValueError as exc:
+            print(f"slmops: {exc}", file=sys.stderr)
+            return 2
+    else:
+        report = _measure(args)
+        if report is None:
+            return 2
+    if args.json:
+        print_json(report)
+    else:
+        print_report(report)
+    return 1 if any(m.get("error") for m in report["models"]) else 0
+
+
+def _measure(args: argparse.Namespace) -> dict | None:
+    from engine.bench.runner import BenchOptions, run_bench
+    from engine.profiles import find_profile
+
+    profile = find_profile(args.bench_profile)
+    models = [m.expanduser().resolve() for m in args.model] or [profile.output_path()]
+    for folder in models:
+        if not (folder / "genai_config.json").is_file():
+            print(f"slmops: {folder} holds no genai_config.json.\n"
+                  "  what to do: give a folder Convert produced with --model, or convert first.", file=sys.stderr)
+            return None
+    options = BenchOptions.from_profile(profile, models, quick=args.quick)
+    if args.backend:
+        options.backend = args.backend
+    if args.soak is not None:
+        options.soak_requests = args.soak
+    return asyncio.run(run_bench(profile, options, lambda m: print(m, file=sys.stderr, flush=True)))
+
+
+def print_report(report: dict) -> None:
+    from engine.cli.output import human_bytes, print_table
+
+    for model in report["models"]:
+        print(f"\n{model['name']} ({model['precision']}, {human_bytes(model['size_bytes'])}, {model['backend']})")
+        if model.get("error"):
+            print(f"  error: {model['error']['message']}\n  what to do: {model['error']['hint']}")
+            continue
+        print_table(["input tok", "TTFT ms", "prefill tok/s", "decode tok/s", "e2e p50 ms", "e2e p95 ms", "peak RSS", "CPU %"],
+                    [[r["input_tokens"], r["ttft_ms"], r["prefill_tps"], r["decode_tps"], r["e2e_p50_ms"], r["e2e_p95_ms"],
+                      human_bytes(r["peak_rss_bytes"]), r["mean_cpu_percent"]] for r in model.get("latency", [])])
+        if soak := model.get("soak"):
+            print(f"  soak: {soak['requests']} requests, RSS {human_bytes(soak['rss_first_bytes'])} -> "
+                  f"{human_bytes(soak['rss_last_bytes'])}, slope {soak['slope_bytes_per_request']:.0f} B/request: {soak['verdict']}")
+        for edge in model.get("edge_cases", []):
+            print(f"  edge case {edge['name']}: {'handled' if edge['handled'] else 'NOT handled'} ({edge['outcome']}: {edge['detail'][:70]})")
+        quality = model.get("quality") or {}
+        if quality.get("pass_rate") is not None:
+            print(f"  quality: pass rate {quality['pass_rate']:.0%}, perplexity {quality.get('perplexity')}")
+    print("\nComparison")
+    print_table(["model", "precision", "size MB", "decode tok/s", "TTFT short", "TTFT long", "peak RSS MB", "pass", "agree", "ppl"],
+                [[r["model"], r["precision"], r["size_mb"], r["decode_tps"], r["ttft_ms_short"], r["ttft_ms_long"],
+                  r["peak_rss_mb"], r["pass_rate"], r["agreement"], r["perplexity"]] for r in report["comparison"]])
+    if report.get("saved_to"):
+        print(f"\nsaved to {report['saved_to']}")
