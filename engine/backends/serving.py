@@ -76,23 +76,32 @@ class _Requests:
             self.pending.put(None)
 
 
+# Tokens after the first travel in batches at most this far apart: one event line per token
+# would cost the engine process CPU that the model needs on a small machine.
+BATCH_S = 0.04
+
+
 def _generate(model: ServedModel, request: dict[str, Any], stopped: set[Any]) -> dict[str, Any]:
     started = time.perf_counter()
     prepared = model.prepare(request)
     first = last = None
     count = 0
-    text = []
+    text: list[str] = []
+    sent = 0  # pieces of ``text`` already emitted
+    flushed = 0.0
     was_stopped = False
     for piece in prepared.pieces:
         last = time.perf_counter()
         first = first or last
         count += 1
-        if piece:
-            text.append(piece)
-            protocol.token(piece, count - 1)
+        text.append(piece)
+        if last - flushed >= BATCH_S:
+            _flush(text, sent, count)
+            sent, flushed = len(text), last
         if request.get("id") in stopped:
             was_stopped = True
             break
+    _flush(text, sent, count)
     ttft = (first - started) if first else None
     decode_s = (last - first) if first and count > 1 else None
     return {
@@ -105,6 +114,12 @@ def _generate(model: ServedModel, request: dict[str, Any], stopped: set[Any]) ->
         "decode_tps": round((count - 1) / decode_s, 2) if decode_s else None,
         "e2e_ms": round((time.perf_counter() - started) * 1000, 2),
     }
+
+
+def _flush(text: list[str], sent: int, count: int) -> None:
+    """Emit the pieces not yet sent as one Token; its index is the number of tokens generated so far."""
+    if len(text) > sent:
+        protocol.token("".join(text[sent:]), count)
 
 
 def _handle(model: ServedModel, request: dict[str, Any], stopped: set[Any]) -> dict[str, Any]:
