@@ -1,16 +1,213 @@
-"""The Convert panel."""
+"""The Convert panel: the profile's conversion, its exact olive command, live stages and log, the result card."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widgets import Static
+import json
 
-from tui.panels.base import Panel
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Static
+
+from engine.convert.errors import ConvertError
+from engine.convert.plan import (
+    ConvertPlan, check_plan, convert_job, discard_partials, plan_conversion, result_card, worker_spec, write_config,
+)
+from engine.events import Error, Finished, Log, Progress, Resources, Stage
+from engine.jobs import Job
+from engine.profiles import Profile
+from tui.jobs import JobEvent, JobSample, drive_job
+from tui.panels.base import Panel, PanelCommand
+from tui.screens.confirm import ConfirmScreen
+from tui.widgets.convert_config import WorkflowEditor
+from tui.widgets.convert_log import ConvertLog
+from tui.widgets.convert_result import ConvertResult
+from tui.widgets.convert_stages import ConvertStages
 
 
 class ConvertPanel(Panel):
     TITLE = "Convert"
     KEY = "2"
+    BINDINGS = [
+        Binding("c", "start", "Convert"),
+        Binding("escape", "cancel", "Cancel"),
+        Binding("w", "edit_workflow", "Workflow"),
+        Binding("f", "focus_filter", "Filter log"),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.plan: ConvertPlan | None = None
+        self.job: Job | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("This panel (conversion with Olive) is not built yet; it is coming in a later version.", classes="placeholder")
+        yield Static("", id="convert-settings")
+        yield Static("", id="convert-command")
+        with Horizontal(id="convert-body"):
+            with Vertical(id="convert-left"):
+                yield ConvertStages(id="convert-stages")
+                yield ConvertResult(id="convert-result")
+            yield ConvertLog(id="convert-log")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.refresh_plan()
+
+    def on_show(self) -> None:
+        # The panel's keys work where focus is inside it; the log view takes them (the filter would swallow letters).
+        self.query_one("#convert-log-lines").focus()
+
+    def profile_changed(self, profile: Profile) -> None:
+        self.refresh_plan()
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None
+
+    def refresh_plan(self) -> None:
+        settings = self.query_one("#convert-settings", Static)
+        command = self.query_one("#convert-command", Static)
+        try:
+            self.plan = plan_conversion(self.profile)
+        except ConvertError as exc:
+            self.plan = None
+            settings.update(Text(f"{exc.message}\n{exc.hint}", style="red"))
+            command.update("")
+            return
+        c, plan = self.profile.convert, self.plan
+        lines = [
+            f"model {plan.params.model}",
+            f"method {c.method}  precision {c.precision}  recipe {plan.recipe.name}  {c.device}/{c.provider}",
+            f"block size {c.block_size}  symmetric {str(c.symmetric).lower()}  accuracy level {c.accuracy_level or 'unset'}  "
+            f"quantize embedding/lm_head {str(c.quantize_lm_head).lower()}",
+            f"output {plan.output}",
+            *(f"note: {note}" for note in plan.notes),
+        ]
+        settings.update(Text("\n".join(lines)))
+        command.update(Text(f"$ {plan.display()}", style="bold"))
+
+    # starting ---------------------------------------------------------------
+
+    def action_start(self) -> None:
+        if self.running:
+            self.notify("A conversion is already running; Esc cancels it.", severity="warning")
+            return
+        self.refresh_plan()
+        plan = self.plan
+        if plan is None:
+            return
+        if plan.output.exists():
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self.start(plan, force=True)
+
+            self.app.push_screen(ConfirmScreen(f"{plan.output} already exists.\nReplace it with the new conversion?", yes="Replace", no="Keep"), answered)
+        else:
+            self.start(plan, force=False)
+
+    def start(self, plan: ConvertPlan, *, force: bool) -> None:
+        result = self.query_one(ConvertResult)
+        stages = self.query_one(ConvertStages)
+        log = self.query_one(ConvertLog)
+        result.clear()
+        stages.reset()
+        log.clear()
+        try:
+            report = check_plan(plan, force=force)
+        except ConvertError as exc:
+            result.show_error(exc.message, exc.hint)
+            return
+        for warning in report.warnings:
+            self.notify(warning, severity="warning", timeout=10)
+        log.add(f"{report.architecture}, {report.parameters / 1e6:.0f}M parameters")
+        log.add(f"$ {plan.display()}")
+        self.job = convert_job(worker_spec(plan, report, force=force))
+        self.run_worker(drive_job(self, self.job), exclusive=True, group="convert")
+
+    # events -----------------------------------------------------------------
+
+    def on_job_event(self, message: JobEvent) -> None:
+        if message.job is not self.job:
+            return
+        event = message.event
+        if isinstance(event, Stage):
+            self.query_one(ConvertStages).stage(event)
+        elif isinstance(event, Log):
+            self.query_one(ConvertLog).add(event.line)
+        elif isinstance(event, Error):
+            self.query_one(ConvertStages).fail_running()
+            self.query_one(ConvertResult).show_error(event.message, event.hint, "\n".join(event.log_tail[-5:]))
+        elif isinstance(event, Finished):
+            self.finished(message.job, event)
+
+    def on_job_sample(self, message: JobSample) -> None:
+        if message.job is not self.job:
+            return
+        event = message.event
+        if isinstance(event, Resources):
+            self.query_one(ConvertStages).memory(event.rss_bytes, event.peak_rss_bytes)
+        elif isinstance(event, Progress) and event.fraction is not None:
+            self.query_one(ConvertStages).progress(event.fraction * 100)
+
+    def finished(self, job: Job, event: Finished) -> None:
+        self.job = None
+        if event.ok:
+            self.query_one(ConvertResult).show_result(result_card(job))
+            self.notify("Conversion verified and in place.")
+            return
+        if self.plan is not None:
+            discard_partials(self.plan.output)  # a killed worker cannot clean up after itself
+        self.query_one(ConvertStages).fail_running()
+        if event.cancelled:
+            self.query_one(ConvertResult).show_error("Cancelled: nothing was kept but the log.")
+
+    # cancel, workflow, filter -------------------------------------------------
+
+    def action_cancel(self) -> None:
+        job = self.job
+        if job is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.job is job:
+                self.run_worker(job.cancel(), group="convert-cancel")
+
+        self.app.push_screen(ConfirmScreen("Cancel the running conversion?\nIts partial output is deleted.", yes="Cancel it", no="Keep going"), answered)
+
+    def action_edit_workflow(self) -> None:
+        self.refresh_plan()
+        plan = self.plan
+        if plan is None:
+            return
+        if plan.command.config is None:
+            self.notify("This recipe is one olive command, not a workflow file. Set convert.method = \"config\" in the profile.", severity="warning")
+            return
+        path = plan.config_path
+        text = path.read_text(encoding="utf-8") if path and path.is_file() else json.dumps(plan.command.config, indent=2) + "\n"
+
+        def save(edited: str | None, force: bool = False) -> None:
+            if edited is None:
+                return
+            try:
+                saved = write_config(plan, path, text=edited, force=force)
+            except ConvertError as exc:
+                if path and path.exists() and not force:
+                    self.app.push_screen(ConfirmScreen(f"{path} exists.\nReplace it?", yes="Replace", no="Keep"),
+                                         lambda yes: save(edited, True) if yes else None)
+                else:
+                    self.notify(f"{exc.message} {exc.hint}", severity="error")
+                return
+            self.notify(f"Saved {saved}. Set convert.config_file to it to run your edit.")
+
+        self.app.push_screen(WorkflowEditor(text, str(path)), save)
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#convert-filter", Input).focus()
+
+    def palette_commands(self) -> list[PanelCommand]:
+        return [
+            PanelCommand("Convert: start", "Convert the profile's model with Olive and verify it (key c)", self.action_start),
+            PanelCommand("Convert: cancel", "Cancel the running conversion, after confirming (Esc)", self.action_cancel),
+            PanelCommand("Convert: edit workflow", "View, edit and save the olive run --config JSON beside the profile (key w)", self.action_edit_workflow),
+        ]

@@ -1,0 +1,73 @@
+"""``slmops convert``: convert and quantize the profile's model with Olive, verify it, put it in place."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from engine.cli.output import human_bytes, print_json, run_job
+from engine.profiles import PRECISIONS, find_profile
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("convert", help="convert the profile's model to a verified ONNX Runtime GenAI model with Olive")
+    parser.add_argument("--profile", "-p", default="demo", help="profile name or path (default: demo)")
+    parser.add_argument("--precision", choices=PRECISIONS, help="override convert.precision")
+    parser.add_argument("--recipe", help="override convert.recipe (e.g. rtn-int4, dynamic-int8)")
+    parser.add_argument("--method", choices=("auto-opt", "config"), help="override convert.method")
+    parser.add_argument("--output", type=Path, help="override convert.output")
+    parser.add_argument("--force", action="store_true", help="replace an existing output (or workflow file)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--verbose", "-v", action="store_true", help="print Olive's log lines too")
+    parser.add_argument("--dry-run", action="store_true", help="check the inputs and print the olive command, without running it")
+    parser.add_argument("--write-config", nargs="?", const="", metavar="FILE",
+                        help="save the generated olive workflow (method config) beside the profile, or to FILE, and exit")
+    parser.set_defaults(handler=handle)
+
+
+def _fail(message: str, hint: str = "") -> int:
+    print(f"slmops convert: {message}", file=sys.stderr)
+    if hint:
+        print(f"  what to do: {hint}", file=sys.stderr)
+    return 1
+
+
+def handle(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from engine.convert.errors import ConvertError
+    from engine.convert.plan import check_plan, convert_job, discard_partials, plan_conversion, result_card, worker_spec, write_config
+
+    profile = find_profile(args.profile)
+    overrides = {k: v for k, v in (("recipe", args.recipe), ("method", args.method)) if v}
+    if overrides:
+        profile = dataclasses.replace(profile, convert=dataclasses.replace(profile.convert, **overrides))
+    try:
+        plan = plan_conversion(profile, precision=args.precision, output=args.output)
+        if args.write_config is not None:
+            path = write_config(plan, Path(args.write_config) if args.write_config else None, force=args.force)
+            print(f"saved {path}\nrun it with: olive run --config {path} --disable_telemetry")
+            return 0
+        report = check_plan(plan, force=args.force)
+    except ConvertError as exc:
+        return _fail(exc.message, exc.hint)
+    print(f"recipe {plan.recipe.name}: {plan.recipe.description}", file=sys.stderr)
+    print(f"model {report.model} ({report.architecture}, {report.parameters / 1e6:.0f}M parameters, {human_bytes(report.weights_bytes)})", file=sys.stderr)
+    print(f"$ {plan.display()}", file=sys.stderr)
+    for note in plan.notes + report.warnings:
+        print(f"note: {note}", file=sys.stderr)
+    if args.dry_run:
+        return 0
+    job = run_job(convert_job(worker_spec(plan, report, force=args.force)), verbose=args.verbose)
+    if not job.finished.ok:
+        discard_partials(plan.output)  # a killed worker cannot clean up after itself
+        return 130 if job.finished.cancelled else 1
+    card = result_card(job)
+    if args.json:
+        print_json(card)
+    else:
+        print(f"converted: {card['output']}")
+        print(f"  size {human_bytes(card['size_bytes'])} = {card['ratio']} x the source weights (guide: {card['guide_ratio']})")
+        print(f"  {card['duration_s']:.1f}s, peak memory {human_bytes(card['peak_rss_bytes'])}; answer: {card['answer']!r}")
+    return 0

@@ -1,0 +1,82 @@
+"""Olive workflow files in the guide's form, translated to keys Olive 0.13 applies.
+
+The guide puts ``quantization_config: {block_size, is_symmetric}`` in the
+ModelBuilder pass; Olive 0.13 silently ignores it and reads ``int4_block_size``
+and ``int4_is_symmetric`` instead, so the user's block size would be lost.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+_GUIDE_KEYS = {
+    "block_size": "int4_block_size",
+    "is_symmetric": "int4_is_symmetric",
+    "accuracy_level": "int4_accuracy_level",
+}
+
+
+class ConfigFileError(ValueError):
+    """A workflow file that cannot be used, with what to do about it."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+def _passes(config: dict[str, Any]) -> dict[str, Any]:
+    passes = config.get("passes")
+    if not isinstance(passes, dict) or not passes:
+        raise ConfigFileError("the workflow has no \"passes\" table", "Add at least a ModelBuilder pass, or save a generated file and edit it.")
+    return passes
+
+
+def translate(config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Return a copy with guide-form keys rewritten, and one note per key rewritten."""
+    config = copy.deepcopy(config)
+    notes: list[str] = []
+    for name, spec in _passes(config).items():
+        if not isinstance(spec, dict) or str(spec.get("type", "")).lower() != "modelbuilder":
+            continue
+        # older Olive files nest pass options under "config"; Olive 0.13 reads them flat
+        nested = spec.pop("config", None)
+        if isinstance(nested, dict):
+            for key, value in nested.items():
+                spec.setdefault(key, value)
+            notes.append(f"passes.{name}.config: options moved up into the pass")
+        quant = spec.pop("quantization_config", None)
+        if isinstance(quant, dict):
+            for key, value in quant.items():
+                if key in _GUIDE_KEYS:
+                    spec[_GUIDE_KEYS[key]] = value
+                    notes.append(f"passes.{name}.quantization_config.{key} -> passes.{name}.{_GUIDE_KEYS[key]} = {json.dumps(value)}")
+                else:
+                    notes.append(f"passes.{name}.quantization_config.{key} dropped: Olive's ModelBuilder has no such option")
+    return config, notes
+
+
+def load_workflow(path: Path) -> tuple[dict[str, Any], list[str]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigFileError(f"the workflow file {path} does not exist", "Save a generated one first (slmops convert --write-config), or fix convert.config_file.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigFileError(f"the workflow file {path} cannot be read: {exc}", "Fix the JSON, or save a fresh generated file.") from None
+    if not isinstance(data, dict):
+        raise ConfigFileError(f"the workflow file {path} is not a JSON object", "It must look like the guide's file: {\"input_model\": ..., \"passes\": ...}.")
+    return translate(data)
+
+
+def applied_block_size(config: dict[str, Any]) -> int | None:
+    """The int4 block size the workflow will really apply, if any."""
+    for spec in _passes(config).values():
+        if isinstance(spec, dict):
+            kind = str(spec.get("type", "")).lower()
+            if kind == "modelbuilder" and "int4_block_size" in spec:
+                return int(spec["int4_block_size"])
+            if kind == "onnxblockwisertnquantization" and "block_size" in spec:
+                return int(spec["block_size"])
+    return None

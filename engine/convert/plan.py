@@ -1,0 +1,164 @@
+"""From a profile to a conversion job: the recipe, the exact command, the checks, the worker spec."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine import locations
+from engine.atomic import write_text_atomic
+from engine.convert.checks import InputReport, check_inputs
+from engine.convert.errors import ConvertError
+from engine.convert.guide_config import ConfigFileError, load_workflow
+from engine.convert.recipes import ConvertParams, OliveCommand, Recipe, build_command, recipe_for
+from engine.jobs import Job
+from engine.profiles import Profile
+
+PARTIAL_MARK = ".partial-"  # staging folders beside the output: .<name>.partial-XXXX
+VERIFY_PROMPT = "What is the capital of France?"
+
+
+@dataclass
+class ConvertPlan:
+    profile: Profile
+    recipe: Recipe
+    params: ConvertParams
+    output: Path
+    command: OliveCommand
+    config_path: Path | None = None  # method config: the workflow file shown in the command line
+    notes: list[str] = field(default_factory=list)
+
+    def display(self) -> str:
+        path = str(self.config_path) if self.config_path else "CONFIG.json"
+        return self.command.display(path) + " --disable_telemetry"
+
+
+def default_config_path(profile: Profile) -> Path:
+    """Where a generated workflow is saved: beside the profile."""
+    return profile.base_dir() / f"{profile.name}-olive.json"
+
+
+def plan_conversion(profile: Profile, *, precision: str | None = None, output: Path | None = None) -> ConvertPlan:
+    """Resolve the profile (with command-line overrides) into a recipe and the exact olive command."""
+    convert = profile.convert
+    if precision:
+        convert = dataclasses.replace(convert, precision=precision)
+        profile = dataclasses.replace(profile, convert=convert)
+    try:
+        recipe = recipe_for(convert.method, convert.precision, convert.recipe)
+    except KeyError as exc:
+        raise ConvertError(str(exc.args[0]), "Clear convert.recipe or pick one of the names listed.") from None
+    params = ConvertParams(
+        model=str(profile.model_path()), device=convert.device, provider=convert.provider,
+        block_size=convert.block_size, symmetric=convert.symmetric, accuracy_level=convert.accuracy_level,
+        quantize_lm_head=convert.quantize_lm_head, log_level=convert.log_level, trust_remote_code=profile.model.trust_remote_code,
+    )
+    target = (output.expanduser().resolve() if output else profile.output_path())
+    notes: list[str] = []
+    if recipe.precision != convert.precision:
+        notes.append(f"recipe {recipe.name} makes {recipe.precision}, not the profile's {convert.precision}")
+    if recipe.kind == "cli" and recipe.precision == "int4":
+        notes.append("olive auto-opt takes no block size, symmetry or lm_head option: it applies the model builder's defaults. "
+                     "Use method \"config\" to apply the profile's.")
+    if convert.method == "auto-opt" and convert.precision == "int8":
+        notes.append("auto-opt has no int8 route that works on the CPU: using the rtn-int8 workflow instead")
+    if convert.quantize_lm_head and "quantize_lm_head" not in recipe.tunable:
+        notes.append(f"quantize_lm_head has no effect with recipe {recipe.name}")
+    command = build_command(recipe, params, str(target), "cache")
+    config_path = None
+    if command.config is not None:
+        if convert.method == "config" and convert.config_file:
+            config_path = profile.resolve(convert.config_file)
+            try:
+                config, translated = load_workflow(config_path)
+            except ConfigFileError as exc:
+                raise ConvertError(exc.message, exc.hint) from None
+            notes += [f"translated: {note}" for note in translated]
+            config.setdefault("input_model", {})["model_path"] = params.model
+            config["output_dir"] = str(target)
+            command = OliveCommand(config=config)
+        else:
+            config_path = default_config_path(profile)
+            if not config_path.exists():
+                notes.append(f"the workflow is generated; save it to {config_path} to edit it or run it yourself")
+    return ConvertPlan(profile, recipe, params, target, command, config_path, notes)
+
+
+def check_plan(plan: ConvertPlan, *, force: bool = False) -> InputReport:
+    """Every check that can be made before Olive starts; raises :class:`ConvertError`."""
+    if plan.output.exists() and not force:
+        raise ConvertError(f"The output {plan.output} already exists.", "Choose another output, or confirm replacing it (--force headless).")
+    return check_inputs(
+        Path(plan.params.model), plan.output, precision=plan.recipe.precision, device=plan.params.device,
+        provider=plan.params.provider, trust_remote_code=plan.params.trust_remote_code,
+    )
+
+
+def write_config(plan: ConvertPlan, path: Path | None = None, *, text: str | None = None, force: bool = False) -> Path:
+    """Save the workflow (or ``text``, the user's edit of it) beside the profile; never replaces without ``force``."""
+    if plan.command.config is None:
+        raise ConvertError(f"Recipe {plan.recipe.name} is a single olive command; it has no workflow file.", "Set convert.method = \"config\".")
+    path = path or plan.config_path or default_config_path(plan.profile)
+    body = text if text is not None else json.dumps(plan.command.config, indent=2) + "\n"
+    try:
+        json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise ConvertError(f"The workflow is not valid JSON: {exc}", "Fix it before saving.") from None
+    try:
+        write_text_atomic(path, body, overwrite=force)
+    except FileExistsError:
+        raise ConvertError(f"{path} already exists.", "Confirm replacing it (--force headless), or choose another file.") from None
+    return path
+
+
+def new_log_path(plan: ConvertPlan) -> Path:
+    folder = locations.logs_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"convert-{plan.profile.name}-{plan.recipe.name}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+
+
+def worker_spec(plan: ConvertPlan, report: InputReport, *, force: bool = False, log_path: Path | None = None) -> dict[str, Any]:
+    return {
+        "argv": plan.command.argv,
+        "config": plan.command.config,
+        "output": str(plan.output),
+        "force": force,
+        "log": str(log_path or new_log_path(plan)),
+        "recipe": plan.recipe.name,
+        "precision": plan.recipe.precision,
+        # the model builder quantizes while it builds the graph; a separate pass has lines of its own
+        "fused_quantize": plan.recipe.quantizer is None and plan.recipe.precision in ("int4", "int8"),
+        "guide_ratio": plan.recipe.guide_ratio,
+        "source_bytes": report.weights_bytes,
+        "command": plan.display(),
+        "prompt": VERIFY_PROMPT,
+    }
+
+
+def convert_job(spec: dict[str, Any]) -> Job:
+    # Olive goes quiet for minutes on big models while it quantizes; only a silent hour means a hang.
+    return Job("engine.workers.convert", spec, idle_timeout_s=3600)
+
+
+def discard_partials(output: Path) -> list[Path]:
+    """Remove staging folders a killed run left beside ``output``; returns what was removed."""
+    removed = []
+    if output.parent.is_dir():
+        for stale in output.parent.glob(f".{output.name}{PARTIAL_MARK}*"):
+            shutil.rmtree(stale, ignore_errors=True)
+            removed.append(stale)
+    return removed
+
+
+def result_card(job: Job) -> dict[str, Any]:
+    """The worker's result with the runner's own figures (duration, peak memory of the whole tree)."""
+    card = dict(job.result or {})
+    if job.finished:
+        card["duration_s"] = job.finished.duration_s
+        card["peak_rss_bytes"] = job.finished.peak_rss_bytes
+    return card

@@ -1,0 +1,151 @@
+"""Conversion recipes: each one is data, turned into an olive command line or an Olive workflow.
+
+A later tuner enumerates :data:`RECIPES`; the panel and the CLI show the
+command that :func:`build_command` returns, so that users can paste it elsewhere.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+# The guide's table: output size as a share of the fp32 source weights.
+GUIDE_RATIOS = {"fp32": 1.0, "fp16": 0.5, "int8": 0.25, "int4": 0.125}
+GPU_PROVIDERS = ("CUDAExecutionProvider", "DmlExecutionProvider")
+LM_HEAD_NODE = "/lm_head/MatMul"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    precision: str
+    description: str
+    kind: str  # "cli": olive auto-opt; "config": an olive run workflow
+    builder_precision: str = "fp32"  # what the ModelBuilder pass produces
+    quantizer: dict[str, Any] | None = None  # a second pass after ModelBuilder
+    tunable: tuple[str, ...] = ()  # which int4 settings this recipe applies
+
+    @property
+    def guide_ratio(self) -> float:
+        return GUIDE_RATIOS[self.precision]
+
+
+_INT4_KNOBS = ("block_size", "symmetric", "accuracy_level", "quantize_lm_head")
+
+RECIPES: dict[str, Recipe] = {
+    r.name: r
+    for r in (
+        Recipe("guide-int4", "int4", "the guide's command: olive auto-opt --use_model_builder --precision int4", "cli"),
+        Recipe("guide-fp32", "fp32", "olive auto-opt --use_model_builder --precision fp32", "cli"),
+        Recipe("guide-fp16", "fp16", "olive auto-opt --use_model_builder --precision fp16 (GPU providers only)", "cli"),
+        Recipe("mb-int4", "int4", "ModelBuilder int4 with block size, symmetry, accuracy level", "config", "int4", tunable=_INT4_KNOBS),
+        Recipe("mb-fp32", "fp32", "ModelBuilder fp32", "config"),
+        Recipe("mb-fp16", "fp16", "ModelBuilder fp16 (GPU providers only)", "config", "fp16"),
+        Recipe(
+            "rtn-int4", "int4", "ModelBuilder fp32, then OnnxBlockWiseRtnQuantization 4 bits", "config",
+            quantizer={"type": "OnnxBlockWiseRtnQuantization", "bits": 4}, tunable=_INT4_KNOBS,
+        ),
+        Recipe(
+            "rtn-int8", "int8", "ModelBuilder fp32, then OnnxBlockWiseRtnQuantization 8 bits", "config",
+            quantizer={"type": "OnnxBlockWiseRtnQuantization", "bits": 8}, tunable=("block_size", "symmetric", "accuracy_level", "quantize_lm_head"),
+        ),
+        Recipe(
+            "dynamic-int8", "int8", "ModelBuilder fp32, then OnnxDynamicQuantization (QInt8 weights)", "config",
+            quantizer={"type": "OnnxDynamicQuantization", "precision": "int8"},
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class ConvertParams:
+    """What a recipe needs besides itself: the model, the target and the quantization knobs."""
+
+    model: str
+    device: str = "cpu"
+    provider: str = "CPUExecutionProvider"
+    block_size: int = 128
+    symmetric: bool = False
+    accuracy_level: int = 4  # 0 leaves it unset
+    quantize_lm_head: bool = False
+    log_level: int = 1
+    trust_remote_code: bool = False
+
+
+@dataclass
+class OliveCommand:
+    """Either an olive argv (cli recipes) or a workflow for ``olive run --config`` (config recipes)."""
+
+    argv: list[str] = field(default_factory=list)
+    config: dict[str, Any] | None = None
+
+    def display(self, config_path: str = "CONFIG.json") -> str:
+        argv = self.argv if self.config is None else ["olive", "run", "--config", config_path]
+        return shlex.join(argv)
+
+
+def recipe_for(method: str, precision: str, name: str = "") -> Recipe:
+    """The recipe a profile asks for: ``name`` when set, else the method's route to ``precision``."""
+    if name:
+        if name not in RECIPES:
+            raise KeyError(f"unknown recipe {name!r}; known: {', '.join(RECIPES)}")
+        return RECIPES[name]
+    if precision == "int8":
+        return RECIPES["rtn-int8"]  # auto-opt has no int8 route that works on the CPU (see TOOLCHAIN)
+    prefix = "guide" if method == "auto-opt" else "mb"
+    return RECIPES[f"{prefix}-{precision}"]
+
+
+def build_command(recipe: Recipe, params: ConvertParams, output_dir: str, cache_dir: str) -> OliveCommand:
+    if recipe.kind == "cli":
+        argv = [
+            "olive", "auto-opt", "--model_name_or_path", params.model,
+            "--device", params.device, "--provider", params.provider,
+            "--use_model_builder", "--precision", recipe.precision,
+            "--output_path", output_dir, "--log_level", str(params.log_level),
+        ]
+        if params.trust_remote_code:
+            argv.append("--trust_remote_code")
+        return OliveCommand(argv=argv)
+    return OliveCommand(config=workflow(recipe, params, output_dir, cache_dir))
+
+
+def workflow(recipe: Recipe, params: ConvertParams, output_dir: str, cache_dir: str) -> dict[str, Any]:
+    """The ``olive run`` JSON: the guide's file, with keys Olive 0.13 really applies."""
+    input_model: dict[str, Any] = {"type": "HfModel", "model_path": params.model, "task": "text-generation"}
+    if params.trust_remote_code:
+        input_model["load_kwargs"] = {"trust_remote_code": True}
+    builder: dict[str, Any] = {"type": "ModelBuilder", "precision": recipe.builder_precision}
+    passes: dict[str, Any] = {"builder": builder}
+    if recipe.builder_precision == "int4":
+        builder.update(int4_block_size=params.block_size, int4_is_symmetric=params.symmetric)
+        if params.accuracy_level:
+            builder["int4_accuracy_level"] = params.accuracy_level
+        if params.quantize_lm_head:
+            # the embedding (tied to lm_head in most small models) is a Gather: quantize it too
+            builder["int4_op_types_to_quantize"] = ["MatMul", "Gather"]
+    if recipe.quantizer:
+        quant = dict(recipe.quantizer)
+        if quant["type"] == "OnnxBlockWiseRtnQuantization":
+            quant.update(block_size=params.block_size, is_symmetric=params.symmetric)
+            if params.accuracy_level:
+                quant["accuracy_level"] = params.accuracy_level
+            if not params.quantize_lm_head:
+                quant["nodes_to_exclude"] = [LM_HEAD_NODE]
+        passes["quantize"] = quant
+    return {
+        "input_model": input_model,
+        "systems": {
+            "local_system": {
+                "type": "LocalSystem",
+                "accelerators": [{"device": params.device, "execution_providers": [params.provider]}],
+            }
+        },
+        "passes": passes,
+        "host": "local_system",
+        "target": "local_system",
+        "log_severity_level": params.log_level,
+        "cache_dir": cache_dir,
+        "output_dir": output_dir,
+    }

@@ -1,0 +1,196 @@
+"""Convert worker: run Olive in a scratch folder, turn its log into stages, verify, then put the model in place.
+
+Spec (built by ``engine.convert.plan.worker_spec``): ``argv`` (an olive
+command) or ``config`` (an ``olive run`` workflow), ``output``, ``force``,
+``log``, ``prompt`` and the figures for the result card. Olive writes into a
+staging folder beside the output; only a verified model is renamed into
+place, and a failed or cancelled run leaves nothing but its log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import IO
+
+from engine.convert.plan import PARTIAL_MARK
+from engine.convert.stages import NO_OUTPUT, StageTracker, failure_reason, percent
+from engine.workers import protocol as p
+from engine.workers.verify import generate, model_files, quantization_facts
+
+_SPLIT = re.compile(rb"[\r\n]+")
+
+
+def olive_argv(spec: dict, out_dir: Path, workdir: Path) -> list[str]:
+    """The command to run, pointed at the staging and scratch folders."""
+    olive = Path(sys.executable).with_name("olive")
+    launcher = [str(olive)] if olive.is_file() else [sys.executable, "-m", "olive"]
+    if spec.get("config") is not None:
+        config = dict(spec["config"], output_dir=str(out_dir), cache_dir=str(workdir / "cache"))
+        config_file = workdir / "workflow.json"
+        config_file.write_text(json.dumps(config, indent=2), encoding="utf-8")
+        argv = ["run", "--config", str(config_file)]
+    else:
+        argv = list(spec["argv"][1:])
+        argv[argv.index("--output_path") + 1] = str(out_dir)
+    return [*launcher, *argv, "--disable_telemetry"]
+
+
+class OliveRun:
+    """Olive as a subprocess; each output line goes to the log file, the event stream and the stage tracker."""
+
+    def __init__(self, log_file: IO[str], fused_quantize: bool) -> None:
+        self.log_file = log_file
+        self.tracker = StageTracker(fused_quantize=fused_quantize)
+        self.stage_started = time.monotonic()
+        self.tail: list[str] = []
+        self._last_percent = -10.0
+
+    def set_stage(self, name: str) -> None:
+        for change in self.tracker.advance(name):
+            self._emit_stage(*change)
+
+    def _emit_stage(self, stage: str, status: str, detail: str) -> None:
+        now = time.monotonic()
+        if status == "done" and not detail:
+            detail = f"{now - self.stage_started:.1f}s"
+        if status == "start":
+            self.stage_started = now
+        p.stage(stage, status, detail)
+
+    def line(self, text: str) -> None:
+        self.log_file.write(text + "\n")
+        self.tail = (self.tail + [text])[-60:]
+        for change in self.tracker.feed(text):
+            self._emit_stage(*change)
+        share = percent(text)
+        if share is None:
+            p.log(text)
+        elif share - self._last_percent >= 10 or share >= 100:  # a progress bar redraws hundreds of times
+            self._last_percent = share
+            p.progress(share, 100, self.tracker.current)
+
+    def run(self, argv: list[str], cwd: Path) -> int:
+        self.log_file.write("$ " + shlex.join(argv) + "\n")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        pending = b""
+        try:
+            while chunk := os.read(proc.stdout.fileno(), 65536):
+                *complete, pending = _SPLIT.split(pending + chunk)
+                for raw in complete:
+                    if raw.strip():
+                        self.line(raw.decode("utf-8", errors="replace").rstrip())
+            if pending.strip():
+                self.line(pending.decode("utf-8", errors="replace").rstrip())
+            return proc.wait()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def find_model(folder: Path) -> Path | None:
+    """Olive's output lands in the folder or a sub-folder, depending on its version: find genai_config.json."""
+    return next((f.parent for f in sorted(folder.rglob("genai_config.json"))), None)
+
+
+def fix_logits_mapping(folder: Path, outputs: list[str]) -> str:
+    """The RTN pass renames the graph output ``logits`` to ``logits_Q4``/``logits_Q8``; point genai_config at it."""
+    config_file = folder / "genai_config.json"
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    mapping = config["model"]["decoder"].setdefault("outputs", {})
+    wanted = mapping.get("logits", "logits")
+    if wanted in outputs:
+        return ""
+    renamed = next((name for name in outputs if name.startswith(f"{wanted}_Q")), None)
+    if renamed is None:
+        return ""
+    mapping["logits"] = renamed
+    config_file.write_text(json.dumps(config, indent=4), encoding="utf-8")
+    return f"genai_config.json: output logits mapped to {renamed} (the quantizer renamed it)"
+
+
+def place(folder: Path, output: Path, force: bool, staging: Path) -> None:
+    """Rename the verified model into place; an existing output is replaced only with ``force``."""
+    old = None
+    if output.exists():
+        if not force:
+            raise p.WorkerError(f"{output} appeared while converting; it was left alone.", "Choose another output, or confirm replacing it.")
+        old = staging / "replaced"
+        output.rename(old)
+    folder.rename(output)
+
+
+def folder_size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def convert(spec: dict) -> None:
+    output = Path(spec["output"])
+    log_path = Path(spec["log"])
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    # Cancel sends SIGTERM: turn it into an exception so that the clean-up below runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}{PARTIAL_MARK}", dir=output.parent))
+    workdir = Path(tempfile.mkdtemp(prefix="slmops-olive-"))  # olive writes .olive-cache into its cwd
+    try:
+        with log_path.open("w", encoding="utf-8") as log_file:
+            olive = OliveRun(log_file, fused_quantize=bool(spec.get("fused_quantize")))
+            argv = olive_argv(spec, staging / "model", workdir)
+            p.log(f"log: {log_path}")
+            olive.set_stage("load model")  # Olive's own start-up (imports) counts as loading
+            returncode = olive.run(argv, workdir)
+            reason = failure_reason(olive.tail)
+            if returncode != 0:
+                raise p.WorkerError(f"Olive failed (exit status {returncode}): {reason or 'see the log'}", f"Olive's full log: {log_path}")
+            folder = find_model(staging)
+            if folder is None:
+                said = NO_OUTPUT if any(NO_OUTPUT in line for line in olive.tail) else "nothing"
+                raise p.WorkerError(f"Olive exited with status 0 but produced no model (Olive said: {said!r}; reason: {reason or 'none given'}).",
+                                    f"This precision or recipe does not work with this provider. Olive's full log: {log_path}")
+            olive.set_stage("verify")
+            _, onnx_file = model_files(folder)
+            found = quantization_facts(onnx_file)
+            repair = fix_logits_mapping(folder, found["outputs"])
+            if repair:
+                olive.line(repair)
+            found.update(generate(folder, spec.get("prompt", "What is the capital of France?")))
+            olive.line(f"verify: answered {found['answer']!r}")
+            p.stage("verify", "done", f"{time.monotonic() - olive.stage_started:.1f}s")
+            place(folder, output, bool(spec.get("force")), staging)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+    size = folder_size(output)
+    source = int(spec.get("source_bytes") or 0)
+    p.result({
+        "output": str(output),
+        "size_bytes": size,
+        "source_bytes": source,
+        "ratio": round(size / source, 3) if source else None,
+        "guide_ratio": spec.get("guide_ratio"),
+        "precision": spec.get("precision"),
+        "recipe": spec.get("recipe"),
+        "command": spec.get("command"),
+        "answer": found["answer"],
+        "block_sizes": found["block_sizes"],
+        "bits": found["bits"],
+        "quantized_ops": found["quantized_ops"],
+        "log": str(log_path),
+        "repairs": [repair] if repair else [],
+    })
+
+
+if __name__ == "__main__":
+    p.run_worker(convert)

@@ -1,0 +1,142 @@
+"""Conversion planning without Olive: recipes, the guide's file translated, the log parser, the input checks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from engine.convert.checks import check_inputs, supported_architectures
+from engine.convert.errors import ConvertError
+from engine.convert.guide_config import translate
+from engine.convert.plan import check_plan, plan_conversion, write_config
+from engine.convert.recipes import RECIPES, ConvertParams, build_command, recipe_for
+from engine.convert.stages import StageTracker, failure_reason, percent
+from engine.profiles import ConvertSection, ModelSection, Profile
+
+DATA = Path(__file__).parent / "data" / "convert"
+
+
+def profile_for(model: Path, output: Path, **convert) -> Profile:
+    return Profile(name="t", model=ModelSection(path=str(model)), convert=ConvertSection(output=str(output), **convert))
+
+
+def test_profile_maps_to_recipes():
+    assert recipe_for("auto-opt", "int4").name == "guide-int4"
+    assert recipe_for("config", "int4").name == "mb-int4"
+    assert recipe_for("auto-opt", "int8").name == "rtn-int8"
+    assert recipe_for("config", "fp32", "dynamic-int8").name == "dynamic-int8"
+    with pytest.raises(KeyError):
+        recipe_for("config", "int4", "no-such-recipe")
+
+
+def test_guide_command_is_the_guides():
+    command = build_command(RECIPES["guide-int4"], ConvertParams(model="/m"), "/out", "cache")
+    assert command.argv[:2] == ["olive", "auto-opt"]
+    assert "--use_model_builder" in command.argv and command.argv[command.argv.index("--precision") + 1] == "int4"
+    assert command.display().startswith("olive auto-opt --model_name_or_path /m")
+
+
+def test_workflow_uses_keys_olive_applies():
+    params = ConvertParams(model="/m", block_size=64, symmetric=True, accuracy_level=4, quantize_lm_head=True)
+    builder = build_command(RECIPES["mb-int4"], params, "/out", "cache").config["passes"]["builder"]
+    assert builder["int4_block_size"] == 64 and builder["int4_is_symmetric"] is True and builder["int4_accuracy_level"] == 4
+    assert builder["int4_op_types_to_quantize"] == ["MatMul", "Gather"]
+    rtn = build_command(RECIPES["rtn-int8"], ConvertParams(model="/m"), "/out", "cache").config["passes"]["quantize"]
+    assert rtn["bits"] == 8 and rtn["nodes_to_exclude"] == ["/lm_head/MatMul"]
+
+
+def test_guide_file_is_translated_with_notes():
+    config, notes = translate(json.loads((DATA / "guide_workflow.json").read_text()))
+    builder = config["passes"]["builder"]
+    assert builder["int4_block_size"] == 64 and builder["int4_is_symmetric"] is False and builder["precision"] == "int4"
+    assert "quantization_config" not in builder and "config" not in builder
+    assert any("block_size -> passes.builder.int4_block_size = 64" in note for note in notes)
+
+
+def test_olive_log_becomes_stages():
+    tracker = StageTracker(fused_quantize=True)
+    seen = []
+    for line in [
+        "[2026] [INFO] [engine.py:665:_run_pass] Running pass builder:modelbuilder",
+        "Reading layer 0", "Reading layer 1", "Saving GenAI config in /x",
+        "[2026] [INFO] [engine.py:235:run] Saved output model to /out",
+    ]:
+        seen += tracker.feed(line)
+    assert seen == [
+        ("load model", "start", ""), ("load model", "done", ""), ("build graph", "start", ""),
+        ("build graph", "done", ""), ("quantize", "done", "within build graph"), ("save", "start", ""),
+    ]
+    assert tracker.feed("Running pass builder:modelbuilder") == []  # never backwards
+    assert percent("Progress: [###   ] 12.5%Progress: [####  ] 20.0%") == 20.0
+    assert percent("Saving sin_cache (f32, [8192,32]):   1%|          | 4/517") == 1.0
+    assert failure_reason(["[x] [INFO] [a] ok", "[x] [INFO] [b] Invalid config, pruned.", "No output model produced."]) == "Invalid config, pruned."
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(ConvertError, match="does not exist"):
+        check_plan(plan_conversion(profile_for(tmp_path / "nope", tmp_path / "out")))
+
+
+def test_folder_without_config(tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "model.safetensors").write_bytes(b"")
+    with pytest.raises(ConvertError, match="no config.json"):
+        check_plan(plan_conversion(profile_for(tmp_path / "model", tmp_path / "out")))
+
+
+def _copy_with_config(tiny_model: Path, folder: Path, **changes) -> Path:
+    shutil.copytree(tiny_model, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config.update(changes)
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def test_unsupported_architecture_names_the_supported(tiny_model, tmp_path):
+    model = _copy_with_config(tiny_model, tmp_path / "m", model_type="bert", architectures=["BertForMaskedLM"])
+    with pytest.raises(ConvertError, match="cannot convert architecture 'BertForMaskedLM'") as info:
+        check_plan(plan_conversion(profile_for(model, tmp_path / "out")))
+    assert "LlamaForCausalLM" in info.value.hint and "LlamaForCausalLM" in supported_architectures()
+
+
+def test_remote_code_needs_consent(tiny_model, tmp_path):
+    model = _copy_with_config(tiny_model, tmp_path / "m", auto_map={"AutoModelForCausalLM": "x.Y"})
+    with pytest.raises(ConvertError, match="trust_remote_code"):
+        check_plan(plan_conversion(profile_for(model, tmp_path / "out")))
+    profile = profile_for(model, tmp_path / "out")
+    profile.model.trust_remote_code = True
+    report = check_plan(plan_conversion(profile))
+    assert any("trust_remote_code is on" in w for w in report.warnings)
+    assert "--trust_remote_code" in plan_conversion(profile).command.argv
+
+
+def test_report_has_parameters_and_resources(tiny_model, tmp_path):
+    report = check_plan(plan_conversion(profile_for(tiny_model, tmp_path / "out")))
+    assert report.architecture == "LlamaForCausalLM" and report.parameters > 1_000_000
+    assert report.disk_free > report.disk_needed > report.weights_bytes
+
+
+def test_fp16_refused_on_cpu(tiny_model, tmp_path):
+    with pytest.raises(ConvertError, match="fp16 is a GPU precision"):
+        check_inputs(tiny_model, tmp_path / "out", precision="fp16", device="cpu", provider="CPUExecutionProvider", trust_remote_code=False)
+
+
+def test_existing_output_refused(tiny_model, tmp_path):
+    (tmp_path / "out").mkdir()
+    with pytest.raises(ConvertError, match="already exists"):
+        check_plan(plan_conversion(profile_for(tiny_model, tmp_path / "out")))
+
+
+def test_workflow_saved_beside_profile_never_overwritten(tmp_path):
+    profile = profile_for(tmp_path / "m", tmp_path / "out", method="config")
+    profile.source = tmp_path / "t.toml"
+    plan = plan_conversion(profile)
+    path = write_config(plan)
+    assert path == tmp_path / "t-olive.json" and json.loads(path.read_text())["passes"]["builder"]["int4_block_size"] == 128
+    with pytest.raises(ConvertError, match="already exists"):
+        write_config(plan)
+    write_config(plan, text="{}", force=True)
+    assert path.read_text() == "{}"

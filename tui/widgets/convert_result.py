@@ -1,0 +1,46 @@
+"""The result card of a conversion: what was made, how big against the source and the guide, how fast."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from engine.cli.output import human_bytes
+
+
+class ConvertResult(Static):
+    def clear(self) -> None:
+        self.update("")
+        self.set_classes("")
+
+    def show_result(self, card: dict[str, Any]) -> None:
+        table = Table.grid(padding=(0, 1))
+        table.add_column(style="bold")
+        table.add_column()
+        ratio = card.get("ratio")
+        table.add_row("converted", Text(str(card.get("output", "")), style="green"))
+        table.add_row("size", f"{human_bytes(card.get('size_bytes'))}: {ratio} x the source weights "
+                              f"({human_bytes(card.get('source_bytes'))}); the guide expects {card.get('guide_ratio')}")
+        blocks = ", ".join(map(str, card.get("block_sizes") or [])) or "-"
+        table.add_row("recipe", f"{card.get('recipe')} ({card.get('precision')}), block size {blocks}")
+        table.add_row("took", f"{card.get('duration_s', 0):.1f}s, peak memory {human_bytes(card.get('peak_rss_bytes'))}")
+        table.add_row("answer", repr(card.get("answer", "")))
+        table.add_row("command", Text(str(card.get("command", "")), overflow="fold"))
+        for repair in card.get("repairs", []):
+            table.add_row("repaired", repair)
+        self.set_classes("ok")
+        self.update(table)
+
+    def show_error(self, message: str, hint: str = "", log: str = "") -> None:
+        text = Text()
+        text.append("failed: ", style="bold red")
+        text.append(message)
+        if hint:
+            text.append(f"\nwhat to do: {hint}")
+        if log:
+            text.append(f"\nlog: {log}")
+        self.set_classes("failed")
+        self.update(text)

@@ -1,0 +1,83 @@
+"""The conversion's stages with the time each took, and the worker's memory."""
+
+from __future__ import annotations
+
+import time
+
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from engine.cli.output import human_bytes
+from engine.convert.stages import STAGES
+from engine.events import Stage
+
+# Words first, so that the list reads the same without colour.
+_STYLE = {"waiting": "dim", "start": "bold yellow", "done": "green", "skipped": "dim", "failed": "bold red"}
+_WORD = {"start": "running"}
+
+
+class ConvertStages(Static):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.reset()
+
+    def reset(self) -> None:
+        self.status = {name: "waiting" for name in STAGES}
+        self.detail = {name: "" for name in STAGES}
+        self.started: dict[str, float] = {}
+        self.elapsed: dict[str, float] = {}
+        self.percent: float | None = None
+        self.rss = self.peak_rss = 0
+        self.refresh_view()
+
+    def on_mount(self) -> None:
+        self.set_interval(0.5, self._tick)
+
+    def _tick(self) -> None:
+        if any(status == "start" for status in self.status.values()):
+            self.refresh_view()
+
+    def stage(self, event: Stage) -> None:
+        if event.name not in self.status:
+            return
+        now = time.monotonic()
+        if event.status == "start":
+            self.started[event.name] = now
+            self.percent = None
+        elif event.name in self.started:
+            self.elapsed[event.name] = now - self.started[event.name]
+        self.status[event.name] = event.status
+        self.detail[event.name] = event.detail
+        self.refresh_view()
+
+    def fail_running(self) -> None:
+        for name, status in self.status.items():
+            if status == "start":
+                self.stage(Stage(name, "failed"))
+
+    def memory(self, rss: int, peak: int) -> None:
+        self.rss, self.peak_rss = rss, peak
+        self.refresh_view()
+
+    def progress(self, percent: float) -> None:
+        self.percent = percent
+        self.refresh_view()
+
+    def refresh_view(self) -> None:
+        table = Table.grid(padding=(0, 1))
+        table.add_column(width=12)
+        table.add_column(width=8)
+        table.add_column(justify="right", width=7)
+        table.add_column()
+        now = time.monotonic()
+        for name in STAGES:
+            status = self.status[name]
+            seconds = self.elapsed.get(name, now - self.started[name] if status == "start" else None)
+            clock = f"{seconds:.1f}s" if seconds is not None else ""
+            extra = self.detail[name] if status not in ("start", "done") or not self.detail[name].endswith("s") else ""
+            if status == "start" and self.percent is not None:
+                extra = f"{self.percent:.0f}%"
+            table.add_row(name, Text(_WORD.get(status, status), style=_STYLE[status]), clock, Text(extra, overflow="ellipsis", no_wrap=True))
+        table.add_row("memory", "", "", f"{human_bytes(self.rss)} now, {human_bytes(self.peak_rss)} peak")
+        self.update(table)
