@@ -1,0 +1,117 @@
+"""``slmops cache``: list, show, remove, re-register and try the models in the Foundry Local cache."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+from pathlib import Path
+
+from engine.cli.output import human_bytes, print_json, print_table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("cache", help="browse the Foundry Local model cache")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    def action(name: str, help_text: str, *, needs_name: bool = True) -> argparse.ArgumentParser:
+        p = actions.add_parser(name, help=help_text)
+        if needs_name:
+            p.add_argument("name", help="model name (newest version), name:version, or folder name")
+        p.add_argument("--cache", type=Path, help="the model cache (default: the foundry CLI's, else slmops' own)")
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(handler=handle)
+        return p
+
+    action("ls", "every model in the cache, with what is wrong with it", needs_name=False)
+    action("show", "one model's files and inference_model.json")
+    action("register", "register a model folder with Foundry Local again")
+    rm = action("rm", "remove a model: its files and its registration, nothing else")
+    rm.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    ask = action("ask", "ask a model one question through the Foundry Local runtime")
+    ask.add_argument("prompt")
+    ask.add_argument("--max-tokens", type=int, default=64)
+
+
+def _fail(message: str, hint: str = "") -> int:
+    print(f"slmops cache: {message}", file=sys.stderr)
+    if hint:
+        print(f"  what to do: {hint}", file=sys.stderr)
+    return 1
+
+
+def handle(args: argparse.Namespace) -> int:
+    from engine.foundry.cache import find_entry, resolve_location, scan
+
+    location = resolve_location(args.cache)
+    entries = scan(location.path)
+    if args.action == "ls":
+        return _ls(location, entries, args.json)
+    entry = find_entry(entries, args.name)
+    if entry is None:
+        return _fail(f"no model {args.name!r} in {location.path}", "slmops cache ls lists them")
+    if args.action == "show":
+        return _show(entry, args.json)
+    return _runtime_action(args, location.path, entry)
+
+
+def _ls(location, entries, as_json: bool) -> int:
+    if as_json:
+        print_json({"cache": location.to_dict(), "models": [e.to_dict() for e in entries]})
+        return 0
+    print(f"cache: {location.path}\n  ({location.reason})\n")
+    print_table(
+        ["name", "version", "id", "precision", "EP", "size", "template", "registered", "status"],
+        [(e.name, e.version, e.model_id or "-", e.precision, e.execution_provider, human_bytes(e.size_bytes),
+          e.template_family, "yes" if e.registered else "no", e.status) for e in entries],
+    )
+    return 0
+
+
+def _show(entry, as_json: bool) -> int:
+    files = sorted((f for f in entry.path.rglob("*") if f.is_file()), key=str) if entry.path.is_dir() else []
+    text = ""
+    try:
+        text = (entry.path / "inference_model.json").read_text(encoding="utf-8")
+    except OSError:
+        pass
+    if as_json:
+        print_json({**entry.to_dict(), "files": [{"path": str(f.relative_to(entry.path)), "size_bytes": f.stat().st_size} for f in files],
+                    "inference_model_json": text})
+        return 0
+    print(f"{entry.name} {entry.version}  ({entry.model_id or 'not registered'})\n{entry.path}\nstatus: {entry.status}\n")
+    print_table(["file", "size"], [(f.relative_to(entry.path), human_bytes(f.stat().st_size)) for f in files])
+    print(f"\ninference_model.json:\n{text or '(missing)'}")
+    return 0
+
+
+def _runtime_action(args: argparse.Namespace, cache_dir: Path, entry) -> int:
+    from engine.foundry.names import model_id
+    from engine.foundry.runtime import FoundryRuntimeError, run_ops
+
+    if args.action == "rm":
+        if not args.yes:
+            if not sys.stdin.isatty():
+                return _fail(f"removing {entry.path} needs confirmation", "pass --yes")
+            if input(f"Remove {entry.model_id or entry.name} and its files {entry.path}? [y/N] ").strip().lower() != "y":
+                return 1
+        ops = [{"op": "remove", "model_id": entry.model_id, "path": str(entry.path)}]
+    elif args.action == "register":
+        version = entry.version.split(".")[0] if entry.version[:1].isdigit() else "1"
+        ops = [{"op": "register", "path": str(entry.path), "model_id": entry.model_id or model_id(entry.name, int(version))}]
+    else:  # ask
+        if not entry.model_id:
+            return _fail(f"{entry.name} is not registered", f"slmops cache register {entry.name}")
+        ops = [{"op": "chat", "model_id": entry.model_id, "prompt": args.prompt, "max_output_tokens": args.max_tokens}]
+    try:
+        (result,) = asyncio.run(run_ops(cache_dir, ops))
+    except FoundryRuntimeError as exc:
+        return _fail(exc.message, exc.hint)
+    if args.json:
+        print_json(result)
+    elif args.action == "ask":
+        print(result["answer"])
+    else:
+        print(f"{args.action}: {result.get('model_id') or entry.path} done")
+    return 0

@@ -1,0 +1,96 @@
+"""``slmops deploy``: put the profile's converted model into the Foundry Local cache and register it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from engine.cli.output import print_json, run_job
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("deploy", help="deploy the profile's converted model to Foundry Local (converts first if needed)")
+    parser.add_argument("--profile", "-p", default="demo", help="profile name or path (default: demo)")
+    parser.add_argument("--cache", type=Path, help="the Foundry Local model cache (default: the foundry CLI's, else slmops' own)")
+    parser.add_argument("--model", type=Path, help="a converted model folder to deploy instead of the profile's convert output")
+    parser.add_argument("--name", help="override deploy.name")
+    parser.add_argument("--fix-template", action="store_true",
+                        help="when the prompt template disagrees with the tokenizer's chat template, use the tokenizer's")
+    parser.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(handler=handle)
+
+
+def _fail(message: str, hint: str = "") -> int:
+    print(f"slmops deploy: {message}", file=sys.stderr)
+    if hint:
+        print(f"  what to do: {hint}", file=sys.stderr)
+    return 1
+
+
+def _convert_first(profile) -> int:
+    from engine.convert.errors import ConvertError
+    from engine.convert.plan import check_plan, convert_job, discard_partials, plan_conversion, worker_spec
+
+    print(f"{profile.output_path()} holds no converted model: converting first ...", file=sys.stderr)
+    try:
+        plan = plan_conversion(profile)
+        report = check_plan(plan)
+    except ConvertError as exc:
+        return _fail(exc.message, exc.hint)
+    job = run_job(convert_job(worker_spec(plan, report)))
+    if not job.finished.ok:
+        discard_partials(plan.output)
+        return 130 if job.finished.cancelled else 1
+    return 0
+
+
+def handle(args: argparse.Namespace) -> int:
+    from engine.foundry.cache import resolve_location
+    from engine.foundry.deploy import DeployError, discard_partials, execute, find_model_folder, fix_template, plan_deploy
+    from engine.foundry.runtime import FoundryRuntimeError, run_ops
+    from engine.foundry.templates import FAMILY_NAMES
+    from engine.profiles import find_profile
+
+    profile = find_profile(args.profile)
+    source = args.model.expanduser().resolve() if args.model else profile.output_path()
+    if find_model_folder(source) is None:
+        if args.model:
+            return _fail(f"No converted model (genai_config.json) in {source}.", "Point --model at a converted model folder.")
+        if args.dry_run:
+            return _fail(f"{source} holds no converted model yet.", "Run without --dry-run to convert first, or run slmops convert.")
+        status = _convert_first(profile)
+        if status:
+            return status
+    location = resolve_location(args.cache, profile.deploy.cache_dir)
+    print(f"cache: {location.path} ({location.reason})", file=sys.stderr)
+    try:
+        plan = plan_deploy(profile, source, location.path, name=args.name)
+        if args.fix_template and not plan.template_agrees:
+            plan = fix_template(plan)
+    except DeployError as exc:
+        return _fail(exc.message, exc.hint)
+    for warning in plan.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if not plan.template_agrees:
+        print(f"  prompt template: {plan.model.PromptTemplate.prompt!r}\n  tokenizer's chat template:\n{plan.tokenizer_template}\n"
+              "  run again with --fix-template to use the tokenizer's family", file=sys.stderr)
+    if args.dry_run:
+        print_json(plan.to_dict())
+        return 0
+    discard_partials(location.path)
+    plan = execute(plan)
+    print(f"written: {plan.slot.folder}", file=sys.stderr)
+    try:
+        asyncio.run(run_ops(location.path, [{"op": "register", "path": str(plan.slot.folder), "model_id": plan.slot.model_id}]))
+    except FoundryRuntimeError as exc:
+        return _fail(f"The files are in place but registering with Foundry Local failed: {exc.message}",
+                     f"Re-register it: slmops cache register {plan.slot.model_id}")
+    result = {**plan.to_dict(), "registered": True, "cache_source": location.source, "cache_reason": location.reason}
+    if args.json:
+        print_json(result)
+    else:
+        print(f"deployed {plan.slot.model_id} ({FAMILY_NAMES.get(plan.family, plan.family)} template) to {plan.slot.folder}")
+    return 0

@@ -1,0 +1,203 @@
+"""Where the Foundry Local model cache is, and what is in it.
+
+Listing reads the folders and the local catalog's registration file
+(``foundry.local.modelinfo.json``) directly, so it needs no runtime, is fast,
+and lists a malformed or foreign entry with its problem instead of failing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from engine import locations
+from engine.foundry import inference_model
+from engine.foundry.foundry_cli import find_cli
+from engine.foundry.inference_model import InferenceModelError
+from engine.foundry.templates import tokenizer_family
+
+CUSTOM = "custom"
+REGISTRY_FILE = "foundry.local.modelinfo.json"
+SIDECAR = "slmops.json"  # what slmops knows about a model it deployed (precision, source)
+
+
+@dataclass(frozen=True)
+class CacheLocation:
+    path: Path
+    source: str  # argument | profile | foundry-cli | slmops
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "source": self.source, "reason": self.reason}
+
+
+def resolve_location(explicit: str | Path | None = None, profile_dir: str = "", *, use_cli: bool = True) -> CacheLocation:
+    """The cache to use, and why: an explicit folder, the profile's, the foundry CLI's, else slmops' own."""
+    if explicit:
+        return CacheLocation(Path(explicit).expanduser().resolve(), "argument", "given on the command line")
+    if profile_dir:
+        return CacheLocation(Path(profile_dir).expanduser().resolve(), "profile", "set in the profile (deploy.cache_dir)")
+    cli = find_cli() if use_cli else None
+    if cli is not None:
+        try:
+            return CacheLocation(cli.cache_location(), "foundry-cli", f"reported by `foundry cache location` ({cli.path})")
+        except Exception as exc:  # a broken CLI must not stop the user: fall back, and say so
+            fallback = f"`foundry cache location` failed ({exc}); "
+        else:  # pragma: no cover
+            fallback = ""
+    else:
+        fallback = "the foundry CLI is not installed (it ships for Windows and macOS); "
+    if importlib.util.find_spec("foundry_local_sdk") is None:
+        fallback += "foundry-local-sdk is not installed either, so nothing can load models from it; "
+    return CacheLocation(
+        locations.foundry_cache_dir(),
+        "slmops",
+        fallback + "slmops runs Foundry Local in-process (foundry-local-sdk) with this model cache",
+    )
+
+
+@dataclass
+class CacheEntry:
+    name: str
+    path: Path
+    version: str = ""
+    model_id: str = ""
+    precision: str = "?"
+    execution_provider: str = "?"
+    size_bytes: int = 0
+    template_family: str = "unknown"
+    registered: bool = False
+    loaded: bool = False
+    problems: list[str] = field(default_factory=list)
+    slmops: bool = False  # deployed by slmops
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    @property
+    def status(self) -> str:
+        return "ok" if self.valid else "; ".join(self.problems)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["path"] = str(self.path)
+        data["valid"] = self.valid
+        return data
+
+
+def read_registrations(cache_dir: Path) -> dict[str, dict]:
+    """The local catalog's registrations, by model path (resolved); empty if none or unreadable."""
+    try:
+        data = json.loads((cache_dir / REGISTRY_FILE).read_text(encoding="utf-8"))
+        models = data.get("models", [])
+    except (OSError, ValueError, AttributeError):
+        return {}
+    found = {}
+    for item in models if isinstance(models, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("model_path"), str) and isinstance(item.get("model_info"), dict):
+            found[str(Path(item["model_path"]).resolve())] = item["model_info"]
+    return found
+
+
+def _model_folders(cache_dir: Path) -> list[Path]:
+    """Folders that look like models: at the top level or one publisher folder down (as the runtime walks)."""
+    folders = []
+    for first in sorted(p for p in cache_dir.iterdir() if p.is_dir() and not p.name.startswith(".")) if cache_dir.is_dir() else []:
+        if _looks_like_model(first):
+            folders.append(first)
+            continue
+        folders += [p for p in sorted(first.iterdir()) if p.is_dir() and not p.name.startswith(".") and _looks_like_model(p)]
+    return folders
+
+
+def _looks_like_model(folder: Path) -> bool:
+    return any((folder / name).exists() for name in ("genai_config.json", inference_model.FILENAME))
+
+
+def _execution_provider(genai: dict) -> str:
+    options = genai.get("model", {}).get("decoder", {}).get("session_options", {}).get("provider_options", [])
+    names = [key for option in options if isinstance(option, dict) for key in option]
+    return ", ".join(names) if names else "cpu"
+
+
+def inspect_folder(folder: Path, registration: dict | None = None) -> CacheEntry:
+    """One cache entry with everything wrong with it; never raises for a bad folder."""
+    entry = CacheEntry(name=folder.name, path=folder, registered=registration is not None)
+    try:
+        entry.size_bytes = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    except OSError as exc:
+        entry.problems.append(f"cannot be read: {exc}")
+    try:
+        info = inference_model.read(folder)
+        entry.name, entry.version = info.Name, info.Version
+    except InferenceModelError as exc:
+        entry.problems.append(str(exc))
+    try:
+        genai = json.loads((folder / "genai_config.json").read_text(encoding="utf-8"))
+        entry.execution_provider = _execution_provider(genai)
+        model_file = genai.get("model", {}).get("decoder", {}).get("filename", "")
+        if model_file and not (folder / model_file).is_file():
+            entry.problems.append(f"{model_file} (named in genai_config.json) is missing")
+    except FileNotFoundError:
+        entry.problems.append("genai_config.json is missing: not an ONNX Runtime GenAI model")
+    except (OSError, ValueError, AttributeError) as exc:
+        entry.problems.append(f"genai_config.json is unreadable: {exc}")
+    if (folder / "download.tmp").exists():
+        entry.problems.append("an unfinished download (download.tmp)")
+    try:
+        sidecar = json.loads((folder / SIDECAR).read_text(encoding="utf-8"))
+        entry.precision = str(sidecar.get("precision", "?"))
+        entry.slmops = True
+    except (OSError, ValueError, AttributeError):
+        pass
+    entry.template_family = tokenizer_family(folder)
+    if registration is not None:
+        entry.model_id = str(registration.get("id", ""))
+        if not entry.version:
+            entry.version = str(registration.get("version", ""))
+    return entry
+
+
+def scan(cache_dir: Path, loaded: set[str] | frozenset[str] = frozenset()) -> list[CacheEntry]:
+    """Every model in the cache, plus registrations whose folder is gone or lies elsewhere."""
+    registrations = read_registrations(cache_dir)
+    entries = []
+    seen = set()
+    for folder in _model_folders(cache_dir):
+        key = str(folder.resolve())
+        seen.add(key)
+        entries.append(inspect_folder(folder, registrations.get(key)))
+    for key, info in registrations.items():
+        if key in seen:
+            continue
+        folder = Path(key)
+        if folder.is_dir():
+            entries.append(inspect_folder(folder, info))
+        else:
+            entries.append(CacheEntry(
+                name=str(info.get("name", folder.name)), path=folder, version=str(info.get("version", "")),
+                model_id=str(info.get("id", "")), registered=True,
+                problems=["registered, but its folder is gone: re-deploy, or remove the registration"],
+            ))
+    for entry in entries:
+        entry.loaded = entry.model_id in loaded
+    return entries
+
+
+def find_entry(entries: list[CacheEntry], name: str) -> CacheEntry | None:
+    """An entry by model id (``name:2``), folder name or name (the newest version)."""
+    for entry in entries:
+        if name in (entry.model_id, entry.path.name):
+            return entry
+    matches = [e for e in entries if e.name == name]
+    return max(matches, key=lambda e: _version_key(e.version), default=None)
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        return (0,)

@@ -1,0 +1,213 @@
+"""Deploy a converted model into the cache: ``<cache>/custom/<name>/`` as the guide lays it out.
+
+The guide's ``PromptTemplate`` and ``ModelConfig`` go into
+``inference_model.json``; because the Foundry Local runtime reads only
+``Name`` from it, ``ModelConfig`` is also written into the ``search`` section
+of ``genai_config.json`` (which the runtime does read), and the template is
+checked against the tokenizer's own chat template (which the runtime uses).
+
+Files are staged in a hidden folder inside the cache and renamed into place,
+under a lock, so a crash or a second deploying process leaves no half model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from engine.atomic import fsync_dir, write_text_atomic
+from engine.foundry import inference_model, names
+from engine.foundry.cache import CUSTOM, SIDECAR, scan
+from engine.foundry.inference_model import InferenceModel, ModelConfig
+from engine.foundry.templates import FAMILY_NAMES, TEMPLATES, PromptTemplate, check_template, detect_family, read_chat_template
+from engine.profiles import Profile
+
+LOCK_FILE = ".slmops-deploy.lock"
+# Files Olive leaves beside the model that the runtime does not need.
+_SKIP = {"model_config.json"}
+
+
+class DeployError(Exception):
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+@dataclass
+class DeployPlan:
+    source: Path
+    cache_dir: Path
+    slot: names.Slot
+    model: InferenceModel
+    family: str  # of the PromptTemplate
+    tokenizer_family: str
+    tokenizer_template: str
+    precision: str
+    context_length: int | None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def template_agrees(self) -> bool:
+        return self.tokenizer_family == "unknown" or self.family == self.tokenizer_family
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.slot.name, "version": self.slot.version, "model_id": self.slot.model_id,
+            "folder": str(self.slot.folder), "source": str(self.source), "cache_dir": str(self.cache_dir),
+            "template_family": self.family, "tokenizer_family": self.tokenizer_family,
+            "inference_model": self.model.to_dict(), "warnings": self.warnings,
+        }
+
+
+def find_model_folder(path: Path) -> Path | None:
+    """The folder holding ``genai_config.json`` at or under ``path`` (Olive's layout changed over versions)."""
+    if (path / "genai_config.json").is_file():
+        return path
+    return next((p.parent for p in sorted(path.rglob("genai_config.json"))), None) if path.is_dir() else None
+
+
+def prompt_template_for(profile: Profile, source: Path) -> PromptTemplate:
+    """The profile's template: ``auto`` follows the tokenizer, a family name picks that family, ``custom`` its strings."""
+    choice = profile.deploy.template
+    custom = PromptTemplate(**vars(profile.deploy.prompt_template))
+    if choice == "custom" or (choice == "auto" and not custom.is_empty()):
+        return custom
+    family = detect_family(read_chat_template(source)) if choice == "auto" else choice
+    if family not in TEMPLATES:
+        raise DeployError(
+            f"The chat template of {source} matches no known family ({', '.join(FAMILY_NAMES[f] for f in TEMPLATES)}).",
+            "Set deploy.template to a family, or to \"custom\" with deploy.prompt_template strings.",
+        )
+    return TEMPLATES[family]
+
+
+def plan_deploy(
+    profile: Profile,
+    source: Path,
+    cache_dir: Path,
+    *,
+    name: str | None = None,
+    template: PromptTemplate | None = None,
+) -> DeployPlan:
+    """Everything the deployment will write, checked, for the user to review; writes nothing."""
+    folder = find_model_folder(source)
+    if folder is None:
+        raise DeployError(f"No converted model (genai_config.json) in {source}.", "Convert the model first: slmops convert.")
+    try:
+        slot = names.next_slot(cache_dir / CUSTOM, name or profile.deploy_name(), _taken(cache_dir))
+    except names.InvalidName as exc:
+        raise DeployError(str(exc), "Set deploy.name in the profile to a valid, unused name.") from None
+    prompt = template or prompt_template_for(profile, folder)
+    cfg = profile.deploy.model_config
+    model = InferenceModel(
+        Name=slot.name,
+        Description=profile.deploy.description,
+        Version=f"{slot.version}.0" if slot.version > 1 else profile.deploy.version,
+        PromptTemplate=prompt,
+        ModelConfig=ModelConfig(cfg.max_length, cfg.temperature, cfg.top_p, cfg.repetition_penalty),
+    )
+    check = check_template(prompt, folder)
+    context_length = _context_length(folder)
+    plan = DeployPlan(folder, cache_dir, slot, model, check.template_family, check.tokenizer_family,
+                      check.tokenizer_template, profile.convert.precision, context_length)
+    if not check.agrees:
+        plan.warnings.append(check.message())
+    if check.tokenizer_family == "unknown":
+        plan.warnings.append("The tokenizer has no chat template of a known family; Foundry Local may format prompts badly.")
+    if context_length and context_length != cfg.max_length:
+        plan.warnings.append(
+            f"context_length is {context_length} but max_length (search.max_length) will be {cfg.max_length}: "
+            f"the runtime sizes its buffers by max_length, so prompt plus answer must fit in {cfg.max_length} tokens."
+        )
+    return plan
+
+
+def fix_template(plan: DeployPlan) -> DeployPlan:
+    """The same plan with the tokenizer's own family as PromptTemplate (the fix for a mismatch)."""
+    if plan.tokenizer_family not in TEMPLATES:
+        raise DeployError("The tokenizer's chat template matches no known family, so there is nothing to fix it to.")
+    model = InferenceModel(plan.model.Name, plan.model.Description, plan.model.Version, TEMPLATES[plan.tokenizer_family], plan.model.ModelConfig)
+    warnings = [w for w in plan.warnings if not w.startswith("The prompt template is")]
+    return DeployPlan(plan.source, plan.cache_dir, plan.slot, model, plan.tokenizer_family, plan.tokenizer_family,
+                      plan.tokenizer_template, plan.precision, plan.context_length, warnings)
+
+
+def _taken(cache_dir: Path) -> dict[str, str]:
+    custom = cache_dir / CUSTOM
+    return {e.path.name: e.name for e in scan(cache_dir) if e.path.parent == custom}
+
+
+def _context_length(folder: Path) -> int | None:
+    try:
+        value = json.loads((folder / "genai_config.json").read_text(encoding="utf-8"))["model"]["context_length"]
+        return int(value)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def apply_search(genai: dict, config: ModelConfig) -> dict:
+    """``genai_config.json`` with ModelConfig's values in its ``search`` section (what the runtime reads)."""
+    search = dict(genai.get("search", {}))
+    search.update(
+        max_length=config.max_length,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        repetition_penalty=config.repetition_penalty,
+        do_sample=config.temperature > 0,  # temperature 0 means greedy
+    )
+    return {**genai, "search": search}
+
+
+@contextlib.contextmanager
+def cache_lock(cache_dir: Path) -> Iterator[None]:
+    """One deployment at a time per cache, across processes."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir / LOCK_FILE, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def execute(plan: DeployPlan) -> DeployPlan:
+    """Write the model into the cache. Re-checks the version under the lock; returns the plan as carried out."""
+    custom = plan.cache_dir / CUSTOM
+    with cache_lock(plan.cache_dir):
+        slot = names.next_slot(custom, plan.slot.name, _taken(plan.cache_dir))
+        if slot != plan.slot:  # another process deployed this name meanwhile: take the next version
+            model = InferenceModel(slot.name, plan.model.Description, f"{slot.version}.0", plan.model.PromptTemplate, plan.model.ModelConfig)
+            plan = DeployPlan(plan.source, plan.cache_dir, slot, model, plan.family, plan.tokenizer_family,
+                              plan.tokenizer_template, plan.precision, plan.context_length, plan.warnings)
+        custom.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{slot.folder.name}.deploying-", dir=custom))
+        try:
+            for item in sorted(plan.source.iterdir()):
+                if item.is_file() and item.name not in _SKIP and item.name != inference_model.FILENAME:
+                    shutil.copy2(item, staging / item.name)
+            genai = json.loads((staging / "genai_config.json").read_text(encoding="utf-8"))
+            write_text_atomic(staging / "genai_config.json", json.dumps(apply_search(genai, plan.model.ModelConfig), indent=4) + "\n")
+            inference_model.write(staging, plan.model)
+            sidecar = {"precision": plan.precision, "source": str(plan.source), "model_id": slot.model_id,
+                       "deployed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            write_text_atomic(staging / SIDECAR, json.dumps(sidecar, indent=2) + "\n")
+            staging.rename(slot.folder)  # the slot is free (checked under the lock): never replaces anything
+            fsync_dir(custom)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return plan
+
+
+def discard_partials(cache_dir: Path) -> None:
+    """Remove staging folders that a killed deployment left behind."""
+    custom = cache_dir / CUSTOM
+    for stale in custom.glob(".*.deploying-*") if custom.is_dir() else []:
+        shutil.rmtree(stale, ignore_errors=True)

@@ -1,0 +1,88 @@
+"""``inference_model.json``, exactly as Foundry Local reads it (the guide's layout)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from engine.atomic import write_text_atomic
+from engine.foundry.templates import PromptTemplate
+
+FILENAME = "inference_model.json"
+
+
+class InferenceModelError(ValueError):
+    """An inference_model.json that cannot be used; the message says what is wrong."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    max_length: int = 2048
+    temperature: float = 0.7
+    top_p: float = 0.9
+    repetition_penalty: float = 1.1
+
+
+@dataclass(frozen=True)
+class InferenceModel:
+    Name: str
+    Description: str = ""
+    Version: str = "1.0"
+    PromptTemplate: PromptTemplate = field(default_factory=PromptTemplate)
+    ModelConfig: ModelConfig = field(default_factory=ModelConfig)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: object) -> "InferenceModel":
+        if not isinstance(data, dict):
+            raise InferenceModelError("is not a JSON object")
+        name = data.get("Name")
+        if not isinstance(name, str) or not name:
+            raise InferenceModelError("has no Name (Foundry Local needs one to list the model)")
+        template = data.get("PromptTemplate") or {}
+        config = data.get("ModelConfig") or {}
+        if not isinstance(template, dict) or not all(isinstance(v, str) for v in template.values()):
+            raise InferenceModelError("PromptTemplate must map system / user / assistant / prompt to strings")
+        if not isinstance(config, dict):
+            raise InferenceModelError("ModelConfig must be an object")
+        try:
+            prompt = PromptTemplate(**{k: template[k] for k in ("system", "user", "assistant", "prompt") if k in template})
+            model_config = ModelConfig(**{k: config[k] for k in ("max_length", "temperature", "top_p", "repetition_penalty") if k in config})
+        except TypeError as exc:
+            raise InferenceModelError(str(exc)) from None
+        for key, value in asdict(model_config).items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise InferenceModelError(f"ModelConfig.{key} must be a number, not {value!r}")
+        return cls(
+            Name=name,
+            Description=str(data.get("Description", "")),
+            Version=str(data.get("Version", "")),
+            PromptTemplate=prompt,
+            ModelConfig=model_config,
+        )
+
+
+def read(folder: Path) -> InferenceModel:
+    path = folder / FILENAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InferenceModelError(f"{FILENAME} is missing") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InferenceModelError(f"{FILENAME} cannot be read: {exc}") from None
+    except ValueError as exc:
+        raise InferenceModelError(f"{FILENAME} is not valid JSON: {exc}") from None
+    try:
+        return InferenceModel.from_dict(data)
+    except InferenceModelError as exc:
+        raise InferenceModelError(f"{FILENAME} {exc}") from None
+
+
+def write(folder: Path, model: InferenceModel) -> Path:
+    return write_text_atomic(folder / FILENAME, model.to_json())

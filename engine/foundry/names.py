@@ -1,0 +1,71 @@
+"""Model names in the cache: what Foundry Local accepts, and versions instead of overwrites."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+# Foundry model ids are "<name>:<version>"; names travel in URLs and folder names,
+# so: letters, digits, '.', '_' and '-', starting with a letter or digit.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_VERSIONED_FOLDER = re.compile(r"^(?P<name>.+)-v(?P<version>[0-9]+)$")
+
+
+class InvalidName(ValueError):
+    """A name that cannot be used, and why."""
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if Foundry Local can use it, else raise with what to change."""
+    if not name:
+        raise InvalidName("The model name is empty; set deploy.name in the profile or pass one.")
+    if "/" in name or "\\" in name:
+        raise InvalidName(f"{name!r} contains a path separator; a model name is a single folder name.")
+    if ":" in name:
+        raise InvalidName(f"{name!r} contains ':', which Foundry Local uses to separate the version.")
+    if not _NAME.match(name):
+        raise InvalidName(
+            f"{name!r} is not a valid model name: use letters, digits, '.', '_' and '-', "
+            "start with a letter or digit, at most 100 characters."
+        )
+    return name
+
+
+def folder_name(name: str, version: int) -> str:
+    """The guide's ``custom/<name>`` for the first version, ``<name>-v<N>`` after it."""
+    return name if version == 1 else f"{name}-v{version}"
+
+
+def model_id(name: str, version: int) -> str:
+    return f"{name}:{version}"
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where the next deployment of a name goes."""
+
+    name: str
+    version: int
+    folder: Path
+
+    @property
+    def model_id(self) -> str:
+        return model_id(self.name, self.version)
+
+
+def next_slot(custom_dir: Path, name: str, taken: dict[str, str]) -> Slot:
+    """The next free version of ``name`` under ``custom_dir``.
+
+    ``taken`` maps folder names already in the cache to the model name in
+    them: a folder of another model with the name we want is a clash, not a
+    version of ours.
+    """
+    check_name(name)
+    owner = taken.get(name)
+    if owner is not None and owner != name:
+        raise InvalidName(f"{name!r} is already the folder of the model {owner!r}; choose another name.")
+    version = 1
+    while folder_name(name, version) in taken or (custom_dir / folder_name(name, version)).exists():
+        version += 1
+    return Slot(name, version, custom_dir / folder_name(name, version))

@@ -1,0 +1,35 @@
+"""Jobs that drive the Foundry Local worker (``engine.workers.foundry``) from the engine side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine.events import Error, Result
+from engine.jobs import Job
+
+WORKER = "engine.workers.foundry"
+
+
+def foundry_job(cache_dir: Path, ops: list[dict[str, Any]], *, interactive: bool = False) -> Job:
+    # Loading a model and answering take seconds; a silent two minutes means a hang.
+    return Job(WORKER, {"cache_dir": str(cache_dir), "ops": ops, "interactive": interactive},
+               interactive=interactive, idle_timeout_s=120)
+
+
+class FoundryRuntimeError(Exception):
+    def __init__(self, error: Error | None) -> None:
+        message = error.message if error else "The Foundry Local worker failed."
+        super().__init__(message)
+        self.message = message
+        self.hint = error.hint if error else ""
+        self.log_tail = error.log_tail if error else []
+
+
+async def run_ops(cache_dir: Path, ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Run operations in one worker; their results in order, or :class:`FoundryRuntimeError`."""
+    job = foundry_job(cache_dir, ops)
+    results = [event.data async for event in job.events() if isinstance(event, Result)]
+    if not job.finished.ok:
+        raise FoundryRuntimeError(job.error)
+    return results

@@ -1,0 +1,148 @@
+"""Prompt templates: detect a model's family from its tokenizer's chat template.
+
+Foundry Local's ``inference_model.json`` carries a ``PromptTemplate`` with
+``system`` / ``user`` / ``assistant`` / ``prompt`` strings around
+``{Content}``. The right one depends on the model family, which the
+tokenizer's own Jinja chat template reveals through its special tokens.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    system: str = ""
+    user: str = ""
+    assistant: str = ""
+    prompt: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+    def is_empty(self) -> bool:
+        return not any(asdict(self).values())
+
+
+FAMILY_NAMES = {
+    "chatml": "ChatML (Qwen, SmolLM)",
+    "phi3": "Phi-3 / Phi-4-mini",
+    "phi4": "Phi-4",
+    "llama3": "Llama 3",
+    "mistral": "Mistral",
+    "gemma": "Gemma",
+    "custom": "custom",
+    "unknown": "unknown",
+}
+
+TEMPLATES: dict[str, PromptTemplate] = {
+    "chatml": PromptTemplate(
+        system="<|im_start|>system\n{Content}<|im_end|>",
+        user="<|im_start|>user\n{Content}<|im_end|>",
+        assistant="<|im_start|>assistant\n{Content}<|im_end|>",
+        prompt="<|im_start|>user\n{Content}<|im_end|>\n<|im_start|>assistant",
+    ),
+    "phi3": PromptTemplate(
+        system="<|system|>\n{Content}<|end|>",
+        user="<|user|>\n{Content}<|end|>",
+        assistant="<|assistant|>\n{Content}<|end|>",
+        prompt="<|user|>\n{Content}<|end|>\n<|assistant|>",
+    ),
+    "phi4": PromptTemplate(
+        system="<|im_start|>system<|im_sep|>{Content}<|im_end|>",
+        user="<|im_start|>user<|im_sep|>{Content}<|im_end|>",
+        assistant="<|im_start|>assistant<|im_sep|>{Content}<|im_end|>",
+        prompt="<|im_start|>user<|im_sep|>{Content}<|im_end|><|im_start|>assistant<|im_sep|>",
+    ),
+    "llama3": PromptTemplate(
+        system="<|start_header_id|>system<|end_header_id|>\n\n{Content}<|eot_id|>",
+        user="<|start_header_id|>user<|end_header_id|>\n\n{Content}<|eot_id|>",
+        assistant="<|start_header_id|>assistant<|end_header_id|>\n\n{Content}<|eot_id|>",
+        prompt="<|start_header_id|>user<|end_header_id|>\n\n{Content}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
+    ),
+    # Mistral has no system role: its template puts the system text before the first instruction.
+    "mistral": PromptTemplate(
+        system="{Content}\n\n",
+        user="[INST] {Content} [/INST]",
+        assistant="{Content}</s>",
+        prompt="[INST] {Content} [/INST]",
+    ),
+    # Gemma has no system role either, and calls the assistant "model".
+    "gemma": PromptTemplate(
+        system="<start_of_turn>user\n{Content}<end_of_turn>",
+        user="<start_of_turn>user\n{Content}<end_of_turn>",
+        assistant="<start_of_turn>model\n{Content}<end_of_turn>",
+        prompt="<start_of_turn>user\n{Content}<end_of_turn>\n<start_of_turn>model\n",
+    ),
+}
+
+# Most specific first: Phi-4 uses ChatML's tokens plus <|im_sep|>; Phi-3 and Llama 3 have their own.
+_MARKERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("phi4", ("<|im_sep|>",)),
+    ("llama3", ("<|start_header_id|>",)),
+    ("gemma", ("<start_of_turn>",)),
+    ("phi3", ("<|user|>", "<|end|>")),
+    ("chatml", ("<|im_start|>",)),
+    ("mistral", ("[INST]",)),
+)
+
+
+def detect_family(text: str) -> str:
+    """The family of a chat template (or of PromptTemplate strings); ``unknown`` if none fits."""
+    for family, markers in _MARKERS:
+        if all(marker in text for marker in markers):
+            return family
+    return "unknown"
+
+
+def template_family(template: PromptTemplate) -> str:
+    return detect_family(" ".join(template.to_dict().values()))
+
+
+def read_chat_template(model_dir: Path) -> str:
+    """The tokenizer's chat template: ``chat_template.jinja``, else ``tokenizer_config.json``'s."""
+    jinja = model_dir / "chat_template.jinja"
+    if jinja.is_file():
+        return jinja.read_text(encoding="utf-8", errors="replace")
+    config = model_dir / "tokenizer_config.json"
+    try:
+        value = json.loads(config.read_text(encoding="utf-8")).get("chat_template", "")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    if isinstance(value, list):  # a list of named templates: take the default one
+        value = next((t.get("template", "") for t in value if isinstance(t, dict) and t.get("name") == "default"), "")
+    return value if isinstance(value, str) else ""
+
+
+def tokenizer_family(model_dir: Path) -> str:
+    return detect_family(read_chat_template(model_dir))
+
+
+@dataclass(frozen=True)
+class TemplateCheck:
+    """The deployed PromptTemplate against the tokenizer's own chat template."""
+
+    template_family: str
+    tokenizer_family: str
+    tokenizer_template: str
+
+    @property
+    def agrees(self) -> bool:
+        return self.tokenizer_family == "unknown" or self.template_family == self.tokenizer_family
+
+    def message(self) -> str:
+        if self.agrees:
+            return ""
+        return (
+            f"The prompt template is {FAMILY_NAMES.get(self.template_family, self.template_family)} but the tokenizer's "
+            f"chat template is {FAMILY_NAMES.get(self.tokenizer_family, self.tokenizer_family)}; Foundry Local uses the "
+            "tokenizer's, and a mismatch is a known cause of garbage answers."
+        )
+
+
+def check_template(template: PromptTemplate, model_dir: Path) -> TemplateCheck:
+    text = read_chat_template(model_dir)
+    return TemplateCheck(template_family(template), detect_family(text), text)
