@@ -10,7 +10,7 @@ QUESTION = "Summarise the text above in one sentence."
 
 
 async def prompt_of_length(backend: GenerationBackend, tokens: int) -> tuple[list[dict[str, str]], int]:
-    """Chat messages whose prompt is about ``tokens`` long (never longer); returns them and the real count."""
+    """Chat messages whose prompt is about ``tokens`` long (at least the bare template); returns them and the real count."""
 
     def messages(words: int) -> list[dict[str, str]]:
         text = " ".join((FILLER * (words // 20 + 2)).split()[:words])

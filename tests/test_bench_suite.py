@@ -1,0 +1,90 @@
+"""The benchmark on the real demo model (int4): edge cases, soak, quality, a saved run loaded back."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.backends import make_backend
+from engine.bench.edge import run_edge_cases
+from engine.bench.quality import agreement, check, run_quality
+from engine.bench.runner import BenchOptions, run_bench
+from engine.bench.runs import list_runs, load_run
+from engine.bench.soak import run_soak, verdict
+from engine.bench.stats import percentile, slope
+from engine.profiles import EvalCase, find_profile
+
+
+@pytest.fixture
+async def backend(demo_onnx_int4):
+    async with make_backend("onnxruntime-genai", demo_onnx_int4) as b:
+        yield b
+
+
+@pytest.mark.slow
+async def test_every_edge_case_is_handled_and_the_worker_stays_up(backend):
+    pid = backend.pid
+    results = {r.name: r for r in await run_edge_cases(backend)}
+    assert set(results) == {"empty prompt", "whitespace only", "longer than the context", "invalid UTF-8",
+                            "control characters", "emoji and non-Latin text", "max_length 1"}
+    assert all(r.handled for r in results.values()), [r for r in results.values() if not r.handled]
+    assert results["longer than the context"].outcome == "refused" and "context" in results["longer than the context"].detail
+    assert results["max_length 1"].outcome == "answered"
+    assert backend.pid == pid
+
+
+@pytest.mark.slow
+async def test_small_soak_samples_rss_after_each_request(backend):
+    soak = await run_soak(backend, 10, new_tokens=4)
+    assert soak.requests == 10 and len(soak.rss_samples) == 10 and all(s > 0 for s in soak.rss_samples)
+    assert soak.verdict == "too short to tell"
+
+
+@pytest.mark.slow
+async def test_quality_pass_rate_and_perplexity(backend):
+    profile = find_profile("demo")
+    cases = [*profile.bench.eval, EvalCase(prompt="Say hello.", json_keys=["answer"])]
+    quality = await run_quality(backend, cases, system_prompt=profile.chat.system_prompt, new_tokens=32,
+                                perplexity_text=profile.bench.perplexity_text)
+    assert quality.cases[0].passed  # Paris
+    assert not quality.cases[-1].passed and "holds no JSON object" in quality.cases[-1].reasons
+    assert 0 < quality.pass_rate < 1
+    assert 1 < quality.perplexity < 100
+
+
+@pytest.mark.slow
+async def test_quick_bench_is_saved_and_loads_back(demo_onnx_int4, home):
+    profile = find_profile("demo")
+    options = BenchOptions.from_profile(profile, [demo_onnx_int4], quick=True)
+    options.lengths, options.soak_requests, options.edge = [32], 3, False
+    report = await run_bench(profile, options)
+    row = report["comparison"][0]
+    assert row["decode_tps"] > 0 and row["size_mb"] > 50 and row["peak_rss_mb"] > 50 and row["pass_rate"] is not None
+    saved = load_run(report["saved_to"])
+    assert saved["models"][0]["latency"][0]["input_tokens"] == row["long_input_tokens"] > 0
+    assert saved["environment"]["packages"]["onnxruntime-genai"] and saved["profile"]["name"] == "demo"
+    folder = list_runs()[0].path
+    assert (folder / "comparison.csv").read_text().startswith("model,precision,size_mb")
+    assert (folder / "profile.toml").is_file()
+
+
+def test_loading_something_that_is_not_a_run_says_so(tmp_path):
+    (tmp_path / "report.json").write_text(json.dumps({"hello": 1}))
+    with pytest.raises(ValueError, match="not a benchmark report"):
+        load_run(tmp_path)
+    with pytest.raises(ValueError, match="not a benchmark run"):
+        load_run(tmp_path / "missing")
+
+
+def test_checks_keywords_regex_and_json_shape():
+    case = EvalCase(prompt="", keywords=["paris"], regex=r"\d+", json_keys=["city"])
+    assert check(case, 'Paris has 2 million people: {"city": "Paris"}') == []
+    assert check(case, "Lyon") == ["missing keyword 'paris'", "does not match /\\d+/", "holds no JSON object"]
+
+
+def test_statistics_and_verdicts():
+    assert percentile([1, 2, 3, 4], 0.5) == 2.5 and percentile([], 0.5) is None
+    assert slope([0, 1, 2], [10, 12, 14]) == 2
+    assert verdict([100] * 60, 0.0) == "no leak seen" and verdict([100] * 60, 1e6) == "possible leak"
+    assert agreement(["Paris.", "4"], ["Paris.", "four"])[0] == 0.5
