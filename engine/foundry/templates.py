@@ -84,7 +84,7 @@ _MARKERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("phi4", ("<|im_sep|>",)),
     ("llama3", ("<|start_header_id|>",)),
     ("gemma", ("<start_of_turn>",)),
-    ("phi3", ("<|user|>", "<|end|>")),
+    ("phi3", ("<|assistant|>", "<|end|>")),
     ("chatml", ("<|im_start|>",)),
     ("mistral", ("[INST]",)),
 )

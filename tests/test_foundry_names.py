@@ -1,0 +1,34 @@
+"""Model names: Foundry's rules, and versions instead of overwrites."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.foundry.names import InvalidName, check_name, next_slot
+
+
+@pytest.mark.parametrize("name", ["", "a/b", "a\\b", "../up", "name:2", "has space", ".hidden", "-dash", "é-accent", "x" * 101, "semi;colon"])
+def test_bad_names_are_refused_with_a_reason(name: str):
+    with pytest.raises(InvalidName) as info:
+        check_name(name)
+    assert str(info.value)
+
+
+@pytest.mark.parametrize("name", ["my-model-int4", "Qwen2.5_0.5B", "a", "x" * 100])
+def test_good_names(name: str):
+    assert check_name(name) == name
+
+
+def test_versions_instead_of_overwriting(tmp_path: Path):
+    first = next_slot(tmp_path, "m", {})
+    assert (first.version, first.folder.name, first.model_id) == (1, "m", "m:1")
+    first.folder.mkdir()
+    second = next_slot(tmp_path, "m", {"m": "m"})
+    assert (second.version, second.folder.name, second.model_id) == (2, "m-v2", "m:2")
+
+
+def test_a_folder_of_another_model_is_a_clash(tmp_path: Path):
+    with pytest.raises(InvalidName, match="another name"):
+        next_slot(tmp_path, "m-v2", {"m-v2": "m"})
