@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -57,15 +54,14 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_onnx_int4(demo_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo model converted the guide's way: olive auto-opt, int4, CPU."""
+    """The demo model converted the guide's way (olive auto-opt, int4, CPU) by slmops' own convert, verified."""
+    from engine.convert.plan import run_conversion
+    from engine.profiles import ConvertSection, ModelSection, Profile
+
     out = tmp_path_factory.mktemp("onnx") / "demo-int4"
-    olive = shutil.which("olive", path=str(Path(sys.executable).parent)) or "olive"
-    subprocess.run(
-        [olive, "auto-opt", "--model_name_or_path", str(demo_model), "--device", "cpu",
-         "--provider", "CPUExecutionProvider", "--use_model_builder", "--precision", "int4",
-         "--output_path", str(out), "--log_level", "3", "--disable_telemetry"],
-        check=True, cwd=tmp_path_factory.mktemp("olive-cwd"),
-    )
-    found = next(out.rglob("genai_config.json"), None)
-    assert found, "olive produced no genai_config.json"
-    return found.parent
+    profile = Profile(name="demo", model=ModelSection(path=str(demo_model)),
+                      convert=ConvertSection(method="auto-opt", precision="int4", output=str(out)))
+    job = asyncio.run(run_conversion(profile))
+    assert job.finished.ok, f"converting the demo model failed: {job.error}"
+    assert (out / "genai_config.json").is_file()
+    return out

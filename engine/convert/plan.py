@@ -162,3 +162,13 @@ def result_card(job: Job) -> dict[str, Any]:
         card["duration_s"] = job.finished.duration_s
         card["peak_rss_bytes"] = job.finished.peak_rss_bytes
     return card
+
+
+async def run_conversion(profile: Profile, *, force: bool = False, **overrides: Any) -> Job:
+    """Plan, check and run a conversion to its end (scripts, fixtures, benchmarks); leaves no partial output."""
+    plan = plan_conversion(profile, **overrides)
+    job = convert_job(worker_spec(plan, check_plan(plan, force=force), force=force))
+    await job.run()
+    if not job.finished.ok:
+        discard_partials(plan.output)
+    return job
