@@ -1,0 +1,33 @@
+"""Models one can chat with: the profile's converted output, converted models, Foundry cache entries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine import locations
+from engine.profiles import Profile
+
+
+def is_model(folder: Path) -> bool:
+    return (folder / "genai_config.json").is_file()
+
+
+def chat_models(profile: Profile) -> list[tuple[str, Path]]:
+    """(label, folder) of every runnable model found, the profile's own first, without duplicates."""
+    found: list[tuple[str, Path]] = []
+    seen: set[Path] = set()
+
+    def add(label: str, folder: Path) -> None:
+        folder = folder.resolve()
+        if folder not in seen and is_model(folder):
+            seen.add(folder)
+            found.append((label, folder))
+
+    add(f"profile output: {profile.output_path().name}", profile.output_path())
+    models = locations.models_dir()
+    for folder in sorted(models.iterdir()) if models.is_dir() else []:
+        add(f"converted: {folder.name}", folder)
+    cache = locations.foundry_cache_dir()
+    for config in sorted(cache.glob("**/genai_config.json")) if cache.is_dir() else []:
+        add(f"foundry cache: {config.parent.relative_to(cache)}", config.parent)
+    return found

@@ -1,0 +1,60 @@
+"""The Chat & Bench panel: an answer streams from the real demo model; saved runs load into the table."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.bench.runs import save_run
+from textual.widgets import DataTable, Input, Markdown, Select
+
+from tui.app import SlmopsApp
+from tui.panels.chat import ChatPanel
+from tui.widgets.bench_view import bar_chart
+
+
+async def wait_for(pilot, condition, seconds: float = 120.0) -> None:
+    for _ in range(int(seconds / 0.1)):
+        if condition():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError("timed out waiting")
+
+
+@pytest.mark.slow
+async def test_chat_panel_streams_an_answer(demo_onnx_int4, home):
+    app = SlmopsApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("4")
+        panel = app.query_one(ChatPanel)
+        panel._offer_models(select=demo_onnx_int4)
+        assert app.query_one("#chat-model", Select).value == str(demo_onnx_int4.resolve())
+        app.query_one("#set-temperature", Input).value = "0"
+        chat_input = app.query_one("#chat-input", Input)
+        chat_input.focus()
+        chat_input.value = "What is the capital of France?"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: panel.last_result is not None)
+        answer = app.query(Markdown).last()
+        assert "Paris" in answer.source
+        assert panel.last_result["decode_tps"] > 0
+        await pilot.pause(0.6)
+        assert "tok/s" in str(app.query_one("#chat-status").render())
+        await app.action_quit()
+
+
+async def test_saved_run_loads_into_the_table_and_charts(home):
+    row = {"model": "demo-int4", "precision": "int4", "size_mb": 194.0, "decode_tps": 110.0, "peak_rss_mb": 230.0}
+    save_run({"name": "demo", "models": [{"name": "demo-int4"}], "comparison": [row]}, {"comparison": [row]}, "", "demo")
+    app = SlmopsApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("4")
+        app.query_one(ChatPanel).load_last_run()
+        await pilot.pause()
+        table = app.query_one("#bench-table", DataTable)
+        assert table.row_count == 1 and table.get_row_at(0)[0] == "demo-int4"
+
+
+def test_bar_chart_scales_to_the_largest():
+    text = bar_chart([{"model": "a", "v": 10}, {"model": "bb", "v": 5}, {"model": "c", "v": None}], "v", "title")
+    lines = text.splitlines()
+    assert lines[0] == "title" and lines[1].count("█") == 40 and lines[2].count("█") == 20 and lines[3].endswith("-")
