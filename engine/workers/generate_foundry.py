@@ -1,0 +1,99 @@
+"""Worker: a model loaded in the Foundry Local runtime (in-process SDK), serving chat generations.
+
+Spec: ``{"model": DIR, "cache_dir": DIR?}``. A folder the cache already knows
+(by the ``Name`` in its inference_model.json) is used as registered; any other
+folder holding genai_config.json is registered in the local catalog first.
+Each request runs in a fresh chat session, so the conversation is exactly the
+messages sent (the engine keeps it, and fits it to the context).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+from engine import locations
+from engine.backends import prompt
+from engine.backends.serving import Prepared, serve
+from engine.workers.protocol import WorkerError, run_worker
+
+
+def _model_id(folder: Path) -> tuple[str, list[str]]:
+    """The id to register under, and the ids the cache may already know the folder by."""
+    name = str(prompt.read_inference_model(folder).get("Name") or folder.name)
+    known = [name] if ":" in name else [name, f"{name}:0"]
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", name.split(":")[0]).strip("-") or "model"
+    return f"{base}:1", known
+
+
+class FoundryModel:
+    def __init__(self, folder: Path, cache_dir: Path) -> None:
+        from engine.foundry import sdk
+
+        if not (folder / "genai_config.json").is_file():
+            raise WorkerError(f"{folder} holds no genai_config.json, so Foundry Local cannot run it.",
+                              "Pick a folder that Convert produced or a Foundry cache entry.")
+        self._sdk = sdk
+        self.folder = folder
+        self.manager = sdk.open_manager(cache_dir)
+        new_id, known = _model_id(folder)
+        self.model = next((m for m in map(lambda i: sdk.find(self.manager, i), known) if m is not None), None)
+        if self.model is None or Path(self.model.get_path()).resolve() != folder.resolve():
+            self.model = sdk.register(self.manager, folder, new_id)
+        self.model.load()
+        self.context_length = int(self.model.context_length or 2048)
+
+    def info(self) -> dict[str, Any]:
+        return {"model": str(self.folder), "backend": "foundry-local", "model_id": self.model.id}
+
+    def _request(self, messages: list[dict[str, str]]):
+        from foundry_local_sdk import MessageItem, MessageRole, Request
+
+        roles = {"system": MessageRole.SYSTEM, "user": MessageRole.USER, "assistant": MessageRole.ASSISTANT}
+        request = Request()
+        for message in messages:
+            request.add_item(MessageItem(roles[message["role"]], message["content"]))
+        return request
+
+    def count(self, messages: list[dict[str, str]]) -> int:
+        from foundry_local_sdk import ChatSession
+
+        with ChatSession(self.model) as session:
+            return session.preflight_request(self._request(messages)).prompt_tokens
+
+    def prepare(self, request: dict[str, Any]) -> Prepared:
+        from foundry_local_sdk import ChatSession, RequestOptions, SearchOptions
+
+        tokens_in = self.count(request["messages"])
+        if tokens_in >= self.context_length:
+            raise WorkerError(f"The prompt has {tokens_in} tokens; the model's context holds {self.context_length}.",
+                              "Shorten the message or start a new conversation.")
+        temperature = float(request.get("temperature", 0.0))
+        search = SearchOptions(max_output_tokens=max(1, int(request.get("max_new_tokens", 256))),
+                               do_sample=temperature > 0, temperature=temperature if temperature > 0 else None,
+                               top_p=float(request.get("top_p", 1.0)) if temperature > 0 else None)
+        chat_request = self._request(request["messages"])
+        chat_request.set_options(RequestOptions(search=search))
+        return Prepared(tokens_in=tokens_in, pieces=self._pieces(ChatSession(self.model), chat_request))
+
+    @staticmethod
+    def _pieces(session, chat_request) -> Iterator[str]:
+        with session:
+            session.set_streaming(True)
+            # Leaving this loop early (a stop) cancels the request inside the SDK.
+            for item in session.process_streaming_request(chat_request):
+                yield "".join(getattr(part, "text", "") or "" for part in getattr(item, "_parts", [item]))
+
+    def perplexity(self, text: str) -> dict[str, Any]:
+        raise WorkerError("Foundry Local does not give logits, so no perplexity here.",
+                          "Measure perplexity with the onnxruntime-genai backend.")
+
+
+def main(spec: dict[str, Any]) -> None:
+    cache = Path(spec.get("cache_dir") or locations.foundry_cache_dir()).expanduser()
+    serve(lambda s: FoundryModel(Path(s["model"]).expanduser(), cache), spec)
+
+
+if __name__ == "__main__":
+    run_worker(main)
