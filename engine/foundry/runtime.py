@@ -12,9 +12,10 @@ WORKER = "engine.workers.foundry"
 
 
 def foundry_job(cache_dir: Path, ops: list[dict[str, Any]], *, interactive: bool = False) -> Job:
-    # Loading a model and answering take seconds; a silent two minutes means a hang.
+    # Loading a model and answering take seconds, so a silent two minutes means a hang; an interactive
+    # worker is silent while it merely holds models loaded, so it has no idle limit.
     return Job(WORKER, {"cache_dir": str(cache_dir), "ops": ops, "interactive": interactive},
-               interactive=interactive, idle_timeout_s=120)
+               interactive=interactive, idle_timeout_s=None if interactive else 120)
 
 
 class FoundryRuntimeError(Exception):

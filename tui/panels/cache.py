@@ -1,16 +1,303 @@
-"""The Cache panel."""
+"""The Cache panel: every model in the Foundry Local cache, deploy, load / unload, remove, chat.
+
+Listing reads the cache folders directly (fast, never needs the runtime);
+anything that needs the runtime goes to one interactive Foundry Local
+worker that the panel keeps while models are loaded in it.
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widgets import Static
+from functools import partial
 
-from tui.panels.base import Panel
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Input, Static
+from textual.worker import Worker, WorkerState
+
+from engine.events import Error, Finished, Result
+from engine.foundry.cache import CacheEntry, CacheLocation, resolve_location, scan
+from engine.foundry.deploy import DeployError, DeployPlan, execute, find_model_folder, fix_template, plan_deploy
+from engine.foundry.names import model_id as make_model_id
+from engine.foundry.runtime import foundry_job
+from engine.jobs import Job
+from engine.profiles import Profile
+from tui.jobs import JobEvent, drive_job
+from tui.panels.base import Panel, PanelCommand
+from tui.screens.confirm import ConfirmScreen
+from tui.widgets.cache_deploy_review import DeployReview
+from tui.widgets.cache_detail import CacheDetail
+from tui.widgets.cache_table import CacheTable
+
+OFFLINE = "offline: the public catalog needs the internet; local models work as usual"
 
 
 class CachePanel(Panel):
     TITLE = "Cache"
     KEY = "3"
+    BINDINGS = [
+        Binding("d", "deploy", "Deploy"),
+        Binding("l", "toggle_load", "Load/unload"),
+        Binding("c", "chat", "Chat"),
+        Binding("b", "bench", "Bench"),
+        Binding("x", "remove", "Remove"),
+        Binding("g", "register", "Re-register"),
+        Binding("y", "copy_path", "Copy path"),
+        Binding("slash", "focus_filter", "Filter", key_display="/"),
+        Binding("s", "sort", "Sort"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("o", "check_public", "Public catalog"),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.location: CacheLocation | None = None
+        self.public = "not checked (o checks it; it needs the internet)"
+        self.session: Job | None = None  # the Foundry Local worker; models stay loaded while it runs
+        self.loaded: set[str] = set()
+        self.pending: list[str] = []
 
     def compose(self) -> ComposeResult:
-        yield Static("This panel (the Foundry Local cache browser) is not built yet; it is coming in a later version.", classes="placeholder")
+        yield Static("", id="cache-location")
+        yield Input(placeholder="Filter (/): name, template, status...", id="cache-filter")
+        with Horizontal(id="cache-body"):
+            yield CacheTable(id="cache-table")
+            yield CacheDetail(id="cache-detail")
+        yield Static("", id="cache-status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.action_refresh()
+
+    def on_show(self) -> None:
+        self.query_one(CacheTable).focus()
+
+    def profile_changed(self, profile: Profile) -> None:
+        self.action_refresh()
+
+    # listing -----------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        self.location = resolve_location(None, self.profile.deploy.cache_dir)
+        self.query_one(CacheTable).show(scan(self.location.path, self.loaded))
+        self._show_location()
+        self._show_detail()
+
+    def _show_location(self) -> None:
+        text = Text()
+        text.append("cache ", style="bold")
+        text.append(f"{self.location.path}\n")
+        text.append(f"why: {self.location.reason}\n", style="dim")
+        text.append(f"public catalog: {self.public}", style="dim")
+        self.query_one("#cache-location", Static).update(text)
+
+    def _show_status(self) -> None:
+        busy = f"working: {', '.join(self.pending)}  (Esc cancels)" if self.pending else ""
+        held = f"loaded: {', '.join(sorted(self.loaded))}" if self.loaded else ""
+        self.query_one("#cache-status", Static).update("   ".join(p for p in (busy, held) if p))
+
+    def _show_detail(self) -> None:
+        self.query_one(CacheDetail).show(self.query_one(CacheTable).selected())
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "cache-filter":
+            self.query_one(CacheTable).set_filter(event.value)
+            self._show_detail()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one(CacheTable).focus()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#cache-filter", Input).focus()
+
+    def action_sort(self) -> None:
+        column = self.query_one(CacheTable).next_sort()
+        self.notify(f"Sorted by {column}")
+
+    def selected(self, *, registered: bool = False) -> CacheEntry | None:
+        entry = self.query_one(CacheTable).selected()
+        if entry is None:
+            self.notify("Select a model first.", severity="warning")
+        elif registered and not entry.model_id:
+            self.notify(f"{entry.name} is not registered with Foundry Local; re-register it with g.", severity="warning")
+            return None
+        return entry
+
+    # the Foundry Local worker -------------------------------------------------
+
+    async def run_op(self, op: dict) -> None:
+        """Send an operation to the worker, starting it if needed."""
+        self.pending.append(f"{op['op']} {op.get('model_id', '')}".strip())
+        self._show_status()
+        if self.session is not None and self.session.running:
+            await self.session.send(op)
+            return
+        self.session = foundry_job(self.location.path, [op], interactive=True)
+        self.run_worker(drive_job(self, self.session), group="foundry-session")
+
+    def on_job_event(self, message: JobEvent) -> None:
+        if message.job is not self.session:
+            return
+        event = message.event
+        if isinstance(event, Result):
+            self._done(event.data)
+        elif isinstance(event, Error):
+            if self.pending:
+                self.pending.pop(0)
+            self.notify(f"{event.message}\n{event.hint}".strip(), title="Foundry Local", severity="error", timeout=12)
+            self._show_status()
+        elif isinstance(event, Finished):
+            self.session, self.pending = None, []
+            self.loaded.clear()
+            self.action_refresh()
+            self._show_status()
+
+    def _done(self, data: dict) -> None:
+        if self.pending:
+            self.pending.pop(0)
+        op, model = data.get("op"), data.get("model_id", "")
+        if op == "public":
+            self.public = OFFLINE if data["status"] == "offline" else f"online, {data['models']} models"
+        elif op in ("load", "unload"):
+            (self.loaded.add if data.get("loaded") else self.loaded.discard)(model)
+            self.notify(f"{model} {'loaded' if data.get('loaded') else 'unloaded'}")
+        elif op == "register":
+            self.notify(f"{model} registered with Foundry Local")
+        elif op == "remove":
+            self.loaded.discard(model)
+            self.notify(f"Removed {model or data.get('path')}: files and registration")
+        self.action_refresh()
+        self._show_status()
+
+    # actions ------------------------------------------------------------------
+
+    async def action_toggle_load(self) -> None:
+        entry = self.selected(registered=True)
+        if entry is not None:
+            await self.run_op({"op": "unload" if entry.model_id in self.loaded else "load", "model_id": entry.model_id})
+
+    async def action_register(self) -> None:
+        entry = self.selected()
+        if entry is None:
+            return
+        version = entry.version.split(".")[0]
+        model_id = entry.model_id or make_model_id(entry.name, int(version) if version.isdigit() else 1)
+        await self.run_op({"op": "register", "path": str(entry.path), "model_id": model_id})
+
+    async def action_check_public(self) -> None:
+        self.public = "checking..."
+        self._show_location()
+        await self.run_op({"op": "public"})
+
+    def action_remove(self) -> None:
+        entry = self.selected()
+        if entry is None:
+            return
+        question = (f"Remove {entry.model_id or entry.name}?\n\nThis deletes its folder {entry.path}\n"
+                    "and its Foundry Local registration, and nothing else.")
+
+        async def answered(yes: bool | None) -> None:
+            if yes:
+                await self.run_op({"op": "remove", "model_id": entry.model_id, "path": str(entry.path)})
+
+        self.app.push_screen(ConfirmScreen(question, yes="Remove", no="Keep"), answered)
+
+    def action_copy_path(self) -> None:
+        entry = self.selected()
+        if entry is not None:
+            self.app.copy_to_clipboard(str(entry.path))
+            self.notify(f"Copied {entry.path}")
+
+    def _open_in_chat(self, entry: CacheEntry) -> None:
+        self.app.chat_model = str(entry.path)  # the Chat panel picks it up when shown
+        self.app.show_panel("chat")
+
+    def action_chat(self) -> None:
+        entry = self.selected()
+        if entry is not None:
+            self._open_in_chat(entry)
+
+    def action_bench(self) -> None:
+        entry = self.selected()
+        if entry is not None:
+            self._open_in_chat(entry)
+            self.notify(f"{entry.name} is chosen in the Chat panel: ctrl+b benchmarks it.")
+
+    def action_cancel(self) -> None:
+        if not self.pending or self.session is None:
+            return
+
+        async def answered(yes: bool | None) -> None:
+            if yes and self.session is not None:
+                await self.session.cancel()
+
+        self.app.push_screen(ConfirmScreen(f"Stop {', '.join(self.pending)}?\nModels loaded in Foundry Local are unloaded.",
+                                           yes="Stop", no="Continue"), answered)
+
+    # deploying ----------------------------------------------------------------
+
+    def action_deploy(self) -> None:
+        source = self.profile.output_path()
+        if find_model_folder(source) is None:
+            self.notify(f"{source} holds no converted model yet: convert it in the Convert panel (2) first.",
+                        title="Nothing to deploy", severity="warning", timeout=10)
+            return
+        try:
+            plan = plan_deploy(self.profile, source, self.location.path)
+        except DeployError as exc:
+            self.notify(f"{exc.message}\n{exc.hint}".strip(), title="Cannot deploy", severity="error", timeout=12)
+            return
+        self._review(plan)
+
+    def _review(self, plan: DeployPlan) -> None:
+        def answered(choice) -> None:
+            if choice is None:
+                return
+            action, template = choice
+            try:
+                if action == "fix":
+                    self._review(fix_template(plan))
+                    return
+                final = plan if template == plan.model.PromptTemplate else plan_deploy(
+                    self.profile, plan.source, plan.cache_dir, name=plan.slot.name, template=template)
+            except DeployError as exc:
+                self.notify(exc.message, severity="error")
+                return
+            self.pending.append(f"deploy {final.slot.model_id}")
+            self._show_status()
+            self.run_worker(partial(execute, final), thread=True, exclusive=True, group="deploy")
+
+        self.app.push_screen(DeployReview(plan), answered)
+
+    async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group != "deploy" or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
+            return
+        if self.pending:
+            self.pending.pop(0)
+        if event.state == WorkerState.ERROR:
+            self.notify(f"Deploying failed: {worker.error}", severity="error", timeout=12)
+            self._show_status()
+            return
+        plan: DeployPlan = worker.result
+        self.notify(f"Written to {plan.slot.folder}; registering {plan.slot.model_id}...")
+        self.action_refresh()
+        await self.run_op({"op": "register", "path": str(plan.slot.folder), "model_id": plan.slot.model_id})
+
+    def palette_commands(self) -> list[PanelCommand]:
+        return [
+            PanelCommand("Deploy the profile's model", "Review the template, then write it into the Foundry Local cache (d)", self.action_deploy),
+            PanelCommand("Load / unload the selected model", "In the Foundry Local runtime (l)", self.action_toggle_load),
+            PanelCommand("Open the selected model in chat", "Switch to Chat with it (c)", self.action_chat),
+            PanelCommand("Benchmark the selected model", "Choose it in the Chat & Bench panel (b)", self.action_bench),
+            PanelCommand("Remove the selected model", "Its files and registration, after confirming (x)", self.action_remove),
+            PanelCommand("Re-register the selected model", "Register its folder with Foundry Local again (g)", self.action_register),
+            PanelCommand("Copy the selected model's path", "To the clipboard (y)", self.action_copy_path),
+            PanelCommand("Check the public catalog", "Needs the internet; offline is fine (o)", self.action_check_public),
+            PanelCommand("Refresh the cache list", "Read the cache folders again (r)", self.action_refresh),
+        ]

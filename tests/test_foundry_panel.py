@@ -1,0 +1,75 @@
+"""The Cache panel with Pilot: deploy the demo model after review, list it, load it, remove it while loaded."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from engine import locations
+from engine.foundry.cache import scan
+from tui.app import SlmopsApp
+from tui.panels.cache import CachePanel
+from tui.screens.confirm import ConfirmScreen
+from tui.widgets.cache_deploy_review import DeployReview
+from tui.widgets.cache_table import CacheTable
+
+SIZE = (120, 36)
+NAME = "smollm2-135m-demo-int4"  # the demo profile's deploy.name
+
+
+async def wait_for(pilot: Pilot, condition: Callable[[], object], timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the app"
+        await pilot.pause(0.1)
+
+
+async def test_a_corrupted_entry_is_listed_with_its_problem(home: Path):
+    broken = locations.foundry_cache_dir() / "custom" / "broken"
+    broken.mkdir(parents=True)
+    (broken / "inference_model.json").write_text("{ not json")
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        panel = app.query_one(CachePanel)
+        (entry,) = panel.query_one(CacheTable).entries
+        assert not entry.valid and "not valid JSON" in entry.status
+        assert "foundry CLI is not installed" in str(panel.query_one("#cache-location").render())
+        await pilot.press("slash", *"nothing-matches")
+        assert panel.query_one(CacheTable).row_count == 0
+
+
+@pytest.mark.slow
+async def test_deploy_load_and_remove_from_the_panel(home: Path, demo_onnx_int4: Path):
+    converted = locations.models_dir() / "demo-int4"  # where the demo profile's conversion lands
+    converted.parent.mkdir(parents=True)
+    converted.symlink_to(demo_onnx_int4, target_is_directory=True)
+    cache = locations.foundry_cache_dir()
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        panel = app.query_one(CachePanel)
+        table = panel.query_one(CacheTable)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DeployReview))
+        assert "chatml" not in str(app.screen.plan.warnings)  # the template agrees with the tokenizer
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: any(e.registered for e in table.entries))
+        (entry,) = table.entries
+        assert (entry.name, entry.model_id, entry.valid) == (NAME, f"{NAME}:1", True)
+
+        await pilot.press("l")
+        await wait_for(pilot, lambda: f"{NAME}:1" in panel.loaded)
+        assert table.entries[0].loaded
+
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not table.entries)
+        assert not panel.loaded and not (cache / "custom" / NAME).exists()
+        assert scan(cache) == []
+        await app.cancel_jobs()

@@ -1,0 +1,73 @@
+"""Review a deployment before anything is written: name, version, warnings, and the editable prompt template."""
+
+from __future__ import annotations
+
+import json
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static, TextArea
+
+from engine.foundry.deploy import DeployPlan
+from engine.foundry.templates import FAMILY_NAMES, PromptTemplate
+
+
+class DeployReview(ModalScreen[tuple[str, PromptTemplate] | None]):
+    """Dismisses with ("deploy", template), ("fix", template) to switch to the tokenizer's family, or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "deploy", "Deploy")]
+
+    def __init__(self, plan: DeployPlan) -> None:
+        super().__init__()
+        self.plan = plan
+
+    def compose(self) -> ComposeResult:
+        plan = self.plan
+        summary = Text()
+        summary.append(f"Deploy {plan.slot.model_id}", style="bold")
+        summary.append(f"\nfrom {plan.source}\ninto {plan.slot.folder}\n")
+        summary.append(f"prompt template: {FAMILY_NAMES.get(plan.family, plan.family)}   "
+                       f"tokenizer's chat template: {FAMILY_NAMES.get(plan.tokenizer_family, plan.tokenizer_family)}\n")
+        for warning in plan.warnings:
+            summary.append(f"! {warning}\n", style="yellow")
+        with Vertical(id="deploy-review"):
+            yield Static(summary, id="deploy-summary")
+            yield Static("PromptTemplate (edit, then Deploy):", classes="label")
+            yield TextArea(json.dumps(plan.model.PromptTemplate.to_dict(), indent=2), language="json", id="deploy-template")
+            if not plan.template_agrees:
+                yield Static("The tokenizer's chat template:", classes="label")
+                yield TextArea(plan.tokenizer_template, read_only=True, id="deploy-tokenizer-template")
+            with Horizontal(id="deploy-buttons"):
+                yield Button("Deploy (ctrl+s)", variant="primary", id="deploy")
+                if not plan.template_agrees:
+                    yield Button("Use the tokenizer's", id="fix")
+                yield Button("Cancel (esc)", id="cancel")
+            yield Static("", id="deploy-error")
+
+    def _edited(self) -> PromptTemplate | None:
+        try:
+            data = json.loads(self.query_one("#deploy-template", TextArea).text)
+            return PromptTemplate(**{k: str(data[k]) for k in ("system", "user", "assistant", "prompt")})
+        except (ValueError, KeyError, TypeError) as exc:
+            self.query_one("#deploy-error", Static).update(Text(
+                f"The template must be JSON with system, user, assistant and prompt strings ({exc}).", style="red"))
+            return None
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "deploy":
+            self.action_deploy()
+        elif event.button.id == "fix":
+            self.dismiss(("fix", self.plan.model.PromptTemplate))
+        else:
+            self.dismiss(None)
+
+    def action_deploy(self) -> None:
+        template = self._edited()
+        if template is not None:
+            self.dismiss(("deploy", template))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
