@@ -37,7 +37,7 @@ class CacheDetail(VerticalScroll):
         except OSError:
             listing = []
         for path in listing[:MAX_FILES]:
-            files.append(f"  {str(path.relative_to(entry.path)):<28} {human_bytes(path.stat().st_size):>10}\n")
+            files.append(f"  {path.relative_to(entry.path)}  {human_bytes(path.stat().st_size)}\n")
         if len(listing) > MAX_FILES:
             files.append(f"  ... and {len(listing) - MAX_FILES} more\n")
         try:

@@ -8,7 +8,7 @@ from textual.widgets import DataTable
 from engine.cli.output import human_bytes
 from engine.foundry.cache import CacheEntry
 
-COLUMNS = ("name", "version", "precision", "EP", "size", "template", "state", "status")
+COLUMNS = ("name", "version", "state", "precision", "template", "size", "EP", "status")
 _SORT_KEYS = {
     "name": lambda e: e.name.lower(),
     "version": lambda e: e.version,
@@ -68,7 +68,7 @@ class CacheTable(DataTable):
         for entry in rows:
             status = Text("ok", style="green") if entry.valid else Text(entry.status, style="red")
             state = Text(state_of(entry), style="bold" if entry.loaded else "")
-            self.add_row(entry.name, entry.version or "-", entry.precision, entry.execution_provider,
-                         human_bytes(entry.size_bytes), entry.template_family, state, status, key=str(entry.path))
+            self.add_row(entry.name, entry.version or "-", state, entry.precision, entry.template_family,
+                         human_bytes(entry.size_bytes), entry.execution_provider, status, key=str(entry.path))
         if keep is not None and keep in rows:
             self.move_cursor(row=rows.index(keep))
