@@ -135,3 +135,18 @@ async def test_removing_a_loaded_model(deployed: dict, cache: Path):
     assert "demo-hot:1" not in {m["model_info"]["id"] for m in registry["models"]}
     assert (cache / "custom" / "demo-greedy").is_dir()
     assert "demo-hot" not in {e.name for e in scan(cache)}
+
+
+def test_deploy_converts_first_when_the_model_is_not_converted(tiny_model: Path, env: dict, tmp_path: Path):
+    profile = Profile(name="tiny")
+    profile.model.path = str(tiny_model)
+    profile.convert.output = str(tmp_path / "tiny-int4")
+    profile.deploy.name = "tiny-int4"
+    path = save_profile(profile, tmp_path / "tiny.toml")
+    cache = tmp_path / "cache"
+    done = slmops("deploy", "--profile", str(path), "--cache", str(cache), "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "converting first" in done.stderr
+    assert (tmp_path / "tiny-int4" / "genai_config.json").is_file() or any((tmp_path / "tiny-int4").rglob("genai_config.json"))
+    assert json.loads(done.stdout)["model_id"] == "tiny-int4:1"
+    assert (cache / "custom" / "tiny-int4" / "inference_model.json").is_file()

@@ -1,0 +1,75 @@
+"""Deploy's file side on a small model-shaped folder: the plan, template checks, versions under a lock."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from engine.foundry import inference_model
+from engine.foundry.deploy import DeployError, execute, fix_template, plan_deploy
+from engine.foundry.templates import TEMPLATES
+from engine.profiles import Profile
+
+DATA = Path(__file__).parent / "data" / "templates"
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    folder = tmp_path / "converted"
+    folder.mkdir()
+    genai = {"model": {"context_length": 2048, "decoder": {"filename": "model.onnx"}}, "search": {"max_length": 2048, "temperature": 1.0}}
+    (folder / "genai_config.json").write_text(json.dumps(genai))
+    (folder / "model.onnx").write_bytes(b"onnx" * 100)
+    (folder / "chat_template.jinja").write_text((DATA / "chatml--SmolLM2-135M-Instruct.jinja").read_text())
+    return folder
+
+
+def profile(name: str = "m", template: str = "auto") -> Profile:
+    p = Profile(name="p")
+    p.deploy.name, p.deploy.template = name, template
+    return p
+
+
+def test_auto_template_follows_the_tokenizer_and_context_agrees(source: Path, tmp_path: Path):
+    plan = plan_deploy(profile(), source, tmp_path / "cache")
+    assert plan.family == plan.tokenizer_family == "chatml" and plan.template_agrees
+    assert plan.model.PromptTemplate == TEMPLATES["chatml"] and plan.warnings == []
+
+
+def test_a_mismatched_template_warns_and_can_be_fixed(source: Path, tmp_path: Path):
+    plan = plan_deploy(profile(template="llama3"), source, tmp_path / "cache")
+    assert not plan.template_agrees and "garbage" in plan.warnings[0]
+    fixed = fix_template(plan)
+    assert fixed.template_agrees and fixed.model.PromptTemplate == TEMPLATES["chatml"] and fixed.warnings == []
+
+
+def test_an_unknown_tokenizer_template_needs_a_family(source: Path, tmp_path: Path):
+    (source / "chat_template.jinja").write_text((DATA / "unknown--plain-roles.jinja").read_text())
+    with pytest.raises(DeployError, match="no known family"):
+        plan_deploy(profile(), source, tmp_path / "cache")
+    assert plan_deploy(profile(template="gemma"), source, tmp_path / "cache").family == "gemma"
+
+
+def test_no_converted_model_says_convert_first(tmp_path: Path):
+    with pytest.raises(DeployError) as info:
+        plan_deploy(profile(), tmp_path, tmp_path / "cache")
+    assert "convert" in info.value.hint.lower()
+
+
+def test_two_deployments_at_once_make_two_versions(source: Path, tmp_path: Path):
+    cache = tmp_path / "cache"
+    plans = [plan_deploy(profile(), source, cache) for _ in range(2)]
+    assert plans[0].slot == plans[1].slot  # both planned before either wrote
+    done = []
+    threads = [threading.Thread(target=lambda p=p: done.append(execute(p))) for p in plans]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(p.slot.model_id for p in done) == ["m:1", "m:2"]
+    assert sorted(p.name for p in (cache / "custom").iterdir()) == ["m", "m-v2"]
+    assert inference_model.read(cache / "custom" / "m-v2").Version == "2.0"
+    assert json.loads((cache / "custom" / "m" / "genai_config.json").read_text())["search"]["temperature"] == 0.7
