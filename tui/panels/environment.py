@@ -27,8 +27,8 @@ class EnvironmentPanel(Panel):
     TITLE = "Environment"
     KEY = "1"
     BINDINGS = [
-        Binding("r", "rerun", "Re-run checks"),
-        Binding("b", "build_demo", "Build demo model"),
+        Binding("r", "rerun", "Re-run"),
+        Binding("b", "build_demo", "Build demo"),
         Binding("escape", "cancel_build", "Cancel build"),
     ]
 
