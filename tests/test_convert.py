@@ -67,7 +67,7 @@ def test_olive_log_becomes_stages():
         seen += tracker.feed(line)
     assert seen == [
         ("load model", "start", ""), ("load model", "done", ""), ("build graph", "start", ""),
-        ("build graph", "done", ""), ("quantize", "done", "within build graph"), ("save", "start", ""),
+        ("build graph", "done", ""), ("quantize", "done", "in build graph"), ("save", "start", ""),
     ]
     assert tracker.feed("Running pass builder:modelbuilder") == []  # never backwards
     assert percent("Progress: [###   ] 12.5%Progress: [####  ] 20.0%") == 20.0

@@ -69,14 +69,3 @@ def load_workflow(path: Path) -> tuple[dict[str, Any], list[str]]:
         raise ConfigFileError(f"the workflow file {path} is not a JSON object", "It must look like the guide's file: {\"input_model\": ..., \"passes\": ...}.")
     return translate(data)
 
-
-def applied_block_size(config: dict[str, Any]) -> int | None:
-    """The int4 block size the workflow will really apply, if any."""
-    for spec in _passes(config).values():
-        if isinstance(spec, dict):
-            kind = str(spec.get("type", "")).lower()
-            if kind == "modelbuilder" and "int4_block_size" in spec:
-                return int(spec["int4_block_size"])
-            if kind == "onnxblockwisertnquantization" and "block_size" in spec:
-                return int(spec["block_size"])
-    return None

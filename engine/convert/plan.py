@@ -17,7 +17,7 @@ from engine.convert.errors import ConvertError
 from engine.convert.guide_config import ConfigFileError, load_workflow
 from engine.convert.recipes import ConvertParams, OliveCommand, Recipe, build_command, recipe_for
 from engine.jobs import Job
-from engine.profiles import Profile
+from engine.profiles import DEMO_MODEL, Profile
 
 PARTIAL_MARK = ".partial-"  # staging folders beside the output: .<name>.partial-XXXX
 VERIFY_PROMPT = "What is the capital of France?"
@@ -91,6 +91,8 @@ def plan_conversion(profile: Profile, *, precision: str | None = None, output: P
 
 def check_plan(plan: ConvertPlan, *, force: bool = False) -> InputReport:
     """Every check that can be made before Olive starts; raises :class:`ConvertError`."""
+    if plan.profile.model.path == DEMO_MODEL and not Path(plan.params.model).is_dir():
+        raise ConvertError(f"The demo model is not built yet ({plan.params.model}).", "Build it once: slmops demo-model, or b in the Environment panel.")
     if plan.output.exists() and not force:
         raise ConvertError(f"The output {plan.output} already exists.", "Choose another output, or confirm replacing it (--force headless).")
     return check_inputs(

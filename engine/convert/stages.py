@@ -51,7 +51,7 @@ class StageTracker:
         changes = [(self.current, "done", "")] if self.current else []
         for passed in STAGES[now + 1 : target]:
             fused = passed == "quantize" and self.fused_quantize
-            changes.append((passed, "done", "within build graph") if fused else (passed, "skipped", ""))
+            changes.append((passed, "done", "in build graph") if fused else (passed, "skipped", ""))
         changes.append((name, "start", ""))
         self.current = name
         return changes

@@ -7,7 +7,7 @@ import json
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
 from engine.convert.errors import ConvertError
@@ -45,10 +45,9 @@ class ConvertPanel(Panel):
         yield Static("", id="convert-settings")
         yield Static("", id="convert-command")
         with Horizontal(id="convert-body"):
-            with Vertical(id="convert-left"):
-                yield ConvertStages(id="convert-stages")
-                yield ConvertResult(id="convert-result")
+            yield ConvertStages(id="convert-stages")
             yield ConvertLog(id="convert-log")
+        yield ConvertResult(id="convert-result")
 
     def on_mount(self) -> None:
         super().on_mount()

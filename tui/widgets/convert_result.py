@@ -29,6 +29,7 @@ class ConvertResult(Static):
         table.add_row("took", f"{card.get('duration_s', 0):.1f}s, peak memory {human_bytes(card.get('peak_rss_bytes'))}")
         table.add_row("answer", repr(card.get("answer", "")))
         table.add_row("command", Text(str(card.get("command", "")), overflow="fold"))
+        table.add_row("log", str(card.get("log", "")))
         for repair in card.get("repairs", []):
             table.add_row("repaired", repair)
         self.set_classes("ok")

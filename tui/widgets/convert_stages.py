@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import time
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
@@ -15,6 +17,7 @@ from engine.events import Stage
 # Words first, so that the list reads the same without colour.
 _STYLE = {"waiting": "dim", "start": "bold yellow", "done": "green", "skipped": "dim", "failed": "bold red"}
 _WORD = {"start": "running"}
+_SECONDS = re.compile(r"[\d.]+s")
 
 
 class ConvertStages(Static):
@@ -75,9 +78,10 @@ class ConvertStages(Static):
             status = self.status[name]
             seconds = self.elapsed.get(name, now - self.started[name] if status == "start" else None)
             clock = f"{seconds:.1f}s" if seconds is not None else ""
-            extra = self.detail[name] if status not in ("start", "done") or not self.detail[name].endswith("s") else ""
+            # the worker's own timing ("9.6s") would repeat the clock column; other details are shown
+            extra = "" if _SECONDS.fullmatch(self.detail[name]) else self.detail[name]
             if status == "start" and self.percent is not None:
                 extra = f"{self.percent:.0f}%"
             table.add_row(name, Text(_WORD.get(status, status), style=_STYLE[status]), clock, Text(extra, overflow="ellipsis", no_wrap=True))
-        table.add_row("memory", "", "", f"{human_bytes(self.rss)} now, {human_bytes(self.peak_rss)} peak")
-        self.update(table)
+        memory = Text(f"worker memory {human_bytes(self.rss)} now, {human_bytes(self.peak_rss)} peak")
+        self.update(Group(table, memory))
