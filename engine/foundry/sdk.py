@@ -50,6 +50,12 @@ def find(manager: FoundryLocalManager, model_id: str) -> IModel | None:
     return local_catalog(manager).get_model_variant(model_id)
 
 
+def find_by_path(manager: FoundryLocalManager, folder: Path) -> IModel | None:
+    """The registration of ``folder`` whatever its id (versions of one name live in different folders)."""
+    target = Path(folder).resolve()
+    return next((m for m in registered(manager) if Path(m.get_path()).resolve() == target), None)
+
+
 def register(manager: FoundryLocalManager, folder: Path, model_id: str) -> IModel:
     """Register ``folder`` (which holds genai_config.json) in the local catalog; replaces a stale entry of the id."""
     catalog = local_catalog(manager)
