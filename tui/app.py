@@ -29,7 +29,8 @@ class SlmopsApp(App[int]):
     TITLE = "slmops"
     COMMANDS = App.COMMANDS | {SlmopsCommands}
     BINDINGS = [
-        *(Binding(p.KEY, f"show_panel('{p.__name__.removesuffix('Panel').lower()}')", p.TITLE) for p in PANELS),
+        # The tab labels show these keys already; the footer keeps its room for the panel's own.
+        *(Binding(p.KEY, f"show_panel('{p.__name__.removesuffix('Panel').lower()}')", p.TITLE, show=False) for p in PANELS),
         Binding("p", "pick_profile", "Profile"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
@@ -71,6 +72,7 @@ class SlmopsApp(App[int]):
         return next((p for p in self.panels() if f"tab-{p.id}" == active), None)
 
     def show_panel(self, panel_id: str) -> None:
+        self.set_focus(None)  # a focused widget in the old pane would pull its tab back
         self.query_one("#panels", TabbedContent).active = f"tab-{panel_id}"
 
     def action_show_panel(self, panel_id: str) -> None:

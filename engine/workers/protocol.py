@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import traceback
 from typing import Any, Callable, Iterator
@@ -79,6 +80,9 @@ def requests() -> Iterator[dict[str, Any]]:
 def run_worker(body: Callable[[dict[str, Any]], None]) -> None:
     """Run ``body(spec)`` with the JSON spec from argv; turn failures into error events."""
     _open_channel()
+    # Cancel sends SIGTERM: raise SystemExit so that cleanup (finally blocks,
+    # removal of staging folders) runs before the process ends.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     spec = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     try:
         body(spec)

@@ -66,7 +66,6 @@ class ChatPanel(Panel):
                 yield BenchView(id="bench-view")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.set_interval(0.5, self._refresh_status)
         self.profile_changed(self.profile)
 
