@@ -1,0 +1,123 @@
+"""``slmops tune --profile P``: convert with several recipes, measure each, rank them, optionally apply the best."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+
+from engine.profiles import find_profile
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("tune", help="find the fastest conversion recipe that keeps quality, measured on this machine")
+    parser.add_argument("--profile", "-p", dest="tune_profile", default="demo", help="profile name or path (default: demo)")
+    parser.add_argument("--candidates", help="comma-separated candidates, e.g. guide-int4,rtn-int4-b32,rtn-int4:block_size=64 "
+                                             "(default: all; fp32 is always added as the reference)")
+    parser.add_argument("--list", action="store_true", help="list the candidates and exit")
+    parser.add_argument("--quick", action="store_true", help="fewer candidates, shorter answers, one run per length")
+    parser.add_argument("--threads", default="1,2", help="intra-op thread counts tried on the chosen recipe (empty: skip)")
+    parser.add_argument("--max-ppl-increase", type=float, default=10.0, help="quality bound: perplexity percent over fp32 (default 10)")
+    parser.add_argument("--apply", nargs="?", const="", metavar="CANDIDATE",
+                        help="write the chosen (or the named) candidate into the profile as its recipe")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(handler=handle)
+
+
+def _fail(message: str, hint: str = "") -> int:
+    print(f"slmops tune: {message}", file=sys.stderr)
+    if hint:
+        print(f"  what to do: {hint}", file=sys.stderr)
+    return 2
+
+
+def handle(args: argparse.Namespace) -> int:
+    from engine.tune.candidates import DEFAULT, CandidateError, select
+    from engine.tune.frontier import QualityBound
+    from engine.tune.runner import TuneOptions
+
+    if args.list:
+        for c in DEFAULT:
+            print(f"{c.name:20} {c.describe()}")
+        return 0
+    profile = find_profile(args.tune_profile)
+    try:
+        candidates = select([n for n in args.candidates.split(",") if n.strip()] if args.candidates else None, quick=args.quick)
+        threads = [int(n) for n in args.threads.split(",") if n.strip()]
+    except (CandidateError, ValueError) as exc:
+        return _fail(str(exc), "slmops tune --list shows the candidates; settings look like rtn-int4:block_size=64.")
+    options = TuneOptions(candidates, quick=args.quick, threads=threads, bound=QualityBound(args.max_ppl_increase / 100))
+    report = asyncio.run(_run(profile, options))
+    if args.json:
+        from engine.cli.output import print_json
+
+        print_json(report)
+    else:
+        print_report(report)
+    if report["state"] != "complete":
+        return 130
+    if args.apply is not None:
+        return _apply(profile, report, args.apply or None)
+    return 1 if any(c.get("error") for c in report["candidates"]) else 0
+
+
+async def _run(profile, options) -> dict:
+    """Run the tuner with progress lines on stderr; Ctrl-C stops it and keeps what was measured."""
+    from engine.tune.runner import Tuner, TuneUpdate
+
+    started = time.monotonic()
+
+    def notify(update: TuneUpdate) -> None:
+        clock = f"[{time.monotonic() - started:6.1f}s]"
+        print(f"{clock} {update.candidate + ': ' if update.candidate else ''}{update.status} {update.detail}".rstrip(),
+              file=sys.stderr, flush=True)
+
+    tuner = Tuner(profile, options, notify)
+    task = asyncio.ensure_future(tuner.run())
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        print("cancelled: the finished measurements are kept", file=sys.stderr)
+        return tuner.report
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+
+
+def print_report(report: dict) -> None:
+    from engine.cli.output import print_table
+    from engine.tune.chart import frontier_chart
+    from engine.tune.report import speedup, table_rows
+
+    rows = table_rows(report)
+    print_table(("#", "candidate", "MB", "decode tok/s", "TTFT short", "TTFT long", "RSS MB", "pass", "ppl", "agree", "quality"),
+                [(r["rank"] or "-", r["name"], r["size_mb"], r["decode_tps"], r["ttft_ms_short"], r["ttft_ms_long"], r["peak_rss_mb"],
+                  r["pass_rate"], r["perplexity"], r["similarity"], "failed" if r["error"] else {True: "keeps", False: "loses", None: "unknown"}[r["keeps_quality"]])
+                 for r in rows])
+    for c in report["candidates"]:
+        if c.get("error"):
+            print(f"failed: {c['name']}: {c['error']}" + (f"\n  what to do: {c['hint']}" if c.get("hint") else ""))
+    for t in report.get("threads") or []:
+        print(f"intra-op threads {t['intra_op_threads']}: " + (f"decode {t['decode_tps']} tok/s, TTFT {t['ttft_ms_short']} / {t['ttft_ms_long']} ms"
+                                                             if not t.get("error") else f"failed: {t['error']}"))
+    print()
+    print(frontier_chart(report["candidates"], report["chosen"]))
+    gain = speedup(report, report["chosen"])
+    print(f"\nchosen: {report['chosen'] or 'none within the quality bound'}" + (f" ({gain}x the guide's auto-opt int4 decode speed)" if gain else ""))
+    if report.get("saved_to"):
+        print(f"saved: {report['saved_to']} (report.json, candidates.csv, threads.csv, tune.md)")
+
+
+def _apply(profile, report: dict, name: str | None) -> int:
+    from engine.tune.apply import ApplyError, apply_candidate, candidate_of
+
+    try:
+        candidate = candidate_of(report, name)
+    except ApplyError as exc:
+        return _fail(str(exc), "Pass --apply NAME with a measured candidate.")
+    _, path = apply_candidate(profile, candidate)
+    print(f"applied {candidate.name} (recipe {candidate.recipe}) to {path}; slmops convert --profile {path} builds it")
+    return 0

@@ -1,0 +1,1 @@
+"""The recipe tuner: convert the profile's model with several recipes, measure each, pick the fastest that keeps quality."""

@@ -1,0 +1,49 @@
+"""Apply: write a measured candidate into the profile as its conversion recipe.
+
+A shipped example profile (under ``profiles/``) is never changed: the applied
+profile is saved as a copy in the user's profile folder instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine import locations
+from engine.profiles import Profile, save_profile
+from engine.tune.candidates import Candidate
+from engine.tune.runner import candidate_profile
+
+
+class ApplyError(ValueError):
+    pass
+
+
+def candidate_of(report: dict[str, Any], name: str | None = None) -> Candidate:
+    """The candidate ``name`` of a report (default: the chosen one); it must have been measured."""
+    name = name or report.get("chosen")
+    if not name:
+        raise ApplyError("No candidate kept quality within the bound, so none is chosen: name one to apply it anyway.")
+    row = next((r for r in report["candidates"] if r["name"] == name), None)
+    if row is None:
+        raise ApplyError(f"{name!r} is not a candidate of this run; it has {', '.join(r['name'] for r in report['candidates'])}.")
+    if row.get("error"):
+        raise ApplyError(f"{name!r} failed in this run ({row['error']}); apply a measured one.")
+    return Candidate(row["name"], row["recipe"], dict(row.get("settings") or {}))
+
+
+def target_path(profile: Profile) -> Path:
+    """The profile's own file, or for a shipped example (or an unsaved profile) a copy in the user's folder."""
+    source = profile.source
+    shipped = locations.shipped_profiles_dir().resolve()
+    if source is None or shipped in source.resolve().parents:
+        return locations.profiles_dir() / f"{profile.name}.toml"
+    return source
+
+
+def apply_candidate(profile: Profile, candidate: Candidate, path: Path | None = None) -> tuple[Profile, Path]:
+    """Save the profile with ``candidate`` as its recipe (replacing ``path``, which the caller confirmed)."""
+    applied = candidate_profile(profile, candidate)
+    path = path or target_path(profile)
+    save_profile(applied, path, overwrite=True)
+    return applied, path

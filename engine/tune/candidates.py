@@ -1,0 +1,109 @@
+"""Candidate recipes of the tuner: a named recipe from ``engine.convert.recipes`` plus its quantization knobs.
+
+Candidates whose recipe is "ModelBuilder fp32, then a quantization pass" start
+from the fp32 ONNX model the tuner builds once, instead of from the Hugging
+Face folder: the same passes, without rebuilding the graph for each of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.convert.recipes import RECIPES, Recipe
+
+FP32 = "fp32"  # the baseline's name: the reference of quality, and the start of the reused candidates
+# Olive's bookkeeping beside the model: not part of the model the next pass starts from.
+_OLIVE_FILES = {"footprint.json", "output_footprint.json", "run_history.txt", "model_config.json"}
+_KNOBS = ("block_size", "symmetric", "accuracy_level", "quantize_lm_head")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    recipe: str
+    settings: dict[str, Any] = field(default_factory=dict)  # ConvertSection knobs: block_size, accuracy_level, ...
+
+    @property
+    def recipe_data(self) -> Recipe:
+        return RECIPES[self.recipe]
+
+    @property
+    def from_fp32(self) -> bool:
+        """Whether it reuses the fp32 ONNX model (a second pass after ModelBuilder fp32)."""
+        recipe = self.recipe_data
+        return recipe.quantizer is not None and recipe.builder_precision == "fp32"
+
+    def describe(self) -> str:
+        knobs = ", ".join(f"{k}={v}" for k, v in self.settings.items())
+        return f"{self.recipe_data.description}" + (f" ({knobs})" if knobs else "")
+
+
+DEFAULT: tuple[Candidate, ...] = (
+    Candidate(FP32, "mb-fp32"),
+    Candidate("guide-int4", "guide-int4"),
+    Candidate("rtn-int4-b32", "rtn-int4", {"block_size": 32, "accuracy_level": 4, "quantize_lm_head": True}),
+    Candidate("rtn-int4-b128", "rtn-int4", {"block_size": 128, "accuracy_level": 4, "quantize_lm_head": True}),
+    Candidate("rtn-int4-b128-head", "rtn-int4", {"block_size": 128, "accuracy_level": 4, "quantize_lm_head": False}),
+    Candidate("rtn-int8", "rtn-int8", {"block_size": 128, "accuracy_level": 4, "quantize_lm_head": True}),
+    Candidate("dynamic-int8", "dynamic-int8"),
+)
+BY_NAME = {c.name: c for c in DEFAULT}
+QUICK = ("fp32", "guide-int4", "rtn-int4-b32")
+
+
+class CandidateError(ValueError):
+    pass
+
+
+def parse_candidate(text: str) -> Candidate:
+    """``name`` (a default candidate or a recipe), optionally with ``:key=value`` settings, e.g. ``rtn-int4:block_size=64``."""
+    base, *pairs = text.strip().split(":")
+    if base in BY_NAME:
+        candidate = BY_NAME[base]
+    elif base in RECIPES:
+        candidate = Candidate(base, base)
+    else:
+        raise CandidateError(f"unknown candidate {base!r}; known: {', '.join(BY_NAME)} or a recipe: {', '.join(RECIPES)}")
+    settings = dict(candidate.settings)
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if key not in _KNOBS or not value:
+            raise CandidateError(f"{text!r}: settings are key=value with a key among {', '.join(_KNOBS)}")
+        settings[key] = value.lower() in ("1", "true", "yes") if key in ("symmetric", "quantize_lm_head") else _int(text, value)
+    return dataclasses.replace(candidate, name=text.strip(), settings=settings) if pairs else candidate
+
+
+def _int(text: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise CandidateError(f"{text!r}: {value!r} is not a whole number") from None
+
+
+def select(names: list[str] | None, *, quick: bool = False) -> list[Candidate]:
+    """The candidates to run, fp32 first (the others are compared with it and may start from it)."""
+    chosen = [parse_candidate(n) for n in names] if names else [BY_NAME[n] for n in (QUICK if quick else BY_NAME)]
+    if not any(c.name == FP32 for c in chosen):
+        chosen.insert(0, BY_NAME[FP32])
+    seen: dict[str, Candidate] = {}
+    for c in chosen:
+        seen.setdefault(c.name, c)
+    return sorted(seen.values(), key=lambda c: c.name != FP32)
+
+
+def onnx_input_workflow(config: dict[str, Any], fp32_dir: Path) -> dict[str, Any]:
+    """The candidate's ``olive run`` workflow, started from the fp32 ONNX model instead of the HF folder.
+
+    Olive's ``ONNXModel`` input carries the runtime files (genai_config.json, the
+    tokenizer) through ``additional_files`` into the output.
+    """
+    extra = sorted(str(f) for f in fp32_dir.iterdir()
+                   if f.is_file() and f.name not in _OLIVE_FILES and not f.name.endswith((".onnx", ".onnx.data")))
+    passes = {k: v for k, v in config["passes"].items() if k != "builder"}
+    return dict(config, passes=passes, input_model={
+        "type": "ONNXModel", "model_path": str(fp32_dir), "onnx_file_name": "model.onnx",
+        "model_attributes": {"additional_files": extra},
+    })

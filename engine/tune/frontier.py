@@ -1,0 +1,66 @@
+"""Ranking: the quality bound against fp32, the speed / quality frontier, and the chosen candidate.
+
+A candidate keeps quality when its perplexity is at most ``max_ppl_increase``
+over fp32's and its evaluation pass rate is no lower than fp32's. The chosen
+one is the fastest decoder among those that keep quality.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from engine.tune.candidates import FP32
+
+
+@dataclass(frozen=True)
+class QualityBound:
+    max_ppl_increase: float = 0.10  # share over fp32's perplexity
+    keep_pass_rate: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def within_bound(row: dict[str, Any], reference: dict[str, Any] | None, bound: QualityBound) -> tuple[bool | None, str]:
+    """Whether ``row`` keeps quality, and why not; None when it cannot be told (no reference, no figures)."""
+    if row.get("error"):
+        return False, "failed"
+    if reference is None or reference.get("error"):
+        return None, "no fp32 reference"
+    if row["name"] == reference["name"]:
+        return True, ""
+    ppl, ref_ppl = row.get("perplexity"), reference.get("perplexity")
+    if ppl is None or ref_ppl is None:
+        return None, "no perplexity"
+    if ppl > ref_ppl * (1 + bound.max_ppl_increase):
+        return False, f"perplexity +{(ppl / ref_ppl - 1):.1%} over fp32"
+    if bound.keep_pass_rate and (row.get("pass_rate") or 0) < (reference.get("pass_rate") or 0):
+        return False, f"pass rate {row.get('pass_rate')} below fp32's {reference.get('pass_rate')}"
+    return True, ""
+
+
+def frontier(rows: list[dict[str, Any]]) -> set[str]:
+    """Names of the measured candidates no other one beats on both decode speed and perplexity."""
+    measured = [r for r in rows if not r.get("error") and r.get("decode_tps") and r.get("perplexity") is not None]
+
+    def beats(a: dict[str, Any], b: dict[str, Any]) -> bool:
+        return (a["decode_tps"] >= b["decode_tps"] and a["perplexity"] <= b["perplexity"]
+                and (a["decode_tps"] > b["decode_tps"] or a["perplexity"] < b["perplexity"]))
+
+    return {r["name"] for r in measured if not any(beats(o, r) for o in measured if o is not r)}
+
+
+def rank(rows: list[dict[str, Any]], bound: QualityBound) -> str | None:
+    """Mark each row (keeps_quality, why, on_frontier, rank) in place; returns the chosen candidate's name."""
+    reference = next((r for r in rows if r["name"] == FP32), None)
+    front = frontier(rows)
+    for row in rows:
+        row["keeps_quality"], row["quality_note"] = within_bound(row, reference, bound)
+        row["on_frontier"] = row["name"] in front
+    keep = sorted((r for r in rows if r["keeps_quality"] and r.get("decode_tps")), key=lambda r: -r["decode_tps"])
+    ordered = keep + sorted((r for r in rows if r not in keep), key=lambda r: -(r.get("decode_tps") or 0))
+    for i, row in enumerate(ordered):
+        row["rank"] = i + 1 if row in keep else None
+    rows.sort(key=ordered.index)
+    return keep[0]["name"] if keep else None
