@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import partial
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -73,6 +74,12 @@ class CachePanel(Panel):
 
     def on_show(self) -> None:
         self.query_one(CacheTable).focus()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # Focus inside a tab pane makes Textual activate that tab; a focus that lands late, after
+        # the user already switched on (keys 3 then 4 in quick succession), must not switch back.
+        if self.app.current_panel() is not self:
+            event.stop()
 
     def profile_changed(self, profile: Profile) -> None:
         self.action_refresh()
