@@ -66,6 +66,11 @@ async def test_deploy_load_and_remove_from_the_panel(home: Path, demo_onnx_int4:
         await wait_for(pilot, lambda: f"{NAME}:1" in panel.loaded)
         assert table.entries[0].loaded
 
+        await pilot.press("c")  # open in chat: the Chat panel shows, with this model chosen
+        await wait_for(pilot, lambda: app.current_panel().id == "chat" and getattr(app, "chat_model", None) is None)
+        await pilot.press("3")
+        await wait_for(pilot, lambda: app.current_panel() is panel and table.has_focus)
+
         await pilot.press("x")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
