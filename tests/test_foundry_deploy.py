@@ -85,7 +85,7 @@ async def test_it_answers_through_foundry_local(deployed: dict, cache: Path):
 
 
 async def test_profile_temperature_changes_what_the_runtime_does(deployed: dict, cache: Path):
-    """Same question twice, each in a fresh session: greedy repeats itself word for word, temperature 1.5 does not."""
+    """Same question twice, each in a fresh chat: greedy repeats itself word for word, temperature 1.5 does not."""
     ask = {"op": "chat", "prompt": QUESTION, "max_output_tokens": 24}
     greedy = await run_ops(cache, [{**ask, "model_id": "demo-greedy:1"}] * 2)
     hot = await run_ops(cache, [{**ask, "model_id": "demo-hot:1"}] * 3)

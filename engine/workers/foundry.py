@@ -116,7 +116,7 @@ def main(spec: dict) -> None:
         for request in p.requests():
             try:
                 p.result(worker.run(request))
-            except p.WorkerError as exc:  # one failed request must not end the session
+            except p.WorkerError as exc:  # one failed request must not end the worker
                 p.emit(p.Error(message=exc.message, hint=exc.hint))
             except Exception as exc:  # the runtime's own errors, reported the same way
                 p.emit(p.Error(message=f"Foundry Local: {exc}", hint="See the log for details."))

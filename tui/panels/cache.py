@@ -56,7 +56,7 @@ class CachePanel(Panel):
         super().__init__(**kwargs)
         self.location: CacheLocation | None = None
         self.public = "not checked (o checks it; it needs the internet)"
-        self.session: Job | None = None  # the Foundry Local worker; models stay loaded while it runs
+        self.runtime: Job | None = None  # the Foundry Local worker; models stay loaded while it runs
         self.loaded: set[str] = set()
         self.pending: list[str] = []
 
@@ -141,14 +141,14 @@ class CachePanel(Panel):
         """Send an operation to the worker, starting it if needed."""
         self.pending.append(f"{op['op']} {op.get('model_id', '')}".strip())
         self._show_status()
-        if self.session is not None and self.session.running:
-            await self.session.send(op)
+        if self.runtime is not None and self.runtime.running:
+            await self.runtime.send(op)
             return
-        self.session = foundry_job(self.location.path, [op], interactive=True)
-        self.run_worker(drive_job(self, self.session), group="foundry-session")
+        self.runtime = foundry_job(self.location.path, [op], interactive=True)
+        self.run_worker(drive_job(self, self.runtime), group="foundry-runtime")
 
     def on_job_event(self, message: JobEvent) -> None:
-        if message.job is not self.session:
+        if message.job is not self.runtime:
             return
         event = message.event
         if isinstance(event, Result):
@@ -159,7 +159,7 @@ class CachePanel(Panel):
             self.notify(f"{event.message}\n{event.hint}".strip(), title="Foundry Local", severity="error", timeout=12)
             self._show_status()
         elif isinstance(event, Finished):
-            self.session, self.pending = None, []
+            self.runtime, self.pending = None, []
             self.loaded.clear()
             self.action_refresh()
             self._show_status()
@@ -236,12 +236,12 @@ class CachePanel(Panel):
             self.notify(f"{entry.name} is chosen in the Chat panel: ctrl+b benchmarks it.")
 
     def action_cancel(self) -> None:
-        if not self.pending or self.session is None:
+        if not self.pending or self.runtime is None:
             return
 
         async def answered(yes: bool | None) -> None:
-            if yes and self.session is not None:
-                await self.session.cancel()
+            if yes and self.runtime is not None:
+                await self.runtime.cancel()
 
         self.app.push_screen(ConfirmScreen(f"Stop {', '.join(self.pending)}?\nModels loaded in Foundry Local are unloaded.",
                                            yes="Stop", no="Continue"), answered)
