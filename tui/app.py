@@ -32,6 +32,7 @@ class SlmopsApp(App[int]):
         # The tab labels show these keys already; the footer keeps its room for the panel's own.
         *(Binding(p.KEY, f"show_panel('{p.__name__.removesuffix('Panel').lower()}')", p.TITLE, show=False) for p in PANELS),
         Binding("p", "pick_profile", "Profile"),
+        Binding("t", "tune", "Tune"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
     ]
@@ -80,6 +81,11 @@ class SlmopsApp(App[int]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def action_tune(self) -> None:
+        from tui.screens.tune import TuneScreen
+
+        self.push_screen(TuneScreen(self.profile))
 
     def action_pick_profile(self) -> None:
         def picked(entry) -> None:

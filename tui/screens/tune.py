@@ -1,0 +1,167 @@
+"""The Tune view: convert the profile's model with several recipes, measure each, rank them, apply one.
+
+``r`` runs (``k`` switches between the quick and the full candidate set),
+``a`` writes the selected candidate (the chosen one first) into the profile
+after a confirmation, ``esc`` cancels a run (after confirming; what was
+measured is kept) or closes the view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from engine.profiles import Profile, ProfileError, load_profile
+from engine.tune.candidates import select
+from engine.tune.runner import Tuner, TuneOptions, TuneUpdate
+from tui.screens.confirm import ConfirmScreen
+from tui.widgets.tune_chart import TuneChart
+from tui.widgets.tune_table import TuneTable
+
+
+@dataclass
+class TuneProgress(Message):
+    update: TuneUpdate
+
+
+class TuneScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    TuneScreen { align: center middle; }
+    #tune { width: 96%; height: 94%; border: thick $accent; background: $surface; padding: 0 1; }
+    #tune-title { text-style: bold; }
+    #tune-body { height: 1fr; }
+    TuneTable { width: 1fr; height: 1fr; }
+    TuneChart { width: 62; height: 1fr; }
+    #tune-status { height: 2; color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("r", "run", "Run"),
+        Binding("k", "toggle_quick", "Quick/full"),
+        Binding("a", "apply", "Apply"),
+        Binding("escape", "cancel_or_close", "Cancel/close"),
+    ]
+
+    def __init__(self, profile: Profile) -> None:
+        super().__init__()
+        self.profile = profile
+        self.quick = True
+        self.tuner: Tuner | None = None
+        self.report: dict | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="tune"):
+            yield Static(id="tune-title")
+            with Horizontal(id="tune-body"):
+                yield TuneTable(id="tune-table")
+                yield TuneChart("(run to measure)", id="tune-chart")
+            yield Static("r runs the tuner: each candidate is converted with Olive, then measured.", id="tune-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._title()
+        self.query_one(TuneTable).reset([c.name for c in select(None, quick=self.quick)])
+
+    def _title(self) -> None:
+        names = ", ".join(c.name for c in select(None, quick=self.quick))
+        self.query_one("#tune-title", Static).update(
+            f"Recipe tuner - profile {self.profile.name} - {'quick' if self.quick else 'full'} set: {names}")
+
+    def _status(self, text: str) -> None:
+        self.query_one("#tune-status", Static).update(text)
+
+    @property
+    def running(self) -> bool:
+        return any(w.is_running for w in self.workers if w.group == "tune")
+
+    def action_toggle_quick(self) -> None:
+        if self.running:
+            return
+        self.quick = not self.quick
+        self.on_mount()
+
+    def action_run(self) -> None:
+        if self.running:
+            self.notify("The tuner is already running.")
+            return
+        candidates = select(None, quick=self.quick)
+        self.query_one(TuneTable).reset([c.name for c in candidates])
+        self.tuner = Tuner(self.profile, TuneOptions(candidates, quick=self.quick), lambda u: self.post_message(TuneProgress(u)))
+        self.run_worker(self._tune(), exclusive=True, group="tune")
+
+    async def _tune(self) -> None:
+        try:
+            await self.tuner.run()
+        finally:
+            self.report = self.tuner.report
+            self.call_later(self._show_report)
+
+    def on_tune_progress(self, message: TuneProgress) -> None:
+        u = message.update
+        if u.status == "saved":
+            return
+        table = self.query_one(TuneTable)
+        table.set_state(u.candidate, u.detail if u.status == "failed" else f"{u.status}: {u.detail}" if u.detail else u.status)
+        if u.status not in ("done", "failed"):
+            self._status(f"{u.candidate}: {u.status} {u.detail}")
+
+    def _show_report(self) -> None:
+        from engine.tune.report import speedup, table_rows
+
+        report = self.report
+        if report is None:
+            return
+        rows = table_rows(report)
+        for row in rows:
+            row["chosen"] = row["name"] == report["chosen"]
+        self.query_one(TuneTable).show_rows(rows, report.get("skipped") or [])
+        self.query_one(TuneChart).show(report["candidates"], report["chosen"])
+        gain = speedup(report, report["chosen"])
+        threads = "; ".join(f"{t['intra_op_threads']} thread(s): {t.get('decode_tps')} tok/s" for t in report.get("threads") or [] if not t.get("error"))
+        self._status(f"{report['state']}: chosen {report['chosen'] or 'none'}" + (f" ({gain}x guide int4)" if gain else "")
+                     + (f"; {threads}" if threads else "") + f"\nsaved {report.get('saved_to', '-')}  (a applies the selected row)")
+
+    def action_apply(self) -> None:
+        from engine.tune.apply import ApplyError, apply_candidate, candidate_of, target_path
+
+        if self.report is None or self.running:
+            self.notify("Run the tuner first, and let it finish or cancel it.")
+            return
+        try:
+            candidate = candidate_of(self.report, self.query_one(TuneTable).selected_name())
+        except ApplyError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        path = target_path(self.profile)
+        question = (f"Write {candidate.name} (recipe {candidate.recipe}) into {path} as the profile's conversion recipe?"
+                    + ("\nThe file exists and will be replaced." if path.exists() else ""))
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                _, written = apply_candidate(self.profile, candidate, path)
+                self.profile = load_profile(written)
+            except (OSError, ProfileError) as exc:
+                self.notify(f"Not applied: {exc}", severity="error")
+                return
+            self.app.profile = self.profile
+            self.notify(f"Applied {candidate.name} to {written}")
+
+        self.app.push_screen(ConfirmScreen(question, yes="Apply"), answered)
+
+    @work(exclusive=True, group="tune-cancel")
+    async def action_cancel_or_close(self) -> None:
+        if not self.running:
+            self.dismiss(None)
+            return
+        if await self.app.push_screen_wait(ConfirmScreen("Cancel the tuner? What was measured is kept.", yes="Cancel run", no="Go on")):
+            for worker in self.workers:
+                if worker.group == "tune":
+                    worker.cancel()

@@ -1,0 +1,45 @@
+"""The tuner's table: one row per candidate, its state while the run goes, then its figures and rank."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import DataTable
+
+COLUMNS = ("#", "candidate", "state", "MB", "tok/s", "TTFT short", "TTFT long", "RSS MB", "pass", "ppl", "quality")
+QUALITY = {True: "keeps", False: "loses", None: "?"}
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+class TuneTable(DataTable):
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.column_keys = self.add_columns(*COLUMNS)
+
+    def reset(self, names: list[str]) -> None:
+        self.clear()
+        for name in names:
+            self.add_row("", name, "queued", *["" for _ in COLUMNS[3:]], key=name)
+
+    def set_state(self, name: str, state: str) -> None:
+        if name in self.rows:
+            self.update_cell(name, self.column_keys[2], state[:40])
+
+    def show_rows(self, rows: list[dict[str, Any]], skipped: list[str]) -> None:
+        """The ranked figures (``engine.tune.report.table_rows``), in rank order."""
+        self.clear()
+        for r in rows:
+            state = "failed" if r["error"] else "chosen" if r.get("chosen") else "done"
+            quality = "failed" if r["error"] else QUALITY[r["keeps_quality"]]
+            self.add_row(_cell(r["rank"]), r["name"], state, _cell(r["size_mb"]), _cell(r["decode_tps"]), _cell(r["ttft_ms_short"]),
+                         _cell(r["ttft_ms_long"]), _cell(r["peak_rss_mb"]), _cell(r["pass_rate"]), _cell(r["perplexity"]), quality, key=r["name"])
+        for name in skipped:
+            self.add_row("", name, "not run", *["" for _ in COLUMNS[3:]], key=name)
+
+    def selected_name(self) -> str | None:
+        if not self.row_count:
+            return None
+        return self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value
