@@ -7,7 +7,7 @@ import json
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
@@ -28,12 +28,13 @@ class DeployReview(ModalScreen[tuple[str, PromptTemplate] | None]):
         plan = self.plan
         summary = Text()
         summary.append(f"Deploy {plan.slot.model_id}", style="bold")
+        summary.append("   ctrl+s deploys, esc cancels", style="dim")
         summary.append(f"\nfrom {plan.source}\ninto {plan.slot.folder}\n")
         summary.append(f"prompt template: {FAMILY_NAMES.get(plan.family, plan.family)}   "
                        f"tokenizer's chat template: {FAMILY_NAMES.get(plan.tokenizer_family, plan.tokenizer_family)}\n")
         for warning in plan.warnings:
             summary.append(f"! {warning}\n", style="yellow")
-        with Vertical(id="deploy-review"):
+        with VerticalScroll(id="deploy-review"):
             yield Static(summary, id="deploy-summary")
             yield Static("PromptTemplate (edit, then Deploy):", classes="label")
             yield TextArea(json.dumps(plan.model.PromptTemplate.to_dict(), indent=2), language="json", id="deploy-template")
