@@ -42,6 +42,7 @@ class SlmopsApp(App[int]):
     def __init__(self, profile_arg: str | None = None) -> None:
         super().__init__()
         self.running_jobs: set[Job] = set()
+        self.chat_model: str | None = None  # set by the Cache panel's "open in chat"
         self._profile_arg = profile_arg
 
     def compose(self) -> ComposeResult:

@@ -19,12 +19,14 @@ from engine.backends.serving import Prepared, serve
 from engine.workers.protocol import WorkerError, run_worker
 
 
-def _model_id(folder: Path) -> tuple[str, list[str]]:
-    """The id to register under, and the ids the cache may already know the folder by."""
+def _free_model_id(folder: Path, taken: set[str]) -> str:
+    """An id to register ``folder`` under that takes no other folder's registration."""
     name = str(prompt.read_inference_model(folder).get("Name") or folder.name)
-    known = [name] if ":" in name else [name, f"{name}:0"]
     base = re.sub(r"[^A-Za-z0-9._-]+", "-", name.split(":")[0]).strip("-") or "model"
-    return f"{base}:1", known
+    version = 1
+    while f"{base}:{version}" in taken:
+        version += 1
+    return f"{base}:{version}"
 
 
 class FoundryModel:
@@ -37,10 +39,11 @@ class FoundryModel:
         self._sdk = sdk
         self.folder = folder
         self.manager = sdk.open_manager(cache_dir)
-        new_id, known = _model_id(folder)
-        self.model = next((m for m in map(lambda i: sdk.find(self.manager, i), known) if m is not None), None)
-        if self.model is None or Path(self.model.get_path()).resolve() != folder.resolve():
-            self.model = sdk.register(self.manager, folder, new_id)
+        # Look the folder up by path: versions of one name live in different folders.
+        self.model = sdk.find_by_path(self.manager, folder)
+        if self.model is None:
+            taken = {m.id for m in sdk.registered(self.manager)}
+            self.model = sdk.register(self.manager, folder, _free_model_id(folder, taken))
         self.model.load()
         self.context_length = int(self.model.context_length or 2048)
 
