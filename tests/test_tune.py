@@ -1,0 +1,140 @@
+"""The recipe tuner on the real demo model: a reduced candidate set end to end, a failing candidate, apply, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from engine import locations
+from engine.convert.plan import run_conversion
+from engine.profiles import find_profile, load_profile, save_profile
+from engine.tune.apply import apply_candidate, candidate_of, target_path
+from engine.tune.candidates import select
+from engine.tune.runner import Tuner, TuneOptions
+
+pytestmark = pytest.mark.slow
+BAD = "rtn-int4:block_size=7"  # Olive's RTN quantizer refuses blocks under 16
+
+
+def demo_profile(model: Path):
+    profile = find_profile("demo")
+    profile.model.path = str(model)
+    return profile
+
+
+@pytest.fixture(scope="module")
+def tuned(demo_model) -> dict:
+    """One quick tuning run shared by the tests: fp32 reference, the guide's int4, a failing candidate, RTN int4."""
+    options = TuneOptions(select(["guide-int4", BAD, "rtn-int4-b32"], quick=True), quick=True, threads=[1])
+    updates = []
+    report = asyncio.run(Tuner(demo_profile(demo_model), options, updates.append).run())
+    report["updates"] = updates
+    return report
+
+
+def test_reduced_candidate_set_runs_end_to_end(tuned):
+    assert tuned["state"] == "complete"
+    by_name = {c["name"]: c for c in tuned["candidates"]}
+    assert set(by_name) == {"fp32", "guide-int4", BAD, "rtn-int4-b32"}
+    for name in ("fp32", "guide-int4", "rtn-int4-b32"):
+        row = by_name[name]
+        assert row["error"] is None, row
+        assert row["decode_tps"] > 0 and row["ttft_ms_short"] > 0 and row["ttft_ms_long"] > row["ttft_ms_short"]
+        assert row["long_tokens"] > row["short_tokens"] and row["peak_rss_bytes"] > 0 and row["size_bytes"] > 0
+        assert row["pass_rate"] is not None and row["keeps_quality"] in (True, False, None)
+    assert by_name["fp32"]["perplexity"] > 1 and by_name["fp32"]["keeps_quality"] is True
+    assert by_name["rtn-int4-b32"]["from_fp32"]  # quantized the fp32 ONNX model built once
+    assert by_name["rtn-int4-b32"]["size_bytes"] < by_name["fp32"]["size_bytes"] / 3
+    assert any(u.status == "bench" for u in tuned["updates"]) and any(u.status == "convert" for u in tuned["updates"])
+    assert tuned["threads"] and tuned["threads"][0]["intra_op_threads"] == 1 and tuned["threads"][0]["decode_tps"] > 0
+
+
+def test_report_saved_as_json_csv_and_markdown(tuned):
+    folder = Path(tuned["saved_to"])
+    saved = json.loads((folder / "report.json").read_text())
+    assert [c["name"] for c in saved["candidates"]] == [c["name"] for c in tuned["candidates"]]
+    rows = list(csv.DictReader((folder / "candidates.csv").open()))
+    assert {r["name"] for r in rows} == {c["name"] for c in tuned["candidates"]}
+    text = (folder / "tune.md").read_text()
+    assert "size on disk" in text and "decode tok/s" in text and "guide-int4" in text
+
+
+def test_failing_candidate_is_reported_and_the_others_go_on(tuned):
+    names = [u.candidate for u in tuned["updates"]]
+    bad = next(c for c in tuned["candidates"] if c["name"] == BAD)
+    assert "Block size must be" in bad["error"] and bad["hint"]
+    assert bad["keeps_quality"] is False and bad["rank"] is None
+    assert names.index(BAD) < names.index("rtn-int4-b32")  # it ran before one that was still measured
+    assert not list(locations.models_dir().glob("tune-demo/.*partial*"))
+
+
+def test_applied_profile_converts_to_the_measured_model(tuned, tmp_path):
+    profile = demo_profile(Path(tuned["profile"]["model"]["path"]))
+    path = save_profile(profile, tmp_path / "mine.toml")
+    measured = next(c for c in tuned["candidates"] if c["name"] == "rtn-int4-b32")
+    _, written = apply_candidate(load_profile(path), candidate_of(tuned, "rtn-int4-b32"))
+    assert written == path
+    applied = load_profile(path)
+    assert (applied.convert.recipe, applied.convert.block_size, applied.convert.quantize_lm_head) == ("rtn-int4", 32, True)
+    applied.convert.output = str(tmp_path / "out")
+    job = asyncio.run(run_conversion(applied))
+    assert job.finished.ok, job.error
+    assert job.result["recipe"] == "rtn-int4" and 32 in job.result["block_sizes"]
+    assert abs(job.result["size_bytes"] - measured["size_bytes"]) <= 0.01 * measured["size_bytes"]
+
+
+def test_cancel_keeps_the_finished_measurements(tiny_model, home):
+    profile = demo_profile(tiny_model)
+    options = TuneOptions(select(["guide-int4"], quick=True), quick=True, threads=[])
+    tuner = Tuner(profile, options, lambda u: u.candidate == "fp32" and u.status == "done" and task.cancel())
+
+    async def main():
+        global task
+        task = asyncio.ensure_future(tuner.run())
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    report = tuner.report
+    assert report["state"] == "cancelled"
+    assert [c["name"] for c in report["candidates"]] == ["fp32"] and report["candidates"][0]["decode_tps"]
+    assert report["skipped"] == ["guide-int4"]
+    assert json.loads((Path(report["saved_to"]) / "report.json").read_text())["state"] == "cancelled"
+    assert not list(locations.models_dir().glob("tune-demo/.*partial*"))
+
+
+async def test_tune_view_shows_the_run_and_applies_after_confirming(tuned, home):
+    from tui.app import SlmopsApp
+    from tui.screens.tune import TuneScreen
+    from tui.widgets.tune_chart import TuneChart
+    from tui.widgets.tune_table import TuneTable
+
+    app = SlmopsApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, TuneScreen)
+        assert "t" in app.active_bindings or "r" in screen.active_bindings
+        table = screen.query_one(TuneTable)
+        assert table.row_count == 3  # the quick set, queued
+        screen.report = tuned  # the module's real run, as the screen shows it when a run ends
+        screen._show_report()
+        await pilot.pause()
+        assert table.row_count == len(tuned["candidates"])
+        assert "size on disk" in str(screen.query_one(TuneChart).render())
+        table.move_cursor(row=[r.value for r in table.rows].index("rtn-int4-b32"))
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        written = locations.profiles_dir() / "demo.toml"
+        assert written.is_file() and load_profile(written).convert.recipe == "rtn-int4"
+        assert app.profile.convert.block_size == 32
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, TuneScreen)

@@ -1,0 +1,65 @@
+"""Tuner pieces without models: candidates, the quality bound, the frontier, the chart, where apply writes."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import locations
+from engine.profiles import find_profile
+from engine.tune.apply import ApplyError, candidate_of, target_path
+from engine.tune.candidates import CandidateError, onnx_input_workflow, parse_candidate, select
+from engine.tune.chart import frontier_chart
+from engine.tune.frontier import QualityBound, rank
+from engine.tune.runner import candidate_profile
+
+
+def row(name, tps, ppl, size=100 * 2**20, pass_rate=1.0, error=None):
+    return {"name": name, "recipe": "rtn-int4", "decode_tps": tps, "perplexity": ppl, "size_bytes": size,
+            "pass_rate": pass_rate, "error": error, "settings": {}}
+
+
+def test_fp32_first_and_settings_parsed():
+    names = [c.name for c in select(["rtn-int4:block_size=64:quantize_lm_head=true", "guide-int4"])]
+    assert names[0] == "fp32"
+    candidate = parse_candidate("rtn-int4:block_size=64:quantize_lm_head=true")
+    assert candidate.settings == {"block_size": 64, "quantize_lm_head": True} and candidate.from_fp32
+    assert not parse_candidate("guide-int4").from_fp32
+    for bad in ("nope", "rtn-int4:colour=red", "rtn-int4:block_size=x"):
+        with pytest.raises(CandidateError):
+            parse_candidate(bad)
+
+
+def test_rank_picks_fastest_within_bound():
+    rows = [row("fp32", 15, 9.0, 600 * 2**20), row("fast-bad", 160, 12.0), row("good", 110, 9.5),
+            row("worse-pass", 150, 9.1, pass_rate=0.5), row("broken", None, None, error="convert: boom")]
+    assert rank(rows, QualityBound()) == "good"
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["fast-bad"]["keeps_quality"] is False and "perplexity" in by_name["fast-bad"]["quality_note"]
+    assert by_name["worse-pass"]["keeps_quality"] is False
+    assert [r["name"] for r in rows][:2] == ["good", "fp32"]
+    assert by_name["fast-bad"]["on_frontier"] and by_name["fp32"]["on_frontier"] and not by_name["good"]["on_frontier"]
+    text = frontier_chart(rows, "good")
+    assert "* good" in text and "- fast-bad" in text and "broken" not in text
+    assert rank(rows, QualityBound(max_ppl_increase=0.5)) == "fast-bad"
+
+
+def test_onnx_input_workflow_starts_from_fp32(tmp_path):
+    for name in ("model.onnx", "model.onnx.data", "genai_config.json", "tokenizer.json", "footprint.json"):
+        (tmp_path / name).write_text("x")
+    config = {"input_model": {"type": "HfModel"}, "passes": {"builder": {}, "quantize": {"type": "OnnxDynamicQuantization"}}}
+    flow = onnx_input_workflow(config, tmp_path)
+    assert flow["input_model"]["type"] == "ONNXModel" and list(flow["passes"]) == ["quantize"]
+    files = {p.rsplit("/", 1)[-1] for p in flow["input_model"]["model_attributes"]["additional_files"]}
+    assert files == {"genai_config.json", "tokenizer.json"}
+
+
+def test_apply_target_and_profile(home):
+    demo = find_profile("demo")
+    assert target_path(demo) == locations.profiles_dir() / "demo.toml"  # the shipped example stays as it is
+    applied = candidate_profile(demo, parse_candidate("rtn-int4-b32"))
+    assert (applied.convert.method, applied.convert.recipe, applied.convert.block_size) == ("config", "rtn-int4", 32)
+    assert candidate_profile(demo, parse_candidate("guide-int4")).convert.method == "auto-opt"
+    report = {"chosen": None, "candidates": [row("x", 1, 1, error="convert: boom")]}
+    for name in (None, "x", "y"):
+        with pytest.raises(ApplyError):
+            candidate_of(report, name)
