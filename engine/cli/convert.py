@@ -26,10 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=handle)
 
 
-def _fail(message: str, hint: str = "") -> int:
+def _fail(message: str, hint: str = "", as_json: bool = False) -> int:
     print(f"slmops convert: {message}", file=sys.stderr)
     if hint:
         print(f"  what to do: {hint}", file=sys.stderr)
+    if as_json:
+        print_json({"ok": False, "error": message, "hint": hint})
     return 1
 
 
@@ -51,7 +53,7 @@ def handle(args: argparse.Namespace) -> int:
             return 0
         report = check_plan(plan, force=args.force)
     except ConvertError as exc:
-        return _fail(exc.message, exc.hint)
+        return _fail(exc.message, exc.hint, args.json)
     print(f"recipe {plan.recipe.name}: {plan.recipe.description}", file=sys.stderr)
     print(f"model {report.model} ({report.architecture}, {report.parameters / 1e6:.0f}M parameters, {human_bytes(report.weights_bytes)})", file=sys.stderr)
     print(f"$ {plan.display()}", file=sys.stderr)
@@ -62,8 +64,10 @@ def handle(args: argparse.Namespace) -> int:
     job = run_job(convert_job(worker_spec(plan, report, force=args.force)), verbose=args.verbose)
     if not job.finished.ok:
         discard_partials(plan.output)  # a killed worker cannot clean up after itself
+        if args.json and job.error:
+            print_json({"ok": False, "error": job.error.message, "hint": job.error.hint})
         return 130 if job.finished.cancelled else 1
-    card = result_card(job)
+    card = {"ok": True, **result_card(job)}
     if args.json:
         print_json(card)
     else:

@@ -69,6 +69,7 @@ class InputReport:
     ram_free: int
     disk_needed: int
     disk_free: int
+    layers: int = 0  # num_hidden_layers, for the build progress
     warnings: list[str] = field(default_factory=list)
 
 
@@ -94,8 +95,8 @@ def _human(n: int) -> str:
     return f"{n / (1 << 30):.1f} GB" if n >= 1 << 30 else f"{n / (1 << 20):.0f} MB"
 
 
-def check_model(model: Path, *, trust_remote_code: bool) -> tuple[str, list[Path], list[str]]:
-    """The folder holds a model the model builder can convert: its architecture, weight files, warnings."""
+def check_model(model: Path, *, trust_remote_code: bool) -> tuple[dict, list[Path], list[str]]:
+    """The folder holds a model the model builder can convert: its config, weight files, warnings."""
     if not model.exists():
         raise ConvertError(f"The model folder {model} does not exist.", "Set model.path in the profile to your fine-tuned model's folder.")
     if not model.is_dir():
@@ -126,7 +127,7 @@ def check_model(model: Path, *, trust_remote_code: bool) -> tuple[str, list[Path
             raise ConvertError(f"{model.name} needs trust_remote_code: its config.json runs Python code shipped with the model.",
                                "Read that code first; then set model.trust_remote_code = true in the profile to allow it.")
         warnings.append("trust_remote_code is on: the model's own Python code will run during conversion.")
-    return architecture, weights, warnings
+    return config, weights, warnings
 
 
 def check_inputs(model: Path, output: Path, *, precision: str, device: str, provider: str, trust_remote_code: bool) -> InputReport:
@@ -138,7 +139,7 @@ def check_inputs(model: Path, output: Path, *, precision: str, device: str, prov
                 f"Use int4 or int8 on this machine. GPU providers installed here: {', '.join(present) or 'none'}; "
                 "with one, set convert.device = \"gpu\" and convert.provider to it.",
             )
-    architecture, weights, warnings = check_model(model, trust_remote_code=trust_remote_code)
+    config, weights, warnings = check_model(model, trust_remote_code=trust_remote_code)
     weights_bytes = sum(f.stat().st_size for f in weights)
     parameters = sum(_safetensors_parameters(f) for f in weights if f.suffix == ".safetensors")
     if not parameters:
@@ -153,4 +154,6 @@ def check_inputs(model: Path, output: Path, *, precision: str, device: str, prov
                            "Free some space or set convert.output to another disk.")
     if ram_free < ram_needed:
         warnings.append(f"Memory is short: the conversion needs about {_human(ram_needed)} and {_human(ram_free)} is available; it may swap or fail.")
-    return InputReport(model, architecture, parameters, weights_bytes, ram_needed, ram_free, disk_needed, disk_free, warnings)
+    layers = config.get("num_hidden_layers")
+    return InputReport(model, config["architectures"][0], parameters, weights_bytes, ram_needed, ram_free, disk_needed, disk_free,
+                       layers if isinstance(layers, int) else 0, warnings)

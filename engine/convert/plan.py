@@ -137,6 +137,7 @@ def worker_spec(plan: ConvertPlan, report: InputReport, *, force: bool = False, 
         "fused_quantize": plan.recipe.quantizer is None and plan.recipe.precision in ("int4", "int8"),
         "guide_ratio": plan.recipe.guide_ratio,
         "source_bytes": report.weights_bytes,
+        "layers": report.layers,
         "command": plan.display(),
         "prompt": VERIFY_PROMPT,
     }

@@ -29,6 +29,7 @@ from engine.workers import protocol as p
 from engine.workers.verify import generate, model_files, quantization_facts
 
 _SPLIT = re.compile(rb"[\r\n]+")
+_LAYER = re.compile(r"^Reading layer (\d+)$")
 
 
 def olive_argv(spec: dict, out_dir: Path, workdir: Path) -> list[str]:
@@ -49,8 +50,9 @@ def olive_argv(spec: dict, out_dir: Path, workdir: Path) -> list[str]:
 class OliveRun:
     """Olive as a subprocess; each output line goes to the log file, the event stream and the stage tracker."""
 
-    def __init__(self, log_file: IO[str], fused_quantize: bool) -> None:
+    def __init__(self, log_file: IO[str], fused_quantize: bool, layers: int = 0) -> None:
         self.log_file = log_file
+        self.layers = layers
         self.tracker = StageTracker(fused_quantize=fused_quantize)
         self.stage_started = time.monotonic()
         self.tail: list[str] = []
@@ -73,10 +75,17 @@ class OliveRun:
         self.tail = (self.tail + [text])[-60:]
         for change in self.tracker.feed(text):
             self._emit_stage(*change)
+        layer = _LAYER.match(text)
+        if layer and self.layers:  # the model builder reads one layer after another: a real progress measure
+            p.progress(int(layer.group(1)) + 1, self.layers)  # no message: headless output stays one line per stage
         share = percent(text)
         if share is None:
             p.log(text)
-        elif share - self._last_percent >= 10 or share >= 100:  # a progress bar redraws hundreds of times
+        else:
+            if share < self._last_percent:  # a new bar starts
+                self._last_percent = -10.0
+            if share - self._last_percent < 10 and not share >= 100 > self._last_percent:
+                return  # a bar redraws hundreds of times: pass on every tenth of it
             self._last_percent = share
             p.progress(share, 100, self.tracker.current)
 
@@ -155,7 +164,7 @@ def convert(spec: dict) -> None:
     preload.start()
     try:
         with log_path.open("w", encoding="utf-8") as log_file:
-            olive = OliveRun(log_file, fused_quantize=bool(spec.get("fused_quantize")))
+            olive = OliveRun(log_file, fused_quantize=bool(spec.get("fused_quantize")), layers=int(spec.get("layers") or 0))
             argv = olive_argv(spec, staging / "model", workdir)
             p.log(f"log: {log_path}")
             olive.set_stage("load model")  # Olive's own start-up (imports) counts as loading
