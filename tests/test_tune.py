@@ -12,7 +12,7 @@ import pytest
 from engine import locations
 from engine.convert.plan import run_conversion
 from engine.profiles import find_profile, load_profile, save_profile
-from engine.tune.apply import apply_candidate, candidate_of, target_path
+from engine.tune.apply import apply_candidate, candidate_of
 from engine.tune.candidates import select
 from engine.tune.runner import Tuner, TuneOptions
 
