@@ -10,7 +10,7 @@ import pytest
 
 from engine.convert.checks import check_inputs, supported_architectures
 from engine.convert.errors import ConvertError
-from engine.convert.guide_config import translate
+from engine.convert.guide_config import translate, workflow_precision
 from engine.convert.plan import check_plan, plan_conversion, write_config
 from engine.convert.recipes import RECIPES, ConvertParams, build_command, recipe_for
 from engine.convert.stages import StageTracker, failure_reason, percent
@@ -54,6 +54,7 @@ def test_guide_file_is_translated_with_notes():
     assert builder["int4_block_size"] == 64 and builder["int4_is_symmetric"] is False and builder["precision"] == "int4"
     assert "quantization_config" not in builder and "config" not in builder
     assert any("block_size -> passes.builder.int4_block_size = 64" in note for note in notes)
+    assert workflow_precision(config) == "int4"
 
 
 def test_olive_log_becomes_stages():
@@ -138,5 +139,11 @@ def test_workflow_saved_beside_profile_never_overwritten(tmp_path):
     assert path == tmp_path / "t-olive.json" and json.loads(path.read_text())["passes"]["builder"]["int4_block_size"] == 128
     with pytest.raises(ConvertError, match="already exists"):
         write_config(plan)
-    write_config(plan, text="{}", force=True)
-    assert path.read_text() == "{}"
+    edited = json.loads(path.read_text())
+    edited["passes"]["quantize"] = {"type": "OnnxBlockWiseRtnQuantization", "bits": 8}
+    write_config(plan, text=json.dumps(edited), force=True)
+    again = plan_conversion(profile)  # the saved edit is what runs now
+    assert again.command.config["passes"]["quantize"]["bits"] == 8 and again.recipe.precision == "int8"
+    assert again.display().startswith(f"olive run --config {path}") and any("running the saved workflow" in n for n in again.notes)
+    with pytest.raises(ConvertError, match="not valid JSON"):
+        write_config(plan, text="{", force=True)

@@ -69,3 +69,17 @@ def load_workflow(path: Path) -> tuple[dict[str, Any], list[str]]:
         raise ConfigFileError(f"the workflow file {path} is not a JSON object", "It must look like the guide's file: {\"input_model\": ..., \"passes\": ...}.")
     return translate(data)
 
+
+
+def workflow_precision(config: dict[str, Any]) -> str:
+    """The precision a workflow's passes produce: the model builder's, or the last quantization pass's."""
+    precision = "fp32"
+    for spec in _passes(config).values():
+        kind = str(spec.get("type", "")).lower() if isinstance(spec, dict) else ""
+        if kind == "modelbuilder":
+            precision = str(spec.get("precision", "fp32"))
+        elif kind == "onnxblockwisertnquantization":
+            precision = f"int{spec.get('bits', 4)}"
+        elif kind in ("onnxdynamicquantization", "onnxstaticquantization", "onnxquantization"):
+            precision = "int8"
+    return precision

@@ -14,7 +14,7 @@ from engine import locations
 from engine.atomic import write_text_atomic
 from engine.convert.checks import InputReport, check_inputs
 from engine.convert.errors import ConvertError
-from engine.convert.guide_config import ConfigFileError, load_workflow
+from engine.convert.guide_config import ConfigFileError, load_workflow, workflow_precision
 from engine.convert.recipes import ConvertParams, OliveCommand, Recipe, build_command, recipe_for
 from engine.jobs import Job
 from engine.profiles import DEMO_MODEL, Profile
@@ -72,20 +72,24 @@ def plan_conversion(profile: Profile, *, precision: str | None = None, output: P
     command = build_command(recipe, params, str(target), "cache")
     config_path = None
     if command.config is not None:
-        if convert.method == "config" and convert.config_file:
-            config_path = profile.resolve(convert.config_file)
+        config_path = profile.resolve(convert.config_file) if convert.config_file else default_config_path(profile)
+        # a workflow saved beside the profile (from the app's editor) is what runs, unless a recipe is named
+        saved = convert.method == "config" and not convert.recipe and config_path.is_file()
+        if convert.method == "config" and convert.config_file or saved:
             try:
                 config, translated = load_workflow(config_path)
             except ConfigFileError as exc:
                 raise ConvertError(exc.message, exc.hint) from None
+            if not convert.config_file:
+                notes.append(f"running the saved workflow {config_path}; the profile's conversion settings apply again once it is deleted")
             notes += [f"translated: {note}" for note in translated]
             config.setdefault("input_model", {})["model_path"] = params.model
             config["output_dir"] = str(target)
             command = OliveCommand(config=config)
+            recipe = Recipe("workflow-file", workflow_precision(config), f"the olive workflow in {config_path.name}", "config")
         else:
-            config_path = default_config_path(profile)
-            if not config_path.exists():
-                notes.append(f"the workflow is generated; save it to {config_path} to edit it or run it yourself")
+            where = f"; save it (w, or --write-config) to {config_path} to edit it" if convert.method == "config" else ""
+            notes.append(f"the workflow is generated{where}")
     return ConvertPlan(profile, recipe, params, target, command, config_path, notes)
 
 

@@ -27,8 +27,8 @@ class Recipe:
     tunable: tuple[str, ...] = ()  # which int4 settings this recipe applies
 
     @property
-    def guide_ratio(self) -> float:
-        return GUIDE_RATIOS[self.precision]
+    def guide_ratio(self) -> float | None:
+        return GUIDE_RATIOS.get(self.precision)
 
 
 _INT4_KNOBS = ("block_size", "symmetric", "accuracy_level", "quantize_lm_head")

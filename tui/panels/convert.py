@@ -197,7 +197,9 @@ class ConvertPanel(Panel):
                 else:
                     self.notify(f"{exc.message} {exc.hint}", severity="error")
                 return
-            self.notify(f"Saved {saved}. Set convert.config_file to it to run your edit.")
+            self.refresh_plan()
+            running = "It runs on the next conversion (c)." if self.plan and self.plan.config_path == saved else "Set convert.config_file to it to run it."
+            self.notify(f"Saved {saved}. {running}")
 
         self.app.push_screen(WorkflowEditor(text, str(path)), save)
 
