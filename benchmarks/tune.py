@@ -32,7 +32,7 @@ def transformers_prefill_tps(model_dir: Path, tokens: int = 512, repeats: int = 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float32).eval()
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
     ids = tokenizer("The capital of France is Paris. " * tokens, return_tensors="pt").input_ids[:, :tokens]
     best = float("inf")
     with torch.inference_mode():
