@@ -30,6 +30,9 @@ class OrtModel:
         self.tokenizer = og.Tokenizer(self.model)
         config = json.loads((folder / "genai_config.json").read_text(encoding="utf-8"))
         self.context_length = int(config.get("model", {}).get("context_length") or config.get("search", {}).get("max_length") or 2048)
+        # Quantization passes may rename the graph output (logits -> logits_Q4); asking
+        # ONNX Runtime GenAI for a name the graph lacks crashes the process.
+        self.logits_name = config.get("model", {}).get("decoder", {}).get("outputs", {}).get("logits", "logits")
         self.template = prompt.prompt_template(folder)
 
     def info(self) -> dict[str, Any]:
@@ -83,7 +86,8 @@ class OrtModel:
         params.set_search_options(max_length=len(tokens) + 1)
         generator = self._og.Generator(self.model, params)
         generator.append_tokens(tokens)
-        logits = np.asarray(generator.get_output("logits"), dtype=np.float64).reshape(-1, len(tokens), np.asarray(generator.get_output("logits")).shape[-1])[0]
+        output = np.asarray(generator.get_output(self.logits_name), dtype=np.float64)
+        logits = output.reshape(-1, len(tokens), output.shape[-1])[0]
         logits -= logits.max(axis=-1, keepdims=True)
         log_probs = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
         nll = -log_probs[np.arange(len(tokens) - 1), tokens[1:]].mean()
