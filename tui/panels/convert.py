@@ -7,7 +7,7 @@ import json
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Static
 
 from engine.convert.errors import ConvertError
@@ -42,12 +42,15 @@ class ConvertPanel(Panel):
         self.job: Job | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="convert-settings")
-        yield Static("", id="convert-command")
+        # the settings and the result card scroll within a share of the height, so that 80x24 still shows the stages
+        with VerticalScroll(id="convert-top"):
+            yield Static("", id="convert-settings")
+            yield Static("", id="convert-command")
         with Horizontal(id="convert-body"):
             yield ConvertStages(id="convert-stages")
             yield ConvertLog(id="convert-log")
-        yield ConvertResult(id="convert-result")
+        with VerticalScroll(id="convert-bottom"):
+            yield ConvertResult(id="convert-result")
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, RichLog
 
 MAX_LINES = 5000
+# Olive stamps each line with the date and time; the pane is narrow, the log file keeps them.
+_STAMP = re.compile(r"^\[\d{4}-\d\d-\d\d [\d:,]+\] ")
 
 
 class ConvertLog(Vertical):
@@ -27,6 +31,7 @@ class ConvertLog(Vertical):
         self.query_one(RichLog).clear()
 
     def add(self, line: str) -> None:
+        line = _STAMP.sub("", line)
         self.lines.append(line)
         del self.lines[:-MAX_LINES]
         if self.needle in line.lower():
