@@ -49,8 +49,9 @@ def _convert_first(profile) -> int:
 
 def handle(args: argparse.Namespace) -> int:
     from engine.foundry.cache import resolve_location
-    from engine.foundry.deploy import DeployError, discard_partials, execute, find_model_folder, fix_template, plan_deploy
-    from engine.foundry.runtime import FoundryRuntimeError, run_ops
+    from engine.foundry.deploy import DeployError, find_model_folder
+    from engine.foundry.publish import plan_publish, publish
+    from engine.foundry.runtime import FoundryRuntimeError
     from engine.foundry.templates import FAMILY_NAMES
     from engine.profiles import find_profile
 
@@ -67,9 +68,7 @@ def handle(args: argparse.Namespace) -> int:
     location = resolve_location(args.cache, profile.deploy.cache_dir)
     print(f"cache: {location.path} ({location.reason})", file=sys.stderr)
     try:
-        plan = plan_deploy(profile, source, location.path, name=args.name)
-        if args.fix_template and not plan.template_agrees:
-            plan = fix_template(plan)
+        plan = plan_publish(profile, source, location.path, name=args.name, use_tokenizer_template=args.fix_template)
     except DeployError as exc:
         return _fail(exc.message, exc.hint)
     for warning in plan.warnings:
@@ -80,14 +79,12 @@ def handle(args: argparse.Namespace) -> int:
     if args.dry_run:
         print_json(plan.to_dict())
         return 0
-    discard_partials(location.path)
-    plan = execute(plan)
-    print(f"written: {plan.slot.folder}", file=sys.stderr)
     try:
-        asyncio.run(run_ops(location.path, [{"op": "register", "path": str(plan.slot.folder), "model_id": plan.slot.model_id}]))
+        plan = asyncio.run(publish(plan))
     except FoundryRuntimeError as exc:
         return _fail(f"The files are in place but registering with Foundry Local failed: {exc.message}",
                      f"Re-register it: slmops cache register {plan.slot.model_id}")
+    print(f"written: {plan.slot.folder}", file=sys.stderr)
     result = {**plan.to_dict(), "registered": True, "cache_source": location.source, "cache_reason": location.reason}
     if args.json:
         print_json(result)

@@ -40,7 +40,8 @@ def describe(event: Event, started: float, verbose: bool = False) -> str | None:
     """One progress line for an event, or None for events not worth a line."""
     clock = f"[{time.monotonic() - started:6.1f}s]"
     if isinstance(event, Stage):
-        detail = f" - {event.detail}" if event.detail else ""
+        detail = " ".join(event.detail.split())  # a model's answer may hold newlines
+        detail = f" - {detail[:160]}" if detail else ""
         return f"{clock} {event.name}: {event.status}{detail}"
     if isinstance(event, Progress) and event.message:
         share = f" {event.fraction:.0%}" if event.fraction is not None else ""
