@@ -98,3 +98,27 @@ async def test_cancel_stops_the_running_stage_and_records_it(tiny_model, tmp_pat
     assert pipeline.report["stages"]["convert"]["status"] == "cancelled"
     assert not (tmp_path / "out" / "model-int4").exists()
     assert not list((tmp_path / "out").glob(".*")) if (tmp_path / "out").exists() else True
+
+
+@pytest.mark.slow
+async def test_one_key_in_the_app_runs_the_pipeline_and_shows_the_report(tiny_model, tmp_path, home):
+    from textual.widgets import ContentSwitcher
+
+    from tui.app import SlmopsApp
+    from tui.screens.pipeline import PipelineScreen
+
+    app = SlmopsApp(profile_arg=str(make_profile(tmp_path, tiny_model, deploy_name="pipe-app")))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("g")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, PipelineScreen)
+        for _ in range(600):
+            await pilot.pause(0.5)
+            if screen.query_one(ContentSwitcher).current == "pipeline-report":
+                break
+        assert screen.stage_status == dict.fromkeys(["checks", "convert", "verify", "deploy", "bench"], "done")
+        assert (tmp_path / "out" / "model-int4" / "genai_config.json").is_file()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, PipelineScreen)

@@ -13,6 +13,7 @@ class SlmopsCommands(Provider):
         for panel in app.panels():
             yield f"Show {panel.TITLE}", f"Switch to the {panel.TITLE} panel (key {panel.KEY})", partial(app.show_panel, panel.id)
         yield "Pick profile", "Choose the profile the app works with (key p)", app.action_pick_profile
+        yield "Run the whole pipeline", "Checks, convert, verify, deploy, benchmark and a report, resuming where it stopped (key g)", app.action_pipeline
         yield "Recipe tuner", "Find the fastest recipe that keeps quality (key t)", app.action_tune
         yield "Help", "Keys and panels (key ?)", app.action_help
         current = app.current_panel()

@@ -1,0 +1,187 @@
+"""The whole guide with one key: checks, convert, verify, deploy, benchmark, then the report.
+
+Stages whose inputs did not change since their last success are skipped, so
+running again after a failure resumes where it stopped. ``esc`` cancels
+(after confirming) or closes; ``o`` toggles the report and the log.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import ContentSwitcher, Footer, Markdown, RichLog, Static
+
+from engine.cli.output import human_bytes
+from engine.events import Error, Finished, Log, Progress, Resources, Result, Stage, Token
+from engine.pipeline import STAGES, Pipeline, PipelineEvent, PipelineOptions
+from engine.profiles import Profile
+from tui.screens.confirm import ConfirmScreen
+
+MARKS = {"": "  ", "start": "> ", "done": "ok", "skipped": "--", "failed": "!!"}
+
+
+@dataclass
+class PipelineUpdate(Message):
+    item: PipelineEvent
+
+
+@dataclass
+class PipelineSample(PipelineUpdate):
+    """Resources and progress: a newer one replaces an older one still queued."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, PipelineSample) and type(message.item.event) is type(self.item.event)
+
+
+@dataclass
+class PipelineDone(Message):
+    report: dict
+
+
+class PipelineScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    PipelineScreen { align: center middle; }
+    #pipeline { width: 96%; height: 94%; border: thick $accent; background: $surface; padding: 0 1; }
+    #pipeline-title { text-style: bold; }
+    #pipeline-body { height: 1fr; }
+    #pipeline-stages { width: 34; height: auto; padding: 1 1 0 0; }
+    #pipeline-right { width: 1fr; height: 1fr; }
+    #pipeline-log, #pipeline-report { height: 1fr; }
+    #pipeline-status { height: 2; color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("escape", "cancel_or_close", "Cancel/close"),
+        Binding("g", "run", "Run again"),
+        Binding("o", "toggle_report", "Report/log"),
+    ]
+
+    def __init__(self, profile: Profile, *, quick: bool = True) -> None:
+        super().__init__()
+        self.profile = profile
+        self.quick = quick
+        self.pipeline: Pipeline | None = None
+        self.stage_status: dict[str, str] = {name: "" for name in STAGES}
+        self.stage_started: dict[str, float] = {}
+        self.stage_time: dict[str, float] = {}
+        self.started = 0.0
+        self.detail = ""
+        self.peak_rss = 0
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="pipeline"):
+            yield Static(f"Pipeline: {self.profile.name} - checks, convert, verify, deploy, benchmark ({'quick' if self.quick else 'full'} benchmark)",
+                         id="pipeline-title")
+            with Horizontal(id="pipeline-body"):
+                yield Static(id="pipeline-stages")
+                with ContentSwitcher(initial="pipeline-log", id="pipeline-right"):
+                    yield RichLog(id="pipeline-log", wrap=True, max_lines=5000)
+                    yield Markdown(id="pipeline-report")
+            yield Static(id="pipeline-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(0.5, self._refresh)
+        self.action_run()
+
+    @property
+    def running(self) -> bool:
+        return self.pipeline is not None and any(s == "start" for s in self.stage_status.values())
+
+    def action_run(self) -> None:
+        if self.running:
+            self.notify("The pipeline is already running.")
+            return
+        self.stage_status = {name: "" for name in STAGES}
+        self.stage_time.clear()
+        self.started = time.monotonic()
+        self.query_one(ContentSwitcher).current = "pipeline-log"
+        self.pipeline = Pipeline(self.profile, PipelineOptions(quick=self.quick))
+        self._drive(self.pipeline)
+
+    @work(exclusive=True, group="pipeline")
+    async def _drive(self, pipeline: Pipeline) -> None:
+        async for item in pipeline.events():
+            sample = isinstance(item.event, (Resources, Progress))
+            self.post_message((PipelineSample if sample else PipelineUpdate)(item))
+        self.post_message(PipelineDone(pipeline.report))
+
+    def on_pipeline_update(self, message: PipelineUpdate) -> None:
+        item, event = message.item, message.item.event
+        log = self.query_one("#pipeline-log", RichLog)
+        if item.own and isinstance(event, Stage):
+            self.stage_status[item.stage] = event.status
+            if event.status == "start":
+                self.stage_started[item.stage] = time.monotonic()
+            elif item.stage in self.stage_started:
+                self.stage_time[item.stage] = time.monotonic() - self.stage_started[item.stage]
+            detail = f" ({event.detail})" if event.detail else ""
+            log.write(f"[b]== {item.stage}: {event.status}{detail}[/b]")
+        elif isinstance(event, Stage):
+            self.detail = f"{item.stage}: {event.name} {event.status}"
+            log.write(f"{item.stage}: {event.name} - {event.status}")
+        elif isinstance(event, Progress):
+            self.detail = f"{item.stage}: {event.message}"
+        elif isinstance(event, Resources):
+            self.peak_rss = max(self.peak_rss, event.peak_rss_bytes)
+        elif isinstance(event, Error):
+            log.write(f"[red]error: {event.message}[/red]")
+            if event.hint:
+                log.write(f"[red]what to do: {event.hint}[/red]")
+        elif isinstance(event, Log):
+            log.write(event.line, scroll_end=True)
+        elif isinstance(event, (Finished, Token, Result)):
+            pass
+        self._refresh()
+
+    def on_pipeline_done(self, message: PipelineDone) -> None:
+        report = message.report
+        self.stage_status = {name: s for name, s in self.stage_status.items() if s != "start"} | {
+            name: stage["status"] for name, stage in report.get("stages", {}).items()
+        }
+        path = report.get("report_md")
+        if path and Path(path).is_file():
+            self.query_one("#pipeline-report", Markdown).update(Path(path).read_text(encoding="utf-8"))
+            self.query_one(ContentSwitcher).current = "pipeline-report"
+        verdict = "finished" if report.get("ok") else "stopped"
+        self.detail = f"{verdict}; report: {path}"
+        self.notify(f"Pipeline {verdict}. Report: {path}", severity="information" if report.get("ok") else "warning")
+        self._refresh()
+
+    def _refresh(self) -> None:
+        lines = []
+        for name in STAGES:
+            status = self.stage_status.get(name, "")
+            if status == "start":
+                seconds = time.monotonic() - self.stage_started.get(name, time.monotonic())
+            else:
+                seconds = self.stage_time.get(name)
+            clock = f"{seconds:6.1f}s" if seconds is not None else ""
+            lines.append(f"{MARKS.get(status, '  ')} {name:<8} {status:<8} {clock}")
+        self.query_one("#pipeline-stages", Static).update("\n".join(lines))
+        elapsed = time.monotonic() - self.started if self.started else 0
+        self.query_one("#pipeline-status", Static).update(
+            f"elapsed {elapsed:.0f}s  peak memory {human_bytes(self.peak_rss)}\n{self.detail[:200]}")
+
+    def action_toggle_report(self) -> None:
+        switcher = self.query_one(ContentSwitcher)
+        switcher.current = "pipeline-report" if switcher.current == "pipeline-log" else "pipeline-log"
+
+    def action_cancel_or_close(self) -> None:
+        if not self.running:
+            self.dismiss(None)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.pipeline is not None:
+                self.run_worker(self.pipeline.cancel(), group="pipeline-cancel")
+
+        self.app.push_screen(ConfirmScreen("Cancel the pipeline? The running stage stops and leaves nothing partial; "
+                                           "finished stages are kept and skipped next time.", yes="Cancel it", no="Keep going"), answered)
