@@ -5,7 +5,9 @@ its stderr as :class:`Log` lines, :class:`Resources` samples about twice a
 second, and always a closing :class:`Finished`. A worker that ends without a
 result yields an :class:`Error` carrying its last log lines. Cancelling (or
 leaving the iterator early) ends the whole process group: SIGTERM, then
-SIGKILL after a grace period.
+SIGKILL after a grace period. Workers learn of the app's own death too (see
+``engine.workers.protocol``), and never see the app's secrets (tokens, keys,
+passwords in the environment), so no log can carry them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import collections
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -22,10 +25,19 @@ from typing import Any, AsyncIterator
 
 import psutil
 
+from engine import journal
 from engine.events import Error, Event, Finished, Log, Resources, Result, parse_event
+from engine.workers.protocol import PARENT_PID_ENV
 
 _PROJECT_ROOT = str(Path(__file__).resolve().parent.parent)
 _STREAM_LIMIT = 16 * 1024 * 1024  # a long log line must not break the stream
+# Environment variables that look like credentials; no worker needs one (nothing downloads).
+SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|(^|_)KEY$|AUTH", re.IGNORECASE)
+_NOT_SECRET = {"SSH_AUTH_SOCK", "XAUTHORITY"}
+
+
+def without_secrets(env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k in _NOT_SECRET or not SECRET_NAME.search(k)}
 
 
 class Job:
@@ -42,6 +54,7 @@ class Job:
         interactive: bool = False,
         sample_interval_s: float = 0.5,
         tail_lines: int = 40,
+        journal_entry: journal.Entry | None = None,
     ) -> None:
         self.module = module
         self.spec = spec or {}
@@ -57,6 +70,9 @@ class Job:
         self.error: Error | None = None
         self.finished: Finished | None = None
         self.peak_rss_bytes = 0
+        # a run with partial outputs: recorded while the worker runs, for clean-up should the app die
+        self.journal_entry = journal_entry
+        self._interrupted = False
         self._proc: asyncio.subprocess.Process | None = None
         self._cancelled = False
         self._timed_out = False
@@ -74,8 +90,9 @@ class Job:
         return [sys.executable, "-m", self.module, json.dumps(self.spec)]
 
     def _environment(self) -> dict[str, str]:
-        env = dict(os.environ if self.env is None else self.env)
+        env = without_secrets(dict(os.environ if self.env is None else self.env))
         env["PYTHONUNBUFFERED"] = "1"
+        env[PARENT_PID_ENV] = str(os.getpid())
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PROJECT_ROOT, env.get("PYTHONPATH")) if p)
         return env
 
@@ -100,6 +117,9 @@ class Job:
             asyncio.create_task(self._reap()),
         ]
         open_streams = 2
+        if self.journal_entry is not None:
+            self.journal_entry.worker_pid = proc.pid
+            journal.begin(self.journal_entry)
         try:
             while open_streams:
                 event = await queue.get()
@@ -114,6 +134,8 @@ class Job:
                 await self._terminate()
             for task in helpers:
                 task.cancel()
+            if self.journal_entry is not None and not self._interrupted:
+                journal.end(self.journal_entry)
         ok = returncode == 0 and self.result is not None and self.error is None and not self._cancelled
         if not ok and self.error is None and not self._cancelled:
             self.error = Error(message=self._failure_message(returncode), hint=self._failure_hint(), log_tail=list(self.log_tail))
@@ -144,9 +166,14 @@ class Job:
         if self._proc is not None and self._proc.stdin is not None and not self._proc.stdin.is_closing():
             self._proc.stdin.close()
 
-    async def cancel(self) -> None:
-        """Stop the worker and everything it started."""
+    async def cancel(self, *, interrupted: bool = False) -> None:
+        """Stop the worker and everything it started.
+
+        ``interrupted``: the app itself is being ended (SIGTERM), so the run stays
+        in the journal and the next start reports it.
+        """
         self._cancelled = True
+        self._interrupted = interrupted
         await self._terminate()
 
     def _failure_message(self, returncode: int | None) -> str:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
+from engine import journal
 from engine.jobs import Job
 from engine.profiles import Profile, ProfileError, find_profile
 from tui.commands import SlmopsCommands
@@ -32,6 +35,7 @@ class SlmopsApp(App[int]):
         # The tab labels show these keys already; the footer keeps its room for the panel's own.
         *(Binding(p.KEY, f"show_panel('{p.__name__.removesuffix('Panel').lower()}')", p.TITLE, show=False) for p in PANELS),
         Binding("p", "pick_profile", "Profile"),
+        Binding("g", "pipeline", "Run all"),
         Binding("t", "tune", "Tune"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
@@ -55,7 +59,21 @@ class SlmopsApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # Textual leaves SIGTERM to Python, which would end the app without ending its workers.
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread (some test runners)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(self._end_on_signal()))
         self._load_profile(self._profile_arg or DEFAULT_PROFILE, explicit=self._profile_arg is not None)
+        self.report_interrupted()
+
+    def report_interrupted(self) -> None:
+        """Clean up after runs a killed app left behind, and say so."""
+        for entry in journal.recover():
+            self.notify(entry.message(), title="Interrupted run", severity="warning", timeout=30)
+
+    async def _end_on_signal(self) -> None:
+        # The runs stay in the journal: the next start reports them as interrupted.
+        await self.cancel_jobs(interrupted=True)
+        self.exit(128 + signal.SIGTERM)
 
     def _load_profile(self, name_or_path: str, explicit: bool) -> None:
         try:
@@ -83,6 +101,11 @@ class SlmopsApp(App[int]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
+    def action_pipeline(self) -> None:
+        from tui.screens.pipeline import PipelineScreen
+
+        self.push_screen(PipelineScreen(self.profile))
+
     def action_tune(self) -> None:
         from tui.screens.tune import TuneScreen
 
@@ -100,6 +123,6 @@ class SlmopsApp(App[int]):
         await self.cancel_jobs()
         self.exit(0)
 
-    async def cancel_jobs(self) -> None:
+    async def cancel_jobs(self, *, interrupted: bool = False) -> None:
         """End every running worker process (and its children)."""
-        await asyncio.gather(*(job.cancel() for job in list(self.running_jobs)), return_exceptions=True)
+        await asyncio.gather(*(job.cancel(interrupted=interrupted) for job in list(self.running_jobs)), return_exceptions=True)

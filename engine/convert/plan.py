@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import glob
 import json
 import shutil
 import time
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import locations
+from engine import journal, locations
 from engine.atomic import write_text_atomic
 from engine.convert.checks import InputReport, check_inputs
 from engine.convert.errors import ConvertError
@@ -60,6 +61,9 @@ def plan_conversion(profile: Profile, *, precision: str | None = None, output: P
     )
     target = (output.expanduser().resolve() if output else profile.output_path())
     notes: list[str] = []
+    if params.trust_remote_code:
+        notes.append("warning: model.trust_remote_code is on: Python code shipped with the model may run during conversion. "
+                     "Turn it off unless you have read that code.")
     if recipe.precision != convert.precision:
         notes.append(f"recipe {recipe.name} makes {recipe.precision}, not the profile's {convert.precision}")
     if recipe.kind == "cli" and recipe.precision == "int4":
@@ -97,6 +101,10 @@ def check_plan(plan: ConvertPlan, *, force: bool = False) -> InputReport:
     """Every check that can be made before Olive starts; raises :class:`ConvertError`."""
     if plan.profile.model.path == DEMO_MODEL and not Path(plan.params.model).is_dir():
         raise ConvertError(f"The demo model is not built yet ({plan.params.model}).", "Build it once: slmops demo-model, or b in the Environment panel.")
+    model, output = Path(plan.params.model).resolve(), plan.output.resolve()
+    if output == model or model in output.parents or output in model.parents:
+        raise ConvertError(f"The output {plan.output} overlaps the model folder {model}: converting would overwrite the model itself.",
+                           "Set convert.output to a folder outside the model's.")
     if plan.output.exists() and not force:
         raise ConvertError(f"The output {plan.output} already exists.", "Choose another output, or confirm replacing it (--force headless).")
     return check_inputs(
@@ -144,21 +152,28 @@ def worker_spec(plan: ConvertPlan, report: InputReport, *, force: bool = False, 
         "layers": report.layers,
         "command": plan.display(),
         "prompt": VERIFY_PROMPT,
+        "title": f"of {plan.profile.name} ({plan.recipe.precision}) to {plan.output}",
     }
 
 
+def partials_glob(output: Path) -> str:
+    """The staging and scratch folders a conversion into ``output`` makes beside it."""
+    return str(Path(glob.escape(str(output.parent))) / f".{glob.escape(output.name)}{PARTIAL_MARK}*")
+
+
 def convert_job(spec: dict[str, Any]) -> Job:
+    output = Path(spec["output"])
+    # recorded in the journal while it runs: if the app dies, the next start removes the partials and says so
+    entry = journal.Entry("conversion", spec.get("title") or f"to {output}", str(output), [partials_glob(output)], spec.get("log", ""))
     # Olive goes quiet for minutes on big models while it quantizes; only a silent hour means a hang.
-    return Job("engine.workers.convert", spec, idle_timeout_s=3600)
+    return Job("engine.workers.convert", spec, idle_timeout_s=3600, journal_entry=entry)
 
 
 def discard_partials(output: Path) -> list[Path]:
     """Remove staging folders a killed run left beside ``output``; returns what was removed."""
-    removed = []
-    if output.parent.is_dir():
-        for stale in output.parent.glob(f".{output.name}{PARTIAL_MARK}*"):
-            shutil.rmtree(stale, ignore_errors=True)
-            removed.append(stale)
+    removed = [Path(stale) for stale in glob.glob(partials_glob(output))]
+    for stale in removed:
+        shutil.rmtree(stale, ignore_errors=True)
     return removed
 
 

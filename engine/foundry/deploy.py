@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import json
 import shutil
 import tempfile
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from engine import journal
 from engine.atomic import fsync_dir, write_text_atomic
 from engine.foundry import inference_model, names
 from engine.foundry.cache import CUSTOM, SIDECAR, scan
@@ -187,23 +189,31 @@ def execute(plan: DeployPlan) -> DeployPlan:
             plan = DeployPlan(plan.source, plan.cache_dir, slot, model, plan.family, plan.tokenizer_family,
                               plan.tokenizer_template, plan.precision, plan.context_length, plan.warnings)
         custom.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{slot.folder.name}.deploying-", dir=custom))
-        try:
-            for item in sorted(plan.source.iterdir()):
-                if item.is_file() and item.name not in _SKIP and item.name != inference_model.FILENAME:
-                    shutil.copy2(item, staging / item.name)
-            genai = json.loads((staging / "genai_config.json").read_text(encoding="utf-8"))
-            write_text_atomic(staging / "genai_config.json", json.dumps(apply_search(genai, plan.model.ModelConfig), indent=4) + "\n")
-            inference_model.write(staging, plan.model)
-            sidecar = {"precision": plan.precision, "source": str(plan.source), "model_id": slot.model_id,
-                       "deployed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-            write_text_atomic(staging / SIDECAR, json.dumps(sidecar, indent=2) + "\n")
-            staging.rename(slot.folder)  # the slot is free (checked under the lock): never replaces anything
-            fsync_dir(custom)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        partials = str(Path(glob.escape(str(custom))) / f".{glob.escape(slot.folder.name)}.deploying-*")
+        entry = journal.Entry("deployment", f"of {slot.model_id} into {plan.cache_dir}", str(slot.folder), [partials])
+        with journal.running(entry):
+            _write(plan, slot, custom)
     return plan
+
+
+def _write(plan: DeployPlan, slot: names.Slot, custom: Path) -> None:
+    """Stage every file of the model inside the cache, then rename the folder into its slot."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{slot.folder.name}.deploying-", dir=custom))
+    try:
+        for item in sorted(plan.source.iterdir()):
+            if item.is_file() and item.name not in _SKIP and item.name != inference_model.FILENAME:
+                shutil.copy2(item, staging / item.name)
+        genai = json.loads((staging / "genai_config.json").read_text(encoding="utf-8"))
+        write_text_atomic(staging / "genai_config.json", json.dumps(apply_search(genai, plan.model.ModelConfig), indent=4) + "\n")
+        inference_model.write(staging, plan.model)
+        sidecar = {"precision": plan.precision, "source": str(plan.source), "model_id": slot.model_id,
+                   "deployed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        write_text_atomic(staging / SIDECAR, json.dumps(sidecar, indent=2) + "\n")
+        staging.rename(slot.folder)  # the slot is free (checked under the lock): never replaces anything
+        fsync_dir(custom)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def discard_partials(cache_dir: Path) -> None:

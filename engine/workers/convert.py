@@ -14,7 +14,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from engine.workers.verify import generate, model_files, quantization_facts
 
 _SPLIT = re.compile(rb"[\r\n]+")
 _LAYER = re.compile(r"^Reading layer (\d+)$")
+_NO_SPACE = "No space left on device"
 
 
 def olive_argv(spec: dict, out_dir: Path, workdir: Path) -> list[str]:
@@ -156,10 +156,11 @@ def convert(spec: dict) -> None:
     log_path = Path(spec["log"])
     log_path.parent.mkdir(parents=True, exist_ok=True)
     output.parent.mkdir(parents=True, exist_ok=True)
-    # Cancel sends SIGTERM: turn it into an exception so that the clean-up below runs.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # run_worker turns SIGTERM (cancel, or the app's death) into SystemExit, so the clean-up below runs.
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}{PARTIAL_MARK}", dir=output.parent))
-    workdir = Path(tempfile.mkdtemp(prefix="slmops-olive-"))  # olive writes .olive-cache into its cwd
+    # Olive writes .olive-cache into its cwd: a scratch folder with the staging mark, so that
+    # discard_partials removes it too after a kill (it can hold a full-size intermediate model).
+    workdir = Path(tempfile.mkdtemp(prefix=f".{output.name}{PARTIAL_MARK}work-", dir=output.parent))
     preload = threading.Thread(target=_preload, daemon=True)
     preload.start()
     try:
@@ -170,6 +171,9 @@ def convert(spec: dict) -> None:
             olive.set_stage("load model")  # Olive's own start-up (imports) counts as loading
             returncode = olive.run(argv, workdir)
             reason = failure_reason(olive.tail)
+            if any(_NO_SPACE in line for line in olive.tail):
+                raise p.WorkerError(f"The disk ran out of space while converting (Olive: {_NO_SPACE}).",
+                                    f"Free space in {output.parent} or set convert.output to another disk; nothing partial was kept. Log: {log_path}")
             if returncode != 0:
                 raise p.WorkerError(f"Olive failed (exit status {returncode}): {reason or 'see the log'}", f"Olive's full log: {log_path}")
             folder = find_model(staging)

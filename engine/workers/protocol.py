@@ -8,6 +8,7 @@ the JSON-lines stream.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -77,12 +78,43 @@ def requests() -> Iterator[dict[str, Any]]:
             yield json.loads(line)
 
 
+PARENT_PID_ENV = "SLMOPS_PARENT_PID"  # set by engine.jobs.Job
+_PR_SET_PDEATHSIG = 1
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """Cancel, or the app's death, sends SIGTERM: pass it on to what this worker started, then clean up.
+
+    The worker leads its own process group (see ``engine.jobs``), so the
+    tools it runs (Olive and its helpers) are in that group; the worker
+    ignores the signal it forwards, then raises SystemExit so that finally
+    blocks (removal of staging folders) run before the process ends.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        os.killpg(os.getpgrp(), signal.SIGTERM)
+    except OSError:
+        pass
+    sys.exit(128 + signum)
+
+
+def _end_with_parent() -> None:
+    """Get SIGTERM when the process that started this worker dies, even by SIGKILL (Linux)."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):
+            return
+    parent = os.environ.get(PARENT_PID_ENV)
+    if parent and os.getppid() != int(parent):  # it died before the request above took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def run_worker(body: Callable[[dict[str, Any]], None]) -> None:
     """Run ``body(spec)`` with the JSON spec from argv; turn failures into error events."""
     _open_channel()
-    # Cancel sends SIGTERM: raise SystemExit so that cleanup (finally blocks,
-    # removal of staging folders) runs before the process ends.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    signal.signal(signal.SIGTERM, _terminated)
+    _end_with_parent()
     spec = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     try:
         body(spec)
