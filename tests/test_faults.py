@@ -171,6 +171,23 @@ def test_app_killed_during_a_conversion_leaves_nothing_and_says_so_next_time(sig
     assert journal.entries() == []
 
 
+@pytest.mark.slow
+def test_headless_convert_killed_is_reported_by_doctor(tiny_model, home, tmp_path):
+    output = tmp_path / "models" / "tiny-int4"
+    profile = tiny_profile(tiny_model, tmp_path, output)
+    slmops = str(Path(sys.executable).with_name("slmops"))
+    env = {**os.environ, "SLMOPS_HOME": str(home)}
+    cli = subprocess.Popen([slmops, "convert", "--profile", str(profile)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    wait_until(lambda: olive_running(output), 60, "Olive did not start")
+    cli.kill()
+    cli.wait()
+    wait_until(lambda: not processes_mentioning(str(output.parent)) and not partials(output), 20, "the conversion outlived its command")
+    done = subprocess.run([slmops, "doctor", "--json"], capture_output=True, text=True, env=env)
+    [entry] = json.loads(done.stdout)["interrupted"]
+    assert entry["kind"] == "conversion" and entry["output"] == str(output) and entry["log"].endswith(".log")
+    assert not output.exists() and journal.entries() == []
+
+
 # the disk fills up -----------------------------------------------------------------
 
 
