@@ -18,6 +18,7 @@ from engine.tune.runner import Tuner, TuneOptions
 
 pytestmark = pytest.mark.slow
 BAD = "rtn-int4:block_size=7"  # Olive's RTN quantizer refuses blocks under 16
+HEAD8 = "rtn-int4-b128-head8"  # two quantization passes: int4 layers, then lm_head in 8 bits
 
 
 def demo_profile(model: Path):
@@ -28,8 +29,8 @@ def demo_profile(model: Path):
 
 @pytest.fixture(scope="module")
 def tuned(demo_model) -> dict:
-    """One quick tuning run shared by the tests: fp32 reference, the guide's int4, a failing candidate, RTN int4."""
-    options = TuneOptions(select(["guide-int4", BAD, "rtn-int4-b32"], quick=True), quick=True, threads=[1])
+    """One quick tuning run shared by the tests: fp32 reference, the guide's int4, a failing candidate, RTN int4 with lm_head in 8 bits."""
+    options = TuneOptions(select(["guide-int4", BAD, HEAD8], quick=True), quick=True, threads=[1])
     updates = []
     report = asyncio.run(Tuner(demo_profile(demo_model), options, updates.append).run())
     report["updates"] = updates
@@ -39,16 +40,16 @@ def tuned(demo_model) -> dict:
 def test_reduced_candidate_set_runs_end_to_end(tuned):
     assert tuned["state"] == "complete"
     by_name = {c["name"]: c for c in tuned["candidates"]}
-    assert set(by_name) == {"fp32", "guide-int4", BAD, "rtn-int4-b32"}
-    for name in ("fp32", "guide-int4", "rtn-int4-b32"):
+    assert set(by_name) == {"fp32", "guide-int4", BAD, HEAD8}
+    for name in ("fp32", "guide-int4", HEAD8):
         row = by_name[name]
         assert row["error"] is None, row
         assert row["decode_tps"] > 0 and row["ttft_ms_short"] > 0 and row["ttft_ms_long"] > row["ttft_ms_short"]
         assert row["long_tokens"] > row["short_tokens"] and row["peak_rss_bytes"] > 0 and row["size_bytes"] > 0
         assert row["pass_rate"] is not None and row["keeps_quality"] in (True, False, None)
     assert by_name["fp32"]["perplexity"] > 1 and by_name["fp32"]["keeps_quality"] is True
-    assert by_name["rtn-int4-b32"]["from_fp32"]  # quantized the fp32 ONNX model built once
-    assert by_name["rtn-int4-b32"]["size_bytes"] < by_name["fp32"]["size_bytes"] / 3
+    assert by_name[HEAD8]["from_fp32"]  # quantized the fp32 ONNX model built once
+    assert by_name[HEAD8]["size_bytes"] < by_name["fp32"]["size_bytes"] / 3
     assert any(u.status == "bench" for u in tuned["updates"]) and any(u.status == "convert" for u in tuned["updates"])
     assert tuned["threads"] and tuned["threads"][0]["intra_op_threads"] == 1 and tuned["threads"][0]["decode_tps"] > 0
 
@@ -68,22 +69,22 @@ def test_failing_candidate_is_reported_and_the_others_go_on(tuned):
     bad = next(c for c in tuned["candidates"] if c["name"] == BAD)
     assert "Block size must be" in bad["error"] and bad["hint"]
     assert bad["keeps_quality"] is False and bad["rank"] is None
-    assert names.index(BAD) < names.index("rtn-int4-b32")  # it ran before one that was still measured
+    assert names.index(BAD) < names.index(HEAD8)  # it ran before one that was still measured
     assert not list(locations.models_dir().glob("tune-demo/.*partial*"))
 
 
 def test_applied_profile_converts_to_the_measured_model(tuned, tmp_path):
     profile = demo_profile(Path(tuned["profile"]["model"]["path"]))
     path = save_profile(profile, tmp_path / "mine.toml")
-    measured = next(c for c in tuned["candidates"] if c["name"] == "rtn-int4-b32")
-    _, written = apply_candidate(load_profile(path), candidate_of(tuned, "rtn-int4-b32"))
+    measured = next(c for c in tuned["candidates"] if c["name"] == HEAD8)
+    _, written = apply_candidate(load_profile(path), candidate_of(tuned, HEAD8))
     assert written == path
     applied = load_profile(path)
-    assert (applied.convert.recipe, applied.convert.block_size, applied.convert.quantize_lm_head) == ("rtn-int4", 32, True)
+    assert (applied.convert.recipe, applied.convert.block_size, applied.convert.symmetric) == ("rtn-int4-head8", 128, False)
     applied.convert.output = str(tmp_path / "out")
     job = asyncio.run(run_conversion(applied))
     assert job.finished.ok, job.error
-    assert job.result["recipe"] == "rtn-int4" and 32 in job.result["block_sizes"]
+    assert job.result["recipe"] == "rtn-int4-head8" and set(job.result["bits"]) >= {4, 8}
     assert abs(job.result["size_bytes"] - measured["size_bytes"]) <= 0.01 * measured["size_bytes"]
 
 
@@ -127,14 +128,14 @@ async def test_tune_view_shows_the_run_and_applies_after_confirming(tuned, home)
         await pilot.pause()
         assert table.row_count == len(tuned["candidates"])
         assert "size on disk" in str(screen.query_one(TuneChart).render())
-        table.move_cursor(row=[r.value for r in table.rows].index("rtn-int4-b32"))
+        table.move_cursor(row=[r.value for r in table.rows].index(HEAD8))
         await pilot.press("a")
         await pilot.pause()
         await pilot.press("y")
         await pilot.pause()
         written = locations.profiles_dir() / "demo.toml"
-        assert written.is_file() and load_profile(written).convert.recipe == "rtn-int4"
-        assert app.profile.convert.block_size == 32
+        assert written.is_file() and load_profile(written).convert.recipe == "rtn-int4-head8"
+        assert app.profile.convert.recipe == "rtn-int4-head8"
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, TuneScreen)

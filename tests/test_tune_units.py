@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine import locations
+from engine.convert.recipes import LM_HEAD_NODE, ConvertParams, build_command
 from engine.profiles import find_profile
 from engine.tune.apply import ApplyError, candidate_of, target_path
 from engine.tune.candidates import CandidateError, onnx_input_workflow, parse_candidate, select
@@ -51,6 +52,19 @@ def test_onnx_input_workflow_starts_from_fp32(tmp_path):
     assert flow["input_model"]["type"] == "ONNXModel" and list(flow["passes"]) == ["quantize"]
     files = {p.rsplit("/", 1)[-1] for p in flow["input_model"]["model_attributes"]["additional_files"]}
     assert files == {"genai_config.json", "tokenizer.json"}
+
+
+def test_head8_quantizes_layers_in_4_bits_then_lm_head_in_8(tmp_path):
+    candidate = parse_candidate("rtn-int4-b128-head8")
+    params = ConvertParams(model="/m", quantize_lm_head=True, **candidate.settings)  # the head pass wins over the knob
+    config = build_command(candidate.recipe_data, params, "/out", "cache").config
+    (tmp_path / "model.onnx").write_text("x")
+    passes = onnx_input_workflow(config, tmp_path)["passes"]
+    assert list(passes) == ["quantize", "quantize_lm_head"]  # Olive runs them in this order
+    layers, head = passes["quantize"], passes["quantize_lm_head"]
+    assert (layers["bits"], layers["block_size"], layers["nodes_to_exclude"]) == (4, 128, [LM_HEAD_NODE])
+    assert (head["bits"], head["nodes_to_include"], head["accuracy_level"]) == (8, [LM_HEAD_NODE], 4)
+    assert "nodes_to_exclude" not in head and head["is_symmetric"] is False
 
 
 def test_apply_target_and_profile(home):
