@@ -38,6 +38,8 @@ def open_manager(cache_dir: Path) -> FoundryLocalManager:
         cache_dir.mkdir(parents=True, exist_ok=True)
         FoundryLocalManager.initialize(Configuration(
             app_name=APP_NAME, model_cache_dir=os.fspath(cache_dir), disable_nonessential_telemetry=True,
+            # Should the web service ever start, it listens on loopback only, on a free port.
+            web=Configuration.WebService(urls="http://127.0.0.1:0"),
         ))
     return FoundryLocalManager.instance
 

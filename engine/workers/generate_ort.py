@@ -26,9 +26,12 @@ class OrtModel:
                               "Pick the folder that Convert produced (it holds genai_config.json and model.onnx).")
         self._og, self._np = og, np
         self.folder = folder
+        try:
+            config = json.loads((folder / "genai_config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise WorkerError(f"{folder}/genai_config.json is damaged: {exc}", "Convert the model again, or restore the file.") from None
         self.model = og.Model(str(folder))
         self.tokenizer = og.Tokenizer(self.model)
-        config = json.loads((folder / "genai_config.json").read_text(encoding="utf-8"))
         self.context_length = int(config.get("model", {}).get("context_length") or config.get("search", {}).get("max_length") or 2048)
         # Quantization passes may rename the graph output (logits -> logits_Q4); asking
         # ONNX Runtime GenAI for a name the graph lacks crashes the process.
