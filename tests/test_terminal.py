@@ -22,3 +22,25 @@ def test_app_is_usable_in_80x24_tmux(env, home):
         app.keys("Escape")
         app.keys("q")
         app.wait_gone()
+
+
+@pytest.mark.slow
+def test_a_conversion_of_the_demo_model_over_a_plain_terminal(demo_model, tmp_path, home):
+    """What a user over SSH does: open the app, go to Convert, convert, read the result."""
+    from engine.profiles import profile_from_dict, save_profile
+
+    output = tmp_path / "demo-int4"
+    profile = save_profile(profile_from_dict({
+        "name": "ssh", "model": {"path": str(demo_model)}, "convert": {"output": str(output)},
+    }), tmp_path / "ssh.toml")
+    env = {"NO_COLOR": "1", "TERM": "screen", "SLMOPS_HOME": str(home)}
+    with TmuxApp(["--profile", str(profile)], env=env) as app:
+        app.wait_for("Environment")
+        app.keys("2")
+        app.wait_for("load model")
+        app.keys("c")
+        screen = app.wait_for("peak memory", timeout=600)
+        assert "the guide expects" in screen or "source weights" in screen
+        assert (output / "genai_config.json").is_file()
+        app.keys("q")
+        app.wait_gone()
