@@ -85,6 +85,7 @@ async def test_an_output_the_pipeline_did_not_make_is_not_replaced(tiny_model, t
     mine.mkdir(parents=True)
     (mine / "notes.txt").write_text("my own work")
     pipeline = await run(profile_path, tmp_path / "work")
+    assert pipeline.foreign_output() == mine
     assert statuses(pipeline)["convert"] == "failed"
     assert "already exists" in pipeline.report["stages"]["convert"]["message"]
     assert (mine / "notes.txt").read_text() == "my own work"
@@ -122,3 +123,22 @@ async def test_one_key_in_the_app_runs_the_pipeline_and_shows_the_report(tiny_mo
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, PipelineScreen)
+
+
+async def test_the_app_asks_before_replacing_an_output_the_pipeline_did_not_make(tiny_model, tmp_path, home):
+    from tui.app import SlmopsApp
+    from tui.screens.confirm import ConfirmScreen
+    from tui.screens.pipeline import PipelineScreen
+
+    profile = make_profile(tmp_path, tiny_model)
+    (tmp_path / "out" / "model-int4").mkdir(parents=True)
+    app = SlmopsApp(profile_arg=str(profile))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("g")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, PipelineScreen) and screen.pipeline is None
+        assert "not started" in screen.detail

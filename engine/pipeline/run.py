@@ -54,6 +54,12 @@ class Pipeline:
         self._task: asyncio.Task | None = None
         self._stage = ""
 
+    def foreign_output(self) -> Path | None:
+        """The conversion output, if it exists and this pipeline did not make it (replacing it needs ``force``)."""
+        output = self._output()
+        ours = self.state.record("convert").outputs.get("output_path") == str(output)
+        return output if output.exists() and not ours else None
+
     # -- running -----------------------------------------------------------
 
     async def events(self) -> AsyncIterator[PipelineEvent]:
@@ -189,8 +195,7 @@ class Pipeline:
         try:
             plan = plan_conversion(self.profile)
             # An output this pipeline made may be replaced when its inputs changed; any other needs --force.
-            ours = self.state.record("convert").outputs.get("output_path") == str(plan.output)
-            force = self.options.force or ours
+            force = self.options.force or self.foreign_output() is None
             report = check_plan(plan, force=force)
         except ConvertError as exc:
             raise StageFailed(exc.message, exc.hint) from None

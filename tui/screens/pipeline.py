@@ -99,12 +99,30 @@ class PipelineScreen(ModalScreen[None]):
         if self.running:
             self.notify("The pipeline is already running.")
             return
+        pipeline = Pipeline(self.profile, PipelineOptions(quick=self.quick))
+        existing = pipeline.foreign_output()
+        if existing is None:
+            self._start(pipeline)
+            return
+
+        def answered(replace: bool | None) -> None:
+            if replace:
+                pipeline.options.force = True
+                self._start(pipeline)
+            else:
+                self.detail = "not started: the conversion output exists; change convert.output or confirm replacing it (g)"
+                self._refresh()
+
+        self.app.push_screen(ConfirmScreen(f"{existing} already exists and was not made by this pipeline. Replace it?",
+                                           yes="Replace", no="Keep it"), answered)
+
+    def _start(self, pipeline: Pipeline) -> None:
         self.stage_status = {name: "" for name in STAGES}
         self.stage_time.clear()
         self.started = time.monotonic()
         self.query_one(ContentSwitcher).current = "pipeline-log"
-        self.pipeline = Pipeline(self.profile, PipelineOptions(quick=self.quick))
-        self._drive(self.pipeline)
+        self.pipeline = pipeline
+        self._drive(pipeline)
 
     @work(exclusive=True, group="pipeline")
     async def _drive(self, pipeline: Pipeline) -> None:
