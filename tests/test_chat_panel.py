@@ -58,3 +58,25 @@ def test_bar_chart_scales_to_the_largest():
     text = bar_chart([{"model": "a", "v": 10}, {"model": "bb", "v": 5}, {"model": "c", "v": None}], "v", "title")
     lines = text.splitlines()
     assert lines[0] == "title" and lines[1].count("█") == 40 and lines[2].count("█") == 20 and lines[3].endswith("-")
+
+
+async def test_a_model_converted_after_start_up_is_offered_when_the_panel_is_shown(demo_onnx_int4, tmp_path, home):
+    """The model list is not frozen at start-up: converting, then opening the chat, offers the new model."""
+    from textual.widgets import Select
+
+    from engine.profiles import profile_from_dict, save_profile
+    from tui.app import SlmopsApp
+
+    output = tmp_path / "later-int4"
+    profile = save_profile(profile_from_dict({"name": "later", "convert": {"output": str(output)}}), tmp_path / "later.toml")
+    app = SlmopsApp(profile_arg=str(profile))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("4")
+        await pilot.pause()
+        picker = app.query_one("#chat-model", Select)
+        assert picker.value != str(output)
+        await pilot.press("1")
+        output.symlink_to(demo_onnx_int4, target_is_directory=True)  # "converted" while the app runs
+        await pilot.press("4")
+        await pilot.pause()
+        assert picker.value == str(output.resolve()) or picker.value == str(output)

@@ -46,6 +46,7 @@ class ChatPanel(Panel):
         self.last_result: dict | None = None
         self.state = "no model loaded"
         self.busy = False
+        self._model_options: list[tuple[str, str]] = []
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="chat-model-bar"):
@@ -70,10 +71,12 @@ class ChatPanel(Panel):
         self.profile_changed(self.profile)
 
     def on_show(self) -> None:
-        model = getattr(self.app, "chat_model", None)  # set by the Cache panel: "chat with this one"
+        model = self.app.chat_model  # set by the Cache panel: "chat with this one"
         if model:
             self.app.chat_model = None
             self._offer_models(select=Path(model))
+        else:  # models converted or deployed since the list was made
+            self._offer_models(select=self.selected_model())
 
     # -- models and settings ------------------------------------------------------------
 
@@ -90,8 +93,12 @@ class ChatPanel(Panel):
         models = chat_models(self.profile)
         if select is not None and all(path != select.resolve() for _, path in models):
             models.insert(0, (f"chosen: {select.name}", select.resolve()))
+        options = [(label, str(path)) for label, path in models]
         picker = self.query_one("#chat-model", Select)
-        picker.set_options([(label, str(path)) for label, path in models])
+        if options == self._model_options and (select is None or picker.value == str(select.resolve())):
+            return  # unchanged: keep the loaded model
+        self._model_options = options
+        picker.set_options(options)
         chosen = select.resolve() if select else models[0][1] if models else None
         if chosen is not None:
             picker.value = str(chosen)
