@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install demo-model clean
+.PHONY: run test install demo-model screenshots clean
 
 install: $(STAMP)
 
@@ -30,6 +30,10 @@ run: demo-model
 
 test: demo-model
 	$(BIN)/python -m pytest -ra --durations=20
+
+# The README's pictures: each panel of the real app on the demo model, saved as SVG by Textual.
+screenshots: demo-model
+	$(BIN)/python -m tests.make_screenshots
 
 clean:
 	rm -rf $(VENV)
