@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import json
 import os
@@ -92,7 +91,6 @@ def test_journal_cleans_up_after_dead_owners_only(home, tmp_path):
 # workers never outlive the process that started them ---------------------------
 
 OWNER = """
-import asyncio
 from engine.jobs import Job
 
 async def main():

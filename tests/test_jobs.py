@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 
 import psutil
-import pytest
 
 from engine.events import Error, Finished, Log, Progress, Resources, Result, Stage
 from engine.jobs import Job

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import sys
 from pathlib import Path
 
-from engine.cli.output import human_bytes, print_json, print_table
+from engine.cli.output import fail, human_bytes, print_json, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,12 +33,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     ask.add_argument("--max-tokens", type=int, default=64)
 
 
-def _fail(message: str, hint: str = "") -> int:
-    print(f"slmops cache: {message}", file=sys.stderr)
-    if hint:
-        print(f"  what to do: {hint}", file=sys.stderr)
-    return 1
-
 
 def handle(args: argparse.Namespace) -> int:
     from engine.foundry.cache import find_entry, resolve_location, scan
@@ -50,7 +43,7 @@ def handle(args: argparse.Namespace) -> int:
         return _ls(location, entries, args.json)
     entry = find_entry(entries, args.name)
     if entry is None:
-        return _fail(f"no model {args.name!r} in {location.path}", "slmops cache ls lists them")
+        return fail("cache", f"no model {args.name!r} in {location.path}", "slmops cache ls lists them")
     if args.action == "show":
         return _show(entry, args.json)
     return _runtime_action(args, location.path, entry)
@@ -93,7 +86,7 @@ def _runtime_action(args: argparse.Namespace, cache_dir: Path, entry) -> int:
     if args.action == "rm":
         if not args.yes:
             if not sys.stdin.isatty():
-                return _fail(f"removing {entry.path} needs confirmation", "pass --yes")
+                return fail("cache", f"removing {entry.path} needs confirmation", "pass --yes")
             if input(f"Remove {entry.model_id or entry.name} and its files {entry.path}? [y/N] ").strip().lower() != "y":
                 return 1
         ops = [{"op": "remove", "model_id": entry.model_id, "path": str(entry.path)}]
@@ -102,12 +95,12 @@ def _runtime_action(args: argparse.Namespace, cache_dir: Path, entry) -> int:
         ops = [{"op": "register", "path": str(entry.path), "model_id": entry.model_id or model_id(entry.name, int(version))}]
     else:  # ask
         if not entry.model_id:
-            return _fail(f"{entry.name} is not registered", f"slmops cache register {entry.name}")
+            return fail("cache", f"{entry.name} is not registered", f"slmops cache register {entry.name}")
         ops = [{"op": "chat", "model_id": entry.model_id, "prompt": args.prompt, "max_output_tokens": args.max_tokens}]
     try:
         (result,) = asyncio.run(run_ops(cache_dir, ops))
     except FoundryRuntimeError as exc:
-        return _fail(exc.message, exc.hint)
+        return fail("cache", exc.message, exc.hint)
     if args.json:
         print_json(result)
     elif args.action == "ask":

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from engine.cli.output import human_bytes, print_json, run_job
+from engine.cli.output import fail, human_bytes, print_json, run_job
 from engine.profiles import PRECISIONS, find_profile
 
 
@@ -25,14 +25,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="save the generated olive workflow (method config) beside the profile, or to FILE, and exit")
     parser.set_defaults(handler=handle)
 
-
-def _fail(message: str, hint: str = "", as_json: bool = False) -> int:
-    print(f"slmops convert: {message}", file=sys.stderr)
-    if hint:
-        print(f"  what to do: {hint}", file=sys.stderr)
-    if as_json:
-        print_json({"ok": False, "error": message, "hint": hint})
-    return 1
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -53,7 +45,7 @@ def handle(args: argparse.Namespace) -> int:
             return 0
         report = check_plan(plan, force=args.force)
     except ConvertError as exc:
-        return _fail(exc.message, exc.hint, args.json)
+        return fail("convert", exc.message, exc.hint, as_json=args.json)
     print(f"recipe {plan.recipe.name}: {plan.recipe.description}", file=sys.stderr)
     print(f"model {report.model} ({report.architecture}, {report.parameters / 1e6:.0f}M parameters, {human_bytes(report.weights_bytes)})", file=sys.stderr)
     print(f"$ {plan.display()}", file=sys.stderr)

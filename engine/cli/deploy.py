@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from engine.cli.output import print_json, run_job
+from engine.cli.output import fail, print_json, run_job
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,12 +23,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=handle)
 
 
-def _fail(message: str, hint: str = "") -> int:
-    print(f"slmops deploy: {message}", file=sys.stderr)
-    if hint:
-        print(f"  what to do: {hint}", file=sys.stderr)
-    return 1
-
 
 def _convert_first(profile) -> int:
     from engine.convert.errors import ConvertError
@@ -39,7 +33,7 @@ def _convert_first(profile) -> int:
         plan = plan_conversion(profile)
         report = check_plan(plan)
     except ConvertError as exc:
-        return _fail(exc.message, exc.hint)
+        return fail("deploy", exc.message, exc.hint)
     job = run_job(convert_job(worker_spec(plan, report)))
     if not job.finished.ok:
         discard_partials(plan.output)
@@ -59,9 +53,9 @@ def handle(args: argparse.Namespace) -> int:
     source = args.model.expanduser().resolve() if args.model else profile.output_path()
     if find_model_folder(source) is None:
         if args.model:
-            return _fail(f"No converted model (genai_config.json) in {source}.", "Point --model at a converted model folder.")
+            return fail("deploy", f"No converted model (genai_config.json) in {source}.", "Point --model at a converted model folder.")
         if args.dry_run:
-            return _fail(f"{source} holds no converted model yet.", "Run without --dry-run to convert first, or run slmops convert.")
+            return fail("deploy", f"{source} holds no converted model yet.", "Run without --dry-run to convert first, or run slmops convert.")
         status = _convert_first(profile)
         if status:
             return status
@@ -70,7 +64,7 @@ def handle(args: argparse.Namespace) -> int:
     try:
         plan = plan_publish(profile, source, location.path, name=args.name, use_tokenizer_template=args.fix_template)
     except DeployError as exc:
-        return _fail(exc.message, exc.hint)
+        return fail("deploy", exc.message, exc.hint)
     for warning in plan.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if not plan.template_agrees:
@@ -82,7 +76,7 @@ def handle(args: argparse.Namespace) -> int:
     try:
         plan = asyncio.run(publish(plan))
     except FoundryRuntimeError as exc:
-        return _fail(f"The files are in place but registering with Foundry Local failed: {exc.message}",
+        return fail("deploy", f"The files are in place but registering with Foundry Local failed: {exc.message}",
                      f"Re-register it: slmops cache register {plan.slot.model_id}")
     print(f"written: {plan.slot.folder}", file=sys.stderr)
     result = {**plan.to_dict(), "registered": True, "cache_source": location.source, "cache_reason": location.reason}

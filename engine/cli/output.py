@@ -17,6 +17,16 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+def fail(command: str, message: str, hint: str = "", *, status: int = 1, as_json: bool = False) -> int:
+    """Say on stderr what went wrong and what to do; with ``as_json`` also as JSON on stdout. Returns ``status``."""
+    print(f"slmops {command}: {message}", file=sys.stderr)
+    if hint:
+        print(f"  what to do: {hint}", file=sys.stderr)
+    if as_json:
+        print_json({"ok": False, "error": message, "hint": hint})
+    return status
+
+
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     rows = [[str(cell) for cell in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]

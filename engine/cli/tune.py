@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 
+from engine.cli.output import fail
 from engine.profiles import find_profile
 
 
@@ -26,12 +27,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=handle)
 
 
-def _fail(message: str, hint: str = "") -> int:
-    print(f"slmops tune: {message}", file=sys.stderr)
-    if hint:
-        print(f"  what to do: {hint}", file=sys.stderr)
-    return 2
-
 
 def handle(args: argparse.Namespace) -> int:
     from engine.tune.candidates import DEFAULT, CandidateError, select
@@ -47,7 +42,7 @@ def handle(args: argparse.Namespace) -> int:
         candidates = select([n for n in args.candidates.split(",") if n.strip()] if args.candidates else None, quick=args.quick)
         threads = [int(n) for n in args.threads.split(",") if n.strip()]
     except (CandidateError, ValueError) as exc:
-        return _fail(str(exc), "slmops tune --list shows the candidates; settings look like rtn-int4:block_size=64.")
+        return fail("tune", str(exc), "slmops tune --list shows the candidates; settings look like rtn-int4:block_size=64.", status=2)
     options = TuneOptions(candidates, quick=args.quick, threads=threads, bound=QualityBound(args.max_ppl_increase / 100))
     report = asyncio.run(_run(profile, options))
     if args.json:
@@ -117,7 +112,7 @@ def _apply(profile, report: dict, name: str | None) -> int:
     try:
         candidate = candidate_of(report, name)
     except ApplyError as exc:
-        return _fail(str(exc), "Pass --apply NAME with a measured candidate.")
+        return fail("tune", str(exc), "Pass --apply NAME with a measured candidate.", status=2)
     _, path = apply_candidate(profile, candidate)
     print(f"applied {candidate.name} (recipe {candidate.recipe}) to {path}; slmops convert --profile {path} builds it")
     return 0

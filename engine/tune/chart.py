@@ -40,7 +40,7 @@ def frontier_chart(rows: list[dict[str, Any]], chosen: str | None, width: int = 
         lines.append(f"{label:>{label_w}} |" + "".join(cells).rstrip())
     lines.append(" " * label_w + " +" + "-" * width)
     right = f"{x_high:.0f} MB"
-    lines.append(" " * (label_w + 2) + "0" + f"size on disk".center(width - 1 - len(right)) + right)
+    lines.append(" " * (label_w + 2) + "0" + "size on disk".center(width - 1 - len(right)) + right)
     lines.append("")
     for row in points:
         lines.append(f"  {letters[row['name']]} {_mark(row, chosen)} {row['name']}: {row['size_bytes'] / 2**20:.0f} MB, "
