@@ -69,7 +69,7 @@ async def main() -> None:
         await pilot.pause(2)
         save(app, "chat")
 
-        await pilot.press("escape")
+        app.set_focus(None)  # letter keys typed into the chat input would not reach the app
         await pilot.press("g")
         await pilot.pause(1)
         await pilot.press("y")  # replace the conversion made in the Convert panel above

@@ -119,6 +119,7 @@ async def test_one_key_in_the_app_runs_the_pipeline_and_shows_the_report(tiny_mo
             if screen.query_one(ContentSwitcher).current == "pipeline-report":
                 break
         assert screen.stage_status == dict.fromkeys(["checks", "convert", "verify", "deploy", "bench"], "done")
+        assert screen.peak_rss > 0  # resource samples reach the screen
         assert (tmp_path / "out" / "model-int4" / "genai_config.json").is_file()
         await pilot.press("escape")
         await pilot.pause()

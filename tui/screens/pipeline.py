@@ -159,6 +159,9 @@ class PipelineScreen(ModalScreen[None]):
             pass
         self._refresh()
 
+    # A sample is a PipelineUpdate too, but Textual routes it by its own class name.
+    on_pipeline_sample = on_pipeline_update
+
     def on_pipeline_done(self, message: PipelineDone) -> None:
         report = message.report
         self.stage_status = {name: s for name, s in self.stage_status.items() if s != "start"} | {
