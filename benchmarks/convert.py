@@ -77,11 +77,14 @@ def main() -> int:
         bare_times, app_times, verify = [], [], []
         for run in range(args.repeats):
             out = scratch / f"bare-{run}"
+            # A fresh folder per run: Olive keeps its cache in the working directory, and
+            # slmops convert always starts with a cold one, so the bare side must too.
+            cold = Path(tempfile.mkdtemp(prefix=f"bare-{run}-cwd-", dir=scratch))
             seconds, done = timed([
                 str(BIN / "olive"), "auto-opt", "--model_name_or_path", str(args.model), "--device", "cpu",
                 "--provider", "CPUExecutionProvider", "--use_model_builder", "--precision", "int4",
                 "--output_path", str(out), "--log_level", "1", "--disable_telemetry",
-            ], scratch)
+            ], cold)
             if done.returncode != 0 or not (out / "genai_config.json").is_file():
                 sys.exit(f"bare olive failed:\n{done.stdout[-3000:]}")
             bare_times.append(seconds)

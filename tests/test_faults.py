@@ -91,6 +91,8 @@ def test_journal_cleans_up_after_dead_owners_only(home, tmp_path):
 # workers never outlive the process that started them ---------------------------
 
 OWNER = """
+import asyncio
+
 from engine.jobs import Job
 
 async def main():

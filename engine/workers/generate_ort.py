@@ -29,7 +29,7 @@ class OrtModel:
         try:
             config = json.loads((folder / "genai_config.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise WorkerError(f"{folder}/genai_config.json is damaged: {exc}", "Convert the model again, or restore the file.") from None
+            raise WorkerError(f"{folder}/genai_config.json is damaged (not valid JSON: {exc})", "Convert the model again, or restore the file.") from None
         self.model = og.Model(str(folder))
         self.tokenizer = og.Tokenizer(self.model)
         self.context_length = int(config.get("model", {}).get("context_length") or config.get("search", {}).get("max_length") or 2048)
