@@ -104,6 +104,16 @@ def test_second_deploy_of_a_name_is_a_new_version(deployed: dict, demo_onnx_int4
     assert (cache / "custom" / "demo-greedy" / "inference_model.json").read_text() == before
 
 
+def test_a_deployment_staged_by_another_process_is_left_alone(deployed: dict, demo_onnx_int4: Path, env: dict, cache: Path, tmp_path: Path):
+    in_flight = cache / "custom" / ".other.deploying-x1y2"  # another process is writing this one now
+    in_flight.mkdir(parents=True)
+    (in_flight / "model.onnx.data").write_bytes(b"half")
+    profile = write_profile(tmp_path, "beside", "beside-other", 0.0)
+    done = slmops("deploy", "--profile", str(profile), "--model", str(demo_onnx_int4), "--cache", str(cache), "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert (in_flight / "model.onnx.data").read_bytes() == b"half"
+
+
 def test_bad_name_is_refused_and_nothing_written(deployed: dict, demo_onnx_int4: Path, env: dict, cache: Path, tmp_path: Path):
     profile = write_profile(tmp_path, "bad", "demo-greedy", 0.0)
     before = sorted(p.name for p in (cache / "custom").iterdir())

@@ -214,10 +214,3 @@ def _write(plan: DeployPlan, slot: names.Slot, custom: Path) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-
-
-def discard_partials(cache_dir: Path) -> None:
-    """Remove staging folders that a killed deployment left behind."""
-    custom = cache_dir / CUSTOM
-    for stale in custom.glob(".*.deploying-*") if custom.is_dir() else []:
-        shutil.rmtree(stale, ignore_errors=True)

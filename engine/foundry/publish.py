@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.foundry.deploy import DeployPlan, discard_partials, execute, fix_template, plan_deploy
+from engine.foundry.deploy import DeployPlan, execute, fix_template, plan_deploy
 from engine.foundry.runtime import run_ops
 from engine.profiles import Profile
 
@@ -22,8 +22,9 @@ async def publish(plan: DeployPlan) -> DeployPlan:
 
     Raises :class:`engine.foundry.runtime.FoundryRuntimeError` when the files are in
     place but the registration failed (the caller says how to re-register).
+    Partial folders of killed deployments are the journal's to remove (only
+    those whose owner died): another process may be staging one right now.
     """
-    discard_partials(plan.cache_dir)
     plan = execute(plan)
     await run_ops(plan.cache_dir, [{"op": "register", "path": str(plan.slot.folder), "model_id": plan.slot.model_id}])
     return plan
