@@ -135,8 +135,11 @@ class Job:
             for task in helpers:
                 task.cancel()
             if self.journal_entry is not None and not self._interrupted:
+                # A killed worker cannot clean up after itself: what it left is removed here, once for every caller.
+                if not self._succeeded():
+                    journal.discard(self.journal_entry)
                 journal.end(self.journal_entry)
-        ok = returncode == 0 and self.result is not None and self.error is None and not self._cancelled
+        ok = self._succeeded()
         if not ok and self.error is None and not self._cancelled:
             self.error = Error(message=self._failure_message(returncode), hint=self._failure_hint(), log_tail=list(self.log_tail))
             yield self.error
@@ -175,6 +178,10 @@ class Job:
         self._cancelled = True
         self._interrupted = interrupted
         await self._terminate()
+
+    def _succeeded(self) -> bool:
+        return (self._proc is not None and self._proc.returncode == 0 and self.result is not None
+                and self.error is None and not self._cancelled)
 
     def _failure_message(self, returncode: int | None) -> str:
         if self._timed_out:

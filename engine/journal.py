@@ -132,12 +132,17 @@ def _remove(pattern: str) -> None:
             path.unlink(missing_ok=True)
 
 
+def discard(entry: Entry) -> None:
+    """Remove the partial outputs a run left (by its cleanup globs)."""
+    for pattern in entry.cleanup:
+        _remove(pattern)
+
+
 def recover() -> list[Entry]:
     """Clean up after runs whose owner died; returns them, oldest first, and forgets them."""
     interrupted = [entry for entry in entries() if not entry.owner_alive()]
     for entry in interrupted:
         _end_worker(entry)
-        for pattern in entry.cleanup:
-            _remove(pattern)
+        discard(entry)
         end(entry)
     return sorted(interrupted, key=lambda entry: entry.started)

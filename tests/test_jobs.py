@@ -7,6 +7,7 @@ import asyncio
 import psutil
 
 from engine.events import Error, Finished, Log, Progress, Resources, Result, Stage
+from engine import journal
 from engine.jobs import Job
 
 
@@ -109,6 +110,23 @@ async def test_interactive_worker_answers_requests_until_input_closes():
     events += [event async for event in stream]
     assert [e.line for e in events if isinstance(e, Log)] == ["echo one", "echo two"]
     assert job.finished.ok
+
+
+async def test_a_failed_job_removes_the_partials_its_journal_entry_names(tmp_path, home):
+    partial = tmp_path / ".out.partial-1"
+    entry = journal.Entry("conversion", "to out", str(tmp_path / "out"), [str(tmp_path / ".out.partial-*")])
+    job = scripted(("mkdir", str(partial)), ("exit", 3), journal_entry=entry)
+    await job.run()
+    assert not job.finished.ok
+    assert not partial.exists() and journal.entries() == []
+
+
+async def test_a_successful_job_keeps_its_files(tmp_path, home):
+    kept = tmp_path / ".out.partial-1"
+    entry = journal.Entry("conversion", "to out", str(tmp_path / "out"), [str(tmp_path / ".out.partial-*")])
+    job = scripted(("mkdir", str(kept)), journal_entry=entry)
+    await job.run()
+    assert job.finished.ok and kept.is_dir() and journal.entries() == []
 
 
 def test_argv_is_a_list_never_a_shell_string():

@@ -31,7 +31,7 @@ def handle(args: argparse.Namespace) -> int:
     import dataclasses
 
     from engine.convert.errors import ConvertError
-    from engine.convert.plan import check_plan, convert_job, discard_partials, plan_conversion, result_card, worker_spec, write_config
+    from engine.convert.plan import check_plan, convert_job, plan_conversion, result_card, worker_spec, write_config
 
     profile = find_profile(args.profile)
     overrides = {k: v for k, v in (("recipe", args.recipe), ("method", args.method)) if v}
@@ -55,7 +55,6 @@ def handle(args: argparse.Namespace) -> int:
         return 0
     job = run_job(convert_job(worker_spec(plan, report, force=args.force)), verbose=args.verbose)
     if not job.finished.ok:
-        discard_partials(plan.output)  # a killed worker cannot clean up after itself
         if args.json and job.error:
             print_json({"ok": False, "error": job.error.message, "hint": job.error.hint})
         return 130 if job.finished.cancelled else 1

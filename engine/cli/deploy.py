@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _convert_first(profile) -> int:
     from engine.convert.errors import ConvertError
-    from engine.convert.plan import check_plan, convert_job, discard_partials, plan_conversion, worker_spec
+    from engine.convert.plan import check_plan, convert_job, plan_conversion, worker_spec
 
     print(f"{profile.output_path()} holds no converted model: converting first ...", file=sys.stderr)
     try:
@@ -36,7 +36,6 @@ def _convert_first(profile) -> int:
         return fail("deploy", exc.message, exc.hint)
     job = run_job(convert_job(worker_spec(plan, report)))
     if not job.finished.ok:
-        discard_partials(plan.output)
         return 130 if job.finished.cancelled else 1
     return 0
 

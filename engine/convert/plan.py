@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import glob
 import json
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,14 +168,6 @@ def convert_job(spec: dict[str, Any]) -> Job:
     return Job("engine.workers.convert", spec, idle_timeout_s=3600, journal_entry=entry)
 
 
-def discard_partials(output: Path) -> list[Path]:
-    """Remove staging folders a killed run left beside ``output``; returns what was removed."""
-    removed = [Path(stale) for stale in glob.glob(partials_glob(output))]
-    for stale in removed:
-        shutil.rmtree(stale, ignore_errors=True)
-    return removed
-
-
 def result_card(job: Job) -> dict[str, Any]:
     """The worker's result with the runner's own figures (duration, peak memory of the whole tree)."""
     card = dict(job.result or {})
@@ -191,6 +182,4 @@ async def run_conversion(profile: Profile, *, force: bool = False, **overrides: 
     plan = plan_conversion(profile, **overrides)
     job = convert_job(worker_spec(plan, check_plan(plan, force=force), force=force))
     await job.run()
-    if not job.finished.ok:
-        discard_partials(plan.output)
     return job

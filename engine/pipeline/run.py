@@ -190,7 +190,7 @@ class Pipeline:
 
     async def _stage_convert(self) -> dict[str, Any]:
         from engine.convert.errors import ConvertError
-        from engine.convert.plan import check_plan, convert_job, discard_partials, plan_conversion, result_card, worker_spec
+        from engine.convert.plan import check_plan, convert_job, plan_conversion, result_card, worker_spec
 
         try:
             plan = plan_conversion(self.profile)
@@ -201,11 +201,7 @@ class Pipeline:
             raise StageFailed(exc.message, exc.hint) from None
         self._emit(Log(f"$ {plan.display()}", source="runner"))
         job = convert_job(worker_spec(plan, report, force=force))
-        try:
-            await self._follow(job)
-        finally:
-            if not (job.finished and job.finished.ok):
-                discard_partials(plan.output)
+        await self._follow(job)
         return {**result_card(job), "output_path": str(plan.output), "recipe": plan.recipe.name}
 
     async def _stage_verify(self) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from engine.bench.latency import run_latency
 from engine.bench.quality import agreement
 from engine.bench.runner import BenchOptions, bench_model
 from engine.convert.errors import ConvertError
-from engine.convert.plan import check_plan, convert_job, discard_partials, plan_conversion, worker_spec
+from engine.convert.plan import check_plan, convert_job, plan_conversion, worker_spec
 from engine.events import Error, Progress, Stage
 from engine.profiles import Profile
 from engine.tune.candidates import FP32, Candidate, onnx_input_workflow
@@ -87,7 +87,6 @@ async def convert_candidate(profile: Profile, candidate: Candidate, output: Path
         elif isinstance(event, Progress) and event.message and event.fraction is not None:
             notify(TuneUpdate(candidate.name, "convert", f"{event.message} {event.fraction:.0%}"))
     if not job.finished.ok:
-        discard_partials(output)
         error = job.error or Error("the conversion ended without a result")
         raise ConvertError(error.message, error.hint)
     return dict(job.result or {}, duration_s=job.finished.duration_s, peak_rss_bytes=job.finished.peak_rss_bytes)

@@ -158,8 +158,8 @@ def convert(spec: dict) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     # run_worker turns SIGTERM (cancel, or the app's death) into SystemExit, so the clean-up below runs.
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}{PARTIAL_MARK}", dir=output.parent))
-    # Olive writes .olive-cache into its cwd: a scratch folder with the staging mark, so that
-    # discard_partials removes it too after a kill (it can hold a full-size intermediate model).
+    # Olive writes .olive-cache into its cwd: a scratch folder with the staging mark, so that the job's
+    # clean-up (engine.jobs, by the journal entry) removes it too after a kill; it can hold a full-size model.
     workdir = Path(tempfile.mkdtemp(prefix=f".{output.name}{PARTIAL_MARK}work-", dir=output.parent))
     preload = threading.Thread(target=_preload, daemon=True)
     preload.start()

@@ -34,6 +34,8 @@ def body(spec: dict) -> None:
         elif kind == "serve":
             for request in p.requests():
                 p.log(f"echo {request['text']}")
+        elif kind == "mkdir":
+            os.makedirs(arg)
         elif kind == "allocate":
             globals()["ballast"] = bytearray(arg * 1024 * 1024)
     p.result({"done": True})

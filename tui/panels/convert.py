@@ -12,7 +12,7 @@ from textual.widgets import Input, Static
 
 from engine.convert.errors import ConvertError
 from engine.convert.plan import (
-    ConvertPlan, check_plan, convert_job, discard_partials, plan_conversion, result_card, worker_spec, write_config,
+    ConvertPlan, check_plan, convert_job, plan_conversion, result_card, worker_spec, write_config,
 )
 from engine.events import Error, Finished, Log, Progress, Resources, Stage
 from engine.jobs import Job
@@ -158,8 +158,6 @@ class ConvertPanel(Panel):
             self.query_one(ConvertResult).show_result(result_card(job))
             self.notify("Conversion verified and in place.")
             return
-        if self.plan is not None:
-            discard_partials(self.plan.output)  # a killed worker cannot clean up after itself
         self.query_one(ConvertStages).fail_running()
         if event.cancelled:
             self.query_one(ConvertResult).show_error("Cancelled: nothing was kept but the log.")
