@@ -38,7 +38,7 @@ async def test_chat_panel_streams_an_answer(demo_onnx_int4, home):
         assert "Paris" in answer.source
         assert panel.last_result["decode_tps"] > 0
         await pilot.pause(0.6)
-        assert "tok/s" in str(app.query_one("#chat-status").render())
+        assert "tok/s" in str(app.query_one("#chat-status-speed").render())
         await app.action_quit()
 
 
@@ -48,7 +48,7 @@ async def test_saved_run_loads_into_the_table_and_charts(home):
     app = SlmopsApp()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("4")
-        app.query_one(ChatPanel).load_last_run()
+        await pilot.press("ctrl+o")
         await pilot.pause()
         table = app.query_one("#bench-table", DataTable)
         assert table.row_count == 1 and table.get_row_at(0)[0] == "demo-int4"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -18,7 +19,7 @@ from engine.events import Error, Finished, Log, Progress, Resources, Stage
 from engine.jobs import Job
 from engine.profiles import Profile
 from tui.jobs import JobEvent, JobSample, drive_job
-from tui.panels.base import Panel, PanelCommand
+from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.convert_config import WorkflowEditor
 from tui.widgets.convert_log import ConvertLog
@@ -29,11 +30,18 @@ from tui.widgets.convert_stages import ConvertStages
 class ConvertPanel(Panel):
     TITLE = "Convert"
     KEY = "2"
+    # The panel's keys work where focus is inside it; the log view takes them (the filter would swallow letters).
+    AUTO_FOCUS = "#convert-log-lines"
+    HELP = ("Converts and quantizes the profile's model with Olive and verifies the result. The exact `olive` command "
+            "line is shown so that you can paste it elsewhere. Headless: "
+            "`slmops convert --profile P [--precision X] [--output DIR] [--force] [--json]`.")
     BINDINGS = [
-        Binding("c", "start", "Convert"),
-        Binding("escape", "cancel", "Cancel"),
-        Binding("w", "edit_workflow", "Workflow"),
-        Binding("f", "focus_filter", "Filter log"),
+        Binding("c", "start", "Convert",
+                tooltip="convert the profile's model (after confirming; an existing output is replaced only if you say so)"),
+        Binding("escape", "cancel", "Cancel",
+                tooltip="cancel the conversion (after confirming; nothing but its log is left behind); in the filter: back to the log"),
+        Binding("w", "edit_workflow", "Workflow", tooltip="view and edit the Olive workflow file (method 2) and save it beside the profile"),
+        Binding("f", "focus_filter", "Filter log", tooltip="filter the log"),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -53,12 +61,7 @@ class ConvertPanel(Panel):
             yield ConvertResult(id="convert-result")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.refresh_plan()
-
-    def on_show(self) -> None:
-        # The panel's keys work where focus is inside it; the log view takes them (the filter would swallow letters).
-        self.query_one("#convert-log-lines").focus()
 
     def profile_changed(self, profile: Profile) -> None:
         self.refresh_plan()
@@ -91,7 +94,8 @@ class ConvertPanel(Panel):
 
     # starting ---------------------------------------------------------------
 
-    def action_start(self) -> None:
+    @work(exclusive=True, group="convert-confirm")
+    async def action_start(self) -> None:
         if self.running:
             self.notify("A conversion is already running; Esc cancels it.", severity="warning")
             return
@@ -99,14 +103,14 @@ class ConvertPanel(Panel):
         plan = self.plan
         if plan is None:
             return
+        c = self.profile.convert
+        question = (f"Convert {plan.params.model} to {c.precision} ({plan.recipe.name}) with Olive?\n\n"
+                    f"into {plan.output}, then load and verify it; a minute or more, with the machine busy.")
         if plan.output.exists():
-            def answered(yes: bool | None) -> None:
-                if yes:
-                    self.start(plan, force=True)
-
-            self.app.push_screen(ConfirmScreen(f"{plan.output} already exists.\nReplace it with the new conversion?", yes="Replace", no="Keep"), answered)
-        else:
-            self.start(plan, force=False)
+            question += f"\n\n{plan.output} already exists: it is replaced."
+        if await self.app.push_screen_wait(ConfirmScreen(question, yes="Replace and convert" if plan.output.exists() else "Convert",
+                                                         no="Not now")):
+            self.start(plan, force=plan.output.exists())
 
     def start(self, plan: ConvertPlan, *, force: bool) -> None:
         result = self.query_one(ConvertResult)
@@ -164,18 +168,19 @@ class ConvertPanel(Panel):
 
     # cancel, workflow, filter -------------------------------------------------
 
-    def action_cancel(self) -> None:
+    @work(group="convert-cancel")
+    async def action_cancel(self) -> None:
         job = self.job
         if job is None:
+            self.focus_home()  # out of the filter
             return
+        if await self.app.push_screen_wait(ConfirmScreen("Cancel the running conversion?\nIts partial output is deleted.",
+                                                         yes="Cancel it", no="Keep going")):
+            if self.job is job:
+                await job.cancel()
 
-        def answered(yes: bool | None) -> None:
-            if yes and self.job is job:
-                self.run_worker(job.cancel(), group="convert-cancel")
-
-        self.app.push_screen(ConfirmScreen("Cancel the running conversion?\nIts partial output is deleted.", yes="Cancel it", no="Keep going"), answered)
-
-    def action_edit_workflow(self) -> None:
+    @work(exclusive=True, group="convert-workflow")
+    async def action_edit_workflow(self) -> None:
         self.refresh_plan()
         plan = self.plan
         if plan is None:
@@ -185,31 +190,20 @@ class ConvertPanel(Panel):
             return
         path = plan.config_path
         text = path.read_text(encoding="utf-8") if path and path.is_file() else json.dumps(plan.command.config, indent=2) + "\n"
-
-        def save(edited: str | None, force: bool = False) -> None:
-            if edited is None:
-                return
-            try:
-                saved = write_config(plan, path, text=edited, force=force)
-            except ConvertError as exc:
-                if path and path.exists() and not force:
-                    self.app.push_screen(ConfirmScreen(f"{path} exists.\nReplace it?", yes="Replace", no="Keep"),
-                                         lambda yes: save(edited, True) if yes else None)
-                else:
-                    self.notify(f"{exc.message} {exc.hint}", severity="error")
-                return
-            self.refresh_plan()
-            running = "It runs on the next conversion (c)." if self.plan and self.plan.config_path == saved else "Set convert.config_file to it to run it."
-            self.notify(f"Saved {saved}. {running}")
-
-        self.app.push_screen(WorkflowEditor(text, str(path)), save)
+        edited = await self.app.push_screen_wait(WorkflowEditor(text, str(path)))
+        if edited is None:
+            return
+        if path and path.exists() and not await self.app.push_screen_wait(ConfirmScreen(f"{path} exists.\nReplace it?", yes="Replace", no="Keep")):
+            return
+        force = bool(path and path.exists())
+        try:
+            saved = write_config(plan, path, text=edited, force=force)
+        except ConvertError as exc:
+            self.notify(f"{exc.message} {exc.hint}", severity="error")
+            return
+        self.refresh_plan()
+        running = "It runs on the next conversion (c)." if self.plan and self.plan.config_path == saved else "Set convert.config_file to it to run it."
+        self.notify(f"Saved {saved}. {running}")
 
     def action_focus_filter(self) -> None:
         self.query_one("#convert-filter", Input).focus()
-
-    def palette_commands(self) -> list[PanelCommand]:
-        return [
-            PanelCommand("Convert: start", "Convert the profile's model with Olive and verify it (key c)", self.action_start),
-            PanelCommand("Convert: cancel", "Cancel the running conversion, after confirming (Esc)", self.action_cancel),
-            PanelCommand("Convert: edit workflow", "View, edit and save the olive run --config JSON beside the profile (key w)", self.action_edit_workflow),
-        ]

@@ -1,12 +1,14 @@
-"""Benchmark results: the comparison table and bar charts of the models side by side."""
+"""Benchmark results: the comparison table, bar charts of the models side by side, memory over the soak."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
+
+from tui.widgets.charts import plots_wanted
 
 COLUMNS = (  # (comparison key, heading)
     ("model", "model"), ("precision", "prec"), ("size_mb", "size MB"), ("decode_tps", "decode tok/s"),
@@ -19,7 +21,7 @@ BAR_WIDTH = 40
 
 
 def bar_chart(rows: list[dict[str, Any]], key: str, title: str) -> str:
-    """A horizontal bar per model, scaled to the largest value."""
+    """A horizontal bar per model, scaled to the largest value: the text chart (NO_COLOR)."""
     values = [(r["model"], r.get(key)) for r in rows]
     top = max((v for _, v in values if isinstance(v, (int, float))), default=0) or 1
     width = max((len(name) for name, _ in values), default=0)
@@ -30,7 +32,19 @@ def bar_chart(rows: list[dict[str, Any]], key: str, title: str) -> str:
     return "\n".join(lines)
 
 
-class BenchView(Vertical):
+def soak_series(report: dict[str, Any]) -> dict[str, list[int]]:
+    return {m["name"]: (m.get("soak") or {}).get("rss_samples") or [] for m in report.get("models", [])}
+
+
+class BenchView(VerticalScroll):
+    DEFAULT_CSS = """
+    BenchView #bench-table { height: auto; max-height: 12; }
+    BenchView #bench-charts { height: auto; padding: 1; }
+    BenchView #bench-plots { height: 14; }
+    BenchView #bench-plots PlotextPlot { height: 14; }
+    BenchView #bench-soak { height: 12; }
+    """
+
     def compose(self) -> ComposeResult:
         yield DataTable(id="bench-table", zebra_stripes=True, cursor_type="row")
         yield Static("", id="bench-charts")
@@ -44,4 +58,21 @@ class BenchView(Vertical):
         table.clear()
         for row in rows:
             table.add_row(*("-" if row.get(key) is None else str(row[key]) for key, _ in COLUMNS))
-        self.query_one("#bench-charts", Static).update("\n\n".join(bar_chart(rows, key, title) for key, title in CHARTS))
+        if plots_wanted():
+            self._plot(rows, soak_series(report))
+        else:
+            self.query_one("#bench-charts", Static).update("\n\n".join(bar_chart(rows, key, title) for key, title in CHARTS))
+
+    def _plot(self, rows: list[dict[str, Any]], soak: dict[str, list[int]]) -> None:
+        from tui.widgets.plots import BarPlot, SoakPlot
+
+        self.query_one("#bench-charts", Static).display = False
+        if not self.query("#bench-plots"):
+            bars = [BarPlot(id=f"bench-bars-{key}") for key, _ in CHARTS]
+            self.mount(Horizontal(*bars, id="bench-plots"), SoakPlot(id="bench-soak"))
+        names = [r["model"] for r in rows]
+        for key, title in CHARTS:
+            shown = [(name, r[key]) for name, r in zip(names, rows) if isinstance(r.get(key), (int, float))]
+            self.query_one(f"#bench-bars-{key}", BarPlot).show(title, [n for n, _ in shown], [v for _, v in shown])
+        self.query_one(SoakPlot).display = any(soak.values())
+        self.query_one(SoakPlot).show(soak)

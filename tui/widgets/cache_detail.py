@@ -8,15 +8,19 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from engine.units import human_bytes
 from engine.foundry.cache import CacheEntry
 from engine.foundry.inference_model import FILENAME
 from engine.foundry.templates import FAMILY_NAMES
+from engine.units import human_bytes
 
 MAX_FILES = 40
 
 
 class CacheDetail(VerticalScroll):
+    DEFAULT_CSS = """
+    CacheDetail { border-left: solid $accent; padding: 0 1; }
+    """
+
     def compose(self):
         yield Static("Select a model to see its files.", id="cache-detail-body")
 
