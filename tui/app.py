@@ -11,14 +11,14 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Footer, Header, TabbedContent
 
 from engine import journal
 from engine.jobs import REGISTRY
 from engine.profiles import Profile, ProfileError, find_profile
 from tui.commands import SlmopsCommands
 from tui.messages import OpenInChat
-from tui.panels.base import Panel
+from tui.panels.base import Panel, PanelPane
 from tui.panels.cache import CachePanel
 from tui.panels.chat import ChatPanel
 from tui.panels.convert import ConvertPanel
@@ -68,7 +68,7 @@ class SlmopsApp(App[int]):
         yield Header()
         with TabbedContent(id="panels"):
             for panel_cls in PANELS:
-                with TabPane(f"{panel_cls.TITLE} [{panel_cls.KEY}]", id=f"tab-{panel_id(panel_cls)}"):
+                with PanelPane(f"{panel_cls.TITLE} [{panel_cls.KEY}]", id=f"tab-{panel_id(panel_cls)}"):
                     yield panel_cls(id=panel_id(panel_cls))
         yield JobsStatus(id="jobs-status")
         yield Footer()

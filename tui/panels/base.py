@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual import events
 from textual.widget import Widget
+from textual.widgets import TabPane
 
 from engine.profiles import Profile
 
@@ -41,11 +42,17 @@ class Panel(Widget):
         home.focus()
         return True
 
-    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        # Focus inside a tab pane makes Textual activate that tab; a focus that lands late, after
-        # the user already switched on (keys 3 then 4 in quick succession), must not switch back.
-        if self.app.current_panel() is not self:
-            event.stop()
-
     def profile_changed(self, profile: Profile) -> None:
         """Called when the user picks another profile."""
+
+
+class PanelPane(TabPane):
+    """The tab of a panel. Panels are shown by the app (``show_panel``), never by focus.
+
+    Textual activates the tab pane in which a widget gains focus. A focus that lands late, after the
+    user already switched on (keys 3 then 4 in quick succession), would switch back: the pane's message
+    is handled after the panel's, so only the pane itself can refuse it.
+    """
+
+    def _on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        event.prevent_default()
