@@ -107,8 +107,9 @@ class SlmopsApp(App[int]):
         return next((p for p in self.panels() if f"tab-{p.id}" == active), None)
 
     def show_panel(self, panel_id: str) -> None:
-        self.set_focus(None)  # a focused widget in the old pane would pull its tab back
+        self.set_focus(None)  # the old pane's widget must not keep the keys
         self.query_one("#panels", TabbedContent).active = f"tab-{panel_id}"
+        self.query_one(f"#{panel_id}", Panel).focus_home()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in MAIN_SCREEN_ACTIONS:

@@ -30,16 +30,21 @@ class Panel(Widget):
         self.watch(self.app, "profile", self.profile_changed, init=False)
 
     def on_show(self) -> None:
-        self.focus_home()
+        if self.app.current_panel() is self:  # the user may have switched on already
+            self.focus_home()
 
     def focus_home(self) -> bool:
-        """Focus the ``AUTO_FOCUS`` widget; False when it already had focus."""
+        """Focus the ``AUTO_FOCUS`` widget; False when it already had focus.
+
+        At once, not later as ``Widget.focus`` does: a focus that lands after the user switched
+        to another panel would leave the keys typed there to a hidden panel.
+        """
         if not self.AUTO_FOCUS:
             return False
         home = self.query_one(self.AUTO_FOCUS)
         if home.has_focus:
             return False
-        home.focus()
+        self.screen.set_focus(home)
         return True
 
     def profile_changed(self, profile: Profile) -> None:

@@ -238,7 +238,12 @@ class ChatPanel(Panel):
             return
         self.query_one(BenchView).show(load_run(runs[0].path))
         self.query_one("#bench-progress", Static).update(f"loaded {runs[0].path.name}")
+        self.show_bench()
+
+    def show_bench(self) -> None:
         self.query_one("#chat-tabs", TabbedContent).active = "bench-pane"
+        # at once: a focused widget left in the hidden chat tab would hand focus on inside it, and that tab back
+        self.screen.set_focus(self.query_one("#bench-table"))
 
     @work(group="bench-confirm")
     async def _confirm_bench(self) -> None:
@@ -253,7 +258,7 @@ class ChatPanel(Panel):
         question = (f"Run the quick benchmark on {model.name} through {backend}?\n"
                     "It measures speed, memory and quality; it takes a few minutes.")
         if await self.app.push_screen_wait(ConfirmScreen(question, yes="Run", no="Not now")):
-            self.query_one("#chat-tabs", TabbedContent).active = "bench-pane"
+            self.show_bench()
             self._bench(model, backend)
 
     @work(exclusive=True, group="bench")

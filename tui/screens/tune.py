@@ -45,7 +45,8 @@ class TuneScreen(ModalScreen[None]):
     TuneTable { width: 1fr; height: 1fr; }
     TuneChart { width: 62; height: 1fr; }
     TuneScreen.-narrow #tune-body { layout: vertical; }
-    TuneScreen.-narrow TuneChart { width: 1fr; height: 14; }
+    TuneScreen.-narrow TuneTable { height: auto; max-height: 9; }
+    TuneScreen.-narrow TuneChart { width: 1fr; height: 1fr; min-height: 6; }
     #tune-status { height: 2; color: $text-muted; }
     """
     BINDINGS = [

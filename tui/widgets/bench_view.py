@@ -16,7 +16,7 @@ COLUMNS = (  # (comparison key, heading)
     ("peak_rss_mb", "peak RSS MB"), ("pass_rate", "pass"), ("agreement", "agree"), ("perplexity", "ppl"),
     ("soak", "soak"), ("edge_handled", "edge"),
 )
-CHARTS = (("decode_tps", "decode tok/s (higher is better)"), ("size_mb", "size MB"), ("peak_rss_mb", "peak RSS MB"))
+CHARTS = (("decode_tps", "decode tok/s"), ("size_mb", "size MB"), ("peak_rss_mb", "peak RSS MB"))
 BAR_WIDTH = 40
 
 
@@ -45,6 +45,11 @@ class BenchView(VerticalScroll):
     BenchView #bench-soak { height: 12; }
     """
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._bars: dict | None = None
+        self._soak = None
+
     def compose(self) -> ComposeResult:
         yield DataTable(id="bench-table", zebra_stripes=True, cursor_type="row")
         yield Static("", id="bench-charts")
@@ -66,13 +71,14 @@ class BenchView(VerticalScroll):
     def _plot(self, rows: list[dict[str, Any]], soak: dict[str, list[int]]) -> None:
         from tui.widgets.plots import BarPlot, SoakPlot
 
-        self.query_one("#bench-charts", Static).display = False
-        if not self.query("#bench-plots"):
-            bars = [BarPlot(id=f"bench-bars-{key}") for key, _ in CHARTS]
-            self.mount(Horizontal(*bars, id="bench-plots"), SoakPlot(id="bench-soak"))
+        if self._bars is None:  # first chart: mount the plots (and import plotext) now
+            self.query_one("#bench-charts", Static).display = False
+            self._bars = {key: BarPlot() for key, _ in CHARTS}
+            self._soak = SoakPlot(id="bench-soak")
+            self.mount(Horizontal(*self._bars.values(), id="bench-plots"), self._soak)
         names = [r["model"] for r in rows]
         for key, title in CHARTS:
             shown = [(name, r[key]) for name, r in zip(names, rows) if isinstance(r.get(key), (int, float))]
-            self.query_one(f"#bench-bars-{key}", BarPlot).show(title, [n for n, _ in shown], [v for _, v in shown])
-        self.query_one(SoakPlot).display = any(soak.values())
-        self.query_one(SoakPlot).show(soak)
+            self._bars[key].show(title, [n for n, _ in shown], [v for _, v in shown])
+        self._soak.display = any(soak.values())
+        self._soak.show(soak)

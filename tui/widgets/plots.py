@@ -12,7 +12,9 @@ from typing import Any
 from textual_plotext import PlotextPlot
 
 # plotext markers that read without colour: the quality of a candidate is its shape
-QUALITY_MARKERS = {True: ("+", "keeps quality"), False: ("x", "loses quality"), None: ("?", "quality not known")}
+QUALITY_MARKERS = {True: "+", False: "x", None: "?"}
+# in the title, not plotext's legend box, which would hide the points near the top left
+FRONTIER_TITLE = "tok/s against MB: * chosen + keeps quality x loses it ? not known"
 
 
 class BarPlot(PlotextPlot):
@@ -35,18 +37,15 @@ class FrontierPlot(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title("size against speed")
-        plt.xlabel("size on disk MB")
-        plt.ylabel("decode tok/s")
+        plt.title(FRONTIER_TITLE)
         points = [r for r in rows if not r.get("error") and r.get("decode_tps") and r.get("size_bytes")]
-        for keeps, (marker, label) in QUALITY_MARKERS.items():
+        for keeps, marker in QUALITY_MARKERS.items():
             group = [r for r in points if r.get("keeps_quality") is keeps and r["name"] != chosen]
             if group:
-                plt.scatter([r["size_bytes"] / 2**20 for r in group], [r["decode_tps"] for r in group],
-                            marker=marker, label=label)
+                plt.scatter([r["size_bytes"] / 2**20 for r in group], [r["decode_tps"] for r in group], marker=marker)
         best = [r for r in points if r["name"] == chosen]
         if best:
-            plt.scatter([best[0]["size_bytes"] / 2**20], [best[0]["decode_tps"]], marker="*", label=f"chosen: {chosen}")
+            plt.scatter([best[0]["size_bytes"] / 2**20], [best[0]["decode_tps"]], marker="*")
         if points:
             plt.xlim(0, max(r["size_bytes"] / 2**20 for r in points) * 1.1)
             plt.ylim(0, max(r["decode_tps"] for r in points) * 1.15)

@@ -21,6 +21,7 @@ class TuneChart(Vertical):
     def __init__(self, placeholder: str = "", **kwargs) -> None:
         super().__init__(**kwargs)
         self.placeholder = placeholder
+        self.plot = None
 
     def compose(self) -> ComposeResult:
         yield Static(self.placeholder, id="tune-chart-text")
@@ -32,7 +33,8 @@ class TuneChart(Vertical):
             return
         from tui.widgets.plots import FrontierPlot
 
-        text.display = False
-        if not self.query(FrontierPlot):
-            self.mount(FrontierPlot(id="tune-frontier"))
-        self.query_one(FrontierPlot).show(candidates, chosen)
+        if self.plot is None:  # first chart: mount it (and import plotext) now
+            text.display = False
+            self.plot = FrontierPlot(id="tune-frontier")
+            self.mount(self.plot)
+        self.plot.show(candidates, chosen)
