@@ -42,7 +42,7 @@ class Panel(Widget):
         if not self.AUTO_FOCUS:
             return False
         home = self.query_one(self.AUTO_FOCUS)
-        if home.has_focus:
+        if self.screen.focused is home:  # not has_focus: it lags until the focus events are handled
             return False
         self.screen.set_focus(home)
         return True
