@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from engine.bench.runs import save_run
 from textual.widgets import DataTable, Input, Markdown, Select
 
+from engine.bench.runs import save_run
 from tui.app import SlmopsApp
 from tui.panels.chat import ChatPanel
 from tui.widgets.bench_view import BenchView, bar_chart

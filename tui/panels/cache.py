@@ -19,7 +19,14 @@ from textual.worker import Worker, WorkerState
 
 from engine.events import Error, Finished, Result
 from engine.foundry.cache import CacheEntry, CacheLocation, resolve_location, scan
-from engine.foundry.deploy import DeployError, DeployPlan, execute, find_model_folder, fix_template, plan_deploy
+from engine.foundry.deploy import (
+    DeployError,
+    DeployPlan,
+    execute,
+    find_model_folder,
+    fix_template,
+    plan_deploy,
+)
 from engine.foundry.names import model_id as make_model_id
 from engine.foundry.runtime import foundry_job
 from engine.jobs import Job
@@ -52,8 +59,10 @@ class CachePanel(Panel):
         Binding("slash", "focus_filter", "Filter", key_display="/", tooltip="filter the list (enter or esc: back to the list)"),
         Binding("s", "sort", "Sort", tooltip="sort by the next column"),
         Binding("r", "refresh", "Refresh", tooltip="read the cache folders again"),
-        Binding("o", "check_public", "Public catalog", tooltip="check the public catalog (needs the internet; offline is normal)"),
-        Binding("escape", "cancel", "Cancel", tooltip="stop the Foundry Local work under way (after confirming); in the filter: back to the list"),
+        Binding("o", "check_public", "Public catalog",
+                tooltip="check the public catalog (needs the internet; offline is normal)"),
+        Binding("escape", "cancel", "Cancel",
+                tooltip="stop the Foundry Local work under way (after confirming); in the filter: back to the list"),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -227,8 +236,8 @@ class CachePanel(Panel):
         if not self.pending or self.runtime is None:
             self.focus_home()  # out of the filter
             return
-        if await self.app.push_screen_wait(ConfirmScreen(f"Stop {', '.join(self.pending)}?\nModels loaded in Foundry Local are unloaded.",
-                                                         yes="Stop", no="Continue")):
+        question = f"Stop {', '.join(self.pending)}?\nModels loaded in Foundry Local are unloaded."
+        if await self.app.push_screen_wait(ConfirmScreen(question, yes="Stop", no="Continue")):
             if self.runtime is not None:
                 await self.runtime.cancel()
 

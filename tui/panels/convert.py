@@ -13,7 +13,13 @@ from textual.widgets import Input, Static
 
 from engine.convert.errors import ConvertError
 from engine.convert.plan import (
-    ConvertPlan, check_plan, convert_job, plan_conversion, result_card, worker_spec, write_config,
+    ConvertPlan,
+    check_plan,
+    convert_job,
+    plan_conversion,
+    result_card,
+    worker_spec,
+    write_config,
 )
 from engine.events import Error, Finished, Log, Progress, Resources, Stage
 from engine.jobs import Job
@@ -39,8 +45,10 @@ class ConvertPanel(Panel):
         Binding("c", "start", "Convert",
                 tooltip="convert the profile's model (after confirming; an existing output is replaced only if you say so)"),
         Binding("escape", "cancel", "Cancel",
-                tooltip="cancel the conversion (after confirming; nothing but its log is left behind); in the filter: back to the log"),
-        Binding("w", "edit_workflow", "Workflow", tooltip="view and edit the Olive workflow file (method 2) and save it beside the profile"),
+                tooltip="cancel the conversion (after confirming; nothing but its log is left behind); "
+                        "in the filter: back to the log"),
+        Binding("w", "edit_workflow", "Workflow",
+                tooltip="view and edit the Olive workflow file (method 2) and save it beside the profile"),
         Binding("f", "focus_filter", "Filter log", tooltip="filter the log"),
     ]
 
@@ -108,8 +116,8 @@ class ConvertPanel(Panel):
                     f"into {plan.output}, then load and verify it; a minute or more, with the machine busy.")
         if plan.output.exists():
             question += f"\n\n{plan.output} already exists: it is replaced."
-        if await self.app.push_screen_wait(ConfirmScreen(question, yes="Replace and convert" if plan.output.exists() else "Convert",
-                                                         no="Not now")):
+        yes = "Replace and convert" if plan.output.exists() else "Convert"
+        if await self.app.push_screen_wait(ConfirmScreen(question, yes=yes, no="Not now")):
             self.start(plan, force=plan.output.exists())
 
     def start(self, plan: ConvertPlan, *, force: bool) -> None:
@@ -193,7 +201,8 @@ class ConvertPanel(Panel):
         edited = await self.app.push_screen_wait(WorkflowEditor(text, str(path)))
         if edited is None:
             return
-        if path and path.exists() and not await self.app.push_screen_wait(ConfirmScreen(f"{path} exists.\nReplace it?", yes="Replace", no="Keep")):
+        replace = ConfirmScreen(f"{path} exists.\nReplace it?", yes="Replace", no="Keep")
+        if path and path.exists() and not await self.app.push_screen_wait(replace):
             return
         force = bool(path and path.exists())
         try:
@@ -202,7 +211,8 @@ class ConvertPanel(Panel):
             self.notify(f"{exc.message} {exc.hint}", severity="error")
             return
         self.refresh_plan()
-        running = "It runs on the next conversion (c)." if self.plan and self.plan.config_path == saved else "Set convert.config_file to it to run it."
+        running = ("It runs on the next conversion (c)." if self.plan and self.plan.config_path == saved
+                   else "Set convert.config_file to it to run it.")
         self.notify(f"Saved {saved}. {running}")
 
     def action_focus_filter(self) -> None:

@@ -141,7 +141,8 @@ class EnvironmentPanel(Panel):
         job = self.build_job
         if job is None:
             return
-        if await self.app.push_screen_wait(ConfirmScreen("Cancel building the demo model?", yes="Cancel build", no="Keep building")):
+        question = ConfirmScreen("Cancel building the demo model?", yes="Cancel build", no="Keep building")
+        if await self.app.push_screen_wait(question):
             if self.build_job is job:
                 await job.cancel()
 

@@ -116,7 +116,8 @@ class PipelineScreen(ModalScreen[None]):
         if self.running:
             self.notify("The pipeline is already running.")
             return
-        if not confirmed and not await self.app.push_screen_wait(ConfirmScreen(describe(self.profile, self.quick), yes="Run", no="Not now")):
+        question = ConfirmScreen(describe(self.profile, self.quick), yes="Run", no="Not now")
+        if not confirmed and not await self.app.push_screen_wait(question):
             return
         pipeline = Pipeline(self.profile, PipelineOptions(quick=self.quick))
         existing = pipeline.foreign_output()
@@ -211,7 +212,8 @@ class PipelineScreen(ModalScreen[None]):
         if not self.running:
             self.dismiss(None)
             return
-        if await self.app.push_screen_wait(ConfirmScreen("Cancel the pipeline? The running stage stops and leaves nothing partial; "
-                                                         "finished stages are kept and skipped next time.", yes="Cancel it", no="Keep going")):
+        question = ("Cancel the pipeline? The running stage stops and leaves nothing partial; "
+                    "finished stages are kept and skipped next time.")
+        if await self.app.push_screen_wait(ConfirmScreen(question, yes="Cancel it", no="Keep going")):
             if self.pipeline is not None:
                 await self.pipeline.cancel()

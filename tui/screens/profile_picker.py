@@ -17,7 +17,9 @@ class ProfilePicker(ModalScreen[ProfileEntry | None]):
     HELP = "Opened with `p`: `enter` opens the highlighted profile."
     DEFAULT_CSS = """
     ProfilePicker { align: center middle; }
-    #picker { width: 90%; max-width: 110; height: auto; max-height: 80%; border: round $accent; background: $surface; padding: 0 1; }
+    #picker {
+        width: 90%; max-width: 110; height: auto; max-height: 80%; border: round $accent; background: $surface; padding: 0 1;
+    }
     #picker .title { padding: 0 0 1 0; }
     """
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", tooltip="keep the current profile")]

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Static
 
 from engine.profiles import Profile, ProfileError, load_profile
 from engine.tune.candidates import select
-from engine.tune.runner import Tuner, TuneOptions, TuneUpdate
+from engine.tune.runner import TuneOptions, Tuner, TuneUpdate
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.tune_chart import TuneChart
 from tui.widgets.tune_table import TuneTable
@@ -53,7 +53,8 @@ class TuneScreen(ModalScreen[None]):
         Binding("r", "run", "Run", tooltip="convert and measure every candidate of the set (after confirming)"),
         Binding("k", "toggle_quick", "Quick/full", tooltip="switch between the quick and the full candidate set"),
         Binding("a", "apply", "Apply", tooltip="write the selected candidate into the profile (after confirming)"),
-        Binding("escape", "cancel_or_close", "Cancel/close", tooltip="cancel the run (after confirming; what was measured is kept) or close"),
+        Binding("escape", "cancel_or_close", "Cancel/close",
+                tooltip="cancel the run (after confirming; what was measured is kept) or close"),
     ]
 
     quick: reactive[bool] = reactive(True)
@@ -140,7 +141,12 @@ class TuneScreen(ModalScreen[None]):
 
     @work(exclusive=True, group="tune-apply")
     async def action_apply(self) -> None:
-        from engine.tune.apply import ApplyError, apply_candidate, candidate_of, target_path
+        from engine.tune.apply import (
+            ApplyError,
+            apply_candidate,
+            candidate_of,
+            target_path,
+        )
 
         if self.report is None or self.running:
             self.notify("Run the tuner first, and let it finish or cancel it.")

@@ -33,7 +33,8 @@ class DeployReview(ModalScreen[tuple[str, PromptTemplate] | None]):
     """
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", tooltip="close without deploying"),
-        Binding("ctrl+s", "deploy", "Deploy", tooltip="write the model into the cache with the template as edited, and register it"),
+        Binding("ctrl+s", "deploy", "Deploy",
+                tooltip="write the model into the cache with the template as edited, and register it"),
     ]
 
     def __init__(self, plan: DeployPlan) -> None:
