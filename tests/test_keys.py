@@ -83,8 +83,8 @@ async def test_typing_in_any_field_of_any_panel_fires_no_key():
             await pilot.pause()
             fields = [w for w in panel.query("Input, TextArea") if w.focusable]
             for field in fields:
-                field.focus()
-                await pilot.pause()
+                app.screen.set_focus(field)
+                assert app.focused is field
                 await pilot.press(*letters)
                 await pilot.pause()
                 _no_job_and_main_screen(app, f"tab-{panel.id}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from textual.widgets import Input
 
 from engine import checks
 from engine.profiles import profile_from_dict, save_profile
@@ -40,10 +41,20 @@ def app(tmp_path, monkeypatch, home):
     return SlmopsApp(profile_arg=str(profile))
 
 
+def pressing(key: str):
+    async def run_before(pilot) -> None:
+        await pilot.press(key)
+        for field in pilot.app.query(Input):  # a blinking cursor would be on or off by chance
+            field.cursor_blink = False
+        await pilot.pause()
+
+    return run_before
+
+
 @pytest.mark.parametrize("key", ["1", "2", "3", "4"], ids=["environment", "convert", "cache", "chat"])
 def test_panel_at_80x24(snap_compare, app, key):
-    assert snap_compare(app, press=[key], terminal_size=(80, 24))
+    assert snap_compare(app, run_before=pressing(key), terminal_size=(80, 24))
 
 
 def test_help_at_80x24(snap_compare, app):
-    assert snap_compare(app, press=["question_mark"], terminal_size=(80, 24))
+    assert snap_compare(app, run_before=pressing("question_mark"), terminal_size=(80, 24))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections import deque
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Input, Static
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Input, Sparkline, Static
 
 from engine.convert.errors import ConvertError
 from engine.convert.plan import (
@@ -31,6 +32,8 @@ from tui.widgets.convert_config import WorkflowEditor
 from tui.widgets.convert_log import ConvertLog
 from tui.widgets.convert_result import ConvertResult
 from tui.widgets.convert_stages import ConvertStages
+
+MEMORY_SAMPLES = 120  # about a minute of the runner's samples
 
 
 class ConvertPanel(Panel):
@@ -56,6 +59,7 @@ class ConvertPanel(Panel):
         super().__init__(**kwargs)
         self.plan: ConvertPlan | None = None
         self.job: Job | None = None
+        self.memory: deque[int] = deque(maxlen=MEMORY_SAMPLES)  # the worker's RSS, for the sparkline
 
     def compose(self) -> ComposeResult:
         # the settings and the result card scroll within a share of the height, so that 80x24 still shows the stages
@@ -63,7 +67,9 @@ class ConvertPanel(Panel):
             yield Static("", id="convert-settings")
             yield Static("", id="convert-command")
         with Horizontal(id="convert-body"):
-            yield ConvertStages(id="convert-stages")
+            with Vertical(id="convert-left"):
+                yield ConvertStages(id="convert-stages")
+                yield Sparkline([], id="convert-memory")  # the worker's memory over the conversion
             yield ConvertLog(id="convert-log")
         with VerticalScroll(id="convert-bottom"):
             yield ConvertResult(id="convert-result")
@@ -126,6 +132,8 @@ class ConvertPanel(Panel):
         log = self.query_one(ConvertLog)
         result.clear()
         stages.reset()
+        self.memory.clear()
+        self.query_one("#convert-memory", Sparkline).data = []
         log.clear()
         try:
             report = check_plan(plan, force=force)
@@ -161,6 +169,8 @@ class ConvertPanel(Panel):
         event = message.event
         if isinstance(event, Resources):
             self.query_one(ConvertStages).memory(event.rss_bytes, event.peak_rss_bytes)
+            self.memory.append(event.rss_bytes)
+            self.query_one("#convert-memory", Sparkline).data = list(self.memory)
         elif isinstance(event, Progress) and event.fraction is not None:
             self.query_one(ConvertStages).progress(event.fraction * 100)
 
