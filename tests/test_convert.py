@@ -14,13 +14,9 @@ from engine.convert.guide_config import translate, workflow_precision
 from engine.convert.plan import check_plan, plan_conversion, write_config
 from engine.convert.recipes import RECIPES, ConvertParams, build_command, recipe_for
 from engine.convert.stages import StageTracker, failure_reason, percent
-from engine.profiles import ConvertSection, ModelSection, Profile
+from tests.helpers import profile_for
 
 DATA = Path(__file__).parent / "data" / "convert"
-
-
-def profile_for(model: Path, output: Path, **convert) -> Profile:
-    return Profile(name="t", model=ModelSection(path=str(model)), convert=ConvertSection(output=str(output), **convert))
 
 
 def test_profile_maps_to_recipes():

@@ -72,7 +72,7 @@ class SlmopsApp(App[int]):
     async def _end_on_signal(self) -> None:
         # The runs stay in the journal: the next start reports them as interrupted.
         await self.cancel_jobs(interrupted=True)
-        self.exit(128 + signal.SIGTERM)
+        self.exit(return_code=128 + signal.SIGTERM)  # the exit status; a bare argument would be the result
 
     def _load_profile(self, name_or_path: str, explicit: bool) -> None:
         try:

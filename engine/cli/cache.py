@@ -81,7 +81,7 @@ def _show(entry, as_json: bool) -> int:
 
 
 def _runtime_action(args: argparse.Namespace, cache_dir: Path, entry) -> int:
-    from engine.foundry.names import model_id
+    from engine.foundry.names import deployed_model_id
     from engine.foundry.runtime import FoundryRuntimeError, run_ops
 
     if args.action == "rm":
@@ -92,8 +92,7 @@ def _runtime_action(args: argparse.Namespace, cache_dir: Path, entry) -> int:
                 return 1
         ops = [{"op": "remove", "model_id": entry.model_id, "path": str(entry.path)}]
     elif args.action == "register":
-        version = entry.version.split(".")[0] if entry.version[:1].isdigit() else "1"
-        ops = [{"op": "register", "path": str(entry.path), "model_id": entry.model_id or model_id(entry.name, int(version))}]
+        ops = [{"op": "register", "path": str(entry.path), "model_id": deployed_model_id(entry.name, entry.version, entry.model_id)}]
     else:  # ask
         if not entry.model_id:
             return fail("cache", f"{entry.name} is not registered", f"slmops cache register {entry.name}")

@@ -12,6 +12,7 @@ from typing import Any
 
 from engine import journal, locations
 from engine.atomic import write_text_atomic
+from engine.conventions import PARTIAL_MARK
 from engine.convert.checks import InputReport, check_inputs
 from engine.convert.errors import ConvertError
 from engine.convert.guide_config import ConfigFileError, load_workflow, workflow_precision
@@ -19,7 +20,6 @@ from engine.convert.recipes import ConvertParams, OliveCommand, Recipe, build_co
 from engine.jobs import Job
 from engine.profiles import DEMO_MODEL, Profile
 
-PARTIAL_MARK = ".partial-"  # staging folders beside the output: .<name>.partial-XXXX
 VERIFY_PROMPT = "What is the capital of France?"
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
-from engine import locations
+from engine import genai_config, locations
 from engine.events import Error, Event, Log, Progress, Result, Stage
 from engine.jobs import Job
 from engine.pipeline.report import write_report
@@ -168,10 +169,10 @@ class Pipeline:
 
     def _outputs_present(self, name: str) -> bool:
         if name in ("convert", "verify"):
-            return (self._output() / "genai_config.json").is_file()
+            return genai_config.exists(self._output())
         if name in ("deploy", "bench"):
             folder = self._deployed()
-            return folder is not None and (folder / "genai_config.json").is_file()
+            return folder is not None and genai_config.exists(folder)
         return True
 
     # -- the stages ----------------------------------------------------------

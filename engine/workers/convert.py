@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 from typing import IO
 
-from engine.convert.plan import PARTIAL_MARK
+from engine import genai_config
+from engine.conventions import PARTIAL_MARK
 from engine.convert.stages import NO_OUTPUT, StageTracker, failure_reason, percent
 from engine.workers import protocol as p
 from engine.workers.verify import generate, model_files, quantization_facts
@@ -111,22 +112,19 @@ class OliveRun:
 
 def find_model(folder: Path) -> Path | None:
     """Olive's output lands in the folder or a sub-folder, depending on its version: find genai_config.json."""
-    return next((f.parent for f in sorted(folder.rglob("genai_config.json"))), None)
+    return next((f.parent for f in sorted(folder.rglob(genai_config.FILENAME))), None)
 
 
 def fix_logits_mapping(folder: Path, outputs: list[str]) -> str:
     """The RTN pass renames the graph output ``logits`` to ``logits_Q4``/``logits_Q8``; point genai_config at it."""
-    config_file = folder / "genai_config.json"
-    config = json.loads(config_file.read_text(encoding="utf-8"))
-    mapping = config["model"]["decoder"].setdefault("outputs", {})
+    mapping = genai_config.read(folder).get("model", {}).get("decoder", {}).get("outputs", {})
     wanted = mapping.get("logits", "logits")
     if wanted in outputs:
         return ""
     renamed = next((name for name in outputs if name.startswith(f"{wanted}_Q")), None)
     if renamed is None:
         return ""
-    mapping["logits"] = renamed
-    config_file.write_text(json.dumps(config, indent=4), encoding="utf-8")
+    genai_config.update(folder, lambda config: config["model"]["decoder"].setdefault("outputs", {}).update(logits=renamed))
     return f"genai_config.json: output logits mapped to {renamed} (the quantizer renamed it)"
 
 

@@ -11,19 +11,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine import genai_config
 from engine.workers import protocol as p
 
 
 def model_files(folder: Path) -> tuple[dict[str, Any], Path]:
     """genai_config.json and the decoder ONNX file it names; raises WorkerError if either is missing."""
-    config_file = folder / "genai_config.json"
-    if not config_file.is_file():
+    if not genai_config.exists(folder):
         raise p.WorkerError(f"{folder} holds no genai_config.json: Olive produced no ONNX Runtime GenAI model.", "Look at Olive's log for the reason.")
+    config = genai_config.read(folder)
     try:
-        config = json.loads(config_file.read_text(encoding="utf-8"))
         onnx_file = folder / config["model"]["decoder"]["filename"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise p.WorkerError(f"{config_file} is unreadable or incomplete ({exc}).", "Run the conversion again; if it repeats, report Olive's log.") from None
+    except (KeyError, TypeError) as exc:
+        raise p.WorkerError(f"{genai_config.path_of(folder)} is incomplete (no {exc}).",
+                            "Run the conversion again; if it repeats, report Olive's log.") from None
     if not onnx_file.is_file():
         raise p.WorkerError(f"genai_config.json names {onnx_file.name}, which is not in {folder}.", "Run the conversion again; Olive's output is incomplete.")
     return config, onnx_file
