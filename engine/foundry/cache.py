@@ -144,9 +144,7 @@ def inspect_folder(folder: Path, registration: dict | None = None) -> CacheEntry
             model_file = genai.get("model", {}).get("decoder", {}).get("filename", "")
             if model_file and not (folder / model_file).is_file():
                 entry.problems.append(f"{model_file} (named in genai_config.json) is missing")
-        except genai_config.GenaiConfigError as exc:
-            entry.problems.append(exc.message)
-        except AttributeError as exc:  # a section that is not an object
+        except (genai_config.GenaiConfigError, AttributeError) as exc:  # AttributeError: a section that is not an object
             entry.problems.append(f"genai_config.json is unreadable: {exc}")
     if (folder / "download.tmp").exists():
         entry.problems.append("an unfinished download (download.tmp)")
