@@ -12,7 +12,7 @@ from textual.widgets import Input, Static
 
 from engine.convert.errors import ConvertError
 from engine.convert.plan import (
-    ConvertPlan, check_plan, convert_job, plan_conversion, result_card, worker_spec, write_config,
+    ConvertPlan, check_plan, convert_job, output_status, plan_conversion, result_card, worker_spec, write_config,
 )
 from engine.events import Error, Finished, Log, Progress, Resources, Stage
 from engine.jobs import Job
@@ -83,11 +83,26 @@ class ConvertPanel(Panel):
             f"method {c.method}  precision {c.precision}  recipe {plan.recipe.name}  {c.device}/{c.provider}",
             f"block size {c.block_size}  symmetric {str(c.symmetric).lower()}  accuracy level {c.accuracy_level or 'unset'}  "
             f"quantize embedding/lm_head {str(c.quantize_lm_head).lower()}",
-            f"output {plan.output}",
+            f"output {plan.output}: {self.output_state(plan)}",
             *(f"note: {note}" for note in plan.notes),
         ]
         settings.update(Text("\n".join(lines)))
         command.update(Text(f"$ {plan.display()}", style="bold"))
+
+    @staticmethod
+    def output_state(plan: ConvertPlan) -> str:
+        """What the output folder holds, by its provenance manifest."""
+        try:
+            status, manifest = output_status(plan)
+        except OSError as exc:
+            return f"cannot be read ({exc})"
+        made = (manifest or {}).get("created", "?")
+        return {
+            "missing": "not made yet",
+            "current": f"up to date (made {made} from these settings and this source)",
+            "stale": f"made {made} from other settings or another source; converting replaces it (after asking)",
+            "foreign": "exists, not made by slmops (no manifest); converting replaces it (after asking)",
+        }[status]
 
     # starting ---------------------------------------------------------------
 
@@ -104,7 +119,10 @@ class ConvertPanel(Panel):
                 if yes:
                     self.start(plan, force=True)
 
-            self.app.push_screen(ConfirmScreen(f"{plan.output} already exists.\nReplace it with the new conversion?", yes="Replace", no="Keep"), answered)
+            current = output_status(plan)[0] == "current"
+            question = (f"{plan.output} is up to date: it was made from these settings and this source.\nConvert it again anyway?"
+                        if current else f"{plan.output} already exists.\nReplace it with the new conversion?")
+            self.app.push_screen(ConfirmScreen(question, yes="Convert again" if current else "Replace", no="Keep"), answered)
         else:
             self.start(plan, force=False)
 
