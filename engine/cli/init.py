@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from engine.cli.output import fail, human_bytes, print_json
+from engine.cli.output import fail, print_json
+from engine.units import human_bytes
 from engine.profiles import PRECISIONS, TEMPLATE_FAMILIES
 
 

@@ -17,6 +17,7 @@ from engine.convert.errors import ConvertError
 from engine.convert.recipes import GPU_PROVIDERS
 from engine.model_info import ModelInfo
 from engine.support import Verdict, check_support
+from engine.units import human_bytes
 
 # Measured on the demo model: Olive's peak is about 4x the fp32 weights; output plus cache about 2x.
 RAM_FACTOR, RAM_BASE = 4.0, 512 << 20
@@ -47,10 +48,6 @@ class InputReport:
     warnings: list[str] = field(default_factory=list)
     info: ModelInfo | None = None
     verdict: Verdict | None = None
-
-
-def _human(n: int) -> str:
-    return f"{n / (1 << 30):.1f} GB" if n >= 1 << 30 else f"{n / (1 << 20):.0f} MB"
 
 
 def check_model(model: Path, *, trust_remote_code: bool, precision: str = "int4", device: str = "cpu",
@@ -90,9 +87,9 @@ def check_inputs(model: Path, output: Path, *, precision: str, device: str, prov
     existing = next((p for p in (output, *output.parents) if p.exists()), Path("/"))
     disk_free = shutil.disk_usage(existing).free
     if disk_free < disk_needed:
-        raise ConvertError(f"Not enough disk space: the conversion needs about {_human(disk_needed)} and {existing} has {_human(disk_free)} free.",
+        raise ConvertError(f"Not enough disk space: the conversion needs about {human_bytes(disk_needed)} and {existing} has {human_bytes(disk_free)} free.",
                            "Free some space or set convert.output to another disk.")
     if ram_free < ram_needed:
-        warnings.append(f"Memory is short: the conversion needs about {_human(ram_needed)} and {_human(ram_free)} is available; it may swap or fail.")
+        warnings.append(f"Memory is short: the conversion needs about {human_bytes(ram_needed)} and {human_bytes(ram_free)} is available; it may swap or fail.")
     return InputReport(model, verdict.architecture, parameters, weights_bytes, ram_needed, ram_free, disk_needed, disk_free,
                        info.layers, warnings, info, verdict)

@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from engine.cli.output import human_bytes
+from engine.units import human_bytes
 from engine.convert.errors import ConvertError
 from engine.foundry.templates import TEMPLATES
 from engine.new_profile import PLAIN, Proposal, machine_precisions, propose, write
