@@ -26,11 +26,27 @@ _BRANCH = re.compile(r'config\.architectures\[0\] == "(\w+)"[^\n]*:\n(?:[^\n]*\n
 _POP = re.compile(r'kwargs\.pop\(\s*"(\w+)"')
 # Maintained copy of the 0.14.1 list, used only when the builder's source cannot be read.
 FALLBACK_ARCHITECTURES = (
-    "ChatGLMForConditionalGeneration", "ChatGLMModel", "Ernie4_5ForCausalLM", "GemmaForCausalLM", "Gemma2ForCausalLM",
-    "Gemma3ForCausalLM", "Gemma3ForConditionalGeneration", "GptOssForCausalLM", "GraniteForCausalLM",
-    "InternLM2ForCausalLM", "LlamaForCausalLM", "MistralForCausalLM", "NemotronForCausalLM", "OlmoForCausalLM",
-    "PhiForCausalLM", "Phi3ForCausalLM", "Phi3SmallForCausalLM", "PhiMoEForCausalLM", "Qwen2ForCausalLM",
-    "Qwen3ForCausalLM", "SmolLM3ForCausalLM",
+    "ChatGLMForConditionalGeneration",
+    "ChatGLMModel",
+    "Ernie4_5ForCausalLM",
+    "GemmaForCausalLM",
+    "Gemma2ForCausalLM",
+    "Gemma3ForCausalLM",
+    "Gemma3ForConditionalGeneration",
+    "GptOssForCausalLM",
+    "GraniteForCausalLM",
+    "InternLM2ForCausalLM",
+    "LlamaForCausalLM",
+    "MistralForCausalLM",
+    "NemotronForCausalLM",
+    "OlmoForCausalLM",
+    "PhiForCausalLM",
+    "Phi3ForCausalLM",
+    "Phi3SmallForCausalLM",
+    "PhiMoEForCausalLM",
+    "Qwen2ForCausalLM",
+    "Qwen3ForCausalLM",
+    "SmolLM3ForCausalLM",
 )
 
 
@@ -106,8 +122,14 @@ def _hasattr_names(node: ast.AST) -> set[str]:
 def _needs(function: ast.AST) -> set[Need]:
     """``config.X`` loads with no ``hasattr``/``getattr`` guard for X, each with the names guarding its branch."""
     parents = {child: node for node in ast.walk(function) for child in ast.iter_child_nodes(node)}
-    assigned = {n.attr for n in ast.walk(function)
-                if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "config" and not isinstance(n.ctx, ast.Load)}
+    assigned = {
+        n.attr
+        for n in ast.walk(function)
+        if isinstance(n, ast.Attribute)
+        and isinstance(n.value, ast.Name)
+        and n.value.id == "config"
+        and not isinstance(n.ctx, ast.Load)
+    }
     tests: dict[int, set[str]] = {}
 
     def guards(test: ast.AST) -> set[str]:
@@ -117,8 +139,16 @@ def _needs(function: ast.AST) -> set[Need]:
 
     needs = set()
     for node in ast.walk(function):
-        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "config"
-                and isinstance(node.ctx, ast.Load)) or node.attr.startswith("_") or node.attr in assigned:
+        if (
+            not (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "config"
+                and isinstance(node.ctx, ast.Load)
+            )
+            or node.attr.startswith("_")
+            or node.attr in assigned
+        ):
             continue
         guarded, alternatives = False, set()
         child, parent = node, parents.get(node)
@@ -148,7 +178,7 @@ def _class_source(folder: Path, name: str) -> tuple[list[str], ast.AST | None]:
             continue
         bases = [b.strip() for b in (match.group(1) or "").split(",") if b.strip()]
         body_end = re.compile(r"^\S", re.M).search(text, match.end())
-        body = text[match.end(): body_end.start() if body_end else len(text)]
+        body = text[match.end() : body_end.start() if body_end else len(text)]
         init = re.search(r"^    def __init__\(.*?(?=^    (?:def |@)|\Z)", body, re.M | re.S)
         if init is None:
             return bases, None
@@ -207,7 +237,7 @@ def _mapping(text: str, table: str, key: str) -> str:
     if start < 0:
         return ""
     end = text.find("\n)", start)
-    match = re.search(rf'\(\s*"{re.escape(key)}"\s*,\s*"([\w.-]+)"\s*\)', text[start:end if end > 0 else None])
+    match = re.search(rf'\(\s*"{re.escape(key)}"\s*,\s*"([\w.-]+)"\s*\)', text[start : end if end > 0 else None])
     return match.group(1) if match else ""
 
 
@@ -226,7 +256,7 @@ def _class_fields(path: Path, class_name: str) -> tuple[set[str], set[str], list
     if not match:
         return set(), set(), []
     end = re.compile(r"^\S", re.M).search(text, match.end())
-    source = text[match.end(): end.start() if end else len(text)]
+    source = text[match.end() : end.start() if end else len(text)]
     declared = set(_ANNOTATION.findall(source)) | set(_PROPERTY.findall(source)) | set(_SELF_SET.findall(source))
     bases = [b.strip().split(".")[-1] for b in (match.group(1) or "").split(",") if b.strip()]
     return declared, set(_POP.findall(source)), bases

@@ -50,25 +50,39 @@ class ModelInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "path": str(self.path), "model_type": self.model_type, "architecture": self.architecture,
-            "parameters": self.parameters, "weights_bytes": self.weights_bytes, "size_bytes": self.size_bytes,
-            "weight_files": self.weight_files, "dtypes": self.dtypes, "context_length": self.context_length,
-            "layers": self.layers, "tied_embeddings": self.tied_embeddings, "has_tokenizer": self.has_tokenizer,
-            "chat_template": self.chat_template, "template_family": self.template_family,
-            "remote_code": self.remote_code, "problems": self.problems,
+            "path": str(self.path),
+            "model_type": self.model_type,
+            "architecture": self.architecture,
+            "parameters": self.parameters,
+            "weights_bytes": self.weights_bytes,
+            "size_bytes": self.size_bytes,
+            "weight_files": self.weight_files,
+            "dtypes": self.dtypes,
+            "context_length": self.context_length,
+            "layers": self.layers,
+            "tied_embeddings": self.tied_embeddings,
+            "has_tokenizer": self.has_tokenizer,
+            "chat_template": self.chat_template,
+            "template_family": self.template_family,
+            "remote_code": self.remote_code,
+            "problems": self.problems,
         }
 
 
 def read_config(model: Path) -> dict[str, Any]:
     """``config.json`` of a model folder; raises :class:`ConvertError` saying what is wrong with the folder."""
     if not model.exists():
-        raise ConvertError(f"The model folder {model} does not exist.", "Point it at your fine-tuned model's folder (the one with config.json).")
+        raise ConvertError(
+            f"The model folder {model} does not exist.", "Point it at your fine-tuned model's folder (the one with config.json)."
+        )
     if not model.is_dir():
         raise ConvertError(f"{model} is a file, not a model folder.", "Point it at the folder that holds config.json.")
     config_file = model / "config.json"
     if not config_file.is_file():
-        raise ConvertError(f"{model} has no config.json, so it is not a Hugging Face model folder.",
-                           "Point it at the folder written by save_pretrained (config.json, weights, tokenizer).")
+        raise ConvertError(
+            f"{model} has no config.json, so it is not a Hugging Face model folder.",
+            "Point it at the folder written by save_pretrained (config.json, weights, tokenizer).",
+        )
     try:
         config = json.loads(config_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -111,8 +125,12 @@ def inspect_model(model: str | Path) -> ModelInfo:
     config = read_config(model)
     text = config.get("text_config") if isinstance(config.get("text_config"), dict) else {}
     architectures = config.get("architectures") or []
-    info = ModelInfo(model, config, model_type=str(config.get("model_type") or ""),
-                     architecture=str(architectures[0]) if isinstance(architectures, list) and architectures else "")
+    info = ModelInfo(
+        model,
+        config,
+        model_type=str(config.get("model_type") or ""),
+        architecture=str(architectures[0]) if isinstance(architectures, list) and architectures else "",
+    )
     files = weight_files(model)
     info.weight_files = [f.name for f in files]
     info.weights_bytes = sum(f.stat().st_size for f in files)
@@ -150,8 +168,11 @@ def inspect_model(model: str | Path) -> ModelInfo:
     info.template_family = detect_family(template) if info.chat_template else "unknown"
     info.remote_code = "auto_map" in config
     if not files:
-        info.problems.append(f"{model} holds no weights (*.safetensors or pytorch_model*.bin): save the model with save_pretrained.")
+        info.problems.append(
+            f"{model} holds no weights (*.safetensors or pytorch_model*.bin): save the model with save_pretrained."
+        )
     if not info.has_tokenizer:
-        info.problems.append(f"{model} holds no tokenizer (tokenizer.json or tokenizer.model): tokenizer.save_pretrained(folder).")
+        info.problems.append(
+            f"{model} holds no tokenizer (tokenizer.json or tokenizer.model): tokenizer.save_pretrained(folder)."
+        )
     return info
-

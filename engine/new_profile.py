@@ -34,8 +34,14 @@ class Proposal:
         return self.path.exists()
 
     def to_dict(self) -> dict:
-        return {"model": self.info.to_dict(), "verdict": self.verdict.to_dict(), "profile": self.profile.to_dict(),
-                "path": str(self.path), "exists": self.exists, "reasons": self.reasons}
+        return {
+            "model": self.info.to_dict(),
+            "verdict": self.verdict.to_dict(),
+            "profile": self.profile.to_dict(),
+            "path": str(self.path),
+            "exists": self.exists,
+            "reasons": self.reasons,
+        }
 
 
 def machine_precisions() -> list[str]:
@@ -58,7 +64,9 @@ def propose(model: str | Path, *, name: str = "", precision: str = "", deploy_na
     reasons = []
     available = machine_precisions()
     if precision and precision not in available:
-        raise ProfileError(f"{precision} cannot run on this machine's providers; it can run {', '.join(available)}", key="convert.precision")
+        raise ProfileError(
+            f"{precision} cannot run on this machine's providers; it can run {', '.join(available)}", key="convert.precision"
+        )
     if not precision:
         precision = "int4"
         reasons.append("precision int4: the guide's advice (start with INT4), and it runs on the CPU")
@@ -75,14 +83,20 @@ def propose(model: str | Path, *, name: str = "", precision: str = "", deploy_na
     reasons.append(f"conversion: {why}")
     if template:
         if template not in TEMPLATES and template != PLAIN:
-            raise ProfileError(f"{template!r} is not a template family; known: {', '.join(TEMPLATES)}, {PLAIN}", key="deploy.template")
+            raise ProfileError(
+                f"{template!r} is not a template family; known: {', '.join(TEMPLATES)}, {PLAIN}", key="deploy.template"
+            )
     elif info.chat_template:
         template = "auto"
-        reasons.append(f"template auto: the tokenizer's chat template ({FAMILY_NAMES.get(info.template_family, info.template_family)})")
+        reasons.append(
+            f"template auto: the tokenizer's chat template ({FAMILY_NAMES.get(info.template_family, info.template_family)})"
+        )
     else:
         template = PLAIN
-        reasons.append("template plain: the tokenizer has no chat template, so prompts go to the model as plain completion; "
-                       f"pass a family ({', '.join(TEMPLATES)}) to chat with it instead")
+        reasons.append(
+            "template plain: the tokenizer has no chat template, so prompts go to the model as plain completion; "
+            f"pass a family ({', '.join(TEMPLATES)}) to chat with it instead"
+        )
     profile = Profile(
         name=name,
         description=f"{info.model_type or 'model'} from {info.path}",

@@ -14,4 +14,7 @@ def default_convert_section(model_type: str, precision: str = "int4") -> tuple[C
     section = ConvertSection(method="auto-opt", precision=precision)
     if precision == "int8":
         return section, "int8 on the CPU goes through the rtn-int8 workflow (auto-opt has no int8 route that works there)"
-    return section, f"the guide's one command (olive auto-opt --use_model_builder --precision {precision}) for a {model_type or 'new'} model"
+    return (
+        section,
+        f"the guide's one command (olive auto-opt --use_model_builder --precision {precision}) for a {model_type or 'new'} model",
+    )

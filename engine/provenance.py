@@ -65,8 +65,11 @@ def source_digest(model: Path) -> dict[str, Any]:
             continue
         parts.append((f.name, value))
     total = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
-    return {"sha256": total, "files": len(parts),
-            "method": "small files whole; weights by size, mtime, safetensors header and first/last MiB"}
+    return {
+        "sha256": total,
+        "files": len(parts),
+        "method": "small files whole; weights by size, mtime, safetensors header and first/last MiB",
+    }
 
 
 def toolchain_versions(names: tuple[str, ...] = _TOOLCHAIN) -> dict[str, str | None]:
@@ -79,8 +82,9 @@ def toolchain_versions(names: tuple[str, ...] = _TOOLCHAIN) -> dict[str, str | N
     return found
 
 
-def identity(*, source: Path, recipe: str, precision: str, settings: dict[str, Any], command: Any,
-             repairs: list[dict[str, Any]]) -> dict[str, Any]:
+def identity(
+    *, source: Path, recipe: str, precision: str, settings: dict[str, Any], command: Any, repairs: list[dict[str, Any]]
+) -> dict[str, Any]:
     """What decides a conversion's output, with its ``key``; ``command`` must not name the output folder."""
     ident = {
         "source": str(source),

@@ -60,13 +60,22 @@ class Verdict:
         return f"unsupported: {what}: {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "model_type": self.model_type, "architecture": self.architecture,
-                "reason": self.reason, "hint": self.hint, "repairs": [r.to_dict() for r in self.repairs],
-                "notes": self.notes, "summary": self.summary()}
+        return {
+            "status": self.status,
+            "model_type": self.model_type,
+            "architecture": self.architecture,
+            "reason": self.reason,
+            "hint": self.hint,
+            "repairs": [r.to_dict() for r in self.repairs],
+            "notes": self.notes,
+            "summary": self.summary(),
+        }
 
     def error(self) -> ConvertError:
-        return ConvertError(f"Cannot convert {self.model_type or 'this model'} ({self.architecture or 'no architecture'}): {self.reason}",
-                            self.hint)
+        return ConvertError(
+            f"Cannot convert {self.model_type or 'this model'} ({self.architecture or 'no architecture'}): {self.reason}",
+            self.hint,
+        )
 
 
 def _version(name: str) -> str | None:
@@ -83,17 +92,23 @@ def toolchain_versions() -> dict[str, str | None]:
 def _architecture_for(model_type: str, supported: tuple[str, ...]) -> str:
     """The builder's ``...ForCausalLM`` class whose name matches a model type (llama -> LlamaForCausalLM)."""
     key = re.sub(r"_text$", "", model_type).replace("_", "").replace("-", "").lower()
-    return next((a for a in supported if a.endswith("ForCausalLM") and a[: -len("ForCausalLM")].replace("_", "").lower() == key), "")
+    return next(
+        (a for a in supported if a.endswith("ForCausalLM") and a[: -len("ForCausalLM")].replace("_", "").lower() == key), ""
+    )
 
 
 def precision_problem(precision: str, device: str, provider: str, builder_precision: str = "") -> tuple[str, str] | None:
     """A precision and provider the toolchain cannot build or run (TOOLCHAIN.md), as (reason, what works); else None."""
     if precision == "fp16" and (device != "gpu" or provider not in GPU_PROVIDERS):
-        return ("fp16 is a GPU precision: Olive prunes it on the CPU and ONNX Runtime GenAI cannot run such a model there.",
-                "Use int4 or int8 on the CPU; fp16 needs convert.device = \"gpu\" and a GPU provider.")
+        return (
+            "fp16 is a GPU precision: Olive prunes it on the CPU and ONNX Runtime GenAI cannot run such a model there.",
+            'Use int4 or int8 on the CPU; fp16 needs convert.device = "gpu" and a GPU provider.',
+        )
     if builder_precision == "int8":
-        return ("the ModelBuilder pass cannot make int8 (Olive 0.13 produces nothing: KeyError Precision.INT8).",
-                "Use precision int8 with the default recipe (rtn-int8: ModelBuilder fp32, then RTN 8 bits) or dynamic-int8.")
+        return (
+            "the ModelBuilder pass cannot make int8 (Olive 0.13 produces nothing: KeyError Precision.INT8).",
+            "Use precision int8 with the default recipe (rtn-int8: ModelBuilder fp32, then RTN 8 bits) or dynamic-int8.",
+        )
     return None
 
 
@@ -102,15 +117,28 @@ def combination_problem(versions: dict[str, str | None]) -> tuple[str, str] | No
 
     olive, genai = versions.get("olive-ai"), versions.get("onnxruntime-genai")
     if olive and genai and version_tuple(olive)[:2] == (0, 13) and (0, 15) <= version_tuple(genai)[:2] <= (0, 18):
-        return (f"onnxruntime-genai {genai} breaks Olive {olive}'s ModelBuilder pass (no module onnxruntime_genai.models.quantized_model).",
-                "pip install onnxruntime-genai==0.14.1 (0.12.2 and 0.13.2 also work with Olive 0.13).")
+        return (
+            f"onnxruntime-genai {genai} breaks Olive {olive}'s ModelBuilder pass "
+            "(no module onnxruntime_genai.models.quantized_model).",
+            "pip install onnxruntime-genai==0.14.1 (0.12.2 and 0.13.2 also work with Olive 0.13).",
+        )
     if not genai:
-        return ("onnxruntime-genai is not installed, so there is no model builder.", "make install (pip install -c constraints.txt -e '.[ml]').")
+        return (
+            "onnxruntime-genai is not installed, so there is no model builder.",
+            "make install (pip install -c constraints.txt -e '.[ml]').",
+        )
     return None
 
 
-def verdict_for(info: ModelInfo, *, precision: str = "int4", device: str = "cpu", provider: str = "CPUExecutionProvider",
-                builder_precision: str = "", versions: dict[str, str | None] | None = None) -> Verdict:
+def verdict_for(
+    info: ModelInfo,
+    *,
+    precision: str = "int4",
+    device: str = "cpu",
+    provider: str = "CPUExecutionProvider",
+    builder_precision: str = "",
+    versions: dict[str, str | None] | None = None,
+) -> Verdict:
     """Whether the installed toolchain can convert ``info`` at ``precision`` on ``provider``."""
     versions = versions if versions is not None else toolchain_versions()
     genai = versions.get("onnxruntime-genai") or "?"
@@ -131,29 +159,41 @@ def verdict_for(info: ModelInfo, *, precision: str = "int4", device: str = "cpu"
     if not architecture:
         guessed = _architecture_for(info.model_type, supported)
         if not guessed:
-            return refuse("config.json names no architecture, and its model_type matches none the model builder knows.",
-                          "Add \"architectures\": [\"<Name>ForCausalLM\"] to config.json (save_pretrained writes it).")
+            return refuse(
+                "config.json names no architecture, and its model_type matches none the model builder knows.",
+                'Add "architectures": ["<Name>ForCausalLM"] to config.json (save_pretrained writes it).',
+            )
         verdict.status = REPAIR
-        verdict.repairs.append(Repair("architectures-from-model-type",
-                                      f"config.json names no architecture: {guessed} is taken from model_type {info.model_type!r}",
-                                      {"architectures": [guessed]}))
+        verdict.repairs.append(
+            Repair(
+                "architectures-from-model-type",
+                f"config.json names no architecture: {guessed} is taken from model_type {info.model_type!r}",
+                {"architectures": [guessed]},
+            )
+        )
         verdict.hint = "the staged copy of config.json gets the architecture; the original is not touched"
         architecture = verdict.architecture = guessed
     elif architecture not in supported:
-        return refuse(f"the ONNX Runtime GenAI {genai} model builder has no {architecture}.",
-                      f"It converts: {', '.join(sorted(a for a in supported if a.endswith('ForCausalLM')))}. "
-                      "A newer onnxruntime-genai may add it (check its models/builder.py), but 0.15 to 0.18 break Olive 0.13; "
-                      "slmops converts only through the model builder.")
+        return refuse(
+            f"the ONNX Runtime GenAI {genai} model builder has no {architecture}.",
+            f"It converts: {', '.join(sorted(a for a in supported if a.endswith('ForCausalLM')))}. "
+            "A newer onnxruntime-genai may add it (check its models/builder.py), but 0.15 to 0.18 break Olive 0.13; "
+            "slmops converts only through the model builder.",
+        )
     missing = _missing_fields(info, architecture)
     if missing:
         transformers = versions.get("transformers") or "?"
         names = ", ".join(f"config.{name}" for name in missing)
-        return refuse(f"the model builder ({genai}) reads {names}, which a transformers {transformers} config of this type does not have "
-                      "(it moves such fields into rope_parameters while loading); Olive would stop with an AttributeError.",
-                      "Known to need a model builder that reads rope_parameters, or transformers 4.x in its own environment "
-                      "(neither is the tested set); or a fine-tune of an architecture on the supported list.")
+        return refuse(
+            f"the model builder ({genai}) reads {names}, which a transformers {transformers} config of this type does not have "
+            "(it moves such fields into rope_parameters while loading); Olive would stop with an AttributeError.",
+            "Known to need a model builder that reads rope_parameters, or transformers 4.x in its own environment "
+            "(neither is the tested set); or a fine-tune of an architecture on the supported list.",
+        )
     if info.remote_code:
-        verdict.notes.append("config.json has auto_map: the model ships Python code, which runs only with model.trust_remote_code = true.")
+        verdict.notes.append(
+            "config.json has auto_map: the model ships Python code, which runs only with model.trust_remote_code = true."
+        )
     if not info.chat_template:
         verdict.notes.append("no chat template in the tokenizer: set deploy.template to a family, or chat uses plain completion.")
     return verdict

@@ -83,8 +83,12 @@ def test_the_default_recipe_comes_from_one_place():
 @pytest.mark.slow
 def test_init_then_run_takes_a_model_folder_to_a_benchmarked_deployment(demo_model, tmp_path, home):
     assert init(str(demo_model), "--name", "e2e").returncode == 0
-    done = subprocess.run([*SLMOPS, "run", "--profile", "e2e", "--quick", "--workdir", str(tmp_path / "work"), "--json"],
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [*SLMOPS, "run", "--profile", "e2e", "--quick", "--workdir", str(tmp_path / "work"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert [s["status"] for s in report["stages"].values()] == ["done"] * 5

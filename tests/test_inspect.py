@@ -44,8 +44,12 @@ def test_tied_embeddings_are_read_from_the_weights_when_config_is_silent(tiny_mo
 
 
 def test_remote_code_missing_template_and_missing_pieces(tiny_model, tmp_path):
-    model = edited_copy(tiny_model, tmp_path / "m", auto_map={"AutoModelForCausalLM": "modeling.Model"},
-                        files=("chat_template.jinja", "tokenizer_config.json"))
+    model = edited_copy(
+        tiny_model,
+        tmp_path / "m",
+        auto_map={"AutoModelForCausalLM": "modeling.Model"},
+        files=("chat_template.jinja", "tokenizer_config.json"),
+    )
     (model / "tokenizer_config.json").write_text(json.dumps({"model_max_length": 2048}))
     info = inspect_model(model)
     assert info.remote_code and not info.chat_template and info.template_name == "none"

@@ -37,7 +37,9 @@ def test_the_source_hash_is_fast_and_sees_changes(demo_model, tiny_model, tmp_pa
 
 def test_the_key_follows_the_plan(tiny_model, tmp_path):
     base = plan_identity(plan_conversion(profile_for(tiny_model, tmp_path / "out")))
-    assert base == plan_identity(plan_conversion(profile_for(tiny_model, tmp_path / "elsewhere")))  # the output folder is not part of it
+    assert base == plan_identity(
+        plan_conversion(profile_for(tiny_model, tmp_path / "elsewhere"))
+    )  # the output folder is not part of it
     assert base["key"] != plan_identity(plan_conversion(profile_for(tiny_model, tmp_path / "out", precision="fp32")))["key"]
     rtn = profile_for(tiny_model, tmp_path / "out", precision="int4", recipe="rtn-int4")
     other = profile_for(tiny_model, tmp_path / "out", precision="int4", recipe="rtn-int4", block_size=32)
@@ -82,9 +84,19 @@ async def test_convert_then_run_reuses_the_output_and_a_changed_plan_is_not_repl
 
 
 def test_describe_says_where_an_output_came_from():
-    lines = describe({"created": "2026-11-25", "source": "/m", "source_digest": {"sha256": "ab" * 32}, "recipe": "rtn-int4",
-                      "precision": "int4", "settings": {"block_size": 32}, "toolchain": {"olive-ai": "0.13.0"},
-                      "verification": {"answer": "Paris"}, "repairs": [{"name": "r", "description": "d"}]})
+    lines = describe(
+        {
+            "created": "2026-11-25",
+            "source": "/m",
+            "source_digest": {"sha256": "ab" * 32},
+            "recipe": "rtn-int4",
+            "precision": "int4",
+            "settings": {"block_size": 32},
+            "toolchain": {"olive-ai": "0.13.0"},
+            "verification": {"answer": "Paris"},
+            "repairs": [{"name": "r", "description": "d"}],
+        }
+    )
     text = "\n".join(lines)
     assert "from /m" in text and "rtn-int4" in text and "block_size=32" in text and "'Paris'" in text and "repair r" in text
     assert MANIFEST == "slmops_manifest.json"

@@ -36,8 +36,10 @@ def test_the_builder_source_is_read_not_imported():
 
 
 def test_the_app_process_imports_no_ml_library_to_judge_a_model(tiny_model):
-    code = ("import sys; from engine.support import check_support; check_support(sys.argv[1]); "
-            "bad = [m for m in ('torch', 'transformers', 'onnxruntime', 'onnxruntime_genai', 'olive') if m in sys.modules]; print(bad)")
+    code = (
+        "import sys; from engine.support import check_support; check_support(sys.argv[1]); "
+        "ml = ('torch', 'transformers', 'onnxruntime', 'onnxruntime_genai', 'olive'); print([m for m in ml if m in sys.modules])"
+    )
     done = subprocess.run([sys.executable, "-c", code, str(tiny_model)], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stderr
 
@@ -50,7 +52,9 @@ def test_supported_models(demo_model, tiny_model):
 
 def test_rope_settings_only_in_rope_parameters_are_fine_for_llama(tiny_model, tmp_path):
     # the 0.14.1 builder falls back to config.rope_scaling, which transformers 5 maps to rope_parameters
-    model = edited_copy(tiny_model, tmp_path / "m", drop=("rope_theta",), rope_parameters={"rope_theta": 100000.0, "rope_type": "default"})
+    model = edited_copy(
+        tiny_model, tmp_path / "m", drop=("rope_theta",), rope_parameters={"rope_theta": 100000.0, "rope_type": "default"}
+    )
     assert check_support(model)[1].status == SUPPORTED
 
 

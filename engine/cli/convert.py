@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from engine.cli.output import fail, print_json, run_job
-from engine.units import human_bytes
 from engine.profiles import PRECISIONS, find_profile
+from engine.units import human_bytes
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +32,15 @@ def handle(args: argparse.Namespace) -> int:
     import dataclasses
 
     from engine.convert.errors import ConvertError
-    from engine.convert.plan import check_plan, convert_job, output_status, plan_conversion, result_card, worker_spec, write_config
+    from engine.convert.plan import (
+        check_plan,
+        convert_job,
+        output_status,
+        plan_conversion,
+        result_card,
+        worker_spec,
+        write_config,
+    )
 
     profile = find_profile(args.profile)
     overrides = {k: v for k, v in (("recipe", args.recipe), ("method", args.method)) if v}

@@ -50,7 +50,8 @@ def _say_if_stale(profile) -> None:
     except ConvertError:
         return
     if status == "stale":
-        print(f"warning: {profile.output_path()} was made from other settings or another source ({manifest.get('created', '?')}); "
+        made = manifest.get("created", "?")
+        print(f"warning: {profile.output_path()} was made from other settings or another source ({made}); "
               "deploying it as it is. slmops convert --force makes it again.", file=sys.stderr)
     elif status == "foreign":
         print(f"warning: {profile.output_path()} has no slmops manifest: where it came from is unknown.", file=sys.stderr)

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from engine.cli.output import fail, print_json
-from engine.units import human_bytes
 from engine.profiles import PRECISIONS, TEMPLATE_FAMILIES
+from engine.units import human_bytes
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,8 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--name", default="", help="profile name (default: from the folder's name)")
     parser.add_argument("--deploy-name", default="", help="model name in Foundry Local (default: NAME-PRECISION)")
     parser.add_argument("--precision", choices=PRECISIONS, help="default: int4, which every machine can run")
-    parser.add_argument("--template", choices=[t for t in TEMPLATE_FAMILIES if t not in ("auto", "custom")],
-                        help="prompt template family (default: the tokenizer's; plain completion when it has none)")
+    parser.add_argument(
+        "--template",
+        choices=[t for t in TEMPLATE_FAMILIES if t not in ("auto", "custom")],
+        help="prompt template family (default: the tokenizer's; plain completion when it has none)",
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing profile of that name")
     parser.add_argument("--json", action="store_true", help="print what was found and written as JSON")
     parser.set_defaults(handler=handle)
@@ -29,10 +32,12 @@ def describe_model(info) -> list[str]:
     return [
         f"model      {info.path}",
         f"type       {info.model_type or '?'} ({info.architecture or 'no architecture'})",
-        f"size       {info.parameters / 1e6:.0f}M parameters, {human_bytes(info.size_bytes)} on disk ({', '.join(info.dtypes) or '?'})",
+        f"size       {info.parameters / 1e6:.0f}M parameters, {human_bytes(info.size_bytes)} on disk "
+        f"({', '.join(info.dtypes) or '?'})",
         f"context    {info.context_length or '?'} tokens; {info.layers or '?'} layers; embeddings {tied}",
         f"template   {info.template_name}" + ("" if info.chat_template else " (no chat template in the tokenizer)"),
-        f"code       {'ships Python code (auto_map): needs trust_remote_code' if info.remote_code else 'none (no trust_remote_code needed)'}",
+        "code       "
+        + ("ships Python code (auto_map): needs trust_remote_code" if info.remote_code else "none (no trust_remote_code needed)"),
     ]
 
 
@@ -42,8 +47,9 @@ def handle(args: argparse.Namespace) -> int:
     from engine.profiles import ProfileError
 
     try:
-        proposal = propose(args.dir, name=args.name, precision=args.precision or "", deploy_name=args.deploy_name,
-                           template=args.template or "")
+        proposal = propose(
+            args.dir, name=args.name, precision=args.precision or "", deploy_name=args.deploy_name, template=args.template or ""
+        )
     except ConvertError as exc:
         return fail("init", exc.message, exc.hint, as_json=args.json)
     except ProfileError as exc:
@@ -56,10 +62,19 @@ def handle(args: argparse.Namespace) -> int:
     for note in verdict.notes:
         print(f"note       {note}", file=out)
     if not verdict.ok:
-        return fail("init", f"{verdict.model_type or 'this model'} cannot be converted here: {verdict.reason}", verdict.hint, as_json=args.json)
+        return fail(
+            "init",
+            f"{verdict.model_type or 'this model'} cannot be converted here: {verdict.reason}",
+            verdict.hint,
+            as_json=args.json,
+        )
     if proposal.exists and not args.force:
-        return fail("init", f"a profile {proposal.path} already exists.", "Pass --name for another one, or --force to replace it.",
-                    as_json=args.json)
+        return fail(
+            "init",
+            f"a profile {proposal.path} already exists.",
+            "Pass --name for another one, or --force to replace it.",
+            as_json=args.json,
+        )
     try:
         path = write(proposal, overwrite=args.force)
     except ProfileError as exc:

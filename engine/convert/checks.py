@@ -53,13 +53,14 @@ class InputReport:
 def check_model(model: Path, *, trust_remote_code: bool, precision: str = "int4", device: str = "cpu",
                 provider: str = "CPUExecutionProvider", builder_precision: str = "") -> tuple[ModelInfo, Verdict, list[str]]:
     """The folder holds a model the installed toolchain can convert this way (the support verdict); raises ConvertError."""
-    info, verdict = check_support(model, precision=precision, device=device, provider=provider, builder_precision=builder_precision)
+    info, verdict = check_support(model, precision=precision, device=device, provider=provider,
+                                  builder_precision=builder_precision)
     if not verdict.ok:
         raise verdict.error()
     warnings = list(verdict.notes)
     if info.remote_code:
         if not trust_remote_code:
-            raise ConvertError(f"{info.path.name} needs trust_remote_code: its config.json runs Python code shipped with the model.",
+            raise ConvertError(f"{info.path.name} needs trust_remote_code: its config.json runs Python code shipped with it.",
                                "Read that code first; then set model.trust_remote_code = true in the profile to allow it.")
         warnings = [w for w in warnings if "auto_map" not in w]
         warnings.append("trust_remote_code is on: the model's own Python code will run during conversion.")

@@ -14,8 +14,18 @@ from engine import journal, locations, provenance
 from engine.atomic import write_text_atomic
 from engine.convert.checks import InputReport, check_inputs, check_model
 from engine.convert.errors import ConvertError
-from engine.convert.guide_config import ConfigFileError, load_workflow, workflow_precision
-from engine.convert.recipes import ConvertParams, OliveCommand, Recipe, build_command, recipe_for
+from engine.convert.guide_config import (
+    ConfigFileError,
+    load_workflow,
+    workflow_precision,
+)
+from engine.convert.recipes import (
+    ConvertParams,
+    OliveCommand,
+    Recipe,
+    build_command,
+    recipe_for,
+)
 from engine.foundry.templates import TEMPLATES
 from engine.jobs import Job
 from engine.model_info import ModelInfo
@@ -129,8 +139,9 @@ def plan_verdict(plan: ConvertPlan) -> Verdict:
     """The support verdict for this plan's model, precision and provider (no resource checks); raises ConvertError."""
     if plan.profile.model.path == DEMO_MODEL and not Path(plan.params.model).is_dir():
         raise ConvertError(f"The demo model is not built yet ({plan.params.model}).", "Build it once: slmops demo-model, or b in the Environment panel.")
-    _, verdict, _ = check_model(Path(plan.params.model), trust_remote_code=plan.params.trust_remote_code, precision=plan.recipe.precision,
-                                device=plan.params.device, provider=plan.params.provider, builder_precision=builder_precision(plan))
+    params = plan.params
+    _, verdict, _ = check_model(Path(params.model), trust_remote_code=params.trust_remote_code, precision=plan.recipe.precision,
+                                device=params.device, provider=params.provider, builder_precision=builder_precision(plan))
     return verdict
 
 
@@ -143,7 +154,7 @@ def plan_identity(plan: ConvertPlan, report: InputReport | None = None) -> dict[
         argv[argv.index("--output_path") + 1] = "OUTPUT"
         command = argv
     params = dataclasses.asdict(plan.params)
-    settings = {k: v for k, v in params.items() if k not in ("model", "log_level") and (k in plan.recipe.tunable or k in ("device", "provider"))}
+    settings = {k: v for k, v in params.items() if k in plan.recipe.tunable or k in ("device", "provider")}
     if report is None or report.verdict is None:
         try:
             verdict: Verdict | None = plan_verdict(plan)

@@ -56,7 +56,7 @@ class Pipeline:
         self._stage = ""
 
     def foreign_output(self) -> Path | None:
-        """The conversion output, if it exists, this pipeline did not make it and it is not current (replacing it needs ``force``)."""
+        """The conversion output if it exists, is not current and was not made here (replacing it needs ``force``)."""
         from engine.convert.plan import output_status, plan_conversion
 
         output = self._output()
@@ -204,7 +204,14 @@ class Pipeline:
         return {"checks": [dataclasses.asdict(c) for c in checks]}
 
     async def _stage_convert(self) -> dict[str, Any]:
-        from engine.convert.plan import check_plan, convert_job, output_status, plan_conversion, result_card, worker_spec
+        from engine.convert.plan import (
+            check_plan,
+            convert_job,
+            output_status,
+            plan_conversion,
+            result_card,
+            worker_spec,
+        )
 
         try:
             plan = plan_conversion(self.profile)

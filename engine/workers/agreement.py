@@ -16,8 +16,9 @@ from typing import Any
 COMPARED = 4  # int4 may drift later in an answer; the first tokens show whether the model is the same model
 
 
-def reference_tokens(source: Path, prompts: list[str], max_new_tokens: int,
-                     prompt_format: str | None = None) -> list[tuple[list[int], list[int]]]:
+def reference_tokens(
+    source: Path, prompts: list[str], max_new_tokens: int, prompt_format: str | None = None
+) -> list[tuple[list[int], list[int]]]:
     """(prompt ids, greedy answer ids) from transformers on the source folder."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -35,9 +36,13 @@ def reference_tokens(source: Path, prompts: list[str], max_new_tokens: int,
                 ids = ids["input_ids"]
         ids = [int(i) for i in ids]
         with torch.no_grad():
-            out = model.generate(torch.tensor([ids]), max_new_tokens=max_new_tokens, do_sample=False,
-                                 pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)
-        found.append((ids, [int(t) for t in out[0][len(ids):]]))
+            out = model.generate(
+                torch.tensor([ids]),
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+            )
+        found.append((ids, [int(t) for t in out[0][len(ids) :]]))
     return found
 
 
@@ -56,16 +61,22 @@ def converted_tokens(folder: Path, ids: list[int], max_new_tokens: int) -> list[
     return out
 
 
-def compare(source: Path, folder: Path, prompts: list[str], prompt_format: str | None = None,
-            compared: int = COMPARED) -> dict[str, Any]:
+def compare(
+    source: Path, folder: Path, prompts: list[str], prompt_format: str | None = None, compared: int = COMPARED
+) -> dict[str, Any]:
     """Greedy tokens of the converted model against transformers on the source, prompt by prompt."""
     rows = []
     for ids, expected in reference_tokens(source, prompts, compared, prompt_format):
         got = converted_tokens(folder, ids, compared)
         rows.append({"expected": expected, "got": got, "agree": got[:compared] == expected[:compared]})
     agreed = sum(r["agree"] for r in rows)
-    return {"agree": agreed == len(rows), "prompts": prompts, "rows": rows, "compared_tokens": compared,
-            "summary": f"{agreed}/{len(rows)} prompts, first {compared} tokens"}
+    return {
+        "agree": agreed == len(rows),
+        "prompts": prompts,
+        "rows": rows,
+        "compared_tokens": compared,
+        "summary": f"{agreed}/{len(rows)} prompts, first {compared} tokens",
+    }
 
 
 def staged_source(source: Path, target: Path, repairs: list[dict[str, Any]]) -> Path:

@@ -170,7 +170,8 @@ def check_repairs(spec: dict, folder: Path, repairs: list[dict], log_path: Path)
                             f"The output was not kept. Log: {log_path}") from None
     if not found["agree"]:
         raise p.WorkerError(f"Repair {names} did not hold: the converted model's greedy tokens differ from transformers on the "
-                            f"source ({found['summary']} agree).", "The output was not kept; fix config.json by hand or report the model.")
+                            f"source ({found['summary']} agree).",
+                            "The output was not kept; fix config.json by hand or report the model.")
     return found
 
 
@@ -227,7 +228,8 @@ def convert(spec: dict) -> None:
             repair = fix_logits_mapping(folder, found["outputs"])
             if repair:
                 olive.line(repair)
-            found.update(generate(folder, spec.get("prompt", "What is the capital of France?"), prompt_format=spec.get("prompt_format")))
+            prompt = spec.get("prompt", "What is the capital of France?")
+            found.update(generate(folder, prompt, prompt_format=spec.get("prompt_format")))
             olive.line(f"verify: answered {found['answer']!r}")
             verification = {"prompt": spec.get("prompt"), "answer": found["answer"]}
             if repairs:

@@ -12,7 +12,14 @@ from textual.widgets import Input, Static
 
 from engine.convert.errors import ConvertError
 from engine.convert.plan import (
-    ConvertPlan, check_plan, convert_job, output_status, plan_conversion, result_card, worker_spec, write_config,
+    ConvertPlan,
+    check_plan,
+    convert_job,
+    output_status,
+    plan_conversion,
+    result_card,
+    worker_spec,
+    write_config,
 )
 from engine.events import Error, Finished, Log, Progress, Resources, Stage
 from engine.jobs import Job

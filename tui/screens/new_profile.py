@@ -18,12 +18,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from engine.units import human_bytes
 from engine.convert.errors import ConvertError
 from engine.foundry.templates import TEMPLATES
 from engine.new_profile import PLAIN, Proposal, machine_precisions, propose, write
 from engine.profiles import Profile, ProfileError, load_profile
 from engine.support import REPAIR, SUPPORTED
+from engine.units import human_bytes
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.path_suggester import FolderSuggester
 
@@ -62,11 +62,17 @@ class NewProfileScreen(ModalScreen[Profile | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="new-profile"):
-            yield Static("New profile from a model folder (right arrow completes a folder name; ctrl+s saves, esc closes)", id="np-title")
+            yield Static(
+                "New profile from a model folder (right arrow completes a folder name; ctrl+s saves, esc closes)", id="np-title"
+            )
             with Horizontal(classes="row"):
                 yield Label("model folder")
-                yield Input(self.start_path, placeholder="~/models/my-finetune (config.json, weights, tokenizer)", id="np-path",
-                            suggester=FolderSuggester())
+                yield Input(
+                    self.start_path,
+                    placeholder="~/models/my-finetune (config.json, weights, tokenizer)",
+                    id="np-path",
+                    suggester=FolderSuggester(),
+                )
             with VerticalScroll(id="np-info"):
                 yield Static("Type the path of a Hugging Face model folder.", id="np-report")
             with Horizontal(classes="row"):
@@ -149,15 +155,19 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             self.notify(self.problem or "Type a model folder first.", severity="error")
             return
         if not proposal.verdict.ok:
-            self.notify(f"Not saved: {proposal.verdict.reason}", title="Cannot convert this model here", severity="error", timeout=10)
+            self.notify(
+                f"Not saved: {proposal.verdict.reason}", title="Cannot convert this model here", severity="error", timeout=10
+            )
             return
         if proposal.exists:
+
             def answered(yes: bool | None) -> None:
                 if yes:
                     self._write(proposal, overwrite=True)
 
-            self.app.push_screen(ConfirmScreen(f"{proposal.path} exists.\nReplace it with this profile?", yes="Replace", no="Keep"),
-                                 answered)
+            self.app.push_screen(
+                ConfirmScreen(f"{proposal.path} exists.\nReplace it with this profile?", yes="Replace", no="Keep"), answered
+            )
             return
         self._write(proposal, overwrite=False)
 
@@ -185,10 +195,14 @@ def describe(proposal: Proposal) -> Text:
     tied = {True: "tied", False: "separate", None: "unknown"}[info.tied_embeddings]
     text = Text()
     text.append(f"{info.model_type or '?'} ({info.architecture or 'no architecture'})\n", style="bold")
-    text.append(f"{info.parameters / 1e6:.0f}M parameters, {human_bytes(info.size_bytes)} on disk ({', '.join(info.dtypes) or '?'}); "
-                f"context {info.context_length or '?'} tokens; {info.layers or '?'} layers; embeddings {tied}\n")
-    text.append(f"chat template: {info.template_name}; "
-                f"{'ships Python code (needs trust_remote_code)' if info.remote_code else 'no remote code'}\n")
+    text.append(
+        f"{info.parameters / 1e6:.0f}M parameters, {human_bytes(info.size_bytes)} on disk ({', '.join(info.dtypes) or '?'}); "
+        f"context {info.context_length or '?'} tokens; {info.layers or '?'} layers; embeddings {tied}\n"
+    )
+    text.append(
+        f"chat template: {info.template_name}; "
+        f"{'ships Python code (needs trust_remote_code)' if info.remote_code else 'no remote code'}\n"
+    )
     style = {SUPPORTED: "green", REPAIR: "yellow"}.get(verdict.status, "red")
     text.append(verdict.summary() + "\n", style=f"bold {style}")
     if verdict.hint:

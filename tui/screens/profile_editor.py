@@ -66,22 +66,31 @@ class ProfileEditor(ModalScreen[Profile | None]):
                 with Horizontal(classes="row"):
                     yield Label("recipe")
                     options = [("(from the precision)", ""), *((f"{r.name}: {r.description}", r.name) for r in RECIPES.values())]
-                    yield Select(options, value=p.convert.recipe if p.convert.recipe in RECIPES else "", allow_blank=False, id="pe-recipe")
+                    yield Select(
+                        options, value=p.convert.recipe if p.convert.recipe in RECIPES else "", allow_blank=False, id="pe-recipe"
+                    )
                 with Horizontal(classes="row"):
                     yield Label("output folder")
                     yield Input(p.convert.output, placeholder=f"default: {p.output_path()}", id="pe-output")
                 with Horizontal(classes="row"):
                     yield Label("deploy name")
-                    yield Input(p.deploy.name, placeholder=f"default: {p.deploy_name()}", id="pe-deploy",
-                                validators=[Regex(r"^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", failure_description="letters, digits, . _ -")])
+                    yield Input(
+                        p.deploy.name,
+                        placeholder=f"default: {p.deploy_name()}",
+                        id="pe-deploy",
+                        validators=[Regex(r"^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", failure_description="letters, digits, . _ -")],
+                    )
                 for field_id, label, path, kind, validator in NUMBERS:
                     with Horizontal(classes="row"):
                         yield Label(label)
                         yield Input(str(getattr(cfg, path[-1])), type=kind, validators=[validator], id=field_id)
                 with Horizontal(classes="row"):
                     yield Label("bench input lengths")
-                    yield Input(", ".join(map(str, p.bench.input_lengths)), id="pe-lengths",
-                                validators=[Regex(LENGTHS, failure_description="whole numbers separated by commas")])
+                    yield Input(
+                        ", ".join(map(str, p.bench.input_lengths)),
+                        id="pe-lengths",
+                        validators=[Regex(LENGTHS, failure_description="whole numbers separated by commas")],
+                    )
             yield Static(f"saves to {target_path(p)}", id="pe-status")
             with Horizontal(id="pe-buttons"):
                 yield Button("Save (ctrl+s)", variant="primary", id="pe-save")
@@ -129,7 +138,9 @@ class ProfileEditor(ModalScreen[Profile | None]):
             self.dismiss(saved)
 
         if path.exists():
-            self.app.push_screen(ConfirmScreen(f"Save over {path}?\nComments in the file are not kept.", yes="Save", no="Back"), save)
+            self.app.push_screen(
+                ConfirmScreen(f"Save over {path}?\nComments in the file are not kept.", yes="Save", no="Back"), save
+            )
         else:
             save()
 

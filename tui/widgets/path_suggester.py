@@ -18,9 +18,11 @@ class FolderSuggester(Suggester):
         typed = Path(os.path.expanduser(value))
         parent, prefix = (typed, "") if value.endswith(os.sep) else (typed.parent, typed.name)
         try:
-            names = sorted(e.name for e in os.scandir(parent) if e.is_dir() and not e.name.startswith(".") and e.name.startswith(prefix))
+            names = sorted(
+                e.name for e in os.scandir(parent) if e.is_dir() and not e.name.startswith(".") and e.name.startswith(prefix)
+            )
         except OSError:
             return None
         if not names or names[0] == prefix:
             return None
-        return value + names[0][len(prefix):] + os.sep
+        return value + names[0][len(prefix) :] + os.sep
