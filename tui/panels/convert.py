@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -17,6 +18,7 @@ from engine.convert.plan import (
     convert_job,
     output_status,
     plan_conversion,
+    plan_verdict,
     result_card,
     worker_spec,
     write_config,
@@ -52,6 +54,7 @@ class ConvertPanel(Panel):
         # the settings and the result card scroll within a share of the height, so that 80x24 still shows the stages
         with VerticalScroll(id="convert-top"):
             yield Static("", id="convert-settings")
+            yield Static("", id="convert-support")
             yield Static("", id="convert-command")
         with Horizontal(id="convert-body"):
             yield ConvertStages(id="convert-stages")
@@ -90,18 +93,35 @@ class ConvertPanel(Panel):
             f"method {c.method}  precision {c.precision}  recipe {plan.recipe.name}  {c.device}/{c.provider}",
             f"block size {c.block_size}  symmetric {str(c.symmetric).lower()}  accuracy level {c.accuracy_level or 'unset'}  "
             f"quantize embedding/lm_head {str(c.quantize_lm_head).lower()}",
-            f"output {plan.output}: {self.output_state(plan)}",
+            f"output {plan.output}",
             *(f"note: {note}" for note in plan.notes),
         ]
         settings.update(Text("\n".join(lines)))
         command.update(Text(f"$ {plan.display()}", style="bold"))
+        self.query_one("#convert-support", Static).update(Text("checking the model and the output ...", style="dim"))
+        self.check_support(plan)
+
+    @work(thread=True, exclusive=True, group="convert-support")
+    def check_support(self, plan: ConvertPlan) -> None:
+        """The support verdict and the output's state read files (a fraction of a second): off the UI thread."""
+        try:
+            verdict = plan_verdict(plan)
+            support = Text(verdict.summary(), style="yellow" if verdict.repairs else "green")
+        except ConvertError as exc:
+            support = Text(f"{exc.message}\n{exc.hint}", style="red")
+        text = Text.assemble(support, "\n", f"output: {self.output_state(plan)}")
+        self.app.call_from_thread(self._show_support, plan, text)
+
+    def _show_support(self, plan: ConvertPlan, text: Text) -> None:
+        if plan is self.plan:
+            self.query_one("#convert-support", Static).update(text)
 
     @staticmethod
     def output_state(plan: ConvertPlan) -> str:
         """What the output folder holds, by its provenance manifest."""
         try:
             status, manifest = output_status(plan)
-        except OSError as exc:
+        except (OSError, ConvertError) as exc:
             return f"cannot be read ({exc})"
         made = (manifest or {}).get("created", "?")
         return {
@@ -182,6 +202,7 @@ class ConvertPanel(Panel):
         if event.ok:
             self.query_one(ConvertResult).show_result(result_card(job))
             self.notify("Conversion verified and in place.")
+            self.refresh_plan()  # the output line now says "up to date"
             return
         self.query_one(ConvertStages).fail_running()
         if event.cancelled:
