@@ -100,3 +100,31 @@ def test_describe_says_where_an_output_came_from():
     text = "\n".join(lines)
     assert "from /m" in text and "rtn-int4" in text and "block_size=32" in text and "'Paris'" in text and "repair r" in text
     assert MANIFEST == "slmops_manifest.json"
+
+
+async def test_the_convert_panel_says_up_to_date_for_an_output_made_from_its_plan(tiny_model, tmp_path, home):
+    from tui.app import SlmopsApp
+
+    out = tmp_path / "out"
+    path = save_profile(profile_for(tiny_model, out), tmp_path / "prov.toml")
+    plan = plan_conversion(profile_for(tiny_model, out))
+    out.mkdir()
+    (out / "genai_config.json").write_text("{}")  # the panel reads files only: a manifest of this plan makes it current
+    (out / MANIFEST).write_text(json.dumps({**plan_identity(plan), "created": "2026-11-25T10:00:00"}))
+    app = SlmopsApp(profile_arg=str(path))
+    async with app.run_test(size=(100, 34)) as pilot:
+        await pilot.press("2")
+        support = app.query_one("#convert-support")
+        for _ in range(100):
+            if "up to date" in str(support.render()):
+                break
+            await pilot.pause(0.1)
+        text = str(support.render())
+        assert "up to date (made 2026-11-25T10:00:00" in text and "supported: model_type llama" in text
+        (out / MANIFEST).write_text(json.dumps({**plan_identity(plan), "key": "other"}))
+        app.query_one("#convert").refresh_plan()
+        for _ in range(100):
+            if "other settings" in str(support.render()):
+                break
+            await pilot.pause(0.1)
+        assert "made" in str(support.render()) and "other settings" in str(support.render())

@@ -135,3 +135,13 @@ async def test_a_repaired_conversion_is_kept_only_because_it_agrees_with_the_sou
     assert agreement["agree"] and all(row["got"][:4] == row["expected"][:4] for row in agreement["rows"])
     assert "architectures" not in json.loads((model / "config.json").read_text())  # the source was not touched
     assert not list(tmp_path.glob(".out.partial-*"))
+
+
+def test_deploy_and_tune_refuse_too(tiny_model, tmp_path, home):
+    model = unreadable_by_builder(tiny_model, tmp_path / "gemma")
+    profile = save_profile(profile_for(model, tmp_path / "out"), tmp_path / "p.toml")
+    for argv in (["deploy", "--profile", str(profile), "--dry-run"], ["deploy", "--profile", str(profile)],
+                 ["tune", "--profile", str(profile), "--quick"]):
+        done = subprocess.run([*SLMOPS, *argv], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1 and "gemma3_text" in done.stderr and "rope_local_base_freq" in done.stderr, (argv, done.stderr)
+    assert not (tmp_path / "out").exists()

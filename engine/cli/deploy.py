@@ -71,6 +71,13 @@ def handle(args: argparse.Namespace) -> int:
         if args.model:
             return fail("deploy", f"No converted model (genai_config.json) in {source}.", "Point --model at a converted model folder.")
         if args.dry_run:
+            from engine.convert.errors import ConvertError
+            from engine.convert.plan import plan_conversion, plan_verdict
+
+            try:  # converting first is what a real run would do: say now if it cannot
+                plan_verdict(plan_conversion(profile))
+            except ConvertError as exc:
+                return fail("deploy", exc.message, exc.hint)
             return fail("deploy", f"{source} holds no converted model yet.", "Run without --dry-run to convert first, or run slmops convert.")
         status = _convert_first(profile)
         if status:
