@@ -42,12 +42,12 @@ class NewProfileScreen(ModalScreen[Profile | None]):
     NewProfileScreen { align: center middle; }
     #new-profile { width: 96%; max-width: 110; height: 94%; border: thick $accent; background: $surface; padding: 0 1; }
     #np-title { text-style: bold; }
-    #np-info { height: 1fr; border: round $panel; padding: 0 1; }
+    #np-info { height: 1fr; border: round $panel; padding: 0 1; margin: 1 0; }
     #new-profile Input { width: 1fr; }
     #new-profile .row { height: auto; }
-    #new-profile .row Label { width: 14; padding: 1 1 0 0; }
+    #new-profile .row Label { width: 14; padding: 0 1 0 0; }
     #new-profile Select { width: 1fr; }
-    #np-buttons { height: auto; align: right middle; }
+    #np-buttons { height: auto; align: right middle; margin-top: 1; }
     #np-buttons Button { margin: 0 1; }
     """
     BINDINGS = [Binding("escape", "dismiss(None)", "Close"), Binding("ctrl+s", "save", "Save")]
@@ -63,7 +63,7 @@ class NewProfileScreen(ModalScreen[Profile | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="new-profile"):
             yield Static(
-                "New profile from a model folder (right arrow completes a folder name; ctrl+s saves, esc closes)", id="np-title"
+                "New profile from a model folder (right arrow completes a folder; ctrl+s saves; esc closes)", id="np-title"
             )
             with Horizontal(classes="row"):
                 yield Label("model folder")
@@ -72,24 +72,27 @@ class NewProfileScreen(ModalScreen[Profile | None]):
                     placeholder="~/models/my-finetune (config.json, weights, tokenizer)",
                     id="np-path",
                     suggester=FolderSuggester(),
+                    compact=True,
                 )
             with VerticalScroll(id="np-info"):
                 yield Static("Type the path of a Hugging Face model folder.", id="np-report")
             with Horizontal(classes="row"):
                 yield Label("profile name")
-                yield Input(placeholder="from the folder's name", id="np-name")
+                yield Input(placeholder="from the folder's name", id="np-name", compact=True)
             with Horizontal(classes="row"):
                 yield Label("deploy name")
-                yield Input(placeholder="NAME-PRECISION", id="np-deploy")
+                yield Input(placeholder="NAME-PRECISION", id="np-deploy", compact=True)
             with Horizontal(classes="row"):
                 yield Label("precision")
-                yield Select([(p, p) for p in machine_precisions()], value="int4", allow_blank=False, id="np-precision")
+                yield Select(
+                    [(p, p) for p in machine_precisions()], value="int4", allow_blank=False, id="np-precision", compact=True
+                )
                 yield Label("template")
-                options = [("auto (the tokenizer's)", "auto"), *((f, f) for f in TEMPLATES), ("plain completion", PLAIN)]
-                yield Select(options, value="auto", allow_blank=False, id="np-template")
+                options = [("auto", "auto"), *((f, f) for f in TEMPLATES), ("plain completion", PLAIN)]
+                yield Select(options, value="auto", allow_blank=False, id="np-template", compact=True)
             with Horizontal(id="np-buttons"):
-                yield Button("Save (ctrl+s)", variant="primary", id="np-save")
-                yield Button("Cancel (esc)", id="np-cancel")
+                yield Button("Save (ctrl+s)", variant="primary", id="np-save", compact=True)
+                yield Button("Cancel (esc)", id="np-cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#np-path", Input).focus()

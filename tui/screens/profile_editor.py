@@ -39,10 +39,10 @@ class ProfileEditor(ModalScreen[Profile | None]):
     #pe-title { text-style: bold; }
     #pe-fields { height: 1fr; }
     #profile-editor .row { height: auto; }
-    #profile-editor .row Label { width: 20; padding: 1 1 0 0; }
+    #profile-editor .row Label { width: 20; padding: 0 1 0 0; }
     #profile-editor Input, #profile-editor Select { width: 1fr; }
     #pe-status { height: auto; color: $text-muted; }
-    #pe-buttons { height: auto; align: right middle; }
+    #pe-buttons { height: auto; align: right middle; margin-top: 1; }
     #pe-buttons Button { margin: 0 1; }
     """
     BINDINGS = [Binding("escape", "dismiss(None)", "Close"), Binding("ctrl+s", "save", "Save")]
@@ -59,19 +59,31 @@ class ProfileEditor(ModalScreen[Profile | None]):
             with VerticalScroll(id="pe-fields"):
                 with Horizontal(classes="row"):
                     yield Label("precision")
-                    yield Select([(x, x) for x in PRECISIONS], value=p.convert.precision, allow_blank=False, id="pe-precision")
+                    yield Select(
+                        [(x, x) for x in PRECISIONS],
+                        value=p.convert.precision,
+                        allow_blank=False,
+                        id="pe-precision",
+                        compact=True,
+                    )
                 with Horizontal(classes="row"):
                     yield Label("method")
-                    yield Select([(x, x) for x in METHODS], value=p.convert.method, allow_blank=False, id="pe-method")
+                    yield Select(
+                        [(x, x) for x in METHODS], value=p.convert.method, allow_blank=False, id="pe-method", compact=True
+                    )
                 with Horizontal(classes="row"):
                     yield Label("recipe")
                     options = [("(from the precision)", ""), *((f"{r.name}: {r.description}", r.name) for r in RECIPES.values())]
                     yield Select(
-                        options, value=p.convert.recipe if p.convert.recipe in RECIPES else "", allow_blank=False, id="pe-recipe"
+                        options,
+                        value=p.convert.recipe if p.convert.recipe in RECIPES else "",
+                        allow_blank=False,
+                        id="pe-recipe",
+                        compact=True,
                     )
                 with Horizontal(classes="row"):
                     yield Label("output folder")
-                    yield Input(p.convert.output, placeholder=f"default: {p.output_path()}", id="pe-output")
+                    yield Input(p.convert.output, placeholder=f"default: {p.output_path()}", id="pe-output", compact=True)
                 with Horizontal(classes="row"):
                     yield Label("deploy name")
                     yield Input(
@@ -79,22 +91,24 @@ class ProfileEditor(ModalScreen[Profile | None]):
                         placeholder=f"default: {p.deploy_name()}",
                         id="pe-deploy",
                         validators=[Regex(r"^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", failure_description="letters, digits, . _ -")],
+                        compact=True,
                     )
                 for field_id, label, path, kind, validator in NUMBERS:
                     with Horizontal(classes="row"):
                         yield Label(label)
-                        yield Input(str(getattr(cfg, path[-1])), type=kind, validators=[validator], id=field_id)
+                        yield Input(str(getattr(cfg, path[-1])), type=kind, validators=[validator], id=field_id, compact=True)
                 with Horizontal(classes="row"):
                     yield Label("bench input lengths")
                     yield Input(
                         ", ".join(map(str, p.bench.input_lengths)),
                         id="pe-lengths",
                         validators=[Regex(LENGTHS, failure_description="whole numbers separated by commas")],
+                        compact=True,
                     )
             yield Static(f"saves to {target_path(p)}", id="pe-status")
             with Horizontal(id="pe-buttons"):
-                yield Button("Save (ctrl+s)", variant="primary", id="pe-save")
-                yield Button("Cancel (esc)", id="pe-cancel")
+                yield Button("Save (ctrl+s)", variant="primary", id="pe-save", compact=True)
+                yield Button("Cancel (esc)", id="pe-cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#pe-precision", Select).focus()
