@@ -33,13 +33,7 @@ def handle(args: argparse.Namespace) -> int:
 
     from engine.convert.errors import ConvertError
     from engine.convert.plan import (
-        check_plan,
-        convert_job,
-        output_status,
-        plan_conversion,
-        result_card,
-        worker_spec,
-        write_config,
+        check_plan, convert_job, output_status, plan_conversion, result_card, worker_spec, write_config,
     )
 
     profile = find_profile(args.profile)

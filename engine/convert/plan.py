@@ -14,18 +14,8 @@ from engine import journal, locations, provenance
 from engine.atomic import write_text_atomic
 from engine.convert.checks import InputReport, check_inputs, check_model
 from engine.convert.errors import ConvertError
-from engine.convert.guide_config import (
-    ConfigFileError,
-    load_workflow,
-    workflow_precision,
-)
-from engine.convert.recipes import (
-    ConvertParams,
-    OliveCommand,
-    Recipe,
-    build_command,
-    recipe_for,
-)
+from engine.convert.guide_config import ConfigFileError, load_workflow, workflow_precision
+from engine.convert.recipes import ConvertParams, OliveCommand, Recipe, build_command, recipe_for
 from engine.foundry.templates import TEMPLATES
 from engine.jobs import Job
 from engine.model_info import ModelInfo

@@ -204,14 +204,7 @@ class Pipeline:
         return {"checks": [dataclasses.asdict(c) for c in checks]}
 
     async def _stage_convert(self) -> dict[str, Any]:
-        from engine.convert.plan import (
-            check_plan,
-            convert_job,
-            output_status,
-            plan_conversion,
-            result_card,
-            worker_spec,
-        )
+        from engine.convert.plan import check_plan, convert_job, output_status, plan_conversion, result_card, worker_spec
 
         try:
             plan = plan_conversion(self.profile)

@@ -13,15 +13,7 @@ from textual.widgets import Input, Static
 
 from engine.convert.errors import ConvertError
 from engine.convert.plan import (
-    ConvertPlan,
-    check_plan,
-    convert_job,
-    output_status,
-    plan_conversion,
-    plan_verdict,
-    result_card,
-    worker_spec,
-    write_config,
+    ConvertPlan, check_plan, convert_job, output_status, plan_conversion, plan_verdict, result_card, worker_spec, write_config,
 )
 from engine.events import Error, Finished, Log, Progress, Resources, Stage
 from engine.jobs import Job
