@@ -11,13 +11,12 @@ would work instead.
 
 from __future__ import annotations
 
-import importlib.metadata
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import builder_source
+from engine import builder_source, provenance
 from engine.convert.errors import ConvertError
 from engine.convert.recipes import GPU_PROVIDERS
 from engine.model_info import ModelInfo, inspect_model
@@ -78,15 +77,8 @@ class Verdict:
         )
 
 
-def _version(name: str) -> str | None:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
 def toolchain_versions() -> dict[str, str | None]:
-    return {name: _version(name) for name in ("olive-ai", "onnxruntime-genai", "transformers")}
+    return provenance.toolchain_versions(("olive-ai", "onnxruntime-genai", "transformers"))
 
 
 def _architecture_for(model_type: str, supported: tuple[str, ...]) -> str:
