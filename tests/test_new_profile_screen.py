@@ -31,7 +31,10 @@ async def test_new_profile_from_a_typed_path_is_judged_saved_and_opened(tiny_mod
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, NewProfileScreen) and app.focused.id == "np-path"
-        await pilot.press(*str(bad))
+        path = screen.query_one("#np-path")
+        path.value = f"{bad.parent}/"  # the parent given, the folder's name typed
+        path.cursor_position = len(path.value)
+        await pilot.press(*bad.name)
         await wait_for(pilot, lambda: "unsupported" in report_text(screen))
         assert "gemma3_text" in report_text(screen)
         await pilot.press("ctrl+s")
@@ -39,9 +42,12 @@ async def test_new_profile_from_a_typed_path_is_judged_saved_and_opened(tiny_mod
         assert app.screen is screen  # refused: nothing written
         assert not list(locations.profiles_dir().glob("*.toml")) if locations.profiles_dir().exists() else True
 
-        screen.query_one("#np-path").value = ""
-        screen.query_one("#np-path").focus()
-        await pilot.press(*str(tiny_model))
+        path.value = f"{tiny_model.parent}/"
+        path.cursor_position = len(path.value)
+        await pilot.press(*tiny_model.name[:4])
+        await wait_for(pilot, lambda: path._suggestion.endswith(f"{tiny_model.name}/"))  # the suggester answers asynchronously
+        await pilot.press("right")  # accepts the completed folder name
+        assert path.value == f"{tiny_model}/"
         await wait_for(pilot, lambda: "supported: model_type llama" in report_text(screen))
         name = screen.query_one("#np-name")
         assert name.value  # proposed from the folder's name
