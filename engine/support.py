@@ -179,8 +179,9 @@ def verdict_for(
         return refuse(
             f"the model builder ({genai}) reads {names}, which a transformers {transformers} config of this type does not have "
             "(it moves such fields into rope_parameters while loading); Olive would stop with an AttributeError.",
-            "Known to need a model builder that reads rope_parameters, or transformers 4.x in its own environment "
-            "(neither is the tested set); or a fine-tune of an architecture on the supported list.",
+            f"What would work: a model builder that reads these from rope_parameters (onnxruntime-genai {genai} does not, "
+            "and 0.15 to 0.18 break Olive 0.13), or transformers 4.x in an environment of its own (not tested here); "
+            "or a model of an architecture on the supported list.",
         )
     if info.remote_code:
         verdict.notes.append(
