@@ -70,11 +70,18 @@ def _show(entry, as_json: bool) -> int:
         text = (entry.path / "inference_model.json").read_text(encoding="utf-8")
     except OSError:
         pass
+    from engine.provenance import describe, read_manifest
+
+    manifest = read_manifest(entry.path)
     if as_json:
         print_json({**entry.to_dict(), "files": [{"path": str(f.relative_to(entry.path)), "size_bytes": f.stat().st_size} for f in files],
-                    "inference_model_json": text})
+                    "inference_model_json": text, "provenance": manifest})
         return 0
     print(f"{entry.name} {entry.version}  ({entry.model_id or 'not registered'})\n{entry.path}\nstatus: {entry.status}\n")
+    print("provenance:")
+    for line in describe(manifest) if manifest else ["no slmops manifest: where it came from is unknown"]:
+        print(f"  {line}")
+    print()
     print_table(["file", "size"], [(f.relative_to(entry.path), human_bytes(f.stat().st_size)) for f in files])
     print(f"\ninference_model.json:\n{text or '(missing)'}")
     return 0

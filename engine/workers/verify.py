@@ -49,14 +49,18 @@ def quantization_facts(onnx_file: Path) -> dict[str, Any]:
     return {"quantized_ops": ops, "block_sizes": sorted(block_sizes), "bits": sorted(bits), "outputs": [o.name for o in graph.output]}
 
 
-def generate(folder: Path, prompt: str, max_new_tokens: int = 16) -> dict[str, Any]:
+def generate(folder: Path, prompt: str, max_new_tokens: int = 16, prompt_format: str | None = None) -> dict[str, Any]:
+    """Greedy tokens for ``prompt``: through the tokenizer's chat template, or ``prompt_format`` (a ``{Content}`` string)."""
     import onnxruntime_genai as og
 
     started = time.monotonic()
     try:
         model = og.Model(str(folder))
         tokenizer = og.Tokenizer(model)
-        text = tokenizer.apply_chat_template(json.dumps([{"role": "user", "content": prompt}]), add_generation_prompt=True)
+        if prompt_format is not None:
+            text = prompt_format.replace("{Content}", prompt)
+        else:
+            text = tokenizer.apply_chat_template(json.dumps([{"role": "user", "content": prompt}]), add_generation_prompt=True)
         tokens = tokenizer.encode(text)
         params = og.GeneratorParams(model)
         params.set_search_options(max_length=len(tokens) + max_new_tokens, do_sample=False)
@@ -75,16 +79,17 @@ def generate(folder: Path, prompt: str, max_new_tokens: int = 16) -> dict[str, A
     return {"answer": answer, "tokens": len(out), "seconds": round(time.monotonic() - started, 2)}
 
 
-def verify_model(folder: Path, prompt: str, max_new_tokens: int = 16) -> dict[str, Any]:
+def verify_model(folder: Path, prompt: str, max_new_tokens: int = 16, prompt_format: str | None = None) -> dict[str, Any]:
     _, onnx_file = model_files(folder)
     facts = quantization_facts(onnx_file)
-    return {**facts, **generate(folder, prompt, max_new_tokens)}
+    return {**facts, **generate(folder, prompt, max_new_tokens, prompt_format)}
 
 
 def run(spec: dict) -> None:
     folder = Path(spec["path"]).expanduser().resolve()
     p.stage("verify", detail=str(folder))
-    found = verify_model(folder, spec.get("prompt", "What is the capital of France?"), int(spec.get("max_new_tokens", 16)))
+    found = verify_model(folder, spec.get("prompt", "What is the capital of France?"), int(spec.get("max_new_tokens", 16)),
+                         spec.get("prompt_format"))
     p.stage("verify", "done", found["answer"])
     p.result({"path": str(folder), **found})
 
