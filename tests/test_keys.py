@@ -162,12 +162,22 @@ async def test_long_jobs_ask_first_and_name_what_will_run():
         await pilot.pause()
         _no_job_and_main_screen(app, "tab-convert")
 
+
+async def test_the_tuner_asks_before_it_runs(tiny_model):
+    from engine.profiles import ModelSection, Profile
+
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.profile = Profile(name="tiny", model=ModelSection(path=str(tiny_model)))
         await pilot.press("t")
         await pilot.pause()
         assert isinstance(app.screen, TuneScreen)
         await pilot.press("r")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen) and "recipe tuner on profile demo" in app.screen.question
+        for _ in range(50):  # the support verdict reads the model's files first
+            await pilot.pause(0.1)
+            if isinstance(app.screen, ConfirmScreen):
+                break
+        assert isinstance(app.screen, ConfirmScreen) and "recipe tuner on profile tiny" in app.screen.question
         await pilot.press("n")
         await pilot.pause()
         assert isinstance(app.screen, TuneScreen) and not app.screen.running

@@ -46,6 +46,7 @@ def pressing(key: str):
         await pilot.press(key)
         for field in pilot.app.query(Input):  # a blinking cursor would be on or off by chance
             field.cursor_blink = False
+        await pilot.app.workers.wait_for_complete()  # the Convert panel's support verdict, in a thread
         await pilot.pause()
 
     return run_before

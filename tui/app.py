@@ -48,6 +48,11 @@ class SlmopsApp(App[int]):
         *(Binding(p.KEY, f"show_panel('{panel_id(p)}')", f"Show {p.TITLE}", show=False, tooltip=f"the {p.TITLE} panel")
           for p in PANELS),
         Binding("p", "pick_profile", "Profile", tooltip="pick another profile"),
+        Binding("n", "new_profile", "New profile", show=False,
+                tooltip="new profile from a model folder: what it is, whether it converts here, names and precision "
+                        "(`slmops init DIR` headless)"),
+        Binding("e", "edit_profile", "Edit profile", show=False,
+                tooltip="edit the profile's common settings (a shipped example is saved as a copy in your folder)"),
         Binding("g", "pipeline", "Run all",
                 tooltip="run the whole pipeline (after confirming): checks, convert, verify, deploy, a quick benchmark "
                         "and a report; stages whose inputs did not change are skipped (`slmops run` headless)"),
@@ -88,7 +93,7 @@ class SlmopsApp(App[int]):
     async def _end_on_signal(self) -> None:
         # The runs stay in the journal: the next start reports them as interrupted.
         await self.cancel_jobs(interrupted=True)
-        self.exit(128 + signal.SIGTERM)
+        self.exit(return_code=128 + signal.SIGTERM)  # the exit status; a bare argument would be the result
 
     def _load_profile(self, name_or_path: str, explicit: bool) -> None:
         try:
@@ -148,6 +153,23 @@ class SlmopsApp(App[int]):
                 self.notify(f"Profile {self.profile.name} loaded from {entry.path}")
 
         self.push_screen(ProfilePicker(), picked)
+
+    def action_new_profile(self) -> None:
+        from tui.screens.new_profile import NewProfileScreen
+
+        self.push_screen(NewProfileScreen(), self._open_saved)
+
+    def action_edit_profile(self) -> None:
+        from tui.screens.profile_editor import ProfileEditor
+
+        self.push_screen(ProfileEditor(self.profile), self._open_saved)
+
+    def _open_saved(self, profile: Profile | None) -> None:
+        """A profile the New profile or Edit screen saved becomes the app's profile."""
+        if profile is not None:
+            self.profile = profile
+            self.sub_title = f"profile: {profile.name}"
+            self.notify(f"Profile {profile.name} saved to {profile.source} and opened")
 
     async def action_quit(self) -> None:
         await self.cancel_jobs()
