@@ -12,12 +12,13 @@ from typing import Any
 
 from engine import journal, locations
 from engine.atomic import write_text_atomic
+from engine.builtins import DEFAULT, from_reference
 from engine.convert.checks import InputReport, check_inputs
 from engine.convert.errors import ConvertError
 from engine.convert.guide_config import ConfigFileError, load_workflow, workflow_precision
 from engine.convert.recipes import ConvertParams, OliveCommand, Recipe, build_command, recipe_for
 from engine.jobs import Job
-from engine.profiles import DEMO_MODEL, Profile
+from engine.profiles import Profile
 
 PARTIAL_MARK = ".partial-"  # staging folders beside the output: .<name>.partial-XXXX
 VERIFY_PROMPT = "What is the capital of France?"
@@ -98,8 +99,13 @@ def plan_conversion(profile: Profile, *, precision: str | None = None, output: P
 
 def check_plan(plan: ConvertPlan, *, force: bool = False) -> InputReport:
     """Every check that can be made before Olive starts; raises :class:`ConvertError`."""
-    if plan.profile.model.path == DEMO_MODEL and not Path(plan.params.model).is_dir():
-        raise ConvertError(f"The demo model is not built yet ({plan.params.model}).", "Build it once: slmops demo-model, or b in the Environment panel.")
+    model = from_reference(plan.profile.model.path)
+    if model and not Path(plan.params.model).is_dir():
+        if model.key == DEFAULT:
+            raise ConvertError(f"The demo model is not built yet ({plan.params.model}).",
+                               "Build it once: slmops demo-model, or b in the Environment panel.")
+        raise ConvertError(f"The built-in model {model.name} is not built yet ({plan.params.model}).",
+                           f"Build it once ({model.build_time}): slmops demo-model --model {model.key}")
     model, output = Path(plan.params.model).resolve(), plan.output.resolve()
     if output == model or model in output.parents or output in model.parents:
         raise ConvertError(f"The output {plan.output} overlaps the model folder {model}: converting would overwrite the model itself.",
