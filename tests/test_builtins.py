@@ -47,7 +47,8 @@ def test_converting_a_builtin_not_yet_built_says_how_to_build_it(tmp_path: Path,
     assert "slmops demo-model --model qwen" in info.value.hint
 
 
-@pytest.mark.parametrize("key", list(BUILTINS))
+# Asking for a built-in's fixture builds it if missing: the big one only in the slow set.
+@pytest.mark.parametrize("key", [pytest.param(key, marks=[pytest.mark.slow] if key != "demo" else []) for key in BUILTINS])
 def test_demo_model_command_finds_a_built_one_without_rebuilding(key: str, request: pytest.FixtureRequest):
     folder = request.getfixturevalue(f"{key}_model")
     done = subprocess.run([sys.executable, "-m", "tui.main", "demo-model", "--model", key, "--json"],
