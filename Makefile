@@ -1,12 +1,12 @@
 # Two commands do all set-up on a fresh machine with Python 3.10+:
 #   make run    create .venv, install, build the demo model once, open the app on it
-#   make test   create the same environment, build both built-in models once, run the whole test suite
+#   make test   create the same environment, lint the code (ruff), build both built-in models once, run the whole test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install demo-model qwen-model screenshots clean
+.PHONY: run test lint install demo-model qwen-model screenshots clean
 
 install: $(STAMP)
 
@@ -33,7 +33,11 @@ qwen-model: $(STAMP)
 run: demo-model
 	$(BIN)/slmops --profile profiles/demo.toml
 
-test: demo-model qwen-model
+# ruff's rules are in pyproject.toml; lint runs first, so a test run starts from code it accepts.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: lint demo-model qwen-model
 	$(BIN)/python -m pytest -ra --durations=20
 
 # The README's pictures: each panel of the real app on the demo model, saved as SVG by Textual.
