@@ -86,3 +86,65 @@ def test_write_keeps_the_rest_of_the_file(source: Path):
     after = genai_config.read(source)
     assert genai_config.session_options(after) == {"log_id": "x", "intra_op_num_threads": 2}
     assert {k: v for k, v in after.items() if k != "model"} == {k: v for k, v in before.items() if k != "model"}
+
+
+def _deploy_default(source: Path, cache: Path):
+    (source / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    return execute(plan_deploy(Profile(name="p"), source, cache))  # the default: physical cores
+
+
+def _measure_llama(threads: int) -> None:
+    from engine.tune import history
+
+    report = {"state": "complete", "created": "2026-11-25T23:00:00", "chosen": "c", "chosen_settings": {"intra_op_num_threads": threads},
+              "candidates": [{"name": "c", "recipe": "rtn-int4-head8", "settings": {}, "error": None}]}
+    assert history.record(report, "llama")
+
+
+def test_cache_settings_shows_and_reapplies_measured_settings_headless(source: Path, home: Path):
+    import os
+    import subprocess
+    import sys
+
+    from engine import locations
+
+    cache = locations.foundry_cache_dir()
+    plan = _deploy_default(source, cache)
+    _measure_llama(7)
+    argv = [sys.executable, "-m", "tui.main", "cache", "settings", plan.slot.folder.name, "--cache", str(cache)]
+    env = dict(os.environ, SLMOPS_HOME=str(home))
+    shown = subprocess.run(argv, capture_output=True, text=True, env=env, check=True).stdout
+    assert f"({runtime_settings.DEFAULT_SOURCE})" in shown and f"intra_op_num_threads = 7 ({MEASURED})" in shown and "--apply" in shown
+    assert runtime_settings.read(plan.slot.folder) == {"intra_op_num_threads": runtime_settings.physical_cores()}
+    subprocess.run([*argv, "--apply"], capture_output=True, text=True, env=env, check=True)
+    assert runtime_settings.read(plan.slot.folder) == {"intra_op_num_threads": 7}
+    assert json.loads((plan.slot.folder / SIDECAR).read_text())["runtime_settings"] == {"intra_op_num_threads": MEASURED}
+
+
+async def test_cache_panel_shows_settings_and_reapplies_after_confirming(source: Path, home: Path):
+    from engine import locations
+    from tui.app import SlmopsApp
+    from tui.panels.cache import CachePanel
+    from tui.screens.confirm import ConfirmScreen
+    from tui.widgets.cache_settings import CacheSettings
+
+    plan = _deploy_default(source, locations.foundry_cache_dir())
+    _measure_llama(5)
+    app = SlmopsApp()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("3")
+        await pilot.pause()
+        shown = str(app.query_one(CachePanel).query_one(CacheSettings).render())
+        assert runtime_settings.DEFAULT_SOURCE in shown and "measured: intra_op_num_threads = 5" in shown
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("escape")  # keep: nothing changes
+        await pilot.pause()
+        assert runtime_settings.read(plan.slot.folder) == {"intra_op_num_threads": runtime_settings.physical_cores()}
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert runtime_settings.read(plan.slot.folder) == {"intra_op_num_threads": 5}
+        assert "measured:" not in str(app.query_one(CacheSettings).render())
