@@ -67,7 +67,7 @@ def size(folder: Path) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", type=Path, nargs="+")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="0: size and perplexity only")
     parser.add_argument("--memory-tokens", type=int, default=2000)
     parser.add_argument("--text", type=Path, default=ROOT / "profiles" / "demo.toml", help="a profile with bench.perplexity_text")
     args = parser.parse_args()
@@ -83,7 +83,7 @@ def main() -> int:
 
     def med(rows: list[dict], key: str) -> str:
         values = [x[key] for x in rows]
-        return f"{statistics.median(values):.1f} [{min(values):.1f}-{max(values):.1f}]"
+        return f"{statistics.median(values):.1f} [{min(values):.1f}-{max(values):.1f}]" if values else "-"
 
     print(f"{args.rounds} rounds, fresh process per run, median [min-max]; perplexity of {args.text.name}'s text")
     print("| model | size MB | perplexity (how) | decode tok/s | TTFT 512 ms | "
