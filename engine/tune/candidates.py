@@ -58,7 +58,7 @@ DEFAULT: tuple[Candidate, ...] = (
     Candidate("dynamic-int8", "dynamic-int8"),
 )
 BY_NAME = {c.name: c for c in DEFAULT}
-QUICK = ("fp32", "guide-int4", "rtn-int4-b128-head8")
+QUICK = ("fp32", "guide-int4", "rtn-int4-b128-head8-prune")
 
 
 class CandidateError(SlmopsError, ValueError):
