@@ -101,6 +101,8 @@ def print_report(report: dict) -> None:
     print()
     print(frontier_chart(report["candidates"], report["chosen"]))
     gain = speedup(report, report["chosen"])
+    if report.get("chosen_settings"):
+        print(f"measured runtime settings: {report['chosen_settings']} (--apply writes them with the recipe)")
     print(f"\nchosen: {report['chosen'] or 'none within the quality bound'}" + (f" ({gain}x the guide's auto-opt int4 decode speed)" if gain else ""))
     if report.get("saved_to"):
         print(f"saved: {report['saved_to']} (report.json, candidates.csv, threads.csv, tune.md)")

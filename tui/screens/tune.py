@@ -125,7 +125,8 @@ class TuneScreen(ModalScreen[None]):
         gain = speedup(report, report["chosen"])
         threads = "; ".join(f"{t['intra_op_threads']} thread(s): {t.get('decode_tps')} tok/s" for t in report.get("threads") or [] if not t.get("error"))
         self._status(f"{report['state']}: chosen {report['chosen'] or 'none'}" + (f" ({gain}x guide int4)" if gain else "")
-                     + (f"; {threads}" if threads else "") + f"\nsaved {report.get('saved_to', '-')}  (a applies the selected row)")
+                     + (f"; {threads}" if threads else "")
+                     + (f"; measured settings: {report['chosen_settings']}" if report.get("chosen_settings") else "") + f"\nsaved {report.get('saved_to', '-')}  (a applies the selected row)")
 
     def action_apply(self) -> None:
         from engine.tune.apply import ApplyError, apply_candidate, candidate_of, describe_runtime, runtime_of, target_path
