@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import journal, locations, provenance
+from engine import journal, locations, provenance, runtime_settings
 from engine.atomic import write_text_atomic
 from engine.builtins import DEFAULT, from_reference
 from engine.conventions import PARTIAL_MARK
@@ -60,7 +60,8 @@ def plan_conversion(profile: Profile, *, precision: str | None = None, output: P
     params = ConvertParams(
         model=str(profile.model_path()), device=convert.device, provider=convert.provider,
         block_size=convert.block_size, symmetric=convert.symmetric, accuracy_level=convert.accuracy_level,
-        quantize_lm_head=convert.quantize_lm_head, log_level=convert.log_level, trust_remote_code=profile.model.trust_remote_code,
+        quantize_lm_head=convert.quantize_lm_head, prune_lm_head=convert.prune_lm_head, embedding_bits=convert.embedding_bits,
+        log_level=convert.log_level, trust_remote_code=profile.model.trust_remote_code,
     )
     target = (output.expanduser().resolve() if output else profile.output_path())
     notes: list[str] = []
@@ -74,6 +75,11 @@ def plan_conversion(profile: Profile, *, precision: str | None = None, output: P
                      "Use method \"config\" to apply the profile's.")
     if convert.method == "auto-opt" and convert.precision == "int8":
         notes.append("auto-opt has no int8 route that works on the CPU: using the rtn-int8 workflow instead")
+    if convert.prune_lm_head and recipe.kind == "cli":
+        notes.append("olive auto-opt passes no model builder option, so prune_lm_head has no effect: "
+                     "method \"config\" (the guide's workflow file) applies it")
+    if convert.embedding_bits and "embedding_bits" not in recipe.tunable:
+        notes.append(f"embedding_bits has no effect with recipe {recipe.name}")
     if convert.quantize_lm_head and "quantize_lm_head" not in recipe.tunable:
         notes.append(f"quantize_lm_head has no effect with recipe {recipe.name}")
     command = build_command(recipe, params, str(target), "cache")
@@ -168,6 +174,13 @@ def plan_identity(plan: ConvertPlan, report: InputReport | None = None) -> dict[
                                settings=settings, command=command, repairs=repairs)
 
 
+def write_runtime_settings(plan: ConvertPlan) -> list[runtime_settings.Setting]:
+    """Write the profile's runtime settings into a reused output: they change no weight, so they need no new conversion."""
+    settings = runtime_settings.resolve(plan.profile.runtime)
+    runtime_settings.write(plan.output, runtime_settings.session_options(settings))
+    return settings
+
+
 def output_status(plan: ConvertPlan, report: InputReport | None = None) -> tuple[str, dict[str, Any] | None]:
     """Whether the plan's output is ``missing``, ``current`` (reusable), ``stale`` or ``foreign`` (see engine.provenance)."""
     if not plan.output.exists():
@@ -217,6 +230,7 @@ def new_log_path(plan: ConvertPlan) -> Path:
 
 
 def worker_spec(plan: ConvertPlan, report: InputReport, *, force: bool = False, log_path: Path | None = None) -> dict[str, Any]:
+    settings = runtime_settings.resolve(plan.profile.runtime)
     return {
         "argv": plan.command.argv,
         "config": plan.command.config,
@@ -232,6 +246,9 @@ def worker_spec(plan: ConvertPlan, report: InputReport, *, force: bool = False, 
         "layers": report.layers,
         "command": plan.display(),
         "prompt": VERIFY_PROMPT,
+        # ONNX Runtime session options written into genai_config.json before verifying, and where each came from
+        "session_options": runtime_settings.session_options(settings),
+        "runtime_settings": [s.describe() for s in settings],
         "title": f"of {plan.profile.name} ({plan.recipe.precision}) to {plan.output}",
         "source_model": plan.params.model,
         "manifest": plan_identity(plan, report),
