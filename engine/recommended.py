@@ -77,3 +77,16 @@ def recommended_convert(model_type: str) -> tuple[Recommendation, str]:
                   "slmops tune measures the others")
         result = Recommendation(guide_convert(), RuntimeSection(), reason, "guide-int4")
     return result, result.reason
+
+
+def starting_convert(model_type: str, precision: str = "int4", *, guide: bool = False) -> tuple[Recommendation, str]:
+    """What a new profile converts with: the recommendation for int4, the guide's command when asked or for other precisions."""
+    if precision == "int4" and not guide:
+        return recommended_convert(model_type)
+    section = dataclasses.replace(guide_convert(), precision=precision)
+    if precision == "int8":
+        reason = "int8 on the CPU goes through the rtn-int8 workflow (auto-opt has no int8 route that works there)"
+    else:
+        reason = f"the guide's one command (olive auto-opt --use_model_builder --precision {precision})"
+    return Recommendation(section, RuntimeSection(), reason, "guide-int4" if precision == "int4" else f"guide-{precision}"), reason
+
