@@ -19,6 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from engine import rpc
 from engine.events import Error, Finished
+from engine.foundry import settings
 from engine.foundry.cache import CacheEntry, CacheLocation, resolve_location, scan
 from engine.foundry.deploy import DeployError, DeployPlan, execute, find_model_folder, fix_template, plan_deploy
 from engine.foundry.names import deployed_model_id
@@ -31,6 +32,7 @@ from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.cache_deploy_review import DeployReview
 from tui.widgets.cache_detail import CacheDetail
+from tui.widgets.cache_settings import CacheSettings
 from tui.widgets.cache_table import CacheTable
 
 OFFLINE = "offline: the public catalog needs the internet; local models work as usual"
@@ -49,6 +51,8 @@ class CachePanel(Panel):
         Binding("b", "bench", "Bench", tooltip="choose the selected model in the Chat & Bench panel, to benchmark it"),
         Binding("x", "remove", "Remove", tooltip="remove the selected model: its files and its registration (after confirming)"),
         Binding("R", "register", "Re-register", key_display="R", tooltip="register the selected model with Foundry Local again"),
+        Binding("a", "apply_settings", "Settings",
+                tooltip="write the measured runtime settings into the selected model's genai_config.json (after confirming)"),
         Binding("y", "copy_path", "Copy path", tooltip="copy the selected model's path"),
         Binding("slash", "focus_filter", "Filter", key_display="/", tooltip="filter the list (enter or esc: back to the list)"),
         Binding("s", "sort", "Sort", tooltip="sort by the next column"),
@@ -74,6 +78,7 @@ class CachePanel(Panel):
         with Horizontal(id="cache-body"):
             yield CacheTable(id="cache-table")
             yield CacheDetail(id="cache-detail")
+        yield CacheSettings(id="cache-settings")
         yield Static("", id="cache-status")
 
     def on_mount(self) -> None:
@@ -109,6 +114,7 @@ class CachePanel(Panel):
 
     def _show_detail(self) -> None:
         self.query_one(CacheDetail).show(self.query_one(CacheTable).selected())
+        self.query_one(CacheSettings).show(self.query_one(CacheTable).selected())
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_detail()
@@ -219,6 +225,20 @@ class CachePanel(Panel):
                     "and its Foundry Local registration, and nothing else.")
         if await self.app.push_screen_wait(ConfirmScreen(question, yes="Remove", no="Keep")):
             await self.run_op({"op": "remove", "model_id": entry.model_id, "path": str(entry.path)})
+
+    @work(exclusive=True, group="cache-settings")
+    async def action_apply_settings(self) -> None:
+        entry = self.selected()
+        found = self.query_one(CacheSettings).show(entry) if entry else None
+        if found is None or not found.differs:
+            self.notify("Nothing to apply: it already runs with the measured settings." if found else "No settings to apply.")
+            return
+        question = (f"Write these runtime settings into {entry.path}/genai_config.json?\n\n"
+                    + "\n".join(s.describe() for s in found.proposed) + "\n\nA loaded model takes them when loaded again.")
+        if await self.app.push_screen_wait(ConfirmScreen(question, yes="Apply", no="Keep")):
+            settings.reapply(entry.path)
+            self._show_detail()
+            self.notify(f"Applied to {entry.name}")
 
     def action_copy_path(self) -> None:
         entry = self.selected()

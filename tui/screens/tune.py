@@ -145,16 +145,12 @@ class TuneScreen(ModalScreen[None]):
         gain = speedup(report, report["chosen"])
         threads = "; ".join(f"{t['intra_op_threads']} thread(s): {t.get('decode_tps')} tok/s" for t in report.get("threads") or [] if not t.get("error"))
         self._status(f"{report['state']}: chosen {report['chosen'] or 'none'}" + (f" ({gain}x guide int4)" if gain else "")
-                     + (f"; {threads}" if threads else "") + f"\nsaved {report.get('saved_to', '-')}  (a applies the selected row)")
+                     + (f"; {threads}" if threads else "")
+                     + (f"; measured settings: {report['chosen_settings']}" if report.get("chosen_settings") else "") + f"\nsaved {report.get('saved_to', '-')}  (a applies the selected row)")
 
     @work(exclusive=True, group="tune-apply")
     async def action_apply(self) -> None:
-        from engine.tune.apply import (
-            ApplyError,
-            apply_candidate,
-            candidate_of,
-            target_path,
-        )
+        from engine.tune.apply import ApplyError, apply_candidate, candidate_of, describe_runtime, runtime_of, target_path
 
         if self.report is None or self.running:
             self.notify("Run the tuner first, and let it finish or cancel it.")
@@ -165,13 +161,15 @@ class TuneScreen(ModalScreen[None]):
             self.notify(str(exc), severity="error")
             return
         path = target_path(self.profile)
-        question = (f"Write {candidate.name} (recipe {candidate.recipe}) into {path} as the profile's conversion recipe?"
+        runtime = runtime_of(self.report)
+        question = (f"Write {candidate.name} (recipe {candidate.recipe}) into {path} as the profile's conversion recipe, "
+                    f"with runtime settings {describe_runtime(runtime)}?"
                     + ("\nThe file exists and will be replaced." if path.exists() else ""))
 
         if not await self.app.push_screen_wait(ConfirmScreen(question, yes="Apply")):
             return
         try:
-            _, written = apply_candidate(self.profile, candidate, path)
+            _, written = apply_candidate(self.profile, candidate, path, runtime)
             self.profile = load_profile(written)
         except (OSError, ProfileError) as exc:
             self.notify(f"Not applied: {exc}", severity="error")
