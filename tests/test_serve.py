@@ -193,3 +193,60 @@ def test_ctrl_c_unloads_and_leaves_no_worker(service):
     assert "stopped" in service["stderr"].read_text()
     with pytest.raises(OSError):
         socket.create_connection((service["info"]["host"], service["info"]["port"]), timeout=2)
+
+
+# the Cache panel ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_the_cache_panel_serves_the_selected_model_and_quitting_stops_it(home: Path, demo_onnx_int4: Path):
+    import asyncio
+
+    from engine import locations
+    from tui.app import SlmopsApp
+    from tui.panels.cache import CachePanel
+    from tui.widgets.serve_view import ServeView
+
+    cache = locations.foundry_cache_dir()
+    done = slmops("deploy", "--model", str(demo_onnx_int4), "--name", "panel-served", "--cache", str(cache),
+                  env=os.environ, timeout=600)
+    assert done.returncode == 0, done.stderr
+    app = SlmopsApp()
+    async with app.run_test(size=(120, 36)) as pilot:
+
+        async def until(condition, timeout: float = 120.0) -> None:
+            deadline = time.monotonic() + timeout
+            while not condition():
+                assert time.monotonic() < deadline, "timed out waiting for the app"
+                await pilot.pause(0.1)
+
+        await pilot.press("3")
+        view = app.query_one(CachePanel).query_one(ServeView)
+        await pilot.press("e")
+        await until(lambda: view.endpoint is not None or view.state.startswith("failed"))
+        endpoint = view.endpoint
+        assert endpoint is not None, view.state
+        assert endpoint.model_id == "panel-served:1" and endpoint.host == "127.0.0.1"
+        body = json.dumps({"model": endpoint.model_id, "messages": QUESTION, "max_tokens": 8, "stream": True}).encode()
+
+        def post() -> int:
+            connection = http.client.HTTPConnection(endpoint.host, endpoint.port, timeout=60)
+            connection.request("POST", "/catalogs/local/v1/chat/completions", body=body)
+            response = connection.getresponse()
+            response.read()
+            return response.status
+
+        assert await asyncio.to_thread(post) == 200
+        await until(lambda: view.monitor.totals.requests == 1)
+        assert endpoint.base_url in str(view.render()) and "requests 1" in str(view.render())
+        await pilot.press("u")
+        worker = psutil.Process(endpoint.pid)
+        await pilot.press("e")  # stop
+        await until(lambda: view.job is None)
+        assert not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE
+        await pilot.press("e")  # serve again, then quit the app with it running
+        await until(lambda: view.endpoint is not None)
+        worker = psutil.Process(view.endpoint.pid)
+        await pilot.press("q")
+    worker.wait(30) if worker.is_running() else None
+    assert not worker.is_running()

@@ -30,6 +30,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.widgets.cache_deploy_review import DeployReview
 from tui.widgets.cache_detail import CacheDetail
 from tui.widgets.cache_table import CacheTable
+from tui.widgets.serve_view import ServeView
 
 OFFLINE = "offline: the public catalog needs the internet; local models work as usual"
 
@@ -45,6 +46,8 @@ class CachePanel(Panel):
         Binding("x", "remove", "Remove"),
         Binding("g", "register", "Re-register"),
         Binding("y", "copy_path", "Copy path"),
+        Binding("e", "toggle_serve", "Serve"),
+        Binding("u", "copy_snippet", "Copy snippet"),
         Binding("slash", "focus_filter", "Filter", key_display="/"),
         Binding("s", "sort", "Sort"),
         Binding("r", "refresh", "Refresh"),
@@ -66,6 +69,7 @@ class CachePanel(Panel):
         with Horizontal(id="cache-body"):
             yield CacheTable(id="cache-table")
             yield CacheDetail(id="cache-detail")
+        yield ServeView(id="cache-serve")
         yield Static("", id="cache-status")
 
     def on_mount(self) -> None:
@@ -220,6 +224,13 @@ class CachePanel(Panel):
             self.app.copy_to_clipboard(str(entry.path))
             self.notify(f"Copied {entry.path}")
 
+    async def action_toggle_serve(self) -> None:
+        view = self.query_one(ServeView)
+        await view.toggle(None if view.job else self.selected(), self.location.path)
+
+    def action_copy_snippet(self) -> None:
+        self.query_one(ServeView).copy_snippet()
+
     def _open_in_chat(self, entry: CacheEntry) -> None:
         self.app.chat_model = str(entry.path)  # the Chat panel picks it up when shown
         self.app.show_panel("chat")
@@ -305,6 +316,9 @@ class CachePanel(Panel):
             PanelCommand("Remove the selected model", "Its files and registration, after confirming (x)", self.action_remove),
             PanelCommand("Re-register the selected model", "Register its folder with Foundry Local again (g)", self.action_register),
             PanelCommand("Copy the selected model's path", "To the clipboard (y)", self.action_copy_path),
+            PanelCommand("Serve / stop serving the selected model", "An OpenAI-compatible endpoint on 127.0.0.1 (e)",
+                         self.action_toggle_serve),
+            PanelCommand("Copy a Python example for the served model", "Uses the openai client (u)", self.action_copy_snippet),
             PanelCommand("Check the public catalog", "Needs the internet; offline is fine (o)", self.action_check_public),
             PanelCommand("Refresh the cache list", "Read the cache folders again (r)", self.action_refresh),
         ]
