@@ -112,7 +112,8 @@ def print_http(reports: list[dict]) -> None:
             print(f"  error: {report['error']['message']}\n  what to do: {report['error']['hint']}")
             continue
         levels = [Level(**level) for level in report["levels"]]
-        headers = ["where", "clients", "samples", "TTFT p50 ms", "decode tok/s p50", "e2e p50 ms", "e2e p95 ms", "all clients tok/s"]
+        headers = ["where", "clients", "samples", "TTFT p50 ms", "decode tok/s p50", "e2e p50 ms", "e2e p95 ms",
+                   "all clients tok/s"]
         print_table(headers, [[lv.where, lv.clients, lv.samples, lv.ttft_ms_p50, lv.decode_tps_p50, lv.e2e_ms_p50, lv.tail,
                                lv.throughput_tps] for lv in levels])
 
