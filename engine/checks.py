@@ -22,8 +22,8 @@ import psutil
 
 from engine import locations
 from engine.jobs import Job
+from engine.units import GB, human_gb
 
-GB = 1024**3
 MIN_FREE_RAM = 8 * GB  # the guide's prerequisite
 WARN_FREE_DISK = 10 * GB  # a 1B model in fp32 plus its int4 copy and Olive's cache
 MIN_FREE_DISK = 2 * GB  # below this, even the demo model's conversion cannot finish
@@ -63,10 +63,6 @@ def version_tuple(version: str) -> tuple[int, ...]:
     """The leading numeric release of a version string: "2.13.0+cpu" -> (2, 13, 0)."""
     match = re.match(r"\d+(\.\d+)*", version)
     return tuple(int(part) for part in match.group(0).split(".")) if match else ()
-
-
-def human_gb(n: float) -> str:
-    return f"{n / GB:.1f} GB"
 
 
 # --- checks of this process and machine --------------------------------------------

@@ -21,7 +21,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import psutil
 
@@ -40,6 +40,52 @@ def without_secrets(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k in _NOT_SECRET or not SECRET_NAME.search(k)}
 
 
+class JobRegistry:
+    """Every worker process this process has running, whoever started it.
+
+    A job is in it from the start of its process to its end, so quitting, a
+    SIGTERM or a status line acts on all of them without each caller
+    tracking its own.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: dict[Job, None] = {}  # insertion-ordered set
+        self._listeners: list[Callable[[], None]] = []
+
+    def add(self, job: Job) -> None:
+        self._jobs[job] = None
+        self._changed()
+
+    def discard(self, job: Job) -> None:
+        if self._jobs.pop(job, 0) is None:
+            self._changed()
+
+    def running(self) -> list[Job]:
+        return list(self._jobs)
+
+    def __contains__(self, job: object) -> bool:
+        return job in self._jobs
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` whenever a job starts or ends; returns a function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    async def cancel_all(self, *, interrupted: bool = False) -> None:
+        """End every running worker process (and its children)."""
+        await asyncio.gather(*(job.cancel(interrupted=interrupted) for job in self.running()), return_exceptions=True)
+
+    def _changed(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+
+REGISTRY = JobRegistry()
+
+
 class Job:
     def __init__(
         self,
@@ -55,8 +101,10 @@ class Job:
         sample_interval_s: float = 0.5,
         tail_lines: int = 40,
         journal_entry: journal.Entry | None = None,
+        label: str = "",
     ) -> None:
         self.module = module
+        self.label = label or module.rsplit(".", 1)[-1].replace("_", " ")  # what a status line calls it
         self.spec = spec or {}
         self.env = env
         self.cwd = cwd
@@ -117,6 +165,7 @@ class Job:
             asyncio.create_task(self._reap()),
         ]
         open_streams = 2
+        REGISTRY.add(self)
         if self.journal_entry is not None:
             self.journal_entry.worker_pid = proc.pid
             journal.begin(self.journal_entry)
@@ -134,6 +183,7 @@ class Job:
                 await self._terminate()
             for task in helpers:
                 task.cancel()
+            REGISTRY.discard(self)
             if self.journal_entry is not None and not self._interrupted:
                 # A killed worker cannot clean up after itself: what it left is removed here, once for every caller.
                 if not self._succeeded():

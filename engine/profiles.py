@@ -17,6 +17,7 @@ import tomli_w
 
 from engine import locations
 from engine.atomic import write_text_atomic
+from engine.errors import SlmopsError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,13 +32,13 @@ TEMPLATE_FAMILIES = ("auto", "chatml", "phi3", "phi4", "llama3", "mistral", "gem
 BACKENDS = ("onnxruntime-genai", "foundry-local")
 
 
-class ProfileError(ValueError):
+class ProfileError(SlmopsError, ValueError):
     """A profile that cannot be used; ``key`` names the setting at fault."""
 
     def __init__(self, message: str, *, path: Path | None = None, key: str = "") -> None:
         where = f"{path}: " if path else ""
         at = f"[{key}] " if key else ""
-        super().__init__(f"{where}{at}{message}")
+        super().__init__(f"{where}{at}{message}", "Fix the setting named above in the profile file, or pick another profile.")
         self.path = path
         self.key = key
         self.reason = message

@@ -14,7 +14,7 @@ import psutil
 from textual.pilot import Pilot
 from textual.widgets import DataTable, TabbedContent
 
-from engine.jobs import Job
+from engine.jobs import REGISTRY, Job
 from tui.app import SlmopsApp
 from tui.jobs import drive_job
 from tui.panels.environment import EnvironmentPanel
@@ -115,7 +115,7 @@ async def test_quitting_during_a_job_leaves_no_process_behind():
         await wait_for(pilot, lambda: any(line.startswith("child ") for line in job.log_tail), 30)
         worker = job.pid
         grandchild = int(next(line for line in job.log_tail if line.startswith("child ")).split()[1])
-        assert job in app.running_jobs and not gone(grandchild)
+        assert job in REGISTRY and not gone(grandchild)
         await pilot.press("q")
     assert gone(worker) and gone(grandchild)
     assert job.finished is None or job.finished.cancelled

@@ -12,7 +12,7 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from engine import journal
-from engine.jobs import Job
+from engine.jobs import REGISTRY
 from engine.profiles import Profile, ProfileError, find_profile
 from tui.commands import SlmopsCommands
 from tui.panels.base import Panel
@@ -45,7 +45,6 @@ class SlmopsApp(App[int]):
 
     def __init__(self, profile_arg: str | None = None) -> None:
         super().__init__()
-        self.running_jobs: set[Job] = set()
         self.chat_model: str | None = None  # set by the Cache panel's "open in chat"
         self._profile_arg = profile_arg
 
@@ -124,5 +123,5 @@ class SlmopsApp(App[int]):
         self.exit(0)
 
     async def cancel_jobs(self, *, interrupted: bool = False) -> None:
-        """End every running worker process (and its children)."""
-        await asyncio.gather(*(job.cancel(interrupted=interrupted) for job in list(self.running_jobs)), return_exceptions=True)
+        """End every running worker process (and its children), whichever panel or screen started it."""
+        await REGISTRY.cancel_all(interrupted=interrupted)

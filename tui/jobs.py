@@ -34,14 +34,9 @@ class JobSample(JobEvent):
 async def drive_job(widget: Widget, job: Job) -> Job:
     """Run ``job`` and post its events to ``widget``; run this in a Textual worker.
 
-    The app keeps every running job so that quitting can end them all.
+    The job is in ``engine.jobs.REGISTRY`` while it runs, so quitting ends it.
     """
-    running = widget.app.running_jobs
-    running.add(job)
-    try:
-        async for event in job.events():
-            message = JobSample if isinstance(event, (Resources, Progress)) else JobEvent
-            widget.post_message(message(job, event))
-    finally:
-        running.discard(job)
+    async for event in job.events():
+        message = JobSample if isinstance(event, (Resources, Progress)) else JobEvent
+        widget.post_message(message(job, event))
     return job

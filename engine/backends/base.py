@@ -19,19 +19,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator
 
+from engine.errors import SlmopsError
 from engine.events import Error, Event, Finished, Resources, Result, Token
 from engine.jobs import Job
 
 STOP_GRACE_S = 3.0  # how long a stop request may take before the worker is killed instead
 
 
-class BackendError(RuntimeError):
+class BackendError(SlmopsError, RuntimeError):
     """The backend could not start or lost its worker: a message and what to do."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
 
 
 @dataclass

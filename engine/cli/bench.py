@@ -119,7 +119,8 @@ def print_http(reports: list[dict]) -> None:
 
 
 def print_report(report: dict) -> None:
-    from engine.cli.output import human_bytes, print_table
+    from engine.cli.output import print_table
+    from engine.units import human_bytes
 
     for model in report["models"]:
         print(f"\n{model['name']} ({model['precision']}, {human_bytes(model['size_bytes'])}, {model['backend']})")

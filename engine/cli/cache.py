@@ -7,7 +7,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from engine.cli.output import fail, human_bytes, print_json, print_table
+from engine.cli.output import fail, print_json, print_table
+from engine.units import human_bytes
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -62,7 +62,7 @@ def conversation_from(profile, args: argparse.Namespace | None = None):
 async def _chat(model: Path, profile, args: argparse.Namespace) -> int:
     from engine.backends import make_backend
     from engine.chat import TurnsDropped
-    from engine.cli.output import human_bytes
+    from engine.units import human_bytes
     from engine.events import Error, Result, Token
 
     backend = make_backend(args.backend or profile.chat.backend, model)

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from engine.cli.output import fail, human_bytes, print_json, run_job
+from engine.cli.output import fail, print_json, run_job
+from engine.units import human_bytes
 from engine.profiles import PRECISIONS, find_profile
 
 

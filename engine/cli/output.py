@@ -11,6 +11,7 @@ from typing import Any, Iterable, Sequence
 
 from engine.events import Error, Event, Finished, Log, Progress, Resources, Stage, Token
 from engine.jobs import Job
+from engine.units import human_bytes
 
 
 def print_json(data: Any) -> None:
@@ -34,16 +35,6 @@ def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     print("  ".join("-" * w for w in widths))
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-
-
-def human_bytes(n: float | None) -> str:
-    if n is None:
-        return "-"
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
 
 
 def describe(event: Event, started: float, verbose: bool = False) -> str | None:

@@ -18,6 +18,7 @@ import psutil
 
 from engine.convert.errors import ConvertError
 from engine.convert.recipes import GPU_PROVIDERS
+from engine.units import human_bytes
 
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin", "model*.bin")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json")
@@ -91,10 +92,6 @@ def _weights(model: Path) -> list[Path]:
     return sorted({f for pattern in WEIGHT_PATTERNS for f in model.glob(pattern)})
 
 
-def _human(n: int) -> str:
-    return f"{n / (1 << 30):.1f} GB" if n >= 1 << 30 else f"{n / (1 << 20):.0f} MB"
-
-
 def check_model(model: Path, *, trust_remote_code: bool) -> tuple[dict, list[Path], list[str]]:
     """The folder holds a model the model builder can convert: its config, weight files, warnings."""
     if not model.exists():
@@ -150,10 +147,10 @@ def check_inputs(model: Path, output: Path, *, precision: str, device: str, prov
     existing = next((p for p in (output, *output.parents) if p.exists()), Path("/"))
     disk_free = shutil.disk_usage(existing).free
     if disk_free < disk_needed:
-        raise ConvertError(f"Not enough disk space: the conversion needs about {_human(disk_needed)} and {existing} has {_human(disk_free)} free.",
+        raise ConvertError(f"Not enough disk space: the conversion needs about {human_bytes(disk_needed)} and {existing} has {human_bytes(disk_free)} free.",
                            "Free some space or set convert.output to another disk.")
     if ram_free < ram_needed:
-        warnings.append(f"Memory is short: the conversion needs about {_human(ram_needed)} and {_human(ram_free)} is available; it may swap or fail.")
+        warnings.append(f"Memory is short: the conversion needs about {human_bytes(ram_needed)} and {human_bytes(ram_free)} is available; it may swap or fail.")
     layers = config.get("num_hidden_layers")
     return InputReport(model, config["architectures"][0], parameters, weights_bytes, ram_needed, ram_free, disk_needed, disk_free,
                        layers if isinstance(layers, int) else 0, warnings)

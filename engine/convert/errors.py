@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from engine.errors import SlmopsError
 
-class ConvertError(Exception):
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message, self.hint = message, hint
+
+class ConvertError(SlmopsError):
+    pass

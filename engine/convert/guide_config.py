@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from engine.errors import SlmopsError
+
 _GUIDE_KEYS = {
     "block_size": "int4_block_size",
     "is_symmetric": "int4_is_symmetric",
@@ -19,12 +21,8 @@ _GUIDE_KEYS = {
 }
 
 
-class ConfigFileError(ValueError):
+class ConfigFileError(SlmopsError, ValueError):
     """A workflow file that cannot be used, with what to do about it."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message, self.hint = message, hint
 
 
 def _passes(config: dict[str, Any]) -> dict[str, Any]:

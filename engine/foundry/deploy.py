@@ -25,6 +25,7 @@ from typing import Iterator
 
 from engine import journal
 from engine.atomic import fsync_dir, write_text_atomic
+from engine.errors import SlmopsError
 from engine.foundry import inference_model, names
 from engine.foundry.cache import CUSTOM, SIDECAR, scan
 from engine.foundry.inference_model import InferenceModel, ModelConfig
@@ -36,10 +37,8 @@ LOCK_FILE = ".slmops-deploy.lock"
 _SKIP = {"model_config.json"}
 
 
-class DeployError(Exception):
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message, self.hint = message, hint
+class DeployError(SlmopsError):
+    pass
 
 
 @dataclass

@@ -7,12 +7,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from engine.atomic import write_text_atomic
+from engine.errors import SlmopsError
 from engine.foundry.templates import PromptTemplate
 
 FILENAME = "inference_model.json"
 
 
-class InferenceModelError(ValueError):
+class InferenceModelError(SlmopsError, ValueError):
     """An inference_model.json that cannot be used; the message says what is wrong."""
 
 

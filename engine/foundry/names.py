@@ -6,13 +6,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.errors import SlmopsError
+
 # Foundry model ids are "<name>:<version>"; names travel in URLs and folder names,
 # so: letters, digits, '.', '_' and '-', starting with a letter or digit.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _VERSIONED_FOLDER = re.compile(r"^(?P<name>.+)-v(?P<version>[0-9]+)$")
 
 
-class InvalidName(ValueError):
+class InvalidName(SlmopsError, ValueError):
     """A name that cannot be used, and why."""
 
 

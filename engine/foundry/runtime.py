@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from engine.errors import SlmopsError
 from engine.events import Error, Result
 from engine.jobs import Job
 
@@ -18,12 +19,9 @@ def foundry_job(cache_dir: Path, ops: list[dict[str, Any]], *, interactive: bool
                interactive=interactive, idle_timeout_s=None if interactive else 120)
 
 
-class FoundryRuntimeError(Exception):
+class FoundryRuntimeError(SlmopsError):
     def __init__(self, error: Error | None) -> None:
-        message = error.message if error else "The Foundry Local worker failed."
-        super().__init__(message)
-        self.message = message
-        self.hint = error.hint if error else ""
+        super().__init__(error.message if error else "The Foundry Local worker failed.", error.hint if error else "")
         self.log_tail = error.log_tail if error else []
 
 

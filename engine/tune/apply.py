@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from engine import locations
+from engine.errors import SlmopsError
 from engine.profiles import Profile, save_profile
 from engine.tune.candidates import Candidate
 from engine.tune.runner import candidate_profile
 
 
-class ApplyError(ValueError):
+class ApplyError(SlmopsError, ValueError):
     pass
 
 

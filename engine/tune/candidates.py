@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.convert.recipes import RECIPES, Recipe
+from engine.errors import SlmopsError
 
 FP32 = "fp32"  # the baseline's name: the reference of quality, and the start of the reused candidates
 # Olive's bookkeeping beside the model: not part of the model the next pass starts from.
@@ -55,7 +56,7 @@ BY_NAME = {c.name: c for c in DEFAULT}
 QUICK = ("fp32", "guide-int4", "rtn-int4-b128-head8")
 
 
-class CandidateError(ValueError):
+class CandidateError(SlmopsError, ValueError):
     pass
 
 

@@ -16,18 +16,14 @@ import sys
 import traceback
 from typing import Any, Callable, Iterator
 
+from engine.errors import SlmopsError
 from engine.events import Error, Event, Log, Metric, Progress, Result, Stage, Token
 
 _channel = None
 
 
-class WorkerError(Exception):
-    """A failure the user can act on: a message and a one-line hint."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+class WorkerError(SlmopsError):
+    """A failure the user can act on, raised in a worker: it becomes an Error event."""
 
 
 def _open_channel():

@@ -115,7 +115,6 @@ class ChatPanel(Panel):
     async def _close_backend(self) -> None:
         if self.backend is not None:
             backend, self.backend = self.backend, None
-            self.app.running_jobs.discard(getattr(backend, "job", None))
             await backend.close()
 
     def _backend(self) -> GenerationBackend | None:
@@ -126,12 +125,6 @@ class ChatPanel(Panel):
         if self.backend is None:
             self.backend = make_backend(str(self.query_one("#chat-backend", Select).value), model)
         return self.backend
-
-    def _track(self) -> None:
-        """Keep the app's list of running jobs current, so that quitting ends the worker."""
-        job = getattr(self.backend, "job", None)
-        if job is not None:
-            self.app.running_jobs.add(job)
 
     # -- chat ------------------------------------------------------------------------------
 
@@ -160,7 +153,6 @@ class ChatPanel(Panel):
         started = False
         try:
             async for event in self.conversation.send(backend, text):
-                self._track()
                 if isinstance(event, Token):
                     if not started:
                         started, self.state = True, "answering…"

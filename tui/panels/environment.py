@@ -68,12 +68,9 @@ class EnvironmentPanel(Panel):
         self.query_one("#env-summary", Static).update("Running the checks ...")
         self.add_class("-running")
         started = time.monotonic()
-        probe = env_checks.probe_job()
-        self.app.running_jobs.add(probe)
         try:
-            found = await env_checks.run_checks(probe)
+            found = await env_checks.run_checks(env_checks.probe_job())
         finally:
-            self.app.running_jobs.discard(probe)
             self.running = False
             self.remove_class("-running")
         self.show_checks(found, time.monotonic() - started)

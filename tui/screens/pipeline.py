@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import ContentSwitcher, Footer, Markdown, RichLog, Static
 
-from engine.cli.output import human_bytes
+from engine.units import human_bytes
 from engine.events import Error, Finished, Log, Progress, Resources, Result, Stage, Token
 from engine.pipeline import STAGES, Pipeline, PipelineEvent, PipelineOptions
 from engine.profiles import Profile

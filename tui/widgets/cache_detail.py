@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from engine.cli.output import human_bytes
+from engine.units import human_bytes
 from engine.foundry.cache import CacheEntry
 from engine.foundry.inference_model import FILENAME
 from engine.foundry.templates import FAMILY_NAMES

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from engine.cli.output import human_bytes
+from engine.units import human_bytes
 from engine.foundry.cache import CacheEntry
 
 COLUMNS = ("name", "version", "state", "precision", "template", "size", "EP", "status")

@@ -1,0 +1,65 @@
+"""Reading and writing an ONNX Runtime GenAI model's ``genai_config.json``.
+
+Every change goes through :func:`update`, which writes atomically: a reader
+(the runtime, another process) sees the old file or the new one, never half.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from engine.atomic import write_text_atomic
+from engine.errors import SlmopsError
+
+FILENAME = "genai_config.json"
+
+
+class GenaiConfigError(SlmopsError):
+    pass
+
+
+def path_of(folder: str | Path) -> Path:
+    return Path(folder) / FILENAME
+
+
+def exists(folder: str | Path) -> bool:
+    return path_of(folder).is_file()
+
+
+def read(folder: str | Path) -> dict[str, Any]:
+    """The parsed file; a missing or damaged one is a :class:`GenaiConfigError` with what to do."""
+    file = path_of(folder)
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GenaiConfigError(f"{Path(folder)} holds no {FILENAME}, so it is not an ONNX Runtime GenAI model.",
+                               "Pick the folder that Convert produced (it holds genai_config.json and model.onnx).") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GenaiConfigError(f"{file} is damaged (not valid JSON: {exc})", "Convert the model again, or restore the file.") from None
+    if not isinstance(data, dict):
+        raise GenaiConfigError(f"{file} is damaged (not a JSON object).", "Convert the model again, or restore the file.")
+    return data
+
+
+def write(folder: str | Path, data: dict[str, Any]) -> Path:
+    return write_text_atomic(path_of(folder), json.dumps(data, indent=4) + "\n")
+
+
+def update(folder: str | Path, change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
+    """Read, let ``change`` edit the dict in place, write back atomically; returns the new content."""
+    data = read(folder)
+    change(data)
+    write(folder, data)
+    return data
+
+
+def context_length(data: dict[str, Any]) -> int:
+    return int(data.get("model", {}).get("context_length", 0) or 0)
+
+
+def session_options(data: dict[str, Any]) -> dict[str, Any]:
+    """The decoder's ONNX Runtime session options (created when missing), where thread settings live."""
+    decoder = data.setdefault("model", {}).setdefault("decoder", {})
+    return decoder.setdefault("session_options", {})
