@@ -57,6 +57,21 @@ def test_bad_requests_are_refused_with_a_reason(body: bytes, status: int, code: 
     assert json.loads(caught.value.body())["error"]["message"]
 
 
+def test_catalog_noise_goes_to_the_log_and_offline_is_said_once(tmp_path: Path):
+    from engine.endpoint.service import Notice, ServiceMonitor
+    from engine.events import Log, Result
+
+    monitor = ServiceMonitor(tmp_path / "serve.log")
+    noise = "[error] failed to fetch catalog from https://api.catalog.azureml.ms/asset-gallery/v1.0/models: transport failure"
+    shown = [monitor.see(Log(line=noise, source="stderr")) for _ in range(3)]
+    ready = monitor.see(Result(data={"op": "ready", "url": "http://127.0.0.1:5", "model_id": "m:1", "context_limit": 2048,
+                                     "pid": 1, "host": "127.0.0.1", "port": 5}))
+    monitor.close()
+    assert [type(s) for s in shown] == [Notice, type(None), type(None)] and "offline" in shown[0].text
+    assert ready.base_url == "http://127.0.0.1:5/catalogs/local/v1"
+    assert (tmp_path / "serve.log").read_text().count("failed to fetch catalog") == 3
+
+
 def test_listening_beyond_loopback_needs_the_explicit_flag():
     done = slmops("serve", "--host", "0.0.0.0", env=os.environ, timeout=60)
     assert done.returncode == 2

@@ -215,17 +215,19 @@ class _Handler(BaseHTTPRequestHandler):
                     record["error"] = _error_message(data) or response.reason
                 return
             answer = ChatStream(started)
-            if chat.get("stream"):
-                self._relay(response, answer, bool((chat.get("stream_options") or {}).get("include_usage")))
-            else:
-                for _, data in sse_events(response):
-                    if data:
-                        answer.see(data)
-                    if self._client_gone():
-                        raise ConnectionResetError
-                self._reply(200, json.dumps(answer.completion()).encode("utf-8"))
-        usage = answer.usage or {}
-        record.update(tokens_out=usage.get("completion_tokens", answer.chunks), ttft_ms=answer.ttft_ms)
+            try:
+                if chat.get("stream"):
+                    self._relay(response, answer, bool((chat.get("stream_options") or {}).get("include_usage")))
+                else:
+                    for _, data in sse_events(response):
+                        if data:
+                            answer.see(data)
+                        if self._client_gone():
+                            raise ConnectionResetError
+                    self._reply(200, json.dumps(answer.completion()).encode("utf-8"))
+            finally:  # also for a client that left: what it got so far
+                usage = answer.usage or {}
+                record.update(tokens_out=usage.get("completion_tokens", answer.chunks), ttft_ms=answer.ttft_ms)
 
     def _relay(self, response: http.client.HTTPResponse, answer: ChatStream, wants_usage: bool) -> None:
         """Pass the events on as they come; the usage the proxy asked for goes only to a client that asked too."""

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from engine import locations
+from engine.errors import SlmopsError
 from engine.events import Error, Event, Finished, Log, Result, Stage
 from engine.foundry.cache import find_entry, scan
 from engine.jobs import Job
@@ -27,10 +28,8 @@ _CATALOG_NOISE = re.compile(r"catalog", re.IGNORECASE)
 STOP_GRACE_S = 15.0  # unloading a model takes a moment; after this the worker is killed
 
 
-class ServeError(Exception):
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message, self.hint = message, hint
+class ServeError(SlmopsError):
+    pass
 
 
 def is_loopback(host: str) -> bool:

@@ -11,15 +11,16 @@ service and unloads the model.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from engine import genai_config
 from engine.endpoint.proxy import EndpointProxy, ServedModel
 from engine.endpoint.records import Endpoint, RequestRecord
+from engine.genai_config import GenaiConfigError
 from engine.workers import protocol as p
 from engine.workers.generate_foundry import FoundryModel
 
@@ -34,8 +35,8 @@ def _result(data: dict[str, Any]) -> None:
 def context_limit(folder: Path, context_length: int) -> int:
     """Prompt plus answer, in tokens: the runtime sizes its buffers by search.max_length but does not enforce it."""
     try:
-        max_length = int(json.loads((folder / "genai_config.json").read_text(encoding="utf-8"))["search"]["max_length"])
-    except (OSError, ValueError, KeyError, TypeError):
+        max_length = int(genai_config.read(folder).get("search", {}).get("max_length") or 0)
+    except (GenaiConfigError, ValueError, TypeError, AttributeError):
         return context_length
     return min(max_length, context_length) if max_length > 0 else context_length
 
