@@ -97,7 +97,7 @@ def service(demo_onnx_int4: Path, tmp_path_factory: pytest.TempPathFactory):
     ready, _, _ = select.select([proc.stdout], [], [], 180)
     assert ready, f"no URL within 3 minutes: {stderr.read_text()}"
     info = json.loads(proc.stdout.readline())
-    yield {"proc": proc, "info": info, "stderr": stderr}
+    yield {"proc": proc, "info": info, "stderr": stderr, "cache": cache, "env": env}
     if proc.poll() is None:
         proc.kill()
         proc.wait()
@@ -154,6 +154,15 @@ def test_concurrent_clients_all_get_answers(service):
     for thread in threads:
         thread.join(120)
     assert len(answers) == 3 and all("Paris" in a for a in answers), answers
+
+
+@pytest.mark.slow
+def test_a_port_in_use_is_a_clear_error(service):
+    done = slmops("serve", "demo-served", "--cache", str(service["cache"]), "--port", str(service["info"]["port"]), "--json",
+                  env=service["env"], timeout=300)
+    assert done.returncode == 1
+    assert "Cannot listen on 127.0.0.1" in done.stderr and "--port" in done.stderr
+    assert json.loads(done.stdout)["ok"] is False
 
 
 @pytest.mark.slow
