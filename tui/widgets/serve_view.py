@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from engine.endpoint import snippets
-from engine.endpoint.records import Endpoint, RequestRecord
+from engine.endpoint.records import API_PATH, Endpoint, RequestRecord
 from engine.endpoint.service import Notice, ServiceMonitor, serve_job, stop
 from engine.events import Error, Finished
 from engine.foundry.cache import CacheEntry
@@ -103,8 +103,10 @@ class ServeView(Static):
             text.append(f"requests {totals.requests}   errors {totals.errors}   tokens {totals.tokens_out}   tok/s {speed}")
             for note in self.notes:
                 text.append(f"   {note}", style="dim")
-            for record in self.recent:
-                text.append(f"\n{record.line()}", style="" if record.ok else "red")
+            width = max(40, self.size.width - 2)
+            for record in self.recent:  # one line each; the API path is in the URL above already
+                line = record.line().replace(API_PATH, "")
+                text.append("\n" + (line if len(line) <= width else line[:width - 1] + "…"), style="" if record.ok else "red")
         elif self.state.startswith("failed"):
             text.append(f"serving {self.name_served} {self.state}", style="red")
             if self.monitor:
