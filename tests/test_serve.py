@@ -156,6 +156,29 @@ def test_concurrent_clients_all_get_answers(service):
     assert len(answers) == 3 and all("Paris" in a for a in answers), answers
 
 
+def test_p95_needs_twenty_samples_else_the_slowest_is_named():
+    from engine.endpoint.bench import Sample, summarise
+
+    few = summarise("http", 1, [Sample(10.0, 50.0, float(ms), 8) for ms in range(100, 106)], 1.0)
+    many = summarise("http", 2, [Sample(10.0, 50.0, float(ms), 8) for ms in range(100, 120)], 2.0)
+    assert (few.e2e_ms_p95, few.tail) == (None, "max of 6: 105")
+    assert many.e2e_ms_p95 == pytest.approx(118.05, abs=0.1) and many.tail == "118" and many.throughput_tps == 80.0
+
+
+@pytest.mark.slow
+async def test_the_http_bench_measures_streaming_clients_at_once(service):
+    from openai import AsyncOpenAI
+
+    from engine.endpoint.bench import http_level
+
+    client = AsyncOpenAI(base_url=service["info"]["url"], api_key="unused", max_retries=0, timeout=120)
+    level = await http_level(client, service["info"]["model_id"], QUESTION, 8, clients=2, samples=4)
+    await client.close()
+    assert (level.where, level.clients, level.samples) == ("http", 2, 4)
+    assert level.ttft_ms_p50 > 0 and level.decode_tps_p50 > 0 and level.throughput_tps > 0
+    assert level.e2e_ms_p95 is None and level.tail.startswith("max of 4")
+
+
 @pytest.mark.slow
 def test_a_port_in_use_is_a_clear_error(service):
     done = slmops("serve", "demo-served", "--cache", str(service["cache"]), "--port", str(service["info"]["port"]), "--json",
