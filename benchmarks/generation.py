@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine import locations  # noqa: E402
+from engine import genai_config, locations  # noqa: E402
 from engine.backends.base import GenerationRequest  # noqa: E402
 from engine.backends.ort_genai import OrtGenaiBackend  # noqa: E402
 from engine.bench.latency import generate_once  # noqa: E402
@@ -97,7 +97,7 @@ def main() -> int:
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    if not (args.model / "genai_config.json").is_file():
+    if not genai_config.exists(args.model):
         print(f"{args.model} holds no genai_config.json: give a converted model folder.", file=sys.stderr)
         return 2
     # transformers first: ONNX Runtime's thread pools, once loaded here, would slow torch down.
