@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from engine.backends import make_backend
 from engine.backends.base import BackendError, GenerationRequest

@@ -20,9 +20,10 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from engine.endpoint.records import CLIENT_GONE, RequestRecord
 
@@ -160,7 +161,7 @@ def _data(event: bytes) -> dict[str, Any] | None:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as clients expect of an OpenAI endpoint
-    server: "EndpointProxy"
+    server: EndpointProxy
 
     def log_message(self, format: str, *args: Any) -> None:  # each request is recorded by the proxy instead
         pass

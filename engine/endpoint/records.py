@@ -28,7 +28,7 @@ class Endpoint:
         return {**asdict(self), "base_url": self.base_url}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Endpoint":
+    def from_dict(cls, data: dict[str, Any]) -> Endpoint:
         return cls(**{f.name: data[f.name] for f in fields(cls)})
 
 
@@ -63,7 +63,7 @@ class RequestRecord:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RequestRecord":
+    def from_dict(cls, data: dict[str, Any]) -> RequestRecord:
         return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
     def line(self) -> str:
