@@ -12,6 +12,7 @@ service and unloads the model.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -69,8 +70,7 @@ def main(spec: dict[str, Any]) -> None:
                             pid=os.getpid(), host=bound_host, port=bound_port)
         p.log(f"runtime web service: {model.manager.urls[0]}; proxy: {endpoint.url}")
         _result({"op": "ready", **endpoint.to_dict()})
-        for _ in p.requests():  # nothing to do with requests: stdin closing is the signal to stop
-            pass
+        sys.stdin.read()  # this worker takes no requests: its input closing is the signal to stop
     finally:
         p.stage("stop")
         if proxy is not None:
