@@ -135,7 +135,7 @@ async def start_endpoint(folder: Path, cache_dir: Path, timeout_s: float = 300.0
 async def bench_endpoint(folder: Path, cache_dir: Path, *, input_tokens: int = 32, new_tokens: int = 64, samples: int = 20,
                          concurrency: tuple[int, ...] = (1, 2, 4), progress: Callable[[str], None] = lambda _: None) -> dict:
     """In-process and HTTP figures for one model folder."""
-    from openai import AsyncOpenAI  # only the bench needs it
+    from openai import AsyncOpenAI, OpenAIError  # only the bench needs it
 
     report: dict[str, Any] = {"name": folder.name, "path": str(folder), "new_tokens": new_tokens}
     backend = make_backend("foundry-local", folder, cache_dir=str(cache_dir))  # the same registration as the endpoint's
@@ -165,6 +165,8 @@ async def bench_endpoint(folder: Path, cache_dir: Path, *, input_tokens: int = 3
         await client.close()
     except (BackendError, ServeError) as exc:
         report["error"] = {"message": exc.message, "hint": exc.hint}
+    except OpenAIError as exc:  # the endpoint went away or answered an error mid-run
+        report["error"] = {"message": f"The endpoint failed: {exc}", "hint": "See the serve log in the logs folder."}
     finally:
         await backend.close()
         if job is not None:
