@@ -17,6 +17,7 @@ import tomli_w
 
 from engine import locations
 from engine.atomic import write_text_atomic
+from engine.builtins import BUILTINS, from_reference
 from engine.errors import SlmopsError
 
 if sys.version_info >= (3, 11):
@@ -24,7 +25,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-DEMO_MODEL = "@demo"  # stands for the built-in demo model in ``model.path``
+DEMO_MODEL = "@demo"  # stands for the built-in demo model in ``model.path``; "@qwen" and the like for the others
 
 PRECISIONS = ("int4", "int8", "fp32", "fp16")
 METHODS = ("auto-opt", "config")
@@ -61,6 +62,8 @@ class ConvertSection:
     symmetric: bool = False
     accuracy_level: int = 4  # 0 leaves it unset
     quantize_lm_head: bool = False
+    prune_lm_head: bool = False  # compute only the last position's logits in prefill (config recipes)
+    embedding_bits: int = 0  # RTN recipes: embedding table in 4 or 8 bits, 32 keeps it fp32; 0: as the other weights
     output: str = ""  # empty: <data>/models/<profile>-<precision>
     config_file: str = ""  # method "config": an Olive workflow JSON; empty: generated
     log_level: int = 1
@@ -121,6 +124,14 @@ class BenchSection:
 
 
 @dataclass
+class RuntimeSection:
+    """ONNX Runtime session options written into the model's genai_config.json (see engine.runtime_settings)."""
+
+    intra_op_num_threads: int = 0  # 0: this machine's physical cores
+    source: str = ""  # who chose the values ("measured by the tuner on DATE"); empty: set by hand
+
+
+@dataclass
 class Profile:
     name: str = "untitled"
     description: str = ""
@@ -129,6 +140,7 @@ class Profile:
     deploy: DeploySection = field(default_factory=DeploySection)
     chat: ChatSection = field(default_factory=ChatSection)
     bench: BenchSection = field(default_factory=BenchSection)
+    runtime: RuntimeSection = field(default_factory=RuntimeSection)
     # Where it was loaded from: relative paths in it are relative to this file.
     source: Path | None = field(default=None, compare=False, metadata={"toml": False})
 
@@ -141,9 +153,8 @@ class Profile:
         return (path if path.is_absolute() else self.base_dir() / path).resolve()
 
     def model_path(self) -> Path:
-        if self.model.path == DEMO_MODEL:
-            return locations.demo_model_dir()
-        return self.resolve(self.model.path)
+        model = from_reference(self.model.path)
+        return model.path() if model else self.resolve(self.model.path)
 
     def output_path(self) -> Path:
         if self.convert.output:
@@ -165,6 +176,7 @@ _CHOICES = {
     "convert.precision": PRECISIONS,
     "deploy.template": TEMPLATE_FAMILIES,
     "chat.backend": BACKENDS,
+    "convert.embedding_bits": (0, 4, 8, 32),
 }
 _RANGES = {
     "convert.block_size": (16, 256),
@@ -179,6 +191,7 @@ _RANGES = {
     "bench.warmup": (0, 1000),
     "bench.repeats": (1, 10000),
     "bench.soak_requests": (0, 1_000_000),
+    "runtime.intra_op_num_threads": (0, 1024),
 }
 
 
@@ -251,6 +264,10 @@ def profile_from_dict(data: dict[str, Any], source: Path | None = None) -> Profi
     profile.source = source
     if any(length < 1 for length in profile.bench.input_lengths):
         raise ProfileError("input lengths must be at least 1", path=source, key="bench.input_lengths")
+    if profile.model.path.startswith("@") and not from_reference(profile.model.path):
+        known = ", ".join(m.reference for m in BUILTINS.values())
+        raise ProfileError(f"{profile.model.path!r} is not a built-in model; the built-in ones are {known}",
+                           path=source, key="model.path")
     return profile
 
 

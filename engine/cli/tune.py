@@ -107,18 +107,22 @@ def print_report(report: dict) -> None:
     print()
     print(frontier_chart(report["candidates"], report["chosen"]))
     gain = speedup(report, report["chosen"])
+    if report.get("chosen_settings"):
+        print(f"measured runtime settings: {report['chosen_settings']} (--apply writes them with the recipe)")
     print(f"\nchosen: {report['chosen'] or 'none within the quality bound'}" + (f" ({gain}x the guide's auto-opt int4 decode speed)" if gain else ""))
     if report.get("saved_to"):
         print(f"saved: {report['saved_to']} (report.json, candidates.csv, threads.csv, tune.md)")
 
 
 def _apply(profile, report: dict, name: str | None) -> int:
-    from engine.tune.apply import ApplyError, apply_candidate, candidate_of
+    from engine.tune.apply import ApplyError, apply_candidate, candidate_of, describe_runtime, runtime_of
 
     try:
         candidate = candidate_of(report, name)
     except ApplyError as exc:
         return fail("tune", str(exc), "Pass --apply NAME with a measured candidate.", status=2)
-    _, path = apply_candidate(profile, candidate)
-    print(f"applied {candidate.name} (recipe {candidate.recipe}) to {path}; slmops convert --profile {path} builds it")
+    runtime = runtime_of(report)
+    _, path = apply_candidate(profile, candidate, runtime=runtime)
+    print(f"applied {candidate.name} (recipe {candidate.recipe}) and runtime settings ({describe_runtime(runtime)}) to {path}; "
+          f"slmops convert --profile {path} builds it")
     return 0

@@ -9,7 +9,6 @@ was measured before.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shutil
 import time
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from engine import locations
+from engine import genai_config, locations, runtime_settings
 from engine.backends import make_backend
 from engine.backends.base import BackendError
 from engine.bench.latency import run_latency
@@ -27,6 +26,7 @@ from engine.convert.errors import ConvertError
 from engine.convert.plan import check_plan, convert_job, plan_conversion, worker_spec
 from engine.events import Error, Progress, Stage
 from engine.profiles import Profile
+from engine.tune import history
 from engine.tune.candidates import FP32, Candidate, onnx_input_workflow
 from engine.tune.frontier import QualityBound, rank
 
@@ -105,6 +105,7 @@ def row_of(candidate: Candidate, card: dict[str, Any], bench: dict[str, Any], fr
         "peak_rss_bytes": bench.get("peak_rss_bytes"), "load_s": bench.get("load_s"),
         "pass_rate": quality.get("pass_rate"), "perplexity": quality.get("perplexity"),
         "answers": [c["answer"] for c in quality.get("cases") or []],
+        "session_options": runtime_settings.read(card["output"]) if card.get("output") else {},  # as measured
         "error": None,
     }
 
@@ -142,14 +143,13 @@ def with_threads(folder: Path, threads: int) -> Path:
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     for f in folder.iterdir():
-        if f.is_file() and f.name != "genai_config.json":
+        if f.is_file() and f.name != genai_config.FILENAME:
             try:
                 os.link(f, target / f.name)
             except OSError:  # another file system: copy instead
                 shutil.copy2(f, target / f.name)
-    config = json.loads((folder / "genai_config.json").read_text(encoding="utf-8"))
-    config["model"]["decoder"].setdefault("session_options", {})["intra_op_num_threads"] = threads
-    (target / "genai_config.json").write_text(json.dumps(config, indent=4), encoding="utf-8")
+    genai_config.write(target, genai_config.read(folder))
+    runtime_settings.write(target, {runtime_settings.INTRA_OP: threads})
     return target
 
 
@@ -213,10 +213,12 @@ class Tuner:
                 "duration_s": round(time.time() - started, 1), "quick": options.quick,
                 "bound": options.bound.to_dict(), "lengths": options.lengths,
                 "chosen": rank(rows, options.bound), "candidates": rows, "threads": threads,
+                "chosen_settings": runtime_settings.choose(threads),
                 "skipped": [c.name for c in options.candidates[len(rows):]],
                 "profile": profile.to_dict(), "profile_path": str(profile.source) if profile.source else None,
             }
             if self.save:
                 self.report["saved_to"] = str(save_report(self.report, profile))
                 notify(TuneUpdate("", "saved", self.report["saved_to"]))
+                history.record(self.report, history.model_type(profile.model_path()))
         return self.report

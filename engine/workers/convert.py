@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from engine import genai_config, provenance
+from engine import genai_config, provenance, runtime_settings
 from engine.conventions import PARTIAL_MARK
 from engine.convert.stages import NO_OUTPUT, StageTracker, failure_reason, percent
 from engine.workers import protocol as p
@@ -225,6 +225,9 @@ def convert(spec: dict) -> None:
             repair = fix_logits_mapping(folder, found["outputs"])
             if repair:
                 olive.line(repair)
+            # before verifying, so that the verify step (and every later run) uses the model's own settings
+            options = runtime_settings.write(folder, spec.get("session_options") or {})
+            olive.line(f"genai_config.json: session options {json.dumps(options)}")
             prompt = spec.get("prompt", "What is the capital of France?")
             found.update(generate(folder, prompt, prompt_format=spec.get("prompt_format")))
             olive.line(f"verify: answered {found['answer']!r}")
@@ -259,6 +262,7 @@ def convert(spec: dict) -> None:
         "log": str(log_path),
         "repairs": ([repair] if repair else []) + [r["name"] for r in repairs],
         "manifest": str(output / provenance.MANIFEST) if spec.get("manifest") else "",
+        "runtime_settings": spec.get("runtime_settings") or [],
     })
 
 
