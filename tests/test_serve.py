@@ -269,7 +269,7 @@ async def test_the_cache_panel_serves_the_selected_model_and_quitting_stops_it(h
 
         await pilot.press("3")
         view = app.query_one(CachePanel).query_one(ServeView)
-        await pilot.press("e")
+        await pilot.press("v")
         await until(lambda: view.endpoint is not None or view.state.startswith("failed"))
         endpoint = view.endpoint
         assert endpoint is not None, view.state
@@ -288,10 +288,10 @@ async def test_the_cache_panel_serves_the_selected_model_and_quitting_stops_it(h
         assert endpoint.base_url in str(view.render()) and "requests 1" in str(view.render())
         await pilot.press("u")
         worker = psutil.Process(endpoint.pid)
-        await pilot.press("e")  # stop
+        await pilot.press("v")  # stop
         await until(lambda: view.job is None)
         assert not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE
-        await pilot.press("e")  # serve again, then quit the app with it running
+        await pilot.press("v")  # serve again, then quit the app with it running
         await until(lambda: view.endpoint is not None)
         worker = psutil.Process(view.endpoint.pid)
         await pilot.press("q")

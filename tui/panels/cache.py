@@ -55,7 +55,7 @@ class CachePanel(Panel):
         Binding("a", "apply_settings", "Settings",
                 tooltip="write the measured runtime settings into the selected model's genai_config.json (after confirming)"),
         Binding("y", "copy_path", "Copy path", tooltip="copy the selected model's path"),
-        Binding("e", "toggle_serve", "Serve",
+        Binding("v", "toggle_serve", "Serve",
                 tooltip="serve the selected model to applications (OpenAI-compatible, on 127.0.0.1), or stop serving"),
         Binding("u", "copy_snippet", "Copy snippet", tooltip="copy a Python example that calls the served model with openai"),
         Binding("slash", "focus_filter", "Filter", key_display="/", tooltip="filter the list (enter or esc: back to the list)"),

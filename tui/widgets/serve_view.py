@@ -63,7 +63,7 @@ class ServeView(Static):
 
     def copy_snippet(self) -> None:
         if self.endpoint is None:
-            self.notify("Nothing is served: e serves the selected model.", severity="warning")
+            self.notify("Nothing is served: v serves the selected model.", severity="warning")
             return
         self.app.copy_to_clipboard(snippets.python(self.endpoint))
         self.notify(f"Copied a Python example for {self.endpoint.base_url}")
