@@ -11,10 +11,11 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from engine import checks as env_checks
+from engine.builtins import BuiltinModel, from_reference
 from engine.demo import build_demo_model_job, demo_model_ready
 from engine.events import Error, Finished, Stage
 from engine.jobs import Job
-from engine.profiles import DEMO_MODEL, Profile
+from engine.profiles import Profile
 from tui.jobs import JobEvent, drive_job
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
@@ -33,7 +34,7 @@ class EnvironmentPanel(Panel):
     BINDINGS = [
         Binding("r", "rerun", "Re-run", tooltip="run every check again"),
         Binding("b", "build_demo", "Build demo",
-                tooltip="build the demo model (offered when the profile uses it and it is missing; about a minute)"),
+                tooltip="build the built-in model the profile uses (@demo or @qwen), offered when it is missing"),
         Binding("escape", "cancel_build", "Cancel build", tooltip="cancel building the demo model (after confirming)"),
     ]
 
@@ -105,8 +106,13 @@ class EnvironmentPanel(Panel):
 
     # --- the demo model -------------------------------------------------------------
 
+    def builtin(self) -> BuiltinModel | None:
+        """The built-in model the profile names (``@demo``, ``@qwen``), if any."""
+        return from_reference(self.profile.model.path)
+
     def demo_missing(self) -> bool:
-        return self.profile.model.path == DEMO_MODEL and not demo_model_ready()
+        builtin = self.builtin()
+        return builtin is not None and not demo_model_ready(model=builtin.key)
 
     def refresh_demo_notice(self) -> None:
         notice = self.query_one("#demo-notice", Static)
@@ -114,7 +120,9 @@ class EnvironmentPanel(Panel):
             stage = f" - {self._build_stage}" if self._build_stage else ""
             notice.update(f"Building the demo model{stage} ({time.monotonic() - self._build_started:.0f} s). esc cancels.")
         elif self.demo_missing():
-            notice.update("The profile uses the demo model, which is not built yet. Press b to build it (about a minute, once).")
+            builtin = self.builtin()
+            notice.update(f"The profile uses the built-in {builtin.name}, which is not built yet. "
+                          f"Press b to build it ({builtin.build_time}, once).")
         notice.display = self.build_job is not None or self.demo_missing()
         self.refresh_bindings()
 
@@ -131,7 +139,7 @@ class EnvironmentPanel(Panel):
 
     def action_build_demo(self) -> None:
         if self.build_job is None and self.demo_missing():
-            self.build_job = build_demo_model_job()
+            self.build_job = build_demo_model_job(model=self.builtin().key)
             self._build_started, self._build_stage = time.monotonic(), "starting"
             self.refresh_demo_notice()
             self.run_worker(drive_job(self, self.build_job), exclusive=True, group="demo-model")
