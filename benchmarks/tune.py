@@ -122,7 +122,7 @@ def main() -> int:
     print(f"\nruntime settings of {report['chosen']}, each against the guide's recipe at default settings:")
     for t in settings_rows(report):
         print(f"  {t['candidate']:22} {t['session_options']:26} decode {t['decode_tps']} [{t['decode_range']}] vs guide {t['vs_guide']}, "
-              f"vs defaults {t['vs_defaults']}; TTFT@512 {t['ttft_ms_long']} ms, vs guide {t['ttft_long_vs_guide']}")
+              f"vs default {t['vs_default']}; TTFT@512 {t['ttft_ms_long']} ms, vs guide {t['ttft_long_vs_guide']}")
     chosen_settings = report.get("chosen_settings") or {}
     print(f"chosen: {report['chosen']} with {' '.join(f'{k}={v}' for k, v in chosen_settings.items()) or 'default settings'}"
           + (f" ({note})" if (note := chosen_note(report)) else ""))

@@ -60,6 +60,8 @@ class ConvertSection:
     symmetric: bool = False
     accuracy_level: int = 4  # 0 leaves it unset
     quantize_lm_head: bool = False
+    prune_lm_head: bool = False  # compute only the last position's logits in prefill (config recipes)
+    embedding_bits: int = 0  # RTN recipes: embedding table in 4 or 8 bits, 32 keeps it fp32; 0: as the other weights
     output: str = ""  # empty: <data>/models/<profile>-<precision>
     config_file: str = ""  # method "config": an Olive workflow JSON; empty: generated
     log_level: int = 1
@@ -120,6 +122,14 @@ class BenchSection:
 
 
 @dataclass
+class RuntimeSection:
+    """ONNX Runtime session options written into the model's genai_config.json (see engine.runtime_settings)."""
+
+    intra_op_num_threads: int = 0  # 0: this machine's physical cores
+    source: str = ""  # who chose the values ("measured by the tuner on DATE"); empty: set by hand
+
+
+@dataclass
 class Profile:
     name: str = "untitled"
     description: str = ""
@@ -128,6 +138,7 @@ class Profile:
     deploy: DeploySection = field(default_factory=DeploySection)
     chat: ChatSection = field(default_factory=ChatSection)
     bench: BenchSection = field(default_factory=BenchSection)
+    runtime: RuntimeSection = field(default_factory=RuntimeSection)
     # Where it was loaded from: relative paths in it are relative to this file.
     source: Path | None = field(default=None, compare=False, metadata={"toml": False})
 
@@ -164,6 +175,7 @@ _CHOICES = {
     "convert.precision": PRECISIONS,
     "deploy.template": TEMPLATE_FAMILIES,
     "chat.backend": BACKENDS,
+    "convert.embedding_bits": (0, 4, 8, 32),
 }
 _RANGES = {
     "convert.block_size": (16, 256),
@@ -178,6 +190,7 @@ _RANGES = {
     "bench.warmup": (0, 1000),
     "bench.repeats": (1, 10000),
     "bench.soak_requests": (0, 1_000_000),
+    "runtime.intra_op_num_threads": (0, 1024),
 }
 
 

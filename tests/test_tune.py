@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
-from engine import locations
+from engine import locations, runtime_settings
 from engine.convert.plan import run_conversion
-from engine.profiles import find_profile, load_profile, save_profile
-from engine.tune.apply import apply_candidate, candidate_of
+from engine.profiles import RuntimeSection, find_profile, load_profile, save_profile
+from engine.tune import history
+from engine.tune.apply import apply_candidate, candidate_of, runtime_of
 from engine.tune.candidates import select
 from engine.tune.runner import Tuner, TuneOptions
 
@@ -59,9 +61,10 @@ def test_reduced_candidate_set_runs_end_to_end(tuned):
     # The chosen recipe at default settings and with one thread, each timed against the guide's recipe.
     settings = tuned["settings"]
     assert settings[0]["candidate"] == "guide-int4" and settings[0]["session_options"] == {}
-    assert settings[-1]["session_options"] == {"intra_op_num_threads": 1} and settings[-1]["decode_tps"] > 0
-    assert len(settings[-1]["vs_guide"]["decode_tps"]["ratios"]) == 2
-    assert tuned["chosen_settings"] in ({}, {"intra_op_num_threads": 1})
+    cores = runtime_settings.physical_cores()
+    assert [t["intra_op_threads"] for t in settings[1:]] == [None, *sorted({1, cores})]  # the default is always timed
+    assert all(t["decode_tps"] > 0 and len(t["vs_guide"]["decode_tps"]["ratios"]) == 2 for t in settings)
+    assert tuned["chosen_settings"] in ({"intra_op_num_threads": 1}, {"intra_op_num_threads": cores})
 
 
 def test_report_saved_as_json_csv_and_markdown(tuned):
@@ -89,15 +92,48 @@ def test_applied_profile_converts_to_the_measured_model(tuned, tmp_path):
     profile = demo_profile(Path(tuned["profile"]["model"]["path"]))
     path = save_profile(profile, tmp_path / "mine.toml")
     measured = next(c for c in tuned["candidates"] if c["name"] == HEAD8)
-    _, written = apply_candidate(load_profile(path), candidate_of(tuned, HEAD8))
+    _, written = apply_candidate(load_profile(path), candidate_of(tuned, HEAD8), runtime=runtime_of(tuned))
     assert written == path
     applied = load_profile(path)
     assert (applied.convert.recipe, applied.convert.block_size, applied.convert.symmetric) == ("rtn-int4-head8", 128, False)
+    threads = tuned["chosen_settings"]["intra_op_num_threads"]
+    assert applied.runtime == RuntimeSection(threads, runtime_settings.measured_source(tuned["created"][:10]))
     applied.convert.output = str(tmp_path / "out")
     job = asyncio.run(run_conversion(applied))
     assert job.finished.ok, job.error
     assert job.result["recipe"] == "rtn-int4-head8" and set(job.result["bits"]) >= {4, 8}
     assert abs(job.result["size_bytes"] - measured["size_bytes"]) <= 0.01 * measured["size_bytes"]
+    assert runtime_settings.read(tmp_path / "out") == tuned["chosen_settings"]  # the measured count
+
+
+def test_chosen_settings_and_the_history_of_the_run(tuned):
+    assert set(tuned["chosen_settings"]) == {"intra_op_num_threads"}
+    measured = next(c for c in tuned["candidates"] if c["name"] == HEAD8)
+    assert measured["session_options"] == {}  # timed against the guide's recipe as the guide deploys: no settings
+    entry = history.latest("llama")
+    assert entry["candidate"] == tuned["chosen"] and entry["settings"] == tuned["chosen_settings"]
+
+
+def test_a_pruned_model_answers_and_scores_the_unpruned_perplexity(tuned, tmp_path):
+    """prune_lm_head changes no weight: token by token, the pruned model gives its unpruned twin's perplexity."""
+    from engine.backends import make_backend
+
+    profile = demo_profile(Path(tuned["profile"]["model"]["path"]))
+    candidate = candidate_of(tuned, HEAD8)
+    profile.convert = dataclasses.replace(profile.convert, method="config", recipe=candidate.recipe, prune_lm_head=True,
+                                          output=str(tmp_path / "pruned"), **candidate.settings)
+    job = asyncio.run(run_conversion(profile))
+    assert job.finished.ok, job.error
+    assert "Paris" in job.result["answer"]
+
+    async def score() -> dict:
+        async with make_backend("onnxruntime-genai", tmp_path / "pruned") as backend:
+            return await backend.call("perplexity", text=profile.bench.perplexity_text)
+
+    pruned = asyncio.run(score())
+    twin = next(c for c in tuned["candidates"] if c["name"] == HEAD8)["perplexity"]
+    assert pruned["mode"] == "token by token"
+    assert abs(pruned["perplexity"] - twin) <= 0.01 * twin, (pruned, twin)
 
 
 def test_cancel_keeps_the_finished_measurements(tiny_model, home):
@@ -148,6 +184,7 @@ async def test_tune_view_shows_the_run_and_applies_after_confirming(tuned, home)
         await pilot.pause()
         written = locations.profiles_dir() / "demo.toml"
         assert written.is_file() and load_profile(written).convert.recipe == "rtn-int4-head8"
+        assert load_profile(written).runtime == runtime_of(tuned)  # the settings came with the recipe
         assert app.profile.convert.recipe == "rtn-int4-head8"
         await pilot.press("escape")
         await pilot.pause()

@@ -32,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ask = action("ask", "ask a model one question through the Foundry Local runtime")
     ask.add_argument("prompt")
     ask.add_argument("--max-tokens", type=int, default=64)
+    settings = action("settings", "a deployed model's runtime settings, where they came from; --apply writes the measured ones")
+    settings.add_argument("--apply", action="store_true", help="write the latest measured (else default) settings into it")
 
 
 
@@ -47,6 +49,8 @@ def handle(args: argparse.Namespace) -> int:
         return fail("cache", f"no model {args.name!r} in {location.path}", "slmops cache ls lists them")
     if args.action == "show":
         return _show(entry, args.json)
+    if args.action == "settings":
+        return _settings(entry, args.apply, args.json)
     return _runtime_action(args, location.path, entry)
 
 
@@ -77,6 +81,31 @@ def _show(entry, as_json: bool) -> int:
     print(f"{entry.name} {entry.version}  ({entry.model_id or 'not registered'})\n{entry.path}\nstatus: {entry.status}\n")
     print_table(["file", "size"], [(f.relative_to(entry.path), human_bytes(f.stat().st_size)) for f in files])
     print(f"\ninference_model.json:\n{text or '(missing)'}")
+    return 0
+
+
+def _settings(entry, apply: bool, as_json: bool) -> int:
+    from engine.foundry.settings import entry_settings, reapply
+    from engine.genai_config import GenaiConfigError
+
+    try:
+        found = entry_settings(entry.path)
+        written = reapply(entry.path) if apply else []
+    except GenaiConfigError as exc:
+        return fail("cache", exc.message, exc.hint)
+    if as_json:
+        print_json({"current": [vars(s) for s in found.current], "proposed": [vars(s) for s in found.proposed],
+                    "applied": [vars(s) for s in written]})
+        return 0
+    print(f"{entry.name} {entry.version}: {entry.path}")
+    for s in found.current:
+        print(f"  now:      {s.describe()}")
+    for s in found.proposed:
+        print(f"  measured: {s.describe()}")
+    if written:
+        print("applied; a model loaded in Foundry Local takes them when it is loaded again")
+    elif found.differs:
+        print(f"run again with --apply to write them (slmops cache settings {entry.name} --apply)")
     return 0
 
 

@@ -66,4 +66,6 @@ def handle(args: argparse.Namespace) -> int:
         print(f"converted: {card['output']}")
         print(f"  size {human_bytes(card['size_bytes'])} = {card['ratio']} x the source weights (guide: {card['guide_ratio']})")
         print(f"  {card['duration_s']:.1f}s, peak memory {human_bytes(card['peak_rss_bytes'])}; answer: {card['answer']!r}")
+        for setting in card.get("runtime_settings") or []:
+            print(f"  runtime: {setting}")
     return 0

@@ -64,6 +64,8 @@ def handle(args: argparse.Namespace) -> int:
         plan = plan_publish(profile, source, location.path, name=args.name, use_tokenizer_template=args.fix_template)
     except DeployError as exc:
         return fail("deploy", exc.message, exc.hint)
+    for setting in plan.settings:
+        print(f"runtime: {setting.describe()}", file=sys.stderr)
     for warning in plan.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if not plan.template_agrees:

@@ -104,11 +104,11 @@ def print_report(report: dict) -> None:
             print(f"failed: {c['name']}: {c['error']}" + (f"\n  what to do: {c['hint']}" if c.get("hint") else ""))
     if report.get("settings"):
         print(f"\nruntime settings of {report['chosen']}, against the guide's recipe at default settings:")
-        print_table(("candidate", "settings", "decode tok/s", "range", "vs guide", "vs defaults", "TTFT long", "TTFT long vs guide"),
-                    [(t["candidate"], t["session_options"], t["decode_tps"], t["decode_range"], t["vs_guide"], t["vs_defaults"],
+        print_table(("candidate", "settings", "decode tok/s", "range", "vs guide", "vs default", "TTFT long", "TTFT long vs guide"),
+                    [(t["candidate"], t["session_options"], t["decode_tps"], t["decode_range"], t["vs_guide"], t["vs_default"],
                       t["ttft_ms_long"], t["ttft_long_vs_guide"]) for t in settings_rows(report)])
         chosen = report.get("chosen_settings") or {}
-        print("settings to apply: " + (" ".join(f"{k}={v}" for k, v in chosen.items()) or "none beat the defaults beyond the spread"))
+        print("settings to apply: " + (" ".join(f"{k}={v}" for k, v in chosen.items()) or "none"))
     print()
     print(frontier_chart(report["candidates"], report["chosen"]))
     gain = speedup(report, report["chosen"])
@@ -119,12 +119,14 @@ def print_report(report: dict) -> None:
 
 
 def _apply(profile, report: dict, name: str | None) -> int:
-    from engine.tune.apply import ApplyError, apply_candidate, candidate_of
+    from engine.tune.apply import ApplyError, apply_candidate, candidate_of, describe_runtime, runtime_of
 
     try:
         candidate = candidate_of(report, name)
     except ApplyError as exc:
         return fail("tune", str(exc), "Pass --apply NAME with a measured candidate.", status=2)
-    _, path = apply_candidate(profile, candidate)
-    print(f"applied {candidate.name} (recipe {candidate.recipe}) to {path}; slmops convert --profile {path} builds it")
+    runtime = runtime_of(report)
+    _, path = apply_candidate(profile, candidate, runtime=runtime)
+    print(f"applied {candidate.name} (recipe {candidate.recipe}) and runtime settings ({describe_runtime(runtime)}) to {path}; "
+          f"slmops convert --profile {path} builds it")
     return 0

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import journal, locations
+from engine import journal, locations, runtime_settings
 from engine.atomic import write_text_atomic
 from engine.convert.checks import InputReport, check_inputs
 from engine.convert.errors import ConvertError
@@ -56,7 +56,8 @@ def plan_conversion(profile: Profile, *, precision: str | None = None, output: P
     params = ConvertParams(
         model=str(profile.model_path()), device=convert.device, provider=convert.provider,
         block_size=convert.block_size, symmetric=convert.symmetric, accuracy_level=convert.accuracy_level,
-        quantize_lm_head=convert.quantize_lm_head, log_level=convert.log_level, trust_remote_code=profile.model.trust_remote_code,
+        quantize_lm_head=convert.quantize_lm_head, prune_lm_head=convert.prune_lm_head, embedding_bits=convert.embedding_bits,
+        log_level=convert.log_level, trust_remote_code=profile.model.trust_remote_code,
     )
     target = (output.expanduser().resolve() if output else profile.output_path())
     notes: list[str] = []
@@ -70,6 +71,11 @@ def plan_conversion(profile: Profile, *, precision: str | None = None, output: P
                      "Use method \"config\" to apply the profile's.")
     if convert.method == "auto-opt" and convert.precision == "int8":
         notes.append("auto-opt has no int8 route that works on the CPU: using the rtn-int8 workflow instead")
+    if convert.prune_lm_head and recipe.kind == "cli":
+        notes.append("olive auto-opt passes no model builder option, so prune_lm_head has no effect: "
+                     "method \"config\" (the guide's workflow file) applies it")
+    if convert.embedding_bits and "embedding_bits" not in recipe.tunable:
+        notes.append(f"embedding_bits has no effect with recipe {recipe.name}")
     if convert.quantize_lm_head and "quantize_lm_head" not in recipe.tunable:
         notes.append(f"quantize_lm_head has no effect with recipe {recipe.name}")
     command = build_command(recipe, params, str(target), "cache")
@@ -136,6 +142,7 @@ def new_log_path(plan: ConvertPlan) -> Path:
 
 
 def worker_spec(plan: ConvertPlan, report: InputReport, *, force: bool = False, log_path: Path | None = None) -> dict[str, Any]:
+    settings = runtime_settings.resolve(plan.profile.runtime)
     return {
         "argv": plan.command.argv,
         "config": plan.command.config,
@@ -151,6 +158,9 @@ def worker_spec(plan: ConvertPlan, report: InputReport, *, force: bool = False, 
         "layers": report.layers,
         "command": plan.display(),
         "prompt": VERIFY_PROMPT,
+        # ONNX Runtime session options written into genai_config.json before verifying, and where each came from
+        "session_options": runtime_settings.session_options(settings),
+        "runtime_settings": [s.describe() for s in settings],
         "title": f"of {plan.profile.name} ({plan.recipe.precision}) to {plan.output}",
     }
 

@@ -14,6 +14,8 @@ from typing import Any
 GUIDE_RATIOS = {"fp32": 1.0, "fp16": 0.5, "int8": 0.25, "int4": 0.125}
 GPU_PROVIDERS = ("CUDAExecutionProvider", "DmlExecutionProvider")
 LM_HEAD_NODE = "/lm_head/MatMul"
+EMBED_NODE = "/model/embed_tokens/Gather"
+EMBEDDING_BITS = (0, 4, 8, 32)  # 0: as the quantizer's other weights; 32 leaves the embedding table in fp32
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Recipe:
 
 
 _INT4_KNOBS = ("block_size", "symmetric", "accuracy_level", "quantize_lm_head")
+_RTN_KNOBS = ("block_size", "symmetric", "accuracy_level", "embedding_bits")
 
 RECIPES: dict[str, Recipe] = {
     r.name: r
@@ -45,15 +48,15 @@ RECIPES: dict[str, Recipe] = {
         Recipe("mb-fp16", "fp16", "ModelBuilder fp16 (GPU providers only)", "config", "fp16"),
         Recipe(
             "rtn-int4", "int4", "ModelBuilder fp32, then OnnxBlockWiseRtnQuantization 4 bits", "config",
-            quantizer={"type": "OnnxBlockWiseRtnQuantization", "bits": 4}, tunable=_INT4_KNOBS,
+            quantizer={"type": "OnnxBlockWiseRtnQuantization", "bits": 4}, tunable=(*_INT4_KNOBS, "embedding_bits"),
         ),
         Recipe(
             "rtn-int8", "int8", "ModelBuilder fp32, then OnnxBlockWiseRtnQuantization 8 bits", "config",
-            quantizer={"type": "OnnxBlockWiseRtnQuantization", "bits": 8}, tunable=("block_size", "symmetric", "accuracy_level", "quantize_lm_head"),
+            quantizer={"type": "OnnxBlockWiseRtnQuantization", "bits": 8}, tunable=(*_INT4_KNOBS, "embedding_bits"),
         ),
         Recipe(
             "rtn-int4-head8", "int4", "ModelBuilder fp32, then OnnxBlockWiseRtnQuantization 4 bits, lm_head in 8 bits", "config",
-            quantizer={"type": "OnnxBlockWiseRtnQuantization", "bits": 4}, tunable=("block_size", "symmetric", "accuracy_level"),
+            quantizer={"type": "OnnxBlockWiseRtnQuantization", "bits": 4}, tunable=_RTN_KNOBS,
             lm_head_bits=8,
         ),
         Recipe(
@@ -75,6 +78,8 @@ class ConvertParams:
     symmetric: bool = False
     accuracy_level: int = 4  # 0 leaves it unset
     quantize_lm_head: bool = False
+    prune_lm_head: bool = False  # logits of the last position only during prefill (model builder option)
+    embedding_bits: int = 0  # RTN recipes: the embedding table (a Gather) in 4 or 8 bits, 32 keeps it fp32; 0: as the rest
     log_level: int = 1
     trust_remote_code: bool = False
 
@@ -123,6 +128,10 @@ def workflow(recipe: Recipe, params: ConvertParams, output_dir: str, cache_dir: 
     if params.trust_remote_code:
         input_model["load_kwargs"] = {"trust_remote_code": True}
     builder: dict[str, Any] = {"type": "ModelBuilder", "precision": recipe.builder_precision}
+    if params.prune_lm_head:
+        # generation reads only the last position's logits: computing all of them in prefill costs time and
+        # memory (vocabulary x prompt length floats); perplexity then needs the model token by token
+        builder["extra_options"] = {"prune_lm_head": True}
     passes: dict[str, Any] = {"builder": builder}
     if recipe.builder_precision == "int4":
         builder.update(int4_block_size=params.block_size, int4_is_symmetric=params.symmetric)
@@ -137,14 +146,24 @@ def workflow(recipe: Recipe, params: ConvertParams, output_dir: str, cache_dir: 
             quant.update(block_size=params.block_size, is_symmetric=params.symmetric)
             if params.accuracy_level:
                 quant["accuracy_level"] = params.accuracy_level
-            if not params.quantize_lm_head or recipe.lm_head_bits:
-                quant["nodes_to_exclude"] = [LM_HEAD_NODE]
+            exclude = [LM_HEAD_NODE] if not params.quantize_lm_head or recipe.lm_head_bits else []
+            if params.embedding_bits not in (0, quant["bits"]):
+                exclude.append(EMBED_NODE)  # the pass quantizes every Gather with a table too
+            if exclude:
+                quant["nodes_to_exclude"] = exclude
         passes["quantize"] = quant
+        rest = {k: v for k, v in quant.items() if k != "nodes_to_exclude"}
+        # the embedding excluded above gets a pass of its own at its bits (unless it stays fp32)
+        excluded = EMBED_NODE in quant.get("nodes_to_exclude", [])
+        embed_bits = params.embedding_bits if excluded and params.embedding_bits < 32 else 0
         if recipe.lm_head_bits:
             # lm_head is a fifth of a small model's weights and the most sensitive MatMul: 4 bits there
             # costs most of int4's perplexity, while 8 bits keeps it and still reads 4x less than fp32.
-            head = {k: v for k, v in quant.items() if k != "nodes_to_exclude"}
-            passes["quantize_lm_head"] = dict(head, bits=recipe.lm_head_bits, nodes_to_include=[LM_HEAD_NODE])
+            nodes = [LM_HEAD_NODE, EMBED_NODE] if embed_bits == recipe.lm_head_bits else [LM_HEAD_NODE]
+            passes["quantize_lm_head"] = dict(rest, bits=recipe.lm_head_bits, nodes_to_include=nodes)
+            embed_bits = 0 if embed_bits == recipe.lm_head_bits else embed_bits
+        if embed_bits:
+            passes["quantize_embedding"] = dict(rest, bits=embed_bits, nodes_to_include=[EMBED_NODE])
     return {
         "input_model": input_model,
         "systems": {

@@ -5,6 +5,8 @@ The guide's ``PromptTemplate`` and ``ModelConfig`` go into
 ``Name`` from it, ``ModelConfig`` is also written into the ``search`` section
 of ``genai_config.json`` (which the runtime does read), and the template is
 checked against the tokenizer's own chat template (which the runtime uses).
+The profile's runtime settings (ONNX Runtime session options, see
+``engine.runtime_settings``) are written there too, so Foundry Local runs with them.
 
 Files are staged in a hidden folder inside the cache and renamed into place,
 under a lock, so a crash or a second deploying process leaves no half model.
@@ -13,6 +15,7 @@ under a lock, so a crash or a second deploying process leaves no half model.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import glob
 import json
@@ -23,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from engine import journal
+from engine import genai_config, journal, runtime_settings
 from engine.atomic import fsync_dir, write_text_atomic
 from engine.errors import SlmopsError
 from engine.foundry import inference_model, names
@@ -53,6 +56,7 @@ class DeployPlan:
     precision: str
     context_length: int | None
     warnings: list[str] = field(default_factory=list)
+    settings: list[runtime_settings.Setting] = field(default_factory=list)  # written into genai_config.json
 
     @property
     def template_agrees(self) -> bool:
@@ -64,6 +68,7 @@ class DeployPlan:
             "folder": str(self.slot.folder), "source": str(self.source), "cache_dir": str(self.cache_dir),
             "template_family": self.family, "tokenizer_family": self.tokenizer_family,
             "inference_model": self.model.to_dict(), "warnings": self.warnings,
+            "runtime_settings": [s.describe() for s in self.settings],
         }
 
 
@@ -117,7 +122,8 @@ def plan_deploy(
     check = check_template(prompt, folder)
     context_length = _context_length(folder)
     plan = DeployPlan(folder, cache_dir, slot, model, check.template_family, check.tokenizer_family,
-                      check.tokenizer_template, profile.convert.precision, context_length)
+                      check.tokenizer_template, profile.convert.precision, context_length,
+                      settings=runtime_settings.resolve(profile.runtime))
     if not check.agrees:
         plan.warnings.append(check.message())
     if check.tokenizer_family == "unknown":
@@ -136,8 +142,7 @@ def fix_template(plan: DeployPlan) -> DeployPlan:
         raise DeployError("The tokenizer's chat template matches no known family, so there is nothing to fix it to.")
     model = InferenceModel(plan.model.Name, plan.model.Description, plan.model.Version, TEMPLATES[plan.tokenizer_family], plan.model.ModelConfig)
     warnings = [w for w in plan.warnings if not w.startswith("The prompt template is")]
-    return DeployPlan(plan.source, plan.cache_dir, plan.slot, model, plan.tokenizer_family, plan.tokenizer_family,
-                      plan.tokenizer_template, plan.precision, plan.context_length, warnings)
+    return dataclasses.replace(plan, model=model, family=plan.tokenizer_family, warnings=warnings)
 
 
 def _taken(cache_dir: Path) -> dict[str, str]:
@@ -147,9 +152,8 @@ def _taken(cache_dir: Path) -> dict[str, str]:
 
 def _context_length(folder: Path) -> int | None:
     try:
-        value = json.loads((folder / "genai_config.json").read_text(encoding="utf-8"))["model"]["context_length"]
-        return int(value)
-    except (OSError, ValueError, KeyError, TypeError):
+        return genai_config.context_length(genai_config.read(folder)) or None
+    except (genai_config.GenaiConfigError, ValueError, TypeError):
         return None
 
 
@@ -185,8 +189,7 @@ def execute(plan: DeployPlan) -> DeployPlan:
         slot = names.next_slot(custom, plan.slot.name, _taken(plan.cache_dir))
         if slot != plan.slot:  # another process deployed this name meanwhile: take the next version
             model = InferenceModel(slot.name, plan.model.Description, f"{slot.version}.0", plan.model.PromptTemplate, plan.model.ModelConfig)
-            plan = DeployPlan(plan.source, plan.cache_dir, slot, model, plan.family, plan.tokenizer_family,
-                              plan.tokenizer_template, plan.precision, plan.context_length, plan.warnings)
+            plan = dataclasses.replace(plan, slot=slot, model=model)
         custom.mkdir(parents=True, exist_ok=True)
         partials = str(Path(glob.escape(str(custom))) / f".{glob.escape(slot.folder.name)}.deploying-*")
         entry = journal.Entry("deployment", f"of {slot.model_id} into {plan.cache_dir}", str(slot.folder), [partials])
@@ -202,11 +205,13 @@ def _write(plan: DeployPlan, slot: names.Slot, custom: Path) -> None:
         for item in sorted(plan.source.iterdir()):
             if item.is_file() and item.name not in _SKIP and item.name != inference_model.FILENAME:
                 shutil.copy2(item, staging / item.name)
-        genai = json.loads((staging / "genai_config.json").read_text(encoding="utf-8"))
-        write_text_atomic(staging / "genai_config.json", json.dumps(apply_search(genai, plan.model.ModelConfig), indent=4) + "\n")
+        genai = apply_search(genai_config.read(staging), plan.model.ModelConfig)
+        genai_config.session_options(genai).update(runtime_settings.session_options(plan.settings))
+        genai_config.write(staging, genai)
         inference_model.write(staging, plan.model)
         sidecar = {"precision": plan.precision, "source": str(plan.source), "model_id": slot.model_id,
-                   "deployed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+                   "deployed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                   "runtime_settings": {s.name: s.source for s in plan.settings}}
         write_text_atomic(staging / SIDECAR, json.dumps(sidecar, indent=2) + "\n")
         staging.rename(slot.folder)  # the slot is free (checked under the lock): never replaces anything
         fsync_dir(custom)

@@ -1,4 +1,4 @@
-"""Apply: write a measured candidate into the profile as its conversion recipe.
+"""Apply: write a measured candidate into the profile as its conversion recipe, with the measured runtime settings.
 
 A shipped example profile (under ``profiles/``) is never changed: the applied
 profile is saved as a copy in the user's profile folder instead.
@@ -6,12 +6,13 @@ profile is saved as a copy in the user's profile folder instead.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
-from engine import locations
+from engine import locations, runtime_settings
 from engine.errors import SlmopsError
-from engine.profiles import Profile, save_profile
+from engine.profiles import Profile, RuntimeSection, save_profile
 from engine.tune.candidates import Candidate
 from engine.tune.runner import candidate_profile
 
@@ -42,9 +43,24 @@ def target_path(profile: Profile) -> Path:
     return source
 
 
-def apply_candidate(profile: Profile, candidate: Candidate, path: Path | None = None) -> tuple[Profile, Path]:
-    """Save the profile with ``candidate`` as its recipe (replacing ``path``, which the caller confirmed)."""
-    applied = candidate_profile(profile, candidate)
+def runtime_of(report: dict[str, Any]) -> RuntimeSection:
+    """The report's ``chosen_settings`` as the profile's [runtime] section; none measured: the default."""
+    chosen = runtime_settings.from_report(report.get("chosen_settings"))
+    if not chosen:
+        return RuntimeSection()
+    date = str(report.get("created") or "")[:10]
+    return RuntimeSection(intra_op_num_threads=chosen[runtime_settings.INTRA_OP], source=runtime_settings.measured_source(date))
+
+
+def describe_runtime(runtime: RuntimeSection) -> str:
+    return "; ".join(s.describe() for s in runtime_settings.resolve(runtime))
+
+
+def apply_candidate(profile: Profile, candidate: Candidate, path: Path | None = None,
+                    runtime: RuntimeSection | None = None) -> tuple[Profile, Path]:
+    """Save the profile with ``candidate`` as its recipe and ``runtime`` as its runtime settings
+    (replacing ``path``, which the caller confirmed)."""
+    applied = dataclasses.replace(candidate_profile(profile, candidate), runtime=runtime or RuntimeSection())
     path = path or target_path(profile)
     save_profile(applied, path, overwrite=True)
     return applied, path

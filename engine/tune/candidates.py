@@ -18,7 +18,8 @@ from engine.errors import SlmopsError
 FP32 = "fp32"  # the baseline's name: the reference of quality, and the start of the reused candidates
 # Olive's bookkeeping beside the model: not part of the model the next pass starts from.
 _OLIVE_FILES = {"footprint.json", "output_footprint.json", "run_history.txt", "model_config.json"}
-_KNOBS = ("block_size", "symmetric", "accuracy_level", "quantize_lm_head")
+_KNOBS = ("block_size", "symmetric", "accuracy_level", "quantize_lm_head", "prune_lm_head", "embedding_bits")
+_FLAGS = ("symmetric", "quantize_lm_head", "prune_lm_head")
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,9 @@ class Candidate:
 
     @property
     def from_fp32(self) -> bool:
-        """Whether it reuses the fp32 ONNX model (a second pass after ModelBuilder fp32)."""
+        """Whether it reuses the fp32 ONNX model (a second pass after ModelBuilder fp32, which is built unpruned)."""
         recipe = self.recipe_data
-        return recipe.quantizer is not None and recipe.builder_precision == "fp32"
+        return recipe.quantizer is not None and recipe.builder_precision == "fp32" and not self.settings.get("prune_lm_head")
 
     def describe(self) -> str:
         knobs = ", ".join(f"{k}={v}" for k, v in self.settings.items())
@@ -74,7 +75,7 @@ def parse_candidate(text: str) -> Candidate:
         key, _, value = pair.partition("=")
         if key not in _KNOBS or not value:
             raise CandidateError(f"{text!r}: settings are key=value with a key among {', '.join(_KNOBS)}")
-        settings[key] = value.lower() in ("1", "true", "yes") if key in ("symmetric", "quantize_lm_head") else _int(text, value)
+        settings[key] = value.lower() in ("1", "true", "yes") if key in _FLAGS else _int(text, value)
     return dataclasses.replace(candidate, name=text.strip(), settings=settings) if pairs else candidate
 
 

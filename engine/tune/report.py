@@ -19,7 +19,7 @@ from engine.tune.timing import ratio_text
 COLUMNS = ("rank", "name", "recipe", "size_mb", "decode_tps", "decode_range", "vs_guide", "beats_guide", "ttft_ms_short",
            "ttft_ms_long", "prefill_tps_long", "peak_rss_mb", "pass_rate", "perplexity", "similarity", "keeps_quality",
            "on_frontier", "error")
-SETTINGS_COLUMNS = ("candidate", "session_options", "decode_tps", "decode_range", "vs_guide", "vs_defaults", "ttft_ms_short",
+SETTINGS_COLUMNS = ("candidate", "session_options", "decode_tps", "decode_range", "vs_guide", "vs_default", "ttft_ms_short",
                     "ttft_ms_long", "ttft_long_vs_guide", "prefill_tps_long", "peak_rss_mb", "error")
 
 
@@ -50,7 +50,7 @@ def settings_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({
             "candidate": t["candidate"], "session_options": " ".join(f"{k}={v}" for k, v in t["session_options"].items()) or "defaults",
             "decode_tps": t.get("decode_tps"), "decode_range": _range(t.get("decode_tps_spread")),
-            "vs_guide": ratio_text(vs.get("decode_tps")), "vs_defaults": ratio_text(t.get("decode_vs_defaults")),
+            "vs_guide": ratio_text(vs.get("decode_tps")), "vs_default": ratio_text(t.get("decode_vs_default")),
             "ttft_ms_short": t.get("ttft_ms_short"), "ttft_ms_long": t.get("ttft_ms_long"),
             "ttft_long_vs_guide": ratio_text(vs.get("ttft_ms_long")), "prefill_tps_long": t.get("prefill_tps_long"),
             "peak_rss_mb": round(t["peak_rss_bytes"] / 2**20, 1) if t.get("peak_rss_bytes") else None, "error": t.get("error"),
@@ -111,7 +111,7 @@ def markdown(report: dict[str, Any]) -> str:
         chosen = report.get("chosen_settings") or {}
         lines += ["", f"## Runtime settings of {report['chosen']}, each against the guide's recipe at default settings", "",
                   f"{report.get('runs')} alternating runs, fresh worker each; medians [min-max], ratios per pair.", "",
-                  f"**Settings to apply: {' '.join(f'{k}={v}' for k, v in chosen.items()) or 'none beat the defaults beyond the spread'}**",
+                  f"**Settings to apply: {' '.join(f'{k}={v}' for k, v in chosen.items()) or 'none'}**",
                   "", "| " + " | ".join(SETTINGS_COLUMNS) + " |", "|" + "---|" * len(SETTINGS_COLUMNS)]
         for row in settings_rows(report):
             lines.append("| " + " | ".join("" if row[k] is None else str(row[k]) for k in SETTINGS_COLUMNS) + " |")

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from engine import locations
+from engine import locations, runtime_settings
 from engine.bench.quality import agreement
 from engine.bench.runner import BenchOptions, bench_model
 from engine.convert.errors import ConvertError
 from engine.convert.plan import check_plan, convert_job, plan_conversion, worker_spec
 from engine.events import Error, Progress, Stage
 from engine.profiles import Profile
+from engine.tune import history
 from engine.tune.candidates import BY_NAME, FP32, Candidate, onnx_input_workflow
 from engine.tune.frontier import GUIDE, QualityBound, rank
 from engine.tune.timing import Side, interleave, measure_run, ratio_summary, speed_figures
@@ -178,26 +179,28 @@ async def time_settings(profile: Profile, rows: list[dict[str, Any]], chosen: st
                         notify: Notify) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Time the chosen recipe per setting, each against the guide's recipe at default settings, alternating.
 
-    Returns one row per setting, and the settings to apply: those of the fastest variant when it decodes
-    faster than the chosen recipe at default settings in every round, else none (the defaults stay)."""
+    Returns one row per setting, and the settings to apply: the fastest thread count when it decoded faster
+    than the deployment default (physical cores, ``engine.runtime_settings``) in every round, else that default."""
     guide, pick = (next(r for r in rows if r["name"] == name) for name in (GUIDE, chosen))
-    variants = [{}] + [{"intra_op_num_threads": t} for t in options.threads]
+    cores = runtime_settings.physical_cores()
+    threads = sorted({*options.threads, cores})
+    variants = [{}] + [{runtime_settings.INTRA_OP: t} for t in threads]
     sides = [Side(GUIDE, Path(guide["path"]), {})]
     sides += [Side(chosen, Path(pick["path"]), v) for v in variants if chosen != GUIDE or v]
     run, progress = _timer(profile, options, f"{chosen} settings", notify)
     runs = await interleave(sides, options.run_count, run, progress)
-    defaults = runs[0] if chosen == GUIDE else runs[1]
+    default = next(i for i, side in enumerate(sides) if side.session_options == {runtime_settings.INTRA_OP: cores})
     table = []
     for side, side_runs in zip(sides, runs):
         figures = speed_figures(side_runs, runs[0])
         table.append({"candidate": side.name, "session_options": side.session_options,
-                      "intra_op_threads": side.session_options.get("intra_op_num_threads"),
+                      "intra_op_threads": side.session_options.get(runtime_settings.INTRA_OP),
                       **{k: v for k, v in figures.items() if k not in ("vs", "run_error")},
-                      "vs_guide": figures["vs"], "decode_vs_defaults": ratio_summary(side_runs, defaults, "decode_tps", True),
+                      "vs_guide": figures["vs"], "decode_vs_default": ratio_summary(side_runs, runs[default], "decode_tps", True),
                       "error": figures["run_error"] if figures["failed_runs"] == figures["runs"] else None})
     tried = [t for t in table[1:] if not t["error"] and t["decode_tps"] and t["session_options"]]
     best = max(tried, key=lambda t: t["decode_tps"], default=None)
-    chosen_settings = dict(best["session_options"]) if best and best["decode_vs_defaults"]["beats"] else {}
+    chosen_settings = dict((best if best and best["decode_vs_default"]["beats"] else table[default])["session_options"])
     return table, chosen_settings
 
 
@@ -251,4 +254,5 @@ class Tuner:
             if self.save:
                 self.report["saved_to"] = str(save_report(self.report, profile))
                 notify(TuneUpdate("", "saved", self.report["saved_to"]))
+                history.record(self.report, history.model_type(profile.model_path()))
         return self.report

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import IO
 
+from engine import runtime_settings
 from engine.convert.plan import PARTIAL_MARK
 from engine.convert.stages import NO_OUTPUT, StageTracker, failure_reason, percent
 from engine.workers import protocol as p
@@ -189,6 +190,9 @@ def convert(spec: dict) -> None:
             repair = fix_logits_mapping(folder, found["outputs"])
             if repair:
                 olive.line(repair)
+            # before verifying, so that the verify step (and every later run) uses the model's own settings
+            options = runtime_settings.write(folder, spec.get("session_options") or {})
+            olive.line(f"genai_config.json: session options {json.dumps(options)}")
             found.update(generate(folder, spec.get("prompt", "What is the capital of France?")))
             olive.line(f"verify: answered {found['answer']!r}")
             verify_seconds = time.monotonic() - verify_started
@@ -215,6 +219,7 @@ def convert(spec: dict) -> None:
         "verify_seconds": round(verify_seconds, 2),
         "log": str(log_path),
         "repairs": [repair] if repair else [],
+        "runtime_settings": spec.get("runtime_settings") or [],
     })
 
 

@@ -77,7 +77,12 @@ class OrtModel:
             yield stream.decode(generator.get_next_tokens()[0])
 
     def perplexity(self, text: str) -> dict[str, Any]:
-        """Perplexity of ``text`` under the model, from the logits of one pass over it."""
+        """Perplexity of ``text`` under the model, from the logits of one pass over it.
+
+        A model built with ``prune_lm_head`` returns only the last position's
+        logits from a prompt: it is then fed token by token, each step giving
+        the logits of the next position (same figures, one step per token).
+        """
         np = self._np
         tokens = self.tokenizer.encode(text)
         if len(tokens) < 2:
@@ -88,12 +93,28 @@ class OrtModel:
         generator = self._og.Generator(self.model, params)
         generator.append_tokens(tokens)
         output = np.asarray(generator.get_output(self.logits_name), dtype=np.float64)
-        logits = output.reshape(-1, len(tokens), output.shape[-1])[0]
+        positions = output.size // output.shape[-1]
+        if positions == len(tokens):
+            logits, mode = output.reshape(len(tokens), output.shape[-1]), "one pass"
+        else:
+            logits, mode = self._stepwise_logits(tokens), "token by token"
         logits -= logits.max(axis=-1, keepdims=True)
         log_probs = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
         nll = -log_probs[np.arange(len(tokens) - 1), tokens[1:]].mean()
-        return {"perplexity": round(float(math.exp(nll)), 4), "tokens": len(tokens)}
+        return {"perplexity": round(float(math.exp(nll)), 4), "tokens": len(tokens), "mode": mode}
 
+    def _stepwise_logits(self, tokens) -> Any:
+        """The logits after each token but the last (what predicts the next one), appending one token at a time."""
+        np = self._np
+        params = self._og.GeneratorParams(self.model)
+        params.set_search_options(max_length=len(tokens) + 1)
+        generator = self._og.Generator(self.model, params)
+        rows = []
+        for token in tokens[:-1]:
+            generator.append_tokens([int(token)])
+            output = np.asarray(generator.get_output(self.logits_name), dtype=np.float64)
+            rows.append(output.reshape(-1, output.shape[-1])[-1])
+        return np.stack(rows)
 
 def main(spec: dict[str, Any]) -> None:
     serve(lambda s: OrtModel(Path(s["model"]).expanduser()), spec)

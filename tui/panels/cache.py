@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
 from engine.events import Error, Finished, Result
+from engine.foundry import settings
 from engine.foundry.cache import CacheEntry, CacheLocation, resolve_location, scan
 from engine.foundry.deploy import DeployError, DeployPlan, execute, find_model_folder, fix_template, plan_deploy
 from engine.foundry.names import model_id as make_model_id
@@ -29,6 +30,7 @@ from tui.panels.base import Panel, PanelCommand
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.cache_deploy_review import DeployReview
 from tui.widgets.cache_detail import CacheDetail
+from tui.widgets.cache_settings import CacheSettings
 from tui.widgets.cache_table import CacheTable
 
 OFFLINE = "offline: the public catalog needs the internet; local models work as usual"
@@ -44,6 +46,7 @@ class CachePanel(Panel):
         Binding("b", "bench", "Bench"),
         Binding("x", "remove", "Remove"),
         Binding("g", "register", "Re-register"),
+        Binding("e", "apply_settings", "Settings"),
         Binding("y", "copy_path", "Copy path"),
         Binding("slash", "focus_filter", "Filter", key_display="/"),
         Binding("s", "sort", "Sort"),
@@ -66,6 +69,7 @@ class CachePanel(Panel):
         with Horizontal(id="cache-body"):
             yield CacheTable(id="cache-table")
             yield CacheDetail(id="cache-detail")
+        yield CacheSettings(id="cache-settings")
         yield Static("", id="cache-status")
 
     def on_mount(self) -> None:
@@ -107,6 +111,7 @@ class CachePanel(Panel):
 
     def _show_detail(self) -> None:
         self.query_one(CacheDetail).show(self.query_one(CacheTable).selected())
+        self.query_one(CacheSettings).show(self.query_one(CacheTable).selected())
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_detail()
@@ -214,6 +219,23 @@ class CachePanel(Panel):
 
         self.app.push_screen(ConfirmScreen(question, yes="Remove", no="Keep"), answered)
 
+    def action_apply_settings(self) -> None:
+        entry = self.selected()
+        found = self.query_one(CacheSettings).show(entry) if entry else None
+        if found is None or not found.differs:
+            self.notify("Nothing to apply: it already runs with the measured settings." if found else "No settings to apply.")
+            return
+        question = (f"Write these runtime settings into {entry.path}/genai_config.json?\n\n"
+                    + "\n".join(s.describe() for s in found.proposed) + "\n\nA loaded model takes them when loaded again.")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                settings.reapply(entry.path)
+                self._show_detail()
+                self.notify(f"Applied to {entry.name}")
+
+        self.app.push_screen(ConfirmScreen(question, yes="Apply", no="Keep"), answered)
+
     def action_copy_path(self) -> None:
         entry = self.selected()
         if entry is not None:
@@ -304,6 +326,8 @@ class CachePanel(Panel):
             PanelCommand("Benchmark the selected model", "Choose it in the Chat & Bench panel (b)", self.action_bench),
             PanelCommand("Remove the selected model", "Its files and registration, after confirming (x)", self.action_remove),
             PanelCommand("Re-register the selected model", "Register its folder with Foundry Local again (g)", self.action_register),
+            PanelCommand("Apply measured runtime settings to the selected model",
+                         "Write them into its genai_config.json, after confirming (e)", self.action_apply_settings),
             PanelCommand("Copy the selected model's path", "To the clipboard (y)", self.action_copy_path),
             PanelCommand("Check the public catalog", "Needs the internet; offline is fine (o)", self.action_check_public),
             PanelCommand("Refresh the cache list", "Read the cache folders again (r)", self.action_refresh),

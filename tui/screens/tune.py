@@ -129,7 +129,7 @@ class TuneScreen(ModalScreen[None]):
                      + (f"; {threads}" if threads else "") + f"\nsaved {report.get('saved_to', '-')}  (a applies the selected row)")
 
     def action_apply(self) -> None:
-        from engine.tune.apply import ApplyError, apply_candidate, candidate_of, target_path
+        from engine.tune.apply import ApplyError, apply_candidate, candidate_of, describe_runtime, runtime_of, target_path
 
         if self.report is None or self.running:
             self.notify("Run the tuner first, and let it finish or cancel it.")
@@ -140,14 +140,16 @@ class TuneScreen(ModalScreen[None]):
             self.notify(str(exc), severity="error")
             return
         path = target_path(self.profile)
-        question = (f"Write {candidate.name} (recipe {candidate.recipe}) into {path} as the profile's conversion recipe?"
+        runtime = runtime_of(self.report)
+        question = (f"Write {candidate.name} (recipe {candidate.recipe}) into {path} as the profile's conversion recipe, "
+                    f"with runtime settings {describe_runtime(runtime)}?"
                     + ("\nThe file exists and will be replaced." if path.exists() else ""))
 
         def answered(yes: bool | None) -> None:
             if not yes:
                 return
             try:
-                _, written = apply_candidate(self.profile, candidate, path)
+                _, written = apply_candidate(self.profile, candidate, path, runtime)
                 self.profile = load_profile(written)
             except (OSError, ProfileError) as exc:
                 self.notify(f"Not applied: {exc}", severity="error")

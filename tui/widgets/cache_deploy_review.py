@@ -32,6 +32,8 @@ class DeployReview(ModalScreen[tuple[str, PromptTemplate] | None]):
         summary.append(f"\nfrom {plan.source}\ninto {plan.slot.folder}\n")
         summary.append(f"prompt template: {FAMILY_NAMES.get(plan.family, plan.family)}   "
                        f"tokenizer's chat template: {FAMILY_NAMES.get(plan.tokenizer_family, plan.tokenizer_family)}\n")
+        for setting in plan.settings:
+            summary.append(f"runtime: {setting.describe()}\n")
         for warning in plan.warnings:
             summary.append(f"! {warning}\n", style="yellow")
         with VerticalScroll(id="deploy-review"):

@@ -28,6 +28,8 @@ class ConvertResult(Static):
         table.add_row("recipe", f"{card.get('recipe')} ({card.get('precision')}), block size {blocks}")
         table.add_row("took", f"{card.get('duration_s', 0):.1f}s, peak memory {human_bytes(card.get('peak_rss_bytes'))}")
         table.add_row("answer", repr(card.get("answer", "")))
+        for setting in card.get("runtime_settings") or []:
+            table.add_row("runtime", setting)
         table.add_row("command", Text(str(card.get("command", "")), overflow="fold"))
         table.add_row("log", str(card.get("log", "")))
         for repair in card.get("repairs", []):

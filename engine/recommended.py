@@ -1,0 +1,79 @@
+"""The conversion a new profile starts from: the best measured on this machine, else the one that won on Qwen.
+
+In order:
+
+1. this machine's tuner chose a recipe for the architecture before: that
+   recipe with its runtime settings (``engine.tune.history``);
+2. else RTN int4 with lm_head in 8 bits (``rtn-int4-b128-head8``), the
+   winner on the Qwen2.5-Coder-0.5B built-in, where that route is known to
+   convert the architecture;
+3. else the guide's command (``olive auto-opt --precision int4``).
+
+The guide's command is always one choice away: :func:`guide_convert`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from engine import runtime_settings
+from engine.profiles import ConvertSection, RuntimeSection
+from engine.tune import history
+from engine.tune.candidates import BY_NAME, Candidate
+
+WINNER = "rtn-int4-b128-head8"
+# Architectures the winner's route (ModelBuilder fp32, then RTN passes) converted and verified here:
+# llama (the SmolLM2 demo) and qwen2 (the Qwen2.5-Coder built-in).
+KNOWN_ARCHITECTURES = frozenset({"llama", "qwen2"})
+# Deployed models compute only the last position's logits in prefill; the embedding table is quantized
+# with the rest (see README's performance section for the measured size and perplexity of each choice).
+DEPLOY_KNOBS = {"prune_lm_head": True}
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    convert: ConvertSection
+    runtime: RuntimeSection
+    reason: str
+    candidate: str  # the tuner's candidate name, or "guide-int4"
+
+
+def convert_section(candidate: Candidate, extra: dict | None = None) -> ConvertSection:
+    """The [convert] section that runs ``candidate`` (what the tuner's apply writes)."""
+    recipe = candidate.recipe_data
+    knobs = {**candidate.settings, **(extra or {})}
+    known = {f.name for f in dataclasses.fields(ConvertSection)}
+    return ConvertSection(method="auto-opt" if recipe.kind == "cli" else "config", precision=recipe.precision,
+                          recipe=candidate.recipe, **{k: v for k, v in knobs.items() if k in known})
+
+
+def guide_convert() -> ConvertSection:
+    """The guide's command: olive auto-opt, int4, the model builder's defaults."""
+    return ConvertSection(method="auto-opt", precision="int4")
+
+
+def recommended_convert(model_type: str) -> tuple[Recommendation, str]:
+    """The recommended conversion for an architecture (``config.json``'s ``model_type``) and why."""
+    past = history.latest(model_type) if model_type else None
+    if past is not None and past.get("recipe"):
+        candidate = Candidate(past["candidate"], past["recipe"], dict(past.get("convert") or {}))
+        chosen = runtime_settings.from_report(past.get("settings"))
+        runtime = (RuntimeSection(chosen[runtime_settings.INTRA_OP], runtime_settings.measured_source(past["date"][:10]))
+                   if chosen else RuntimeSection())
+        figures = past.get("figures") or {}
+        measured = ", ".join(([f"{figures['decode_tps']:.0f} tok/s"] if figures.get("decode_tps") else [])
+                             + ([f"perplexity {figures['perplexity']:.2f}"] if figures.get("perplexity") else []))
+        reason = f"{past['candidate']} won this machine's tuning of {model_type} on {past['date'][:10]}" + (
+            f" ({measured})" if measured else "")
+        extra = DEPLOY_KNOBS if candidate.recipe_data.kind == "config" else None  # pruning changes no weight
+        result = Recommendation(convert_section(candidate, extra), runtime, reason, candidate.name)
+    elif model_type in KNOWN_ARCHITECTURES:
+        reason = (f"{WINNER} (RTN int4, lm_head in 8 bits) won on the Qwen2.5-Coder-0.5B built-in and converts {model_type}; "
+                  "not tuned on this machine yet")
+        result = Recommendation(convert_section(BY_NAME[WINNER], DEPLOY_KNOBS), RuntimeSection(), reason, WINNER)
+    else:
+        reason = (f"the guide's command: {WINNER} is not known to convert {model_type or 'this architecture'}; "
+                  "slmops tune measures the others")
+        result = Recommendation(guide_convert(), RuntimeSection(), reason, "guide-int4")
+    return result, result.reason

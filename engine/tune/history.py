@@ -1,0 +1,69 @@
+"""What the tuner found on this machine, per model architecture: ``<data>/tune-history.json``.
+
+A finished run that chose a candidate adds one entry (architecture, recipe,
+runtime settings, figures, date); a new profile for that architecture then
+starts from the latest winner (``engine.recommended``). The file is rewritten
+atomically; a damaged one counts as empty rather than stopping the tuner.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from engine import locations
+from engine.atomic import write_text_atomic
+
+FILENAME = "tune-history.json"
+FIGURES = ("decode_tps", "ttft_ms_long", "prefill_tps_long", "size_bytes", "perplexity", "pass_rate", "peak_rss_bytes")
+
+
+def path() -> Path:
+    return locations.data_dir() / FILENAME
+
+
+def model_type(model_dir: Path) -> str:
+    """The architecture a Hugging Face folder declares (``config.json``'s ``model_type``); empty when unknown."""
+    try:
+        return str(json.loads((model_dir / "config.json").read_text(encoding="utf-8")).get("model_type") or "")
+    except (OSError, ValueError, AttributeError):
+        return ""
+
+
+def load() -> list[dict[str, Any]]:
+    try:
+        data = json.loads(path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [e for e in data.get("runs", []) if isinstance(e, dict)] if isinstance(data, dict) else []
+
+
+def entry_of(report: dict[str, Any], architecture: str) -> dict[str, Any] | None:
+    """The history entry of a finished report, or None when it chose nothing."""
+    chosen = next((c for c in report.get("candidates", []) if c["name"] == report.get("chosen")), None)
+    if report.get("state") != "complete" or chosen is None or not architecture:
+        return None
+    guide = next((c for c in report["candidates"] if c["name"] == "guide-int4" and not c.get("error")), None)
+    return {
+        "model_type": architecture, "date": report.get("created") or time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "profile": report.get("name"), "candidate": chosen["name"], "recipe": chosen["recipe"],
+        "convert": dict(chosen.get("settings") or {}), "settings": dict(report.get("chosen_settings") or {}),
+        "figures": {k: chosen.get(k) for k in FIGURES},
+        "guide_figures": {k: guide.get(k) for k in FIGURES} if guide else None,
+        "report": report.get("saved_to"),
+    }
+
+
+def record(report: dict[str, Any], architecture: str) -> dict[str, Any] | None:
+    """Add the run's winner to the history (atomically); returns the entry, or None when there is none."""
+    entry = entry_of(report, architecture)
+    if entry is not None:
+        write_text_atomic(path(), json.dumps({"runs": [*load(), entry]}, indent=2) + "\n")
+    return entry
+
+
+def latest(architecture: str) -> dict[str, Any] | None:
+    return next((e for e in reversed(load()) if e.get("model_type") == architecture), None)
+

@@ -1,0 +1,98 @@
+"""The recommended conversion (tune history, Qwen's winner, the guide's), chosen settings, apply, recipe knobs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine import runtime_settings
+from engine.convert.recipes import EMBED_NODE, LM_HEAD_NODE, RECIPES, ConvertParams, workflow
+from engine.profiles import Profile, RuntimeSection, load_profile
+from engine.recommended import WINNER, guide_convert, recommended_convert
+from engine.tune import history
+from engine.tune.apply import apply_candidate, candidate_of, runtime_of
+from engine.tune.candidates import parse_candidate
+
+
+def report(chosen="rtn-int4-b128-head8", threads=2, state="complete", architecture_rows=None) -> dict:
+    rows = architecture_rows or [
+        {"name": "fp32", "recipe": "mb-fp32", "settings": {}, "decode_tps": 20.0, "perplexity": 9.0, "error": None},
+        {"name": "guide-int4", "recipe": "guide-int4", "settings": {}, "decode_tps": 45.0, "perplexity": 11.0, "error": None},
+        {"name": chosen, "recipe": "rtn-int4-head8", "settings": {"block_size": 128, "symmetric": False, "accuracy_level": 4},
+         "decode_tps": 69.0, "perplexity": 9.5, "size_bytes": 426 * 2**20, "error": None},
+    ]
+    return {"name": "qwen", "state": state, "created": "2026-11-25T23:10:00", "chosen": chosen, "candidates": rows,
+            "chosen_settings": {"intra_op_num_threads": threads} if threads else {}}
+
+
+def test_untuned_qwen2_starts_from_qwens_winner_and_the_guide_is_one_choice_away(home: Path):
+    recommendation, reason = recommended_convert("qwen2")
+    assert recommendation.candidate == WINNER and "not tuned on this machine" in reason
+    convert = recommendation.convert
+    assert (convert.method, convert.recipe, convert.block_size, convert.symmetric, convert.prune_lm_head) == (
+        "config", "rtn-int4-head8", 128, False, True)
+    assert recommendation.runtime == RuntimeSection()  # the default: physical cores
+    assert guide_convert().method == "auto-opt" and guide_convert().recipe == ""
+
+
+def test_an_unknown_architecture_gets_the_guides_command(home: Path):
+    recommendation, reason = recommended_convert("mamba")
+    assert recommendation.convert == guide_convert() and "guide" in reason
+
+
+def test_a_tuned_architecture_starts_from_its_winner_and_settings(home: Path):
+    assert history.record(report(chosen="rtn-int4-b32", threads=1), "qwen2")
+    history.record(report(threads=2), "qwen2")  # the latest run wins
+    history.record(report(threads=3, state="cancelled"), "qwen2")  # an unfinished run is not history
+    recommendation, reason = recommended_convert("qwen2")
+    assert recommendation.candidate == WINNER and "2026-11-25" in reason and "69 tok/s" in reason
+    assert recommendation.runtime == RuntimeSection(2, runtime_settings.measured_source("2026-11-25"))
+    assert recommendation.convert.prune_lm_head  # pruning changes no weight: deployed models get it
+    assert json.loads(history.path().read_text())["runs"][-1]["settings"] == {"intra_op_num_threads": 2}
+    assert recommended_convert("llama")[0].runtime == RuntimeSection()  # another architecture: not this history
+
+
+def test_chosen_settings_take_a_count_only_when_it_beats_the_spread(monkeypatch):
+    monkeypatch.setattr(runtime_settings, "physical_cores", lambda: 2)
+    rows = [{"intra_op_threads": 1, "decode_tps": 38.0}, {"intra_op_threads": 2, "decode_tps": 60.0}]
+    assert runtime_settings.choose(rows) == {"intra_op_num_threads": 2}
+    close = [{"intra_op_threads": 1, "decode_tps": 61.0, "decode_tps_spread": 4.0},
+             {"intra_op_threads": 2, "decode_tps": 60.0, "decode_tps_spread": 3.0}]
+    assert runtime_settings.choose(close) == {"intra_op_num_threads": 2}  # within the spread: the default stays
+    assert runtime_settings.choose([{"intra_op_threads": 2, "error": "boom"}]) == {}
+
+
+def test_apply_writes_recipe_and_settings_together(home: Path, tmp_path: Path):
+    data = report()
+    profile = Profile(name="mine")
+    _, path = apply_candidate(profile, candidate_of(data), tmp_path / "mine.toml", runtime_of(data))
+    applied = load_profile(path)
+    assert (applied.convert.recipe, applied.convert.method) == ("rtn-int4-head8", "config")
+    assert applied.runtime == RuntimeSection(2, "measured by the tuner on 2026-11-25")
+    assert "[runtime]" in path.read_text()
+    assert runtime_of(report(threads=0)) == RuntimeSection()  # nothing measured: the default
+
+
+def test_prune_and_embedding_bits_reach_the_workflow():
+    params = ConvertParams("m", prune_lm_head=True, embedding_bits=8)
+    passes = workflow(RECIPES["rtn-int4-head8"], params, "o", "c")["passes"]
+    assert passes["builder"]["extra_options"] == {"prune_lm_head": True}
+    assert passes["quantize"]["nodes_to_exclude"] == [LM_HEAD_NODE, EMBED_NODE]
+    assert passes["quantize_lm_head"]["nodes_to_include"] == [LM_HEAD_NODE, EMBED_NODE]
+    fp32_table = workflow(RECIPES["rtn-int4-head8"], ConvertParams("m", embedding_bits=32), "o", "c")["passes"]
+    assert EMBED_NODE in fp32_table["quantize"]["nodes_to_exclude"] and "quantize_embedding" not in fp32_table
+    int8 = workflow(RECIPES["rtn-int8"], ConvertParams("m", embedding_bits=4), "o", "c")["passes"]
+    assert int8["quantize_embedding"]["bits"] == 4 and int8["quantize_embedding"]["nodes_to_include"] == [EMBED_NODE]
+    whole = workflow(RECIPES["rtn-int4"], ConvertParams("m", quantize_lm_head=True), "o", "c")["passes"]["quantize"]
+    assert "nodes_to_exclude" not in whole  # lm_head and the embedding in the one 4-bit pass
+    guide_file = workflow(RECIPES["mb-int4"], ConvertParams("m", prune_lm_head=True), "o", "c")["passes"]["builder"]
+    assert guide_file["extra_options"] == {"prune_lm_head": True} and guide_file["precision"] == "int4"
+
+
+def test_a_pruned_candidate_does_not_reuse_the_unpruned_fp32_graph():
+    assert parse_candidate("rtn-int4-head8").from_fp32
+    assert not parse_candidate("rtn-int4-head8:prune_lm_head=true").from_fp32
+    with pytest.raises(Exception, match="whole number"):
+        parse_candidate("rtn-int4-head8:embedding_bits=x")
