@@ -1,12 +1,12 @@
 # Two commands do all set-up on a fresh machine with Python 3.10+:
 #   make run    create .venv, install, build the demo model once, open the app on it
-#   make test   create the same environment and run the whole test suite
+#   make test   create the same environment, lint the code (ruff) and run the whole test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install demo-model screenshots clean
+.PHONY: run test lint install demo-model screenshots clean
 
 install: $(STAMP)
 
@@ -28,7 +28,11 @@ demo-model: $(STAMP)
 run: demo-model
 	$(BIN)/slmops --profile profiles/demo.toml
 
-test: demo-model
+# ruff's rules are in pyproject.toml; lint runs first, so a test run starts from code it accepts.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: lint demo-model
 	$(BIN)/python -m pytest -ra --durations=20
 
 # The README's pictures: each panel of the real app on the demo model, saved as SVG by Textual.

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import locations  # noqa: E402
+from engine import genai_config, locations  # noqa: E402
 from engine.cli.output import human_bytes, print_table  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -85,7 +85,7 @@ def main() -> int:
                 "--provider", "CPUExecutionProvider", "--use_model_builder", "--precision", "int4",
                 "--output_path", str(out), "--log_level", "1", "--disable_telemetry",
             ], cold)
-            if done.returncode != 0 or not (out / "genai_config.json").is_file():
+            if done.returncode != 0 or not genai_config.exists(out):
                 sys.exit(f"bare olive failed:\n{done.stdout[-3000:]}")
             bare_times.append(seconds)
             seconds, card = slmops_convert(profile, scratch / f"app-{run}", ["--precision", "int4"], scratch)

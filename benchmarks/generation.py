@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import locations  # noqa: E402
+from engine import genai_config, locations  # noqa: E402
 
 PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper and the sea."}]
 
@@ -121,7 +121,7 @@ def main() -> int:
     if args.bare or args.transformers:
         print(json.dumps((bare_run if args.bare else transformers_run)(args.model, args.tokens)))
         return 0
-    if not (args.model / "genai_config.json").is_file():
+    if not genai_config.exists(args.model):
         print(f"{args.model} holds no genai_config.json: give a converted model folder.", file=sys.stderr)
         return 2
     app, bare = [], []

@@ -20,14 +20,15 @@ import re
 import signal
 import sys
 import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 import psutil
 
 from engine import journal
+from engine.conventions import PARENT_PID_ENV
 from engine.events import Error, Event, Finished, Log, Resources, Result, parse_event
-from engine.workers.protocol import PARENT_PID_ENV
 
 _PROJECT_ROOT = str(Path(__file__).resolve().parent.parent)
 _STREAM_LIMIT = 16 * 1024 * 1024  # a long log line must not break the stream
@@ -305,6 +306,8 @@ class Job:
         """Once the worker exits, end anything it left running in its group."""
         await self._proc.wait()
         self._signal_group(signal.SIGKILL)
+        # Here too, not only when events() ends: a caller that stops reading leaves that generator suspended.
+        REGISTRY.discard(self)
 
     def _signal_group(self, sig: int) -> None:
         try:
@@ -323,3 +326,4 @@ class Job:
                 pass
         self._signal_group(signal.SIGKILL)
         await self._proc.wait()
+        REGISTRY.discard(self)

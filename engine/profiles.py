@@ -28,7 +28,8 @@ DEMO_MODEL = "@demo"  # stands for the built-in demo model in ``model.path``
 
 PRECISIONS = ("int4", "int8", "fp32", "fp16")
 METHODS = ("auto-opt", "config")
-TEMPLATE_FAMILIES = ("auto", "chatml", "phi3", "phi4", "llama3", "mistral", "gemma", "custom")
+# "plain": the model has no chat template; prompts go to it as they are (plain completion)
+TEMPLATE_FAMILIES = ("auto", "chatml", "phi3", "phi4", "llama3", "mistral", "gemma", "custom", "plain")
 BACKENDS = ("onnxruntime-genai", "foundry-local")
 
 

@@ -6,15 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Callable
 
-import psutil
-from textual.pilot import Pilot
 from textual.widgets import DataTable, TabbedContent
 
 from engine.jobs import REGISTRY, Job
+from tests.helpers import gone, wait_for
 from tui.app import SlmopsApp
 from tui.jobs import drive_job
 from tui.panels.environment import EnvironmentPanel
@@ -25,22 +22,8 @@ from tui.screens.profile_picker import ProfilePicker
 SIZE = (100, 32)
 
 
-async def wait_for(pilot: Pilot, condition: Callable[[], object], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the app"
-        await pilot.pause(0.1)
-
-
 def active_tab(app: SlmopsApp) -> str:
     return app.query_one("#panels", TabbedContent).active
-
-
-def gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 async def test_panels_switch_with_number_keys():

@@ -12,9 +12,9 @@ import pytest
 
 from engine.backends import make_backend
 from engine.backends.base import GenerationRequest
-from engine.backends.prompt import render
 from engine.chat import Conversation, Settings, TurnsDropped
 from engine.events import Error, Result, Token
+from engine.workers.prompt import render
 
 FRANCE = [{"role": "user", "content": "What is the capital of France?"}]
 STORY = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import pytest
-
-from engine.bench.runs import save_run
 from textual.widgets import DataTable, Input, Markdown, Select
 
+from engine.bench.runs import save_run
+from tests.helpers import wait_for
 from tui.app import SlmopsApp
 from tui.panels.chat import ChatPanel
 from tui.widgets.bench_view import bar_chart
-
-
-async def wait_for(pilot, condition, seconds: float = 120.0) -> None:
-    for _ in range(int(seconds / 0.1)):
-        if condition():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError("timed out waiting")
 
 
 @pytest.mark.slow

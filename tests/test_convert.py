@@ -8,19 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from engine.convert.checks import check_inputs, supported_architectures
+from engine.builder_source import supported_architectures
+from engine.convert.checks import check_inputs
 from engine.convert.errors import ConvertError
 from engine.convert.guide_config import translate, workflow_precision
 from engine.convert.plan import check_plan, plan_conversion, write_config
 from engine.convert.recipes import RECIPES, ConvertParams, build_command, recipe_for
 from engine.convert.stages import StageTracker, failure_reason, percent
-from engine.profiles import ConvertSection, ModelSection, Profile
+from tests.helpers import profile_for
 
 DATA = Path(__file__).parent / "data" / "convert"
-
-
-def profile_for(model: Path, output: Path, **convert) -> Profile:
-    return Profile(name="t", model=ModelSection(path=str(model)), convert=ConvertSection(output=str(output), **convert))
 
 
 def test_profile_maps_to_recipes():
@@ -98,7 +95,7 @@ def _copy_with_config(tiny_model: Path, folder: Path, **changes) -> Path:
 
 def test_unsupported_architecture_names_the_supported(tiny_model, tmp_path):
     model = _copy_with_config(tiny_model, tmp_path / "m", model_type="bert", architectures=["BertForMaskedLM"])
-    with pytest.raises(ConvertError, match="cannot convert architecture 'BertForMaskedLM'") as info:
+    with pytest.raises(ConvertError, match="model builder has no BertForMaskedLM") as info:
         check_plan(plan_conversion(profile_for(model, tmp_path / "out")))
     assert "LlamaForCausalLM" in info.value.hint and "LlamaForCausalLM" in supported_architectures()
 

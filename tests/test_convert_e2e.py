@@ -14,14 +14,11 @@ import pytest
 from engine.convert.plan import check_plan, convert_job, plan_conversion, run_conversion, worker_spec
 from engine.events import Stage
 from engine.jobs import Job
-from engine.profiles import ConvertSection, ModelSection, Profile, save_profile
+from engine.profiles import save_profile
+from tests.helpers import profile_for
 
 pytestmark = pytest.mark.slow
 DATA = Path(__file__).parent / "data" / "convert"
-
-
-def profile_for(model: Path, output: Path, **convert) -> Profile:
-    return Profile(name="t", model=ModelSection(path=str(model)), convert=ConvertSection(output=str(output), **convert))
 
 
 def leftovers(output: Path) -> list[Path]:

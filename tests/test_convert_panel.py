@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from rich.console import Console
-from textual.pilot import Pilot
 from textual.widgets import Input, Static, TextArea
 
 from engine.profiles import ConvertSection, ModelSection, Profile, save_profile
+from tests.helpers import wait_for
 from tui.app import SlmopsApp
 from tui.panels.convert import ConvertPanel
 from tui.screens.confirm import ConfirmScreen
@@ -22,13 +20,6 @@ from tui.widgets.convert_log import ConvertLog
 from tui.widgets.convert_stages import ConvertStages
 
 SIZE = (120, 40)
-
-
-async def wait_for(pilot: Pilot, condition: Callable[[], object], timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the app"
-        await pilot.pause(0.1)
 
 
 def shown(widget: Static) -> str:
@@ -53,7 +44,7 @@ async def test_panel_runs_a_real_conversion(tiny_model, tmp_path):
         assert "olive auto-opt --model_name_or_path" in shown(panel.query_one("#convert-command", Static))
         await pilot.press("c")
         await wait_for(pilot, lambda: panel.job is not None, 10)
-        await wait_for(pilot, lambda: panel.job is None)
+        await wait_for(pilot, lambda: panel.job is None, 180)
         stages = panel.query_one(ConvertStages)
         assert stages.status["verify"] == "done" and stages.status["load model"] == "done", stages.status
         assert stages.peak_rss > 0 and stages.elapsed["load model"] > 0

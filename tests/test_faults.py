@@ -19,12 +19,14 @@ from engine import journal
 from engine.backends.base import BackendError
 from engine.backends.models import chat_models
 from engine.backends.ort_genai import OrtGenaiBackend
-from engine.convert.plan import PARTIAL_MARK, check_plan, convert_job, plan_conversion, worker_spec
+from engine.conventions import PARTIAL_MARK
+from engine.convert.plan import check_plan, convert_job, plan_conversion, worker_spec
 from engine.events import Stage
 from engine.foundry import cache as foundry_cache
 from engine.foundry import deploy
 from engine.jobs import Job
 from engine.profiles import ConvertSection, ModelSection, Profile, ProfileError, load_profile, save_profile
+from tests.helpers import gone, wait_until
 from tests.tmux import TmuxApp, have_tmux
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,22 +39,6 @@ def processes_mentioning(text: str) -> list[psutil.Process]:
         if proc.pid != os.getpid() and text in " ".join(proc.info["cmdline"] or []):
             found.append(proc)
     return found
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{what} within {timeout}s")
-
-
-def gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 def partials(output: Path) -> list[Path]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -133,3 +135,13 @@ def test_foundry_cli_spelling_by_version():
 ])
 def test_cache_location_output_parsed(output: str, expected: str):
     assert parse_cache_location(output) == Path(expected)
+
+
+def test_cache_register_takes_a_version_that_is_not_a_number(tmp_path: Path, home: Path):
+    """inference_model.json's Version is free text: "1a.0" registers as version 1 (the CLI used to crash on it)."""
+    folder = make_model(tmp_path / "cache" / "custom" / "m", "m")
+    (folder / "inference_model.json").write_text(json.dumps({"Name": "m", "Version": "1a.0"}))
+    done = subprocess.run([sys.executable, "-m", "tui.main", "cache", "register", "m", "--cache", str(tmp_path / "cache"), "--json"],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["model_id"] == "m:1"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.foundry.names import InvalidName, check_name, next_slot
+from engine.foundry.names import InvalidName, check_name, deployed_model_id, next_slot
 
 
 @pytest.mark.parametrize("name", ["", "a/b", "a\\b", "../up", "name:2", "has space", ".hidden", "-dash", "é-accent", "x" * 101, "semi;colon"])
@@ -32,3 +32,12 @@ def test_versions_instead_of_overwriting(tmp_path: Path):
 def test_a_folder_of_another_model_is_a_clash(tmp_path: Path):
     with pytest.raises(InvalidName, match="another name"):
         next_slot(tmp_path, "m-v2", {"m-v2": "m"})
+
+
+@pytest.mark.parametrize(("version", "registered", "expected"), [
+    ("2.0", "", "m:2"), ("1a.0", "", "m:1"), ("", "", "m:1"), ("x", "", "m:1"), ("10", "", "m:10"),
+    ("\u00b2.0", "", "m:1"),  # a superscript digit: str.isdigit says yes, int() says no
+    ("3.0", "m:7", "m:7"),  # registered: its registration wins
+])
+def test_the_deployed_model_id_of_a_cache_folder(version: str, registered: str, expected: str):
+    assert deployed_model_id("m", version, registered) == expected

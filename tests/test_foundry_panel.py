@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Callable
 
 import pytest
-from textual.pilot import Pilot
 
 from engine import locations
 from engine.foundry.cache import scan
+from tests.helpers import wait_for
 from tui.app import SlmopsApp
 from tui.panels.cache import CachePanel
 from tui.screens.confirm import ConfirmScreen
@@ -19,13 +17,6 @@ from tui.widgets.cache_table import CacheTable
 
 SIZE = (120, 36)
 NAME = "smollm2-135m-demo-int4"  # the demo profile's deploy.name
-
-
-async def wait_for(pilot: Pilot, condition: Callable[[], object], timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the app"
-        await pilot.pause(0.1)
 
 
 async def test_a_corrupted_entry_is_listed_with_its_problem(home: Path):

@@ -35,6 +35,8 @@ class SlmopsApp(App[int]):
         # The tab labels show these keys already; the footer keeps its room for the panel's own.
         *(Binding(p.KEY, f"show_panel('{p.__name__.removesuffix('Panel').lower()}')", p.TITLE, show=False) for p in PANELS),
         Binding("p", "pick_profile", "Profile"),
+        Binding("n", "new_profile", "New profile", show=False),
+        Binding("e", "edit_profile", "Edit profile", show=False),
         Binding("g", "pipeline", "Run all"),
         Binding("t", "tune", "Tune"),
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -72,7 +74,7 @@ class SlmopsApp(App[int]):
     async def _end_on_signal(self) -> None:
         # The runs stay in the journal: the next start reports them as interrupted.
         await self.cancel_jobs(interrupted=True)
-        self.exit(128 + signal.SIGTERM)
+        self.exit(return_code=128 + signal.SIGTERM)  # the exit status; a bare argument would be the result
 
     def _load_profile(self, name_or_path: str, explicit: bool) -> None:
         try:
@@ -117,6 +119,23 @@ class SlmopsApp(App[int]):
                 self.notify(f"Profile {self.profile.name} loaded from {entry.path}")
 
         self.push_screen(ProfilePicker(), picked)
+
+    def action_new_profile(self) -> None:
+        from tui.screens.new_profile import NewProfileScreen
+
+        self.push_screen(NewProfileScreen(), self._open_saved)
+
+    def action_edit_profile(self) -> None:
+        from tui.screens.profile_editor import ProfileEditor
+
+        self.push_screen(ProfileEditor(self.profile), self._open_saved)
+
+    def _open_saved(self, profile: Profile | None) -> None:
+        """A profile the New profile or Edit screen saved becomes the app's profile."""
+        if profile is not None:
+            self.profile = profile
+            self.sub_title = f"profile: {profile.name}"
+            self.notify(f"Profile {profile.name} saved to {profile.source} and opened")
 
     async def action_quit(self) -> None:
         await self.cancel_jobs()

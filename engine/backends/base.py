@@ -2,7 +2,7 @@
 
 Chat and benchmark code talk to a :class:`GenerationBackend` and never ask
 which one it is. :class:`WorkerBackend` implements it over an interactive
-worker job (engine.backends.serving on the worker side): the model stays
+worker job (engine.workers.serving on the worker side): the model stays
 loaded between requests; a stop request ends a generation between two tokens,
 and if the worker does not answer it is killed and started again on the next
 request.
@@ -13,12 +13,13 @@ from __future__ import annotations
 import abc
 import asyncio
 import collections
-import itertools
 import time
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
+from engine import rpc
 from engine.errors import SlmopsError
 from engine.events import Error, Event, Finished, Resources, Result, Token
 from engine.jobs import Job
@@ -92,7 +93,7 @@ class GenerationBackend(abc.ABC):
     async def count_tokens(self, messages: list[dict[str, str]]) -> int:
         return int((await self.call("count", messages=messages))["tokens"])
 
-    async def __aenter__(self) -> "GenerationBackend":
+    async def __aenter__(self) -> GenerationBackend:
         await self.start()
         return self
 
@@ -101,7 +102,7 @@ class GenerationBackend(abc.ABC):
 
 
 class WorkerBackend(GenerationBackend):
-    """A backend whose model lives in an interactive worker subprocess."""
+    """A backend whose model lives in an interactive worker subprocess, spoken to through ``engine.rpc``."""
 
     worker_module = ""
     load_timeout_s = 300.0
@@ -111,10 +112,9 @@ class WorkerBackend(GenerationBackend):
         self.model_dir = Path(model_dir).expanduser()
         self.options = options
         self.job: Job | None = None
+        self.client = rpc.Client()
         self._pump_task: asyncio.Task | None = None
-        self._inbox: asyncio.Queue[Event] = asyncio.Queue()
-        self._ids = itertools.count(1)
-        self._current: int | None = None
+        self._current: dict[str, Any] | None = None  # the generate request under way
         self._lock = asyncio.Lock()
 
     def spec(self) -> dict[str, Any]:
@@ -131,37 +131,32 @@ class WorkerBackend(GenerationBackend):
     async def start(self) -> None:
         if self.running:
             return
-        self.job = Job(self.worker_module, self.spec(), interactive=True)
-        self._inbox = asyncio.Queue()
-        self._pump_task = asyncio.create_task(self._pump(self.job))
+        self.job = Job(self.worker_module, self.spec(), interactive=True, label=f"{self.name} {self.model_dir.name}")
+        self.client = rpc.Client(self.job.send)
+        loaded = self.client.ready()
+        self._pump_task = asyncio.create_task(self._pump(self.job, self.client))
         try:
-            ready = await asyncio.wait_for(self._reply(None), self.load_timeout_s)
+            ready = await asyncio.wait_for(self.client.reply(loaded), self.load_timeout_s)
         except asyncio.TimeoutError:
             await self.close()
             raise BackendError("The model did not load in time.", "The machine may be busy; try again.") from None
+        except rpc.RequestLost as exc:
+            await self._drop_worker()
+            raise self._lost(exc.event) from None
         self.resident.context_length = int(ready.get("context_length", 0))
         self.resident.load_s = float(ready.get("load_s", 0.0))
         self.resident.info = ready
 
-    async def _pump(self, job: Job) -> None:
-        """Route the job's events: resource samples to ``resident``, the rest to whoever waits."""
+    async def _pump(self, job: Job, client: rpc.Client) -> None:
+        """Route the job's events: resource samples to ``resident``, the rest to the requests they answer."""
         async for event in job.events():
             if isinstance(event, Resources):
                 self.resident.rss_bytes = event.rss_bytes
                 self.resident.peak_rss_bytes = event.peak_rss_bytes
                 self.resident.cpu_percent = event.cpu_percent
                 self.resident.samples.append((time.monotonic(), event.rss_bytes, event.cpu_percent))
-            elif isinstance(event, (Token, Result, Error, Finished)):
-                await self._inbox.put(event)
-
-    async def _reply(self, request_id: int | None) -> dict[str, Any]:
-        """Wait for the Result of ``request_id`` (None: the ready message), dropping stale events."""
-        while True:
-            event = await self._inbox.get()
-            if isinstance(event, Result) and event.data.get("id") == request_id:
-                return event.data
-            if isinstance(event, (Error, Finished)):
-                raise self._lost(event)
+            else:
+                client.feed(event)
 
     def _lost(self, event: Error | Finished) -> BackendError:
         if isinstance(event, Error):
@@ -171,12 +166,13 @@ class WorkerBackend(GenerationBackend):
     async def call(self, op: str, **fields: Any) -> dict[str, Any]:
         async with self._lock:
             await self.start()
-            request_id = next(self._ids)
-            await self.job.send({"op": op, "id": request_id, **fields})
-            reply = await self._reply(request_id)
-        if not reply.get("ok"):
-            raise BackendError(reply.get("error", "The request failed."), reply.get("hint", ""))
-        return reply
+            try:
+                return await self.client.call(op, **fields)
+            except rpc.RequestFailed as exc:
+                raise BackendError(exc.message, exc.hint) from None
+            except rpc.RequestLost as exc:
+                await self._drop_worker()
+                raise self._lost(exc.event) from None
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[Event]:
         async with self._lock:
@@ -185,44 +181,32 @@ class WorkerBackend(GenerationBackend):
             except BackendError as exc:
                 yield Error(exc.message, exc.hint)
                 return
-            request_id = self._current = next(self._ids)
+            sent = self._current = self.client.new("generate", **request.to_dict())
             try:
-                await self.job.send({"op": "generate", "id": request_id, **request.to_dict()})
-                while True:
-                    event = await self._inbox.get()
+                await self.client.send(sent)
+                async for event in self.client.events(sent):
                     if isinstance(event, Token):
                         yield event
-                    elif isinstance(event, Result) and event.data.get("id") == request_id:
+                    elif isinstance(event, Result):
                         data = event.data
                         yield Result(data) if data.get("ok") else Error(data.get("error", "The request failed."), data.get("hint", ""))
-                        return
-                    elif isinstance(event, (Error, Finished)):
-                        if isinstance(event, Finished) and event.cancelled:  # stop_generation had to kill it
-                            yield Result({"id": request_id, "ok": True, "stopped": True, "restarted": True})
-                        else:
-                            yield Error(*self._lost_args(event))
+                    elif isinstance(event, Finished) and event.cancelled:  # stop_generation had to kill it
                         await self._drop_worker()
-                        return
-            except (BrokenPipeError, ConnectionResetError):
-                await self._drop_worker()
-                yield Error("The model's worker is gone.", "Send the message again: the model will be started again.")
+                        yield Result({"id": sent["id"], "ok": True, "stopped": True, "restarted": True})
+                    else:
+                        await self._drop_worker()
+                        lost = self._lost(event)
+                        yield Error(lost.message, lost.hint)
             finally:
                 self._current = None
 
-    def _lost_args(self, event: Error | Finished) -> tuple[str, str]:
-        lost = self._lost(event)
-        return lost.message, lost.hint
-
     async def stop_generation(self) -> None:
-        request_id = self._current
-        if request_id is None or not self.running:
+        request = self._current
+        if request is None or not self.running:
             return
-        try:
-            await self.job.send({"op": "stop", "id": request_id})
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        await self.client.stop(request)
         for _ in range(int(STOP_GRACE_S / 0.05)):
-            if self._current != request_id:
+            if self._current is not request:
                 return
             await asyncio.sleep(0.05)
         await self.job.cancel()  # it did not stop in time: the next request starts a fresh worker

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine import locations
+from engine import genai_config, locations
 from engine.profiles import Profile
 
 
 def is_model(folder: Path) -> bool:
-    return (folder / "genai_config.json").is_file()
+    return genai_config.exists(folder)
 
 
 def chat_models(profile: Profile) -> list[tuple[str, Path]]:
@@ -28,6 +28,6 @@ def chat_models(profile: Profile) -> list[tuple[str, Path]]:
     for folder in sorted(models.iterdir()) if models.is_dir() else []:
         add(f"converted: {folder.name}", folder)
     cache = locations.foundry_cache_dir()
-    for config in sorted(cache.glob("**/genai_config.json")) if cache.is_dir() else []:
+    for config in sorted(cache.glob(f"**/{genai_config.FILENAME}")) if cache.is_dir() else []:
         add(f"foundry cache: {config.parent.relative_to(cache)}", config.parent)
     return found

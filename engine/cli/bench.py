@@ -10,6 +10,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from engine import genai_config
 from engine.profiles import BACKENDS
 
 
@@ -54,7 +55,7 @@ def _measure(args: argparse.Namespace) -> dict | None:
     profile = find_profile(args.bench_profile)
     models = [m.expanduser().resolve() for m in args.model] or [profile.output_path()]
     for folder in models:
-        if not (folder / "genai_config.json").is_file():
+        if not genai_config.exists(folder):
             print(f"slmops: {folder} holds no genai_config.json.\n"
                   "  what to do: give a folder Convert produced with --model, or convert first.", file=sys.stderr)
             return None

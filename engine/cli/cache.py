@@ -74,11 +74,18 @@ def _show(entry, as_json: bool) -> int:
         text = (entry.path / "inference_model.json").read_text(encoding="utf-8")
     except OSError:
         pass
+    from engine.provenance import describe, read_manifest
+
+    manifest = read_manifest(entry.path)
     if as_json:
         print_json({**entry.to_dict(), "files": [{"path": str(f.relative_to(entry.path)), "size_bytes": f.stat().st_size} for f in files],
-                    "inference_model_json": text})
+                    "inference_model_json": text, "provenance": manifest})
         return 0
     print(f"{entry.name} {entry.version}  ({entry.model_id or 'not registered'})\n{entry.path}\nstatus: {entry.status}\n")
+    print("provenance:")
+    for line in describe(manifest) if manifest else ["no slmops manifest: where it came from is unknown"]:
+        print(f"  {line}")
+    print()
     print_table(["file", "size"], [(f.relative_to(entry.path), human_bytes(f.stat().st_size)) for f in files])
     print(f"\ninference_model.json:\n{text or '(missing)'}")
     return 0
@@ -110,7 +117,7 @@ def _settings(entry, apply: bool, as_json: bool) -> int:
 
 
 def _runtime_action(args: argparse.Namespace, cache_dir: Path, entry) -> int:
-    from engine.foundry.names import model_id
+    from engine.foundry.names import deployed_model_id
     from engine.foundry.runtime import FoundryRuntimeError, run_ops
 
     if args.action == "rm":
@@ -121,8 +128,7 @@ def _runtime_action(args: argparse.Namespace, cache_dir: Path, entry) -> int:
                 return 1
         ops = [{"op": "remove", "model_id": entry.model_id, "path": str(entry.path)}]
     elif args.action == "register":
-        version = entry.version.split(".")[0] if entry.version[:1].isdigit() else "1"
-        ops = [{"op": "register", "path": str(entry.path), "model_id": entry.model_id or model_id(entry.name, int(version))}]
+        ops = [{"op": "register", "path": str(entry.path), "model_id": deployed_model_id(entry.name, entry.version, entry.model_id)}]
     else:  # ask
         if not entry.model_id:
             return fail("cache", f"{entry.name} is not registered", f"slmops cache register {entry.name}")

@@ -12,6 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
+from engine import genai_config
 from engine.profiles import BACKENDS
 
 
@@ -29,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def resolve_model(arg: str | None, profile) -> Path:
     """A folder given on the command line, or the profile's converted output."""
     path = Path(arg).expanduser().resolve() if arg else profile.output_path()
-    if not (path / "genai_config.json").is_file():
+    if not genai_config.exists(path):
         raise SystemExit(f"slmops: {path} holds no genai_config.json.\n"
                          "  what to do: give the folder Convert produced, or convert first with `slmops convert`.")
     return path
@@ -62,8 +63,8 @@ def conversation_from(profile, args: argparse.Namespace | None = None):
 async def _chat(model: Path, profile, args: argparse.Namespace) -> int:
     from engine.backends import make_backend
     from engine.chat import TurnsDropped
-    from engine.units import human_bytes
     from engine.events import Error, Result, Token
+    from engine.units import human_bytes
 
     backend = make_backend(args.backend or profile.chat.backend, model)
     conversation = conversation_from(profile, args)

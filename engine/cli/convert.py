@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from engine.cli.output import fail, print_json, run_job
-from engine.units import human_bytes
 from engine.profiles import PRECISIONS, find_profile
+from engine.units import human_bytes
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +32,9 @@ def handle(args: argparse.Namespace) -> int:
     import dataclasses
 
     from engine.convert.errors import ConvertError
-    from engine.convert.plan import check_plan, convert_job, plan_conversion, result_card, worker_spec, write_config
+    from engine.convert.plan import (
+        check_plan, convert_job, output_status, plan_conversion, result_card, worker_spec, write_config,
+    )
 
     profile = find_profile(args.profile)
     overrides = {k: v for k, v in (("recipe", args.recipe), ("method", args.method)) if v}
@@ -44,9 +46,14 @@ def handle(args: argparse.Namespace) -> int:
             path = write_config(plan, Path(args.write_config) if args.write_config else None, force=args.force)
             print(f"saved {path}\nrun it with: olive run --config {path} --disable_telemetry")
             return 0
+        status, manifest = output_status(plan)
+        if status == "current" and manifest is not None and not args.force:
+            return _up_to_date(plan, manifest, args.json)
         report = check_plan(plan, force=args.force)
     except ConvertError as exc:
         return fail("convert", exc.message, exc.hint, as_json=args.json)
+    if report.verdict is not None:
+        print(f"support: {report.verdict.summary()}", file=sys.stderr)
     print(f"recipe {plan.recipe.name}: {plan.recipe.description}", file=sys.stderr)
     print(f"model {report.model} ({report.architecture}, {report.parameters / 1e6:.0f}M parameters, {human_bytes(report.weights_bytes)})", file=sys.stderr)
     print(f"$ {plan.display()}", file=sys.stderr)
@@ -68,4 +75,18 @@ def handle(args: argparse.Namespace) -> int:
         print(f"  {card['duration_s']:.1f}s, peak memory {human_bytes(card['peak_rss_bytes'])}; answer: {card['answer']!r}")
         for setting in card.get("runtime_settings") or []:
             print(f"  runtime: {setting}")
+    return 0
+
+
+def _up_to_date(plan, manifest: dict, as_json: bool) -> int:
+    """The output was made from this very plan (its manifest says so): nothing to do."""
+    from engine.provenance import describe
+
+    if as_json:
+        print_json({"ok": True, "up_to_date": True, "output": str(plan.output), "manifest": manifest})
+    else:
+        print(f"up to date: {plan.output}")
+        for line in describe(manifest):
+            print(f"  {line}")
+        print("  (--force converts again)")
     return 0

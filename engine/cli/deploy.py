@@ -40,6 +40,23 @@ def _convert_first(profile) -> int:
     return 0
 
 
+def _say_if_stale(profile) -> None:
+    """Deploying an output that the profile would not make today is allowed, but said."""
+    from engine.convert.errors import ConvertError
+    from engine.convert.plan import output_status, plan_conversion
+
+    try:
+        status, manifest = output_status(plan_conversion(profile))
+    except ConvertError:
+        return
+    if status == "stale":
+        made = manifest.get("created", "?")
+        print(f"warning: {profile.output_path()} was made from other settings or another source ({made}); "
+              "deploying it as it is. slmops convert --force makes it again.", file=sys.stderr)
+    elif status == "foreign":
+        print(f"warning: {profile.output_path()} has no slmops manifest: where it came from is unknown.", file=sys.stderr)
+
+
 def handle(args: argparse.Namespace) -> int:
     from engine.foundry.cache import resolve_location
     from engine.foundry.deploy import DeployError, find_model_folder
@@ -54,10 +71,19 @@ def handle(args: argparse.Namespace) -> int:
         if args.model:
             return fail("deploy", f"No converted model (genai_config.json) in {source}.", "Point --model at a converted model folder.")
         if args.dry_run:
+            from engine.convert.errors import ConvertError
+            from engine.convert.plan import plan_conversion, plan_verdict
+
+            try:  # converting first is what a real run would do: say now if it cannot
+                plan_verdict(plan_conversion(profile))
+            except ConvertError as exc:
+                return fail("deploy", exc.message, exc.hint)
             return fail("deploy", f"{source} holds no converted model yet.", "Run without --dry-run to convert first, or run slmops convert.")
         status = _convert_first(profile)
         if status:
             return status
+    elif not args.model:
+        _say_if_stale(profile)
     location = resolve_location(args.cache, profile.deploy.cache_dir)
     print(f"cache: {location.path} ({location.reason})", file=sys.stderr)
     try:

@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from engine.convert.errors import ConvertError
+    from engine.convert.plan import plan_conversion, plan_verdict
     from engine.tune.candidates import DEFAULT, CandidateError, select
     from engine.tune.frontier import QualityBound
     from engine.tune.runner import TuneOptions
@@ -39,6 +41,10 @@ def handle(args: argparse.Namespace) -> int:
             print(f"{c.name:20} {c.describe()}")
         return 0
     profile = find_profile(args.tune_profile)
+    try:  # every candidate converts the same model: refuse it now rather than once per candidate
+        plan_verdict(plan_conversion(profile))
+    except ConvertError as exc:
+        return fail("tune", exc.message, exc.hint)
     try:
         candidates = select([n for n in args.candidates.split(",") if n.strip()] if args.candidates else None, quick=args.quick)
         threads = [int(n) for n in args.threads.split(",") if n.strip()]

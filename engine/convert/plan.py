@@ -10,16 +10,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import journal, locations, runtime_settings
+from engine import journal, locations, provenance, runtime_settings
 from engine.atomic import write_text_atomic
-from engine.convert.checks import InputReport, check_inputs
+from engine.conventions import PARTIAL_MARK
+from engine.convert.checks import InputReport, check_inputs, check_model
 from engine.convert.errors import ConvertError
 from engine.convert.guide_config import ConfigFileError, load_workflow, workflow_precision
 from engine.convert.recipes import ConvertParams, OliveCommand, Recipe, build_command, recipe_for
+from engine.foundry.templates import TEMPLATES
 from engine.jobs import Job
+from engine.model_info import ModelInfo
 from engine.profiles import DEMO_MODEL, Profile
+from engine.support import Verdict
 
-PARTIAL_MARK = ".partial-"  # staging folders beside the output: .<name>.partial-XXXX
 VERIFY_PROMPT = "What is the capital of France?"
 
 
@@ -102,20 +105,87 @@ def plan_conversion(profile: Profile, *, precision: str | None = None, output: P
     return ConvertPlan(profile, recipe, params, target, command, config_path, notes)
 
 
+def builder_precision(plan: ConvertPlan) -> str:
+    """What the ModelBuilder pass is asked to make (auto-opt: the precision itself)."""
+    if plan.command.config is None:
+        return plan.recipe.precision
+    passes = plan.command.config.get("passes") or {}
+    builder = next((p for p in passes.values() if isinstance(p, dict) and str(p.get("type", "")).lower() == "modelbuilder"), {})
+    return str(builder.get("precision", ""))
+
+
 def check_plan(plan: ConvertPlan, *, force: bool = False) -> InputReport:
-    """Every check that can be made before Olive starts; raises :class:`ConvertError`."""
+    """Every check that can be made before Olive starts, the support verdict first; raises :class:`ConvertError`."""
     if plan.profile.model.path == DEMO_MODEL and not Path(plan.params.model).is_dir():
         raise ConvertError(f"The demo model is not built yet ({plan.params.model}).", "Build it once: slmops demo-model, or b in the Environment panel.")
     model, output = Path(plan.params.model).resolve(), plan.output.resolve()
     if output == model or model in output.parents or output in model.parents:
         raise ConvertError(f"The output {plan.output} overlaps the model folder {model}: converting would overwrite the model itself.",
                            "Set convert.output to a folder outside the model's.")
+    report = check_inputs(
+        Path(plan.params.model), plan.output, precision=plan.recipe.precision, device=plan.params.device,
+        provider=plan.params.provider, trust_remote_code=plan.params.trust_remote_code, builder_precision=builder_precision(plan),
+    )
     if plan.output.exists() and not force:
         raise ConvertError(f"The output {plan.output} already exists.", "Choose another output, or confirm replacing it (--force headless).")
-    return check_inputs(
-        Path(plan.params.model), plan.output, precision=plan.recipe.precision, device=plan.params.device,
-        provider=plan.params.provider, trust_remote_code=plan.params.trust_remote_code,
-    )
+    return report
+
+
+def plan_verdict(plan: ConvertPlan) -> Verdict:
+    """The support verdict for this plan's model, precision and provider (no resource checks); raises ConvertError."""
+    if plan.profile.model.path == DEMO_MODEL and not Path(plan.params.model).is_dir():
+        raise ConvertError(f"The demo model is not built yet ({plan.params.model}).", "Build it once: slmops demo-model, or b in the Environment panel.")
+    params = plan.params
+    _, verdict, _ = check_model(Path(params.model), trust_remote_code=params.trust_remote_code, precision=plan.recipe.precision,
+                                device=params.device, provider=params.provider, builder_precision=builder_precision(plan))
+    return verdict
+
+
+def plan_identity(plan: ConvertPlan, report: InputReport | None = None) -> dict[str, Any]:
+    """What decides this plan's output (source hash, recipe, settings, toolchain), with its provenance ``key``."""
+    if plan.command.config is not None:
+        command: Any = {k: v for k, v in plan.command.config.items() if k not in ("output_dir", "cache_dir")}
+    else:
+        argv = list(plan.command.argv)
+        argv[argv.index("--output_path") + 1] = "OUTPUT"
+        command = argv
+    params = dataclasses.asdict(plan.params)
+    settings = {k: v for k, v in params.items() if k in plan.recipe.tunable or k in ("device", "provider")}
+    if report is None or report.verdict is None:
+        try:
+            verdict: Verdict | None = plan_verdict(plan)
+        except ConvertError:
+            verdict = None  # not convertible: no output can match it
+    else:
+        verdict = report.verdict
+    repairs = [r.to_dict() for r in verdict.repairs] if verdict else []
+    return provenance.identity(source=Path(plan.params.model), recipe=plan.recipe.name, precision=plan.recipe.precision,
+                               settings=settings, command=command, repairs=repairs)
+
+
+def output_status(plan: ConvertPlan, report: InputReport | None = None) -> tuple[str, dict[str, Any] | None]:
+    """Whether the plan's output is ``missing``, ``current`` (reusable), ``stale`` or ``foreign`` (see engine.provenance)."""
+    if not plan.output.exists():
+        return "missing", None
+    return provenance.output_status(plan.output, plan_identity(plan, report)["key"])
+
+
+def prompt_format(profile: Profile, info: ModelInfo | None) -> str | None:
+    """How verification formats its prompts: None for the tokenizer's chat template, else a ``{Content}`` string.
+
+    A tokenizer without a chat template gets the profile's family's prompt, or plain completion (the text as it is).
+    """
+    if info is None or info.chat_template:
+        return None
+    family = profile.deploy.template
+    if family == "custom" and profile.deploy.prompt_template.prompt:
+        return profile.deploy.prompt_template.prompt
+    return TEMPLATES[family].prompt if family in TEMPLATES else "{Content}"
+
+
+def verify_prompts(profile: Profile) -> list[str]:
+    """The prompts a repaired conversion must answer as transformers does on the source: the profile's, else the default."""
+    return [case.prompt for case in profile.bench.eval if case.prompt][:3] or [VERIFY_PROMPT]
 
 
 def write_config(plan: ConvertPlan, path: Path | None = None, *, text: str | None = None, force: bool = False) -> Path:
@@ -162,6 +232,11 @@ def worker_spec(plan: ConvertPlan, report: InputReport, *, force: bool = False, 
         "session_options": runtime_settings.session_options(settings),
         "runtime_settings": [s.describe() for s in settings],
         "title": f"of {plan.profile.name} ({plan.recipe.precision}) to {plan.output}",
+        "source_model": plan.params.model,
+        "manifest": plan_identity(plan, report),
+        "repairs": [r.to_dict() for r in report.verdict.repairs] if report.verdict else [],
+        "agreement_prompts": verify_prompts(plan.profile),
+        "prompt_format": prompt_format(plan.profile, report.info),
     }
 
 

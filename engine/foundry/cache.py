@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from engine import locations
+from engine import genai_config, locations
 from engine.foundry import inference_model
 from engine.foundry.foundry_cli import find_cli
 from engine.foundry.inference_model import InferenceModelError
@@ -114,7 +114,7 @@ def _model_folders(cache_dir: Path) -> list[Path]:
 
 
 def _looks_like_model(folder: Path) -> bool:
-    return any((folder / name).exists() for name in ("genai_config.json", inference_model.FILENAME))
+    return any((folder / name).exists() for name in (genai_config.FILENAME, inference_model.FILENAME))
 
 
 def _execution_provider(genai: dict) -> str:
@@ -135,16 +135,17 @@ def inspect_folder(folder: Path, registration: dict | None = None) -> CacheEntry
         entry.name, entry.version = info.Name, info.Version
     except InferenceModelError as exc:
         entry.problems.append(str(exc))
-    try:
-        genai = json.loads((folder / "genai_config.json").read_text(encoding="utf-8"))
-        entry.execution_provider = _execution_provider(genai)
-        model_file = genai.get("model", {}).get("decoder", {}).get("filename", "")
-        if model_file and not (folder / model_file).is_file():
-            entry.problems.append(f"{model_file} (named in genai_config.json) is missing")
-    except FileNotFoundError:
+    if not genai_config.exists(folder):
         entry.problems.append("genai_config.json is missing: not an ONNX Runtime GenAI model")
-    except (OSError, ValueError, AttributeError) as exc:
-        entry.problems.append(f"genai_config.json is unreadable: {exc}")
+    else:
+        try:
+            genai = genai_config.read(folder)
+            entry.execution_provider = _execution_provider(genai)
+            model_file = genai.get("model", {}).get("decoder", {}).get("filename", "")
+            if model_file and not (folder / model_file).is_file():
+                entry.problems.append(f"{model_file} (named in genai_config.json) is missing")
+        except (genai_config.GenaiConfigError, AttributeError) as exc:  # AttributeError: a section that is not an object
+            entry.problems.append(f"genai_config.json is unreadable: {exc}")
     if (folder / "download.tmp").exists():
         entry.problems.append("an unfinished download (download.tmp)")
     try:

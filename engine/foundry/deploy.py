@@ -82,6 +82,8 @@ def find_model_folder(path: Path) -> Path | None:
 def prompt_template_for(profile: Profile, source: Path) -> PromptTemplate:
     """The profile's template: ``auto`` follows the tokenizer, a family name picks that family, ``custom`` its strings."""
     choice = profile.deploy.template
+    if choice == "plain":  # no chat formatting at all: the text is the prompt
+        return PromptTemplate(system="{Content}", user="{Content}", assistant="{Content}", prompt="{Content}")
     custom = PromptTemplate(**vars(profile.deploy.prompt_template))
     if choice == "custom" or (choice == "auto" and not custom.is_empty()):
         return custom

@@ -11,7 +11,6 @@ from engine.errors import SlmopsError
 # Foundry model ids are "<name>:<version>"; names travel in URLs and folder names,
 # so: letters, digits, '.', '_' and '-', starting with a letter or digit.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-_VERSIONED_FOLDER = re.compile(r"^(?P<name>.+)-v(?P<version>[0-9]+)$")
 
 
 class InvalidName(SlmopsError, ValueError):
@@ -41,6 +40,18 @@ def folder_name(name: str, version: int) -> str:
 
 def model_id(name: str, version: int) -> str:
     return f"{name}:{version}"
+
+
+def deployed_model_id(name: str, version: str, registered_id: str = "") -> str:
+    """The id a cache folder is (re-)registered under: its registration's, else ``name:<major of Version>``.
+
+    ``Version`` is free text in ``inference_model.json`` ("2.0", "1a.0", ""): a major that is not
+    a plain number counts as version 1, as for a folder deployed by hand.
+    """
+    if registered_id:
+        return registered_id
+    major = version.split(".")[0].strip()
+    return model_id(name, int(major) if re.fullmatch(r"[0-9]+", major) else 1)
 
 
 @dataclass(frozen=True)

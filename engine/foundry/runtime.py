@@ -5,18 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from engine import rpc
 from engine.errors import SlmopsError
-from engine.events import Error, Result
+from engine.events import Error
 from engine.jobs import Job
 
 WORKER = "engine.workers.foundry"
 
 
 def foundry_job(cache_dir: Path, ops: list[dict[str, Any]], *, interactive: bool = False) -> Job:
+    """A worker that runs ``ops`` (requests made by an ``rpc.Client``), then, if interactive, takes more on stdin."""
     # Loading a model and answering take seconds, so a silent two minutes means a hang; an interactive
     # worker is silent while it merely holds models loaded, so it has no idle limit.
     return Job(WORKER, {"cache_dir": str(cache_dir), "ops": ops, "interactive": interactive},
-               interactive=interactive, idle_timeout_s=None if interactive else 120)
+               interactive=interactive, idle_timeout_s=None if interactive else 120, label="Foundry Local")
 
 
 class FoundryRuntimeError(SlmopsError):
@@ -26,9 +28,18 @@ class FoundryRuntimeError(SlmopsError):
 
 
 async def run_ops(cache_dir: Path, ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Run operations in one worker; their results in order, or :class:`FoundryRuntimeError`."""
-    job = foundry_job(cache_dir, ops)
-    results = [event.data async for event in job.events() if isinstance(event, Result)]
-    if not job.finished.ok:
-        raise FoundryRuntimeError(job.error)
-    return results
+    """Run operations (``{"op": name, ...}``) in one worker; their replies in order, or :class:`FoundryRuntimeError`."""
+    client = rpc.Client()
+    requests = [client.new(**op) for op in ops]
+    job = foundry_job(cache_dir, requests)
+    async for event in job.events():
+        client.feed(event)
+    replies = []
+    for request in requests:
+        try:
+            replies.append(rpc.checked(await client.reply(request)))
+        except rpc.RequestFailed as exc:
+            raise FoundryRuntimeError(Error(exc.message, exc.hint, list(job.log_tail))) from None
+        except rpc.RequestLost:
+            raise FoundryRuntimeError(job.error) from None
+    return replies

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
-from engine import locations
+from engine import genai_config, locations
+from engine.convert.errors import ConvertError
 from engine.events import Error, Event, Log, Progress, Result, Stage
 from engine.jobs import Job
 from engine.pipeline.report import write_report
@@ -55,10 +57,18 @@ class Pipeline:
         self._stage = ""
 
     def foreign_output(self) -> Path | None:
-        """The conversion output, if it exists and this pipeline did not make it (replacing it needs ``force``)."""
+        """The conversion output if it exists, is not current and was not made here (replacing it needs ``force``)."""
+        from engine.convert.plan import output_status, plan_conversion
+
         output = self._output()
         ours = self.state.record("convert").outputs.get("output_path") == str(output)
-        return output if output.exists() and not ours else None
+        if not output.exists() or ours:
+            return None
+        try:
+            current = output_status(plan_conversion(self.profile))[0] == "current"
+        except ConvertError:
+            current = False
+        return None if current else output
 
     # -- running -----------------------------------------------------------
 
@@ -168,17 +178,23 @@ class Pipeline:
 
     def _outputs_present(self, name: str) -> bool:
         if name in ("convert", "verify"):
-            return (self._output() / "genai_config.json").is_file()
+            return genai_config.exists(self._output())
         if name in ("deploy", "bench"):
             folder = self._deployed()
-            return folder is not None and (folder / "genai_config.json").is_file()
+            return folder is not None and genai_config.exists(folder)
         return True
 
     # -- the stages ----------------------------------------------------------
 
     async def _stage_checks(self) -> dict[str, Any]:
         from engine.checks import run_checks
+        from engine.convert.plan import plan_conversion, plan_verdict
 
+        try:  # the support verdict first: an unconvertible model is refused in a second, not 15 s into Olive
+            verdict = plan_verdict(plan_conversion(self.profile))
+        except ConvertError as exc:
+            raise StageFailed(exc.message, exc.hint) from None
+        self._emit(Log(f"support: {verdict.summary()}", source="runner"))
         checks = await run_checks()
         for check in checks:
             self._emit(Log(f"{check.status.upper():4}  {check.name}: {check.value}", source="runner"))
@@ -189,11 +205,15 @@ class Pipeline:
         return {"checks": [dataclasses.asdict(c) for c in checks]}
 
     async def _stage_convert(self) -> dict[str, Any]:
-        from engine.convert.errors import ConvertError
-        from engine.convert.plan import check_plan, convert_job, plan_conversion, result_card, worker_spec
+        from engine.convert.plan import check_plan, convert_job, output_status, plan_conversion, result_card, worker_spec
 
         try:
             plan = plan_conversion(self.profile)
+            status, manifest = output_status(plan)
+            if status == "current" and manifest is not None:  # made from this very plan (its manifest says so): reuse it
+                self._emit(Log(f"up to date: {plan.output} (made {manifest.get('created', '?')}); reusing it", source="runner"))
+                return {"output_path": str(plan.output), "recipe": plan.recipe.name, "command": plan.display(), "reused": True,
+                        "answer": (manifest.get("verification") or {}).get("answer", ""), "created": manifest.get("created", "")}
             # An output this pipeline made may be replaced when its inputs changed; any other needs --force.
             force = self.options.force or self.foreign_output() is None
             report = check_plan(plan, force=force)
@@ -205,9 +225,15 @@ class Pipeline:
         return {**result_card(job), "output_path": str(plan.output), "recipe": plan.recipe.name}
 
     async def _stage_verify(self) -> dict[str, Any]:
-        from engine.convert.plan import VERIFY_PROMPT
+        from engine.convert.plan import VERIFY_PROMPT, prompt_format
+        from engine.model_info import inspect_model
 
-        job = Job("engine.workers.verify", {"path": str(self._output()), "prompt": VERIFY_PROMPT}, timeout_s=600)
+        try:
+            info = inspect_model(self.profile.model_path())
+        except ConvertError:
+            info = None  # the converted model can still be verified with its tokenizer's template
+        spec = {"path": str(self._output()), "prompt": VERIFY_PROMPT, "prompt_format": prompt_format(self.profile, info)}
+        job = Job("engine.workers.verify", spec, timeout_s=600)
         await self._follow(job)
         return dict(job.result or {})
 

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import IO
 
-from engine import runtime_settings
-from engine.convert.plan import PARTIAL_MARK
+from engine import genai_config, provenance, runtime_settings
+from engine.conventions import PARTIAL_MARK
 from engine.convert.stages import NO_OUTPUT, StageTracker, failure_reason, percent
 from engine.workers import protocol as p
 from engine.workers.verify import generate, model_files, quantization_facts
@@ -110,24 +110,32 @@ class OliveRun:
                 proc.wait()
 
 
+def with_source(spec: dict, source: Path) -> dict:
+    """The spec with Olive pointed at ``source`` (a repaired copy of the model folder) instead."""
+    if spec.get("config") is not None:
+        config = dict(spec["config"])
+        config["input_model"] = dict(config.get("input_model") or {}, model_path=str(source))
+        return dict(spec, config=config)
+    argv = list(spec["argv"])
+    argv[argv.index("--model_name_or_path") + 1] = str(source)
+    return dict(spec, argv=argv)
+
+
 def find_model(folder: Path) -> Path | None:
     """Olive's output lands in the folder or a sub-folder, depending on its version: find genai_config.json."""
-    return next((f.parent for f in sorted(folder.rglob("genai_config.json"))), None)
+    return next((f.parent for f in sorted(folder.rglob(genai_config.FILENAME))), None)
 
 
 def fix_logits_mapping(folder: Path, outputs: list[str]) -> str:
     """The RTN pass renames the graph output ``logits`` to ``logits_Q4``/``logits_Q8``; point genai_config at it."""
-    config_file = folder / "genai_config.json"
-    config = json.loads(config_file.read_text(encoding="utf-8"))
-    mapping = config["model"]["decoder"].setdefault("outputs", {})
+    mapping = genai_config.read(folder).get("model", {}).get("decoder", {}).get("outputs", {})
     wanted = mapping.get("logits", "logits")
     if wanted in outputs:
         return ""
     renamed = next((name for name in outputs if name.startswith(f"{wanted}_Q")), None)
     if renamed is None:
         return ""
-    mapping["logits"] = renamed
-    config_file.write_text(json.dumps(config, indent=4), encoding="utf-8")
+    genai_config.update(folder, lambda config: config["model"]["decoder"].setdefault("outputs", {}).update(logits=renamed))
     return f"genai_config.json: output logits mapped to {renamed} (the quantizer renamed it)"
 
 
@@ -144,6 +152,24 @@ def place(folder: Path, output: Path, force: bool, staging: Path) -> None:
 
 def folder_size(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def check_repairs(spec: dict, folder: Path, repairs: list[dict], log_path: Path) -> dict:
+    """A repaired conversion is kept only if its greedy tokens agree with transformers on the original source."""
+    from engine.workers.agreement import compare
+
+    names = ", ".join(r["name"] for r in repairs)
+    try:
+        found = compare(Path(spec["source_model"]), folder, list(spec.get("agreement_prompts") or [spec.get("prompt", "")]),
+                        spec.get("prompt_format"))
+    except Exception as exc:  # transformers' own message says why the source cannot be run
+        raise p.WorkerError(f"Repair {names}: the source model could not be run in transformers to check it ({exc}).",
+                            f"The output was not kept. Log: {log_path}") from None
+    if not found["agree"]:
+        raise p.WorkerError(f"Repair {names} did not hold: the converted model's greedy tokens differ from transformers on the "
+                            f"source ({found['summary']} agree).",
+                            "The output was not kept; fix config.json by hand or report the model.")
+    return found
 
 
 def _preload() -> None:
@@ -164,10 +190,19 @@ def convert(spec: dict) -> None:
     workdir = Path(tempfile.mkdtemp(prefix=f".{output.name}{PARTIAL_MARK}work-", dir=output.parent))
     preload = threading.Thread(target=_preload, daemon=True)
     preload.start()
+    repairs = spec.get("repairs") or []
     try:
         with log_path.open("w", encoding="utf-8") as log_file:
             olive = OliveRun(log_file, fused_quantize=bool(spec.get("fused_quantize")), layers=int(spec.get("layers") or 0))
-            argv = olive_argv(spec, staging / "model", workdir)
+            run_spec = spec
+            if repairs:
+                from engine.workers.agreement import staged_source
+
+                source = staged_source(Path(spec["source_model"]), workdir / "source", repairs)
+                run_spec = with_source(spec, source)
+                for fix in repairs:
+                    olive.line(f"repair {fix['name']}: {fix['description']} (in a staged copy: {source})")
+            argv = olive_argv(run_spec, staging / "model", workdir)
             p.log(f"log: {log_path}")
             olive.set_stage("load model")  # Olive's own start-up (imports) counts as loading
             returncode = olive.run(argv, workdir)
@@ -193,10 +228,17 @@ def convert(spec: dict) -> None:
             # before verifying, so that the verify step (and every later run) uses the model's own settings
             options = runtime_settings.write(folder, spec.get("session_options") or {})
             olive.line(f"genai_config.json: session options {json.dumps(options)}")
-            found.update(generate(folder, spec.get("prompt", "What is the capital of France?")))
+            prompt = spec.get("prompt", "What is the capital of France?")
+            found.update(generate(folder, prompt, prompt_format=spec.get("prompt_format")))
             olive.line(f"verify: answered {found['answer']!r}")
+            verification = {"prompt": spec.get("prompt"), "answer": found["answer"]}
+            if repairs:
+                verification["agreement"] = agree = check_repairs(spec, folder, repairs, log_path)
+                olive.line(f"verify: greedy tokens against transformers on the source: {agree['summary']}")
             verify_seconds = time.monotonic() - verify_started
             p.stage("verify", "done", f"{verify_seconds:.1f}s")
+            if spec.get("manifest"):
+                provenance.write_manifest(folder, spec["manifest"], verification)
             place(folder, output, bool(spec.get("force")), staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -218,8 +260,9 @@ def convert(spec: dict) -> None:
         "quantized_ops": found["quantized_ops"],
         "verify_seconds": round(verify_seconds, 2),
         "log": str(log_path),
-        "repairs": [repair] if repair else [],
+        "repairs": ([repair] if repair else []) + [r["name"] for r in repairs],
         "runtime_settings": spec.get("runtime_settings") or [],
+        "manifest": str(output / provenance.MANIFEST) if spec.get("manifest") else "",
     })
 
 

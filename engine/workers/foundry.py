@@ -1,12 +1,12 @@
 """Worker: the Foundry Local runtime in-process, driven by operations.
 
-Spec: ``{"cache_dir": DIR, "ops": [{"op": ...}, ...], "interactive": false}``.
-Each operation emits one result ``{"op": name, ...}``; an interactive worker
-then takes further operations as requests on stdin (the app keeps one alive
-to hold models loaded). Operations:
+Spec: ``{"cache_dir": DIR, "ops": [{"op": ..., "id": n}, ...], "interactive": false}``.
+Each operation is a request of ``engine.rpc`` and gets its reply; a worker
+that is not interactive stops at the first that fails. An interactive worker
+then takes further requests on stdin (the app keeps one alive to hold models
+loaded). Operations:
 
 - ``register`` {path, model_id}: register a deployed folder in the local catalog
-- ``unregister`` {model_id}
 - ``list``: registered models and which are loaded
 - ``load`` / ``unload`` {model_id}
 - ``chat`` {model_id, prompt, max_output_tokens?, temperature?}: one answer, loading the model if needed
@@ -19,6 +19,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from engine import genai_config, rpc
 from engine.workers import protocol as p
 
 
@@ -39,23 +40,22 @@ class FoundryWorker:
         return model
 
     def run(self, request: dict) -> dict:
+        """The reply to one request; a failure is a reply with ``ok: false``, and the worker goes on."""
+        return rpc.answer(request, self._handle, hint="Foundry Local failed; the log says more.")
+
+    def _handle(self, request: dict) -> dict:
         op = request.get("op", "")
         handler = getattr(self, f"op_{op}", None)
         if handler is None:
-            raise p.WorkerError(f"Unknown operation {op!r}.")
-        return {"op": op, **handler(request)}
+            raise p.WorkerError(f"Unknown operation {op!r}.", "Use register, list, load, unload, chat, remove or public.")
+        return handler(request)
 
     def op_register(self, r: dict) -> dict:
         folder = Path(r["path"])
-        if not (folder / "genai_config.json").is_file():
+        if not genai_config.exists(folder):
             raise p.WorkerError(f"{folder} holds no genai_config.json, so Foundry Local cannot register it.", "Deploy the model again.")
         model = self.sdk.register(self.manager, folder, r["model_id"])
         return {"model_id": model.id, "path": model.get_path()}
-
-    def op_unregister(self, r: dict) -> dict:
-        if self.sdk.find(self.manager, r["model_id"]) is not None:
-            self.sdk.local_catalog(self.manager).unregister_model(r["model_id"])
-        return {"model_id": r["model_id"]}
 
     def op_list(self, r: dict) -> dict:
         models = self.sdk.registered(self.manager)
@@ -110,16 +110,15 @@ class FoundryWorker:
 
 def main(spec: dict) -> None:
     worker = FoundryWorker(Path(spec["cache_dir"]))
+    interactive = spec.get("interactive", False)
     for request in spec.get("ops", []):
-        p.result(worker.run(request))
-    if spec.get("interactive"):
-        for request in p.requests():
-            try:
-                p.result(worker.run(request))
-            except p.WorkerError as exc:  # one failed request must not end the worker
-                p.emit(p.Error(message=exc.message, hint=exc.hint))
-            except Exception as exc:  # the runtime's own errors, reported the same way
-                p.emit(p.Error(message=f"Foundry Local: {exc}", hint="See the log for details."))
+        reply = worker.run(request)
+        p.result(reply)
+        if not reply["ok"] and not interactive:
+            return  # the operations after it depended on it
+    if interactive:
+        for request in rpc.requests():
+            p.result(worker.run(request))
 
 
 if __name__ == "__main__":

@@ -10,13 +10,14 @@ messages sent (the engine keeps it, and fits it to the context).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from engine import genai_config, locations
-from engine.backends import prompt
-from engine.backends.serving import Prepared, serve
+from engine.workers import prompt
 from engine.workers.protocol import WorkerError, run_worker
+from engine.workers.serving import Prepared, serve
 
 
 def _free_model_id(folder: Path, taken: set[str]) -> str:
@@ -33,7 +34,7 @@ class FoundryModel:
     def __init__(self, folder: Path, cache_dir: Path) -> None:
         from engine.foundry import sdk
 
-        if not (folder / "genai_config.json").is_file():
+        if not genai_config.exists(folder):
             raise WorkerError(f"{folder} holds no genai_config.json, so Foundry Local cannot run it.",
                               "Pick a folder that Convert produced or a Foundry cache entry.")
         self._sdk = sdk

@@ -1,4 +1,4 @@
-"""Worker: an ONNX Runtime GenAI model kept loaded, serving chat generations (see engine.backends.serving).
+"""Worker: an ONNX Runtime GenAI model kept loaded, serving chat generations (see engine.workers.serving).
 
 Spec: ``{"model": DIR}``. The prompt comes from the folder's PromptTemplate
 (inference_model.json) when it has one, else from the tokenizer's chat template.
@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from engine import genai_config
-from engine.backends import prompt
-from engine.backends.serving import Prepared, serve
+from engine.workers import prompt
 from engine.workers.protocol import WorkerError, run_worker
+from engine.workers.serving import Prepared, serve
 
 
 class OrtModel:
@@ -22,15 +23,9 @@ class OrtModel:
         import numpy as np
         import onnxruntime_genai as og
 
-        if not (folder / "genai_config.json").is_file():
-            raise WorkerError(f"{folder} holds no genai_config.json, so it is not an ONNX Runtime GenAI model.",
-                              "Pick the folder that Convert produced (it holds genai_config.json and model.onnx).")
+        config = genai_config.read(folder)  # a missing or damaged file: a clear error, before the runtime's own
         self._og, self._np = og, np
         self.folder = folder
-        try:
-            config = json.loads((folder / "genai_config.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise WorkerError(f"{folder}/genai_config.json is damaged (not valid JSON: {exc})", "Convert the model again, or restore the file.") from None
         self.model = og.Model(str(folder))
         self.tokenizer = og.Tokenizer(self.model)
         self.context_length = genai_config.sequence_limit(config) or 2048  # what the runtime takes, prompt and answer

@@ -14,8 +14,10 @@ import os
 import signal
 import sys
 import traceback
-from typing import Any, Callable, Iterator
+from collections.abc import Callable
+from typing import Any
 
+from engine.conventions import PARENT_PID_ENV
 from engine.errors import SlmopsError
 from engine.events import Error, Event, Log, Metric, Progress, Result, Stage, Token
 
@@ -59,22 +61,14 @@ def metric(name: str, value: float, unit: str = "") -> None:
     emit(Metric(name=name, value=value, unit=unit))
 
 
-def token(text: str, index: int = 0) -> None:
-    emit(Token(text=text, index=index))
+def token(text: str, index: int = 0, request_id: int | None = None) -> None:
+    emit(Token(text=text, index=index, id=request_id))
 
 
 def result(data: dict[str, Any]) -> None:
     emit(Result(data=data))
 
 
-def requests() -> Iterator[dict[str, Any]]:
-    """JSON requests sent by ``Job.send`` (interactive jobs), until the engine closes stdin."""
-    for line in sys.stdin:
-        if line.strip():
-            yield json.loads(line)
-
-
-PARENT_PID_ENV = "SLMOPS_PARENT_PID"  # set by engine.jobs.Job
 _PR_SET_PDEATHSIG = 1
 
 
@@ -114,7 +108,7 @@ def run_worker(body: Callable[[dict[str, Any]], None]) -> None:
     spec = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     try:
         body(spec)
-    except WorkerError as exc:
+    except SlmopsError as exc:  # WorkerError, or a shared module's error (engine.genai_config): the user can act on it
         emit(Error(message=exc.message, hint=exc.hint))
         sys.exit(1)
     except KeyboardInterrupt:

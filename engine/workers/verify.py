@@ -11,19 +11,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine import genai_config
 from engine.workers import protocol as p
 
 
 def model_files(folder: Path) -> tuple[dict[str, Any], Path]:
     """genai_config.json and the decoder ONNX file it names; raises WorkerError if either is missing."""
-    config_file = folder / "genai_config.json"
-    if not config_file.is_file():
+    if not genai_config.exists(folder):
         raise p.WorkerError(f"{folder} holds no genai_config.json: Olive produced no ONNX Runtime GenAI model.", "Look at Olive's log for the reason.")
+    config = genai_config.read(folder)
     try:
-        config = json.loads(config_file.read_text(encoding="utf-8"))
         onnx_file = folder / config["model"]["decoder"]["filename"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise p.WorkerError(f"{config_file} is unreadable or incomplete ({exc}).", "Run the conversion again; if it repeats, report Olive's log.") from None
+    except (KeyError, TypeError) as exc:
+        raise p.WorkerError(f"{genai_config.path_of(folder)} is incomplete (no {exc}).",
+                            "Run the conversion again; if it repeats, report Olive's log.") from None
     if not onnx_file.is_file():
         raise p.WorkerError(f"genai_config.json names {onnx_file.name}, which is not in {folder}.", "Run the conversion again; Olive's output is incomplete.")
     return config, onnx_file
@@ -48,14 +49,18 @@ def quantization_facts(onnx_file: Path) -> dict[str, Any]:
     return {"quantized_ops": ops, "block_sizes": sorted(block_sizes), "bits": sorted(bits), "outputs": [o.name for o in graph.output]}
 
 
-def generate(folder: Path, prompt: str, max_new_tokens: int = 16) -> dict[str, Any]:
+def generate(folder: Path, prompt: str, max_new_tokens: int = 16, prompt_format: str | None = None) -> dict[str, Any]:
+    """Greedy tokens for ``prompt``: through the tokenizer's chat template, or ``prompt_format`` (a ``{Content}`` string)."""
     import onnxruntime_genai as og
 
     started = time.monotonic()
     try:
         model = og.Model(str(folder))
         tokenizer = og.Tokenizer(model)
-        text = tokenizer.apply_chat_template(json.dumps([{"role": "user", "content": prompt}]), add_generation_prompt=True)
+        if prompt_format is not None:
+            text = prompt_format.replace("{Content}", prompt)
+        else:
+            text = tokenizer.apply_chat_template(json.dumps([{"role": "user", "content": prompt}]), add_generation_prompt=True)
         tokens = tokenizer.encode(text)
         params = og.GeneratorParams(model)
         params.set_search_options(max_length=len(tokens) + max_new_tokens, do_sample=False)
@@ -74,16 +79,17 @@ def generate(folder: Path, prompt: str, max_new_tokens: int = 16) -> dict[str, A
     return {"answer": answer, "tokens": len(out), "seconds": round(time.monotonic() - started, 2)}
 
 
-def verify_model(folder: Path, prompt: str, max_new_tokens: int = 16) -> dict[str, Any]:
+def verify_model(folder: Path, prompt: str, max_new_tokens: int = 16, prompt_format: str | None = None) -> dict[str, Any]:
     _, onnx_file = model_files(folder)
     facts = quantization_facts(onnx_file)
-    return {**facts, **generate(folder, prompt, max_new_tokens)}
+    return {**facts, **generate(folder, prompt, max_new_tokens, prompt_format)}
 
 
 def run(spec: dict) -> None:
     folder = Path(spec["path"]).expanduser().resolve()
     p.stage("verify", detail=str(folder))
-    found = verify_model(folder, spec.get("prompt", "What is the capital of France?"), int(spec.get("max_new_tokens", 16)))
+    found = verify_model(folder, spec.get("prompt", "What is the capital of France?"), int(spec.get("max_new_tokens", 16)),
+                         spec.get("prompt_format"))
     p.stage("verify", "done", found["answer"])
     p.result({"path": str(folder), **found})
 

@@ -5,7 +5,26 @@ import subprocess
 import sys
 import time
 
+from engine import rpc
 from engine.workers import protocol as p
+
+
+def answer_out_of_order(hold: int, drop: list) -> None:
+    """Answer requests (engine.rpc) with a token and an echo, ``hold`` at a time in reverse order, never those in ``drop``."""
+    held: list[dict] = []
+
+    def flush() -> None:
+        for request in reversed(held):
+            p.token(f"<{request.get('text')}>", 1, request.get("id"))
+            p.result(rpc.answer(request, lambda r: {"echo": r["text"]}))
+        held.clear()
+
+    for request in rpc.requests():
+        if request.get("id") not in drop:
+            held.append(request)
+        if len(held) >= hold:
+            flush()
+    flush()
 
 
 def body(spec: dict) -> None:
@@ -32,8 +51,10 @@ def body(spec: dict) -> None:
         elif kind == "sleep":
             time.sleep(arg)
         elif kind == "serve":
-            for request in p.requests():
+            for request in rpc.requests():
                 p.log(f"echo {request['text']}")
+        elif kind == "answer":
+            answer_out_of_order(**arg)
         elif kind == "mkdir":
             os.makedirs(arg)
         elif kind == "allocate":

@@ -17,11 +17,12 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
-from engine.events import Error, Finished, Result
+from engine import rpc
+from engine.events import Error, Finished
 from engine.foundry import settings
 from engine.foundry.cache import CacheEntry, CacheLocation, resolve_location, scan
 from engine.foundry.deploy import DeployError, DeployPlan, execute, find_model_folder, fix_template, plan_deploy
-from engine.foundry.names import model_id as make_model_id
+from engine.foundry.names import deployed_model_id
 from engine.foundry.runtime import foundry_job
 from engine.jobs import Job
 from engine.profiles import Profile
@@ -60,8 +61,9 @@ class CachePanel(Panel):
         self.location: CacheLocation | None = None
         self.public = "not checked (o checks it; it needs the internet)"
         self.runtime: Job | None = None  # the Foundry Local worker; models stay loaded while it runs
+        self.client = rpc.Client()  # its requests, each matched to its reply by id
         self.loaded: set[str] = set()
-        self.pending: list[str] = []
+        self.deploying = ""  # what the deploy under way writes
 
     def compose(self) -> ComposeResult:
         yield Static("", id="cache-location")
@@ -104,8 +106,12 @@ class CachePanel(Panel):
         text.append(f"public catalog: {self.public}", style="dim")
         self.query_one("#cache-location", Static).update(text)
 
+    def _requests_waiting(self) -> list[str]:
+        return [f"{r['op']} {r.get('model_id', '')}".strip() for r in self.client.waiting()]
+
     def _show_status(self) -> None:
-        busy = f"working: {', '.join(self.pending)}  (Esc cancels)" if self.pending else ""
+        working = self._requests_waiting() + ([self.deploying] if self.deploying else [])
+        busy = f"working: {', '.join(working)}  (Esc cancels)" if working else ""
         held = f"loaded: {', '.join(sorted(self.loaded))}" if self.loaded else ""
         self.query_one("#cache-status", Static).update("   ".join(p for p in (busy, held) if p))
 
@@ -143,35 +149,43 @@ class CachePanel(Panel):
     # the Foundry Local worker -------------------------------------------------
 
     async def run_op(self, op: dict) -> None:
-        """Send an operation to the worker, starting it if needed."""
-        self.pending.append(f"{op['op']} {op.get('model_id', '')}".strip())
-        self._show_status()
+        """Send an operation to the worker, starting it if needed; its reply is handled when it comes."""
+        client = self.client
         if self.runtime is not None and self.runtime.running:
-            await self.runtime.send(op)
-            return
-        self.runtime = foundry_job(self.location.path, [op], interactive=True)
-        self.run_worker(drive_job(self, self.runtime), group="foundry-runtime")
+            request = client.new(**op)
+            await client.send(request)
+        else:
+            client = self.client = rpc.Client()
+            request = client.new(**op)
+            self.runtime = foundry_job(self.location.path, [request], interactive=True)
+            client.sender = self.runtime.send
+            self.run_worker(drive_job(self, self.runtime), group="foundry-runtime")
+        self.run_worker(self._await_reply(client, request), group="foundry-replies")
+        self._show_status()
+
+    async def _await_reply(self, client: rpc.Client, request: dict) -> None:
+        try:
+            self._done(rpc.checked(await client.reply(request)))
+        except rpc.RequestFailed as exc:
+            self.notify(f"{exc.message}\n{exc.hint}".strip(), title="Foundry Local", severity="error", timeout=12)
+        except rpc.RequestLost:
+            pass  # the worker ended: on_job_event said why
+        self._show_status()
 
     def on_job_event(self, message: JobEvent) -> None:
         if message.job is not self.runtime:
             return
         event = message.event
-        if isinstance(event, Result):
-            self._done(event.data)
-        elif isinstance(event, Error):
-            if self.pending:
-                self.pending.pop(0)
+        self.client.feed(event)
+        if isinstance(event, Error):
             self.notify(f"{event.message}\n{event.hint}".strip(), title="Foundry Local", severity="error", timeout=12)
-            self._show_status()
         elif isinstance(event, Finished):
-            self.runtime, self.pending = None, []
+            self.runtime = None
             self.loaded.clear()
             self.action_refresh()
             self._show_status()
 
     def _done(self, data: dict) -> None:
-        if self.pending:
-            self.pending.pop(0)
         op, model = data.get("op"), data.get("model_id", "")
         if op == "public":
             self.public = OFFLINE if data["status"] == "offline" else f"online, {data['models']} models"
@@ -197,9 +211,7 @@ class CachePanel(Panel):
         entry = self.selected()
         if entry is None:
             return
-        version = entry.version.split(".")[0]
-        model_id = entry.model_id or make_model_id(entry.name, int(version) if version.isdigit() else 1)
-        await self.run_op({"op": "register", "path": str(entry.path), "model_id": model_id})
+        await self.run_op({"op": "register", "path": str(entry.path), "model_id": deployed_model_id(entry.name, entry.version, entry.model_id)})
 
     async def action_check_public(self) -> None:
         self.public = "checking..."
@@ -258,14 +270,15 @@ class CachePanel(Panel):
             self.notify(f"{entry.name} is chosen in the Chat panel: ctrl+b benchmarks it.")
 
     def action_cancel(self) -> None:
-        if not self.pending or self.runtime is None:
+        working = self._requests_waiting()
+        if not working or self.runtime is None:
             return
 
         async def answered(yes: bool | None) -> None:
             if yes and self.runtime is not None:
                 await self.runtime.cancel()
 
-        self.app.push_screen(ConfirmScreen(f"Stop {', '.join(self.pending)}?\nModels loaded in Foundry Local are unloaded.",
+        self.app.push_screen(ConfirmScreen(f"Stop {', '.join(working)}?\nModels loaded in Foundry Local are unloaded.",
                                            yes="Stop", no="Continue"), answered)
 
     # deploying ----------------------------------------------------------------
@@ -297,7 +310,7 @@ class CachePanel(Panel):
             except DeployError as exc:
                 self.notify(exc.message, severity="error")
                 return
-            self.pending.append(f"deploy {final.slot.model_id}")
+            self.deploying = f"deploy {final.slot.model_id}"
             self._show_status()
             self.run_worker(partial(execute, final), thread=True, exclusive=True, group="deploy")
 
@@ -307,8 +320,7 @@ class CachePanel(Panel):
         worker = event.worker
         if worker.group != "deploy" or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
             return
-        if self.pending:
-            self.pending.pop(0)
+        self.deploying = ""
         if event.state == WorkerState.ERROR:
             self.notify(f"Deploying failed: {worker.error}", severity="error", timeout=12)
             self._show_status()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -12,7 +13,7 @@ from textual.widgets import Input, Static
 
 from engine.convert.errors import ConvertError
 from engine.convert.plan import (
-    ConvertPlan, check_plan, convert_job, plan_conversion, result_card, worker_spec, write_config,
+    ConvertPlan, check_plan, convert_job, output_status, plan_conversion, plan_verdict, result_card, worker_spec, write_config,
 )
 from engine.events import Error, Finished, Log, Progress, Resources, Stage
 from engine.jobs import Job
@@ -45,6 +46,7 @@ class ConvertPanel(Panel):
         # the settings and the result card scroll within a share of the height, so that 80x24 still shows the stages
         with VerticalScroll(id="convert-top"):
             yield Static("", id="convert-settings")
+            yield Static("", id="convert-support")
             yield Static("", id="convert-command")
         with Horizontal(id="convert-body"):
             yield ConvertStages(id="convert-stages")
@@ -88,6 +90,38 @@ class ConvertPanel(Panel):
         ]
         settings.update(Text("\n".join(lines)))
         command.update(Text(f"$ {plan.display()}", style="bold"))
+        self.query_one("#convert-support", Static).update(Text("checking the model and the output ...", style="dim"))
+        self.check_support(plan)
+
+    @work(thread=True, exclusive=True, group="convert-support")
+    def check_support(self, plan: ConvertPlan) -> None:
+        """The support verdict and the output's state read files (a fraction of a second): off the UI thread."""
+        try:
+            verdict = plan_verdict(plan)
+            support = Text(verdict.summary(), style="yellow" if verdict.repairs else "green")
+        except ConvertError as exc:
+            support = Text(f"{exc.message}\n{exc.hint}", style="red")
+        text = Text.assemble(support, "\n", f"output: {self.output_state(plan)}")
+        self.app.call_from_thread(self._show_support, plan, text)
+
+    def _show_support(self, plan: ConvertPlan, text: Text) -> None:
+        if plan is self.plan:
+            self.query_one("#convert-support", Static).update(text)
+
+    @staticmethod
+    def output_state(plan: ConvertPlan) -> str:
+        """What the output folder holds, by its provenance manifest."""
+        try:
+            status, manifest = output_status(plan)
+        except (OSError, ConvertError) as exc:
+            return f"cannot be read ({exc})"
+        made = (manifest or {}).get("created", "?")
+        return {
+            "missing": "not made yet",
+            "current": f"up to date (made {made} from these settings and this source)",
+            "stale": f"made {made} from other settings or another source; converting replaces it (after asking)",
+            "foreign": "exists, not made by slmops (no manifest); converting replaces it (after asking)",
+        }[status]
 
     # starting ---------------------------------------------------------------
 
@@ -104,7 +138,10 @@ class ConvertPanel(Panel):
                 if yes:
                     self.start(plan, force=True)
 
-            self.app.push_screen(ConfirmScreen(f"{plan.output} already exists.\nReplace it with the new conversion?", yes="Replace", no="Keep"), answered)
+            current = output_status(plan)[0] == "current"
+            question = (f"{plan.output} is up to date: it was made from these settings and this source.\nConvert it again anyway?"
+                        if current else f"{plan.output} already exists.\nReplace it with the new conversion?")
+            self.app.push_screen(ConfirmScreen(question, yes="Convert again" if current else "Replace", no="Keep"), answered)
         else:
             self.start(plan, force=False)
 
@@ -157,6 +194,7 @@ class ConvertPanel(Panel):
         if event.ok:
             self.query_one(ConvertResult).show_result(result_card(job))
             self.notify("Conversion verified and in place.")
+            self.refresh_plan()  # the output line now says "up to date"
             return
         self.query_one(ConvertStages).fail_running()
         if event.cancelled:

@@ -90,6 +90,14 @@ class TuneScreen(ModalScreen[None]):
         if self.running:
             self.notify("The tuner is already running.")
             return
+        from engine.convert.errors import ConvertError
+        from engine.convert.plan import plan_conversion, plan_verdict
+
+        try:  # every candidate converts the same model: refuse it now rather than once per candidate
+            plan_verdict(plan_conversion(self.profile))
+        except ConvertError as exc:
+            self._status(f"{exc.message}\n{exc.hint}")
+            return
         candidates = select(None, quick=self.quick)
         self.query_one(TuneTable).reset([c.name for c in candidates])
         self.tuner = Tuner(self.profile, TuneOptions(candidates, quick=self.quick), lambda u: self.post_message(TuneProgress(u)))

@@ -8,10 +8,11 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from engine.units import human_bytes
 from engine.foundry.cache import CacheEntry
 from engine.foundry.inference_model import FILENAME
 from engine.foundry.templates import FAMILY_NAMES
+from engine.provenance import describe, read_manifest
+from engine.units import human_bytes
 
 MAX_FILES = 40
 
@@ -45,4 +46,8 @@ class CacheDetail(VerticalScroll):
             inference = Syntax(text, "json", word_wrap=True, theme="ansi_dark")
         except (OSError, UnicodeDecodeError):
             inference = Text(f"({FILENAME} is missing or unreadable)", style="red")
-        body.update(Group(head, Text("files", style="bold"), files, Text(FILENAME, style="bold"), inference))
+        manifest = read_manifest(entry.path)
+        unknown = "(no slmops manifest: where it came from is unknown)\n"
+        origin = Text("\n".join(describe(manifest)) + "\n" if manifest else unknown)
+        body.update(Group(head, Text("provenance", style="bold"), origin, Text("files", style="bold"), files,
+                          Text(FILENAME, style="bold"), inference))

@@ -2,9 +2,9 @@
 
 Both generation workers plug a :class:`ServedModel` into :func:`serve`. A
 reader thread takes requests from stdin, so that a ``stop`` request reaches a
-generation between two tokens; requests run one at a time. Every request is
-answered by a Result ``{"id", "op", "ok", ...}``: a bad request gets
-``ok: false`` with an error and a hint, and the worker stays up.
+generation between two tokens; requests run one at a time. Requests and
+replies follow ``engine.rpc``: a bad request gets ``ok: false`` with an error
+and a hint, and the worker stays up.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
 
+from engine import rpc
 from engine.workers import protocol
 from engine.workers.protocol import WorkerError
 
@@ -83,7 +85,7 @@ class _Requests:
 
     def _read(self) -> None:
         try:
-            for request in protocol.requests():
+            for request in rpc.requests():
                 if request.get("op") == "stop":
                     self.stopped.add(request.get("id"))
                 else:
@@ -114,12 +116,12 @@ def _generate(model: ServedModel, request: dict[str, Any], stopped: set[Any]) ->
         count += 1
         text.append(piece)
         if last - flushed >= BATCH_S:
-            _flush(text, sent, count)
+            _flush(text, sent, count, request.get("id"))
             sent, flushed = len(text), last
         if request.get("id") in stopped:
             was_stopped = True
             break
-    _flush(text, sent, count)
+    _flush(text, sent, count, request.get("id"))
     ttft = (first - started) if first else None
     decode_s = (last - first) if first and count > 1 else None
     return {
@@ -134,10 +136,10 @@ def _generate(model: ServedModel, request: dict[str, Any], stopped: set[Any]) ->
     }
 
 
-def _flush(text: list[str], sent: int, count: int) -> None:
+def _flush(text: list[str], sent: int, count: int, request_id: int | None) -> None:
     """Emit the pieces not yet sent as one Token; its index is the number of tokens generated so far."""
     if len(text) > sent:
-        protocol.token("".join(text[sent:]), count)
+        protocol.token("".join(text[sent:]), count, request_id)
 
 
 def _handle(model: ServedModel, request: dict[str, Any], stopped: set[Any]) -> dict[str, Any]:
@@ -160,15 +162,8 @@ def serve(load: Callable[[dict[str, Any]], ServedModel], spec: dict[str, Any]) -
     started = time.perf_counter()
     model = load(spec)
     protocol.stage("load", "done")
-    protocol.result({"op": "ready", "ok": True, "load_s": round(time.perf_counter() - started, 3),
-                     "context_length": model.context_length, **model.info()})
+    protocol.result(rpc.ready(load_s=round(time.perf_counter() - started, 3), context_length=model.context_length, **model.info()))
     while (request := requests.pending.get()) is not None:
-        reply: dict[str, Any] = {"id": request.get("id"), "op": request.get("op")}
-        try:
-            reply.update(ok=True, **_handle(model, request, requests.stopped))
-        except WorkerError as exc:
-            reply.update(ok=False, error=exc.message, hint=exc.hint)
-        except Exception as exc:  # one bad request must not take the loaded model down
-            reply.update(ok=False, error=f"{type(exc).__name__}: {exc}", hint="The model could not handle this input.")
+        reply = rpc.answer(request, lambda r: _handle(model, r, requests.stopped), hint="The model could not handle this input.")
         requests.stopped.discard(request.get("id"))
         protocol.result(reply)

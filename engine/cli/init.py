@@ -1,0 +1,91 @@
+"""``slmops init DIR``: a new profile from a model folder, after inspecting it and judging whether it converts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from engine.cli.output import fail, print_json
+from engine.profiles import PRECISIONS, TEMPLATE_FAMILIES
+from engine.units import human_bytes
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("init", help="make a profile for your own model folder (inspects it and checks that it converts)")
+    parser.add_argument("dir", type=Path, help="a Hugging Face model folder (config.json, weights, tokenizer)")
+    parser.add_argument("--name", default="", help="profile name (default: from the folder's name)")
+    parser.add_argument("--deploy-name", default="", help="model name in Foundry Local (default: NAME-PRECISION)")
+    parser.add_argument("--precision", choices=PRECISIONS, help="default: int4, which every machine can run")
+    parser.add_argument(
+        "--template",
+        choices=[t for t in TEMPLATE_FAMILIES if t not in ("auto", "custom")],
+        help="prompt template family (default: the tokenizer's; plain completion when it has none)",
+    )
+    parser.add_argument("--force", action="store_true", help="replace an existing profile of that name")
+    parser.add_argument("--json", action="store_true", help="print what was found and written as JSON")
+    parser.set_defaults(handler=handle)
+
+
+def describe_model(info) -> list[str]:
+    tied = {True: "tied", False: "separate", None: "unknown"}[info.tied_embeddings]
+    return [
+        f"model      {info.path}",
+        f"type       {info.model_type or '?'} ({info.architecture or 'no architecture'})",
+        f"size       {info.parameters / 1e6:.0f}M parameters, {human_bytes(info.size_bytes)} on disk "
+        f"({', '.join(info.dtypes) or '?'})",
+        f"context    {info.context_length or '?'} tokens; {info.layers or '?'} layers; embeddings {tied}",
+        f"template   {info.template_name}" + ("" if info.chat_template else " (no chat template in the tokenizer)"),
+        "code       "
+        + ("ships Python code (auto_map): needs trust_remote_code" if info.remote_code else "none (no trust_remote_code needed)"),
+    ]
+
+
+def handle(args: argparse.Namespace) -> int:
+    from engine.convert.errors import ConvertError
+    from engine.new_profile import propose, write
+    from engine.profiles import ProfileError
+
+    try:
+        proposal = propose(
+            args.dir, name=args.name, precision=args.precision or "", deploy_name=args.deploy_name, template=args.template or ""
+        )
+    except ConvertError as exc:
+        return fail("init", exc.message, exc.hint, as_json=args.json)
+    except ProfileError as exc:
+        return fail("init", str(exc), "Pick another value.", status=2, as_json=args.json)
+    verdict = proposal.verdict
+    out = sys.stderr if args.json else sys.stdout
+    for line in describe_model(proposal.info):
+        print(line, file=out)
+    print(f"verdict    {verdict.summary()}", file=out)
+    for note in verdict.notes:
+        print(f"note       {note}", file=out)
+    if not verdict.ok:
+        return fail(
+            "init",
+            f"{verdict.model_type or 'this model'} cannot be converted here: {verdict.reason}",
+            verdict.hint,
+            as_json=args.json,
+        )
+    if proposal.exists and not args.force:
+        return fail(
+            "init",
+            f"a profile {proposal.path} already exists.",
+            "Pass --name for another one, or --force to replace it.",
+            as_json=args.json,
+        )
+    try:
+        path = write(proposal, overwrite=args.force)
+    except ProfileError as exc:
+        return fail("init", str(exc), "Pass --name for another one, or --force to replace it.", as_json=args.json)
+    if args.json:
+        print_json({"ok": True, "written": str(path), **proposal.to_dict()})
+        return 0
+    for reason in proposal.reasons:
+        print(f"chose      {reason}")
+    print(f"\nwrote {path}:\n")
+    print(proposal.profile.to_toml())
+    print(f"next: slmops run --profile {proposal.profile.name}   (convert, verify, deploy, benchmark)")
+    print(f"  or: slmops convert --profile {proposal.profile.name}, or open the app: slmops --profile {proposal.profile.name}")
+    return 0

@@ -1,0 +1,34 @@
+"""Model folders for tests: a real small model's folder copied (weights linked) with config.json edited."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def edited_copy(model: Path, folder: Path, drop: tuple[str, ...] = (), files: tuple[str, ...] = (), **changes) -> Path:
+    """``model`` in ``folder``: every file linked except config.json, which gets ``changes`` and loses ``drop``."""
+    folder.mkdir(parents=True)
+    for item in model.iterdir():
+        if item.name != "config.json" and item.name not in files:
+            (folder / item.name).symlink_to(item.resolve())
+    config = json.loads((model / "config.json").read_text())
+    config.update(changes)
+    for key in drop:
+        config.pop(key, None)
+    (folder / "config.json").write_text(json.dumps(config, indent=2))
+    return folder
+
+
+def unreadable_by_builder(model: Path, folder: Path) -> Path:
+    """A Gemma 3 text config: the 0.14.1 model builder reads config.rope_local_base_freq, which transformers 5 moves
+    into rope_parameters while loading (even when config.json has it at the top)."""
+    return edited_copy(
+        model,
+        folder,
+        model_type="gemma3_text",
+        architectures=["Gemma3ForCausalLM"],
+        rope_local_base_freq=10000.0,
+        query_pre_attn_scalar=64,
+        head_dim=32,
+    )

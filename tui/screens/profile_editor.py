@@ -1,0 +1,167 @@
+"""Edit the profile's common settings: conversion, output, deploy name, model config, benchmark lengths.
+
+Number fields take only numbers in range (``Input`` types and validators);
+Save checks the whole profile again with the profile loader's own rules, then
+writes it atomically. A shipped example is never changed: it is saved as a
+copy in the user's profile folder (as the tuner's apply does). Replacing an
+existing file is confirmed first (comments in it are not kept).
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.validation import Integer, Number, Regex
+from textual.widgets import Button, Input, Label, Select, Static
+
+from engine.convert.recipes import RECIPES
+from engine.profiles import METHODS, PRECISIONS, Profile, ProfileError, load_profile, profile_from_dict, save_profile
+from engine.tune.apply import target_path
+from tui.screens.confirm import ConfirmScreen
+
+LENGTHS = r"^\s*\d+(\s*,\s*\d+)*\s*$"
+# (field id, label, path in the profile, Input type, validator)
+NUMBERS = (
+    ("pe-max-length", "max_length", ("deploy", "model_config", "max_length"), "integer", Integer(1, 1 << 20)),
+    ("pe-temperature", "temperature", ("deploy", "model_config", "temperature"), "number", Number(0.0, 5.0)),
+    ("pe-top-p", "top_p", ("deploy", "model_config", "top_p"), "number", Number(0.0, 1.0)),
+    ("pe-repetition", "repetition penalty", ("deploy", "model_config", "repetition_penalty"), "number", Number(0.5, 5.0)),
+)
+
+
+class ProfileEditor(ModalScreen[Profile | None]):
+    DEFAULT_CSS = """
+    ProfileEditor { align: center middle; }
+    #profile-editor { width: 96%; max-width: 100; height: 94%; border: thick $accent; background: $surface; padding: 0 1; }
+    #pe-title { text-style: bold; }
+    #pe-fields { height: 1fr; }
+    #profile-editor .row { height: auto; }
+    #profile-editor .row Label { width: 20; padding: 0 1 0 0; }
+    #profile-editor Input, #profile-editor Select { width: 1fr; }
+    #pe-status { height: auto; color: $text-muted; }
+    #pe-buttons { height: auto; align: right middle; margin-top: 1; }
+    #pe-buttons Button { margin: 0 1; }
+    """
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close"), Binding("ctrl+s", "save", "Save")]
+
+    def __init__(self, profile: Profile) -> None:
+        super().__init__()
+        self.profile = profile
+
+    def compose(self) -> ComposeResult:
+        p = self.profile
+        cfg = p.deploy.model_config
+        with Vertical(id="profile-editor"):
+            yield Static(f"Profile {p.name} ({p.source or 'not saved'}) - ctrl+s saves, esc closes", id="pe-title")
+            with VerticalScroll(id="pe-fields"):
+                with Horizontal(classes="row"):
+                    yield Label("precision")
+                    yield Select(
+                        [(x, x) for x in PRECISIONS],
+                        value=p.convert.precision,
+                        allow_blank=False,
+                        id="pe-precision",
+                        compact=True,
+                    )
+                with Horizontal(classes="row"):
+                    yield Label("method")
+                    yield Select(
+                        [(x, x) for x in METHODS], value=p.convert.method, allow_blank=False, id="pe-method", compact=True
+                    )
+                with Horizontal(classes="row"):
+                    yield Label("recipe")
+                    options = [("(from the precision)", ""), *((f"{r.name}: {r.description}", r.name) for r in RECIPES.values())]
+                    yield Select(
+                        options,
+                        value=p.convert.recipe if p.convert.recipe in RECIPES else "",
+                        allow_blank=False,
+                        id="pe-recipe",
+                        compact=True,
+                    )
+                with Horizontal(classes="row"):
+                    yield Label("output folder")
+                    yield Input(p.convert.output, placeholder=f"default: {p.output_path()}", id="pe-output", compact=True)
+                with Horizontal(classes="row"):
+                    yield Label("deploy name")
+                    yield Input(
+                        p.deploy.name,
+                        placeholder=f"default: {p.deploy_name()}",
+                        id="pe-deploy",
+                        validators=[Regex(r"^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", failure_description="letters, digits, . _ -")],
+                        compact=True,
+                    )
+                for field_id, label, path, kind, validator in NUMBERS:
+                    with Horizontal(classes="row"):
+                        yield Label(label)
+                        yield Input(str(getattr(cfg, path[-1])), type=kind, validators=[validator], id=field_id, compact=True)
+                with Horizontal(classes="row"):
+                    yield Label("bench input lengths")
+                    yield Input(
+                        ", ".join(map(str, p.bench.input_lengths)),
+                        id="pe-lengths",
+                        validators=[Regex(LENGTHS, failure_description="whole numbers separated by commas")],
+                        compact=True,
+                    )
+            yield Static(f"saves to {target_path(p)}", id="pe-status")
+            with Horizontal(id="pe-buttons"):
+                yield Button("Save (ctrl+s)", variant="primary", id="pe-save", compact=True)
+                yield Button("Cancel (esc)", id="pe-cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#pe-precision", Select).focus()
+
+    def edited(self) -> Profile:
+        """The profile with the fields' values, checked by the profile loader's rules; raises ProfileError."""
+        invalid = [i for i in self.query(Input) if i.validators and not i.validate(i.value).is_valid]
+        if invalid:
+            raise ProfileError(f"{invalid[0].id.removeprefix('pe-')}: {invalid[0].value!r} is not valid here")
+        data = self.profile.to_dict()
+        convert = data["convert"]
+        convert["precision"] = str(self.query_one("#pe-precision", Select).value)
+        convert["method"] = str(self.query_one("#pe-method", Select).value)
+        convert["recipe"] = str(self.query_one("#pe-recipe", Select).value)
+        convert["output"] = self.query_one("#pe-output", Input).value.strip()
+        data["deploy"]["name"] = self.query_one("#pe-deploy", Input).value.strip()
+        for field_id, _, path, kind, _ in NUMBERS:
+            text = self.query_one(f"#{field_id}", Input).value
+            data[path[0]][path[1]][path[2]] = int(text) if kind == "integer" else float(text)
+        lengths = self.query_one("#pe-lengths", Input).value
+        data["bench"]["input_lengths"] = [int(x) for x in lengths.split(",")]
+        return profile_from_dict(data, source=self.profile.source)
+
+    def action_save(self) -> None:
+        try:
+            edited = self.edited()
+        except ProfileError as exc:
+            self.query_one("#pe-status").update(f"Not saved: {exc.reason}")
+            return
+        path = target_path(self.profile)
+
+        def save(yes: bool | None = True) -> None:
+            if not yes:
+                return
+            try:
+                written = save_profile(edited, path, overwrite=True)
+                saved = load_profile(written)
+            except (OSError, ProfileError) as exc:
+                self.query_one("#pe-status").update(f"Not saved: {exc}")
+                return
+            self.dismiss(saved)
+
+        if path.exists():
+            self.app.push_screen(
+                ConfirmScreen(f"Save over {path}?\nComments in the file are not kept.", yes="Save", no="Back"), save
+            )
+        else:
+            save()
+
+    @on(Button.Pressed, "#pe-save")
+    def _save_pressed(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#pe-cancel")
+    def _cancel_pressed(self) -> None:
+        self.dismiss(None)
