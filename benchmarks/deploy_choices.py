@@ -5,7 +5,8 @@ For each model folder: size on disk; perplexity of the demo profile's text
 model with a pruned lm_head); decode tok/s and time to first token at 512
 tokens (medians over rounds, the models taken in turn each round, a fresh
 process per run); peak memory of a process that loads the model and runs a
-``--memory-tokens`` prompt (ru_maxrss, one fresh process per round).
+``--memory-tokens`` prompt (ru_maxrss, a fresh process in each of the first
+``--memory-rounds`` rounds).
 
     python benchmarks/deploy_choices.py DIR [DIR ...] [--rounds 3]
 """
@@ -67,8 +68,9 @@ def size(folder: Path) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", type=Path, nargs="+")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="0: size and perplexity only")
     parser.add_argument("--memory-tokens", type=int, default=2000)
+    parser.add_argument("--memory-rounds", type=int, default=1, help="rounds that also measure the long prompt's memory")
     parser.add_argument("--text", type=Path, default=ROOT / "profiles" / "demo.toml", help="a profile with bench.perplexity_text")
     args = parser.parse_args()
     names = [m.name for m in args.models]
@@ -78,12 +80,13 @@ def main() -> int:
     for r in range(args.rounds):
         for m in args.models if r % 2 == 0 else args.models[::-1]:
             speed[m.name].append(run(RUN, str(m), "64", "512"))
-            memory[m.name].append(run(MEMORY, str(m), str(args.memory_tokens)))
+            if r < args.memory_rounds:
+                memory[m.name].append(run(MEMORY, str(m), str(args.memory_tokens)))
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
 
     def med(rows: list[dict], key: str) -> str:
         values = [x[key] for x in rows]
-        return f"{statistics.median(values):.1f} [{min(values):.1f}-{max(values):.1f}]"
+        return f"{statistics.median(values):.1f} [{min(values):.1f}-{max(values):.1f}]" if values else "-"
 
     print(f"{args.rounds} rounds, fresh process per run, median [min-max]; perplexity of {args.text.name}'s text")
     print("| model | size MB | perplexity (how) | decode tok/s | TTFT 512 ms | "

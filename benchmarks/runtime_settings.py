@@ -46,7 +46,8 @@ tok = og.Tokenizer(model)
 
 def one(tokens, n):
     params = og.GeneratorParams(model)
-    params.set_search_options(max_length=len(tokens) + n, do_sample=False)
+    # min_length: the answer may not end early, so every run decodes the same number of tokens
+    params.set_search_options(max_length=len(tokens) + n, min_length=len(tokens) + n, do_sample=False)
     gen = og.Generator(model, params)
     start = time.perf_counter()
     gen.append_tokens(tokens)
@@ -97,7 +98,7 @@ def main() -> int:
                 out = subprocess.run([sys.executable, "-c", RUN, str(folders[n]), str(args.new), str(args.long)],
                                      capture_output=True, text=True, check=True)
                 results[n].append(json.loads(out.stdout.strip().splitlines()[-1]))
-            print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
+            print(f"round {r + 1}/{args.rounds} done: {json.dumps({n: results[n][-1] for n in names})}", file=sys.stderr)
     base = names[0]
     print(f"{args.model.name}: {args.rounds} rounds, fresh process per run; median [min-max]; "
           f"ratio to {base} per round: median [min-max]")
@@ -108,7 +109,6 @@ def main() -> int:
             ratios = [x[metric] / b[metric] for x, b in zip(results[n], results[base])]
             print(f"  {n:16} {statistics.median(values):8.1f} [{min(values):.1f}-{max(values):.1f}]   "
                   f"x{statistics.median(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]")
-    print(json.dumps(results), file=sys.stderr)
     return 0
 
 

@@ -4,8 +4,8 @@ In order:
 
 1. this machine's tuner chose a recipe for the architecture before: that
    recipe with its runtime settings (``engine.tune.history``);
-2. else RTN int4 with lm_head in 8 bits (``rtn-int4-b128-head8``), the
-   winner on the Qwen2.5-Coder-0.5B built-in, where that route is known to
+2. else RTN int4 with lm_head in 8 bits (``rtn-int4-b128-head8``, with its
+   lm_head pruned), the winner on the Qwen2.5-Coder-0.5B built-in, where that route is known to
    convert the architecture;
 3. else the guide's command (``olive auto-opt --precision int4``).
 
@@ -22,7 +22,7 @@ from engine.profiles import ConvertSection, RuntimeSection
 from engine.tune import history
 from engine.tune.candidates import BY_NAME, Candidate
 
-WINNER = "rtn-int4-b128-head8"
+WINNER = "rtn-int4-b128-head8-prune"  # rtn-int4-b128-head8's weights, lm_head pruned to the last position
 # Architectures the winner's route (ModelBuilder fp32, then RTN passes) converted and verified here:
 # llama (the SmolLM2 demo) and qwen2 (the Qwen2.5-Coder built-in).
 KNOWN_ARCHITECTURES = frozenset({"llama", "qwen2"})
@@ -71,7 +71,7 @@ def recommended_convert(model_type: str) -> tuple[Recommendation, str]:
     elif model_type in KNOWN_ARCHITECTURES:
         reason = (f"{WINNER} (RTN int4, lm_head in 8 bits) won on the Qwen2.5-Coder-0.5B built-in and converts {model_type}; "
                   "not tuned on this machine yet")
-        result = Recommendation(convert_section(BY_NAME[WINNER], DEPLOY_KNOBS), RuntimeSection(), reason, WINNER)
+        result = Recommendation(convert_section(BY_NAME[WINNER]), RuntimeSection(), reason, WINNER)
     else:
         reason = (f"the guide's command: {WINNER} is not known to convert {model_type or 'this architecture'}; "
                   "slmops tune measures the others")

@@ -5,10 +5,14 @@ ONNX Runtime GenAI and the Foundry Local runtime both read, so writing them
 there reaches ``slmops chat``, the bench and Foundry Local alike.
 
 Only settings measured to move decode or prefill on the CPU are here
-(``benchmarks/runtime_settings.py``): the intra-op thread count. Left unset,
-ONNX Runtime GenAI ran one thread on a 2-core machine (decode 38 against 60
-tok/s on Qwen2.5-Coder-0.5B int4). Inter-op threads, spinning, the graph
-optimization level and the memory arena moved nothing beyond the spread.
+(``benchmarks/runtime_settings.py``): the intra-op thread count. Its best
+value depends on the machine and its load: on an idle 2-core machine 2
+threads beat the unset default (decode 38 against 60 tok/s on
+Qwen2.5-Coder-0.5B int4), while with other processes busy 1 thread decoded
+1.9x faster than 2 (SmolLM2 int4, five alternating rounds, spread 1.87-2.12x),
+which is why the tuner measures it. Inter-op threads, the graph optimization
+level and the CPU memory arena moved nothing beyond the spread; spinning
+(``config_entries``) is refused by ONNX Runtime GenAI 0.14.1's config parser.
 
 A value comes from the profile's ``[runtime]`` section (written by the tuner's
 apply, or by hand), else from the default: this machine's physical cores.

@@ -47,7 +47,7 @@ def test_a_tuned_architecture_starts_from_its_winner_and_settings(home: Path):
     history.record(report(threads=2), "qwen2")  # the latest run wins
     history.record(report(threads=3, state="cancelled"), "qwen2")  # an unfinished run is not history
     recommendation, reason = recommended_convert("qwen2")
-    assert recommendation.candidate == WINNER and "2026-11-25" in reason and "69 tok/s" in reason
+    assert recommendation.candidate == "rtn-int4-b128-head8" and "2026-11-25" in reason and "69 tok/s" in reason
     assert recommendation.runtime == RuntimeSection(2, runtime_settings.measured_source("2026-11-25"))
     assert recommendation.convert.prune_lm_head  # pruning changes no weight: deployed models get it
     assert json.loads(history.path().read_text())["runs"][-1]["settings"] == {"intra_op_num_threads": 2}

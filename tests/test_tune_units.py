@@ -161,4 +161,4 @@ def test_report_shows_medians_spread_and_ratios(capsys):
     assert "per-pair ratios" in text and "149.0-160.0" in text and "intra_op_num_threads=2" in text
     print_report(report)
     out = capsys.readouterr().out
-    assert "vs guide" in out and "settings to apply: intra_op_num_threads=2" in out
+    assert "vs guide" in out and "measured runtime settings: intra_op_num_threads=2" in out

@@ -114,7 +114,8 @@ def print_report(report: dict) -> None:
                     [(t["candidate"], t["session_options"], t["decode_tps"], t["decode_range"], t["vs_guide"], t["vs_default"],
                       t["ttft_ms_long"], t["ttft_long_vs_guide"]) for t in settings_rows(report)])
         chosen = report.get("chosen_settings") or {}
-        print("settings to apply: " + (" ".join(f"{k}={v}" for k, v in chosen.items()) or "none"))
+        print("measured runtime settings: " + (" ".join(f"{k}={v}" for k, v in chosen.items()) or "none")
+              + " (--apply writes them with the recipe)")
     print()
     print(frontier_chart(report["candidates"], report["chosen"]))
     gain = speedup(report, report["chosen"])

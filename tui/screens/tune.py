@@ -131,10 +131,8 @@ class TuneScreen(ModalScreen[None]):
         self.query_one(TuneTable).show_rows(rows, report.get("skipped") or [])
         self.query_one(TuneChart).show(report["candidates"], report["chosen"])
         gain = speedup(report, report["chosen"])
-        chosen = report.get("chosen_settings") or {}
-        threads = ("settings " + " ".join(f"{k}={v}" for k, v in chosen.items())) if chosen else ""
         self._status(f"{report['state']}: chosen {report['chosen'] or 'none'}" + (f" ({gain}x guide int4)" if gain else "")
-                     + (f"; {threads}" if threads else "") + f"\nsaved {report.get('saved_to', '-')}  (a applies the selected row)")
+                     + (f"; measured settings: {report['chosen_settings']}" if report.get("chosen_settings") else "") + f"\nsaved {report.get('saved_to', '-')}  (a applies the selected row)")
 
     def action_apply(self) -> None:
         from engine.tune.apply import ApplyError, apply_candidate, candidate_of, describe_runtime, runtime_of, target_path
