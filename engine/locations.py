@@ -1,8 +1,9 @@
 """Every path slmops uses, in one place, following the platform's conventions.
 
 ``SLMOPS_HOME`` puts all of them under one folder (tests, portable installs);
-``SLMOPS_DEMO_MODEL_DIR`` moves just the demo model, so that isolated test
-homes can share one built copy of it.
+``SLMOPS_DEMO_MODEL_DIR`` (and each built-in model's own variable, see
+``engine.builtins``) moves just that model, so that isolated test homes can
+share one built copy of it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ def state_dir() -> Path:
     return home / "state" if home else Path(platformdirs.user_state_dir(APP_NAME))
 
 
+def cache_dir() -> Path:
+    """Downloads worth keeping but safe to delete (the built-in models' weights)."""
+    home = _home()
+    return home / "cache" if home else Path(platformdirs.user_cache_dir(APP_NAME))
+
+
 def profiles_dir() -> Path:
     """Where users' own profiles live."""
     return config_dir() / "profiles"
@@ -65,8 +72,13 @@ def foundry_cache_dir() -> Path:
     return data_dir() / "foundry" / "cache" / "models"
 
 
-def demo_model_dir() -> Path:
-    override = os.environ.get("SLMOPS_DEMO_MODEL_DIR")
+def builtin_model_dir(name: str, env: str) -> Path:
+    """Where the built-in model ``name`` is built; the variable ``env`` overrides it."""
+    override = os.environ.get(env)
     if override:
         return Path(override).expanduser()
-    return data_dir() / "demo" / DEMO_MODEL_NAME
+    return data_dir() / "demo" / name
+
+
+def demo_model_dir() -> Path:
+    return builtin_model_dir(DEMO_MODEL_NAME, "SLMOPS_DEMO_MODEL_DIR")

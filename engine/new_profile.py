@@ -14,8 +14,8 @@ from engine.convert.checks import gpu_providers
 from engine.foundry import names
 from engine.foundry.templates import FAMILY_NAMES, TEMPLATES
 from engine.model_info import ModelInfo, inspect_model
-from engine.profile_defaults import default_convert_section
 from engine.profiles import DeploySection, ModelSection, Profile, ProfileError, save_profile
+from engine.recommended import starting_convert
 from engine.support import Verdict, verdict_for
 
 PLAIN = "plain"  # deploy.template for a model without a chat template: prompts go in as they are
@@ -58,8 +58,13 @@ def profile_path(name: str) -> Path:
     return locations.profiles_dir() / f"{name}.toml"
 
 
-def propose(model: str | Path, *, name: str = "", precision: str = "", deploy_name: str = "", template: str = "") -> Proposal:
-    """Inspect ``model`` and propose a profile for it; raises ConvertError if it is not a model folder."""
+def propose(
+    model: str | Path, *, name: str = "", precision: str = "", deploy_name: str = "", template: str = "", guide: bool = False
+) -> Proposal:
+    """Inspect ``model`` and propose a profile for it; raises ConvertError if it is not a model folder.
+
+    ``guide``: convert with the guide's command rather than the recommended recipe.
+    """
     info = inspect_model(model)
     reasons = []
     available = machine_precisions()
@@ -79,8 +84,8 @@ def propose(model: str | Path, *, name: str = "", precision: str = "", deploy_na
         names.check_name(deploy_name)
     except names.InvalidName as exc:
         raise ProfileError(str(exc), key="deploy.name") from None
-    convert, why = default_convert_section(info.model_type, precision)
-    reasons.append(f"conversion: {why}")
+    start, why = starting_convert(info.model_type, precision, guide=guide)
+    reasons.append(f"conversion: {start.candidate}: {why}")
     if template:
         if template not in TEMPLATES and template != PLAIN:
             raise ProfileError(
@@ -101,8 +106,9 @@ def propose(model: str | Path, *, name: str = "", precision: str = "", deploy_na
         name=name,
         description=f"{info.model_type or 'model'} from {info.path}",
         model=ModelSection(path=str(info.path)),
-        convert=convert,
+        convert=start.convert,
         deploy=DeploySection(name=deploy_name, template=template),
+        runtime=start.runtime,
     )
     if info.context_length:
         profile.deploy.model_config.max_length = min(profile.deploy.model_config.max_length, info.context_length)

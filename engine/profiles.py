@@ -17,6 +17,7 @@ import tomli_w
 
 from engine import locations
 from engine.atomic import write_text_atomic
+from engine.builtins import BUILTINS, from_reference
 from engine.errors import SlmopsError
 
 if sys.version_info >= (3, 11):
@@ -24,7 +25,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-DEMO_MODEL = "@demo"  # stands for the built-in demo model in ``model.path``
+DEMO_MODEL = "@demo"  # stands for the built-in demo model in ``model.path``; "@qwen" and the like for the others
 
 PRECISIONS = ("int4", "int8", "fp32", "fp16")
 METHODS = ("auto-opt", "config")
@@ -152,9 +153,8 @@ class Profile:
         return (path if path.is_absolute() else self.base_dir() / path).resolve()
 
     def model_path(self) -> Path:
-        if self.model.path == DEMO_MODEL:
-            return locations.demo_model_dir()
-        return self.resolve(self.model.path)
+        model = from_reference(self.model.path)
+        return model.path() if model else self.resolve(self.model.path)
 
     def output_path(self) -> Path:
         if self.convert.output:
@@ -264,6 +264,10 @@ def profile_from_dict(data: dict[str, Any], source: Path | None = None) -> Profi
     profile.source = source
     if any(length < 1 for length in profile.bench.input_lengths):
         raise ProfileError("input lengths must be at least 1", path=source, key="bench.input_lengths")
+    if profile.model.path.startswith("@") and not from_reference(profile.model.path):
+        known = ", ".join(m.reference for m in BUILTINS.values())
+        raise ProfileError(f"{profile.model.path!r} is not a built-in model; the built-in ones are {known}",
+                           path=source, key="model.path")
     return profile
 
 

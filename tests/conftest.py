@@ -1,7 +1,8 @@
 """Shared fixtures: an isolated slmops home, and real models built once per session.
 
-The demo model is built where ``make run`` builds it, so a developer's runs
-and the tests share one copy; everything else goes to a temporary home.
+The built-in models are built where ``make run`` and ``make test`` build them,
+so a developer's runs and the tests share one copy; everything else goes to a
+temporary home.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from engine import locations
-from engine.demo import build_demo_model_job, demo_model_ready
+from engine.builtins import BUILTINS
+from engine.demo import build_demo_model_job
 
-os.environ.setdefault("SLMOPS_DEMO_MODEL_DIR", str(locations.demo_model_dir()))
+for _builtin in BUILTINS.values():  # before the isolated home moves the default places
+    os.environ.setdefault(_builtin.env, str(_builtin.path()))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -33,18 +35,28 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "home"
 
 
-def _build(output: Path, tiny: bool) -> Path:
-    job = build_demo_model_job(output, tiny=tiny)
+def _build(output: Path, tiny: bool = False, model: str = "demo") -> Path:
+    job = build_demo_model_job(output, model=model, tiny=tiny)
     asyncio.run(job.run())
-    assert job.finished.ok, f"building the {'tiny' if tiny else 'demo'} model failed: {job.error}"
+    assert job.finished.ok, f"building the {'tiny' if tiny else model} model failed: {job.error}"
     return output
+
+
+def _builtin(key: str) -> Path:
+    model = BUILTINS[key]
+    return model.path() if model.ready() else _build(model.path(), model=key)
 
 
 @pytest.fixture(scope="session")
 def demo_model() -> Path:
     """The real SmolLM2-135M-Instruct fp32 Hugging Face folder."""
-    path = locations.demo_model_dir()
-    return path if demo_model_ready(path) else _build(path, tiny=False)
+    return _builtin("demo")
+
+
+@pytest.fixture(scope="session")
+def qwen_model() -> Path:
+    """The real Qwen2.5-Coder-0.5B-Instruct fp32 Hugging Face folder (2.5 GB; make test builds it first)."""
+    return _builtin("qwen")
 
 
 @pytest.fixture(scope="session")

@@ -50,6 +50,8 @@ async def main() -> None:
 
         await pilot.press("2")
         await pilot.press("c")
+        await pilot.pause(1)
+        await pilot.press("y")  # the confirmation that names what will run
         await wait_for(pilot, app, "the guide expects")
         save(app, "convert")
 
@@ -62,15 +64,16 @@ async def main() -> None:
         save(app, "cache")
 
         await pilot.press("4")
-        await pilot.pause(1)
-        await pilot.click("#chat-input")
+        await pilot.pause(1)  # the message box has focus
         await pilot.press(*"What is the capital of France?", "enter")
         await wait_for(pilot, app, "Paris", timeout=120)
         await pilot.pause(2)
         save(app, "chat")
 
-        app.set_focus(None)  # letter keys typed into the chat input would not reach the app
+        await pilot.press("escape")  # out of the message box: letter keys typed there would not reach the app
         await pilot.press("g")
+        await pilot.pause(1)
+        await pilot.press("y")  # run the pipeline
         await pilot.pause(1)
         await pilot.press("y")  # replace the conversion made in the Convert panel above
         await wait_for(pilot, app, "Succeeded", timeout=900)

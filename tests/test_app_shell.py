@@ -12,6 +12,7 @@ from textual.widgets import DataTable, TabbedContent
 
 from engine.jobs import REGISTRY, Job
 from tests.helpers import gone, wait_for
+from tui import keymap
 from tui.app import SlmopsApp
 from tui.jobs import drive_job
 from tui.panels.environment import EnvironmentPanel
@@ -35,6 +36,9 @@ async def test_panels_switch_with_number_keys():
             # Every hop, including from a panel whose table held focus (Cache) to one that takes none (Chat).
             assert active_tab(app) == f"tab-{panel}", f"key {key} left the app on {active_tab(app)}"
             assert app.current_panel().id == panel
+            if panel == "chat":  # the message box has focus and takes the digits: esc leaves it
+                assert app.focused.id == "chat-input"
+                await pilot.press("escape")
 
 
 async def test_panels_switch_from_the_command_palette():
@@ -85,8 +89,8 @@ async def test_environment_panel_shows_real_results_and_reruns():
         await pilot.pause()
         await wait_for(pilot, lambda: panel.checks is not first and not panel.running)
         assert len(panel.checks) == len(first)
-        titles = [command.title for command in panel.palette_commands()]
-        assert "Re-run environment checks" in titles
+        titles = [title for title, _, _ in keymap.palette(app, app.screen)]
+        assert "Environment: Re-run" in titles
 
 
 async def test_quitting_during_a_job_leaves_no_process_behind():
@@ -113,7 +117,7 @@ async def test_demo_model_offer_builds_on_request_and_cancels_cleanly(tmp_path, 
         notice = panel.query_one("#demo-notice")
         await wait_for(pilot, lambda: notice.display)
         assert "not built yet" in str(notice.render()) and "b" in app.active_bindings
-        assert "Build demo model" in [command.title for command in panel.palette_commands()]
+        assert "Environment: Build demo" in [title for title, _, _ in keymap.palette(app, app.screen)]
 
         await pilot.press("b")
         await wait_for(pilot, lambda: panel.build_job is not None and panel.build_job.pid)

@@ -9,7 +9,7 @@ from engine.bench.runs import save_run
 from tests.helpers import wait_for
 from tui.app import SlmopsApp
 from tui.panels.chat import ChatPanel
-from tui.widgets.bench_view import bar_chart
+from tui.widgets.bench_view import BenchView, bar_chart
 
 
 @pytest.mark.slow
@@ -30,7 +30,7 @@ async def test_chat_panel_streams_an_answer(demo_onnx_int4, home):
         assert "Paris" in answer.source
         assert panel.last_result["decode_tps"] > 0
         await pilot.pause(0.6)
-        assert "tok/s" in str(app.query_one("#chat-status").render())
+        assert "tok/s" in str(app.query_one("#chat-status-speed").render())
         await app.action_quit()
 
 
@@ -40,10 +40,25 @@ async def test_saved_run_loads_into_the_table_and_charts(home):
     app = SlmopsApp()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("4")
-        app.query_one(ChatPanel).load_last_run()
+        await pilot.press("ctrl+o")
         await pilot.pause()
         table = app.query_one("#bench-table", DataTable)
         assert table.row_count == 1 and table.get_row_at(0)[0] == "demo-int4"
+        view = app.query_one(BenchView)  # plotext bars, one chart per figure
+        assert app.query_one("#chat-tabs").active == "bench-pane"
+        assert "demo-int4" in view._bars["decode_tps"].plt.build()
+
+
+async def test_without_colour_the_charts_are_text(home, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    row = {"model": "demo-int4", "precision": "int4", "size_mb": 194.0, "decode_tps": 110.0, "peak_rss_mb": 230.0}
+    save_run({"name": "demo", "models": [{"name": "demo-int4"}], "comparison": [row]}, {"comparison": [row]}, "", "demo")
+    app = SlmopsApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("4", "ctrl+o")
+        await pilot.pause()
+        view = app.query_one(BenchView)
+        assert view._bars is None and "█" * 40 in str(view.query_one("#bench-charts").render())
 
 
 def test_bar_chart_scales_to_the_largest():
@@ -67,7 +82,7 @@ async def test_a_model_converted_after_start_up_is_offered_when_the_panel_is_sho
         await pilot.pause()
         picker = app.query_one("#chat-model", Select)
         assert picker.value != str(output)
-        await pilot.press("1")
+        await pilot.press("escape", "1")  # out of the message box, which takes digits
         output.symlink_to(demo_onnx_int4, target_is_directory=True)  # "converted" while the app runs
         await pilot.press("4")
         await pilot.pause()

@@ -43,6 +43,9 @@ async def test_panel_runs_a_real_conversion(tiny_model, tmp_path):
         await wait_for(pilot, lambda: panel.plan is not None, 10)
         assert "olive auto-opt --model_name_or_path" in shown(panel.query_one("#convert-command", Static))
         await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)
+        assert "Convert " in app.screen.question and str(tmp_path / "out") in app.screen.question
+        await pilot.press("y")
         await wait_for(pilot, lambda: panel.job is not None, 10)
         await wait_for(pilot, lambda: panel.job is None, 180)
         stages = panel.query_one(ConvertStages)
@@ -73,6 +76,8 @@ async def test_escape_cancels_after_confirming(tiny_model, tmp_path):
         panel = app.query_one(ConvertPanel)
         await wait_for(pilot, lambda: panel.plan is not None, 10)
         await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)
+        await pilot.press("y")
         await wait_for(pilot, lambda: panel.query_one(ConvertStages).status["load model"] == "start", 30)
         await pilot.press("escape")
         await pilot.pause()

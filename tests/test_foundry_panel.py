@@ -11,6 +11,7 @@ from engine.foundry.cache import scan
 from tests.helpers import wait_for
 from tui.app import SlmopsApp
 from tui.panels.cache import CachePanel
+from tui.panels.chat import ChatPanel
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.cache_deploy_review import DeployReview
 from tui.widgets.cache_table import CacheTable
@@ -58,7 +59,9 @@ async def test_deploy_load_and_remove_from_the_panel(home: Path, demo_onnx_int4:
         assert table.entries[0].loaded
 
         await pilot.press("c")  # open in chat: the Chat panel shows, with this model chosen
-        await wait_for(pilot, lambda: app.current_panel().id == "chat" and getattr(app, "chat_model", None) is None)
+        await wait_for(pilot, lambda: app.current_panel().id == "chat"
+                       and app.query_one(ChatPanel).selected_model() == entry.path.resolve())
+        await pilot.press("escape")  # out of the message box, so that the app's keys work again
         await pilot.press("3")
         await wait_for(pilot, lambda: app.current_panel() is panel and table.has_focus)
 

@@ -11,7 +11,7 @@ import pytest
 
 from engine import locations
 from engine.new_profile import PLAIN, propose, slug
-from engine.profile_defaults import default_convert_section
+from engine.recommended import WINNER, starting_convert
 from engine.profiles import ProfileError, load_profile
 from tests.model_folders import edited_copy, unreadable_by_builder
 
@@ -28,7 +28,7 @@ def test_init_writes_a_profile_that_loads_and_says_what_to_run_next(tiny_model, 
     path = locations.profiles_dir() / "mine.toml"
     profile = load_profile(path)
     assert profile.model_path() == tiny_model.resolve() and profile.model.trust_remote_code is False
-    assert (profile.convert.method, profile.convert.precision) == ("auto-opt", "int4")
+    assert (profile.convert.precision, profile.convert.recipe) == ("int4", starting_convert("llama")[0].convert.recipe)
     assert profile.deploy.name == "mine-int4" and profile.deploy.template == "auto"
     assert "llama (LlamaForCausalLM)" in done.stdout and "supported" in done.stdout
     assert f"wrote {path}" in done.stdout and "slmops run --profile mine" in done.stdout
@@ -75,9 +75,13 @@ def test_bad_names_and_precisions_are_refused(tiny_model, home):
     assert init(str(tiny_model), "--name", "bad:name").returncode == 2
 
 
-def test_the_default_recipe_comes_from_one_place():
-    section, reason = default_convert_section("llama")
-    assert (section.method, section.precision) == ("auto-opt", "int4") and "auto-opt" in reason
+def test_a_new_profile_starts_from_the_recommended_recipe_with_the_guide_one_choice_away(tiny_model, home):
+    recommended = propose(tiny_model)
+    assert recommended.profile.convert.recipe == starting_convert("llama")[0].convert.recipe
+    assert any(WINNER in reason for reason in recommended.reasons)
+    guide = propose(tiny_model, guide=True)
+    assert (guide.profile.convert.method, guide.profile.convert.precision, guide.profile.convert.recipe) == ("auto-opt", "int4", "")
+    assert any("guide" in reason for reason in guide.reasons)
 
 
 @pytest.mark.slow

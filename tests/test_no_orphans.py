@@ -17,6 +17,7 @@ from tui.app import SlmopsApp
 from tui.jobs import drive_job
 from tui.panels.chat import ChatPanel
 from tui.panels.environment import EnvironmentPanel
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.tune import TuneScreen
 
 SIZE = (120, 40)
@@ -71,6 +72,8 @@ async def test_quitting_during_a_benchmark_leaves_no_worker_behind(demo_onnx_int
         panel = app.query_one(ChatPanel)
         panel._offer_models(select=demo_onnx_int4)
         panel.action_run_bench()
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)
+        await pilot.press("y")  # the confirmation that names what will run
         # measuring: the model's worker answers requests
         await wait_for(pilot, lambda: watch.running(lambda job: job.module.startswith("engine.workers.generate")), 120)
         await wait_for(pilot, lambda: "loading" not in str(panel.query_one("#bench-progress").render()), 120)
@@ -89,6 +92,8 @@ async def test_quitting_during_a_tune_leaves_no_worker_behind(tiny_model, home, 
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, TuneScreen), 10)
         await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)
+        await pilot.press("y")
         # converting the first candidate: the worker has started Olive
         await wait_for(pilot, lambda: watch.running(lambda job: bool(psutil.Process(job.pid).children())), 120)
         await pilot.press("q")

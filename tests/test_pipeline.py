@@ -112,6 +112,8 @@ async def test_one_key_in_the_app_runs_the_pipeline_and_shows_the_report(tiny_mo
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("g")
         await pilot.pause()
+        await pilot.press("y")  # the confirmation that names what will run
+        await pilot.pause()
         screen = app.screen
         assert isinstance(screen, PipelineScreen)
         for _ in range(600):
@@ -137,7 +139,10 @@ async def test_the_app_asks_before_replacing_an_output_the_pipeline_did_not_make
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("g")
         await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
+        assert isinstance(app.screen, ConfirmScreen) and "Run the whole pipeline" in app.screen.question
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and "not made by this pipeline" in app.screen.question
         await pilot.press("n")
         await pilot.pause()
         screen = app.screen

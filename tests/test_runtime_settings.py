@@ -136,13 +136,13 @@ async def test_cache_panel_shows_settings_and_reapplies_after_confirming(source:
         await pilot.pause()
         shown = str(app.query_one(CachePanel).query_one(CacheSettings).render())
         assert runtime_settings.DEFAULT_SOURCE in shown and "measured: intra_op_num_threads = 5" in shown
-        await pilot.press("e")
+        await pilot.press("a")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("escape")  # keep: nothing changes
         await pilot.pause()
         assert runtime_settings.read(plan.slot.folder) == {"intra_op_num_threads": runtime_settings.physical_cores()}
-        await pilot.press("e")
+        await pilot.press("a")
         await pilot.pause()
         await pilot.press("y")
         await pilot.pause()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
+
+import psutil
 import pytest
 
 from tests.tmux import TmuxApp, have_tmux
@@ -18,7 +22,31 @@ def test_app_is_usable_in_80x24_tmux(env, home):
         app.keys("2")
         app.wait_for("Convert")
         app.keys("?")
-        app.wait_for("Panels")
+        app.wait_for("Take a fine-tuned")
+        app.keys("Escape")
+        app.keys("q")
+        app.wait_gone()
+
+
+def test_typing_a_sentence_in_chat_fires_no_key(home):
+    """Press 4 and type: every letter goes into the message box; no screen opens, no job starts."""
+    sentence = "Write a quick haiku about tigers"  # t tuner, r run, g pipeline, a apply, k quick, q quit
+    with TmuxApp(["--profile", "demo"], env={"NO_COLOR": "1", "TERM": "screen", "SLMOPS_HOME": str(home)}) as app:
+        app.wait_for("r re-runs", timeout=60)  # the environment checks have ended: their worker is gone
+        pid = int(subprocess.run(["tmux", "display-message", "-p", "-t", app.session, "#{pane_pid}"],
+                                 capture_output=True, text=True, check=True).stdout)
+        app.keys("4")
+        app.wait_for("Message (Enter sends")
+        for char in sentence:
+            app.keys("Space" if char == " " else char)
+        app.wait_for(sentence)
+        time.sleep(1.0)  # anything a key started would show by now
+        screen = app.screen()
+        assert sentence in screen
+        for opened in ("Recipe tuner", "Run the whole pipeline", "Pipeline:", "Pick a profile", "Quick/full"):
+            assert opened not in screen, f"{opened!r} is on the screen:\n{screen}"
+        assert "running " not in screen  # the line of running jobs is hidden
+        assert app.alive() and psutil.Process(pid).children(recursive=True) == []
         app.keys("Escape")
         app.keys("q")
         app.wait_gone()
@@ -39,6 +67,8 @@ def test_a_conversion_of_the_demo_model_over_a_plain_terminal(demo_model, tmp_pa
         app.keys("2")
         app.wait_for("load model")
         app.keys("c")
+        app.wait_for("with Olive?")  # the confirmation names what will run
+        app.keys("y")
         screen = app.wait_for("peak memory", timeout=600)
         assert "the guide expects" in screen or "source weights" in screen
         assert (output / "genai_config.json").is_file()

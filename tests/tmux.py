@@ -23,7 +23,10 @@ class TmuxApp:
     def __enter__(self) -> "TmuxApp":
         slmops = Path(sys.executable).with_name("slmops")
         command = [str(slmops), *self.args]
-        env_args = [part for key, value in self.env.items() for part in ("-e", f"{key}={value}")]
+        # A tmux server already running (another test, another checkout) gives a new session its own
+        # environment, not ours: pass what decides which code runs.
+        passed = {key: os.environ[key] for key in ("PYTHONPATH", "SLMOPS_DEMO_MODEL_DIR") if key in os.environ}
+        env_args = [part for key, value in {**passed, **self.env}.items() for part in ("-e", f"{key}={value}")]
         subprocess.run(
             ["tmux", "new-session", "-d", "-s", self.session, "-x", str(self.width), "-y", str(self.height),
              *env_args, *command],

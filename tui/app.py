@@ -1,4 +1,4 @@
-"""The slmops app: a header, four panels in tabs, a footer with the keys."""
+"""The slmops app: a header, four panels in tabs, a line of running jobs, a footer with the keys."""
 
 from __future__ import annotations
 
@@ -6,57 +6,76 @@ import asyncio
 import contextlib
 import signal
 
+from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Header, TabbedContent
 
 from engine import journal
 from engine.jobs import REGISTRY
 from engine.profiles import Profile, ProfileError, find_profile
 from tui.commands import SlmopsCommands
-from tui.panels.base import Panel
+from tui.messages import OpenInChat
+from tui.panels.base import Panel, PanelPane
 from tui.panels.cache import CachePanel
 from tui.panels.chat import ChatPanel
 from tui.panels.convert import ConvertPanel
 from tui.panels.environment import EnvironmentPanel
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 from tui.screens.profile_picker import ProfilePicker
+from tui.widgets.jobs_status import JobsStatus
 
 PANELS: tuple[type[Panel], ...] = (EnvironmentPanel, ConvertPanel, CachePanel, ChatPanel)
 DEFAULT_PROFILE = "demo"
+# Actions that open a screen over the panels: not from inside another of the app's screens.
+MAIN_SCREEN_ACTIONS = {"show_panel", "pick_profile", "pipeline", "tune"}
+
+
+def panel_id(panel_cls: type[Panel]) -> str:
+    return panel_cls.__name__.removesuffix("Panel").lower()
 
 
 class SlmopsApp(App[int]):
-    CSS_PATH = ["app.tcss", *(f"panels/{name}.tcss" for name in ("environment", "convert", "cache", "chat"))]
+    CSS_PATH = ["app.tcss", *(f"panels/{panel_id(p)}.tcss" for p in PANELS)]
     TITLE = "slmops"
     COMMANDS = App.COMMANDS | {SlmopsCommands}
+    HELP = "`ctrl+p` opens the command palette: these keys and those of the panel or screen on show, searchable."
     BINDINGS = [
         # The tab labels show these keys already; the footer keeps its room for the panel's own.
-        *(Binding(p.KEY, f"show_panel('{p.__name__.removesuffix('Panel').lower()}')", p.TITLE, show=False) for p in PANELS),
-        Binding("p", "pick_profile", "Profile"),
-        Binding("n", "new_profile", "New profile", show=False),
-        Binding("e", "edit_profile", "Edit profile", show=False),
-        Binding("g", "pipeline", "Run all"),
-        Binding("t", "tune", "Tune"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
+        *(Binding(p.KEY, f"show_panel('{panel_id(p)}')", f"Show {p.TITLE}", show=False, tooltip=f"the {p.TITLE} panel")
+          for p in PANELS),
+        Binding("p", "pick_profile", "Profile", tooltip="pick another profile"),
+        Binding("n", "new_profile", "New profile", show=False,
+                tooltip="new profile from a model folder: what it is, whether it converts here, names and precision "
+                        "(`slmops init DIR` headless)"),
+        Binding("e", "edit_profile", "Edit profile", show=False,
+                tooltip="edit the profile's common settings (a shipped example is saved as a copy in your folder)"),
+        Binding("g", "pipeline", "Run all",
+                tooltip="run the whole pipeline (after confirming): checks, convert, verify, deploy, a quick benchmark "
+                        "and a report; stages whose inputs did not change are skipped (`slmops run` headless)"),
+        Binding("t", "tune", "Tune",
+                tooltip="recipe tuner: convert with several recipes, measure each, apply the fastest that keeps quality "
+                        "(`slmops tune` headless)"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
+        Binding("q", "quit", "Quit", tooltip="quit; running jobs are cancelled"),
     ]
 
     profile: reactive[Profile] = reactive(Profile, always_update=True)
 
     def __init__(self, profile_arg: str | None = None) -> None:
         super().__init__()
-        self.chat_model: str | None = None  # set by the Cache panel's "open in chat"
         self._profile_arg = profile_arg
 
     def compose(self) -> ComposeResult:
         yield Header()
         with TabbedContent(id="panels"):
             for panel_cls in PANELS:
-                panel_id = panel_cls.__name__.removesuffix("Panel").lower()
-                with TabPane(f"{panel_cls.TITLE} [{panel_cls.KEY}]", id=f"tab-{panel_id}"):
-                    yield panel_cls(id=panel_id)
+                with PanelPane(f"{panel_cls.TITLE} [{panel_cls.KEY}]", id=f"tab-{panel_id(panel_cls)}"):
+                    yield panel_cls(id=panel_id(panel_cls))
+        yield JobsStatus(id="jobs-status")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -93,19 +112,34 @@ class SlmopsApp(App[int]):
         return next((p for p in self.panels() if f"tab-{p.id}" == active), None)
 
     def show_panel(self, panel_id: str) -> None:
-        self.set_focus(None)  # a focused widget in the old pane would pull its tab back
+        self.set_focus(None)  # the old pane's widget must not keep the keys
         self.query_one("#panels", TabbedContent).active = f"tab-{panel_id}"
+        self.query_one(f"#{panel_id}", Panel).focus_home()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in MAIN_SCREEN_ACTIONS:
+            # the command palette is a system screen: its commands run once it has closed
+            return not any(isinstance(s, ModalScreen) and not s.__module__.startswith("textual.") for s in self.screen_stack)
+        return True
 
     def action_show_panel(self, panel_id: str) -> None:
         self.show_panel(panel_id)
 
+    def on_open_in_chat(self, message: OpenInChat) -> None:
+        self.show_panel("chat")
+        self.query_one(ChatPanel).choose_model(message.model)
+        if message.bench:
+            self.notify(f"{message.model.name} is chosen in the Chat panel: ctrl+b benchmarks it.")
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
-    def action_pipeline(self) -> None:
-        from tui.screens.pipeline import PipelineScreen
+    @work(exclusive=True, group="confirm-pipeline")
+    async def action_pipeline(self) -> None:
+        from tui.screens.pipeline import PipelineScreen, describe
 
-        self.push_screen(PipelineScreen(self.profile))
+        if await self.push_screen_wait(ConfirmScreen(describe(self.profile, quick=True), yes="Run", no="Not now")):
+            await self.push_screen(PipelineScreen(self.profile))
 
     def action_tune(self) -> None:
         from tui.screens.tune import TuneScreen

@@ -33,7 +33,7 @@ def handle(args: argparse.Namespace) -> int:
 
     from engine.convert.errors import ConvertError
     from engine.convert.plan import (
-        check_plan, convert_job, output_status, plan_conversion, result_card, worker_spec, write_config,
+        check_plan, convert_job, output_status, plan_conversion, result_card, worker_spec, write_config, write_runtime_settings,
     )
 
     profile = find_profile(args.profile)
@@ -48,6 +48,8 @@ def handle(args: argparse.Namespace) -> int:
             return 0
         status, manifest = output_status(plan)
         if status == "current" and manifest is not None and not args.force:
+            for setting in write_runtime_settings(plan):
+                print(f"runtime: {setting.describe()}", file=sys.stderr)
             return _up_to_date(plan, manifest, args.json)
         report = check_plan(plan, force=args.force)
     except ConvertError as exc:

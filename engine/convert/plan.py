@@ -12,6 +12,7 @@ from typing import Any
 
 from engine import journal, locations, provenance, runtime_settings
 from engine.atomic import write_text_atomic
+from engine.builtins import DEFAULT, from_reference
 from engine.conventions import PARTIAL_MARK
 from engine.convert.checks import InputReport, check_inputs, check_model
 from engine.convert.errors import ConvertError
@@ -20,7 +21,7 @@ from engine.convert.recipes import ConvertParams, OliveCommand, Recipe, build_co
 from engine.foundry.templates import TEMPLATES
 from engine.jobs import Job
 from engine.model_info import ModelInfo
-from engine.profiles import DEMO_MODEL, Profile
+from engine.profiles import Profile
 from engine.support import Verdict
 
 VERIFY_PROMPT = "What is the capital of France?"
@@ -114,10 +115,21 @@ def builder_precision(plan: ConvertPlan) -> str:
     return str(builder.get("precision", ""))
 
 
+def check_builtin_built(plan: ConvertPlan) -> None:
+    """A profile on a built-in model that is not built yet is told how to build it; raises ConvertError."""
+    builtin = from_reference(plan.profile.model.path)
+    if builtin is None or Path(plan.params.model).is_dir():
+        return
+    if builtin.key == DEFAULT:
+        raise ConvertError(f"The demo model is not built yet ({plan.params.model}).",
+                           "Build it once: slmops demo-model, or b in the Environment panel.")
+    raise ConvertError(f"The built-in model {builtin.name} is not built yet ({plan.params.model}).",
+                       f"Build it once ({builtin.build_time}): slmops demo-model --model {builtin.key}")
+
+
 def check_plan(plan: ConvertPlan, *, force: bool = False) -> InputReport:
     """Every check that can be made before Olive starts, the support verdict first; raises :class:`ConvertError`."""
-    if plan.profile.model.path == DEMO_MODEL and not Path(plan.params.model).is_dir():
-        raise ConvertError(f"The demo model is not built yet ({plan.params.model}).", "Build it once: slmops demo-model, or b in the Environment panel.")
+    check_builtin_built(plan)
     model, output = Path(plan.params.model).resolve(), plan.output.resolve()
     if output == model or model in output.parents or output in model.parents:
         raise ConvertError(f"The output {plan.output} overlaps the model folder {model}: converting would overwrite the model itself.",
@@ -133,8 +145,7 @@ def check_plan(plan: ConvertPlan, *, force: bool = False) -> InputReport:
 
 def plan_verdict(plan: ConvertPlan) -> Verdict:
     """The support verdict for this plan's model, precision and provider (no resource checks); raises ConvertError."""
-    if plan.profile.model.path == DEMO_MODEL and not Path(plan.params.model).is_dir():
-        raise ConvertError(f"The demo model is not built yet ({plan.params.model}).", "Build it once: slmops demo-model, or b in the Environment panel.")
+    check_builtin_built(plan)
     params = plan.params
     _, verdict, _ = check_model(Path(params.model), trust_remote_code=params.trust_remote_code, precision=plan.recipe.precision,
                                 device=params.device, provider=params.provider, builder_precision=builder_precision(plan))
@@ -161,6 +172,13 @@ def plan_identity(plan: ConvertPlan, report: InputReport | None = None) -> dict[
     repairs = [r.to_dict() for r in verdict.repairs] if verdict else []
     return provenance.identity(source=Path(plan.params.model), recipe=plan.recipe.name, precision=plan.recipe.precision,
                                settings=settings, command=command, repairs=repairs)
+
+
+def write_runtime_settings(plan: ConvertPlan) -> list[runtime_settings.Setting]:
+    """Write the profile's runtime settings into a reused output: they change no weight, so they need no new conversion."""
+    settings = runtime_settings.resolve(plan.profile.runtime)
+    runtime_settings.write(plan.output, runtime_settings.session_options(settings))
+    return settings
 
 
 def output_status(plan: ConvertPlan, report: InputReport | None = None) -> tuple[str, dict[str, Any] | None]:

@@ -205,13 +205,23 @@ class Pipeline:
         return {"checks": [dataclasses.asdict(c) for c in checks]}
 
     async def _stage_convert(self) -> dict[str, Any]:
-        from engine.convert.plan import check_plan, convert_job, output_status, plan_conversion, result_card, worker_spec
+        from engine.convert.plan import (
+            check_plan,
+            convert_job,
+            output_status,
+            plan_conversion,
+            result_card,
+            worker_spec,
+            write_runtime_settings,
+        )
 
         try:
             plan = plan_conversion(self.profile)
             status, manifest = output_status(plan)
             if status == "current" and manifest is not None:  # made from this very plan (its manifest says so): reuse it
                 self._emit(Log(f"up to date: {plan.output} (made {manifest.get('created', '?')}); reusing it", source="runner"))
+                for setting in write_runtime_settings(plan):
+                    self._emit(Log(f"runtime: {setting.describe()}", source="runner"))
                 return {"output_path": str(plan.output), "recipe": plan.recipe.name, "command": plan.display(), "reused": True,
                         "answer": (manifest.get("verification") or {}).get("answer", ""), "created": manifest.get("created", "")}
             # An output this pipeline made may be replaced when its inputs changed; any other needs --force.

@@ -261,8 +261,8 @@ def convert(spec: dict) -> None:
         "verify_seconds": round(verify_seconds, 2),
         "log": str(log_path),
         "repairs": ([repair] if repair else []) + [r["name"] for r in repairs],
-        "runtime_settings": spec.get("runtime_settings") or [],
         "manifest": str(output / provenance.MANIFEST) if spec.get("manifest") else "",
+        "runtime_settings": spec.get("runtime_settings") or [],
     })
 
 

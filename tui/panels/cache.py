@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import partial
 
 from rich.text import Text
-from textual import events
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -27,7 +27,8 @@ from engine.foundry.runtime import foundry_job
 from engine.jobs import Job
 from engine.profiles import Profile
 from tui.jobs import JobEvent, drive_job
-from tui.panels.base import Panel, PanelCommand
+from tui.messages import OpenInChat
+from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.cache_deploy_review import DeployReview
 from tui.widgets.cache_detail import CacheDetail
@@ -40,20 +41,26 @@ OFFLINE = "offline: the public catalog needs the internet; local models work as 
 class CachePanel(Panel):
     TITLE = "Cache"
     KEY = "3"
+    AUTO_FOCUS = "#cache-table"
+    HELP = ("Browses the Foundry Local model cache; deploys, loads and removes models. "
+            "Headless: `slmops deploy --profile P`, `slmops cache ls|show|rm|register|ask`.")
     BINDINGS = [
-        Binding("d", "deploy", "Deploy"),
-        Binding("l", "toggle_load", "Load/unload"),
-        Binding("c", "chat", "Chat"),
-        Binding("b", "bench", "Bench"),
-        Binding("x", "remove", "Remove"),
-        Binding("g", "register", "Re-register"),
-        Binding("e", "apply_settings", "Settings"),
-        Binding("y", "copy_path", "Copy path"),
-        Binding("slash", "focus_filter", "Filter", key_display="/"),
-        Binding("s", "sort", "Sort"),
-        Binding("r", "refresh", "Refresh"),
-        Binding("o", "check_public", "Public catalog"),
-        Binding("escape", "cancel", "Cancel"),
+        Binding("d", "deploy", "Deploy", tooltip="deploy the profile's converted model (review the prompt template first)"),
+        Binding("l", "toggle_load", "Load/unload", tooltip="load or unload the selected model in Foundry Local"),
+        Binding("c", "chat", "Chat", tooltip="open the selected model in the Chat panel"),
+        Binding("b", "bench", "Bench", tooltip="choose the selected model in the Chat & Bench panel, to benchmark it"),
+        Binding("x", "remove", "Remove", tooltip="remove the selected model: its files and its registration (after confirming)"),
+        Binding("R", "register", "Re-register", key_display="R", tooltip="register the selected model with Foundry Local again"),
+        Binding("a", "apply_settings", "Settings",
+                tooltip="write the measured runtime settings into the selected model's genai_config.json (after confirming)"),
+        Binding("y", "copy_path", "Copy path", tooltip="copy the selected model's path"),
+        Binding("slash", "focus_filter", "Filter", key_display="/", tooltip="filter the list (enter or esc: back to the list)"),
+        Binding("s", "sort", "Sort", tooltip="sort by the next column"),
+        Binding("r", "refresh", "Refresh", tooltip="read the cache folders again"),
+        Binding("o", "check_public", "Public catalog",
+                tooltip="check the public catalog (needs the internet; offline is normal)"),
+        Binding("escape", "cancel", "Cancel",
+                tooltip="stop the Foundry Local work under way (after confirming); in the filter: back to the list"),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -75,17 +82,7 @@ class CachePanel(Panel):
         yield Static("", id="cache-status")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.action_refresh()
-
-    def on_show(self) -> None:
-        self.query_one(CacheTable).focus()
-
-    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        # Focus inside a tab pane makes Textual activate that tab; a focus that lands late, after
-        # the user already switched on (keys 3 then 4 in quick succession), must not switch back.
-        if self.app.current_panel() is not self:
-            event.stop()
 
     def profile_changed(self, profile: Profile) -> None:
         self.action_refresh()
@@ -122,13 +119,14 @@ class CachePanel(Panel):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_detail()
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "cache-filter":
-            self.query_one(CacheTable).set_filter(event.value)
-            self._show_detail()
+    @on(Input.Changed, "#cache-filter")
+    def _filter(self, event: Input.Changed) -> None:
+        self.query_one(CacheTable).set_filter(event.value)
+        self._show_detail()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.query_one(CacheTable).focus()
+    @on(Input.Submitted, "#cache-filter")
+    def _filtered(self) -> None:
+        self.focus_home()
 
     def action_focus_filter(self) -> None:
         self.query_one("#cache-filter", Input).focus()
@@ -142,7 +140,7 @@ class CachePanel(Panel):
         if entry is None:
             self.notify("Select a model first.", severity="warning")
         elif registered and not entry.model_id:
-            self.notify(f"{entry.name} is not registered with Foundry Local; re-register it with g.", severity="warning")
+            self.notify(f"{entry.name} is not registered with Foundry Local; re-register it with R.", severity="warning")
             return None
         return entry
 
@@ -218,20 +216,18 @@ class CachePanel(Panel):
         self._show_location()
         await self.run_op({"op": "public"})
 
-    def action_remove(self) -> None:
+    @work(group="cache-confirm")
+    async def action_remove(self) -> None:
         entry = self.selected()
         if entry is None:
             return
         question = (f"Remove {entry.model_id or entry.name}?\n\nThis deletes its folder {entry.path}\n"
                     "and its Foundry Local registration, and nothing else.")
+        if await self.app.push_screen_wait(ConfirmScreen(question, yes="Remove", no="Keep")):
+            await self.run_op({"op": "remove", "model_id": entry.model_id, "path": str(entry.path)})
 
-        async def answered(yes: bool | None) -> None:
-            if yes:
-                await self.run_op({"op": "remove", "model_id": entry.model_id, "path": str(entry.path)})
-
-        self.app.push_screen(ConfirmScreen(question, yes="Remove", no="Keep"), answered)
-
-    def action_apply_settings(self) -> None:
+    @work(exclusive=True, group="cache-settings")
+    async def action_apply_settings(self) -> None:
         entry = self.selected()
         found = self.query_one(CacheSettings).show(entry) if entry else None
         if found is None or not found.differs:
@@ -239,14 +235,10 @@ class CachePanel(Panel):
             return
         question = (f"Write these runtime settings into {entry.path}/genai_config.json?\n\n"
                     + "\n".join(s.describe() for s in found.proposed) + "\n\nA loaded model takes them when loaded again.")
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                settings.reapply(entry.path)
-                self._show_detail()
-                self.notify(f"Applied to {entry.name}")
-
-        self.app.push_screen(ConfirmScreen(question, yes="Apply", no="Keep"), answered)
+        if await self.app.push_screen_wait(ConfirmScreen(question, yes="Apply", no="Keep")):
+            settings.reapply(entry.path)
+            self._show_detail()
+            self.notify(f"Applied to {entry.name}")
 
     def action_copy_path(self) -> None:
         entry = self.selected()
@@ -254,32 +246,26 @@ class CachePanel(Panel):
             self.app.copy_to_clipboard(str(entry.path))
             self.notify(f"Copied {entry.path}")
 
-    def _open_in_chat(self, entry: CacheEntry) -> None:
-        self.app.chat_model = str(entry.path)  # the Chat panel picks it up when shown
-        self.app.show_panel("chat")
-
     def action_chat(self) -> None:
         entry = self.selected()
         if entry is not None:
-            self._open_in_chat(entry)
+            self.post_message(OpenInChat(entry.path))
 
     def action_bench(self) -> None:
         entry = self.selected()
         if entry is not None:
-            self._open_in_chat(entry)
-            self.notify(f"{entry.name} is chosen in the Chat panel: ctrl+b benchmarks it.")
+            self.post_message(OpenInChat(entry.path, bench=True))
 
-    def action_cancel(self) -> None:
+    @work(group="cache-confirm")
+    async def action_cancel(self) -> None:
         working = self._requests_waiting()
         if not working or self.runtime is None:
+            self.focus_home()  # out of the filter
             return
-
-        async def answered(yes: bool | None) -> None:
-            if yes and self.runtime is not None:
+        question = f"Stop {', '.join(working)}?\nModels loaded in Foundry Local are unloaded."
+        if await self.app.push_screen_wait(ConfirmScreen(question, yes="Stop", no="Continue")):
+            if self.runtime is not None:
                 await self.runtime.cancel()
-
-        self.app.push_screen(ConfirmScreen(f"Stop {', '.join(working)}?\nModels loaded in Foundry Local are unloaded.",
-                                           yes="Stop", no="Continue"), answered)
 
     # deploying ----------------------------------------------------------------
 
@@ -329,18 +315,3 @@ class CachePanel(Panel):
         self.notify(f"Written to {plan.slot.folder}; registering {plan.slot.model_id}...")
         self.action_refresh()
         await self.run_op({"op": "register", "path": str(plan.slot.folder), "model_id": plan.slot.model_id})
-
-    def palette_commands(self) -> list[PanelCommand]:
-        return [
-            PanelCommand("Deploy the profile's model", "Review the template, then write it into the Foundry Local cache (d)", self.action_deploy),
-            PanelCommand("Load / unload the selected model", "In the Foundry Local runtime (l)", self.action_toggle_load),
-            PanelCommand("Open the selected model in chat", "Switch to Chat with it (c)", self.action_chat),
-            PanelCommand("Benchmark the selected model", "Choose it in the Chat & Bench panel (b)", self.action_bench),
-            PanelCommand("Remove the selected model", "Its files and registration, after confirming (x)", self.action_remove),
-            PanelCommand("Re-register the selected model", "Register its folder with Foundry Local again (g)", self.action_register),
-            PanelCommand("Apply measured runtime settings to the selected model",
-                         "Write them into its genai_config.json, after confirming (e)", self.action_apply_settings),
-            PanelCommand("Copy the selected model's path", "To the clipboard (y)", self.action_copy_path),
-            PanelCommand("Check the public catalog", "Needs the internet; offline is fine (o)", self.action_check_public),
-            PanelCommand("Refresh the cache list", "Read the cache folders again (r)", self.action_refresh),
-        ]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
 from textual.widgets import Button, Input, Select, Static, TabbedContent, TabPane
 
 from engine.backends import make_backend
@@ -22,30 +23,36 @@ from engine.bench.runs import list_runs, load_run
 from engine.chat import Conversation, Settings, TurnsDropped
 from engine.events import Error, Result, Token
 from engine.profiles import BACKENDS, Profile
-from tui.panels.base import Panel, PanelCommand
+from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.bench_view import BenchView
 from tui.widgets.chat_log import ChatLog
 from tui.widgets.chat_settings import ChatSettings
 from tui.widgets.chat_status import ChatStatus
 
+RESIDENT_SAMPLE_S = 1.0  # how often the worker's memory is read into the status line
+
 
 class ChatPanel(Panel):
     TITLE = "Chat & Bench"
     KEY = "4"
+    AUTO_FOCUS = "#chat-input"
+    HELP = "Headless: `slmops chat [MODEL]`, `slmops bench --profile P [--model DIR ...] [--json]`."
     BINDINGS = [
-        Binding("escape", "stop", "Stop"),
-        Binding("ctrl+l", "clear_chat", "Clear chat"),
-        Binding("ctrl+b", "run_bench", "Bench"),
+        Binding("escape", "escape", "Stop/back",
+                tooltip="stop the answer (the model stays loaded); in a field: back to the message box; "
+                        "in the message box: leave it, so that the app's keys work"),
+        Binding("ctrl+l", "clear_chat", "Clear chat", tooltip="forget the conversation so far"),
+        Binding("ctrl+b", "run_bench", "Bench", tooltip="run the quick benchmark on the chosen model (after confirming)"),
+        Binding("ctrl+o", "load_last_run", "Last run", show=False, tooltip="show the newest saved benchmark run"),
     ]
+
+    busy: reactive[bool] = reactive(False)  # an answer is under way
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.backend: GenerationBackend | None = None
         self.conversation = Conversation()
-        self.last_result: dict | None = None
-        self.state = "no model loaded"
-        self.busy = False
         self._model_options: list[tuple[str, str]] = []
 
     def compose(self) -> ComposeResult:
@@ -67,16 +74,15 @@ class ChatPanel(Panel):
                 yield BenchView(id="bench-view")
 
     def on_mount(self) -> None:
-        self.set_interval(0.5, self._refresh_status)
+        self.set_interval(RESIDENT_SAMPLE_S, self._sample_resident)
         self.profile_changed(self.profile)
 
     def on_show(self) -> None:
-        model = self.app.chat_model  # set by the Cache panel: "chat with this one"
-        if model:
-            self.app.chat_model = None
-            self._offer_models(select=Path(model))
-        else:  # models converted or deployed since the list was made
-            self._offer_models(select=self.selected_model())
+        self._offer_models(select=self.selected_model())  # models converted or deployed since the list was made
+
+    @property
+    def status(self) -> ChatStatus:
+        return self.query_one(ChatStatus)
 
     # -- models and settings ------------------------------------------------------------
 
@@ -88,6 +94,10 @@ class ChatPanel(Panel):
         self.query_one(ChatSettings).show(self.conversation.system_prompt, self.conversation.settings)
         self.query_one("#chat-backend", Select).value = profile.chat.backend
         self._offer_models()
+
+    def choose_model(self, model: Path) -> None:
+        """Offer ``model`` (a folder from anywhere) and select it."""
+        self._offer_models(select=model)
 
     def _offer_models(self, select: Path | None = None) -> None:
         models = chat_models(self.profile)
@@ -107,15 +117,20 @@ class ChatPanel(Panel):
         value = self.query_one("#chat-model", Select).value
         return Path(value) if isinstance(value, str) else None
 
-    async def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id in ("chat-model", "chat-backend"):
-            await self._close_backend()
-            self.state = "model not loaded yet"
+    def selected_backend(self) -> str:
+        return str(self.query_one("#chat-backend", Select).value)
+
+    @on(Select.Changed, "#chat-model")
+    @on(Select.Changed, "#chat-backend")
+    async def _model_changed(self) -> None:
+        await self._close_backend()
+        self.status.state = "model not loaded yet"
 
     async def _close_backend(self) -> None:
         if self.backend is not None:
             backend, self.backend = self.backend, None
             await backend.close()
+        self.status.resident = None
 
     def _backend(self) -> GenerationBackend | None:
         model = self.selected_model()
@@ -123,14 +138,20 @@ class ChatPanel(Panel):
             self.notify("No model to chat with: convert one first (panel 2), or pick a folder.", severity="warning")
             return None
         if self.backend is None:
-            self.backend = make_backend(str(self.query_one("#chat-backend", Select).value), model)
+            self.backend = make_backend(self.selected_backend(), model)
         return self.backend
+
+    def _sample_resident(self) -> None:
+        # The worker's memory is a live measurement: sampled, not an event the backend announces.
+        resident = self.backend.resident if self.backend else None
+        if resident is not None and resident.rss_bytes:
+            self.status.resident = (resident.rss_bytes, resident.cpu_percent)
+            self.status.context = (self.conversation.tokens_in_context, resident.context_length)
 
     # -- chat ------------------------------------------------------------------------------
 
-    async def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id != "chat-input":
-            return
+    @on(Input.Submitted, "#chat-input")
+    def _send(self, event: Input.Submitted) -> None:
         if self.busy:
             self.notify("An answer is still coming: Esc stops it.")
             return
@@ -139,7 +160,7 @@ class ChatPanel(Panel):
             return
         system, bad = self.query_one(ChatSettings).read(self.conversation.settings)
         if bad:
-            self.notify(f"Not a number: {', '.join(bad)}; the previous values are kept.", severity="warning")
+            self.notify(f"Out of range: {', '.join(bad)}; the previous values are kept.", severity="warning")
         self.conversation.system_prompt = system
         text = event.value
         event.input.value = ""
@@ -147,15 +168,15 @@ class ChatPanel(Panel):
         self.run_worker(self._answer(backend, text), exclusive=True, group="chat")
 
     async def _answer(self, backend: GenerationBackend, text: str) -> None:
-        log = self.query_one(ChatLog)
+        log, status = self.query_one(ChatLog), self.status
         await log.add_user(text)
-        self.state = "loading model…" if not getattr(backend, "running", True) else "answering…"
+        status.state = "answering…" if getattr(backend, "running", True) else "loading model…"
         started = False
         try:
             async for event in self.conversation.send(backend, text):
                 if isinstance(event, Token):
                     if not started:
-                        started, self.state = True, "answering…"
+                        started, status.state = True, "answering…"
                         await log.begin_answer()
                     await log.add_text(event.text)
                 elif isinstance(event, TurnsDropped):
@@ -164,51 +185,81 @@ class ChatPanel(Panel):
                     if not started:
                         await log.begin_answer()
                     await log.end_answer()
-                    self.last_result = event.data
-                    self.state = "stopped" if event.data.get("stopped") else "ready"
+                    status.last = event.data
+                    status.state = "stopped" if event.data.get("stopped") else "ready"
                 elif isinstance(event, Error):
                     if started:
                         await log.end_answer()
                     await log.add_notice(f"{event.message}\n{event.hint}", error=True)
-                    self.state = "error"
+                    status.state = "error"
         finally:
             self.busy = False
+            status.context = (self.conversation.tokens_in_context, backend.resident.context_length)
 
-    def _refresh_status(self) -> None:
-        resident = self.backend.resident if self.backend else None
-        self.query_one(ChatStatus).show(resident, self.last_result, self.conversation.tokens_in_context, self.state)
+    @property
+    def last_result(self) -> dict | None:
+        return self.status.last
 
-    async def action_stop(self) -> None:
+    @property
+    def bench_running(self) -> bool:
+        return any(w.group == "bench" and w.is_running for w in self.workers)
+
+    async def action_escape(self) -> None:
         if self.busy and self.backend is not None:
             await self.backend.stop_generation()
-        elif self.workers and any(w.group == "bench" and w.is_running for w in self.workers):
-            self.app.push_screen(ConfirmScreen("Cancel the running benchmark?"), self._cancel_bench)
+        elif self.bench_running and self.query_one("#chat-tabs", TabbedContent).active == "bench-pane":
+            self._cancel_bench()
+        elif not self.focus_home():
+            self.query_one(ChatLog).focus()  # out of the message box: the app's keys work again
 
-    def _cancel_bench(self, yes: bool | None) -> None:
-        if yes:
+    @work(group="bench-cancel")
+    async def _cancel_bench(self) -> None:
+        if await self.app.push_screen_wait(ConfirmScreen("Cancel the running benchmark?", yes="Cancel it", no="Go on")):
             self.workers.cancel_group(self, "bench")
             self.query_one("#bench-progress", Static).update("cancelled")
 
     async def action_clear_chat(self) -> None:
         self.conversation.clear()
-        self.last_result = None
+        self.status.last = None
+        self.status.context = (0, self.status.context[1])
         await self.query_one(ChatLog).clear()
 
     # -- bench -----------------------------------------------------------------------------
 
-    async def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "bench-run":
-            self.action_run_bench()
-        elif event.button.id == "bench-load":
-            self.load_last_run()
-
+    @on(Button.Pressed, "#bench-run")
     def action_run_bench(self) -> None:
+        self._confirm_bench()
+
+    @on(Button.Pressed, "#bench-load")
+    def action_load_last_run(self) -> None:
+        runs = list_runs()
+        if not runs:
+            self.notify("No saved benchmark runs yet.", severity="warning")
+            return
+        self.query_one(BenchView).show(load_run(runs[0].path))
+        self.query_one("#bench-progress", Static).update(f"loaded {runs[0].path.name}")
+        self.show_bench()
+
+    def show_bench(self) -> None:
+        self.query_one("#chat-tabs", TabbedContent).active = "bench-pane"
+        # at once: a focused widget left in the hidden chat tab would hand focus on inside it, and that tab back
+        self.screen.set_focus(self.query_one("#bench-table"))
+
+    @work(group="bench-confirm")
+    async def _confirm_bench(self) -> None:
         model = self.selected_model()
         if model is None:
             self.notify("No model to measure: convert one first.", severity="warning")
             return
-        self.query_one("#chat-tabs", TabbedContent).active = "bench-pane"
-        self._bench(model, str(self.query_one("#chat-backend", Select).value))
+        if self.bench_running:
+            self.notify("A benchmark is already running; Esc on the Bench tab cancels it.")
+            return
+        backend = self.selected_backend()
+        question = (f"Run the quick benchmark on {model.name} through {backend}?\n"
+                    "It measures speed, memory and quality; it takes a few minutes.")
+        if await self.app.push_screen_wait(ConfirmScreen(question, yes="Run", no="Not now")):
+            self.show_bench()
+            self._bench(model, backend)
 
     @work(exclusive=True, group="bench")
     async def _bench(self, model: Path, backend_name: str) -> None:
@@ -220,20 +271,3 @@ class ChatPanel(Panel):
         report = await run_bench(self.profile, options, progress.update)
         self.query_one(BenchView).show(report)
         progress.update(f"saved to {report.get('saved_to', '-')}")
-
-    def load_last_run(self) -> None:
-        runs = list_runs()
-        if not runs:
-            self.notify("No saved benchmark runs yet.", severity="warning")
-            return
-        self.query_one(BenchView).show(load_run(runs[0].path))
-        self.query_one("#bench-progress", Static).update(f"loaded {runs[0].path.name}")
-        self.query_one("#chat-tabs", TabbedContent).active = "bench-pane"
-
-    def palette_commands(self) -> list[PanelCommand]:
-        return [
-            PanelCommand("Chat: clear conversation", "Forget the turns so far (ctrl+l)", self.action_clear_chat),
-            PanelCommand("Chat: stop the answer", "Stop the answer under way (Esc)", self.action_stop),
-            PanelCommand("Bench: run a quick benchmark", "Measure the chosen model (ctrl+b)", self.action_run_bench),
-            PanelCommand("Bench: load the last saved run", "Show the newest run from the runs folder", self.load_last_run),
-        ]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections import deque
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Input, Static
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Input, Sparkline, Static
 
 from engine.convert.errors import ConvertError
 from engine.convert.plan import (
@@ -19,28 +20,40 @@ from engine.events import Error, Finished, Log, Progress, Resources, Stage
 from engine.jobs import Job
 from engine.profiles import Profile
 from tui.jobs import JobEvent, JobSample, drive_job
-from tui.panels.base import Panel, PanelCommand
+from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.convert_config import WorkflowEditor
 from tui.widgets.convert_log import ConvertLog
 from tui.widgets.convert_result import ConvertResult
 from tui.widgets.convert_stages import ConvertStages
 
+MEMORY_SAMPLES = 120  # about a minute of the runner's samples
+
 
 class ConvertPanel(Panel):
     TITLE = "Convert"
     KEY = "2"
+    # The panel's keys work where focus is inside it; the log view takes them (the filter would swallow letters).
+    AUTO_FOCUS = "#convert-log-lines"
+    HELP = ("Converts and quantizes the profile's model with Olive and verifies the result. The exact `olive` command "
+            "line is shown so that you can paste it elsewhere. Headless: "
+            "`slmops convert --profile P [--precision X] [--output DIR] [--force] [--json]`.")
     BINDINGS = [
-        Binding("c", "start", "Convert"),
-        Binding("escape", "cancel", "Cancel"),
-        Binding("w", "edit_workflow", "Workflow"),
-        Binding("f", "focus_filter", "Filter log"),
+        Binding("c", "start", "Convert",
+                tooltip="convert the profile's model (after confirming; an existing output is replaced only if you say so)"),
+        Binding("escape", "cancel", "Cancel",
+                tooltip="cancel the conversion (after confirming; nothing but its log is left behind); "
+                        "in the filter: back to the log"),
+        Binding("w", "edit_workflow", "Workflow",
+                tooltip="view and edit the Olive workflow file (method 2) and save it beside the profile"),
+        Binding("f", "focus_filter", "Filter log", tooltip="filter the log"),
     ]
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.plan: ConvertPlan | None = None
         self.job: Job | None = None
+        self.memory: deque[int] = deque(maxlen=MEMORY_SAMPLES)  # the worker's RSS, for the sparkline
 
     def compose(self) -> ComposeResult:
         # the settings and the result card scroll within a share of the height, so that 80x24 still shows the stages
@@ -49,18 +62,15 @@ class ConvertPanel(Panel):
             yield Static("", id="convert-support")
             yield Static("", id="convert-command")
         with Horizontal(id="convert-body"):
-            yield ConvertStages(id="convert-stages")
+            with Vertical(id="convert-left"):
+                yield ConvertStages(id="convert-stages")
+                yield Sparkline([], id="convert-memory")  # the worker's memory over the conversion
             yield ConvertLog(id="convert-log")
         with VerticalScroll(id="convert-bottom"):
             yield ConvertResult(id="convert-result")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.refresh_plan()
-
-    def on_show(self) -> None:
-        # The panel's keys work where focus is inside it; the log view takes them (the filter would swallow letters).
-        self.query_one("#convert-log-lines").focus()
 
     def profile_changed(self, profile: Profile) -> None:
         self.refresh_plan()
@@ -125,7 +135,8 @@ class ConvertPanel(Panel):
 
     # starting ---------------------------------------------------------------
 
-    def action_start(self) -> None:
+    @work(exclusive=True, group="convert-confirm")
+    async def action_start(self) -> None:
         if self.running:
             self.notify("A conversion is already running; Esc cancels it.", severity="warning")
             return
@@ -133,17 +144,18 @@ class ConvertPanel(Panel):
         plan = self.plan
         if plan is None:
             return
+        c = self.profile.convert
+        question = (f"Convert {plan.params.model} to {c.precision} ({plan.recipe.name}) with Olive?\n\n"
+                    f"into {plan.output}, then load and verify it; a minute or more, with the machine busy.")
         if plan.output.exists():
-            def answered(yes: bool | None) -> None:
-                if yes:
-                    self.start(plan, force=True)
-
             current = output_status(plan)[0] == "current"
-            question = (f"{plan.output} is up to date: it was made from these settings and this source.\nConvert it again anyway?"
-                        if current else f"{plan.output} already exists.\nReplace it with the new conversion?")
-            self.app.push_screen(ConfirmScreen(question, yes="Convert again" if current else "Replace", no="Keep"), answered)
+            question += (f"\n\n{plan.output} is up to date: it was made from these settings and this source. "
+                         "Convert it again anyway?" if current else f"\n\n{plan.output} already exists: it is replaced.")
+            yes = "Convert again" if current else "Replace and convert"
         else:
-            self.start(plan, force=False)
+            yes = "Convert"
+        if await self.app.push_screen_wait(ConfirmScreen(question, yes=yes, no="Not now")):
+            self.start(plan, force=plan.output.exists())
 
     def start(self, plan: ConvertPlan, *, force: bool) -> None:
         result = self.query_one(ConvertResult)
@@ -151,6 +163,8 @@ class ConvertPanel(Panel):
         log = self.query_one(ConvertLog)
         result.clear()
         stages.reset()
+        self.memory.clear()
+        self.query_one("#convert-memory", Sparkline).data = []
         log.clear()
         try:
             report = check_plan(plan, force=force)
@@ -186,6 +200,8 @@ class ConvertPanel(Panel):
         event = message.event
         if isinstance(event, Resources):
             self.query_one(ConvertStages).memory(event.rss_bytes, event.peak_rss_bytes)
+            self.memory.append(event.rss_bytes)
+            self.query_one("#convert-memory", Sparkline).data = list(self.memory)
         elif isinstance(event, Progress) and event.fraction is not None:
             self.query_one(ConvertStages).progress(event.fraction * 100)
 
@@ -202,18 +218,19 @@ class ConvertPanel(Panel):
 
     # cancel, workflow, filter -------------------------------------------------
 
-    def action_cancel(self) -> None:
+    @work(group="convert-cancel")
+    async def action_cancel(self) -> None:
         job = self.job
         if job is None:
+            self.focus_home()  # out of the filter
             return
+        if await self.app.push_screen_wait(ConfirmScreen("Cancel the running conversion?\nIts partial output is deleted.",
+                                                         yes="Cancel it", no="Keep going")):
+            if self.job is job:
+                await job.cancel()
 
-        def answered(yes: bool | None) -> None:
-            if yes and self.job is job:
-                self.run_worker(job.cancel(), group="convert-cancel")
-
-        self.app.push_screen(ConfirmScreen("Cancel the running conversion?\nIts partial output is deleted.", yes="Cancel it", no="Keep going"), answered)
-
-    def action_edit_workflow(self) -> None:
+    @work(exclusive=True, group="convert-workflow")
+    async def action_edit_workflow(self) -> None:
         self.refresh_plan()
         plan = self.plan
         if plan is None:
@@ -223,31 +240,22 @@ class ConvertPanel(Panel):
             return
         path = plan.config_path
         text = path.read_text(encoding="utf-8") if path and path.is_file() else json.dumps(plan.command.config, indent=2) + "\n"
-
-        def save(edited: str | None, force: bool = False) -> None:
-            if edited is None:
-                return
-            try:
-                saved = write_config(plan, path, text=edited, force=force)
-            except ConvertError as exc:
-                if path and path.exists() and not force:
-                    self.app.push_screen(ConfirmScreen(f"{path} exists.\nReplace it?", yes="Replace", no="Keep"),
-                                         lambda yes: save(edited, True) if yes else None)
-                else:
-                    self.notify(f"{exc.message} {exc.hint}", severity="error")
-                return
-            self.refresh_plan()
-            running = "It runs on the next conversion (c)." if self.plan and self.plan.config_path == saved else "Set convert.config_file to it to run it."
-            self.notify(f"Saved {saved}. {running}")
-
-        self.app.push_screen(WorkflowEditor(text, str(path)), save)
+        edited = await self.app.push_screen_wait(WorkflowEditor(text, str(path)))
+        if edited is None:
+            return
+        replace = ConfirmScreen(f"{path} exists.\nReplace it?", yes="Replace", no="Keep")
+        if path and path.exists() and not await self.app.push_screen_wait(replace):
+            return
+        force = bool(path and path.exists())
+        try:
+            saved = write_config(plan, path, text=edited, force=force)
+        except ConvertError as exc:
+            self.notify(f"{exc.message} {exc.hint}", severity="error")
+            return
+        self.refresh_plan()
+        running = ("It runs on the next conversion (c)." if self.plan and self.plan.config_path == saved
+                   else "Set convert.config_file to it to run it.")
+        self.notify(f"Saved {saved}. {running}")
 
     def action_focus_filter(self) -> None:
         self.query_one("#convert-filter", Input).focus()
-
-    def palette_commands(self) -> list[PanelCommand]:
-        return [
-            PanelCommand("Convert: start", "Convert the profile's model with Olive and verify it (key c)", self.action_start),
-            PanelCommand("Convert: cancel", "Cancel the running conversion, after confirming (Esc)", self.action_cancel),
-            PanelCommand("Convert: edit workflow", "View, edit and save the olive run --config JSON beside the profile (key w)", self.action_edit_workflow),
-        ]

@@ -16,7 +16,7 @@ from engine.events import Error, Finished, Stage
 from engine.jobs import Job
 from engine.profiles import DEMO_MODEL, Profile
 from tui.jobs import JobEvent, drive_job
-from tui.panels.base import Panel, PanelCommand
+from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
 
 # Words first, so that the table reads the same without colour.
@@ -26,10 +26,15 @@ STATUS_STYLE = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
 class EnvironmentPanel(Panel):
     TITLE = "Environment"
     KEY = "1"
+    AUTO_FOCUS = "#checks"
+    HELP = ("Checks Python, RAM, disk, the toolchain versions, execution providers and Foundry Local; `up` / `down` "
+            "select a check and show its fix. Headless: `slmops doctor` (a table) or `slmops doctor --json`; the exit "
+            "status is non-zero when a check fails.")
     BINDINGS = [
-        Binding("r", "rerun", "Re-run"),
-        Binding("b", "build_demo", "Build demo"),
-        Binding("escape", "cancel_build", "Cancel build"),
+        Binding("r", "rerun", "Re-run", tooltip="run every check again"),
+        Binding("b", "build_demo", "Build demo",
+                tooltip="build the demo model (offered when the profile uses it and it is missing; about a minute)"),
+        Binding("escape", "cancel_build", "Cancel build", tooltip="cancel building the demo model (after confirming)"),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -52,10 +57,6 @@ class EnvironmentPanel(Panel):
         self.run_checks()
         self.refresh_demo_notice()
         self.set_interval(1.0, self._tick)
-
-    def on_show(self) -> None:
-        # The panel's keys work where focus is inside it: give it to the table.
-        self.query_one("#checks", DataTable).focus()
 
     def profile_changed(self, profile: Profile) -> None:
         self.refresh_demo_notice()
@@ -135,16 +136,15 @@ class EnvironmentPanel(Panel):
             self.refresh_demo_notice()
             self.run_worker(drive_job(self, self.build_job), exclusive=True, group="demo-model")
 
-    def action_cancel_build(self) -> None:
+    @work(group="demo-model-cancel")
+    async def action_cancel_build(self) -> None:
         job = self.build_job
         if job is None:
             return
-
-        async def answered(yes: bool | None) -> None:
-            if yes and self.build_job is job:
+        question = ConfirmScreen("Cancel building the demo model?", yes="Cancel build", no="Keep building")
+        if await self.app.push_screen_wait(question):
+            if self.build_job is job:
                 await job.cancel()
-
-        self.app.push_screen(ConfirmScreen("Cancel building the demo model?", yes="Cancel build", no="Keep building"), answered)
 
     def on_job_event(self, message: JobEvent) -> None:
         if message.job is not self.build_job:
@@ -162,9 +162,3 @@ class EnvironmentPanel(Panel):
             elif event.cancelled:
                 self.notify("Building the demo model was cancelled; nothing was left half-written.")
             self.refresh_demo_notice()
-
-    def palette_commands(self) -> list[PanelCommand]:
-        commands = [PanelCommand("Re-run environment checks", "Run every environment check again (key r)", self.action_rerun)]
-        if self.build_job is None and self.demo_missing():
-            commands.append(PanelCommand("Build demo model", "Build SmolLM2-135M-Instruct for the demo profile (key b)", self.action_build_demo))
-        return commands

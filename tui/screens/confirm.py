@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -10,7 +11,17 @@ from textual.widgets import Button, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    BINDINGS = [Binding("escape,n", "answer(False)", "No"), Binding("y", "answer(True)", "Yes")]
+    HELP_TITLE = "Confirmations"
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    #confirm { width: auto; max-width: 70; height: auto; border: thick $error; background: $surface; padding: 1 2; }
+    #confirm #buttons { height: auto; margin-top: 1; align: center middle; }
+    #confirm Button { margin: 0 1; }
+    """
+    BINDINGS = [
+        Binding("escape,n", "answer(False)", "No", tooltip="no: nothing is done"),
+        Binding("y", "answer(True)", "Yes", tooltip="yes: do what the question says"),
+    ]
 
     def __init__(self, question: str, yes: str = "Yes", no: str = "No") -> None:
         super().__init__()
@@ -26,7 +37,8 @@ class ConfirmScreen(ModalScreen[bool]):
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
 
     def action_answer(self, answer: bool) -> None:

@@ -1,8 +1,6 @@
-"""The help screen: Markdown that ships beside the app."""
+"""The help screen: the introduction in help.md, then every key, made from the bindings (tui.keymap)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,12 +8,19 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-HELP_TEXT = Path(__file__).resolve().parent.parent / "help.md"
+from tui import keymap
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    #help { width: 90%; max-width: 100; height: 90%; border: round $accent; background: $surface; padding: 0 1; }
+    """
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", tooltip="close the help")]
 
     def compose(self) -> ComposeResult:
+        from tui.app import PANELS  # the app imports this module
+
+        text = keymap.help_markdown(keymap.sections(type(self.app), PANELS, keymap.screen_classes()))
         with VerticalScroll(id="help"):
-            yield Markdown(HELP_TEXT.read_text(encoding="utf-8"))
+            yield Markdown(text)

@@ -35,6 +35,7 @@ class _Fields:
     deploy_name: str
     precision: str
     template: str
+    guide: bool = False
 
 
 class NewProfileScreen(ModalScreen[Profile | None]):
@@ -90,6 +91,10 @@ class NewProfileScreen(ModalScreen[Profile | None]):
                 yield Label("template")
                 options = [("auto", "auto"), *((f, f) for f in TEMPLATES), ("plain completion", PLAIN)]
                 yield Select(options, value="auto", allow_blank=False, id="np-template", compact=True)
+            with Horizontal(classes="row"):
+                yield Label("recipe")
+                recipes = [("recommended (fastest that keeps quality)", "recommended"), ("the guide's olive auto-opt", "guide")]
+                yield Select(recipes, value="recommended", allow_blank=False, id="np-recipe", compact=True)
             with Horizontal(id="np-buttons"):
                 yield Button("Save (ctrl+s)", variant="primary", id="np-save", compact=True)
                 yield Button("Cancel (esc)", id="np-cancel", compact=True)
@@ -107,6 +112,7 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             deploy_name=self.query_one("#np-deploy", Input).value.strip(),
             precision=str(self.query_one("#np-precision", Select).value),
             template="" if template == "auto" else template,
+            guide=self.query_one("#np-recipe", Select).value == "guide",
         )
 
     @on(Input.Changed, "#np-path")
@@ -129,7 +135,8 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             self.app.call_from_thread(self._show, None, "Type the path of a Hugging Face model folder.")
             return
         try:
-            proposal = propose(fields.path, name=name, precision=fields.precision, deploy_name=deploy, template=fields.template)
+            proposal = propose(fields.path, name=name, precision=fields.precision, deploy_name=deploy, template=fields.template,
+                               guide=fields.guide)
         except ConvertError as exc:
             self.app.call_from_thread(self._show, None, f"{exc.message}\n{exc.hint}")
         except ProfileError as exc:

@@ -1,7 +1,8 @@
 """The whole guide with one key: checks, convert, verify, deploy, benchmark, then the report.
 
 Stages whose inputs did not change since their last success are skipped, so
-running again after a failure resumes where it stopped. ``esc`` cancels
+running again after a failure resumes where it stopped. It starts only after a
+confirmation that names what will run (:func:`describe`). ``esc`` cancels
 (after confirming) or closes; ``o`` toggles the report and the log.
 """
 
@@ -19,10 +20,10 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import ContentSwitcher, Footer, Markdown, RichLog, Static
 
-from engine.units import human_bytes
-from engine.events import Error, Finished, Log, Progress, Resources, Result, Stage, Token
+from engine.events import Error, Log, Progress, Resources, Stage
 from engine.pipeline import STAGES, Pipeline, PipelineEvent, PipelineOptions
 from engine.profiles import Profile
+from engine.units import human_bytes
 from tui.screens.confirm import ConfirmScreen
 
 MARKS = {"": "  ", "start": "> ", "done": "ok", "skipped": "--", "failed": "!!"}
@@ -46,7 +47,19 @@ class PipelineDone(Message):
     report: dict
 
 
+def describe(profile: Profile, quick: bool) -> str:
+    """The confirmation question: what the pipeline will run, in words."""
+    c = profile.convert
+    recipe = c.recipe or c.method
+    return (f"Run the whole pipeline on profile {profile.name}?\n\nchecks, convert {c.precision} ({recipe}) into "
+            f"{profile.output_path()}, verify, deploy to Foundry Local as {profile.deploy_name()}, "
+            f"{'quick' if quick else 'full'} benchmark, report.\nStages whose inputs did not change are skipped.")
+
+
 class PipelineScreen(ModalScreen[None]):
+    HELP_TITLE = "Pipeline"
+    HELP = ("Opened with `g` after confirming; runs checks, convert, verify, deploy, a quick benchmark and a report. "
+            "Stages whose inputs did not change are skipped (`slmops run` headless).")
     DEFAULT_CSS = """
     PipelineScreen { align: center middle; }
     #pipeline { width: 96%; height: 94%; border: thick $accent; background: $surface; padding: 0 1; }
@@ -58,9 +71,9 @@ class PipelineScreen(ModalScreen[None]):
     #pipeline-status { height: 2; color: $text-muted; }
     """
     BINDINGS = [
-        Binding("escape", "cancel_or_close", "Cancel/close"),
-        Binding("g", "run", "Run again"),
-        Binding("o", "toggle_report", "Report/log"),
+        Binding("escape", "cancel_or_close", "Cancel/close", tooltip="cancel the pipeline (after confirming) or close"),
+        Binding("g", "run", "Run again", tooltip="run the pipeline again (after confirming); finished stages are skipped"),
+        Binding("o", "toggle_report", "Report/log", tooltip="switch between the report and the log"),
     ]
 
     def __init__(self, profile: Profile, *, quick: bool = True) -> None:
@@ -88,33 +101,34 @@ class PipelineScreen(ModalScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.set_interval(0.5, self._refresh)
-        self.action_run()
+        self.set_interval(0.5, self._refresh)  # the clocks of the running stage
+        self._begin(confirmed=True)  # the app asked before opening this screen
 
     @property
     def running(self) -> bool:
         return self.pipeline is not None and any(s == "start" for s in self.stage_status.values())
 
     def action_run(self) -> None:
+        self._begin(confirmed=False)
+
+    @work(exclusive=True, group="pipeline-start")
+    async def _begin(self, *, confirmed: bool) -> None:
         if self.running:
             self.notify("The pipeline is already running.")
             return
+        question = ConfirmScreen(describe(self.profile, self.quick), yes="Run", no="Not now")
+        if not confirmed and not await self.app.push_screen_wait(question):
+            return
         pipeline = Pipeline(self.profile, PipelineOptions(quick=self.quick))
         existing = pipeline.foreign_output()
-        if existing is None:
-            self._start(pipeline)
-            return
-
-        def answered(replace: bool | None) -> None:
-            if replace:
-                pipeline.options.force = True
-                self._start(pipeline)
-            else:
+        if existing is not None:
+            if not await self.app.push_screen_wait(ConfirmScreen(
+                    f"{existing} already exists and was not made by this pipeline. Replace it?", yes="Replace", no="Keep it")):
                 self.detail = "not started: the conversion output exists; change convert.output or confirm replacing it (g)"
                 self._refresh()
-
-        self.app.push_screen(ConfirmScreen(f"{existing} already exists and was not made by this pipeline. Replace it?",
-                                           yes="Replace", no="Keep it"), answered)
+                return
+            pipeline.options.force = True
+        self._start(pipeline)
 
     def _start(self, pipeline: Pipeline) -> None:
         self.stage_status = {name: "" for name in STAGES}
@@ -155,8 +169,6 @@ class PipelineScreen(ModalScreen[None]):
                 log.write(f"[red]what to do: {event.hint}[/red]")
         elif isinstance(event, Log):
             log.write(event.line, scroll_end=True)
-        elif isinstance(event, (Finished, Token, Result)):
-            pass
         self._refresh()
 
     # A sample is a PipelineUpdate too, but Textual routes it by its own class name.
@@ -195,14 +207,13 @@ class PipelineScreen(ModalScreen[None]):
         switcher = self.query_one(ContentSwitcher)
         switcher.current = "pipeline-report" if switcher.current == "pipeline-log" else "pipeline-log"
 
-    def action_cancel_or_close(self) -> None:
+    @work(group="pipeline-cancel")
+    async def action_cancel_or_close(self) -> None:
         if not self.running:
             self.dismiss(None)
             return
-
-        def answered(yes: bool | None) -> None:
-            if yes and self.pipeline is not None:
-                self.run_worker(self.pipeline.cancel(), group="pipeline-cancel")
-
-        self.app.push_screen(ConfirmScreen("Cancel the pipeline? The running stage stops and leaves nothing partial; "
-                                           "finished stages are kept and skipped next time.", yes="Cancel it", no="Keep going"), answered)
+        question = ("Cancel the pipeline? The running stage stops and leaves nothing partial; "
+                    "finished stages are kept and skipped next time.")
+        if await self.app.push_screen_wait(ConfirmScreen(question, yes="Cancel it", no="Keep going")):
+            if self.pipeline is not None:
+                await self.pipeline.cancel()

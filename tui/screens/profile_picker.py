@@ -13,7 +13,16 @@ from engine.profiles import ProfileEntry, list_profiles
 
 
 class ProfilePicker(ModalScreen[ProfileEntry | None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    HELP_TITLE = "Profile picker"
+    HELP = "Opened with `p`: `enter` opens the highlighted profile."
+    DEFAULT_CSS = """
+    ProfilePicker { align: center middle; }
+    #picker {
+        width: 90%; max-width: 110; height: auto; max-height: 80%; border: round $accent; background: $surface; padding: 0 1;
+    }
+    #picker .title { padding: 0 0 1 0; }
+    """
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", tooltip="keep the current profile")]
 
     def __init__(self) -> None:
         super().__init__()

@@ -1,9 +1,9 @@
 """The Tune view: convert the profile's model with several recipes, measure each, rank them, apply one.
 
-``r`` runs (``k`` switches between the quick and the full candidate set),
-``a`` writes the selected candidate (the chosen one first) into the profile
-after a confirmation, ``esc`` cancels a run (after confirming; what was
-measured is kept) or closes the view.
+``r`` runs after a confirmation (``k`` switches between the quick and the full
+candidate set), ``a`` writes the selected candidate (the chosen one first) into
+the profile after a confirmation, ``esc`` cancels a run (after confirming; what
+was measured is kept) or closes the view.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from engine.profiles import Profile, ProfileError, load_profile
 from engine.tune.candidates import select
-from engine.tune.runner import Tuner, TuneOptions, TuneUpdate
+from engine.tune.runner import TuneOptions, Tuner, TuneUpdate
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.tune_chart import TuneChart
 from tui.widgets.tune_table import TuneTable
@@ -32,6 +33,10 @@ class TuneProgress(Message):
 
 
 class TuneScreen(ModalScreen[None]):
+    HELP_TITLE = "Recipe tuner"
+    HELP = "Opened with `t`. Headless: `slmops tune --profile P`."
+    # Below 120 columns the chart goes under the table, so that the table's state column shows in full.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     DEFAULT_CSS = """
     TuneScreen { align: center middle; }
     #tune { width: 96%; height: 94%; border: thick $accent; background: $surface; padding: 0 1; }
@@ -39,19 +44,24 @@ class TuneScreen(ModalScreen[None]):
     #tune-body { height: 1fr; }
     TuneTable { width: 1fr; height: 1fr; }
     TuneChart { width: 62; height: 1fr; }
+    TuneScreen.-narrow #tune-body { layout: vertical; }
+    TuneScreen.-narrow TuneTable { height: auto; max-height: 9; }
+    TuneScreen.-narrow TuneChart { width: 1fr; height: 1fr; min-height: 6; }
     #tune-status { height: 2; color: $text-muted; }
     """
     BINDINGS = [
-        Binding("r", "run", "Run"),
-        Binding("k", "toggle_quick", "Quick/full"),
-        Binding("a", "apply", "Apply"),
-        Binding("escape", "cancel_or_close", "Cancel/close"),
+        Binding("r", "run", "Run", tooltip="convert and measure every candidate of the set (after confirming)"),
+        Binding("k", "toggle_quick", "Quick/full", tooltip="switch between the quick and the full candidate set"),
+        Binding("a", "apply", "Apply", tooltip="write the selected candidate into the profile (after confirming)"),
+        Binding("escape", "cancel_or_close", "Cancel/close",
+                tooltip="cancel the run (after confirming; what was measured is kept) or close"),
     ]
+
+    quick: reactive[bool] = reactive(True)
 
     def __init__(self, profile: Profile) -> None:
         super().__init__()
         self.profile = profile
-        self.quick = True
         self.tuner: Tuner | None = None
         self.report: dict | None = None
 
@@ -64,14 +74,11 @@ class TuneScreen(ModalScreen[None]):
             yield Static("r runs the tuner: each candidate is converted with Olive, then measured.", id="tune-status")
         yield Footer()
 
-    def on_mount(self) -> None:
-        self._title()
-        self.query_one(TuneTable).reset([c.name for c in select(None, quick=self.quick)])
-
-    def _title(self) -> None:
-        names = ", ".join(c.name for c in select(None, quick=self.quick))
+    def watch_quick(self) -> None:
+        names = [c.name for c in select(None, quick=self.quick)]
         self.query_one("#tune-title", Static).update(
-            f"Recipe tuner - profile {self.profile.name} - {'quick' if self.quick else 'full'} set: {names}")
+            f"Recipe tuner - profile {self.profile.name} - {'quick' if self.quick else 'full'} set: {', '.join(names)}")
+        self.query_one(TuneTable).reset(names)
 
     def _status(self, text: str) -> None:
         self.query_one("#tune-status", Static).update(text)
@@ -84,9 +91,9 @@ class TuneScreen(ModalScreen[None]):
         if self.running:
             return
         self.quick = not self.quick
-        self.on_mount()
 
-    def action_run(self) -> None:
+    @work(exclusive=True, group="tune-confirm")
+    async def action_run(self) -> None:
         if self.running:
             self.notify("The tuner is already running.")
             return
@@ -99,6 +106,11 @@ class TuneScreen(ModalScreen[None]):
             self._status(f"{exc.message}\n{exc.hint}")
             return
         candidates = select(None, quick=self.quick)
+        question = (f"Run the recipe tuner on profile {self.profile.name}?\nIt converts the model with Olive "
+                    f"{len(candidates)} times ({', '.join(c.name for c in candidates)}) and measures each: "
+                    "several minutes, with the machine busy.")
+        if not await self.app.push_screen_wait(ConfirmScreen(question, yes="Run", no="Not now")):
+            return
         self.query_one(TuneTable).reset([c.name for c in candidates])
         self.tuner = Tuner(self.profile, TuneOptions(candidates, quick=self.quick), lambda u: self.post_message(TuneProgress(u)))
         self.run_worker(self._tune(), exclusive=True, group="tune")
@@ -134,7 +146,8 @@ class TuneScreen(ModalScreen[None]):
         self._status(f"{report['state']}: chosen {report['chosen'] or 'none'}" + (f" ({gain}x guide int4)" if gain else "")
                      + (f"; measured settings: {report['chosen_settings']}" if report.get("chosen_settings") else "") + f"\nsaved {report.get('saved_to', '-')}  (a applies the selected row)")
 
-    def action_apply(self) -> None:
+    @work(exclusive=True, group="tune-apply")
+    async def action_apply(self) -> None:
         from engine.tune.apply import ApplyError, apply_candidate, candidate_of, describe_runtime, runtime_of, target_path
 
         if self.report is None or self.running:
@@ -151,19 +164,16 @@ class TuneScreen(ModalScreen[None]):
                     f"with runtime settings {describe_runtime(runtime)}?"
                     + ("\nThe file exists and will be replaced." if path.exists() else ""))
 
-        def answered(yes: bool | None) -> None:
-            if not yes:
-                return
-            try:
-                _, written = apply_candidate(self.profile, candidate, path, runtime)
-                self.profile = load_profile(written)
-            except (OSError, ProfileError) as exc:
-                self.notify(f"Not applied: {exc}", severity="error")
-                return
-            self.app.profile = self.profile
-            self.notify(f"Applied {candidate.name} to {written}")
-
-        self.app.push_screen(ConfirmScreen(question, yes="Apply"), answered)
+        if not await self.app.push_screen_wait(ConfirmScreen(question, yes="Apply")):
+            return
+        try:
+            _, written = apply_candidate(self.profile, candidate, path, runtime)
+            self.profile = load_profile(written)
+        except (OSError, ProfileError) as exc:
+            self.notify(f"Not applied: {exc}", severity="error")
+            return
+        self.app.profile = self.profile
+        self.notify(f"Applied {candidate.name} to {written}")
 
     @work(exclusive=True, group="tune-cancel")
     async def action_cancel_or_close(self) -> None:

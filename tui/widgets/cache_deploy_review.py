@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -18,7 +19,23 @@ from engine.foundry.templates import FAMILY_NAMES, PromptTemplate
 class DeployReview(ModalScreen[tuple[str, PromptTemplate] | None]):
     """Dismisses with ("deploy", template), ("fix", template) to switch to the tokenizer's family, or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "deploy", "Deploy")]
+    HELP_TITLE = "Deploy review"
+    HELP = "Opened with `d` in the Cache panel: nothing is written before you deploy."
+    DEFAULT_CSS = """
+    DeployReview { align: center middle; }
+    #deploy-review { width: 90%; max-width: 110; height: 90%; border: thick $accent; background: $surface; padding: 0 1; }
+    #deploy-summary { height: auto; }
+    #deploy-review .label { margin-top: 1; text-style: bold; }
+    #deploy-template { height: 10; }
+    #deploy-tokenizer-template { height: 6; }
+    #deploy-buttons { height: auto; margin-top: 1; }
+    #deploy-error { height: auto; }
+    """
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", tooltip="close without deploying"),
+        Binding("ctrl+s", "deploy", "Deploy",
+                tooltip="write the model into the cache with the template as edited, and register it"),
+    ]
 
     def __init__(self, plan: DeployPlan) -> None:
         super().__init__()
@@ -59,18 +76,16 @@ class DeployReview(ModalScreen[tuple[str, PromptTemplate] | None]):
                 f"The template must be JSON with system, user, assistant and prompt strings ({exc}).", style="red"))
             return None
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "deploy":
-            self.action_deploy()
-        elif event.button.id == "fix":
-            self.dismiss(("fix", self.plan.model.PromptTemplate))
-        else:
-            self.dismiss(None)
+    @on(Button.Pressed, "#fix")
+    def _use_tokenizers(self) -> None:
+        self.dismiss(("fix", self.plan.model.PromptTemplate))
 
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#deploy")
     def action_deploy(self) -> None:
         template = self._edited()
         if template is not None:
             self.dismiss(("deploy", template))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -18,6 +18,10 @@ MAX_FILES = 40
 
 
 class CacheDetail(VerticalScroll):
+    DEFAULT_CSS = """
+    CacheDetail { border-left: solid $accent; padding: 0 1; }
+    """
+
     def compose(self):
         yield Static("Select a model to see its files.", id="cache-detail-body")
 

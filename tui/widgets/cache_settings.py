@@ -29,6 +29,6 @@ class CacheSettings(Static):
         text.append("runtime settings ", style="bold")
         text.append("; ".join(s.describe() for s in found.current))
         if found.differs:
-            text.append(f"\n  measured: {'; '.join(s.describe() for s in found.proposed)}  (e applies them)", style="yellow")
+            text.append(f"\n  measured: {'; '.join(s.describe() for s in found.proposed)}  (a applies them)", style="yellow")
         self.update(text)
         return found

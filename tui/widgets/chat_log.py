@@ -13,6 +13,14 @@ REFRESH_S = 0.08  # re-rendering Markdown per token would make long answers craw
 class ChatLog(VerticalScroll):
     """Messages top to bottom; ``begin_answer`` / ``add_text`` / ``end_answer`` stream one answer."""
 
+    DEFAULT_CSS = """
+    ChatLog { border: round $primary-darken-2; }
+    ChatLog .chat-user { background: $boost; padding: 0 1; margin: 1 0 0 8; }
+    ChatLog .chat-answer { margin: 0 8 0 0; }
+    ChatLog .chat-notice { color: $text-muted; text-style: italic; }
+    ChatLog .chat-error { color: $error; }
+    """
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._answer: Markdown | None = None

@@ -1,24 +1,79 @@
-"""The live status line under the chat: time to first token, tokens/s, context, worker RSS and CPU."""
+"""The live status line under the chat: state, time to first token, tokens/s, context, worker RSS and CPU.
+
+Reactive: the panel sets what changed and the line redraws. Two sparklines show
+the decode speed of the recent answers and the worker's memory over time.
+"""
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
-from textual.widgets import Static
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.widgets import Sparkline, Static
 
-from engine.backends.base import Resident
+from engine.units import human_bytes
+
+HISTORY = 30  # samples a sparkline keeps
 
 
-def _bytes(n: int) -> str:
-    return f"{n / 2**20:.0f} MB" if n else "-"
+class ChatStatus(Horizontal):
+    DEFAULT_CSS = """
+    ChatStatus { height: 1; color: $text-muted; }
+    ChatStatus Static { width: auto; }
+    ChatStatus Sparkline { width: 8; margin: 0 1; }
+    """
 
+    state: reactive[str] = reactive("no model loaded")
+    last: reactive[dict[str, Any] | None] = reactive(None)  # the figures of the last answer
+    context: reactive[tuple[int, int]] = reactive((0, 0))  # tokens in context, the model's limit
+    resident: reactive[tuple[int, float] | None] = reactive(None)  # the worker's RSS bytes and CPU %
 
-class ChatStatus(Static):
-    def show(self, resident: Resident | None, last: dict[str, Any] | None, context_tokens: int, state: str) -> None:
-        last = last or {}
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.speeds: deque[float] = deque(maxlen=HISTORY)
+        self.memory: deque[float] = deque(maxlen=HISTORY)
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="chat-status-speed")
+        yield Sparkline([], id="chat-speed-spark")
+        yield Static(id="chat-status-memory")
+        yield Sparkline([], id="chat-memory-spark")
+        yield Static(id="chat-status-cpu")
+
+    def on_mount(self) -> None:
+        self._show_speed()
+        self._show_memory()
+
+    def watch_state(self) -> None:
+        self._show_speed()
+
+    def watch_last(self, last: dict[str, Any] | None) -> None:
+        if last and last.get("decode_tps"):
+            self.speeds.append(float(last["decode_tps"]))
+            self.query_one("#chat-speed-spark", Sparkline).data = list(self.speeds)
+        self._show_speed()
+
+    def watch_context(self) -> None:
+        self._show_memory()
+
+    def watch_resident(self, resident: tuple[int, float] | None) -> None:
+        if resident and resident[0]:
+            self.memory.append(float(resident[0]))
+            self.query_one("#chat-memory-spark", Sparkline).data = list(self.memory)
+        self._show_memory()
+
+    def _show_speed(self) -> None:
+        last = self.last or {}
         ttft = f"{last['ttft_ms']:.0f} ms" if last.get("ttft_ms") else "-"
         tps = f"{last['decode_tps']:.1f}" if last.get("decode_tps") else "-"
-        limit = resident.context_length if resident and resident.context_length else "?"
-        rss = _bytes(resident.rss_bytes) if resident else "-"
-        cpu = f"{resident.cpu_percent:.0f}%" if resident else "-"
-        self.update(f"{state}  |  TTFT {ttft}  |  {tps} tok/s  |  context {context_tokens}/{limit}  |  RSS {rss}  |  CPU {cpu}")
+        self.query_one("#chat-status-speed", Static).update(f"{self.state}  TTFT {ttft}  {tps} tok/s")
+
+    def _show_memory(self) -> None:
+        tokens, limit = self.context
+        rss = human_bytes(self.resident[0]) if self.resident and self.resident[0] else "-"
+        cpu = f"{self.resident[1]:.0f}%" if self.resident else "-"
+        self.query_one("#chat-status-memory", Static).update(f"context {tokens}/{limit or '?'}  RSS {rss}")
+        self.query_one("#chat-status-cpu", Static).update(f"CPU {cpu}")

@@ -12,7 +12,18 @@ from textual.widgets import Footer, Static, TextArea
 
 
 class WorkflowEditor(ModalScreen[str | None]):
-    BINDINGS = [Binding("ctrl+s", "save", "Save beside the profile"), Binding("escape", "close", "Close")]
+    HELP_TITLE = "Workflow editor"
+    HELP = "Opened with `w` in the Convert panel, for `convert.method = \"config\"` (the guide's method 2)."
+    DEFAULT_CSS = """
+    WorkflowEditor { align: center middle; }
+    #workflow-editor { width: 95%; height: 90%; border: thick $accent; background: $surface; }
+    #workflow-title, #workflow-error { height: auto; padding: 0 1; }
+    #workflow-error { color: $error; }
+    """
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save beside the profile", tooltip="check the JSON and save it beside the profile"),
+        Binding("escape", "close", "Close", tooltip="close without saving"),
+    ]
 
     def __init__(self, text: str, path: str) -> None:
         super().__init__()

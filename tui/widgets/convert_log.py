@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, RichLog
@@ -14,6 +15,11 @@ _STAMP = re.compile(r"^\[\d{4}-\d\d-\d\d [\d:,]+\] ")
 
 
 class ConvertLog(Vertical):
+    DEFAULT_CSS = """
+    ConvertLog { border: round $accent; }
+    ConvertLog #convert-filter { height: 3; }
+    """
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.lines: list[str] = []
@@ -41,7 +47,8 @@ class ConvertLog(Vertical):
         needle = self.needle
         return [line for line in self.lines if needle in line.lower()]
 
-    def on_input_changed(self, event: Input.Changed) -> None:
+    @on(Input.Changed, "#convert-filter")
+    def _filter(self) -> None:
         view = self.query_one(RichLog)
         view.clear()
         for line in self.shown():

@@ -12,6 +12,12 @@ from engine.units import human_bytes
 
 
 class ConvertResult(Static):
+    DEFAULT_CSS = """
+    ConvertResult { height: auto; padding: 0 1; }
+    ConvertResult.failed { border: round $error; }
+    ConvertResult.ok { border: round $success; }
+    """
+
     def clear(self) -> None:
         self.update("")
         self.set_classes("")

@@ -10,9 +10,9 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from engine.units import human_bytes
 from engine.convert.stages import STAGES
 from engine.events import Stage
+from engine.units import human_bytes
 
 # Words first, so that the list reads the same without colour.
 _STYLE = {"waiting": "dim", "start": "bold yellow", "done": "green", "skipped": "dim", "failed": "bold red"}
@@ -21,6 +21,10 @@ _SECONDS = re.compile(r"[\d.]+s")
 
 
 class ConvertStages(Static):
+    DEFAULT_CSS = """
+    ConvertStages { border: round $accent; padding: 0 1; }
+    """
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.reset()

@@ -1,15 +1,40 @@
-"""The frontier chart (size on disk against decode speed, quality marked) as a text widget."""
+"""The frontier chart: size on disk against decode speed, quality marked; plotext, or text under NO_COLOR."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.widgets import Static
 
 from engine.tune.chart import frontier_chart
+from tui.widgets.charts import plots_wanted
 
 
-class TuneChart(Static):
+class TuneChart(Vertical):
+    DEFAULT_CSS = """
+    TuneChart #tune-chart-text { height: auto; }
+    """
+
+    def __init__(self, placeholder: str = "", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.placeholder = placeholder
+        self.plot = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.placeholder, id="tune-chart-text")
+
     def show(self, candidates: list[dict[str, Any]], chosen: str | None) -> None:
-        self.update(Text(frontier_chart(candidates, chosen, width=48, height=10)))
+        text = self.query_one("#tune-chart-text", Static)
+        if not plots_wanted():
+            text.update(Text(frontier_chart(candidates, chosen, width=48, height=10)))
+            return
+        from tui.widgets.plots import FrontierPlot
+
+        if self.plot is None:  # first chart: mount it (and import plotext) now
+            text.display = False
+            self.plot = FrontierPlot(id="tune-frontier")
+            self.mount(self.plot)
+        self.plot.show(candidates, chosen)

@@ -8,6 +8,7 @@ from textual.widgets import DataTable
 
 COLUMNS = ("#", "candidate", "state", "MB", "tok/s", "TTFT short", "TTFT long", "RSS MB", "pass", "ppl", "quality")
 QUALITY = {True: "keeps", False: "loses", None: "?"}
+STATE_WIDTH = 40  # the longest state shown; what fits in the table at 80 columns
 
 
 def _cell(value: Any) -> str:
@@ -26,7 +27,8 @@ class TuneTable(DataTable):
 
     def set_state(self, name: str, state: str) -> None:
         if name in self.rows:
-            self.update_cell(name, self.column_keys[2], state[:40])
+            # the column widens to the state, so that it is shown in full
+            self.update_cell(name, self.column_keys[2], state[:STATE_WIDTH], update_width=True)
 
     def show_rows(self, rows: list[dict[str, Any]], skipped: list[str]) -> None:
         """The ranked figures (``engine.tune.report.table_rows``), in rank order."""

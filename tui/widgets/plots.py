@@ -1,0 +1,67 @@
+"""Charts drawn by plotext (textual-plotext): bars, the tuner's frontier, memory over a soak.
+
+Imported only when a chart is first shown: plotext costs about 0.15 s to import,
+which the app's first paint does not pay. ``NO_COLOR`` terminals get the text
+charts instead (see ``plots_wanted``), as does the Markdown report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual_plotext import PlotextPlot
+
+# plotext markers that read without colour: the quality of a candidate is its shape
+QUALITY_MARKERS = {True: "+", False: "x", None: "?"}
+# in the title, not plotext's legend box, which would hide the points near the top left
+FRONTIER_TITLE = "tok/s against MB: * chosen + keeps quality x loses it ? not known"
+
+
+class BarPlot(PlotextPlot):
+    """One horizontal bar per model."""
+
+    def show(self, title: str, names: list[str], values: list[float]) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(title)
+        if names:
+            plt.bar(names, values, orientation="horizontal", width=0.3)
+        self.refresh()
+
+
+class FrontierPlot(PlotextPlot):
+    """The tuner's candidates: size on disk (x) against decode tokens/s (y), quality as the marker."""
+
+    def show(self, rows: list[dict[str, Any]], chosen: str | None) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(FRONTIER_TITLE)
+        points = [r for r in rows if not r.get("error") and r.get("decode_tps") and r.get("size_bytes")]
+        for keeps, marker in QUALITY_MARKERS.items():
+            group = [r for r in points if r.get("keeps_quality") is keeps and r["name"] != chosen]
+            if group:
+                plt.scatter([r["size_bytes"] / 2**20 for r in group], [r["decode_tps"] for r in group], marker=marker)
+        best = [r for r in points if r["name"] == chosen]
+        if best:
+            plt.scatter([best[0]["size_bytes"] / 2**20], [best[0]["decode_tps"]], marker="*")
+        if points:
+            plt.xlim(0, max(r["size_bytes"] / 2**20 for r in points) * 1.1)
+            plt.ylim(0, max(r["decode_tps"] for r in points) * 1.15)
+        self.refresh()
+
+
+class SoakPlot(PlotextPlot):
+    """The worker's memory after each request of the soak, one line per model."""
+
+    def show(self, series: dict[str, list[int]]) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title("memory over the soak (MB)")
+        plt.xlabel("request")
+        for name, rss in series.items():
+            if rss:
+                plt.plot(list(range(1, len(rss) + 1)), [b / 2**20 for b in rss], label=name, marker="braille")
+        self.refresh()
