@@ -35,13 +35,13 @@ def qwen_int4(qwen_model: Path, tmp_path_factory: pytest.TempPathFactory) -> tup
     return Path(profile.convert.output), job.result
 
 
-def test_conversion_is_verified_and_a_third_of_fp32(qwen_int4: tuple[Path, dict], qwen_model: Path):
+def test_conversion_is_verified_and_int4_sized(qwen_int4: tuple[Path, dict], qwen_model: Path):
     folder, result = qwen_int4
     assert "Paris" in result["answer"], result
     fp32 = sum(f.stat().st_size for f in qwen_model.iterdir())
     int4 = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-    # The guide's int4 leaves the 151936 x 896 embedding in fp32: about 0.35 of fp32, far from the guide's 0.125.
-    assert 0.2 < int4 / fp32 < 0.5, (int4, fp32)
+    # The guide's int4 leaves the 151936 x 896 embedding in fp32 (0.35 of fp32); the profile's recipe quantizes it (0.17).
+    assert 0.1 < int4 / fp32 < 0.4, (int4, fp32)
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ async def test_quick_bench_passes_the_profiles_coding_checks(qwen_int4: tuple[Pa
     options.lengths, options.soak_requests, options.edge = [32], 0, False
     report = await run_bench(profile, options)
     row = report["comparison"][0]
-    assert row["decode_tps"] > 0 and row["size_mb"] > 500 and row["peak_rss_mb"] > 500
+    assert row["decode_tps"] > 0 and row["size_mb"] > 250 and row["peak_rss_mb"] > 250
     quality = report["models"][0]["quality"]
     assert all(case["passed"] for case in quality["cases"]), quality["cases"]
     assert 1 < quality["perplexity"] < 20, quality["perplexity"]

@@ -22,6 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--backend", choices=BACKENDS, help="what runs the models (default: the profile's chat.backend)")
     parser.add_argument("--quick", action="store_true", help="short inputs, one run each, a 20-request soak")
     parser.add_argument("--soak", type=int, help="soak requests (default: the profile's bench.soak_requests)")
+    parser.add_argument("--http", action="store_true",
+                        help="measure through the OpenAI-compatible endpoint (slmops serve) with 1, 2 and 4 clients, "
+                             "beside the same model in-process")
     parser.add_argument("--load", type=Path, metavar="RUN", help="show a saved run instead of measuring")
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
     parser.set_defaults(handler=handle)
@@ -31,6 +34,8 @@ def handle(args: argparse.Namespace) -> int:
     from engine.bench.runs import load_run
     from engine.cli.output import print_json
 
+    if args.http:
+        return _http(args)
     if args.load:
         try:
             report = load_run(args.load)
@@ -65,6 +70,53 @@ def _measure(args: argparse.Namespace) -> dict | None:
     if args.soak is not None:
         options.soak_requests = args.soak
     return asyncio.run(run_bench(profile, options, lambda m: print(m, file=sys.stderr, flush=True)))
+
+
+def _http(args: argparse.Namespace) -> int:
+    from engine.cli.output import print_json
+    from engine.endpoint.bench import bench_endpoint
+    from engine.foundry.cache import resolve_location
+    from engine.profiles import find_profile
+
+    profile = find_profile(args.bench_profile)
+    models = [m.expanduser().resolve() for m in args.model] or [profile.output_path()]
+    missing = [m for m in models if not (m / "genai_config.json").is_file()]
+    if missing:
+        print(f"slmops: {missing[0]} holds no genai_config.json.\n"
+              "  what to do: give a folder Convert produced (or a deployed one) with --model, or convert first.", file=sys.stderr)
+        return 2
+    cache = resolve_location(None, profile.deploy.cache_dir).path
+    samples = 6 if args.quick else 20
+    new_tokens = min(profile.bench.new_tokens, 32) if args.quick else profile.bench.new_tokens
+
+    async def measure() -> list[dict]:
+        return [await bench_endpoint(m, cache, input_tokens=profile.bench.input_lengths[0], new_tokens=new_tokens,
+                                     samples=samples, progress=lambda line: print(line, file=sys.stderr, flush=True))
+                for m in models]
+
+    reports = asyncio.run(measure())
+    if args.json:
+        print_json({"http": reports})
+    else:
+        print_http(reports)
+    return 1 if any(r.get("error") for r in reports) else 0
+
+
+def print_http(reports: list[dict]) -> None:
+    from engine.cli.output import print_table
+    from engine.endpoint.bench import Level
+
+    for report in reports:
+        print(f"\n{report['name']}: through the endpoint vs in-process (Foundry Local, "
+              f"{report.get('input_tokens', '?')}-token prompt, {report['new_tokens']} new tokens, greedy)")
+        if report.get("error"):
+            print(f"  error: {report['error']['message']}\n  what to do: {report['error']['hint']}")
+            continue
+        levels = [Level(**level) for level in report["levels"]]
+        headers = ["where", "clients", "samples", "TTFT p50 ms", "decode tok/s p50", "e2e p50 ms", "e2e p95 ms",
+                   "all clients tok/s"]
+        print_table(headers, [[lv.where, lv.clients, lv.samples, lv.ttft_ms_p50, lv.decode_tps_p50, lv.e2e_ms_p50, lv.tail,
+                               lv.throughput_tps] for lv in levels])
 
 
 def print_report(report: dict) -> None:

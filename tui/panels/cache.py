@@ -34,6 +34,7 @@ from tui.widgets.cache_deploy_review import DeployReview
 from tui.widgets.cache_detail import CacheDetail
 from tui.widgets.cache_settings import CacheSettings
 from tui.widgets.cache_table import CacheTable
+from tui.widgets.serve_view import ServeView
 
 OFFLINE = "offline: the public catalog needs the internet; local models work as usual"
 
@@ -43,7 +44,7 @@ class CachePanel(Panel):
     KEY = "3"
     AUTO_FOCUS = "#cache-table"
     HELP = ("Browses the Foundry Local model cache; deploys, loads and removes models. "
-            "Headless: `slmops deploy --profile P`, `slmops cache ls|show|rm|register|ask`.")
+            "Headless: `slmops deploy --profile P`, `slmops cache ls|show|rm|register|ask`, `slmops serve [NAME]`.")
     BINDINGS = [
         Binding("d", "deploy", "Deploy", tooltip="deploy the profile's converted model (review the prompt template first)"),
         Binding("l", "toggle_load", "Load/unload", tooltip="load or unload the selected model in Foundry Local"),
@@ -54,6 +55,9 @@ class CachePanel(Panel):
         Binding("a", "apply_settings", "Settings",
                 tooltip="write the measured runtime settings into the selected model's genai_config.json (after confirming)"),
         Binding("y", "copy_path", "Copy path", tooltip="copy the selected model's path"),
+        Binding("v", "toggle_serve", "Serve",
+                tooltip="serve the selected model to applications (OpenAI-compatible, on 127.0.0.1), or stop serving"),
+        Binding("u", "copy_snippet", "Copy snippet", tooltip="copy a Python example that calls the served model with openai"),
         Binding("slash", "focus_filter", "Filter", key_display="/", tooltip="filter the list (enter or esc: back to the list)"),
         Binding("s", "sort", "Sort", tooltip="sort by the next column"),
         Binding("r", "refresh", "Refresh", tooltip="read the cache folders again"),
@@ -79,6 +83,7 @@ class CachePanel(Panel):
             yield CacheTable(id="cache-table")
             yield CacheDetail(id="cache-detail")
         yield CacheSettings(id="cache-settings")
+        yield ServeView(id="cache-serve")
         yield Static("", id="cache-status")
 
     def on_mount(self) -> None:
@@ -245,6 +250,13 @@ class CachePanel(Panel):
         if entry is not None:
             self.app.copy_to_clipboard(str(entry.path))
             self.notify(f"Copied {entry.path}")
+
+    async def action_toggle_serve(self) -> None:
+        view = self.query_one(ServeView)
+        await view.toggle(None if view.job else self.selected(), self.location.path)
+
+    def action_copy_snippet(self) -> None:
+        self.query_one(ServeView).copy_snippet()
 
     def action_chat(self) -> None:
         entry = self.selected()

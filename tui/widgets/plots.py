@@ -14,7 +14,7 @@ from textual_plotext import PlotextPlot
 # plotext markers that read without colour: the quality of a candidate is its shape
 QUALITY_MARKERS = {True: "+", False: "x", None: "?"}
 # in the title, not plotext's legend box, which would hide the points near the top left
-FRONTIER_TITLE = "tok/s against MB: * chosen + keeps quality x loses it ? not known"
+FRONTIER_TITLE = "tok/s vs MB: * chosen + keeps quality x loses ? unknown"
 
 
 class BarPlot(PlotextPlot):

@@ -1,0 +1,88 @@
+"""Worker: a deployed model served to applications through Foundry Local's OpenAI-compatible web service.
+
+Spec: ``{"model": DIR, "cache_dir": DIR, "host": "127.0.0.1", "port": 0}``.
+The model is loaded in the in-process runtime, whose web service listens on
+a free loopback port; the checking proxy (engine.endpoint.proxy) listens on
+``host:port`` in front of it, and is what applications get. Results: one
+``{"op": "ready", ...endpoint}``, then ``{"op": "request", ...record}`` per
+request. Runs until stdin closes or SIGTERM, then stops the proxy and the web
+service and unloads the model.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from engine import genai_config
+from engine.endpoint.proxy import EndpointProxy, ServedModel
+from engine.endpoint.records import Endpoint, RequestRecord
+from engine.genai_config import GenaiConfigError
+from engine.workers import protocol as p
+from engine.workers.generate_foundry import FoundryModel
+
+_emit_lock = threading.Lock()  # requests are recorded from the proxy's threads
+
+
+def _result(data: dict[str, Any]) -> None:
+    with _emit_lock:
+        p.result(data)
+
+
+def context_limit(folder: Path, context_length: int) -> int:
+    """Prompt plus answer, in tokens: the runtime sizes its buffers by search.max_length but does not enforce it."""
+    try:
+        max_length = int(genai_config.read(folder).get("search", {}).get("max_length") or 0)
+    except (GenaiConfigError, ValueError, TypeError, AttributeError):
+        return context_length
+    return min(max_length, context_length) if max_length > 0 else context_length
+
+
+def _bind(host: str, port: int, upstream: tuple[str, int], served: ServedModel) -> EndpointProxy:
+    def record(r: RequestRecord) -> None:
+        _result({"op": "request", **r.to_dict()})
+
+    try:
+        return EndpointProxy((host, port), upstream, served, record)
+    except OSError as exc:
+        raise p.WorkerError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.",
+                            "Pick another port with --port, or 0 for a free one.") from None
+
+
+def main(spec: dict[str, Any]) -> None:
+    host, port = spec.get("host", "127.0.0.1"), int(spec.get("port", 0))
+    p.stage("load", detail=spec["model"])
+    model = FoundryModel(Path(spec["model"]).expanduser(), Path(spec["cache_dir"]).expanduser())
+    p.stage("load", "done")
+    proxy = None
+    try:
+        model.manager.start_web_service()  # on 127.0.0.1, a free port (engine.foundry.sdk)
+        runtime = urlsplit(model.manager.urls[0])
+        limit = context_limit(model.folder, model.context_length)
+        proxy = _bind(host, port, (runtime.hostname, runtime.port), ServedModel(model.model.id, limit, model.count))
+        threading.Thread(target=proxy.serve_forever, name="endpoint", daemon=True).start()
+        bound_host, bound_port = proxy.server_address[:2]
+        endpoint = Endpoint(url=f"http://{bound_host}:{bound_port}", model_id=model.model.id, context_limit=limit,
+                            pid=os.getpid(), host=bound_host, port=bound_port)
+        p.log(f"runtime web service: {model.manager.urls[0]}; proxy: {endpoint.url}")
+        _result({"op": "ready", **endpoint.to_dict()})
+        sys.stdin.read()  # this worker takes no requests: its input closing is the signal to stop
+    finally:
+        p.stage("stop")
+        if proxy is not None:
+            proxy.shutdown()
+            proxy.close_upstreams()  # the web service stops only once no answer is in progress
+            proxy.server_close()
+        if model.manager.urls:
+            model.manager.stop_web_service()
+        if model.model.is_loaded:
+            model.model.unload()
+        p.stage("stop", "done")
+
+
+if __name__ == "__main__":
+    p.run_worker(main)
