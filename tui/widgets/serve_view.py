@@ -97,7 +97,7 @@ class ServeView(Static):
             text.append("serving ", style="bold")
             text.append(f"{self.endpoint.model_id} at ")
             text.append(self.endpoint.base_url, style="bold underline")
-            text.append("   e stops, u copies a Python example\n", style="dim")
+            text.append("   v stops, u copies a Python example\n", style="dim")
             totals = self.monitor.totals
             speed = f"{totals.tokens_per_s:.1f}" if totals.tokens_per_s else "-"
             text.append(f"requests {totals.requests}   errors {totals.errors}   tokens {totals.tokens_out}   tok/s {speed}")
