@@ -1,57 +1,66 @@
 """Does the app's generation path cost speed? Decode tokens/s through the app vs a bare loop, same model, one run.
 
-    .venv/bin/python benchmarks/generation.py [ONNX_DIR] [--hf DIR] [--tokens N] [--repeats R]
+    .venv/bin/python benchmarks/generation.py [ONNX_DIR] [--hf DIR] [--tokens N] [--runs R]
 
-Prints decode tokens/s through the app (worker subprocess + event stream +
-backend), through a bare ONNX Runtime GenAI loop in this process, the ratio
-(target >= 0.97), the extra time to first token in ms, and, for reference,
-transformers on the fp32 source model. Runs alternate, so that machine load
-hits both paths alike.
+Each run measures both sides in fresh processes, alternating which goes first
+(A B, B A, ...): the app (worker subprocess + event stream + backend, timed as
+its consumer sees the tokens arrive) and a bare ONNX Runtime GenAI loop in a
+process of its own that never imports torch. Each side loads the model, makes
+one warm-up generation, then one measured greedy generation. Both sides must
+generate the same number of tokens, else the run is not comparable and the
+script says so. Prints the per-run ratios app / bare, their median and spread
+(target: median >= 0.97), the extra time to first token, and, for reference,
+transformers on the fp32 source model (also in a process of its own).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from engine import genai_config, locations  # noqa: E402
-from engine.backends.base import GenerationRequest  # noqa: E402
-from engine.backends.ort_genai import OrtGenaiBackend  # noqa: E402
-from engine.bench.latency import generate_once  # noqa: E402
-from engine.events import Token  # noqa: E402
 
 PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper and the sea."}]
 
 
-def bare_ort(model, tokenizer, og, new_tokens: int) -> tuple[float, float]:
-    """(ttft_ms, decode tok/s) of one greedy generation, timed like the worker times it."""
-    import json
+def bare_run(folder: Path, new_tokens: int) -> dict:
+    """One fresh-process run of the bare loop: load, warm up, one greedy generation timed like the worker times it."""
+    import onnxruntime_genai as og
 
-    started = time.perf_counter()
-    tokens = tokenizer.encode(tokenizer.apply_chat_template(json.dumps(PROMPT), add_generation_prompt=True))
-    params = og.GeneratorParams(model)
-    params.set_search_options(max_length=len(tokens) + new_tokens, do_sample=False, repetition_penalty=1.0)
-    generator = og.Generator(model, params)
-    stream = tokenizer.create_stream()
-    generator.append_tokens(tokens)
-    first = None
-    count = 0
-    while not generator.is_done():
-        generator.generate_next_token()
-        stream.decode(generator.get_next_tokens()[0])
-        count += 1
-        first = first or time.perf_counter()
-    last = time.perf_counter()
-    return (first - started) * 1000, (count - 1) / (last - first)
+    model = og.Model(str(folder))
+    tokenizer = og.Tokenizer(model)
+
+    def generate() -> dict:
+        started = time.perf_counter()
+        tokens = tokenizer.encode(tokenizer.apply_chat_template(json.dumps(PROMPT), add_generation_prompt=True))
+        params = og.GeneratorParams(model)
+        params.set_search_options(max_length=len(tokens) + new_tokens, do_sample=False, repetition_penalty=1.0)
+        generator = og.Generator(model, params)
+        stream = tokenizer.create_stream()
+        generator.append_tokens(tokens)
+        first, count = None, 0
+        while not generator.is_done():
+            generator.generate_next_token()
+            stream.decode(generator.get_next_tokens()[0])
+            count += 1
+            first = first or time.perf_counter()
+        last = time.perf_counter()
+        return {"ttft_ms": (first - started) * 1000, "decode_tps": (count - 1) / (last - first), "tokens_out": count}
+
+    generate()  # warm-up
+    return generate()
 
 
-def transformers_tps(folder: Path, new_tokens: int) -> float:
+def transformers_run(folder: Path, new_tokens: int) -> dict:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -63,31 +72,41 @@ def transformers_tps(folder: Path, new_tokens: int) -> float:
         started = time.perf_counter()
         out = model.generate(**ids, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False)
         elapsed = time.perf_counter() - started
-    return (out.shape[1] - ids["input_ids"].shape[1]) / elapsed
+    return {"decode_tps": (out.shape[1] - ids["input_ids"].shape[1]) / elapsed}
 
 
-async def measure(folder: Path, new_tokens: int, repeats: int) -> dict[str, list[float]]:
-    import onnxruntime_genai as og
+def in_fresh_process(mode: str, folder: Path, new_tokens: int) -> dict:
+    """Run ``mode`` (bare or transformers) of this script in a new Python process; its JSON result."""
+    done = subprocess.run([sys.executable, __file__, str(folder), f"--{mode}", "--tokens", str(new_tokens)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the {mode} side failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
-    model = og.Model(str(folder))
-    tokenizer = og.Tokenizer(model)
-    results: dict[str, list[float]] = {"app_tps": [], "bare_tps": [], "app_ttft": [], "bare_ttft": []}
+
+async def app_run(folder: Path, new_tokens: int) -> dict:
+    """One run through the app, in a fresh worker: warm-up, then one generation timed from the consumer's side."""
+    from engine.backends.base import GenerationRequest
+    from engine.backends.ort_genai import OrtGenaiBackend
+    from engine.bench.latency import generate_once
+    from engine.events import Result, Token
+
     request = GenerationRequest(PROMPT, max_new_tokens=new_tokens)
     async with OrtGenaiBackend(folder) as backend:
-        await generate_once(backend, request)  # warm-up both paths
-        bare_ort(model, tokenizer, og, new_tokens)
-        for _ in range(repeats):
-            # As a consumer of the app sees it: from the request to each Token event arriving.
-            sent = time.perf_counter()
-            # Tokens come in batches; a Token's index counts the tokens generated up to it.
-            arrivals = [(time.perf_counter(), e.index) async for e in backend.generate(request) if isinstance(e, Token)]
-            (t0, n0), (t1, n1) = arrivals[0], arrivals[-1]
-            results["app_ttft"].append((t0 - sent) * 1000)
-            results["app_tps"].append((n1 - n0) / (t1 - t0))
-            ttft, tps = bare_ort(model, tokenizer, og, new_tokens)
-            results["bare_ttft"].append(ttft)
-            results["bare_tps"].append(tps)
-    return results
+        await generate_once(backend, request)  # warm-up
+        sent = time.perf_counter()
+        arrivals, tokens_out = [], None
+        async for event in backend.generate(request):
+            if isinstance(event, Token):  # tokens come in batches; the index counts the tokens so far
+                arrivals.append((time.perf_counter(), event.index))
+            elif isinstance(event, Result):
+                tokens_out = event.data.get("tokens_out")
+    (t0, n0), (t1, n1) = arrivals[0], arrivals[-1]
+    return {"ttft_ms": (t0 - sent) * 1000, "decode_tps": (n1 - n0) / (t1 - t0), "tokens_out": tokens_out}
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.3f} [{min(values):.3f}-{max(values):.3f}]"
 
 
 def main() -> int:
@@ -95,24 +114,41 @@ def main() -> int:
     parser.add_argument("model", nargs="?", type=Path, default=locations.models_dir() / "demo-int4")
     parser.add_argument("--hf", type=Path, default=locations.demo_model_dir(), help="fp32 Hugging Face source (transformers reference)")
     parser.add_argument("--tokens", type=int, default=128)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)  # one bare-loop run, in this (fresh) process
+    parser.add_argument("--transformers", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.bare or args.transformers:
+        print(json.dumps((bare_run if args.bare else transformers_run)(args.model, args.tokens)))
+        return 0
     if not genai_config.exists(args.model):
         print(f"{args.model} holds no genai_config.json: give a converted model folder.", file=sys.stderr)
         return 2
-    # transformers first: ONNX Runtime's thread pools, once loaded here, would slow torch down.
-    hf_tps = transformers_tps(args.hf, args.tokens) if args.hf.is_dir() else None
-    r = asyncio.run(measure(args.model, args.tokens, args.repeats))
-    app, bare = statistics.median(r["app_tps"]), statistics.median(r["bare_tps"])
-    extra_ttft = statistics.median(r["app_ttft"]) - statistics.median(r["bare_ttft"])
-    print(f"model: {args.model}  ({args.tokens} new tokens, {args.repeats} runs, medians)")
-    print(f"decode tok/s through the app : {app:8.1f}")
-    print(f"decode tok/s bare ORT GenAI  : {bare:8.1f}")
-    print(f"ratio app / bare             : {app / bare:8.3f}   (target >= 0.97)")
-    print(f"extra time to first token    : {extra_ttft:8.1f} ms")
-    if hf_tps is not None:
-        print(f"transformers fp32 tok/s      : {hf_tps:8.1f}   ({args.hf.name}, reference)")
-    return 0
+    app, bare = [], []
+    for i in range(args.runs):
+        for side in (("app", "bare") if i % 2 == 0 else ("bare", "app")):
+            if side == "app":
+                app.append(asyncio.run(app_run(args.model, args.tokens)))
+            else:
+                bare.append(in_fresh_process("bare", args.model, args.tokens))
+        print(f"run {i + 1}/{args.runs}: app {app[-1]['decode_tps']:.1f} tok/s ({app[-1]['tokens_out']} tokens), "
+              f"bare {bare[-1]['decode_tps']:.1f} tok/s ({bare[-1]['tokens_out']} tokens)", file=sys.stderr)
+    mismatched = [(a["tokens_out"], b["tokens_out"]) for a, b in zip(app, bare) if a["tokens_out"] != b["tokens_out"]]
+    ratios = [a["decode_tps"] / b["decode_tps"] for a, b in zip(app, bare)]
+    extra_ttft = [a["ttft_ms"] - b["ttft_ms"] for a, b in zip(app, bare)]
+    print(f"model: {args.model}  ({args.tokens} new tokens, {args.runs} alternating runs, fresh processes, medians [min-max])")
+    print(f"tokens generated, app / bare : {app[0]['tokens_out']} / {bare[0]['tokens_out']}"
+          + (f"   NOT THE SAME in {len(mismatched)} run(s): {mismatched}" if mismatched else " (the same in every run)"))
+    print(f"decode tok/s through the app : {statistics.median(a['decode_tps'] for a in app):8.1f}")
+    print(f"decode tok/s bare ORT GenAI  : {statistics.median(b['decode_tps'] for b in bare):8.1f}")
+    print(f"per-run ratios app / bare    : {', '.join(f'{r:.3f}' for r in ratios)}")
+    median = statistics.median(ratios)
+    print(f"ratio app / bare             : {spread(ratios)}   (target: median >= 0.97: {'MET' if median >= 0.97 else 'NOT MET'})")
+    print(f"extra time to first token    : {statistics.median(extra_ttft):8.1f} ms [{min(extra_ttft):.1f}-{max(extra_ttft):.1f}]")
+    if args.hf.is_dir():
+        hf = in_fresh_process("transformers", args.hf, args.tokens)
+        print(f"transformers fp32 tok/s      : {hf['decode_tps']:8.1f}   ({args.hf.name}, reference, one run)")
+    return 1 if mismatched else 0
 
 
 if __name__ == "__main__":

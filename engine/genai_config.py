@@ -59,6 +59,13 @@ def context_length(data: dict[str, Any]) -> int:
     return int(data.get("model", {}).get("context_length", 0) or 0)
 
 
+def sequence_limit(data: dict[str, Any]) -> int:
+    """The longest prompt plus answer the runtime takes: ``search.max_length`` (deploy writes the guide's
+    ModelConfig there) capped by ``context_length``; 0 when the file gives neither."""
+    limits = [n for n in (context_length(data), int(data.get("search", {}).get("max_length", 0) or 0)) if n > 0]
+    return min(limits, default=0)
+
+
 def session_options(data: dict[str, Any]) -> dict[str, Any]:
     """The decoder's ONNX Runtime session options (created when missing), where thread settings live."""
     decoder = data.setdefault("model", {}).setdefault("decoder", {})

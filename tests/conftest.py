@@ -8,6 +8,7 @@ temporary home.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from pathlib import Path
 
@@ -77,3 +78,17 @@ def demo_onnx_int4(demo_model: Path, tmp_path_factory: pytest.TempPathFactory) -
     assert job.finished.ok, f"converting the demo model failed: {job.error}"
     assert (out / "genai_config.json").is_file()
     return out
+
+
+@pytest.fixture
+def limited(demo_onnx_int4: Path, tmp_path: Path) -> Path:
+    """The demo int4 model (hard links) deployed with a small ``search.max_length``: 8,192 of context, 64 taken."""
+    folder = tmp_path / "limited"
+    folder.mkdir()
+    for f in demo_onnx_int4.iterdir():
+        if f.is_file() and f.name != "genai_config.json":
+            os.link(f, folder / f.name)
+    config = json.loads((demo_onnx_int4 / "genai_config.json").read_text())
+    config["search"]["max_length"] = 64
+    (folder / "genai_config.json").write_text(json.dumps(config))
+    return folder

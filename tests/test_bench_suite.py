@@ -7,12 +7,14 @@ import json
 import pytest
 
 from engine.backends import make_backend
+from engine.backends.base import GenerationRequest
 from engine.bench.edge import run_edge_cases
 from engine.bench.quality import agreement, check, run_quality
 from engine.bench.runner import BenchOptions, run_bench
 from engine.bench.runs import list_runs, load_run
 from engine.bench.soak import run_soak, verdict
 from engine.bench.stats import percentile, slope
+from engine.events import Error, Result, Token
 from engine.profiles import EvalCase, find_profile
 
 
@@ -26,12 +28,33 @@ async def backend(demo_onnx_int4):
 async def test_every_edge_case_is_handled_and_the_worker_stays_up(backend):
     pid = backend.pid
     results = {r.name: r for r in await run_edge_cases(backend)}
-    assert set(results) == {"empty prompt", "whitespace only", "longer than the context", "invalid UTF-8",
-                            "control characters", "emoji and non-Latin text", "max_length 1"}
+    assert set(results) == {"empty prompt", "whitespace only", "longer than the model takes", "invalid UTF-8",
+                            "control characters", "emoji and non-Latin text", "max_length 1", "still answers afterwards"}
     assert all(r.handled for r in results.values()), [r for r in results.values() if not r.handled]
-    assert results["longer than the context"].outcome == "refused" and "context" in results["longer than the context"].detail
+    assert results["longer than the model takes"].outcome == "refused" and "tokens" in results["longer than the model takes"].detail
+    assert results["empty prompt"].outcome == results["whitespace only"].outcome == "refused"
     assert results["max_length 1"].outcome == "answered"
     assert backend.pid == pid
+
+
+async def over_and_under_the_limit(backend) -> None:
+    """Refused before generation past search.max_length (it used to run up to the context); room capped within it."""
+    assert backend.resident.context_length == 64
+    long = GenerationRequest([{"role": "user", "content": "Tell me about the sea. " * 20}], max_new_tokens=8)
+    events = [e async for e in backend.generate(long)]
+    assert not any(isinstance(e, Token) for e in events)
+    assert isinstance(events[-1], Error) and "at most 64" in events[-1].message and events[-1].hint
+    short = GenerationRequest([{"role": "user", "content": "Write a long story about the sea."}], max_new_tokens=200)
+    result = [e async for e in backend.generate(short)][-1]
+    assert isinstance(result, Result) and result.data["tokens_in"] + result.data["tokens_out"] <= 64
+    empty = [e async for e in backend.generate(GenerationRequest([{"role": "user", "content": "  "}]))][-1]
+    assert isinstance(empty, Error) and "empty" in empty.message
+
+
+@pytest.mark.slow
+async def test_prompt_past_search_max_length_is_refused_before_generation(limited):
+    async with make_backend("onnxruntime-genai", limited) as backend:
+        await over_and_under_the_limit(backend)
 
 
 @pytest.mark.slow

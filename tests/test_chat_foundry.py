@@ -12,6 +12,7 @@ from engine.backends import make_backend
 from engine.backends.base import GenerationRequest
 from engine.chat import Conversation, Settings
 from engine.events import Result, Token
+from tests.test_bench_suite import over_and_under_the_limit
 
 
 @pytest.fixture
@@ -46,3 +47,9 @@ async def test_foundry_local_streams_paris_stops_and_keeps_a_conversation(deploy
 
         with pytest.raises(Exception, match="logits"):
             await backend.call("perplexity", text="Some text to score.")
+
+
+@pytest.mark.slow
+async def test_foundry_local_refuses_a_prompt_past_search_max_length(limited, tmp_path):
+    async with make_backend("foundry-local", limited, cache_dir=str(tmp_path / "foundry-cache")) as backend:
+        await over_and_under_the_limit(backend)

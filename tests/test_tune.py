@@ -33,7 +33,7 @@ def demo_profile(model: Path):
 @pytest.fixture(scope="module")
 def tuned(demo_model) -> dict:
     """One quick tuning run shared by the tests: fp32 reference, the guide's int4, a failing candidate, RTN int4 with lm_head in 8 bits."""
-    options = TuneOptions(select(["guide-int4", BAD, HEAD8], quick=True), quick=True, threads=[1])
+    options = TuneOptions(select(["guide-int4", BAD, HEAD8], quick=True), quick=True, threads=[1], runs=2, lengths=[32, 128])
     updates = []
     report = asyncio.run(Tuner(demo_profile(demo_model), options, updates.append).run())
     report["updates"] = updates
@@ -54,7 +54,18 @@ def test_reduced_candidate_set_runs_end_to_end(tuned):
     assert by_name[HEAD8]["from_fp32"]  # quantized the fp32 ONNX model built once
     assert by_name[HEAD8]["size_bytes"] < by_name["fp32"]["size_bytes"] / 3
     assert any(u.status == "bench" for u in tuned["updates"]) and any(u.status == "convert" for u in tuned["updates"])
-    assert tuned["threads"] and tuned["threads"][0]["intra_op_threads"] == 1 and tuned["threads"][0]["decode_tps"] > 0
+    assert tuned["runs"] == 2 and by_name["fp32"]["runs"] == 2 and by_name["guide-int4"]["runs"] == 4  # against fp32 and HEAD8
+    ratio = by_name[HEAD8]["vs_guide"]["decode_tps"]
+    assert len(ratio["ratios"]) == 2 and ratio["low"] <= ratio["median"] <= ratio["high"]
+    assert by_name[HEAD8]["decode_tps_spread"]["n"] == 2 and by_name[HEAD8]["session_options"] == {}
+    assert isinstance(by_name[HEAD8]["beats_guide"], bool)
+    # The chosen recipe at default settings and with one thread, each timed against the guide's recipe.
+    settings = tuned["settings"]
+    assert settings[0]["candidate"] == "guide-int4" and settings[0]["session_options"] == {}
+    cores = runtime_settings.physical_cores()
+    assert [t["intra_op_threads"] for t in settings[1:]] == [None, *sorted({1, cores})]  # the default is always timed
+    assert all(t["decode_tps"] > 0 and len(t["vs_guide"]["decode_tps"]["ratios"]) == 2 for t in settings)
+    assert tuned["chosen_settings"] in ({"intra_op_num_threads": 1}, {"intra_op_num_threads": cores})
 
 
 def test_report_saved_as_json_csv_and_markdown(tuned):
@@ -63,8 +74,10 @@ def test_report_saved_as_json_csv_and_markdown(tuned):
     assert [c["name"] for c in saved["candidates"]] == [c["name"] for c in tuned["candidates"]]
     rows = list(csv.DictReader((folder / "candidates.csv").open()))
     assert {r["name"] for r in rows} == {c["name"] for c in tuned["candidates"]}
+    assert saved["chosen_settings"] == tuned["chosen_settings"]
+    assert len(list(csv.DictReader((folder / "settings.csv").open()))) == len(tuned["settings"])
     text = (folder / "tune.md").read_text()
-    assert "size on disk" in text and "decode tok/s" in text and "guide-int4" in text
+    assert "size on disk" in text and "decode tok/s" in text and "guide-int4" in text and "per-pair ratios" in text
 
 
 def test_failing_candidate_is_reported_and_the_others_go_on(tuned):
@@ -84,19 +97,20 @@ def test_applied_profile_converts_to_the_measured_model(tuned, tmp_path):
     assert written == path
     applied = load_profile(path)
     assert (applied.convert.recipe, applied.convert.block_size, applied.convert.symmetric) == ("rtn-int4-head8", 128, False)
-    assert applied.runtime == RuntimeSection(1, runtime_settings.measured_source(tuned["created"][:10]))
+    threads = tuned["chosen_settings"]["intra_op_num_threads"]
+    assert applied.runtime == RuntimeSection(threads, runtime_settings.measured_source(tuned["created"][:10]))
     applied.convert.output = str(tmp_path / "out")
     job = asyncio.run(run_conversion(applied))
     assert job.finished.ok, job.error
     assert job.result["recipe"] == "rtn-int4-head8" and set(job.result["bits"]) >= {4, 8}
     assert abs(job.result["size_bytes"] - measured["size_bytes"]) <= 0.01 * measured["size_bytes"]
-    assert runtime_settings.read(tmp_path / "out") == {"intra_op_num_threads": 1}  # the measured count, not the default
+    assert runtime_settings.read(tmp_path / "out") == tuned["chosen_settings"]  # the measured count
 
 
 def test_chosen_settings_and_the_history_of_the_run(tuned):
-    assert tuned["chosen_settings"] == {"intra_op_num_threads": 1}  # the one count measured
+    assert set(tuned["chosen_settings"]) == {"intra_op_num_threads"}
     measured = next(c for c in tuned["candidates"] if c["name"] == HEAD8)
-    assert measured["session_options"] == {"intra_op_num_threads": runtime_settings.physical_cores()}
+    assert measured["session_options"] == {}  # timed against the guide's recipe as the guide deploys: no settings
     entry = history.latest("llama")
     assert entry["candidate"] == tuned["chosen"] and entry["settings"] == tuned["chosen_settings"]
 
@@ -125,7 +139,7 @@ def test_a_pruned_model_answers_and_scores_the_unpruned_perplexity(tuned, tmp_pa
 
 def test_cancel_keeps_the_finished_measurements(tiny_model, home):
     profile = demo_profile(tiny_model)
-    options = TuneOptions(select(["guide-int4"], quick=True), quick=True, threads=[])
+    options = TuneOptions(select(["guide-int4", "rtn-int4-b128"], quick=True), quick=True, threads=[], runs=1)
     tuner = Tuner(profile, options, lambda u: u.candidate == "fp32" and u.status == "done" and task.cancel())
 
     async def main():
@@ -137,8 +151,9 @@ def test_cancel_keeps_the_finished_measurements(tiny_model, home):
     asyncio.run(main())
     report = tuner.report
     assert report["state"] == "cancelled"
-    assert [c["name"] for c in report["candidates"]] == ["fp32"] and report["candidates"][0]["decode_tps"]
-    assert report["skipped"] == ["guide-int4"]
+    assert [c["name"] for c in report["candidates"]] == ["guide-int4", "fp32"]  # the guide's recipe is timed first
+    assert all(c["decode_tps"] for c in report["candidates"])
+    assert report["skipped"] == ["rtn-int4-b128"]
     assert json.loads((Path(report["saved_to"]) / "report.json").read_text())["state"] == "cancelled"
     assert not list(locations.models_dir().glob("tune-demo/.*partial*"))
 

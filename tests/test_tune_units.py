@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from engine import locations
@@ -77,3 +79,86 @@ def test_apply_target_and_profile(home):
     for name in (None, "x", "y"):
         with pytest.raises(ApplyError):
             candidate_of(report, name)
+
+
+def test_a_candidate_replaces_the_guides_recipe_only_beyond_the_spread():
+    rows = [row("fp32", 15, 9.0, 600 * 2**20), row("guide-int4", 100, 9.6), row("noisy", 110, 9.5), row("steady", 105, 9.5)]
+    by_name = {r["name"]: r for r in rows}
+    by_name["noisy"]["beats_guide"] = False  # faster by median, slower in one pair
+    by_name["steady"]["beats_guide"] = True
+    by_name["fp32"]["beats_guide"] = False
+    assert rank(rows, QualityBound()) == "steady" and "noisy" in by_name["steady"]["choice_note"]
+    by_name["steady"]["beats_guide"] = False
+    assert rank(rows, QualityBound()) == "guide-int4"  # nobody beat it beyond the spread: the guide's recipe stays
+    by_name["guide-int4"]["perplexity"] = 20.0  # loses quality: the fastest that keeps it, for its quality
+    assert rank(rows, QualityBound()) == "noisy" and "quality" in by_name["noisy"]["choice_note"]
+
+
+def test_alternating_runs_rotate_the_order_and_ratios_pair_rounds():
+    import asyncio
+
+    from engine.tune.timing import Side, interleave, speed_figures
+
+    order = []
+
+    async def run(side):
+        order.append(side.name)
+        return {"decode_tps": {"A": 100.0, "B": 150.0}[side.name] + len(order), "ttft_ms_long": 1000.0, "error": None}
+
+    sides = [Side("A", Path("/a"), {}), Side("B", Path("/b"), {})]
+    runs = asyncio.run(interleave(sides, 5, run))
+    assert order == ["A", "B", "B", "A", "A", "B", "B", "A", "A", "B"]
+    figures = speed_figures(runs[1], runs[0])
+    assert figures["runs"] == 5 and figures["decode_tps_spread"]["n"] == 5
+    assert figures["vs"]["decode_tps"]["beats"] and len(figures["vs"]["decode_tps"]["ratios"]) == 5
+    assert not figures["vs"]["ttft_ms_long"]["beats"]  # equal in every pair: no gain
+    runs[1][2] = {"error": "boom"}
+    assert len(speed_figures(runs[1], runs[0])["vs"]["decode_tps"]["ratios"]) == 4
+
+
+def test_session_options_copy_keeps_only_the_converters_defaults(tmp_path):
+    import json
+
+    from engine.tune.timing import with_session_options
+
+    model = tmp_path / "m"
+    model.mkdir()
+    (model / "model.onnx").write_text("x")
+    config = {"model": {"decoder": {"session_options": {"log_id": "x", "provider_options": [], "intra_op_num_threads": 2}}}}
+    (model / "genai_config.json").write_text(json.dumps(config))
+    plain = with_session_options(model, {}, "plain")
+    assert json.loads((plain / "genai_config.json").read_text())["model"]["decoder"]["session_options"] == {"log_id": "x", "provider_options": []}
+    tuned = with_session_options(model, {"intra_op_num_threads": 1}, "t1")
+    assert json.loads((tuned / "genai_config.json").read_text())["model"]["decoder"]["session_options"]["intra_op_num_threads"] == 1
+    assert (tuned / "model.onnx").stat().st_ino == (model / "model.onnx").stat().st_ino
+    assert json.loads((model / "genai_config.json").read_text()) == config
+
+
+def test_report_shows_medians_spread_and_ratios(capsys):
+    from engine.cli.tune import print_report
+    from engine.tune.report import markdown, settings_rows, speedup
+    from engine.tune.timing import speed_figures
+
+    def runs(tps):
+        return [{"decode_tps": t, "ttft_ms_short": 100.0, "ttft_ms_long": 900.0, "prefill_tps_long": 500.0, "peak_rss_bytes": 2**28,
+                 "short_tokens": 30, "long_tokens": 500, "error": None} for t in tps]
+
+    guide, fast = runs([100, 104, 98]), runs([150, 160, 149])
+    rows = [dict(row("guide-int4", 0, 9.6), **speed_figures(guide)), dict(row("fp32", 0, 9.0), perplexity=9.0),
+            dict(row("fast", 0, 9.5), **{k: v for k, v in speed_figures(fast, guide).items() if k != "vs"})]
+    rows[2]["vs_guide"] = speed_figures(fast, guide)["vs"]
+    rows[2]["beats_guide"] = True
+    chosen = rank(rows, QualityBound())
+    setting = {"candidate": "fast", "session_options": {"intra_op_num_threads": 2}, **speed_figures(fast, guide),
+               "decode_vs_default": speed_figures(fast, fast)["vs"]["decode_tps"], "error": None}
+    setting["vs_guide"] = setting.pop("vs")
+    report = {"name": "demo", "state": "complete", "created": "2026-11-25T23:00:00", "duration_s": 1.0, "quick": True,
+              "bound": QualityBound().to_dict(), "runs": 3, "chosen": chosen, "candidates": rows, "settings": [setting],
+              "chosen_settings": {"intra_op_num_threads": 2}, "skipped": []}
+    assert chosen == "fast" and speedup(report, "fast") == pytest.approx(1.52, abs=0.01)
+    assert settings_rows(report)[0]["vs_guide"].startswith("1.5") and settings_rows(report)[0]["session_options"] == "intra_op_num_threads=2"
+    text = markdown(report)
+    assert "per-pair ratios" in text and "149.0-160.0" in text and "intra_op_num_threads=2" in text
+    print_report(report)
+    out = capsys.readouterr().out
+    assert "vs guide" in out and "measured runtime settings: intra_op_num_threads=2" in out

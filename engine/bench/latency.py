@@ -1,7 +1,9 @@
 """Latency and throughput at several input lengths: warm-up, then repeated greedy runs.
 
-Per length: time to first token, prefill and decode tokens/s, end-to-end
-latency p50 / p95, peak RSS and mean CPU% of the worker while it ran.
+Per length: time to first token, prefill and decode tokens/s (medians of the
+runs), end-to-end latency p50 and its tail, peak RSS and mean CPU% of the worker
+while it ran. The tail is a p95 only with enough runs for one (see
+``engine.bench.stats.tail``); with fewer it is the maximum and says so.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any, Callable
 
 from engine.backends.base import BackendError, GenerationBackend, GenerationRequest
 from engine.bench.prompts import prompt_of_length
-from engine.bench.stats import mean, percentile, rounded
+from engine.bench.stats import mean, median, rounded, tail
 from engine.events import Error, Result
 
 
@@ -24,7 +26,8 @@ class LengthResult:
     prefill_tps: float | None
     decode_tps: float | None
     e2e_p50_ms: float | None
-    e2e_p95_ms: float | None
+    e2e_tail_ms: float | None
+    e2e_tail: str  # what the tail is: "p95 of 20" or "max of 3"
     peak_rss_bytes: int
     mean_cpu_percent: float | None
     tokens_out: float | None
@@ -77,16 +80,24 @@ async def run_latency(
             on_progress(f"{real} tokens: run {i + 1}/{repeats}")
             runs.append(await generate_once(backend, request))
         samples = backend.resident.window(started)
+        tail_ms, tail_label = tail([r.get("e2e_ms") for r in runs])
         results.append(LengthResult(
             input_tokens=real,
             runs=len(runs),
-            ttft_ms=rounded(mean([r.get("ttft_ms") for r in runs])),
-            prefill_tps=rounded(mean([r.get("prefill_tps") for r in runs]), 1),
-            decode_tps=rounded(mean([r.get("decode_tps") for r in runs]), 1),
-            e2e_p50_ms=rounded(percentile([r.get("e2e_ms") for r in runs], 0.5)),
-            e2e_p95_ms=rounded(percentile([r.get("e2e_ms") for r in runs], 0.95)),
+            ttft_ms=rounded(median([r.get("ttft_ms") for r in runs])),
+            prefill_tps=rounded(median([r.get("prefill_tps") for r in runs]), 1),
+            decode_tps=rounded(median([r.get("decode_tps") for r in runs]), 1),
+            e2e_p50_ms=rounded(median([r.get("e2e_ms") for r in runs])),
+            e2e_tail_ms=rounded(tail_ms),
+            e2e_tail=tail_label,
             peak_rss_bytes=max([s[1] for s in samples] or [backend.resident.rss_bytes]),
             mean_cpu_percent=rounded(mean([s[2] for s in samples]), 1),
             tokens_out=rounded(mean([r.get("tokens_out") for r in runs]), 1),
         ))
     return results
+
+
+def tail_cell(row: dict[str, Any], prefix: str = "e2e") -> str:
+    """A latency tail as a table shows it: the value with what it is, "812 (max of 3)" or "905 (p95 of 20)"."""
+    value = row.get(f"{prefix}_tail_ms")
+    return "-" if value is None else f"{value:g} ({row.get(f'{prefix}_tail')})"

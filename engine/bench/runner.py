@@ -15,7 +15,7 @@ from typing import Any, Callable
 from engine.backends import make_backend
 from engine.backends.base import BackendError
 from engine.bench.edge import run_edge_cases
-from engine.bench.latency import run_latency
+from engine.bench.latency import run_latency, tail_cell
 from engine.bench.quality import agreement, run_quality
 from engine.bench.runs import environment, save_run
 from engine.bench.soak import run_soak
@@ -108,7 +108,7 @@ def comparison(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "model": m["name"], "precision": m["precision"], "size_mb": round(m["size_bytes"] / 2**20, 1),
             "decode_tps": first.get("decode_tps"), "ttft_ms_short": first.get("ttft_ms"),
             "ttft_ms_long": last.get("ttft_ms"), "long_input_tokens": last.get("input_tokens"),
-            "e2e_p95_ms": first.get("e2e_p95_ms"),
+            "e2e_tail_ms": first.get("e2e_tail_ms"), "e2e_tail": tail_cell(first),  # e.g. "812 (max of 3)"
             "peak_rss_mb": round(m.get("peak_rss_bytes", 0) / 2**20, 1),
             "pass_rate": quality.get("pass_rate"), "agreement": quality.get("similarity"),
             "perplexity": quality.get("perplexity"), "soak": soak.get("verdict"),

@@ -1,14 +1,27 @@
-"""Small statistics shared by the benchmarks."""
+"""Small statistics shared by the benchmarks and the tuner.
+
+Timings on a shared machine are noisy, so figures are medians with their
+spread (min to max), comparisons are ratios of runs taken side by side, and a
+percentile is only named so when there are enough samples for it.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Sequence
+import statistics
+from dataclasses import asdict, dataclass
+from typing import Any, Sequence
+
+PERCENTILE_MIN_SAMPLES = 20  # fewer samples than this make a "p95" the maximum under another name
 
 
-def percentile(values: Sequence[float], share: float) -> float | None:
+def _data(values: Sequence[float | None]) -> list[float]:
+    return sorted(v for v in values if v is not None)
+
+
+def percentile(values: Sequence[float | None], share: float) -> float | None:
     """Linear-interpolated percentile (share in 0..1) of ``values``; None when empty."""
-    data = sorted(v for v in values if v is not None)
+    data = _data(values)
     if not data:
         return None
     position = (len(data) - 1) * share
@@ -16,9 +29,67 @@ def percentile(values: Sequence[float], share: float) -> float | None:
     return data[low] + (data[high] - data[low]) * (position - low)
 
 
-def mean(values: Sequence[float]) -> float | None:
-    data = [v for v in values if v is not None]
+def tail(values: Sequence[float | None], share: float = 0.95) -> tuple[float | None, str]:
+    """The ``share`` percentile and its label ("p95 of 24"), or with too few samples the maximum ("max of 3")."""
+    data = _data(values)
+    if not data:
+        return None, "-"
+    if len(data) >= PERCENTILE_MIN_SAMPLES:
+        return percentile(data, share), f"p{share * 100:g} of {len(data)}"
+    return data[-1], f"max of {len(data)}"
+
+
+def mean(values: Sequence[float | None]) -> float | None:
+    data = _data(values)
     return sum(data) / len(data) if data else None
+
+
+def median(values: Sequence[float | None]) -> float | None:
+    data = _data(values)
+    return statistics.median(data) if data else None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A measured figure over several runs: the median, the spread (min to max) and the inter-quartile range."""
+
+    median: float
+    low: float
+    high: float
+    q1: float
+    q3: float
+    n: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def spread(self) -> float:
+        return self.high - self.low
+
+    def text(self, digits: int = 1) -> str:
+        return f"{self.median:.{digits}f} [{self.low:.{digits}f}-{self.high:.{digits}f}]" + (f" n={self.n}" if self.n > 1 else "")
+
+
+def summarize(values: Sequence[float | None]) -> Summary | None:
+    data = _data(values)
+    if not data:
+        return None
+    return Summary(statistics.median(data), data[0], data[-1], percentile(data, 0.25), percentile(data, 0.75), len(data))
+
+
+def pair_ratios(numerators: Sequence[float | None], denominators: Sequence[float | None]) -> list[float]:
+    """Per-pair ratios of runs taken side by side (pairs with a missing or zero side are left out)."""
+    return [a / b for a, b in zip(numerators, denominators) if a is not None and b]
+
+
+def beats(ratios: Sequence[float], higher_is_better: bool = True) -> bool:
+    """Whether a gain is larger than its spread: every side-by-side pair agrees (the whole min-max range
+    of the ratios lies beyond 1). With runs alternating, machine load that favours one side in one pair
+    cannot make the gain on its own."""
+    if not ratios:
+        return False
+    return min(ratios) > 1 if higher_is_better else max(ratios) < 1
 
 
 def slope(xs: Sequence[float], ys: Sequence[float]) -> float:

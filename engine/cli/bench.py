@@ -120,6 +120,7 @@ def print_http(reports: list[dict]) -> None:
 
 
 def print_report(report: dict) -> None:
+    from engine.bench.latency import tail_cell
     from engine.cli.output import print_table
     from engine.units import human_bytes
 
@@ -128,8 +129,8 @@ def print_report(report: dict) -> None:
         if model.get("error"):
             print(f"  error: {model['error']['message']}\n  what to do: {model['error']['hint']}")
             continue
-        print_table(["input tok", "TTFT ms", "prefill tok/s", "decode tok/s", "e2e p50 ms", "e2e p95 ms", "peak RSS", "CPU %"],
-                    [[r["input_tokens"], r["ttft_ms"], r["prefill_tps"], r["decode_tps"], r["e2e_p50_ms"], r["e2e_p95_ms"],
+        print_table(["input tok", "TTFT ms", "prefill tok/s", "decode tok/s", "e2e p50 ms", "e2e tail ms", "peak RSS", "CPU %"],
+                    [[r["input_tokens"], r["ttft_ms"], r["prefill_tps"], r["decode_tps"], r["e2e_p50_ms"], tail_cell(r),
                       human_bytes(r["peak_rss_bytes"]), r["mean_cpu_percent"]] for r in model.get("latency", [])])
         if soak := model.get("soak"):
             print(f"  soak: {soak['requests']} requests, RSS {human_bytes(soak['rss_first_bytes'])} -> "

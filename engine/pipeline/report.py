@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.atomic import write_text_atomic
+from engine.bench.latency import tail_cell
 from engine.profiles import Profile
 
 REPORT_JSON = "report.json"
@@ -58,8 +59,8 @@ def markdown(report: dict[str, Any]) -> str:
     bench = (stages.get("bench") or {}).get("outputs") or {}
     if bench:
         lines += ["", "## Benchmark", ""]
-        lines += _table(["input tokens", "TTFT ms", "prefill tok/s", "decode tok/s", "e2e p50 ms", "e2e p95 ms"], [
-            [r.get("input_tokens"), r.get("ttft_ms"), r.get("prefill_tps"), r.get("decode_tps"), r.get("e2e_p50_ms"), r.get("e2e_p95_ms")]
+        lines += _table(["input tokens", "TTFT ms", "prefill tok/s", "decode tok/s", "e2e p50 ms", "e2e tail ms"], [
+            [r.get("input_tokens"), r.get("ttft_ms"), r.get("prefill_tps"), r.get("decode_tps"), r.get("e2e_p50_ms"), tail_cell(r)]
             for r in bench.get("latency", [])
         ])
         row = (bench.get("comparison") or [{}])[0]

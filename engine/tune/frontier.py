@@ -2,7 +2,11 @@
 
 A candidate keeps quality when its perplexity is at most ``max_ppl_increase``
 over fp32's and its evaluation pass rate is no lower than fp32's. The chosen
-one is the fastest decoder among those that keep quality.
+one is the fastest decoder (median of its runs) among those that keep quality,
+but a candidate replaces the guide's recipe only when its gain is larger than
+the spread: it decoded faster than the guide's in every side-by-side pair
+(``beats_guide``). When none does, the guide's recipe stays chosen if it keeps
+quality; else the fastest candidate that keeps quality is chosen, for its quality.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from engine.tune.candidates import FP32
+
+GUIDE = "guide-int4"  # the guide's recipe: every candidate's speed is timed against it
 
 
 @dataclass(frozen=True)
@@ -62,5 +68,13 @@ def rank(rows: list[dict[str, Any]], bound: QualityBound) -> str | None:
     ordered = keep + sorted((r for r in rows if r not in keep), key=lambda r: -(r.get("decode_tps") or 0))
     for i, row in enumerate(ordered):
         row["rank"] = i + 1 if row in keep else None
+        row.pop("choice_note", None)
     rows.sort(key=ordered.index)
-    return keep[0]["name"] if keep else None
+    # beats_guide is None where no side-by-side pairs were run (the guide itself, or figures from elsewhere).
+    chosen = next((r for r in keep if r.get("beats_guide") is not False), None)
+    if chosen is None and keep:
+        chosen = keep[0]
+        chosen["choice_note"] = "no candidate decoded faster than the guide's beyond the spread; chosen for its quality"
+    elif chosen is not None and chosen is not keep[0]:
+        chosen["choice_note"] = f"{keep[0]['name']} is faster by median but not beyond the spread of the pairs"
+    return chosen["name"] if chosen else None

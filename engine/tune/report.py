@@ -1,4 +1,8 @@
-"""The tuning report on disk: report.json, candidates.csv, threads.csv and tune.md in one run folder."""
+"""The tuning report on disk: report.json, candidates.csv, settings.csv and tune.md in one run folder.
+
+Speeds are medians of alternating runs with their spread (min-max), and each
+comparison with the guide's recipe is the median of per-pair ratios.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,18 @@ from engine.atomic import write_text_atomic
 from engine.bench.runs import save_run
 from engine.profiles import Profile
 from engine.tune.chart import frontier_chart
+from engine.tune.frontier import GUIDE
+from engine.tune.timing import ratio_text
 
-COLUMNS = ("rank", "name", "recipe", "size_mb", "decode_tps", "ttft_ms_short", "ttft_ms_long", "prefill_tps_long",
-           "peak_rss_mb", "pass_rate", "perplexity", "similarity", "keeps_quality", "on_frontier", "error")
+COLUMNS = ("rank", "name", "recipe", "size_mb", "decode_tps", "decode_range", "vs_guide", "beats_guide", "ttft_ms_short",
+           "ttft_ms_long", "prefill_tps_long", "peak_rss_mb", "pass_rate", "perplexity", "similarity", "keeps_quality",
+           "on_frontier", "error")
+SETTINGS_COLUMNS = ("candidate", "session_options", "decode_tps", "decode_range", "vs_guide", "vs_default", "ttft_ms_short",
+                    "ttft_ms_long", "ttft_long_vs_guide", "prefill_tps_long", "peak_rss_mb", "error")
+
+
+def _range(spread: dict[str, Any] | None) -> str | None:
+    return f"{spread['low']:.1f}-{spread['high']:.1f}" if spread else None
 
 
 def table_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -23,17 +36,49 @@ def table_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
         row["peak_rss_mb"] = round(c["peak_rss_bytes"] / 2**20, 1) if c.get("peak_rss_bytes") else None
         row["perplexity"] = round(c["perplexity"], 3) if c.get("perplexity") is not None else None
         row["settings"] = " ".join(f"{k}={v}" for k, v in (c.get("settings") or {}).items())
+        row["decode_range"] = _range(c.get("decode_tps_spread"))
+        row["vs_guide"] = ratio_text((c.get("vs_guide") or {}).get("decode_tps")) if c.get("vs_guide") else None
         rows.append(row)
     return rows
 
 
-def speedup(report: dict[str, Any], name: str | None, over: str = "guide-int4") -> float | None:
-    """Decode speed of ``name`` as a multiple of ``over``'s, measured in the same run."""
-    by_name = {c["name"]: c for c in report["candidates"] if not c.get("error")}
-    a, b = by_name.get(name or ""), by_name.get(over)
-    if not a or not b or not a.get("decode_tps") or not b.get("decode_tps"):
+def settings_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One flat row per timed setting of the chosen recipe (the first: the guide's recipe at default settings)."""
+    rows = []
+    for t in report.get("settings") or []:
+        vs = t.get("vs_guide") or {}
+        rows.append({
+            "candidate": t["candidate"], "session_options": " ".join(f"{k}={v}" for k, v in t["session_options"].items()) or "defaults",
+            "decode_tps": t.get("decode_tps"), "decode_range": _range(t.get("decode_tps_spread")),
+            "vs_guide": ratio_text(vs.get("decode_tps")), "vs_default": ratio_text(t.get("decode_vs_default")),
+            "ttft_ms_short": t.get("ttft_ms_short"), "ttft_ms_long": t.get("ttft_ms_long"),
+            "ttft_long_vs_guide": ratio_text(vs.get("ttft_ms_long")), "prefill_tps_long": t.get("prefill_tps_long"),
+            "peak_rss_mb": round(t["peak_rss_bytes"] / 2**20, 1) if t.get("peak_rss_bytes") else None, "error": t.get("error"),
+        })
+    return rows
+
+
+def chosen_note(report: dict[str, Any]) -> str:
+    return next((c.get("choice_note") or "" for c in report["candidates"] if c["name"] == report.get("chosen")), "")
+
+
+def chosen_setting_row(report: dict[str, Any]) -> dict[str, Any] | None:
+    """The timed row of the chosen recipe with the chosen settings (the figures a deployment of it gets)."""
+    chosen = report.get("chosen_settings") or {}
+    return next((t for t in report.get("settings") or []
+                 if t["candidate"] == report.get("chosen") and t["session_options"] == chosen and not t.get("error")), None)
+
+
+def speedup(report: dict[str, Any], name: str | None) -> float | None:
+    """Decode speed of ``name`` as a multiple of the guide's recipe's, both at default settings: the median of
+    the ratios of side-by-side runs (1.0 for the guide's recipe itself)."""
+    row = next((c for c in report["candidates"] if c["name"] == name and not c.get("error")), None)
+    if row is None:
         return None
-    return round(a["decode_tps"] / b["decode_tps"], 2)
+    if row["name"] == GUIDE:
+        return 1.0
+    ratio = (row.get("vs_guide") or {}).get("decode_tps") or {}
+    return round(ratio["median"], 2) if "median" in ratio else None
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -47,7 +92,13 @@ def markdown(report: dict[str, Any]) -> str:
         + (", evaluation pass rate no lower than fp32's." if bound["keep_pass_rate"] else "."),
         "",
         f"**Chosen: {report['chosen'] or 'none'}**"
-        + (f" ({speedup(report, report['chosen'])}x the decode speed of the guide's auto-opt int4)" if speedup(report, report["chosen"]) else ""),
+        + (f" ({speedup(report, report['chosen'])}x the decode speed of the guide's auto-opt int4, median of per-pair ratios)"
+           if speedup(report, report["chosen"]) else "")
+        + (f" ({note})" if (note := chosen_note(report)) else ""),
+        "",
+        f"Speed: {report.get('runs')} runs of each candidate alternating with the guide's recipe, both at default settings, "
+        "a fresh worker each; medians, [min-max], and vs_guide the median [min-max] of per-pair ratios. A candidate "
+        "replaces the guide's recipe only when it was faster in every pair (beats_guide).",
         "",
         "| " + " | ".join(("settings", *COLUMNS)) + " |",
         "|" + "---|" * (len(COLUMNS) + 1),
@@ -56,18 +107,20 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append("| " + " | ".join("" if row[k] is None else str(row[k]) for k in ("settings", *COLUMNS)) + " |")
     if report.get("skipped"):
         lines += ["", f"Not run (cancelled): {', '.join(report['skipped'])}"]
-    if report.get("threads"):
-        lines += ["", "## ONNX Runtime intra-op threads (chosen recipe)", "",
-                  "| threads | decode tok/s | TTFT short ms | TTFT long ms | CPU % |", "|---|---|---|---|---|"]
-        for t in report["threads"]:
-            lines.append(f"| {t['intra_op_threads']} | {t.get('decode_tps')} | {t.get('ttft_ms_short')} | {t.get('ttft_ms_long')} | "
-                         f"{t.get('mean_cpu_percent')} |" if not t.get("error") else f"| {t['intra_op_threads']} | failed: {t['error']} | | | |")
+    if report.get("settings"):
+        chosen = report.get("chosen_settings") or {}
+        lines += ["", f"## Runtime settings of {report['chosen']}, each against the guide's recipe at default settings", "",
+                  f"{report.get('runs')} alternating runs, fresh worker each; medians [min-max], ratios per pair.", "",
+                  f"**Settings to apply: {' '.join(f'{k}={v}' for k, v in chosen.items()) or 'none'}**",
+                  "", "| " + " | ".join(SETTINGS_COLUMNS) + " |", "|" + "---|" * len(SETTINGS_COLUMNS)]
+        for row in settings_rows(report):
+            lines.append("| " + " | ".join("" if row[k] is None else str(row[k]) for k in SETTINGS_COLUMNS) + " |")
     lines += ["", "## Frontier: size against decode speed", "", "```", frontier_chart(report["candidates"], report["chosen"]), "```", ""]
     return "\n".join(lines)
 
 
 def save_report(report: dict[str, Any], profile: Profile) -> Path:
-    folder = save_run(report, {"candidates": table_rows(report), "threads": report.get("threads") or []},
+    folder = save_run(report, {"candidates": table_rows(report), "settings": settings_rows(report)},
                       profile.to_toml(), f"tune-{profile.name}")
     write_text_atomic(folder / "tune.md", markdown(report), overwrite=True)
     return folder

@@ -1,25 +1,22 @@
-"""Run the tuner: each candidate converted (Olive worker) then measured (benchmark engine), one at a time.
+"""Run the tuner: each candidate converted (Olive worker), its quality measured, then its speed timed
+side by side with the guide's recipe (engine.tune.timing); then the chosen one's runtime settings.
 
-A candidate that fails is recorded with its reason and the run goes on. The
-fp32 candidate runs first: it is the quality reference, and the candidates
-that quantize its ONNX graph start from it. Cancelling keeps (and saves) what
-was measured before.
+The guide's recipe runs first (every other candidate is timed against it, both
+at default settings, alternating over several runs), fp32 next: it is the
+quality reference, and the candidates that quantize its ONNX graph start from
+it. A candidate that fails is recorded with its reason and the run goes on.
+Cancelling keeps (and saves) what was measured before.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from engine import genai_config, locations, runtime_settings
-from engine.backends import make_backend
-from engine.backends.base import BackendError
-from engine.bench.latency import run_latency
+from engine import locations, runtime_settings
 from engine.bench.quality import agreement
 from engine.bench.runner import BenchOptions, bench_model
 from engine.convert.errors import ConvertError
@@ -27,8 +24,9 @@ from engine.convert.plan import check_plan, convert_job, plan_conversion, worker
 from engine.events import Error, Progress, Stage
 from engine.profiles import Profile
 from engine.tune import history
-from engine.tune.candidates import FP32, Candidate, onnx_input_workflow
-from engine.tune.frontier import QualityBound, rank
+from engine.tune.candidates import BY_NAME, FP32, Candidate, onnx_input_workflow
+from engine.tune.frontier import GUIDE, QualityBound, rank
+from engine.tune.timing import Side, interleave, measure_run, ratio_summary, speed_figures
 
 
 @dataclass
@@ -38,11 +36,19 @@ class TuneOptions:
     threads: list[int] = field(default_factory=lambda: [1, 2])  # intra-op thread counts tried on the chosen one
     bound: QualityBound = field(default_factory=QualityBound)
     lengths: list[int] = field(default_factory=lambda: [32, 512])  # short and long prompt: TTFT at both
+    runs: int | None = None  # alternating runs per side-by-side comparison (default 5, quick 3)
 
-    def bench_options(self, profile: Profile, folder: Path) -> BenchOptions:
-        new_tokens, repeats = (32, 1) if self.quick else (64, 3)
-        return BenchOptions([folder], profile.chat.backend, self.lengths, new_tokens, 1, repeats,
-                            soak_requests=0, near_limit=False, edge=False)
+    @property
+    def new_tokens(self) -> int:
+        return 32 if self.quick else 64
+
+    @property
+    def run_count(self) -> int:
+        return self.runs or (3 if self.quick else 5)
+
+    def quality_options(self, profile: Profile, folder: Path) -> BenchOptions:
+        """Quality only (greedy answers and perplexity do not change between runs): speed is timed in pairs."""
+        return BenchOptions([folder], profile.chat.backend, [], self.new_tokens, 0, 0, soak_requests=0, near_limit=False, edge=False)
 
 
 @dataclass(frozen=True)
@@ -93,19 +99,14 @@ async def convert_candidate(profile: Profile, candidate: Candidate, output: Path
 
 
 def row_of(candidate: Candidate, card: dict[str, Any], bench: dict[str, Any], from_fp32: bool) -> dict[str, Any]:
-    latency = bench.get("latency") or [{}]
-    short, long = latency[0], latency[-1]
+    """The candidate's size and quality; its speed figures come from ``time_candidate``."""
     quality = bench.get("quality") or {}
     return {
         "name": candidate.name, "recipe": candidate.recipe, "settings": dict(candidate.settings),
         "precision": candidate.recipe_data.precision, "path": card.get("output"), "from_fp32": from_fp32,
         "convert_s": round(card.get("duration_s") or 0, 1), "size_bytes": card.get("size_bytes"),
-        "decode_tps": short.get("decode_tps"), "ttft_ms_short": short.get("ttft_ms"), "short_tokens": short.get("input_tokens"),
-        "ttft_ms_long": long.get("ttft_ms"), "long_tokens": long.get("input_tokens"), "prefill_tps_long": long.get("prefill_tps"),
-        "peak_rss_bytes": bench.get("peak_rss_bytes"), "load_s": bench.get("load_s"),
         "pass_rate": quality.get("pass_rate"), "perplexity": quality.get("perplexity"),
         "answers": [c["answer"] for c in quality.get("cases") or []],
-        "session_options": runtime_settings.read(card["output"]) if card.get("output") else {},  # as measured
         "error": None,
     }
 
@@ -117,13 +118,14 @@ def failed_row(candidate: Candidate, stage: str, message: str, hint: str = "") -
 
 async def run_candidate(profile: Profile, candidate: Candidate, options: TuneOptions, fp32_dir: Path | None,
                         notify: Notify) -> dict[str, Any]:
+    """Convert the candidate and measure its quality (its speed is timed afterwards, beside the guide's)."""
     output = work_dir(profile) / candidate.name.replace(":", "_").replace("=", "")
     notify(TuneUpdate(candidate.name, "convert", "starting"))
     try:
         card = await convert_candidate(profile, candidate, output, fp32_dir, notify)
     except ConvertError as exc:
         return failed_row(candidate, "convert", exc.message, exc.hint)
-    bench = await bench_model(output, profile, options.bench_options(profile, output),
+    bench = await bench_model(output, profile, options.quality_options(profile, output),
                               lambda m: notify(TuneUpdate(candidate.name, "bench", m.split(": ", 1)[-1])))
     if bench.get("error"):
         return failed_row(candidate, "bench", bench["error"]["message"], bench["error"].get("hint", ""))
@@ -137,44 +139,69 @@ def add_agreement(rows: list[dict[str, Any]]) -> None:
             row["exact_agreement"], row["similarity"] = agreement(row["answers"], reference["answers"])
 
 
-def with_threads(folder: Path, threads: int) -> Path:
-    """A copy of the model (hard links) whose genai_config.json sets ``intra_op_num_threads``."""
-    target = folder.with_name(f"{folder.name}-t{threads}")
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
-    for f in folder.iterdir():
-        if f.is_file() and f.name != genai_config.FILENAME:
-            try:
-                os.link(f, target / f.name)
-            except OSError:  # another file system: copy instead
-                shutil.copy2(f, target / f.name)
-    genai_config.write(target, genai_config.read(folder))
-    runtime_settings.write(target, {runtime_settings.INTRA_OP: threads})
-    return target
+def ordered(candidates: list[Candidate]) -> list[Candidate]:
+    """The guide's recipe first (the others are timed against it), fp32 next (the quality reference), then the rest."""
+    by_name = {c.name: c for c in candidates}
+    for name in (GUIDE, FP32):
+        by_name.setdefault(name, BY_NAME[name])
+    return [by_name[GUIDE], by_name[FP32], *(c for n, c in by_name.items() if n not in (GUIDE, FP32))]
 
 
-async def measure_threads(profile: Profile, row: dict[str, Any], options: TuneOptions, notify: Notify) -> list[dict[str, Any]]:
-    """Decode speed and TTFT of the chosen model per intra-op thread count (ONNX Runtime session option)."""
-    results = []
-    for threads in options.threads:
-        label = f"{row['name']} threads={threads}"
-        notify(TuneUpdate(label, "threads", "loading"))
-        folder = with_threads(Path(row["path"]), threads)
-        bench = options.bench_options(profile, folder)
-        backend = make_backend(bench.backend, folder)
-        try:
-            latency = await run_latency(backend, bench.lengths, new_tokens=bench.new_tokens, warmup=bench.warmup,
-                                        repeats=bench.repeats, on_progress=lambda m: notify(TuneUpdate(label, "threads", m)))
-            short, long = latency[0], latency[-1]
-            results.append({"candidate": row["name"], "intra_op_threads": threads, "decode_tps": short.decode_tps,
-                             "ttft_ms_short": short.ttft_ms, "ttft_ms_long": long.ttft_ms, "prefill_tps_long": long.prefill_tps,
-                             "mean_cpu_percent": short.mean_cpu_percent, "error": None})
-        except BackendError as exc:
-            results.append({"candidate": row["name"], "intra_op_threads": threads, "error": exc.message})
-        finally:
-            await backend.close()
-            shutil.rmtree(folder, ignore_errors=True)
-    return results
+def _timer(profile: Profile, options: TuneOptions, label: str, notify: Notify):
+    progress = lambda m: notify(TuneUpdate(label, "speed", m))  # noqa: E731
+    return (lambda side: measure_run(profile.chat.backend, side, options.lengths, options.new_tokens, progress)), progress
+
+
+def _apply_figures(row: dict[str, Any], figures: dict[str, Any]) -> None:
+    row.update({k: v for k, v in figures.items() if k not in ("vs", "run_error")})
+    if "vs" in figures:
+        row["vs_guide"] = figures["vs"]
+        row["beats_guide"] = figures["vs"]["decode_tps"]["beats"]
+    if figures["runs"] and figures["failed_runs"] == figures["runs"]:
+        row["error"] = f"speed: {figures['run_error']}"
+
+
+async def time_candidate(profile: Profile, guide: dict[str, Any], row: dict[str, Any], options: TuneOptions,
+                         notify: Notify) -> None:
+    """Time ``row`` against the guide's recipe, alternating, both at default settings (as the guide deploys);
+    medians, spread and per-pair ratios go into the rows (the guide's from all its runs so far)."""
+    run, progress = _timer(profile, options, row["name"], notify)
+    sides = [Side(GUIDE, Path(guide["path"]), {})] + ([Side(row["name"], Path(row["path"]), {})] if row is not guide else [])
+    runs = await interleave(sides, options.run_count, run, progress)
+    guide.setdefault("guide_runs", []).extend(runs[0])
+    _apply_figures(guide, speed_figures(guide["guide_runs"]))
+    guide["session_options"] = row["session_options"] = {}  # measured at the converter's default settings
+    if row is not guide:
+        _apply_figures(row, speed_figures(runs[1], runs[0]))
+
+
+async def time_settings(profile: Profile, rows: list[dict[str, Any]], chosen: str, options: TuneOptions,
+                        notify: Notify) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Time the chosen recipe per setting, each against the guide's recipe at default settings, alternating.
+
+    Returns one row per setting, and the settings to apply: the fastest thread count when it decoded faster
+    than the deployment default (physical cores, ``engine.runtime_settings``) in every round, else that default."""
+    guide, pick = (next(r for r in rows if r["name"] == name) for name in (GUIDE, chosen))
+    cores = runtime_settings.physical_cores()
+    threads = sorted({*options.threads, cores})
+    variants = [{}] + [{runtime_settings.INTRA_OP: t} for t in threads]
+    sides = [Side(GUIDE, Path(guide["path"]), {})]
+    sides += [Side(chosen, Path(pick["path"]), v) for v in variants if chosen != GUIDE or v]
+    run, progress = _timer(profile, options, f"{chosen} settings", notify)
+    runs = await interleave(sides, options.run_count, run, progress)
+    default = next(i for i, side in enumerate(sides) if side.session_options == {runtime_settings.INTRA_OP: cores})
+    table = []
+    for side, side_runs in zip(sides, runs):
+        figures = speed_figures(side_runs, runs[0])
+        table.append({"candidate": side.name, "session_options": side.session_options,
+                      "intra_op_threads": side.session_options.get(runtime_settings.INTRA_OP),
+                      **{k: v for k, v in figures.items() if k not in ("vs", "run_error")},
+                      "vs_guide": figures["vs"], "decode_vs_default": ratio_summary(side_runs, runs[default], "decode_tps", True),
+                      "error": figures["run_error"] if figures["failed_runs"] == figures["runs"] else None})
+    tried = [t for t in table[1:] if not t["error"] and t["decode_tps"] and t["session_options"]]
+    best = max(tried, key=lambda t: t["decode_tps"], default=None)
+    chosen_settings = dict((best if best and best["decode_vs_default"]["beats"] else table[default])["session_options"])
+    return table, chosen_settings
 
 
 class Tuner:
@@ -190,20 +217,25 @@ class Tuner:
         profile, options, notify = self.profile, self.options, self.notify
         started = time.time()
         rows: list[dict[str, Any]] = []
-        threads: list[dict[str, Any]] = []
+        settings: list[dict[str, Any]] = []
+        chosen_settings: dict[str, Any] = {}
         state = "cancelled"
         fp32_dir: Path | None = None
+        candidates = ordered(options.candidates)
         try:
-            for candidate in options.candidates:
+            for candidate in candidates:
                 row = await run_candidate(profile, candidate, options, fp32_dir, notify)
                 if candidate.name == FP32 and not row.get("error"):
                     fp32_dir = Path(row["path"])
                 rows.append(row)
+                guide = rows[0]
+                if not row.get("error") and not guide.get("error") and row is not guide:
+                    await time_candidate(profile, guide, row, options, notify)
                 notify(TuneUpdate(candidate.name, "failed" if row.get("error") else "done", row.get("error") or "", row))
             add_agreement(rows)
             chosen = rank(rows, options.bound)
-            if chosen and options.threads:
-                threads = await measure_threads(profile, next(r for r in rows if r["name"] == chosen), options, notify)
+            if chosen and options.threads and not rows[0].get("error"):
+                settings, chosen_settings = await time_settings(profile, rows, chosen, options, notify)
             state = "complete"
         finally:  # also on cancel: what was measured is kept and saved
             add_agreement(rows)
@@ -211,10 +243,12 @@ class Tuner:
                 "name": profile.name, "state": state,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
                 "duration_s": round(time.time() - started, 1), "quick": options.quick,
-                "bound": options.bound.to_dict(), "lengths": options.lengths,
-                "chosen": rank(rows, options.bound), "candidates": rows, "threads": threads,
-                "chosen_settings": runtime_settings.choose(threads),
-                "skipped": [c.name for c in options.candidates[len(rows):]],
+                "bound": options.bound.to_dict(), "lengths": options.lengths, "runs": options.run_count,
+                "chosen": rank(rows, options.bound), "candidates": rows,
+                # The chosen recipe per setting, each against the guide's recipe at default settings;
+                # chosen_settings: session option name -> value, to write into genai_config.json.
+                "settings": settings, "chosen_settings": chosen_settings,
+                "skipped": [c.name for c in candidates[len(rows):]],
                 "profile": profile.to_dict(), "profile_path": str(profile.source) if profile.source else None,
             }
             if self.save:

@@ -46,7 +46,12 @@ class FoundryModel:
             taken = {m.id for m in sdk.registered(self.manager)}
             self.model = sdk.register(self.manager, folder, _free_model_id(folder, taken))
         self.model.load()
-        self.context_length = int(self.model.context_length or 2048)
+        # The runtime runs past search.max_length (garbling): serving.admit enforces that limit instead.
+        try:
+            limits = (int(self.model.context_length or 0), genai_config.sequence_limit(genai_config.read(folder)))
+        except genai_config.GenaiConfigError as exc:
+            raise WorkerError(exc.message, exc.hint) from None
+        self.context_length = min((n for n in limits if n > 0), default=2048)
 
     def info(self) -> dict[str, Any]:
         return {"model": str(self.folder), "backend": "foundry-local", "model_id": self.model.id}
@@ -69,12 +74,10 @@ class FoundryModel:
     def prepare(self, request: dict[str, Any]) -> Prepared:
         from foundry_local_sdk import ChatSession, RequestOptions, SearchOptions
 
-        tokens_in = self.count(request["messages"])
-        if tokens_in >= self.context_length:
-            raise WorkerError(f"The prompt has {tokens_in} tokens; the model's context holds {self.context_length}.",
-                              "Shorten the message or start a new conversation.")
+        tokens_in = self.count(request["messages"])  # serving.admit checked that it fits
         temperature = float(request.get("temperature", 0.0))
-        search = SearchOptions(max_output_tokens=max(1, int(request.get("max_new_tokens", 256))),
+        room = self.context_length - tokens_in
+        search = SearchOptions(max_output_tokens=max(1, min(room, int(request.get("max_new_tokens", 256)))),
                                do_sample=temperature > 0, temperature=temperature if temperature > 0 else None,
                                top_p=float(request.get("top_p", 1.0)) if temperature > 0 else None)
         chat_request = self._request(request["messages"])

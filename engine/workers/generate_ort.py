@@ -28,7 +28,7 @@ class OrtModel:
         self.folder = folder
         self.model = og.Model(str(folder))
         self.tokenizer = og.Tokenizer(self.model)
-        self.context_length = int(config.get("model", {}).get("context_length") or config.get("search", {}).get("max_length") or 2048)
+        self.context_length = genai_config.sequence_limit(config) or 2048  # what the runtime takes, prompt and answer
         # Quantization passes may rename the graph output (logits -> logits_Q4); asking
         # ONNX Runtime GenAI for a name the graph lacks crashes the process.
         self.logits_name = config.get("model", {}).get("decoder", {}).get("outputs", {}).get("logits", "logits")
@@ -49,9 +49,6 @@ class OrtModel:
     def prepare(self, request: dict[str, Any]) -> Prepared:
         tokens = self.tokenizer.encode(self.render(request["messages"]))
         new_tokens = max(1, int(request.get("max_new_tokens", 256)))
-        if len(tokens) >= self.context_length:
-            raise WorkerError(f"The prompt has {len(tokens)} tokens; the model's context holds {self.context_length}.",
-                              "Shorten the message or start a new conversation.")
         params = self._og.GeneratorParams(self.model)
         params.set_search_options(**self._search_options(request, min(self.context_length, len(tokens) + new_tokens)))
         generator = self._og.Generator(self.model, params)

@@ -57,6 +57,24 @@ def clean_messages(messages: Any) -> list[dict[str, str]]:
     return cleaned
 
 
+def admit(model: ServedModel, messages: list[dict[str, str]]) -> int:
+    """Refuse, before any generation, what the model must not be given; the prompt's token count otherwise.
+
+    Policy: a blank last user message is refused (there is nothing to answer), and so is a prompt that
+    leaves no room for an answer within ``model.context_length``, which the workers take as
+    ``search.max_length`` capped by the context: Foundry Local's runtime does not stop there, it garbles.
+    """
+    users = [m for m in messages if m["role"] == "user"]
+    if not users or not users[-1]["content"].strip():
+        raise WorkerError("The message is empty: there is nothing to answer.", "Type a question or an instruction.")
+    tokens = model.count(messages)
+    if tokens >= model.context_length:
+        raise WorkerError(f"The prompt has {tokens} tokens; this model takes at most {model.context_length} "
+                          "(prompt and answer together, search.max_length in genai_config.json).",
+                          "Shorten the message or start a new conversation.")
+    return tokens
+
+
 class _Requests:
     """Requests from stdin on a thread; ``stop`` requests are handled at once, the rest queued."""
 
@@ -128,6 +146,7 @@ def _handle(model: ServedModel, request: dict[str, Any], stopped: set[Any]) -> d
     op = request.get("op")
     if op == "generate":
         request = {**request, "messages": clean_messages(request.get("messages"))}
+        admit(model, request["messages"])
         return _generate(model, request, stopped)
     if op == "count":
         return {"tokens": model.count(clean_messages(request.get("messages")))}

@@ -143,9 +143,7 @@ class TuneScreen(ModalScreen[None]):
         self.query_one(TuneTable).show_rows(rows, report.get("skipped") or [])
         self.query_one(TuneChart).show(report["candidates"], report["chosen"])
         gain = speedup(report, report["chosen"])
-        threads = "; ".join(f"{t['intra_op_threads']} thread(s): {t.get('decode_tps')} tok/s" for t in report.get("threads") or [] if not t.get("error"))
         self._status(f"{report['state']}: chosen {report['chosen'] or 'none'}" + (f" ({gain}x guide int4)" if gain else "")
-                     + (f"; {threads}" if threads else "")
                      + (f"; measured settings: {report['chosen_settings']}" if report.get("chosen_settings") else "") + f"\nsaved {report.get('saved_to', '-')}  (a applies the selected row)")
 
     @work(exclusive=True, group="tune-apply")

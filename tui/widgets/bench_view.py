@@ -12,7 +12,7 @@ from tui.widgets.charts import plots_wanted
 
 COLUMNS = (  # (comparison key, heading)
     ("model", "model"), ("precision", "prec"), ("size_mb", "size MB"), ("decode_tps", "decode tok/s"),
-    ("ttft_ms_short", "TTFT short ms"), ("ttft_ms_long", "TTFT long ms"), ("e2e_p95_ms", "e2e p95 ms"),
+    ("ttft_ms_short", "TTFT short ms"), ("ttft_ms_long", "TTFT long ms"), ("e2e_tail", "e2e tail ms"),
     ("peak_rss_mb", "peak RSS MB"), ("pass_rate", "pass"), ("agreement", "agree"), ("perplexity", "ppl"),
     ("soak", "soak"), ("edge_handled", "edge"),
 )
