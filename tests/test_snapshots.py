@@ -31,7 +31,7 @@ def app(tmp_path, monkeypatch, home):
 
     monkeypatch.setattr(checks, "run_checks", fixed_checks)
     monkeypatch.setattr(checks, "probe_job", lambda: None)
-    monkeypatch.setattr("tui.panels.environment.demo_model_ready", lambda *a: True)
+    monkeypatch.setattr("tui.panels.environment.demo_model_ready", lambda *a, **k: True)
     # "in 0.0 s", whatever the machine (the panel's clock only: asyncio keeps the real one)
     monkeypatch.setattr("tui.panels.environment.time", SimpleNamespace(monotonic=lambda: 1000.0))
     profile = save_profile(profile_from_dict({
