@@ -36,6 +36,7 @@ run: demo-model
 # ruff's rules are in pyproject.toml; lint runs first, so a test run starts from code it accepts.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test: lint demo-model qwen-model
 	$(BIN)/python -m pytest -ra --durations=20

@@ -58,7 +58,9 @@ def profile_file(model: Path, scratch: Path, quantize_lm_head: bool = False) -> 
 
 
 def slmops_convert(profile: Path, output: Path, flags: list[str], scratch: Path) -> tuple[float, dict]:
-    seconds, done = timed([str(BIN / "slmops"), "convert", "--profile", str(profile), "--output", str(output), "--json", *flags], scratch)
+    seconds, done = timed(
+        [str(BIN / "slmops"), "convert", "--profile", str(profile), "--output", str(output), "--json", *flags], scratch
+    )
     if done.returncode != 0:
         sys.exit(f"slmops convert {' '.join(flags)} failed:\n{done.stderr[-3000:]}")
     return seconds, json.loads(done.stdout)
@@ -66,7 +68,9 @@ def slmops_convert(profile: Path, output: Path, flags: list[str], scratch: Path)
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=locations.demo_model_dir(), help="a Hugging Face model folder (default: the demo model)")
+    parser.add_argument(
+        "--model", type=Path, default=locations.demo_model_dir(), help="a Hugging Face model folder (default: the demo model)"
+    )
     parser.add_argument("--repeats", type=int, default=2, help="timing runs of each side; the fastest counts")
     args = parser.parse_args()
     if not (args.model / "config.json").is_file():
@@ -80,18 +84,37 @@ def main() -> int:
             # A fresh folder per run: Olive keeps its cache in the working directory, and
             # slmops convert always starts with a cold one, so the bare side must too.
             cold = Path(tempfile.mkdtemp(prefix=f"bare-{run}-cwd-", dir=scratch))
-            seconds, done = timed([
-                str(BIN / "olive"), "auto-opt", "--model_name_or_path", str(args.model), "--device", "cpu",
-                "--provider", "CPUExecutionProvider", "--use_model_builder", "--precision", "int4",
-                "--output_path", str(out), "--log_level", "1", "--disable_telemetry",
-            ], cold)
+            seconds, done = timed(
+                [
+                    str(BIN / "olive"),
+                    "auto-opt",
+                    "--model_name_or_path",
+                    str(args.model),
+                    "--device",
+                    "cpu",
+                    "--provider",
+                    "CPUExecutionProvider",
+                    "--use_model_builder",
+                    "--precision",
+                    "int4",
+                    "--output_path",
+                    str(out),
+                    "--log_level",
+                    "1",
+                    "--disable_telemetry",
+                ],
+                cold,
+            )
             if done.returncode != 0 or not genai_config.exists(out):
                 sys.exit(f"bare olive failed:\n{done.stdout[-3000:]}")
             bare_times.append(seconds)
             seconds, card = slmops_convert(profile, scratch / f"app-{run}", ["--precision", "int4"], scratch)
             app_times.append(seconds)
             verify.append(card["verify_seconds"])
-            print(f"run {run + 1}: bare olive {bare_times[-1]:.1f}s, slmops convert {seconds:.1f}s (verify {card['verify_seconds']:.1f}s)", flush=True)
+            print(
+                f"run {run + 1}: bare olive {bare_times[-1]:.1f}s, slmops convert {seconds:.1f}s (verify {card['verify_seconds']:.1f}s)",
+                flush=True,
+            )
         bare, app = min(bare_times), min(app_times)
         app_no_verify = min(t - v for t, v in zip(app_times, verify))
         print(f"\nguide-int4 wall time: bare olive {bare:.1f}s, slmops convert {app:.1f}s")
@@ -102,8 +125,16 @@ def main() -> int:
         with_lm_head = profile_file(args.model.resolve(), scratch, quantize_lm_head=True)
         for label, flags, lm_head in PRECISIONS:
             seconds, card = slmops_convert(with_lm_head if lm_head else profile, scratch / f"p-{len(rows)}", flags, scratch)
-            rows.append([label, human_bytes(card["size_bytes"]), f"{card['size_bytes'] / source:.3f}", card["guide_ratio"],
-                         f"{seconds:.1f}s", card["answer"][:40].replace("\n", " ")])
+            rows.append(
+                [
+                    label,
+                    human_bytes(card["size_bytes"]),
+                    f"{card['size_bytes'] / source:.3f}",
+                    card["guide_ratio"],
+                    f"{seconds:.1f}s",
+                    card["answer"][:40].replace("\n", " "),
+                ]
+            )
             print(f"{label}: done", file=sys.stderr, flush=True)
         print(f"output size against the fp32 source weights ({human_bytes(source)}):")
         print_table(["precision (recipe)", "size", "ratio", "guide", "time", "answer"], rows)

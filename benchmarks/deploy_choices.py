@@ -54,8 +54,13 @@ print(json.dumps({"peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_
 
 
 def run(code: str, *args: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT,
-                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
     if out.returncode != 0:
         raise SystemExit(f"failed: {args}\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -89,14 +94,18 @@ def main() -> int:
         return f"{statistics.median(values):.1f} [{min(values):.1f}-{max(values):.1f}]" if values else "-"
 
     print(f"{args.rounds} rounds, fresh process per run, median [min-max]; perplexity of {args.text.name}'s text")
-    print("| model | size MB | perplexity (how) | decode tok/s | TTFT 512 ms | "
-          f"TTFT {args.memory_tokens} ms | peak RSS {args.memory_tokens} MB |")
+    print(
+        "| model | size MB | perplexity (how) | decode tok/s | TTFT 512 ms | "
+        f"TTFT {args.memory_tokens} ms | peak RSS {args.memory_tokens} MB |"
+    )
     print("|---|---|---|---|---|---|---|")
     for n, m in zip(names, args.models):
         mb = [{"peak": x["peak_rss_bytes"] / 2**20} for x in memory[n]]
-        print(f"| {n} | {size(m) / 2**20:.0f} | {ppl[n]['perplexity']:.3f} ({ppl[n].get('mode', 'one pass')}) | "
-              f"{med(speed[n], 'decode_tps')} | {med(speed[n], 'ttft_ms_long')} | {med(memory[n], 'ttft_ms')} | "
-              f"{med(mb, 'peak')} |")
+        print(
+            f"| {n} | {size(m) / 2**20:.0f} | {ppl[n]['perplexity']:.3f} ({ppl[n].get('mode', 'one pass')}) | "
+            f"{med(speed[n], 'decode_tps')} | {med(speed[n], 'ttft_ms_long')} | {med(memory[n], 'ttft_ms')} | "
+            f"{med(mb, 'peak')} |"
+        )
     print(json.dumps({"perplexity": ppl, "speed": speed, "memory": memory}), file=sys.stderr)
     return 0
 

@@ -51,10 +51,14 @@ SHORT_PROMPT = [{"role": "user", "content": "Write a long story about a lighthou
 # (what, higher is better, target ratio slmops / guide) on the Qwen built-in
 TARGETS = {"decode_tps": (True, 1.5), "ttft_ms_512": (False, 0.6), "peak_bytes_2000": (False, 0.5)}
 GUIDE_INFERENCE_MODEL = {  # the guide's inference_model.json (step 2), its Qwen (ChatML) template
-    "Description": "Fine-tuned quantized model", "Version": "1.0",
-    "PromptTemplate": {"system": "<|im_start|>system\n{Content}<|im_end|>", "user": "<|im_start|>user\n{Content}<|im_end|>",
-                       "assistant": "<|im_start|>assistant\n{Content}<|im_end|>",
-                       "prompt": "<|im_start|>user\n{Content}<|im_end|>\n<|im_start|>assistant"},
+    "Description": "Fine-tuned quantized model",
+    "Version": "1.0",
+    "PromptTemplate": {
+        "system": "<|im_start|>system\n{Content}<|im_end|>",
+        "user": "<|im_start|>user\n{Content}<|im_end|>",
+        "assistant": "<|im_start|>assistant\n{Content}<|im_end|>",
+        "prompt": "<|im_start|>user\n{Content}<|im_end|>\n<|im_start|>assistant",
+    },
     "ModelConfig": {"max_length": 2048, "temperature": 0.7, "top_p": 0.9, "repetition_penalty": 1.1},
 }
 
@@ -63,10 +67,30 @@ def guide_convert(model: Path, output: Path) -> None:
     """The guide's command, run as the guide runs it (in a fresh working directory: Olive caches there)."""
     cwd = Path(tempfile.mkdtemp(prefix="guide-olive-"))
     try:
-        done = subprocess.run([str(BIN / "olive"), "auto-opt", "--model_name_or_path", str(model), "--device", "cpu",
-                               "--provider", "CPUExecutionProvider", "--use_model_builder", "--precision", "int4",
-                               "--output_path", str(output), "--log_level", "1", "--disable_telemetry"],
-                              cwd=cwd, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [
+                str(BIN / "olive"),
+                "auto-opt",
+                "--model_name_or_path",
+                str(model),
+                "--device",
+                "cpu",
+                "--provider",
+                "CPUExecutionProvider",
+                "--use_model_builder",
+                "--precision",
+                "int4",
+                "--output_path",
+                str(output),
+                "--log_level",
+                "1",
+                "--disable_telemetry",
+            ],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     finally:
         shutil.rmtree(cwd, ignore_errors=True)
     if done.returncode != 0 or not (output / "genai_config.json").is_file():
@@ -107,7 +131,9 @@ def slmops_convert_and_deploy(model: Path, candidate_name: str, output: Path, ca
         job = asyncio.run(run_conversion(profile))
         if not job.finished.ok:
             sys.exit(f"slmops convert failed: {job.error}")
-    plan = asyncio.run(publish(plan_publish(profile, output, cache, name=f"slmops-{model.name.lower()}", use_tokenizer_template=True)))
+    plan = asyncio.run(
+        publish(plan_publish(profile, output, cache, name=f"slmops-{model.name.lower()}", use_tokenizer_template=True))
+    )
     return plan.slot.folder
 
 
@@ -131,9 +157,17 @@ async def side_run(folder: Path, cache: Path, new_tokens: int) -> dict:
         mid = await generate_once(backend, GenerationRequest(messages, max_new_tokens=16))
         messages, tokens_2000 = await prompt_of_length(backend, 2000)
         long = await generate_once(backend, GenerationRequest(messages, max_new_tokens=16))
-        return {"decode_tps": short["decode_tps"], "ttft_ms_short": short["ttft_ms"], "tokens_out": short["tokens_out"],
-                "ttft_ms_512": mid["ttft_ms"], "tokens_512": tokens_512, "ttft_ms_2000": long["ttft_ms"],
-                "tokens_2000": tokens_2000, "peak_bytes_2000": vm_hwm(backend.pid), "load_s": backend.resident.load_s}
+        return {
+            "decode_tps": short["decode_tps"],
+            "ttft_ms_short": short["ttft_ms"],
+            "tokens_out": short["tokens_out"],
+            "ttft_ms_512": mid["ttft_ms"],
+            "tokens_512": tokens_512,
+            "ttft_ms_2000": long["ttft_ms"],
+            "tokens_2000": tokens_2000,
+            "peak_bytes_2000": vm_hwm(backend.pid),
+            "load_s": backend.resident.load_s,
+        }
 
 
 def med(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
@@ -144,16 +178,26 @@ def med(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
 
 
 def session_options(folder: Path) -> str:
-    options = {k: v for k, v in genai_config.session_options(genai_config.read(folder)).items() if k not in ("log_id", "provider_options")}
+    options = {
+        k: v
+        for k, v in genai_config.session_options(genai_config.read(folder)).items()
+        if k not in ("log_id", "provider_options")
+    }
     return " ".join(f"{k}={v}" for k, v in options.items()) or "defaults (none set)"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     qwen = locations.demo_model_dir().parent / QWEN
-    parser.add_argument("--model", type=Path, default=qwen if qwen.is_dir() else locations.demo_model_dir(),
-                        help="the Hugging Face folder both sides start from")
-    parser.add_argument("--candidate", default=SLMOPS_CANDIDATE, help=f"slmops' recipe, as a tuner candidate (default {SLMOPS_CANDIDATE})")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=qwen if qwen.is_dir() else locations.demo_model_dir(),
+        help="the Hugging Face folder both sides start from",
+    )
+    parser.add_argument(
+        "--candidate", default=SLMOPS_CANDIDATE, help=f"slmops' recipe, as a tuner candidate (default {SLMOPS_CANDIDATE})"
+    )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--tokens", type=int, default=128, help="new tokens of the short prompt (decode speed)")
     parser.add_argument("--reuse", action="store_true", help="keep the conversions of an earlier run of this script")
@@ -168,32 +212,48 @@ def main() -> int:
         print("converting the guide's way (olive auto-opt int4) ...", file=sys.stderr, flush=True)
         guide_convert(model, guide_out)
     print(f"converting and deploying the slmops way ({args.candidate}) ...", file=sys.stderr, flush=True)
-    sides = {"guide": guide_deploy(guide_out, cache, f"guide-{model.name.lower()}-int4"),
-             "slmops": slmops_convert_and_deploy(model, args.candidate, slmops_out, cache, args.reuse)}
+    sides = {
+        "guide": guide_deploy(guide_out, cache, f"guide-{model.name.lower()}-int4"),
+        "slmops": slmops_convert_and_deploy(model, args.candidate, slmops_out, cache, args.reuse),
+    }
     runs: dict[str, list[dict]] = {"guide": [], "slmops": []}
     for i in range(args.runs):
-        for side in (("guide", "slmops") if i % 2 == 0 else ("slmops", "guide")):
+        for side in ("guide", "slmops") if i % 2 == 0 else ("slmops", "guide"):
             runs[side].append(asyncio.run(side_run(sides[side], cache, args.tokens)))
             r = runs[side][-1]
-            print(f"run {i + 1}/{args.runs} {side:6}: decode {r['decode_tps']:.1f} tok/s, TTFT {r['ttft_ms_short']:.0f} / "
-                  f"{r['ttft_ms_512']:.0f} / {r['ttft_ms_2000']:.0f} ms, peak {r['peak_bytes_2000'] / 2**30:.2f} GB", file=sys.stderr, flush=True)
+            print(
+                f"run {i + 1}/{args.runs} {side:6}: decode {r['decode_tps']:.1f} tok/s, TTFT {r['ttft_ms_short']:.0f} / "
+                f"{r['ttft_ms_512']:.0f} / {r['ttft_ms_2000']:.0f} ms, peak {r['peak_bytes_2000'] / 2**30:.2f} GB",
+                file=sys.stderr,
+                flush=True,
+            )
 
-    print(f"\nFoundry Local (foundry-local-sdk, ChatSession, streaming), {model.name}, {args.runs} alternating runs, "
-          "fresh process per run; medians [min-max]")
-    rows = (("decode tok/s (short prompt)", "decode_tps", 1, 1), ("TTFT short prompt, ms", "ttft_ms_short", 1, 0),
-            ("TTFT 512 tokens, ms", "ttft_ms_512", 1, 0), ("TTFT 2,000 tokens, ms", "ttft_ms_2000", 1, 0),
-            ("peak memory at 2,000 tokens, GB", "peak_bytes_2000", 2**30, 2))
+    print(
+        f"\nFoundry Local (foundry-local-sdk, ChatSession, streaming), {model.name}, {args.runs} alternating runs, "
+        "fresh process per run; medians [min-max]"
+    )
+    rows = (
+        ("decode tok/s (short prompt)", "decode_tps", 1, 1),
+        ("TTFT short prompt, ms", "ttft_ms_short", 1, 0),
+        ("TTFT 512 tokens, ms", "ttft_ms_512", 1, 0),
+        ("TTFT 2,000 tokens, ms", "ttft_ms_2000", 1, 0),
+        ("peak memory at 2,000 tokens, GB", "peak_bytes_2000", 2**30, 2),
+    )
     print(f"{'':34} {'guide':>24} {'slmops':>24}   slmops / guide per run")
     for label, key, scale, digits in rows:
         g, s = [r[key] for r in runs["guide"]], [r[key] for r in runs["slmops"]]
         ratios = [b / a for a, b in zip(g, s) if a and b]
         print(f"{label:34} {med(g, scale, digits):>24} {med(s, scale, digits):>24}   {med(ratios, digits=2)}")
     sizes = {side: folder_size(folder) for side, folder in sides.items()}
-    print(f"{'size on disk, MB':34} {sizes['guide'] / 2**20:>24.0f} {sizes['slmops'] / 2**20:>24.0f}   "
-          f"{sizes['slmops'] / sizes['guide']:.2f}")
-    print(f"tokens: short prompt {runs['guide'][0]['tokens_out']} / {runs['slmops'][0]['tokens_out']} generated, "
-          f"prompts of {runs['guide'][0]['tokens_512']} / {runs['guide'][0]['tokens_2000']} tokens (guide), "
-          f"{runs['slmops'][0]['tokens_512']} / {runs['slmops'][0]['tokens_2000']} (slmops)")
+    print(
+        f"{'size on disk, MB':34} {sizes['guide'] / 2**20:>24.0f} {sizes['slmops'] / 2**20:>24.0f}   "
+        f"{sizes['slmops'] / sizes['guide']:.2f}"
+    )
+    print(
+        f"tokens: short prompt {runs['guide'][0]['tokens_out']} / {runs['slmops'][0]['tokens_out']} generated, "
+        f"prompts of {runs['guide'][0]['tokens_512']} / {runs['guide'][0]['tokens_2000']} tokens (guide), "
+        f"{runs['slmops'][0]['tokens_512']} / {runs['slmops'][0]['tokens_2000']} (slmops)"
+    )
     for side, folder in sides.items():
         print(f"{side}: {folder}  (session options: {session_options(folder)})")
     if model.name != QWEN:

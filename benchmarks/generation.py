@@ -77,8 +77,12 @@ def transformers_run(folder: Path, new_tokens: int) -> dict:
 
 def in_fresh_process(mode: str, folder: Path, new_tokens: int) -> dict:
     """Run ``mode`` (bare or transformers) of this script in a new Python process; its JSON result."""
-    done = subprocess.run([sys.executable, __file__, str(folder), f"--{mode}", "--tokens", str(new_tokens)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, __file__, str(folder), f"--{mode}", "--tokens", str(new_tokens)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise SystemExit(f"the {mode} side failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -112,7 +116,9 @@ def spread(values: list[float]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", type=Path, default=locations.models_dir() / "demo-int4")
-    parser.add_argument("--hf", type=Path, default=locations.demo_model_dir(), help="fp32 Hugging Face source (transformers reference)")
+    parser.add_argument(
+        "--hf", type=Path, default=locations.demo_model_dir(), help="fp32 Hugging Face source (transformers reference)"
+    )
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)  # one bare-loop run, in this (fresh) process
@@ -126,19 +132,24 @@ def main() -> int:
         return 2
     app, bare = [], []
     for i in range(args.runs):
-        for side in (("app", "bare") if i % 2 == 0 else ("bare", "app")):
+        for side in ("app", "bare") if i % 2 == 0 else ("bare", "app"):
             if side == "app":
                 app.append(asyncio.run(app_run(args.model, args.tokens)))
             else:
                 bare.append(in_fresh_process("bare", args.model, args.tokens))
-        print(f"run {i + 1}/{args.runs}: app {app[-1]['decode_tps']:.1f} tok/s ({app[-1]['tokens_out']} tokens), "
-              f"bare {bare[-1]['decode_tps']:.1f} tok/s ({bare[-1]['tokens_out']} tokens)", file=sys.stderr)
+        print(
+            f"run {i + 1}/{args.runs}: app {app[-1]['decode_tps']:.1f} tok/s ({app[-1]['tokens_out']} tokens), "
+            f"bare {bare[-1]['decode_tps']:.1f} tok/s ({bare[-1]['tokens_out']} tokens)",
+            file=sys.stderr,
+        )
     mismatched = [(a["tokens_out"], b["tokens_out"]) for a, b in zip(app, bare) if a["tokens_out"] != b["tokens_out"]]
     ratios = [a["decode_tps"] / b["decode_tps"] for a, b in zip(app, bare)]
     extra_ttft = [a["ttft_ms"] - b["ttft_ms"] for a, b in zip(app, bare)]
     print(f"model: {args.model}  ({args.tokens} new tokens, {args.runs} alternating runs, fresh processes, medians [min-max])")
-    print(f"tokens generated, app / bare : {app[0]['tokens_out']} / {bare[0]['tokens_out']}"
-          + (f"   NOT THE SAME in {len(mismatched)} run(s): {mismatched}" if mismatched else " (the same in every run)"))
+    print(
+        f"tokens generated, app / bare : {app[0]['tokens_out']} / {bare[0]['tokens_out']}"
+        + (f"   NOT THE SAME in {len(mismatched)} run(s): {mismatched}" if mismatched else " (the same in every run)")
+    )
     print(f"decode tok/s through the app : {statistics.median(a['decode_tps'] for a in app):8.1f}")
     print(f"decode tok/s bare ORT GenAI  : {statistics.median(b['decode_tps'] for b in bare):8.1f}")
     print(f"per-run ratios app / bare    : {', '.join(f'{r:.3f}' for r in ratios)}")

@@ -95,20 +95,28 @@ def main() -> int:
         for r in range(args.rounds):
             order = names if r % 2 == 0 else names[::-1]  # alternate the order as well
             for n in order:
-                out = subprocess.run([sys.executable, "-c", RUN, str(folders[n]), str(args.new), str(args.long)],
-                                     capture_output=True, text=True, check=True)
+                out = subprocess.run(
+                    [sys.executable, "-c", RUN, str(folders[n]), str(args.new), str(args.long)],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
                 results[n].append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(f"round {r + 1}/{args.rounds} done: {json.dumps({n: results[n][-1] for n in names})}", file=sys.stderr)
     base = names[0]
-    print(f"{args.model.name}: {args.rounds} rounds, fresh process per run; median [min-max]; "
-          f"ratio to {base} per round: median [min-max]")
+    print(
+        f"{args.model.name}: {args.rounds} rounds, fresh process per run; median [min-max]; "
+        f"ratio to {base} per round: median [min-max]"
+    )
     for metric in ("decode_tps", "ttft_ms_short", "ttft_ms_long"):
         print(f"\n{metric}")
         for n in names:
             values = [x[metric] for x in results[n]]
             ratios = [x[metric] / b[metric] for x, b in zip(results[n], results[base])]
-            print(f"  {n:16} {statistics.median(values):8.1f} [{min(values):.1f}-{max(values):.1f}]   "
-                  f"x{statistics.median(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]")
+            print(
+                f"  {n:16} {statistics.median(values):8.1f} [{min(values):.1f}-{max(values):.1f}]   "
+                f"x{statistics.median(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]"
+            )
     return 0
 
 

@@ -35,7 +35,7 @@ from engine import locations  # noqa: E402
 from engine.bench.runner import folder_size  # noqa: E402
 from engine.tune.candidates import select  # noqa: E402
 from engine.tune.report import chosen_note, chosen_setting_row, settings_rows, table_rows  # noqa: E402
-from engine.tune.runner import Tuner, TuneOptions  # noqa: E402
+from engine.tune.runner import TuneOptions, Tuner  # noqa: E402
 from engine.tune.timing import Side, measure_run, ratio_text  # noqa: E402
 
 
@@ -56,8 +56,12 @@ def transformers_prefill(model_dir: Path, tokens: int = 512) -> dict:
 
 
 def transformers_in_fresh_process(model_dir: Path) -> dict:
-    done = subprocess.run([sys.executable, __file__, "--model", str(model_dir), "--transformers-prefill"],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, __file__, "--model", str(model_dir), "--transformers-prefill"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise SystemExit(f"transformers failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -77,7 +81,9 @@ def prefill_pairs(profile, report: dict, model_dir: Path, runs: int) -> list[tup
                 got[which] = asyncio.run(measure_run(profile.chat.backend, side, [512], 16))["prefill_tps_long"]
             else:
                 got[which] = transformers_in_fresh_process(model_dir)["prefill_tps"]
-        print(f"prefill run {i + 1}/{runs}: slmops {got['ort']:.0f} tok/s, transformers fp32 {got['hf']:.0f} tok/s", file=sys.stderr)
+        print(
+            f"prefill run {i + 1}/{runs}: slmops {got['ort']:.0f} tok/s, transformers fp32 {got['hf']:.0f} tok/s", file=sys.stderr
+        )
         pairs.append((got["ort"], got["hf"]))
     return pairs
 
@@ -102,13 +108,17 @@ def main() -> int:
     profile = model_profile(model)
     names = args.candidates.split(",") if args.candidates else None
     options = TuneOptions(select(names, quick=args.quick), quick=args.quick, runs=args.runs)
-    report = asyncio.run(Tuner(profile, options, lambda u: print(f"  {u.candidate} {u.status} {u.detail}", file=sys.stderr, flush=True)).run())
+    report = asyncio.run(
+        Tuner(profile, options, lambda u: print(f"  {u.candidate} {u.status} {u.detail}", file=sys.stderr, flush=True)).run()
+    )
     if report["state"] != "complete":
         print(f"the tuning run did not complete ({report['state']})")
         return 1
 
-    print(f"\n{model.name}: {report['runs']} runs of each candidate alternating with the guide's recipe, both at default "
-          "settings, fresh worker each; medians [min-max]; vs guide = median [min-max] of per-pair ratios")
+    print(
+        f"\n{model.name}: {report['runs']} runs of each candidate alternating with the guide's recipe, both at default "
+        "settings, fresh worker each; medians [min-max]; vs guide = median [min-max] of per-pair ratios"
+    )
     print(f"{'candidate':22} {'MB':>7} {'decode tok/s':>20} {'vs guide':>20} {'TTFT@512 ms':>11} {'ppl':>7} {'pass':>5}  quality")
     for r, c in zip(table_rows(report), report["candidates"]):
         if c.get("error"):
@@ -117,15 +127,21 @@ def main() -> int:
         decode = f"{r['decode_tps']} [{r['decode_range']}]"
         ppl = r["perplexity"] if r["perplexity"] is not None else float("nan")
         passed = r["pass_rate"] if r["pass_rate"] is not None else float("nan")
-        print(f"{c['name']:22} {r['size_mb']:7.1f} {decode:>20} {r['vs_guide'] or '-':>20} {r['ttft_ms_long'] or 0:11.0f} "
-              f"{ppl:7.3f} {passed:5.2f}  {c['keeps_quality']} {c.get('quality_note', '')}")
+        print(
+            f"{c['name']:22} {r['size_mb']:7.1f} {decode:>20} {r['vs_guide'] or '-':>20} {r['ttft_ms_long'] or 0:11.0f} "
+            f"{ppl:7.3f} {passed:5.2f}  {c['keeps_quality']} {c.get('quality_note', '')}"
+        )
     print(f"\nruntime settings of {report['chosen']}, each against the guide's recipe at default settings:")
     for t in settings_rows(report):
-        print(f"  {t['candidate']:22} {t['session_options']:26} decode {t['decode_tps']} [{t['decode_range']}] vs guide {t['vs_guide']}, "
-              f"vs default {t['vs_default']}; TTFT@512 {t['ttft_ms_long']} ms, vs guide {t['ttft_long_vs_guide']}")
+        print(
+            f"  {t['candidate']:22} {t['session_options']:26} decode {t['decode_tps']} [{t['decode_range']}] vs guide {t['vs_guide']}, "
+            f"vs default {t['vs_default']}; TTFT@512 {t['ttft_ms_long']} ms, vs guide {t['ttft_long_vs_guide']}"
+        )
     chosen_settings = report.get("chosen_settings") or {}
-    print(f"chosen: {report['chosen']} with {' '.join(f'{k}={v}' for k, v in chosen_settings.items()) or 'default settings'}"
-          + (f" ({note})" if (note := chosen_note(report)) else ""))
+    print(
+        f"chosen: {report['chosen']} with {' '.join(f'{k}={v}' for k, v in chosen_settings.items()) or 'default settings'}"
+        + (f" ({note})" if (note := chosen_note(report)) else "")
+    )
     print(f"report: {report.get('saved_to')}")
 
     targeted = model.name == QWEN
@@ -134,21 +150,29 @@ def main() -> int:
     timed = chosen_setting_row(report)
     print(f"\ntargets ({'Qwen2.5-Coder-0.5B built-in' if targeted else 'no target on this model'}):")
     decode = (timed or {}).get("vs_guide", {}).get("decode_tps") or {}
-    print(f"  decode, chosen recipe and settings / guide's auto-opt int4 as the guide deploys it: {ratio_text(decode)} "
-          f"(target >= 1.5x): {verdict(decode.get('median', 0) >= 1.5, targeted)}")
+    print(
+        f"  decode, chosen recipe and settings / guide's auto-opt int4 as the guide deploys it: {ratio_text(decode)} "
+        f"(target >= 1.5x): {verdict(decode.get('median', 0) >= 1.5, targeted)}"
+    )
     if pick.get("perplexity") and fp32.get("perplexity"):
         change = pick["perplexity"] / fp32["perplexity"] - 1
-        print(f"  perplexity vs fp32: {change:+.1%} (target <= +10%), pass rate {pick['pass_rate']} vs fp32's {fp32['pass_rate']} "
-              f"(no lower): {verdict(change <= 0.10 and (pick['pass_rate'] or 0) >= (fp32['pass_rate'] or 0), targeted)}")
+        print(
+            f"  perplexity vs fp32: {change:+.1%} (target <= +10%), pass rate {pick['pass_rate']} vs fp32's {fp32['pass_rate']} "
+            f"(no lower): {verdict(change <= 0.10 and (pick['pass_rate'] or 0) >= (fp32['pass_rate'] or 0), targeted)}"
+        )
     pairs = prefill_pairs(profile, report, model, args.runs)
     ratios = [a / b for a, b in pairs]
-    print(f"  512-token prefill, chosen / transformers fp32 on the source: {statistics.median(ratios):.2f}x "
-          f"[{min(ratios):.2f}-{max(ratios):.2f}] ({statistics.median(a for a, _ in pairs):.0f} vs "
-          f"{statistics.median(b for _, b in pairs):.0f} tok/s) (target >= 1.3x): {verdict(statistics.median(ratios) >= 1.3, targeted)}")
+    print(
+        f"  512-token prefill, chosen / transformers fp32 on the source: {statistics.median(ratios):.2f}x "
+        f"[{min(ratios):.2f}-{max(ratios):.2f}] ({statistics.median(a for a, _ in pairs):.0f} vs "
+        f"{statistics.median(b for _, b in pairs):.0f} tok/s) (target >= 1.3x): {verdict(statistics.median(ratios) >= 1.3, targeted)}"
+    )
     source = folder_size(model)
     share = pick["size_bytes"] / source
-    print(f"  size: {pick['size_bytes'] / 2**20:.0f} MB of {source / 2**20:.0f} MB fp32 source = {share:.3f}x (target <= 0.17x): "
-          f"{verdict(share <= 0.17, targeted)}")
+    print(
+        f"  size: {pick['size_bytes'] / 2**20:.0f} MB of {source / 2**20:.0f} MB fp32 source = {share:.3f}x (target <= 0.17x): "
+        f"{verdict(share <= 0.17, targeted)}"
+    )
     return 0
 
 

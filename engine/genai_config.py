@@ -7,8 +7,9 @@ Every change goes through :func:`update`, which writes atomically: a reader
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from engine.atomic import write_text_atomic
 from engine.errors import SlmopsError
@@ -34,10 +35,14 @@ def read(folder: str | Path) -> dict[str, Any]:
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise GenaiConfigError(f"{Path(folder)} holds no {FILENAME}, so it is not an ONNX Runtime GenAI model.",
-                               "Pick the folder that Convert produced (it holds genai_config.json and model.onnx).") from None
+        raise GenaiConfigError(
+            f"{Path(folder)} holds no {FILENAME}, so it is not an ONNX Runtime GenAI model.",
+            "Pick the folder that Convert produced (it holds genai_config.json and model.onnx).",
+        ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise GenaiConfigError(f"{file} is damaged (not valid JSON: {exc})", "Convert the model again, or restore the file.") from None
+        raise GenaiConfigError(
+            f"{file} is damaged (not valid JSON: {exc})", "Convert the model again, or restore the file."
+        ) from None
     if not isinstance(data, dict):
         raise GenaiConfigError(f"{file} is damaged (not a JSON object).", "Convert the model again, or restore the file.")
     return data

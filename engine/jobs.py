@@ -33,7 +33,9 @@ from engine.events import Error, Event, Finished, Log, Resources, Result, parse_
 _PROJECT_ROOT = str(Path(__file__).resolve().parent.parent)
 _STREAM_LIMIT = 16 * 1024 * 1024  # a long log line must not break the stream
 # Environment variables that look like credentials; no worker needs one (nothing downloads).
-SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|(^|_)KEY$|AUTH", re.IGNORECASE)
+SECRET_NAME = re.compile(
+    r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|(^|_)KEY$|AUTH", re.IGNORECASE
+)
 _NOT_SECRET = {"SSH_AUTH_SOCK", "XAUTHORITY"}
 
 
@@ -231,8 +233,13 @@ class Job:
         await self._terminate()
 
     def _succeeded(self) -> bool:
-        return (self._proc is not None and self._proc.returncode == 0 and self.result is not None
-                and self.error is None and not self._cancelled)
+        return (
+            self._proc is not None
+            and self._proc.returncode == 0
+            and self.result is not None
+            and self.error is None
+            and not self._cancelled
+        )
 
     def _failure_message(self, returncode: int | None) -> str:
         if self._timed_out:

@@ -15,10 +15,10 @@ import os
 import shutil
 import signal
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from glob import glob
 from pathlib import Path
-from typing import Iterator
 
 import psutil
 

@@ -197,11 +197,7 @@ _RANGES = {
 
 def _to_dict(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj):
-        return {
-            f.name: _to_dict(getattr(obj, f.name))
-            for f in dataclasses.fields(obj)
-            if f.metadata.get("toml", True)
-        }
+        return {f.name: _to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.metadata.get("toml", True)}
     if isinstance(obj, list):
         return [_to_dict(item) for item in obj]
     return obj
@@ -266,8 +262,9 @@ def profile_from_dict(data: dict[str, Any], source: Path | None = None) -> Profi
         raise ProfileError("input lengths must be at least 1", path=source, key="bench.input_lengths")
     if profile.model.path.startswith("@") and not from_reference(profile.model.path):
         known = ", ".join(m.reference for m in BUILTINS.values())
-        raise ProfileError(f"{profile.model.path!r} is not a built-in model; the built-in ones are {known}",
-                           path=source, key="model.path")
+        raise ProfileError(
+            f"{profile.model.path!r} is not a built-in model; the built-in ones are {known}", path=source, key="model.path"
+        )
     return profile
 
 

@@ -45,8 +45,12 @@ def convert_section(candidate: Candidate, extra: dict | None = None) -> ConvertS
     recipe = candidate.recipe_data
     knobs = {**candidate.settings, **(extra or {})}
     known = {f.name for f in dataclasses.fields(ConvertSection)}
-    return ConvertSection(method="auto-opt" if recipe.kind == "cli" else "config", precision=recipe.precision,
-                          recipe=candidate.recipe, **{k: v for k, v in knobs.items() if k in known})
+    return ConvertSection(
+        method="auto-opt" if recipe.kind == "cli" else "config",
+        precision=recipe.precision,
+        recipe=candidate.recipe,
+        **{k: v for k, v in knobs.items() if k in known},
+    )
 
 
 def guide_convert() -> ConvertSection:
@@ -60,22 +64,32 @@ def recommended_convert(model_type: str) -> tuple[Recommendation, str]:
     if past is not None and past.get("recipe"):
         candidate = Candidate(past["candidate"], past["recipe"], dict(past.get("convert") or {}))
         chosen = runtime_settings.from_report(past.get("settings"))
-        runtime = (RuntimeSection(chosen[runtime_settings.INTRA_OP], runtime_settings.measured_source(past["date"][:10]))
-                   if chosen else RuntimeSection())
+        runtime = (
+            RuntimeSection(chosen[runtime_settings.INTRA_OP], runtime_settings.measured_source(past["date"][:10]))
+            if chosen
+            else RuntimeSection()
+        )
         figures = past.get("figures") or {}
-        measured = ", ".join(([f"{figures['decode_tps']:.0f} tok/s"] if figures.get("decode_tps") else [])
-                             + ([f"perplexity {figures['perplexity']:.2f}"] if figures.get("perplexity") else []))
+        measured = ", ".join(
+            ([f"{figures['decode_tps']:.0f} tok/s"] if figures.get("decode_tps") else [])
+            + ([f"perplexity {figures['perplexity']:.2f}"] if figures.get("perplexity") else [])
+        )
         reason = f"{past['candidate']} won this machine's tuning of {model_type} on {past['date'][:10]}" + (
-            f" ({measured})" if measured else "")
+            f" ({measured})" if measured else ""
+        )
         extra = DEPLOY_KNOBS if candidate.recipe_data.kind == "config" else None  # pruning changes no weight
         result = Recommendation(convert_section(candidate, extra), runtime, reason, candidate.name)
     elif model_type in KNOWN_ARCHITECTURES:
-        reason = (f"{WINNER} (RTN int4, lm_head in 8 bits) won on the Qwen2.5-Coder-0.5B built-in and converts {model_type}; "
-                  "not tuned on this machine yet")
+        reason = (
+            f"{WINNER} (RTN int4, lm_head in 8 bits) won on the Qwen2.5-Coder-0.5B built-in and converts {model_type}; "
+            "not tuned on this machine yet"
+        )
         result = Recommendation(convert_section(BY_NAME[WINNER]), RuntimeSection(), reason, WINNER)
     else:
-        reason = (f"the guide's command: {WINNER} is not known to convert {model_type or 'this architecture'}; "
-                  "slmops tune measures the others")
+        reason = (
+            f"the guide's command: {WINNER} is not known to convert {model_type or 'this architecture'}; "
+            "slmops tune measures the others"
+        )
         result = Recommendation(guide_convert(), RuntimeSection(), reason, "guide-int4")
     return result, result.reason
 
@@ -89,5 +103,6 @@ def starting_convert(model_type: str, precision: str = "int4", *, guide: bool = 
         reason = "int8 on the CPU goes through the rtn-int8 workflow (auto-opt has no int8 route that works there)"
     else:
         reason = f"the guide's one command (olive auto-opt --use_model_builder --precision {precision})"
-    return Recommendation(section, RuntimeSection(), reason, "guide-int4" if precision == "int4" else f"guide-{precision}"), reason
-
+    return Recommendation(
+        section, RuntimeSection(), reason, "guide-int4" if precision == "int4" else f"guide-{precision}"
+    ), reason

@@ -41,8 +41,9 @@ def requests(lines: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
             yield request
 
 
-def answer(request: dict[str, Any], handle: Callable[[dict[str, Any]], dict[str, Any]], *,
-           hint: str = "See the log for details.") -> dict[str, Any]:
+def answer(
+    request: dict[str, Any], handle: Callable[[dict[str, Any]], dict[str, Any]], *, hint: str = "See the log for details."
+) -> dict[str, Any]:
     """The reply to ``request``: what ``handle`` returns, or its failure with a hint; never raises for a bad request."""
     reply: dict[str, Any] = {"id": request.get("id"), "op": request.get("op")}
     try:

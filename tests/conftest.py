@@ -72,8 +72,11 @@ def demo_onnx_int4(demo_model: Path, tmp_path_factory: pytest.TempPathFactory) -
     from engine.profiles import ConvertSection, ModelSection, Profile
 
     out = tmp_path_factory.mktemp("onnx") / "demo-int4"
-    profile = Profile(name="demo", model=ModelSection(path=str(demo_model)),
-                      convert=ConvertSection(method="auto-opt", precision="int4", output=str(out)))
+    profile = Profile(
+        name="demo",
+        model=ModelSection(path=str(demo_model)),
+        convert=ConvertSection(method="auto-opt", precision="int4", output=str(out)),
+    )
     job = asyncio.run(run_conversion(profile))
     assert job.finished.ok, f"converting the demo model failed: {job.error}"
     assert (out / "genai_config.json").is_file()

@@ -28,10 +28,20 @@ async def backend(demo_onnx_int4):
 async def test_every_edge_case_is_handled_and_the_worker_stays_up(backend):
     pid = backend.pid
     results = {r.name: r for r in await run_edge_cases(backend)}
-    assert set(results) == {"empty prompt", "whitespace only", "longer than the model takes", "invalid UTF-8",
-                            "control characters", "emoji and non-Latin text", "max_length 1", "still answers afterwards"}
+    assert set(results) == {
+        "empty prompt",
+        "whitespace only",
+        "longer than the model takes",
+        "invalid UTF-8",
+        "control characters",
+        "emoji and non-Latin text",
+        "max_length 1",
+        "still answers afterwards",
+    }
     assert all(r.handled for r in results.values()), [r for r in results.values() if not r.handled]
-    assert results["longer than the model takes"].outcome == "refused" and "tokens" in results["longer than the model takes"].detail
+    assert (
+        results["longer than the model takes"].outcome == "refused" and "tokens" in results["longer than the model takes"].detail
+    )
     assert results["empty prompt"].outcome == results["whitespace only"].outcome == "refused"
     assert results["max_length 1"].outcome == "answered"
     assert backend.pid == pid
@@ -68,8 +78,9 @@ async def test_small_soak_samples_rss_after_each_request(backend):
 async def test_quality_pass_rate_and_perplexity(backend):
     profile = find_profile("demo")
     cases = [*profile.bench.eval, EvalCase(prompt="Say hello.", json_keys=["answer"])]
-    quality = await run_quality(backend, cases, system_prompt=profile.chat.system_prompt, new_tokens=32,
-                                perplexity_text=profile.bench.perplexity_text)
+    quality = await run_quality(
+        backend, cases, system_prompt=profile.chat.system_prompt, new_tokens=32, perplexity_text=profile.bench.perplexity_text
+    )
     assert quality.cases[0].passed  # Paris
     assert not quality.cases[-1].passed and "holds no JSON object" in quality.cases[-1].reasons
     assert 0 < quality.pass_rate < 1

@@ -54,8 +54,13 @@ def test_converting_a_builtin_not_yet_built_says_how_to_build_it(tmp_path: Path,
 @pytest.mark.parametrize("key", [pytest.param(key, marks=[pytest.mark.slow] if key != "demo" else []) for key in BUILTINS])
 def test_demo_model_command_finds_a_built_one_without_rebuilding(key: str, request: pytest.FixtureRequest):
     folder = request.getfixturevalue(f"{key}_model")
-    done = subprocess.run([sys.executable, "-m", "tui.main", "demo-model", "--model", key, "--json"],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "tui.main", "demo-model", "--model", key, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"path": str(folder), "built": False}
 

@@ -75,7 +75,9 @@ async def test_worker_killed_mid_stream_is_an_error_and_the_next_message_works(b
 
 @pytest.mark.slow
 async def test_conversation_is_multi_turn_and_drops_oldest_turns_to_fit(backend):
-    conversation = Conversation(system_prompt="You are a helpful assistant.", settings=Settings(max_new_tokens=16, max_length=100))
+    conversation = Conversation(
+        system_prompt="You are a helpful assistant.", settings=Settings(max_new_tokens=16, max_length=100)
+    )
     dropped = []
     for question in ("What is the capital of France?", "And of Italy?", "And of Spain?", "And of Germany?"):
         events = await collect(conversation.send(backend, question))
@@ -87,16 +89,30 @@ async def test_conversation_is_multi_turn_and_drops_oldest_turns_to_fit(backend)
 
 
 def test_prompt_template_from_inference_model_json():
-    template = {"system": "<s>{Content}</s>", "user": "<u>{Content}</u>", "assistant": "<a>{Content}</a>", "prompt": "<u>{Content}</u><a>"}
-    messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "hi"},
-                {"role": "assistant", "content": "yo"}, {"role": "user", "content": "q"}]
+    template = {
+        "system": "<s>{Content}</s>",
+        "user": "<u>{Content}</u>",
+        "assistant": "<a>{Content}</a>",
+        "prompt": "<u>{Content}</u><a>",
+    }
+    messages = [
+        {"role": "system", "content": "S"},
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "yo"},
+        {"role": "user", "content": "q"},
+    ]
     assert render(template, messages) == "<s>S</s>\n<u>hi</u>\n<a>yo</a>\n<u>q</u><a>"
 
 
 @pytest.mark.slow
 def test_headless_chat_prints_the_answer(demo_onnx_int4):
-    run = subprocess.run([sys.executable, "-m", "tui.main", "chat", str(demo_onnx_int4), "--temperature", "0"],
-                         input="What is the capital of France?\n/quit\n", capture_output=True, text=True, timeout=180)
+    run = subprocess.run(
+        [sys.executable, "-m", "tui.main", "chat", str(demo_onnx_int4), "--temperature", "0"],
+        input="What is the capital of France?\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert run.returncode == 0, run.stderr
     assert "Paris" in run.stdout and "tok/s" in run.stderr
 

@@ -113,7 +113,9 @@ def test_untested_missing_and_cuda_builds_warn():
 
 
 def test_tested_versions_agree_with_constraints_txt():
-    pins = dict(line.split("==") for line in (Path(__file__).parent.parent / "constraints.txt").read_text().split() if "==" in line)
+    pins = dict(
+        line.split("==") for line in (Path(__file__).parent.parent / "constraints.txt").read_text().split() if "==" in line
+    )
     assert {name: pins[name] for name in c.TESTED} == c.TESTED
 
 

@@ -59,18 +59,27 @@ def test_olive_log_becomes_stages():
     seen = []
     for line in [
         "[2026] [INFO] [engine.py:665:_run_pass] Running pass builder:modelbuilder",
-        "Reading layer 0", "Reading layer 1", "Saving GenAI config in /x",
+        "Reading layer 0",
+        "Reading layer 1",
+        "Saving GenAI config in /x",
         "[2026] [INFO] [engine.py:235:run] Saved output model to /out",
     ]:
         seen += tracker.feed(line)
     assert seen == [
-        ("load model", "start", ""), ("load model", "done", ""), ("build graph", "start", ""),
-        ("build graph", "done", ""), ("quantize", "done", "in build graph"), ("save", "start", ""),
+        ("load model", "start", ""),
+        ("load model", "done", ""),
+        ("build graph", "start", ""),
+        ("build graph", "done", ""),
+        ("quantize", "done", "in build graph"),
+        ("save", "start", ""),
     ]
     assert tracker.feed("Running pass builder:modelbuilder") == []  # never backwards
     assert percent("Progress: [###   ] 12.5%Progress: [####  ] 20.0%") == 20.0
     assert percent("Saving sin_cache (f32, [8192,32]):   1%|          | 4/517") == 1.0
-    assert failure_reason(["[x] [INFO] [a] ok", "[x] [INFO] [b] Invalid config, pruned.", "No output model produced."]) == "Invalid config, pruned."
+    assert (
+        failure_reason(["[x] [INFO] [a] ok", "[x] [INFO] [b] Invalid config, pruned.", "No output model produced."])
+        == "Invalid config, pruned."
+    )
 
 
 def test_missing_folder(tmp_path):
@@ -119,7 +128,9 @@ def test_report_has_parameters_and_resources(tiny_model, tmp_path):
 
 def test_fp16_refused_on_cpu(tiny_model, tmp_path):
     with pytest.raises(ConvertError, match="fp16 is a GPU precision"):
-        check_inputs(tiny_model, tmp_path / "out", precision="fp16", device="cpu", provider="CPUExecutionProvider", trust_remote_code=False)
+        check_inputs(
+            tiny_model, tmp_path / "out", precision="fp16", device="cpu", provider="CPUExecutionProvider", trust_remote_code=False
+        )
 
 
 def test_existing_output_refused(tiny_model, tmp_path):
@@ -141,6 +152,8 @@ def test_workflow_saved_beside_profile_never_overwritten(tmp_path):
     write_config(plan, text=json.dumps(edited), force=True)
     again = plan_conversion(profile)  # the saved edit is what runs now
     assert again.command.config["passes"]["quantize"]["bits"] == 8 and again.recipe.precision == "int8"
-    assert again.display().startswith(f"olive run --config {path}") and any("running the saved workflow" in n for n in again.notes)
+    assert again.display().startswith(f"olive run --config {path}") and any(
+        "running the saved workflow" in n for n in again.notes
+    )
     with pytest.raises(ConvertError, match="not valid JSON"):
         write_config(plan, text="{", force=True)

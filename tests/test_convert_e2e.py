@@ -37,7 +37,9 @@ def test_fp32_answers_paris(demo_model, tmp_path):
     job = asyncio.run(run_conversion(profile_for(demo_model, tmp_path / "fp32", method="config", precision="fp32")))
     assert job.finished.ok, job.error
     assert "paris" in job.result["answer"].lower()
-    assert job.result["quantized_ops"] == {} and 0.95 < job.result["ratio"] < 1.3  # lm_head is stored apart from the tied embedding
+    assert (
+        job.result["quantized_ops"] == {} and 0.95 < job.result["ratio"] < 1.3
+    )  # lm_head is stored apart from the tied embedding
 
 
 def test_int8_answers_paris_with_lm_head_quantized(demo_model, tmp_path):
@@ -101,6 +103,10 @@ def test_headless_convert_and_refusal(tiny_model, tmp_path):
         assert stage in done.stderr
     again = subprocess.run([*slmops, "convert", "--profile", str(path)], capture_output=True, text=True, timeout=120)
     assert again.returncode == 1 and "already exists" in again.stderr
-    refused = subprocess.run([*slmops, "convert", "--profile", str(path), "--precision", "fp16", "--output", str(tmp_path / "x")],
-                             capture_output=True, text=True, timeout=120)
+    refused = subprocess.run(
+        [*slmops, "convert", "--profile", str(path), "--precision", "fp16", "--output", str(tmp_path / "x")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert refused.returncode == 1 and "fp16 is a GPU precision" in refused.stderr

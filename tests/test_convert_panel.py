@@ -30,7 +30,9 @@ def shown(widget: Static) -> str:
 
 
 def tiny_profile(tiny_model: Path, folder: Path, **convert) -> Path:
-    profile = Profile(name="tiny", model=ModelSection(path=str(tiny_model)), convert=ConvertSection(output=str(folder / "out"), **convert))
+    profile = Profile(
+        name="tiny", model=ModelSection(path=str(tiny_model)), convert=ConvertSection(output=str(folder / "out"), **convert)
+    )
     return save_profile(profile, folder / "tiny.toml")
 
 
@@ -104,7 +106,9 @@ async def test_workflow_editor_saves_beside_the_profile(tiny_model, tmp_path):
         await pilot.pause()
         saved = tmp_path / "tiny-olive.json"
         assert json.loads(saved.read_text())["passes"]["builder"]["int4_block_size"] == 32
-        assert panel.plan.recipe.name == "workflow-file" and f"olive run --config {saved}" in shown(panel.query_one("#convert-command", Static))
+        assert panel.plan.recipe.name == "workflow-file" and f"olive run --config {saved}" in shown(
+            panel.query_one("#convert-command", Static)
+        )
         await pilot.press("w")  # the saved file opens now; saving again asks first
         await pilot.pause()
         await pilot.press("ctrl+s")

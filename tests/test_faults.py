@@ -46,7 +46,9 @@ def partials(output: Path) -> list[Path]:
 
 
 def tiny_profile(tiny_model: Path, tmp_path: Path, output: Path) -> Path:
-    profile = Profile(name="tiny", model=ModelSection(path=str(tiny_model)), convert=ConvertSection(precision="int4", output=str(output)))
+    profile = Profile(
+        name="tiny", model=ModelSection(path=str(tiny_model)), convert=ConvertSection(precision="int4", output=str(output))
+    )
     return save_profile(profile, tmp_path / "tiny.toml")
 
 
@@ -59,8 +61,12 @@ def test_journal_cleans_up_after_dead_owners_only(home, tmp_path):
     stale = tmp_path / ".out.partial-abc"
     stale.mkdir()
     (stale / "model.onnx").write_bytes(b"half")
-    journal.begin(journal.Entry("conversion", "of gone (int4)", str(tmp_path / "out"), [str(tmp_path / ".out.partial-*")], pid=dead.pid))
-    mine = journal.begin(journal.Entry("conversion", "of mine (int4)", str(tmp_path / "mine"), [str(tmp_path / ".mine.partial-*")]))
+    journal.begin(
+        journal.Entry("conversion", "of gone (int4)", str(tmp_path / "out"), [str(tmp_path / ".out.partial-*")], pid=dead.pid)
+    )
+    mine = journal.begin(
+        journal.Entry("conversion", "of mine (int4)", str(tmp_path / "mine"), [str(tmp_path / ".mine.partial-*")])
+    )
     (tmp_path / ".mine.partial-x").mkdir()
 
     interrupted = journal.recover()
@@ -93,8 +99,9 @@ asyncio.run(main())
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_workers_and_their_children_end_with_their_owner(sig):
-    owner = subprocess.Popen([sys.executable, "-c", OWNER], cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER], cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
     worker_pid, child_pid = map(int, owner.stdout.readline().split())
     assert not gone(worker_pid) and not gone(child_pid)
     owner.send_signal(sig)
@@ -123,7 +130,9 @@ def olive_running(output: Path) -> bool:
 
 
 def _pane_pid(app: TmuxApp) -> int:
-    out = subprocess.run(["tmux", "display-message", "-p", "-t", app.session, "#{pane_pid}"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["tmux", "display-message", "-p", "-t", app.session, "#{pane_pid}"], capture_output=True, text=True, check=True
+    )
     return int(out.stdout.strip())
 
 
@@ -163,11 +172,15 @@ def test_headless_convert_killed_is_reported_by_doctor(tiny_model, home, tmp_pat
     profile = tiny_profile(tiny_model, tmp_path, output)
     slmops = str(Path(sys.executable).with_name("slmops"))
     env = {**os.environ, "SLMOPS_HOME": str(home)}
-    cli = subprocess.Popen([slmops, "convert", "--profile", str(profile)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    cli = subprocess.Popen(
+        [slmops, "convert", "--profile", str(profile)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
     wait_until(lambda: olive_running(output), 60, "Olive did not start")
     cli.kill()
     cli.wait()
-    wait_until(lambda: not processes_mentioning(str(output.parent)) and not partials(output), 20, "the conversion outlived its command")
+    wait_until(
+        lambda: not processes_mentioning(str(output.parent)) and not partials(output), 20, "the conversion outlived its command"
+    )
     done = subprocess.run([slmops, "doctor", "--json"], capture_output=True, text=True, env=env)
     [entry] = json.loads(done.stdout)["interrupted"]
     assert entry["kind"] == "conversion" and entry["output"] == str(output) and entry["log"].endswith(".log")
@@ -245,8 +258,13 @@ def test_a_process_killed_while_writing_leaves_a_whole_file(tmp_path):
     import tomllib
 
     target = tmp_path / "profile.toml"
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(target)], cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(target)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     writer.stdout.readline()
     time.sleep(0.3)
     writer.kill()
@@ -262,7 +280,9 @@ def model_folder(tmp_path: Path) -> Path:
     genai = {"model": {"context_length": 2048, "decoder": {"filename": "model.onnx"}}, "search": {"max_length": 2048}}
     (folder / "genai_config.json").write_text(json.dumps(genai))
     (folder / "model.onnx").write_bytes(b"onnx" * 1000)
-    shutil.copy(Path(__file__).parent / "data" / "templates" / "chatml--SmolLM2-135M-Instruct.jinja", folder / "chat_template.jinja")
+    shutil.copy(
+        Path(__file__).parent / "data" / "templates" / "chatml--SmolLM2-135M-Instruct.jinja", folder / "chat_template.jinja"
+    )
     return folder
 
 
@@ -304,8 +324,12 @@ print(execute(plan_deploy(profile, Path(sys.argv[1]), Path(sys.argv[2]))).slot.m
 def test_two_processes_deploying_into_one_cache_corrupt_nothing(model_folder, home, tmp_path):
     cache = tmp_path / "cache"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-c", DEPLOYER, str(model_folder), str(cache)], cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", DEPLOYER, str(model_folder), str(cache)], cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env
+        )
+        for _ in range(2)
+    ]
     ids = sorted(proc.communicate(timeout=60)[0].strip() for proc in procs)
     assert ids == ["m:1", "m:2"]
     entries = foundry_cache.scan(cache)
@@ -324,8 +348,13 @@ def test_a_half_written_profile_is_a_clear_error(tmp_path):
     with pytest.raises(ProfileError, match="not valid TOML") as info:
         load_profile(broken)
     assert str(broken) in str(info.value)
-    done = subprocess.run([str(Path(sys.executable).with_name("slmops")), "convert", "--profile", str(broken), "--dry-run"],
-                          cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("slmops")), "convert", "--profile", str(broken), "--dry-run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert done.returncode != 0
     assert "not valid TOML" in done.stdout + done.stderr and "Traceback" not in done.stderr
 

@@ -17,8 +17,10 @@ from engine.foundry.foundry_cli import FoundryCli, parse_cache_location, parse_v
 from engine.foundry.inference_model import InferenceModel, InferenceModelError, ModelConfig
 from engine.foundry.templates import TEMPLATES
 
-GENAI = {"model": {"context_length": 8192, "decoder": {"filename": "model.onnx", "session_options": {"provider_options": []}}},
-         "search": {"max_length": 8192, "temperature": 1.0, "top_k": 50, "do_sample": False}}
+GENAI = {
+    "model": {"context_length": 8192, "decoder": {"filename": "model.onnx", "session_options": {"provider_options": []}}},
+    "search": {"max_length": 8192, "temperature": 1.0, "top_k": 50, "do_sample": False},
+}
 
 
 def make_model(folder: Path, name: str, *, genai: dict | None = GENAI) -> Path:
@@ -31,7 +33,9 @@ def make_model(folder: Path, name: str, *, genai: dict | None = GENAI) -> Path:
 
 
 def test_inference_model_round_trip_has_the_guides_keys(tmp_path: Path):
-    model = InferenceModel(Name="m-int4", Description="d", Version="1.0", PromptTemplate=TEMPLATES["chatml"], ModelConfig=ModelConfig())
+    model = InferenceModel(
+        Name="m-int4", Description="d", Version="1.0", PromptTemplate=TEMPLATES["chatml"], ModelConfig=ModelConfig()
+    )
     inference_model.write(tmp_path, model)
     data = json.loads((tmp_path / "inference_model.json").read_text())
     assert list(data) == ["Name", "Description", "Version", "PromptTemplate", "ModelConfig"]
@@ -40,13 +44,16 @@ def test_inference_model_round_trip_has_the_guides_keys(tmp_path: Path):
     assert inference_model.read(tmp_path) == model
 
 
-@pytest.mark.parametrize("text, problem", [
-    ('{"Name": ', "not valid JSON"),
-    ('[1, 2]', "not a JSON object"),
-    ('{"Description": "no name"}', "has no Name"),
-    ('{"Name": "m", "ModelConfig": {"temperature": "hot"}}', "temperature must be a number"),
-    ('{"Name": "m", "PromptTemplate": {"user": 3}}', "PromptTemplate"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ('{"Name": ', "not valid JSON"),
+        ("[1, 2]", "not a JSON object"),
+        ('{"Description": "no name"}', "has no Name"),
+        ('{"Name": "m", "ModelConfig": {"temperature": "hot"}}', "temperature must be a number"),
+        ('{"Name": "m", "PromptTemplate": {"user": 3}}', "PromptTemplate"),
+    ],
+)
 def test_corrupted_inference_model_json_says_what_is_wrong(tmp_path: Path, text: str, problem: str):
     (tmp_path / "inference_model.json").write_text(text)
     with pytest.raises(InferenceModelError, match=problem):
@@ -63,11 +70,17 @@ def test_listing_shows_malformed_and_foreign_entries_with_their_problem(tmp_path
     (partial / "download.tmp").write_text("")
     gone = tmp_path / "gone"
     (cache / "custom" / "stray-file.txt").write_text("not a model")
-    (cache / REGISTRY_FILE).write_text(json.dumps({"models": [
-        {"model_path": str(cache / "custom" / "good"), "model_info": {"id": "good:1", "name": "good", "version": 1}},
-        {"model_path": str(gone), "model_info": {"id": "gone:1", "name": "gone", "version": 1}},
-        "garbage",
-    ]}))
+    (cache / REGISTRY_FILE).write_text(
+        json.dumps(
+            {
+                "models": [
+                    {"model_path": str(cache / "custom" / "good"), "model_info": {"id": "good:1", "name": "good", "version": 1}},
+                    {"model_path": str(gone), "model_info": {"id": "gone:1", "name": "gone", "version": 1}},
+                    "garbage",
+                ]
+            }
+        )
+    )
     entries = {e.path.name: e for e in scan(cache, loaded={"good:1"})}
     assert set(entries) == {"good", "broken", "foreign", "downloading", "gone"}
     assert entries["good"].valid and entries["good"].registered and entries["good"].loaded
@@ -92,8 +105,14 @@ def test_missing_cache_is_empty(tmp_path: Path):
 
 def test_model_config_goes_into_the_search_section():
     out = apply_search(GENAI, ModelConfig(max_length=512, temperature=0.0, top_p=0.8, repetition_penalty=1.2))
-    assert out["search"] == {**GENAI["search"], "max_length": 512, "temperature": 0.0, "top_p": 0.8,
-                                   "repetition_penalty": 1.2, "do_sample": False}
+    assert out["search"] == {
+        **GENAI["search"],
+        "max_length": 512,
+        "temperature": 0.0,
+        "top_p": 0.8,
+        "repetition_penalty": 1.2,
+        "do_sample": False,
+    }
     assert apply_search(GENAI, ModelConfig(temperature=0.7))["search"]["do_sample"] is True
     assert GENAI["search"]["max_length"] == 8192  # the input is left alone
 
@@ -129,10 +148,13 @@ def test_foundry_cli_spelling_by_version():
     assert parse_version("Foundry Local 0.10.2+abc") == (0, 10, 2)
 
 
-@pytest.mark.parametrize("output, expected", [
-    ('{"location": "C:/Users/u/.foundry/cache/models"}', "C:/Users/u/.foundry/cache/models"),
-    ("💾 Cache directory path: /Users/u/.foundry/cache/models\n", "/Users/u/.foundry/cache/models"),
-])
+@pytest.mark.parametrize(
+    "output, expected",
+    [
+        ('{"location": "C:/Users/u/.foundry/cache/models"}', "C:/Users/u/.foundry/cache/models"),
+        ("💾 Cache directory path: /Users/u/.foundry/cache/models\n", "/Users/u/.foundry/cache/models"),
+    ],
+)
 def test_cache_location_output_parsed(output: str, expected: str):
     assert parse_cache_location(output) == Path(expected)
 
@@ -141,7 +163,11 @@ def test_cache_register_takes_a_version_that_is_not_a_number(tmp_path: Path, hom
     """inference_model.json's Version is free text: "1a.0" registers as version 1 (the CLI used to crash on it)."""
     folder = make_model(tmp_path / "cache" / "custom" / "m", "m")
     (folder / "inference_model.json").write_text(json.dumps({"Name": "m", "Version": "1a.0"}))
-    done = subprocess.run([sys.executable, "-m", "tui.main", "cache", "register", "m", "--cache", str(tmp_path / "cache"), "--json"],
-                          capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "-m", "tui.main", "cache", "register", "m", "--cache", str(tmp_path / "cache"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["model_id"] == "m:1"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.events import Result
 from engine.foundry.cache import REGISTRY_FILE, scan
 from engine.foundry.runtime import foundry_job, run_ops
-from engine.events import Result
 from engine.profiles import Profile, save_profile
 
 pytestmark = pytest.mark.slow
@@ -20,8 +20,14 @@ QUESTION = "What is the capital of France?"
 
 
 def slmops(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tui.main", *args], capture_output=True, text=True, env=env, timeout=600,
-                          cwd=Path(__file__).resolve().parent.parent)
+    return subprocess.run(
+        [sys.executable, "-m", "tui.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
 
 
 def write_profile(folder: Path, name: str, deploy_name: str, temperature: float) -> Path:
@@ -49,7 +55,9 @@ def deployed(demo_onnx_int4: Path, env: dict, cache: Path, tmp_path_factory: pyt
     results = {}
     for label, temperature in (("greedy", 0.0), ("hot", 1.5)):
         profile = write_profile(profiles, label, f"demo-{label}", temperature)
-        done = slmops("deploy", "--profile", str(profile), "--model", str(demo_onnx_int4), "--cache", str(cache), "--json", env=env)
+        done = slmops(
+            "deploy", "--profile", str(profile), "--model", str(demo_onnx_int4), "--cache", str(cache), "--json", env=env
+        )
         assert done.returncode == 0, done.stderr
         results[label] = json.loads(done.stdout)
     return results
@@ -60,10 +68,19 @@ def test_deploy_writes_the_guides_layout(deployed: dict, cache: Path):
     folder = cache / "custom" / "demo-greedy"
     assert result["folder"] == str(folder) and result["model_id"] == "demo-greedy:1" and result["registered"]
     info = json.loads((folder / "inference_model.json").read_text())
-    assert info["Name"] == "demo-greedy" and info["PromptTemplate"]["prompt"] == "<|im_start|>user\n{Content}<|im_end|>\n<|im_start|>assistant"
+    assert (
+        info["Name"] == "demo-greedy"
+        and info["PromptTemplate"]["prompt"] == "<|im_start|>user\n{Content}<|im_end|>\n<|im_start|>assistant"
+    )
     assert result["template_family"] == result["tokenizer_family"] == "chatml"
     search = json.loads((folder / "genai_config.json").read_text())["search"]
-    assert (search["max_length"], search["temperature"], search["top_p"], search["repetition_penalty"], search["do_sample"]) == (2048, 0.0, 0.9, 1.1, False)
+    assert (search["max_length"], search["temperature"], search["top_p"], search["repetition_penalty"], search["do_sample"]) == (
+        2048,
+        0.0,
+        0.9,
+        1.1,
+        False,
+    )
     assert any("context_length is 8192" in w for w in result["warnings"])
     assert not list((cache / "custom").glob(".*")), "no staging folder left behind"
 
@@ -79,7 +96,9 @@ def test_cache_ls_lists_it_registered_and_valid(deployed: dict, env: dict, cache
 
 async def test_it_answers_through_foundry_local(deployed: dict, cache: Path):
     """Registered by the deploy process; a new process finds the registration and the model answers."""
-    (listed, answer) = await run_ops(cache, [{"op": "list"}, {"op": "chat", "model_id": "demo-greedy:1", "prompt": QUESTION, "max_output_tokens": 32}])
+    (listed, answer) = await run_ops(
+        cache, [{"op": "list"}, {"op": "chat", "model_id": "demo-greedy:1", "prompt": QUESTION, "max_output_tokens": 32}]
+    )
     assert "demo-greedy:1" in {m["model_id"] for m in listed["models"]}
     assert "Paris" in answer["answer"], answer
 
@@ -104,7 +123,9 @@ def test_second_deploy_of_a_name_is_a_new_version(deployed: dict, demo_onnx_int4
     assert (cache / "custom" / "demo-greedy" / "inference_model.json").read_text() == before
 
 
-def test_a_deployment_staged_by_another_process_is_left_alone(deployed: dict, demo_onnx_int4: Path, env: dict, cache: Path, tmp_path: Path):
+def test_a_deployment_staged_by_another_process_is_left_alone(
+    deployed: dict, demo_onnx_int4: Path, env: dict, cache: Path, tmp_path: Path
+):
     in_flight = cache / "custom" / ".other.deploying-x1y2"  # another process is writing this one now
     in_flight.mkdir(parents=True)
     (in_flight / "model.onnx.data").write_bytes(b"half")
@@ -117,7 +138,9 @@ def test_a_deployment_staged_by_another_process_is_left_alone(deployed: dict, de
 def test_bad_name_is_refused_and_nothing_written(deployed: dict, demo_onnx_int4: Path, env: dict, cache: Path, tmp_path: Path):
     profile = write_profile(tmp_path, "bad", "demo-greedy", 0.0)
     before = sorted(p.name for p in (cache / "custom").iterdir())
-    done = slmops("deploy", "--profile", str(profile), "--model", str(demo_onnx_int4), "--cache", str(cache), "--name", "../escape", env=env)
+    done = slmops(
+        "deploy", "--profile", str(profile), "--model", str(demo_onnx_int4), "--cache", str(cache), "--name", "../escape", env=env
+    )
     assert done.returncode == 1 and "path separator" in done.stderr
     assert sorted(p.name for p in (cache / "custom").iterdir()) == before
 

@@ -20,7 +20,10 @@ DATA = Path(__file__).parent / "data" / "templates"
 def source(tmp_path: Path) -> Path:
     folder = tmp_path / "converted"
     folder.mkdir()
-    genai = {"model": {"context_length": 2048, "decoder": {"filename": "model.onnx"}}, "search": {"max_length": 2048, "temperature": 1.0}}
+    genai = {
+        "model": {"context_length": 2048, "decoder": {"filename": "model.onnx"}},
+        "search": {"max_length": 2048, "temperature": 1.0},
+    }
     (folder / "genai_config.json").write_text(json.dumps(genai))
     (folder / "model.onnx").write_bytes(b"onnx" * 100)
     (folder / "chat_template.jinja").write_text((DATA / "chatml--SmolLM2-135M-Instruct.jinja").read_text())

@@ -9,7 +9,9 @@ import pytest
 from engine.foundry.names import InvalidName, check_name, deployed_model_id, next_slot
 
 
-@pytest.mark.parametrize("name", ["", "a/b", "a\\b", "../up", "name:2", "has space", ".hidden", "-dash", "é-accent", "x" * 101, "semi;colon"])
+@pytest.mark.parametrize(
+    "name", ["", "a/b", "a\\b", "../up", "name:2", "has space", ".hidden", "-dash", "é-accent", "x" * 101, "semi;colon"]
+)
 def test_bad_names_are_refused_with_a_reason(name: str):
     with pytest.raises(InvalidName) as info:
         check_name(name)
@@ -34,10 +36,17 @@ def test_a_folder_of_another_model_is_a_clash(tmp_path: Path):
         next_slot(tmp_path, "m-v2", {"m-v2": "m"})
 
 
-@pytest.mark.parametrize(("version", "registered", "expected"), [
-    ("2.0", "", "m:2"), ("1a.0", "", "m:1"), ("", "", "m:1"), ("x", "", "m:1"), ("10", "", "m:10"),
-    ("\u00b2.0", "", "m:1"),  # a superscript digit: str.isdigit says yes, int() says no
-    ("3.0", "m:7", "m:7"),  # registered: its registration wins
-])
+@pytest.mark.parametrize(
+    ("version", "registered", "expected"),
+    [
+        ("2.0", "", "m:2"),
+        ("1a.0", "", "m:1"),
+        ("", "", "m:1"),
+        ("x", "", "m:1"),
+        ("10", "", "m:10"),
+        ("\u00b2.0", "", "m:1"),  # a superscript digit: str.isdigit says yes, int() says no
+        ("3.0", "m:7", "m:7"),  # registered: its registration wins
+    ],
+)
 def test_the_deployed_model_id_of_a_cache_folder(version: str, registered: str, expected: str):
     assert deployed_model_id("m", version, registered) == expected

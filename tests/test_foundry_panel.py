@@ -59,8 +59,9 @@ async def test_deploy_load_and_remove_from_the_panel(home: Path, demo_onnx_int4:
         assert table.entries[0].loaded
 
         await pilot.press("c")  # open in chat: the Chat panel shows, with this model chosen
-        await wait_for(pilot, lambda: app.current_panel().id == "chat"
-                       and app.query_one(ChatPanel).selected_model() == entry.path.resolve())
+        await wait_for(
+            pilot, lambda: app.current_panel().id == "chat" and app.query_one(ChatPanel).selected_model() == entry.path.resolve()
+        )
         await pilot.press("escape")  # out of the message box, so that the app's keys work again
         await pilot.press("3")
         await wait_for(pilot, lambda: app.current_panel() is panel and table.has_focus)

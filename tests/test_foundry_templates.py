@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from engine.foundry.templates import TEMPLATES, check_template, detect_family, read_chat_template, template_family, tokenizer_family
+from engine.foundry.templates import (
+    TEMPLATES,
+    check_template,
+    detect_family,
+    read_chat_template,
+    template_family,
+    tokenizer_family,
+)
 
 DATA = Path(__file__).parent / "data" / "templates"
 CASES = sorted(DATA.glob("*.jinja"))

@@ -11,8 +11,8 @@ import pytest
 
 from engine import locations
 from engine.new_profile import PLAIN, propose, slug
-from engine.recommended import WINNER, starting_convert
 from engine.profiles import ProfileError, load_profile
+from engine.recommended import WINNER, starting_convert
 from tests.model_folders import edited_copy, unreadable_by_builder
 
 SLMOPS = [str(Path(sys.executable).with_name("slmops"))]
@@ -80,7 +80,11 @@ def test_a_new_profile_starts_from_the_recommended_recipe_with_the_guide_one_cho
     assert recommended.profile.convert.recipe == starting_convert("llama")[0].convert.recipe
     assert any(WINNER in reason for reason in recommended.reasons)
     guide = propose(tiny_model, guide=True)
-    assert (guide.profile.convert.method, guide.profile.convert.precision, guide.profile.convert.recipe) == ("auto-opt", "int4", "")
+    assert (guide.profile.convert.method, guide.profile.convert.precision, guide.profile.convert.recipe) == (
+        "auto-opt",
+        "int4",
+        "",
+    )
     assert any("guide" in reason for reason in guide.reasons)
 
 

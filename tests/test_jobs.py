@@ -6,8 +6,8 @@ import asyncio
 
 import psutil
 
-from engine.events import Error, Finished, Log, Progress, Resources, Result, Stage
 from engine import journal
+from engine.events import Error, Finished, Log, Progress, Resources, Result, Stage
 from engine.jobs import Job
 
 

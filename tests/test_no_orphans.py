@@ -54,7 +54,11 @@ class Watch:
     def assert_all_gone(self) -> None:
         self._unsubscribe()
         assert self.pids, "no worker was seen"
-        wait_until(lambda: all(gone(pid) for pid in self.pids), 5, f"workers {sorted(p for p in self.pids if not gone(p))} outlived the app")
+        wait_until(
+            lambda: all(gone(pid) for pid in self.pids),
+            5,
+            f"workers {sorted(p for p in self.pids if not gone(p))} outlived the app",
+        )
         assert len(REGISTRY) == 0
 
 
@@ -87,8 +91,9 @@ async def test_quitting_during_a_tune_leaves_no_worker_behind(tiny_model, home, 
     watch = Watch()
     app = SlmopsApp()
     async with app.run_test(size=SIZE) as pilot:
-        app.profile = Profile(name="tiny", model=ModelSection(path=str(tiny_model)),
-                              convert=ConvertSection(output=str(tmp_path / "tiny-int4")))
+        app.profile = Profile(
+            name="tiny", model=ModelSection(path=str(tiny_model)), convert=ConvertSection(output=str(tmp_path / "tiny-int4"))
+        )
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, TuneScreen), 10)
         await pilot.press("r")
@@ -111,7 +116,9 @@ async def test_sigterm_ends_every_registered_job(home):
         panel = app.query_one(EnvironmentPanel)
         panel.run_worker(drive_job(panel, by_panel), group="test-job")
         running = asyncio.ensure_future(untracked.run())
-        await wait_for(pilot, lambda: all(any(line.startswith("child ") for line in job.log_tail) for job in (by_panel, untracked)), 60)
+        await wait_for(
+            pilot, lambda: all(any(line.startswith("child ") for line in job.log_tail) for job in (by_panel, untracked)), 60
+        )
         watch.look()
         assert by_panel in REGISTRY and untracked in REGISTRY
         # the app's own handler (not Python's default, which would end this test process)
@@ -125,4 +132,3 @@ async def test_sigterm_ends_every_registered_job(home):
     await running
     assert untracked.finished.cancelled
     watch.assert_all_gone()
-

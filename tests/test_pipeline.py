@@ -14,13 +14,15 @@ from engine.profiles import load_profile, profile_from_dict, save_profile
 
 
 def make_profile(tmp_path: Path, model: Path, *, deploy_name: str = "pipe-model", **bench) -> Path:
-    profile = profile_from_dict({
-        "name": "pipe",
-        "model": {"path": str(model)},
-        "convert": {"output": str(tmp_path / "out" / "model-int4")},
-        "deploy": {"name": deploy_name},
-        "bench": {"input_lengths": [16], "new_tokens": 8, "soak_requests": 5, **bench},
-    })
+    profile = profile_from_dict(
+        {
+            "name": "pipe",
+            "model": {"path": str(model)},
+            "convert": {"output": str(tmp_path / "out" / "model-int4")},
+            "deploy": {"name": deploy_name},
+            "bench": {"input_lengths": [16], "new_tokens": 8, "soak_requests": 5, **bench},
+        }
+    )
     return save_profile(profile, tmp_path / "pipe.toml")
 
 
@@ -37,11 +39,16 @@ def statuses(pipeline: Pipeline) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_headless_run_takes_the_demo_model_through_every_stage(demo_model, tmp_path, home):
-    profile = make_profile(tmp_path, demo_model, deploy_name="pipe-demo",
-                           eval=[{"prompt": "What is the capital of France?", "keywords": ["Paris"]}])
+    profile = make_profile(
+        tmp_path, demo_model, deploy_name="pipe-demo", eval=[{"prompt": "What is the capital of France?", "keywords": ["Paris"]}]
+    )
     slmops = Path(sys.executable).with_name("slmops")
-    done = subprocess.run([str(slmops), "run", "--profile", str(profile), "--workdir", str(tmp_path / "work"), "--quick", "--json"],
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [str(slmops), "run", "--profile", str(profile), "--workdir", str(tmp_path / "work"), "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert report["ok"] and [s["status"] for s in report["stages"].values()] == ["done"] * 5

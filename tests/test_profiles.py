@@ -8,7 +8,13 @@ import pytest
 
 from engine import locations
 from engine.profiles import (
-    EvalCase, Profile, ProfileError, find_profile, list_profiles, load_profile, save_profile,
+    EvalCase,
+    Profile,
+    ProfileError,
+    find_profile,
+    list_profiles,
+    load_profile,
+    save_profile,
 )
 
 DATA = Path(__file__).parent / "data" / "profiles"

@@ -54,8 +54,26 @@ def deployed(qwen_int4: tuple[Path, dict], tmp_path_factory: pytest.TempPathFact
     path = save_profile(profile, work / "qwen.toml")
     cache = work / "cache"
     env = {**os.environ, "SLMOPS_HOME": str(work / "home")}
-    done = subprocess.run([sys.executable, "-m", "tui.main", "deploy", "--profile", str(path), "--model", str(folder),
-                           "--cache", str(cache), "--json"], capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tui.main",
+            "deploy",
+            "--profile",
+            str(path),
+            "--model",
+            str(folder),
+            "--cache",
+            str(cache),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr
     return cache, json.loads(done.stdout)
 
@@ -65,11 +83,14 @@ async def test_deployed_it_answers_through_foundry_local(deployed: tuple[Path, d
     assert result["model_id"] == "qwen2.5-coder-0.5b-int4:1" and result["registered"]
     assert result["template_family"] == result["tokenizer_family"] == "chatml"
     ask = {"op": "chat", "model_id": result["model_id"], "max_output_tokens": 32}
-    listed, capital, code = await run_ops(cache, [
-        {"op": "list"},
-        {**ask, "prompt": "What is the capital of France?"},
-        {**ask, "prompt": "Write a Python function is_prime(n) that tells whether n is a prime number."},
-    ])
+    listed, capital, code = await run_ops(
+        cache,
+        [
+            {"op": "list"},
+            {**ask, "prompt": "What is the capital of France?"},
+            {**ask, "prompt": "Write a Python function is_prime(n) that tells whether n is a prime number."},
+        ],
+    )
     assert result["model_id"] in {m["model_id"] for m in listed["models"]}
     assert "Paris" in capital["answer"], capital
     assert "def is_prime" in code["answer"], code

@@ -20,11 +20,24 @@ def report(chosen="rtn-int4-b128-head8", threads=2, state="complete", architectu
     rows = architecture_rows or [
         {"name": "fp32", "recipe": "mb-fp32", "settings": {}, "decode_tps": 20.0, "perplexity": 9.0, "error": None},
         {"name": "guide-int4", "recipe": "guide-int4", "settings": {}, "decode_tps": 45.0, "perplexity": 11.0, "error": None},
-        {"name": chosen, "recipe": "rtn-int4-head8", "settings": {"block_size": 128, "symmetric": False, "accuracy_level": 4},
-         "decode_tps": 69.0, "perplexity": 9.5, "size_bytes": 426 * 2**20, "error": None},
+        {
+            "name": chosen,
+            "recipe": "rtn-int4-head8",
+            "settings": {"block_size": 128, "symmetric": False, "accuracy_level": 4},
+            "decode_tps": 69.0,
+            "perplexity": 9.5,
+            "size_bytes": 426 * 2**20,
+            "error": None,
+        },
     ]
-    return {"name": "qwen", "state": state, "created": "2026-11-25T23:10:00", "chosen": chosen, "candidates": rows,
-            "chosen_settings": {"intra_op_num_threads": threads} if threads else {}}
+    return {
+        "name": "qwen",
+        "state": state,
+        "created": "2026-11-25T23:10:00",
+        "chosen": chosen,
+        "candidates": rows,
+        "chosen_settings": {"intra_op_num_threads": threads} if threads else {},
+    }
 
 
 def test_untuned_qwen2_starts_from_qwens_winner_and_the_guide_is_one_choice_away(home: Path):
@@ -32,7 +45,12 @@ def test_untuned_qwen2_starts_from_qwens_winner_and_the_guide_is_one_choice_away
     assert recommendation.candidate == WINNER and "not tuned on this machine" in reason
     convert = recommendation.convert
     assert (convert.method, convert.recipe, convert.block_size, convert.symmetric, convert.prune_lm_head) == (
-        "config", "rtn-int4-head8", 128, False, True)
+        "config",
+        "rtn-int4-head8",
+        128,
+        False,
+        True,
+    )
     assert recommendation.runtime == RuntimeSection()  # the default: physical cores
     assert guide_convert().method == "auto-opt" and guide_convert().recipe == ""
 
@@ -58,8 +76,10 @@ def test_chosen_settings_take_a_count_only_when_it_beats_the_spread(monkeypatch)
     monkeypatch.setattr(runtime_settings, "physical_cores", lambda: 2)
     rows = [{"intra_op_threads": 1, "decode_tps": 38.0}, {"intra_op_threads": 2, "decode_tps": 60.0}]
     assert runtime_settings.choose(rows) == {"intra_op_num_threads": 2}
-    close = [{"intra_op_threads": 1, "decode_tps": 61.0, "decode_tps_spread": 4.0},
-             {"intra_op_threads": 2, "decode_tps": 60.0, "decode_tps_spread": 3.0}]
+    close = [
+        {"intra_op_threads": 1, "decode_tps": 61.0, "decode_tps_spread": 4.0},
+        {"intra_op_threads": 2, "decode_tps": 60.0, "decode_tps_spread": 3.0},
+    ]
     assert runtime_settings.choose(close) == {"intra_op_num_threads": 2}  # within the spread: the default stays
     assert runtime_settings.choose([{"intra_op_threads": 2, "error": "boom"}]) == {}
 

@@ -38,8 +38,10 @@ def test_the_profile_section_is_validated():
 def source(tmp_path: Path) -> Path:
     folder = tmp_path / "converted"
     folder.mkdir()
-    genai = {"model": {"context_length": 2048, "decoder": {"filename": "model.onnx", "session_options": {"log_id": "x"}}},
-             "search": {"max_length": 2048}}
+    genai = {
+        "model": {"context_length": 2048, "decoder": {"filename": "model.onnx", "session_options": {"log_id": "x"}}},
+        "search": {"max_length": 2048},
+    }
     (folder / "genai_config.json").write_text(json.dumps(genai))
     (folder / "model.onnx").write_bytes(b"onnx" * 100)
     (folder / "chat_template.jinja").write_text((DATA / "chatml--SmolLM2-135M-Instruct.jinja").read_text())
@@ -63,7 +65,7 @@ async def _threads_in_foundry_local(folder: Path, cache: Path) -> int:
     from engine.backends import make_backend
 
     async with make_backend("foundry-local", folder, cache_dir=str(cache)) as backend:
-        assert (await backend.call("count", messages=[{"role": "user", "content": "Hi"}]))  # loaded, answering
+        assert await backend.call("count", messages=[{"role": "user", "content": "Hi"}])  # loaded, answering
         return psutil.Process(backend.pid).num_threads()
 
 
@@ -96,8 +98,13 @@ def _deploy_default(source: Path, cache: Path):
 def _measure_llama(threads: int) -> None:
     from engine.tune import history
 
-    report = {"state": "complete", "created": "2026-11-25T23:00:00", "chosen": "c", "chosen_settings": {"intra_op_num_threads": threads},
-              "candidates": [{"name": "c", "recipe": "rtn-int4-head8", "settings": {}, "error": None}]}
+    report = {
+        "state": "complete",
+        "created": "2026-11-25T23:00:00",
+        "chosen": "c",
+        "chosen_settings": {"intra_op_num_threads": threads},
+        "candidates": [{"name": "c", "recipe": "rtn-int4-head8", "settings": {}, "error": None}],
+    }
     assert history.record(report, "llama")
 
 
@@ -114,7 +121,11 @@ def test_cache_settings_shows_and_reapplies_measured_settings_headless(source: P
     argv = [sys.executable, "-m", "tui.main", "cache", "settings", plan.slot.folder.name, "--cache", str(cache)]
     env = dict(os.environ, SLMOPS_HOME=str(home))
     shown = subprocess.run(argv, capture_output=True, text=True, env=env, check=True).stdout
-    assert f"({runtime_settings.DEFAULT_SOURCE})" in shown and f"intra_op_num_threads = 7 ({MEASURED})" in shown and "--apply" in shown
+    assert (
+        f"({runtime_settings.DEFAULT_SOURCE})" in shown
+        and f"intra_op_num_threads = 7 ({MEASURED})" in shown
+        and "--apply" in shown
+    )
     assert runtime_settings.read(plan.slot.folder) == {"intra_op_num_threads": runtime_settings.physical_cores()}
     subprocess.run([*argv, "--apply"], capture_output=True, text=True, env=env, check=True)
     assert runtime_settings.read(plan.slot.folder) == {"intra_op_num_threads": 7}

@@ -22,9 +22,17 @@ from engine.profiles import ConvertSection, ModelSection, Profile, load_profile
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted(p for folder in ("engine", "tui") for p in (ROOT / folder).rglob("*.py"))
 # module.function that start a process from an argument list, and those that always go through a shell
-SUBPROCESS_CALLS = {("subprocess", name) for name in ("run", "Popen", "call", "check_call", "check_output")} | {("asyncio", "create_subprocess_exec")}
-SHELL_CALLS = {("os", "system"), ("os", "popen"), ("subprocess", "getoutput"), ("subprocess", "getstatusoutput"),
-               ("asyncio", "create_subprocess_shell"), ("", "subprocess_shell")}
+SUBPROCESS_CALLS = {("subprocess", name) for name in ("run", "Popen", "call", "check_call", "check_output")} | {
+    ("asyncio", "create_subprocess_exec")
+}
+SHELL_CALLS = {
+    ("os", "system"),
+    ("os", "popen"),
+    ("subprocess", "getoutput"),
+    ("subprocess", "getstatusoutput"),
+    ("asyncio", "create_subprocess_shell"),
+    ("", "subprocess_shell"),
+}
 
 
 def _is_string(node: ast.AST) -> bool:
@@ -131,9 +139,15 @@ def test_trust_remote_code_is_off_by_default_and_warned_about_when_on(tiny_model
 
 def test_the_headless_convert_shows_the_trust_remote_code_warning(tiny_model, tmp_path, home):
     profile = tmp_path / "p.toml"
-    profile.write_text(f'name = "p"\n[model]\npath = "{tiny_model}"\ntrust_remote_code = true\n[convert]\noutput = "{tmp_path / "out"}"\n')
-    done = subprocess.run([str(Path(sys.executable).with_name("slmops")), "convert", "--profile", str(profile), "--dry-run"],
-                          capture_output=True, text=True, cwd=ROOT)
+    profile.write_text(
+        f'name = "p"\n[model]\npath = "{tiny_model}"\ntrust_remote_code = true\n[convert]\noutput = "{tmp_path / "out"}"\n'
+    )
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("slmops")), "convert", "--profile", str(profile), "--dry-run"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert "trust_remote_code is on" in done.stdout + done.stderr
 
 
@@ -148,7 +162,9 @@ def test_no_foundry_web_service_listens_beyond_this_machine():
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
             # Foundry Local's web service starts in one place, the serve worker (its loopback binding is tested in test_serve)
             if name == "start_web_service":
-                assert path.relative_to(ROOT).as_posix() == "engine/workers/serve.py", f"{path}:{node.lineno} starts a web service"
+                assert path.relative_to(ROOT).as_posix() == "engine/workers/serve.py", (
+                    f"{path}:{node.lineno} starts a web service"
+                )
             if name in ("Configuration", "WebService"):
                 for keyword in node.keywords:
                     if keyword.arg in ("web", "urls"):
@@ -159,8 +175,13 @@ def test_no_foundry_web_service_listens_beyond_this_machine():
 # secrets -----------------------------------------------------------------------------------
 
 
-SECRETS = {"HF_TOKEN": "hf_s3cr3t-token-value", "OPENAI_API_KEY": "sk-s3cr3t-api-key", "DB_PASSWORD": "s3cr3t-pass",
-           "AZURE_CLIENT_SECRET": "s3cr3t-azure", "GITHUB_TOKEN": "ghp_s3cr3t"}
+SECRETS = {
+    "HF_TOKEN": "hf_s3cr3t-token-value",
+    "OPENAI_API_KEY": "sk-s3cr3t-api-key",
+    "DB_PASSWORD": "s3cr3t-pass",
+    "AZURE_CLIENT_SECRET": "s3cr3t-azure",
+    "GITHUB_TOKEN": "ghp_s3cr3t",
+}
 
 
 async def test_workers_never_see_secrets_from_the_environment(monkeypatch, home):
@@ -178,6 +199,24 @@ async def test_workers_never_see_secrets_from_the_environment(monkeypatch, home)
 
 
 def test_only_credential_names_are_held_back():
-    env = {"HOME": "/root", "PATH": "/bin", "SSH_AUTH_SOCK": "/tmp/agent", "TERM": "xterm", "OMP_NUM_THREADS": "2",
-           "SLMOPS_HOME": "/x", "HF_HUB_OFFLINE": "1", "MY_KEY": "k", "AWS_SECRET_ACCESS_KEY": "k", "HUGGING_FACE_HUB_TOKEN": "t"}
-    assert sorted(without_secrets(env)) == ["HF_HUB_OFFLINE", "HOME", "OMP_NUM_THREADS", "PATH", "SLMOPS_HOME", "SSH_AUTH_SOCK", "TERM"]
+    env = {
+        "HOME": "/root",
+        "PATH": "/bin",
+        "SSH_AUTH_SOCK": "/tmp/agent",
+        "TERM": "xterm",
+        "OMP_NUM_THREADS": "2",
+        "SLMOPS_HOME": "/x",
+        "HF_HUB_OFFLINE": "1",
+        "MY_KEY": "k",
+        "AWS_SECRET_ACCESS_KEY": "k",
+        "HUGGING_FACE_HUB_TOKEN": "t",
+    }
+    assert sorted(without_secrets(env)) == [
+        "HF_HUB_OFFLINE",
+        "HOME",
+        "OMP_NUM_THREADS",
+        "PATH",
+        "SLMOPS_HOME",
+        "SSH_AUTH_SOCK",
+        "TERM",
+    ]

@@ -40,16 +40,22 @@ def test_a_chat_request_gets_the_room_the_context_leaves():
     assert (request["model"], request["max_tokens"], tokens) == ("demo:1", 97, 3)
 
 
-@pytest.mark.parametrize("body, status, code", [
-    (b"{not json", 400, "invalid_json"),
-    (b"[1]", 400, "invalid_json"),
-    (json.dumps({"model": "other:1", "messages": QUESTION}).encode(), 404, "model_not_found"),
-    (json.dumps({"model": "demo:1", "messages": []}).encode(), 400, "invalid_messages"),
-    (json.dumps({"model": "demo:1", "messages": [{"role": "user", "content": "w " * 100}]}).encode(), 400,
-     "context_length_exceeded"),
-    (json.dumps({"model": "demo:1", "messages": QUESTION, "max_tokens": 95}).encode(), 400, "context_length_exceeded"),
-    (json.dumps({"model": "demo:1", "messages": QUESTION, "max_tokens": 0}).encode(), 400, "invalid_value"),
-])
+@pytest.mark.parametrize(
+    "body, status, code",
+    [
+        (b"{not json", 400, "invalid_json"),
+        (b"[1]", 400, "invalid_json"),
+        (json.dumps({"model": "other:1", "messages": QUESTION}).encode(), 404, "model_not_found"),
+        (json.dumps({"model": "demo:1", "messages": []}).encode(), 400, "invalid_messages"),
+        (
+            json.dumps({"model": "demo:1", "messages": [{"role": "user", "content": "w " * 100}]}).encode(),
+            400,
+            "context_length_exceeded",
+        ),
+        (json.dumps({"model": "demo:1", "messages": QUESTION, "max_tokens": 95}).encode(), 400, "context_length_exceeded"),
+        (json.dumps({"model": "demo:1", "messages": QUESTION, "max_tokens": 0}).encode(), 400, "invalid_value"),
+    ],
+)
 def test_bad_requests_are_refused_with_a_reason(body: bytes, status: int, code: str):
     with pytest.raises(Rejected) as caught:
         check_chat(body, served())
@@ -64,8 +70,19 @@ def test_catalog_noise_goes_to_the_log_and_offline_is_said_once(tmp_path: Path):
     monitor = ServiceMonitor(tmp_path / "serve.log")
     noise = "[error] failed to fetch catalog from https://api.catalog.azureml.ms/asset-gallery/v1.0/models: transport failure"
     shown = [monitor.see(Log(line=noise, source="stderr")) for _ in range(3)]
-    ready = monitor.see(Result(data={"op": "ready", "url": "http://127.0.0.1:5", "model_id": "m:1", "context_limit": 2048,
-                                     "pid": 1, "host": "127.0.0.1", "port": 5}))
+    ready = monitor.see(
+        Result(
+            data={
+                "op": "ready",
+                "url": "http://127.0.0.1:5",
+                "model_id": "m:1",
+                "context_limit": 2048,
+                "pid": 1,
+                "host": "127.0.0.1",
+                "port": 5,
+            }
+        )
+    )
     monitor.close()
     assert [type(s) for s in shown] == [Notice, type(None), type(None)] and "offline" in shown[0].text
     assert ready.base_url == "http://127.0.0.1:5/catalogs/local/v1"
@@ -87,13 +104,20 @@ def service(demo_onnx_int4: Path, tmp_path_factory: pytest.TempPathFactory):
     home = tmp_path_factory.mktemp("serve-home")
     env = {**os.environ, "SLMOPS_HOME": str(home)}
     cache = home / "cache"
-    done = slmops("deploy", "--model", str(demo_onnx_int4), "--name", "demo-served", "--cache", str(cache), "--json",
-                  env=env, timeout=600)
+    done = slmops(
+        "deploy", "--model", str(demo_onnx_int4), "--name", "demo-served", "--cache", str(cache), "--json", env=env, timeout=600
+    )
     assert done.returncode == 0, done.stderr
     stderr = home / "serve.stderr"
     with open(stderr, "w") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "tui.main", "serve", "demo-served", "--cache", str(cache), "--json"],
-                                stdout=subprocess.PIPE, stderr=err, text=True, env=env, cwd=ROOT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tui.main", "serve", "demo-served", "--cache", str(cache), "--json"],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
     ready, _, _ = select.select([proc.stdout], [], [], 180)
     assert ready, f"no URL within 3 minutes: {stderr.read_text()}"
     info = json.loads(proc.stdout.readline())
@@ -110,8 +134,9 @@ def client(service):
 
 
 def ask(service, question: str = "What is the capital of France?", **options) -> str:
-    stream = client(service).chat.completions.create(model=service["info"]["model_id"], stream=True, temperature=0,
-                                                     messages=[{"role": "user", "content": question}], **options)
+    stream = client(service).chat.completions.create(
+        model=service["info"]["model_id"], stream=True, temperature=0, messages=[{"role": "user", "content": question}], **options
+    )
     return "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
 
 
@@ -126,11 +151,19 @@ def raw_post(service, body: bytes) -> tuple[int, dict]:
 def leave_mid_answer(service, *, stream: bool) -> None:
     """Ask for a long answer, then close the connection while it is being written."""
     info = service["info"]
-    body = json.dumps({"model": info["model_id"], "messages": [{"role": "user", "content": "Write a long story about a dragon."}],
-                       "max_tokens": 1000, "stream": stream}).encode()
+    body = json.dumps(
+        {
+            "model": info["model_id"],
+            "messages": [{"role": "user", "content": "Write a long story about a dragon."}],
+            "max_tokens": 1000,
+            "stream": stream,
+        }
+    ).encode()
     with socket.create_connection((info["host"], info["port"])) as sock:
-        sock.sendall(b"POST /catalogs/local/v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        sock.sendall(
+            b"POST /catalogs/local/v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
         if stream:
             assert sock.recv(200).startswith(b"HTTP/1.1 200")
         time.sleep(1.0)
@@ -181,8 +214,17 @@ async def test_the_http_bench_measures_streaming_clients_at_once(service):
 
 @pytest.mark.slow
 def test_a_port_in_use_is_a_clear_error(service):
-    done = slmops("serve", "demo-served", "--cache", str(service["cache"]), "--port", str(service["info"]["port"]), "--json",
-                  env=service["env"], timeout=300)
+    done = slmops(
+        "serve",
+        "demo-served",
+        "--cache",
+        str(service["cache"]),
+        "--port",
+        str(service["info"]["port"]),
+        "--json",
+        env=service["env"],
+        timeout=300,
+    )
     assert done.returncode == 1
     assert "Cannot listen on 127.0.0.1" in done.stderr and "--port" in done.stderr
     assert json.loads(done.stdout)["ok"] is False
@@ -255,8 +297,9 @@ async def test_the_cache_panel_serves_the_selected_model_and_quitting_stops_it(h
     from tui.widgets.serve_view import ServeView
 
     cache = locations.foundry_cache_dir()
-    done = slmops("deploy", "--model", str(demo_onnx_int4), "--name", "panel-served", "--cache", str(cache),
-                  env=os.environ, timeout=600)
+    done = slmops(
+        "deploy", "--model", str(demo_onnx_int4), "--name", "panel-served", "--cache", str(cache), env=os.environ, timeout=600
+    )
     assert done.returncode == 0, done.stderr
     app = SlmopsApp()
     async with app.run_test(size=(120, 36)) as pilot:

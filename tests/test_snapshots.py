@@ -34,10 +34,17 @@ def app(tmp_path, monkeypatch, home):
     monkeypatch.setattr("tui.panels.environment.demo_model_ready", lambda *a, **k: True)
     # "in 0.0 s", whatever the machine (the panel's clock only: asyncio keeps the real one)
     monkeypatch.setattr("tui.panels.environment.time", SimpleNamespace(monotonic=lambda: 1000.0))
-    profile = save_profile(profile_from_dict({
-        "name": "snapshot", "model": {"path": f"{FIXED}/model"},
-        "convert": {"output": f"{FIXED}/out"}, "deploy": {"cache_dir": f"{FIXED}/cache"},
-    }), tmp_path / "snapshot.toml")
+    profile = save_profile(
+        profile_from_dict(
+            {
+                "name": "snapshot",
+                "model": {"path": f"{FIXED}/model"},
+                "convert": {"output": f"{FIXED}/out"},
+                "deploy": {"cache_dir": f"{FIXED}/cache"},
+            }
+        ),
+        tmp_path / "snapshot.toml",
+    )
     return SlmopsApp(profile_arg=str(profile))
 
 

@@ -140,8 +140,11 @@ async def test_a_repaired_conversion_is_kept_only_because_it_agrees_with_the_sou
 def test_deploy_and_tune_refuse_too(tiny_model, tmp_path, home):
     model = unreadable_by_builder(tiny_model, tmp_path / "gemma")
     profile = save_profile(profile_for(model, tmp_path / "out"), tmp_path / "p.toml")
-    for argv in (["deploy", "--profile", str(profile), "--dry-run"], ["deploy", "--profile", str(profile)],
-                 ["tune", "--profile", str(profile), "--quick"]):
+    for argv in (
+        ["deploy", "--profile", str(profile), "--dry-run"],
+        ["deploy", "--profile", str(profile)],
+        ["tune", "--profile", str(profile), "--quick"],
+    ):
         done = subprocess.run([*SLMOPS, *argv], capture_output=True, text=True, timeout=60)
         assert done.returncode == 1, (argv, done.stderr)
         assert "gemma3_text" in done.stderr and "rope_local_base_freq" in done.stderr, (argv, done.stderr)

@@ -13,7 +13,9 @@ from tests.tmux import TmuxApp, have_tmux
 pytestmark = pytest.mark.skipif(not have_tmux(), reason="tmux is not installed")
 
 
-@pytest.mark.parametrize("env", [{"NO_COLOR": "1", "TERM": "screen"}, {"TERM": "screen-256color", "COLORTERM": ""}], ids=["no-color", "256-colours"])
+@pytest.mark.parametrize(
+    "env", [{"NO_COLOR": "1", "TERM": "screen"}, {"TERM": "screen-256color", "COLORTERM": ""}], ids=["no-color", "256-colours"]
+)
 def test_app_is_usable_in_80x24_tmux(env, home):
     with TmuxApp(["--profile", "demo"], env={**env, "SLMOPS_HOME": str(home)}) as app:
         screen = app.wait_for("Environment")
@@ -33,8 +35,11 @@ def test_typing_a_sentence_in_chat_fires_no_key(home):
     sentence = "Write a quick haiku about tigers"  # t tuner, r run, g pipeline, a apply, k quick, q quit
     with TmuxApp(["--profile", "demo"], env={"NO_COLOR": "1", "TERM": "screen", "SLMOPS_HOME": str(home)}) as app:
         app.wait_for("r re-runs", timeout=60)  # the environment checks have ended: their worker is gone
-        pid = int(subprocess.run(["tmux", "display-message", "-p", "-t", app.session, "#{pane_pid}"],
-                                 capture_output=True, text=True, check=True).stdout)
+        pid = int(
+            subprocess.run(
+                ["tmux", "display-message", "-p", "-t", app.session, "#{pane_pid}"], capture_output=True, text=True, check=True
+            ).stdout
+        )
         app.keys("4")
         app.wait_for("Message (Enter sends")
         for char in sentence:
@@ -58,9 +63,16 @@ def test_a_conversion_of_the_demo_model_over_a_plain_terminal(demo_model, tmp_pa
     from engine.profiles import profile_from_dict, save_profile
 
     output = tmp_path / "demo-int4"
-    profile = save_profile(profile_from_dict({
-        "name": "ssh", "model": {"path": str(demo_model)}, "convert": {"output": str(output)},
-    }), tmp_path / "ssh.toml")
+    profile = save_profile(
+        profile_from_dict(
+            {
+                "name": "ssh",
+                "model": {"path": str(demo_model)},
+                "convert": {"output": str(output)},
+            }
+        ),
+        tmp_path / "ssh.toml",
+    )
     env = {"NO_COLOR": "1", "TERM": "screen", "SLMOPS_HOME": str(home)}
     with TmuxApp(["--profile", str(profile)], env=env) as app:
         app.wait_for("Environment")

@@ -17,7 +17,7 @@ from engine.profiles import RuntimeSection, find_profile, load_profile, save_pro
 from engine.tune import history
 from engine.tune.apply import apply_candidate, candidate_of, runtime_of
 from engine.tune.candidates import select
-from engine.tune.runner import Tuner, TuneOptions
+from engine.tune.runner import TuneOptions, Tuner
 
 pytestmark = pytest.mark.slow
 BAD = "rtn-int4:block_size=7"  # Olive's RTN quantizer refuses blocks under 16
@@ -121,8 +121,14 @@ def test_a_pruned_model_answers_and_scores_the_unpruned_perplexity(tuned, tmp_pa
 
     profile = demo_profile(Path(tuned["profile"]["model"]["path"]))
     candidate = candidate_of(tuned, HEAD8)
-    profile.convert = dataclasses.replace(profile.convert, method="config", recipe=candidate.recipe, prune_lm_head=True,
-                                          output=str(tmp_path / "pruned"), **candidate.settings)
+    profile.convert = dataclasses.replace(
+        profile.convert,
+        method="config",
+        recipe=candidate.recipe,
+        prune_lm_head=True,
+        output=str(tmp_path / "pruned"),
+        **candidate.settings,
+    )
     job = asyncio.run(run_conversion(profile))
     assert job.finished.ok, job.error
     assert "Paris" in job.result["answer"]

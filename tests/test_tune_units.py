@@ -17,8 +17,16 @@ from engine.tune.runner import candidate_profile
 
 
 def row(name, tps, ppl, size=100 * 2**20, pass_rate=1.0, error=None):
-    return {"name": name, "recipe": "rtn-int4", "decode_tps": tps, "perplexity": ppl, "size_bytes": size,
-            "pass_rate": pass_rate, "error": error, "settings": {}}
+    return {
+        "name": name,
+        "recipe": "rtn-int4",
+        "decode_tps": tps,
+        "perplexity": ppl,
+        "size_bytes": size,
+        "pass_rate": pass_rate,
+        "error": error,
+        "settings": {},
+    }
 
 
 def test_fp32_first_and_settings_parsed():
@@ -33,8 +41,13 @@ def test_fp32_first_and_settings_parsed():
 
 
 def test_rank_picks_fastest_within_bound():
-    rows = [row("fp32", 15, 9.0, 600 * 2**20), row("fast-bad", 160, 12.0), row("good", 110, 9.5),
-            row("worse-pass", 150, 9.1, pass_rate=0.5), row("broken", None, None, error="convert: boom")]
+    rows = [
+        row("fp32", 15, 9.0, 600 * 2**20),
+        row("fast-bad", 160, 12.0),
+        row("good", 110, 9.5),
+        row("worse-pass", 150, 9.1, pass_rate=0.5),
+        row("broken", None, None, error="convert: boom"),
+    ]
     assert rank(rows, QualityBound()) == "good"
     by_name = {r["name"]: r for r in rows}
     assert by_name["fast-bad"]["keeps_quality"] is False and "perplexity" in by_name["fast-bad"]["quality_note"]
@@ -127,9 +140,14 @@ def test_session_options_copy_keeps_only_the_converters_defaults(tmp_path):
     config = {"model": {"decoder": {"session_options": {"log_id": "x", "provider_options": [], "intra_op_num_threads": 2}}}}
     (model / "genai_config.json").write_text(json.dumps(config))
     plain = with_session_options(model, {}, "plain")
-    assert json.loads((plain / "genai_config.json").read_text())["model"]["decoder"]["session_options"] == {"log_id": "x", "provider_options": []}
+    assert json.loads((plain / "genai_config.json").read_text())["model"]["decoder"]["session_options"] == {
+        "log_id": "x",
+        "provider_options": [],
+    }
     tuned = with_session_options(model, {"intra_op_num_threads": 1}, "t1")
-    assert json.loads((tuned / "genai_config.json").read_text())["model"]["decoder"]["session_options"]["intra_op_num_threads"] == 1
+    assert (
+        json.loads((tuned / "genai_config.json").read_text())["model"]["decoder"]["session_options"]["intra_op_num_threads"] == 1
+    )
     assert (tuned / "model.onnx").stat().st_ino == (model / "model.onnx").stat().st_ino
     assert json.loads((model / "genai_config.json").read_text()) == config
 
@@ -140,23 +158,56 @@ def test_report_shows_medians_spread_and_ratios(capsys):
     from engine.tune.timing import speed_figures
 
     def runs(tps):
-        return [{"decode_tps": t, "ttft_ms_short": 100.0, "ttft_ms_long": 900.0, "prefill_tps_long": 500.0, "peak_rss_bytes": 2**28,
-                 "short_tokens": 30, "long_tokens": 500, "error": None} for t in tps]
+        return [
+            {
+                "decode_tps": t,
+                "ttft_ms_short": 100.0,
+                "ttft_ms_long": 900.0,
+                "prefill_tps_long": 500.0,
+                "peak_rss_bytes": 2**28,
+                "short_tokens": 30,
+                "long_tokens": 500,
+                "error": None,
+            }
+            for t in tps
+        ]
 
     guide, fast = runs([100, 104, 98]), runs([150, 160, 149])
-    rows = [dict(row("guide-int4", 0, 9.6), **speed_figures(guide)), dict(row("fp32", 0, 9.0), perplexity=9.0),
-            dict(row("fast", 0, 9.5), **{k: v for k, v in speed_figures(fast, guide).items() if k != "vs"})]
+    rows = [
+        dict(row("guide-int4", 0, 9.6), **speed_figures(guide)),
+        dict(row("fp32", 0, 9.0), perplexity=9.0),
+        dict(row("fast", 0, 9.5), **{k: v for k, v in speed_figures(fast, guide).items() if k != "vs"}),
+    ]
     rows[2]["vs_guide"] = speed_figures(fast, guide)["vs"]
     rows[2]["beats_guide"] = True
     chosen = rank(rows, QualityBound())
-    setting = {"candidate": "fast", "session_options": {"intra_op_num_threads": 2}, **speed_figures(fast, guide),
-               "decode_vs_default": speed_figures(fast, fast)["vs"]["decode_tps"], "error": None}
+    setting = {
+        "candidate": "fast",
+        "session_options": {"intra_op_num_threads": 2},
+        **speed_figures(fast, guide),
+        "decode_vs_default": speed_figures(fast, fast)["vs"]["decode_tps"],
+        "error": None,
+    }
     setting["vs_guide"] = setting.pop("vs")
-    report = {"name": "demo", "state": "complete", "created": "2026-11-25T23:00:00", "duration_s": 1.0, "quick": True,
-              "bound": QualityBound().to_dict(), "runs": 3, "chosen": chosen, "candidates": rows, "settings": [setting],
-              "chosen_settings": {"intra_op_num_threads": 2}, "skipped": []}
+    report = {
+        "name": "demo",
+        "state": "complete",
+        "created": "2026-11-25T23:00:00",
+        "duration_s": 1.0,
+        "quick": True,
+        "bound": QualityBound().to_dict(),
+        "runs": 3,
+        "chosen": chosen,
+        "candidates": rows,
+        "settings": [setting],
+        "chosen_settings": {"intra_op_num_threads": 2},
+        "skipped": [],
+    }
     assert chosen == "fast" and speedup(report, "fast") == pytest.approx(1.52, abs=0.01)
-    assert settings_rows(report)[0]["vs_guide"].startswith("1.5") and settings_rows(report)[0]["session_options"] == "intra_op_num_threads=2"
+    assert (
+        settings_rows(report)[0]["vs_guide"].startswith("1.5")
+        and settings_rows(report)[0]["session_options"] == "intra_op_num_threads=2"
+    )
     text = markdown(report)
     assert "per-pair ratios" in text and "149.0-160.0" in text and "intra_op_num_threads=2" in text
     print_report(report)

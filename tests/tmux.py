@@ -20,7 +20,7 @@ class TmuxApp:
         self.args = args
         self.env = env or {}
 
-    def __enter__(self) -> "TmuxApp":
+    def __enter__(self) -> TmuxApp:
         slmops = Path(sys.executable).with_name("slmops")
         command = [str(slmops), *self.args]
         # A tmux server already running (another test, another checkout) gives a new session its own
@@ -28,9 +28,9 @@ class TmuxApp:
         passed = {key: os.environ[key] for key in ("PYTHONPATH", "SLMOPS_DEMO_MODEL_DIR") if key in os.environ}
         env_args = [part for key, value in {**passed, **self.env}.items() for part in ("-e", f"{key}={value}")]
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", self.session, "-x", str(self.width), "-y", str(self.height),
-             *env_args, *command],
-            check=True, env={**os.environ, **self.env},
+            ["tmux", "new-session", "-d", "-s", self.session, "-x", str(self.width), "-y", str(self.height), *env_args, *command],
+            check=True,
+            env={**os.environ, **self.env},
         )
         return self
 

@@ -45,20 +45,40 @@ class SlmopsApp(App[int]):
     HELP = "`ctrl+p` opens the command palette: these keys and those of the panel or screen on show, searchable."
     BINDINGS = [
         # The tab labels show these keys already; the footer keeps its room for the panel's own.
-        *(Binding(p.KEY, f"show_panel('{panel_id(p)}')", f"Show {p.TITLE}", show=False, tooltip=f"the {p.TITLE} panel")
-          for p in PANELS),
+        *(
+            Binding(p.KEY, f"show_panel('{panel_id(p)}')", f"Show {p.TITLE}", show=False, tooltip=f"the {p.TITLE} panel")
+            for p in PANELS
+        ),
         Binding("p", "pick_profile", "Profile", tooltip="pick another profile"),
-        Binding("n", "new_profile", "New profile", show=False,
-                tooltip="new profile from a model folder: what it is, whether it converts here, names and precision "
-                        "(`slmops init DIR` headless)"),
-        Binding("e", "edit_profile", "Edit profile", show=False,
-                tooltip="edit the profile's common settings (a shipped example is saved as a copy in your folder)"),
-        Binding("g", "pipeline", "Run all",
-                tooltip="run the whole pipeline (after confirming): checks, convert, verify, deploy, a quick benchmark "
-                        "and a report; stages whose inputs did not change are skipped (`slmops run` headless)"),
-        Binding("t", "tune", "Tune",
-                tooltip="recipe tuner: convert with several recipes, measure each, apply the fastest that keeps quality "
-                        "(`slmops tune` headless)"),
+        Binding(
+            "n",
+            "new_profile",
+            "New profile",
+            show=False,
+            tooltip="new profile from a model folder: what it is, whether it converts here, names and precision "
+            "(`slmops init DIR` headless)",
+        ),
+        Binding(
+            "e",
+            "edit_profile",
+            "Edit profile",
+            show=False,
+            tooltip="edit the profile's common settings (a shipped example is saved as a copy in your folder)",
+        ),
+        Binding(
+            "g",
+            "pipeline",
+            "Run all",
+            tooltip="run the whole pipeline (after confirming): checks, convert, verify, deploy, a quick benchmark "
+            "and a report; stages whose inputs did not change are skipped (`slmops run` headless)",
+        ),
+        Binding(
+            "t",
+            "tune",
+            "Tune",
+            tooltip="recipe tuner: convert with several recipes, measure each, apply the fastest that keeps quality "
+            "(`slmops tune` headless)",
+        ),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
         Binding("q", "quit", "Quit", tooltip="quit; running jobs are cancelled"),
     ]

@@ -14,11 +14,11 @@ import importlib
 import inspect
 import pkgutil
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from itertools import groupby
 from pathlib import Path
-from typing import Callable, Iterable
 
 from textual.actions import parse
 from textual.binding import Binding
@@ -81,8 +81,12 @@ def screen_classes() -> list[type[Screen]]:
         for info in pkgutil.iter_modules(package.__path__):
             module = importlib.import_module(f"{package_name}.{info.name}")
             for value in vars(module).values():
-                if (inspect.isclass(value) and issubclass(value, Screen) and value.__module__ == module.__name__
-                        and own_bindings(value)):
+                if (
+                    inspect.isclass(value)
+                    and issubclass(value, Screen)
+                    and value.__module__ == module.__name__
+                    and own_bindings(value)
+                ):
                     found[value.__qualname__] = value
     return sorted(found.values(), key=screen_title)
 

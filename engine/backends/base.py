@@ -189,7 +189,11 @@ class WorkerBackend(GenerationBackend):
                         yield event
                     elif isinstance(event, Result):
                         data = event.data
-                        yield Result(data) if data.get("ok") else Error(data.get("error", "The request failed."), data.get("hint", ""))
+                        yield (
+                            Result(data)
+                            if data.get("ok")
+                            else Error(data.get("error", "The request failed."), data.get("hint", ""))
+                        )
                     elif isinstance(event, Finished) and event.cancelled:  # stop_generation had to kill it
                         await self._drop_worker()
                         yield Result({"id": sent["id"], "ok": True, "stopped": True, "restarted": True})

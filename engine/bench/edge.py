@@ -13,8 +13,9 @@ Each case says what it expects, and the check fails when the model does otherwis
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
 from engine.backends.base import GenerationBackend, GenerationRequest
 from engine.events import Error, Result, Token
@@ -79,7 +80,9 @@ def judge(case: EdgeCase, outcome: Outcome, alive: bool) -> EdgeResult:
             return EdgeResult(case.name, False, "refused", f"expected an answer, got: {detail}", case.expect)
         missing = [w for w in case.refusal_mentions if w.lower() not in message.lower()]
         if missing:
-            return EdgeResult(case.name, False, "refused", f"the refusal does not say why (lacks {missing}): {detail}", case.expect)
+            return EdgeResult(
+                case.name, False, "refused", f"the refusal does not say why (lacks {missing}): {detail}", case.expect
+            )
         if outcome.streamed:
             return EdgeResult(case.name, False, "refused", f"refused only after {outcome.streamed} tokens: {detail}", case.expect)
         return EdgeResult(case.name, True, "refused", detail, case.expect)

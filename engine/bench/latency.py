@@ -9,8 +9,9 @@ while it ran. The tail is a p95 only with enough runs for one (see
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
 from engine.backends.base import BackendError, GenerationBackend, GenerationRequest
 from engine.bench.prompts import prompt_of_length
@@ -81,19 +82,21 @@ async def run_latency(
             runs.append(await generate_once(backend, request))
         samples = backend.resident.window(started)
         tail_ms, tail_label = tail([r.get("e2e_ms") for r in runs])
-        results.append(LengthResult(
-            input_tokens=real,
-            runs=len(runs),
-            ttft_ms=rounded(median([r.get("ttft_ms") for r in runs])),
-            prefill_tps=rounded(median([r.get("prefill_tps") for r in runs]), 1),
-            decode_tps=rounded(median([r.get("decode_tps") for r in runs]), 1),
-            e2e_p50_ms=rounded(median([r.get("e2e_ms") for r in runs])),
-            e2e_tail_ms=rounded(tail_ms),
-            e2e_tail=tail_label,
-            peak_rss_bytes=max([s[1] for s in samples] or [backend.resident.rss_bytes]),
-            mean_cpu_percent=rounded(mean([s[2] for s in samples]), 1),
-            tokens_out=rounded(mean([r.get("tokens_out") for r in runs]), 1),
-        ))
+        results.append(
+            LengthResult(
+                input_tokens=real,
+                runs=len(runs),
+                ttft_ms=rounded(median([r.get("ttft_ms") for r in runs])),
+                prefill_tps=rounded(median([r.get("prefill_tps") for r in runs]), 1),
+                decode_tps=rounded(median([r.get("decode_tps") for r in runs]), 1),
+                e2e_p50_ms=rounded(median([r.get("e2e_ms") for r in runs])),
+                e2e_tail_ms=rounded(tail_ms),
+                e2e_tail=tail_label,
+                peak_rss_bytes=max([s[1] for s in samples] or [backend.resident.rss_bytes]),
+                mean_cpu_percent=rounded(mean([s[2] for s in samples]), 1),
+                tokens_out=rounded(mean([r.get("tokens_out") for r in runs]), 1),
+            )
+        )
     return results
 
 

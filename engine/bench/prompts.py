@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from engine.backends.base import GenerationBackend
 
-FILLER = ("The river flows past the old mill, where farmers bring grain each autumn and "
-          "children watch the wheel turn slowly in the cold water. ")
+FILLER = (
+    "The river flows past the old mill, where farmers bring grain each autumn and "
+    "children watch the wheel turn slowly in the cold water. "
+)
 QUESTION = "Summarise the text above in one sentence."
 
 

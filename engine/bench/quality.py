@@ -10,8 +10,9 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from engine.backends.base import BackendError, GenerationBackend, GenerationRequest
 from engine.bench.latency import generate_once
@@ -89,7 +90,9 @@ async def run_quality(
     results = []
     for i, case in enumerate(cases):
         on_progress(f"quality {i + 1}/{len(cases)}")
-        messages = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [{"role": "user", "content": case.prompt}]
+        messages = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [
+            {"role": "user", "content": case.prompt}
+        ]
         try:
             answer = (await generate_once(backend, GenerationRequest(messages, max_new_tokens=new_tokens))).get("text", "")
             reasons = check(case, answer)

@@ -8,9 +8,10 @@ reference the others' greedy answers are compared with.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from engine.backends import make_backend
 from engine.backends.base import BackendError
@@ -19,7 +20,7 @@ from engine.bench.latency import run_latency, tail_cell
 from engine.bench.quality import agreement, run_quality
 from engine.bench.runs import environment, save_run
 from engine.bench.soak import run_soak
-from engine.profiles import Profile, PRECISIONS
+from engine.profiles import PRECISIONS, Profile
 
 
 @dataclass
@@ -35,11 +36,19 @@ class BenchOptions:
     edge: bool = True
 
     @classmethod
-    def from_profile(cls, profile: Profile, models: list[Path], *, quick: bool = False) -> "BenchOptions":
+    def from_profile(cls, profile: Profile, models: list[Path], *, quick: bool = False) -> BenchOptions:
         b = profile.bench
         if quick:  # a fast look: short inputs, one run each, a short soak, no near-limit prompt
-            return cls(models, profile.chat.backend, [n for n in b.input_lengths if n <= 256] or b.input_lengths[:1],
-                       min(b.new_tokens, 32), 1, 1, min(b.soak_requests, 20), near_limit=False)
+            return cls(
+                models,
+                profile.chat.backend,
+                [n for n in b.input_lengths if n <= 256] or b.input_lengths[:1],
+                min(b.new_tokens, 32),
+                1,
+                1,
+                min(b.soak_requests, 20),
+                near_limit=False,
+            )
         return cls(models, profile.chat.backend, b.input_lengths, b.new_tokens, b.warmup, b.repeats, b.soak_requests)
 
 
@@ -54,8 +63,13 @@ def folder_size(folder: Path) -> int:
 
 
 async def bench_model(folder: Path, profile: Profile, options: BenchOptions, progress: Callable[[str], None]) -> dict[str, Any]:
-    report: dict[str, Any] = {"name": folder.name, "path": str(folder), "precision": precision_of(folder),
-                              "size_bytes": folder_size(folder), "backend": options.backend}
+    report: dict[str, Any] = {
+        "name": folder.name,
+        "path": str(folder),
+        "precision": precision_of(folder),
+        "size_bytes": folder_size(folder),
+        "backend": options.backend,
+    }
     backend = make_backend(options.backend, folder)
     try:
         progress(f"{folder.name}: loading")
@@ -63,17 +77,31 @@ async def bench_model(folder: Path, profile: Profile, options: BenchOptions, pro
         report["load_s"] = backend.resident.load_s
         report["context_length"] = backend.resident.context_length
         context = min(profile.deploy.model_config.max_length, backend.resident.context_length)
-        latency = await run_latency(backend, options.lengths, new_tokens=options.new_tokens, warmup=options.warmup,
-                                    repeats=options.repeats, context=context, near_limit=options.near_limit,
-                                    on_progress=lambda m: progress(f"{folder.name}: {m}"))
+        latency = await run_latency(
+            backend,
+            options.lengths,
+            new_tokens=options.new_tokens,
+            warmup=options.warmup,
+            repeats=options.repeats,
+            context=context,
+            near_limit=options.near_limit,
+            on_progress=lambda m: progress(f"{folder.name}: {m}"),
+        )
         report["latency"] = [r.to_dict() for r in latency]
         if options.soak_requests:
-            report["soak"] = (await run_soak(backend, options.soak_requests, on_progress=lambda m: progress(f"{folder.name}: {m}"))).to_dict()
+            report["soak"] = (
+                await run_soak(backend, options.soak_requests, on_progress=lambda m: progress(f"{folder.name}: {m}"))
+            ).to_dict()
         if options.edge:
             report["edge_cases"] = [r.to_dict() for r in await run_edge_cases(backend, lambda m: progress(f"{folder.name}: {m}"))]
-        quality = await run_quality(backend, profile.bench.eval, system_prompt=profile.chat.system_prompt,
-                                    new_tokens=options.new_tokens, perplexity_text=profile.bench.perplexity_text,
-                                    on_progress=lambda m: progress(f"{folder.name}: {m}"))
+        quality = await run_quality(
+            backend,
+            profile.bench.eval,
+            system_prompt=profile.chat.system_prompt,
+            new_tokens=options.new_tokens,
+            perplexity_text=profile.bench.perplexity_text,
+            on_progress=lambda m: progress(f"{folder.name}: {m}"),
+        )
         report["quality"] = quality.to_dict()
         report["peak_rss_bytes"] = backend.resident.peak_rss_bytes
     except BackendError as exc:
@@ -104,17 +132,26 @@ def comparison(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
         quality = m.get("quality") or {}
         soak = m.get("soak") or {}
         edge = m.get("edge_cases") or []
-        rows.append({
-            "model": m["name"], "precision": m["precision"], "size_mb": round(m["size_bytes"] / 2**20, 1),
-            "decode_tps": first.get("decode_tps"), "ttft_ms_short": first.get("ttft_ms"),
-            "ttft_ms_long": last.get("ttft_ms"), "long_input_tokens": last.get("input_tokens"),
-            "e2e_tail_ms": first.get("e2e_tail_ms"), "e2e_tail": tail_cell(first),  # e.g. "812 (max of 3)"
-            "peak_rss_mb": round(m.get("peak_rss_bytes", 0) / 2**20, 1),
-            "pass_rate": quality.get("pass_rate"), "agreement": quality.get("similarity"),
-            "perplexity": quality.get("perplexity"), "soak": soak.get("verdict"),
-            "edge_handled": f"{sum(e['handled'] for e in edge)}/{len(edge)}" if edge else None,
-            "error": (m.get("error") or {}).get("message"),
-        })
+        rows.append(
+            {
+                "model": m["name"],
+                "precision": m["precision"],
+                "size_mb": round(m["size_bytes"] / 2**20, 1),
+                "decode_tps": first.get("decode_tps"),
+                "ttft_ms_short": first.get("ttft_ms"),
+                "ttft_ms_long": last.get("ttft_ms"),
+                "long_input_tokens": last.get("input_tokens"),
+                "e2e_tail_ms": first.get("e2e_tail_ms"),
+                "e2e_tail": tail_cell(first),  # e.g. "812 (max of 3)"
+                "peak_rss_mb": round(m.get("peak_rss_bytes", 0) / 2**20, 1),
+                "pass_rate": quality.get("pass_rate"),
+                "agreement": quality.get("similarity"),
+                "perplexity": quality.get("perplexity"),
+                "soak": soak.get("verdict"),
+                "edge_handled": f"{sum(e['handled'] for e in edge)}/{len(edge)}" if edge else None,
+                "error": (m.get("error") or {}).get("message"),
+            }
+        )
     return rows
 
 
@@ -122,8 +159,9 @@ def latency_rows(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"model": m["name"], **r} for m in models for r in m.get("latency") or []]
 
 
-async def run_bench(profile: Profile, options: BenchOptions, progress: Callable[[str], None] = lambda _: None,
-                    save: bool = True) -> dict[str, Any]:
+async def run_bench(
+    profile: Profile, options: BenchOptions, progress: Callable[[str], None] = lambda _: None, save: bool = True
+) -> dict[str, Any]:
     started = time.time()
     models = [await bench_model(folder, profile, options, progress) for folder in options.models]
     add_agreement(models)

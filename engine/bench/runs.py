@@ -51,8 +51,9 @@ def csv_text(rows: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-def save_run(report: dict[str, Any], tables: dict[str, list[dict[str, Any]]], profile_toml: str, name: str,
-             root: Path | None = None) -> Path:
+def save_run(
+    report: dict[str, Any], tables: dict[str, list[dict[str, Any]]], profile_toml: str, name: str, root: Path | None = None
+) -> Path:
     """Write one run's folder; files appear whole or not at all, the report last (it marks a complete run)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name) or "run"
@@ -101,6 +102,9 @@ def list_runs(root: Path | None = None) -> list[SavedRun]:
             report = load_run(child)
         except ValueError:
             continue
-        runs.append(SavedRun(child, report.get("name", child.name), report.get("created", ""),
-                             [m.get("name", "") for m in report["models"]]))
+        runs.append(
+            SavedRun(
+                child, report.get("name", child.name), report.get("created", ""), [m.get("name", "") for m in report["models"]]
+            )
+        )
     return runs

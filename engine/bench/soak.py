@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import psutil
 
@@ -35,8 +36,9 @@ def verdict(rss: list[int], per_request: float) -> str:
     return "possible leak" if per_request > LEAK_BYTES_PER_REQUEST else "no leak seen"
 
 
-async def run_soak(backend: GenerationBackend, requests: int, *, new_tokens: int = 16,
-                   on_progress: Callable[[str], None] = lambda _: None) -> SoakResult:
+async def run_soak(
+    backend: GenerationBackend, requests: int, *, new_tokens: int = 16, on_progress: Callable[[str], None] = lambda _: None
+) -> SoakResult:
     await backend.start()
     request = GenerationRequest([{"role": "user", "content": SOAK_PROMPT}], max_new_tokens=new_tokens)
     rss = []
@@ -46,10 +48,16 @@ async def run_soak(backend: GenerationBackend, requests: int, *, new_tokens: int
         if (i + 1) % 10 == 0 or i + 1 == requests:
             on_progress(f"soak {i + 1}/{requests}")
     # The first fifth warms caches and the allocator; the slope is taken over the rest.
-    settled = rss[len(rss) // 5:]
+    settled = rss[len(rss) // 5 :]
     per_request = slope(list(range(len(settled))), settled)
-    return SoakResult(requests=requests, rss_first_bytes=rss[0] if rss else 0, rss_last_bytes=rss[-1] if rss else 0,
-                      slope_bytes_per_request=round(per_request, 1), verdict=verdict(rss, per_request), rss_samples=rss)
+    return SoakResult(
+        requests=requests,
+        rss_first_bytes=rss[0] if rss else 0,
+        rss_last_bytes=rss[-1] if rss else 0,
+        slope_bytes_per_request=round(per_request, 1),
+        verdict=verdict(rss, per_request),
+        rss_samples=rss,
+    )
 
 
 async def _rss_now(backend: GenerationBackend) -> int:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any
 
 PERCENTILE_MIN_SAMPLES = 20  # fewer samples than this make a "p95" the maximum under another name
 

@@ -17,14 +17,22 @@ from engine.profiles import BACKENDS
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("bench", help="benchmark models: speed, memory, leaks, edge cases, quality; saved under runs/")
     parser.add_argument("--profile", "-p", dest="bench_profile", default="demo", help="profile (default: demo)")
-    parser.add_argument("--model", action="append", type=Path, default=[],
-                        help="a model folder to measure (repeat to compare fp32 / int8 / int4); default: the profile's output")
+    parser.add_argument(
+        "--model",
+        action="append",
+        type=Path,
+        default=[],
+        help="a model folder to measure (repeat to compare fp32 / int8 / int4); default: the profile's output",
+    )
     parser.add_argument("--backend", choices=BACKENDS, help="what runs the models (default: the profile's chat.backend)")
     parser.add_argument("--quick", action="store_true", help="short inputs, one run each, a 20-request soak")
     parser.add_argument("--soak", type=int, help="soak requests (default: the profile's bench.soak_requests)")
-    parser.add_argument("--http", action="store_true",
-                        help="measure through the OpenAI-compatible endpoint (slmops serve) with 1, 2 and 4 clients, "
-                             "beside the same model in-process")
+    parser.add_argument(
+        "--http",
+        action="store_true",
+        help="measure through the OpenAI-compatible endpoint (slmops serve) with 1, 2 and 4 clients, "
+        "beside the same model in-process",
+    )
     parser.add_argument("--load", type=Path, metavar="RUN", help="show a saved run instead of measuring")
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
     parser.set_defaults(handler=handle)
@@ -61,8 +69,11 @@ def _measure(args: argparse.Namespace) -> dict | None:
     models = [m.expanduser().resolve() for m in args.model] or [profile.output_path()]
     for folder in models:
         if not genai_config.exists(folder):
-            print(f"slmops: {folder} holds no genai_config.json.\n"
-                  "  what to do: give a folder Convert produced with --model, or convert first.", file=sys.stderr)
+            print(
+                f"slmops: {folder} holds no genai_config.json.\n"
+                "  what to do: give a folder Convert produced with --model, or convert first.",
+                file=sys.stderr,
+            )
             return None
     options = BenchOptions.from_profile(profile, models, quick=args.quick)
     if args.backend:
@@ -82,17 +93,28 @@ def _http(args: argparse.Namespace) -> int:
     models = [m.expanduser().resolve() for m in args.model] or [profile.output_path()]
     missing = [m for m in models if not (m / "genai_config.json").is_file()]
     if missing:
-        print(f"slmops: {missing[0]} holds no genai_config.json.\n"
-              "  what to do: give a folder Convert produced (or a deployed one) with --model, or convert first.", file=sys.stderr)
+        print(
+            f"slmops: {missing[0]} holds no genai_config.json.\n"
+            "  what to do: give a folder Convert produced (or a deployed one) with --model, or convert first.",
+            file=sys.stderr,
+        )
         return 2
     cache = resolve_location(None, profile.deploy.cache_dir).path
     samples = 6 if args.quick else 20
     new_tokens = min(profile.bench.new_tokens, 32) if args.quick else profile.bench.new_tokens
 
     async def measure() -> list[dict]:
-        return [await bench_endpoint(m, cache, input_tokens=profile.bench.input_lengths[0], new_tokens=new_tokens,
-                                     samples=samples, progress=lambda line: print(line, file=sys.stderr, flush=True))
-                for m in models]
+        return [
+            await bench_endpoint(
+                m,
+                cache,
+                input_tokens=profile.bench.input_lengths[0],
+                new_tokens=new_tokens,
+                samples=samples,
+                progress=lambda line: print(line, file=sys.stderr, flush=True),
+            )
+            for m in models
+        ]
 
     reports = asyncio.run(measure())
     if args.json:
@@ -107,16 +129,31 @@ def print_http(reports: list[dict]) -> None:
     from engine.endpoint.bench import Level
 
     for report in reports:
-        print(f"\n{report['name']}: through the endpoint vs in-process (Foundry Local, "
-              f"{report.get('input_tokens', '?')}-token prompt, {report['new_tokens']} new tokens, greedy)")
+        print(
+            f"\n{report['name']}: through the endpoint vs in-process (Foundry Local, "
+            f"{report.get('input_tokens', '?')}-token prompt, {report['new_tokens']} new tokens, greedy)"
+        )
         if report.get("error"):
             print(f"  error: {report['error']['message']}\n  what to do: {report['error']['hint']}")
             continue
         levels = [Level(**level) for level in report["levels"]]
-        headers = ["where", "clients", "samples", "TTFT p50 ms", "decode tok/s p50", "e2e p50 ms", "e2e p95 ms",
-                   "all clients tok/s"]
-        print_table(headers, [[lv.where, lv.clients, lv.samples, lv.ttft_ms_p50, lv.decode_tps_p50, lv.e2e_ms_p50, lv.tail,
-                               lv.throughput_tps] for lv in levels])
+        headers = [
+            "where",
+            "clients",
+            "samples",
+            "TTFT p50 ms",
+            "decode tok/s p50",
+            "e2e p50 ms",
+            "e2e p95 ms",
+            "all clients tok/s",
+        ]
+        print_table(
+            headers,
+            [
+                [lv.where, lv.clients, lv.samples, lv.ttft_ms_p50, lv.decode_tps_p50, lv.e2e_ms_p50, lv.tail, lv.throughput_tps]
+                for lv in levels
+            ],
+        )
 
 
 def print_report(report: dict) -> None:
@@ -129,20 +166,52 @@ def print_report(report: dict) -> None:
         if model.get("error"):
             print(f"  error: {model['error']['message']}\n  what to do: {model['error']['hint']}")
             continue
-        print_table(["input tok", "TTFT ms", "prefill tok/s", "decode tok/s", "e2e p50 ms", "e2e tail ms", "peak RSS", "CPU %"],
-                    [[r["input_tokens"], r["ttft_ms"], r["prefill_tps"], r["decode_tps"], r["e2e_p50_ms"], tail_cell(r),
-                      human_bytes(r["peak_rss_bytes"]), r["mean_cpu_percent"]] for r in model.get("latency", [])])
+        print_table(
+            ["input tok", "TTFT ms", "prefill tok/s", "decode tok/s", "e2e p50 ms", "e2e tail ms", "peak RSS", "CPU %"],
+            [
+                [
+                    r["input_tokens"],
+                    r["ttft_ms"],
+                    r["prefill_tps"],
+                    r["decode_tps"],
+                    r["e2e_p50_ms"],
+                    tail_cell(r),
+                    human_bytes(r["peak_rss_bytes"]),
+                    r["mean_cpu_percent"],
+                ]
+                for r in model.get("latency", [])
+            ],
+        )
         if soak := model.get("soak"):
-            print(f"  soak: {soak['requests']} requests, RSS {human_bytes(soak['rss_first_bytes'])} -> "
-                  f"{human_bytes(soak['rss_last_bytes'])}, slope {soak['slope_bytes_per_request']:.0f} B/request: {soak['verdict']}")
+            print(
+                f"  soak: {soak['requests']} requests, RSS {human_bytes(soak['rss_first_bytes'])} -> "
+                f"{human_bytes(soak['rss_last_bytes'])}, slope {soak['slope_bytes_per_request']:.0f} B/request: {soak['verdict']}"
+            )
         for edge in model.get("edge_cases", []):
-            print(f"  edge case {edge['name']}: {'handled' if edge['handled'] else 'NOT handled'} ({edge['outcome']}: {edge['detail'][:70]})")
+            print(
+                f"  edge case {edge['name']}: {'handled' if edge['handled'] else 'NOT handled'} ({edge['outcome']}: {edge['detail'][:70]})"
+            )
         quality = model.get("quality") or {}
         if quality.get("pass_rate") is not None:
             print(f"  quality: pass rate {quality['pass_rate']:.0%}, perplexity {quality.get('perplexity')}")
     print("\nComparison")
-    print_table(["model", "precision", "size MB", "decode tok/s", "TTFT short", "TTFT long", "peak RSS MB", "pass", "agree", "ppl"],
-                [[r["model"], r["precision"], r["size_mb"], r["decode_tps"], r["ttft_ms_short"], r["ttft_ms_long"],
-                  r["peak_rss_mb"], r["pass_rate"], r["agreement"], r["perplexity"]] for r in report["comparison"]])
+    print_table(
+        ["model", "precision", "size MB", "decode tok/s", "TTFT short", "TTFT long", "peak RSS MB", "pass", "agree", "ppl"],
+        [
+            [
+                r["model"],
+                r["precision"],
+                r["size_mb"],
+                r["decode_tps"],
+                r["ttft_ms_short"],
+                r["ttft_ms_long"],
+                r["peak_rss_mb"],
+                r["pass_rate"],
+                r["agreement"],
+                r["perplexity"],
+            ]
+            for r in report["comparison"]
+        ],
+    )
     if report.get("saved_to"):
         print(f"\nsaved to {report['saved_to']}")

@@ -36,7 +36,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     settings.add_argument("--apply", action="store_true", help="write the latest measured (else default) settings into it")
 
 
-
 def handle(args: argparse.Namespace) -> int:
     from engine.foundry.cache import find_entry, resolve_location, scan
 
@@ -61,8 +60,20 @@ def _ls(location, entries, as_json: bool) -> int:
     print(f"cache: {location.path}\n  ({location.reason})\n")
     print_table(
         ["name", "version", "id", "precision", "EP", "size", "template", "registered", "status"],
-        [(e.name, e.version, e.model_id or "-", e.precision, e.execution_provider, human_bytes(e.size_bytes),
-          e.template_family, "yes" if e.registered else "no", e.status) for e in entries],
+        [
+            (
+                e.name,
+                e.version,
+                e.model_id or "-",
+                e.precision,
+                e.execution_provider,
+                human_bytes(e.size_bytes),
+                e.template_family,
+                "yes" if e.registered else "no",
+                e.status,
+            )
+            for e in entries
+        ],
     )
     return 0
 
@@ -78,8 +89,14 @@ def _show(entry, as_json: bool) -> int:
 
     manifest = read_manifest(entry.path)
     if as_json:
-        print_json({**entry.to_dict(), "files": [{"path": str(f.relative_to(entry.path)), "size_bytes": f.stat().st_size} for f in files],
-                    "inference_model_json": text, "provenance": manifest})
+        print_json(
+            {
+                **entry.to_dict(),
+                "files": [{"path": str(f.relative_to(entry.path)), "size_bytes": f.stat().st_size} for f in files],
+                "inference_model_json": text,
+                "provenance": manifest,
+            }
+        )
         return 0
     print(f"{entry.name} {entry.version}  ({entry.model_id or 'not registered'})\n{entry.path}\nstatus: {entry.status}\n")
     print("provenance:")
@@ -101,8 +118,13 @@ def _settings(entry, apply: bool, as_json: bool) -> int:
     except GenaiConfigError as exc:
         return fail("cache", exc.message, exc.hint)
     if as_json:
-        print_json({"current": [vars(s) for s in found.current], "proposed": [vars(s) for s in found.proposed],
-                    "applied": [vars(s) for s in written]})
+        print_json(
+            {
+                "current": [vars(s) for s in found.current],
+                "proposed": [vars(s) for s in found.proposed],
+                "applied": [vars(s) for s in written],
+            }
+        )
         return 0
     print(f"{entry.name} {entry.version}: {entry.path}")
     for s in found.current:
@@ -128,7 +150,9 @@ def _runtime_action(args: argparse.Namespace, cache_dir: Path, entry) -> int:
                 return 1
         ops = [{"op": "remove", "model_id": entry.model_id, "path": str(entry.path)}]
     elif args.action == "register":
-        ops = [{"op": "register", "path": str(entry.path), "model_id": deployed_model_id(entry.name, entry.version, entry.model_id)}]
+        ops = [
+            {"op": "register", "path": str(entry.path), "model_id": deployed_model_id(entry.name, entry.version, entry.model_id)}
+        ]
     else:  # ask
         if not entry.model_id:
             return fail("cache", f"{entry.name} is not registered", f"slmops cache register {entry.name}")

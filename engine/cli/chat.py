@@ -18,7 +18,9 @@ from engine.profiles import BACKENDS
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("chat", help="chat with a converted or deployed model on a plain terminal")
-    parser.add_argument("model", nargs="?", help="a model folder (with genai_config.json); default: the profile's converted output")
+    parser.add_argument(
+        "model", nargs="?", help="a model folder (with genai_config.json); default: the profile's converted output"
+    )
     parser.add_argument("--profile", "-p", dest="chat_profile", default="demo", help="profile for defaults (default: demo)")
     parser.add_argument("--backend", choices=BACKENDS, help="what runs the model (default: the profile's chat.backend)")
     parser.add_argument("--system", help="system prompt (default: the profile's)")
@@ -31,8 +33,10 @@ def resolve_model(arg: str | None, profile) -> Path:
     """A folder given on the command line, or the profile's converted output."""
     path = Path(arg).expanduser().resolve() if arg else profile.output_path()
     if not genai_config.exists(path):
-        raise SystemExit(f"slmops: {path} holds no genai_config.json.\n"
-                         "  what to do: give the folder Convert produced, or convert first with `slmops convert`.")
+        raise SystemExit(
+            f"slmops: {path} holds no genai_config.json.\n"
+            "  what to do: give the folder Convert produced, or convert first with `slmops convert`."
+        )
     return path
 
 
@@ -47,8 +51,13 @@ def conversation_from(profile, args: argparse.Namespace | None = None):
     from engine.chat import Conversation, Settings
 
     config = profile.deploy.model_config
-    settings = Settings(max_new_tokens=profile.chat.max_new_tokens, temperature=config.temperature,
-                        top_p=config.top_p, repetition_penalty=config.repetition_penalty, max_length=config.max_length)
+    settings = Settings(
+        max_new_tokens=profile.chat.max_new_tokens,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        repetition_penalty=config.repetition_penalty,
+        max_length=config.max_length,
+    )
     conversation = Conversation(system_prompt=profile.chat.system_prompt, settings=settings)
     if args is not None:
         if args.system is not None:
@@ -109,5 +118,7 @@ def _status(data: dict, resident, human_bytes) -> str:
     ttft = f"{data['ttft_ms']:.0f} ms" if data.get("ttft_ms") else "-"
     tps = f"{data['decode_tps']:.1f}" if data.get("decode_tps") else "-"
     stopped = " (stopped)" if data.get("stopped") else ""
-    return (f"[ttft {ttft} | {tps} tok/s | {data.get('tokens_in', 0)}+{data.get('tokens_out', 0)} tokens"
-            f" | rss {human_bytes(resident.rss_bytes)} | cpu {resident.cpu_percent:.0f}%]{stopped}")
+    return (
+        f"[ttft {ttft} | {tps} tok/s | {data.get('tokens_in', 0)}+{data.get('tokens_out', 0)} tokens"
+        f" | rss {human_bytes(resident.rss_bytes)} | cpu {resident.cpu_percent:.0f}%]{stopped}"
+    )

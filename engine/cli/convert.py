@@ -22,10 +22,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--verbose", "-v", action="store_true", help="print Olive's log lines too")
     parser.add_argument("--dry-run", action="store_true", help="check the inputs and print the olive command, without running it")
-    parser.add_argument("--write-config", nargs="?", const="", metavar="FILE",
-                        help="save the generated olive workflow (method config) beside the profile, or to FILE, and exit")
+    parser.add_argument(
+        "--write-config",
+        nargs="?",
+        const="",
+        metavar="FILE",
+        help="save the generated olive workflow (method config) beside the profile, or to FILE, and exit",
+    )
     parser.set_defaults(handler=handle)
-
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -33,7 +37,14 @@ def handle(args: argparse.Namespace) -> int:
 
     from engine.convert.errors import ConvertError
     from engine.convert.plan import (
-        check_plan, convert_job, output_status, plan_conversion, result_card, worker_spec, write_config, write_runtime_settings,
+        check_plan,
+        convert_job,
+        output_status,
+        plan_conversion,
+        result_card,
+        worker_spec,
+        write_config,
+        write_runtime_settings,
     )
 
     profile = find_profile(args.profile)
@@ -57,7 +68,10 @@ def handle(args: argparse.Namespace) -> int:
     if report.verdict is not None:
         print(f"support: {report.verdict.summary()}", file=sys.stderr)
     print(f"recipe {plan.recipe.name}: {plan.recipe.description}", file=sys.stderr)
-    print(f"model {report.model} ({report.architecture}, {report.parameters / 1e6:.0f}M parameters, {human_bytes(report.weights_bytes)})", file=sys.stderr)
+    print(
+        f"model {report.model} ({report.architecture}, {report.parameters / 1e6:.0f}M parameters, {human_bytes(report.weights_bytes)})",
+        file=sys.stderr,
+    )
     print(f"$ {plan.display()}", file=sys.stderr)
     for note in plan.notes + report.warnings:
         print(f"note: {note}", file=sys.stderr)

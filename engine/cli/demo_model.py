@@ -14,8 +14,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("demo-model", help="build a built-in model (default: the SmolLM2 demo) if it is missing")
     choices = "; ".join(f"{m.key}: {m.summary}" for m in BUILTINS.values())
     parser.add_argument("--model", "-m", choices=list(BUILTINS), default=DEFAULT, help=f"which built-in model ({choices})")
-    parser.add_argument("--output", type=Path, help="where to build it (default: " + ", ".join(
-        f"{m.key}: {m.path()}" for m in BUILTINS.values()) + ")")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="where to build it (default: " + ", ".join(f"{m.key}: {m.path()}" for m in BUILTINS.values()) + ")",
+    )
     parser.add_argument("--tiny", action="store_true", help="a tiny random-weight model of the same architecture (tests)")
     parser.add_argument("--force", action="store_true", help="rebuild even if it exists")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")

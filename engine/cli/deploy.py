@@ -16,12 +16,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--cache", type=Path, help="the Foundry Local model cache (default: the foundry CLI's, else slmops' own)")
     parser.add_argument("--model", type=Path, help="a converted model folder to deploy instead of the profile's convert output")
     parser.add_argument("--name", help="override deploy.name")
-    parser.add_argument("--fix-template", action="store_true",
-                        help="when the prompt template disagrees with the tokenizer's chat template, use the tokenizer's")
+    parser.add_argument(
+        "--fix-template",
+        action="store_true",
+        help="when the prompt template disagrees with the tokenizer's chat template, use the tokenizer's",
+    )
     parser.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(handler=handle)
-
 
 
 def _convert_first(profile) -> int:
@@ -51,8 +53,11 @@ def _say_if_stale(profile) -> None:
         return
     if status == "stale":
         made = manifest.get("created", "?")
-        print(f"warning: {profile.output_path()} was made from other settings or another source ({made}); "
-              "deploying it as it is. slmops convert --force makes it again.", file=sys.stderr)
+        print(
+            f"warning: {profile.output_path()} was made from other settings or another source ({made}); "
+            "deploying it as it is. slmops convert --force makes it again.",
+            file=sys.stderr,
+        )
     elif status == "foreign":
         print(f"warning: {profile.output_path()} has no slmops manifest: where it came from is unknown.", file=sys.stderr)
 
@@ -69,7 +74,9 @@ def handle(args: argparse.Namespace) -> int:
     source = args.model.expanduser().resolve() if args.model else profile.output_path()
     if find_model_folder(source) is None:
         if args.model:
-            return fail("deploy", f"No converted model (genai_config.json) in {source}.", "Point --model at a converted model folder.")
+            return fail(
+                "deploy", f"No converted model (genai_config.json) in {source}.", "Point --model at a converted model folder."
+            )
         if args.dry_run:
             from engine.convert.errors import ConvertError
             from engine.convert.plan import plan_conversion, plan_verdict
@@ -78,7 +85,11 @@ def handle(args: argparse.Namespace) -> int:
                 plan_verdict(plan_conversion(profile))
             except ConvertError as exc:
                 return fail("deploy", exc.message, exc.hint)
-            return fail("deploy", f"{source} holds no converted model yet.", "Run without --dry-run to convert first, or run slmops convert.")
+            return fail(
+                "deploy",
+                f"{source} holds no converted model yet.",
+                "Run without --dry-run to convert first, or run slmops convert.",
+            )
         status = _convert_first(profile)
         if status:
             return status
@@ -95,16 +106,22 @@ def handle(args: argparse.Namespace) -> int:
     for warning in plan.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if not plan.template_agrees:
-        print(f"  prompt template: {plan.model.PromptTemplate.prompt!r}\n  tokenizer's chat template:\n{plan.tokenizer_template}\n"
-              "  run again with --fix-template to use the tokenizer's family", file=sys.stderr)
+        print(
+            f"  prompt template: {plan.model.PromptTemplate.prompt!r}\n  tokenizer's chat template:\n{plan.tokenizer_template}\n"
+            "  run again with --fix-template to use the tokenizer's family",
+            file=sys.stderr,
+        )
     if args.dry_run:
         print_json(plan.to_dict())
         return 0
     try:
         plan = asyncio.run(publish(plan))
     except FoundryRuntimeError as exc:
-        return fail("deploy", f"The files are in place but registering with Foundry Local failed: {exc.message}",
-                     f"Re-register it: slmops cache register {plan.slot.model_id}")
+        return fail(
+            "deploy",
+            f"The files are in place but registering with Foundry Local failed: {exc.message}",
+            f"Re-register it: slmops cache register {plan.slot.model_id}",
+        )
     print(f"written: {plan.slot.folder}", file=sys.stderr)
     result = {**plan.to_dict(), "registered": True, "cache_source": location.source, "cache_reason": location.reason}
     if args.json:

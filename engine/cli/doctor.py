@@ -8,7 +8,11 @@ import asyncio
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("doctor", help="check Python, RAM, disk, the toolchain, execution providers and Foundry Local")
-    parser.add_argument("--json", action="store_true", help='print {"checks": [{"name", "status", "value", "fix"}, ...], "interrupted": [runs cleaned up, ...]}')
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"checks": [{"name", "status", "value", "fix"}, ...], "interrupted": [runs cleaned up, ...]}',
+    )
     parser.set_defaults(handler=handle)
 
 

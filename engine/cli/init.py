@@ -22,8 +22,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=[t for t in TEMPLATE_FAMILIES if t not in ("auto", "custom")],
         help="prompt template family (default: the tokenizer's; plain completion when it has none)",
     )
-    parser.add_argument("--guide", action="store_true",
-                        help="convert with the guide's command (olive auto-opt int4) instead of the recommended recipe")
+    parser.add_argument(
+        "--guide",
+        action="store_true",
+        help="convert with the guide's command (olive auto-opt int4) instead of the recommended recipe",
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing profile of that name")
     parser.add_argument("--json", action="store_true", help="print what was found and written as JSON")
     parser.set_defaults(handler=handle)
@@ -50,8 +53,12 @@ def handle(args: argparse.Namespace) -> int:
 
     try:
         proposal = propose(
-            args.dir, name=args.name, precision=args.precision or "", deploy_name=args.deploy_name,
-            template=args.template or "", guide=args.guide,
+            args.dir,
+            name=args.name,
+            precision=args.precision or "",
+            deploy_name=args.deploy_name,
+            template=args.template or "",
+            guide=args.guide,
         )
     except ConvertError as exc:
         return fail("init", exc.message, exc.hint, as_json=args.json)

@@ -7,7 +7,8 @@ import json
 import signal
 import sys
 import time
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from engine.events import Error, Event, Finished, Log, Progress, Resources, Stage, Token
 from engine.jobs import Job

@@ -27,5 +27,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.json:
         print_json([{"name": e.name, "path": str(e.path), "shipped": e.shipped, "error": e.error} for e in entries])
         return 0
-    print_table(["name", "kind", "path", "problem"], [(e.name, "example" if e.shipped else "user", e.path, e.error) for e in entries])
+    print_table(
+        ["name", "kind", "path", "problem"], [(e.name, "example" if e.shipped else "user", e.path, e.error) for e in entries]
+    )
     return 1 if any(e.error for e in entries) else 0

@@ -16,7 +16,9 @@ from engine.events import Resources, Result, Token
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("run", help="run the whole guide: checks, convert, verify, deploy, benchmark, report")
     parser.add_argument("--profile", "-p", default="demo", help="profile name or path (default: demo)")
-    parser.add_argument("--workdir", type=Path, help="where the state and the report go (default: <data>/runs/pipeline-<profile>)")
+    parser.add_argument(
+        "--workdir", type=Path, help="where the state and the report go (default: <data>/runs/pipeline-<profile>)"
+    )
     parser.add_argument("--cache", type=Path, help="the Foundry Local model cache to deploy into")
     parser.add_argument("--quick", action="store_true", help="a short benchmark instead of the profile's full one")
     parser.add_argument("--force", action="store_true", help="replace a conversion output that this pipeline did not make")
@@ -37,7 +39,11 @@ async def _run(pipeline, verbose: bool) -> None:
             if item.own:
                 mark = {"start": "==>", "done": " ok", "skipped": "  -", "failed": " !!"}.get(event.status, "   ")
                 detail = f" ({event.detail})" if event.detail else ""
-                print(f"[{time.monotonic() - started:6.1f}s] {mark} {item.stage}: {event.status}{detail}", file=sys.stderr, flush=True)
+                print(
+                    f"[{time.monotonic() - started:6.1f}s] {mark} {item.stage}: {event.status}{detail}",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 continue
             line = describe(event, started, verbose)
             if line:

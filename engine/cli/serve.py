@@ -22,16 +22,25 @@ NO_AUTH_FLAG = "--i-know-there-is-no-auth"
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("serve", help="serve a deployed model on an OpenAI-compatible endpoint (127.0.0.1) until Ctrl-C")
-    parser.add_argument("name", nargs="?", help="deployed model: name, name:version or folder name, or a model folder "
-                                                "(default: the profile's deploy name)")
+    parser.add_argument(
+        "name",
+        nargs="?",
+        help="deployed model: name, name:version or folder name, or a model folder (default: the profile's deploy name)",
+    )
     parser.add_argument("--profile", "-p", dest="serve_profile", default="demo", help="profile for the defaults (default: demo)")
-    parser.add_argument("--cache", type=Path,
-                        help="the model cache (default: the profile's, else the foundry CLI's, else slmops' own)")
+    parser.add_argument(
+        "--cache", type=Path, help="the model cache (default: the profile's, else the foundry CLI's, else slmops' own)"
+    )
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help=f"address to listen on (default: 127.0.0.1); any other needs {NO_AUTH_FLAG}")
-    parser.add_argument(NO_AUTH_FLAG, dest="no_auth_ok", action="store_true",
-                        help="allow a non-loopback --host although the endpoint has no authentication")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help=f"address to listen on (default: 127.0.0.1); any other needs {NO_AUTH_FLAG}"
+    )
+    parser.add_argument(
+        NO_AUTH_FLAG,
+        dest="no_auth_ok",
+        action="store_true",
+        help="allow a non-loopback --host although the endpoint has no authentication",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON line with the URL and model id when ready")
     parser.set_defaults(handler=handle)
 
@@ -42,9 +51,14 @@ def handle(args: argparse.Namespace) -> int:
     from engine.profiles import find_profile
 
     if not is_loopback(args.host) and not args.no_auth_ok:
-        return fail("serve", f"listening on {args.host} would let anyone who can reach this machine use the model: "
-                    "the endpoint has no authentication.", f"Keep the default 127.0.0.1, or add {NO_AUTH_FLAG} if you mean it.",
-                    status=2, as_json=args.json)
+        return fail(
+            "serve",
+            f"listening on {args.host} would let anyone who can reach this machine use the model: "
+            "the endpoint has no authentication.",
+            f"Keep the default 127.0.0.1, or add {NO_AUTH_FLAG} if you mean it.",
+            status=2,
+            as_json=args.json,
+        )
     if not 0 <= args.port <= 65535:
         return fail("serve", f"--port {args.port} is not a port.", "Use 0 (a free port) to 65535.", status=2, as_json=args.json)
     profile = find_profile(args.serve_profile)
@@ -54,8 +68,11 @@ def handle(args: argparse.Namespace) -> int:
     except ServeError as exc:
         return fail("serve", exc.message, exc.hint, as_json=args.json)
     if not is_loopback(args.host):
-        print(f"warning: listening on {args.host}: the endpoint has NO authentication; anyone who can reach this port "
-              "can use the model.", file=sys.stderr)
+        print(
+            f"warning: listening on {args.host}: the endpoint has NO authentication; anyone who can reach this port "
+            "can use the model.",
+            file=sys.stderr,
+        )
     return asyncio.run(_serve(folder, location.path, args))
 
 
@@ -111,13 +128,16 @@ def _announce(endpoint, snippets, as_json: bool) -> None:
     if as_json:
         print(json.dumps({**endpoint.to_dict(), "ok": True, "url": endpoint.base_url, "root_url": endpoint.url}), flush=True)
         return
-    print(f"serving {endpoint.model_id}\n"
-          f"  OpenAI base URL: {endpoint.base_url}\n"
-          f"  model id:        {endpoint.model_id}\n"
-          f"  context:         {endpoint.context_limit} tokens, prompt plus answer\n\n"
-          f"curl:\n  {snippets.curl(endpoint)}\n\n"
-          f"Python (pip install openai):\n{_indent(snippets.python(endpoint))}\n\n"
-          "Ctrl-C stops it. One line per request follows.", flush=True)
+    print(
+        f"serving {endpoint.model_id}\n"
+        f"  OpenAI base URL: {endpoint.base_url}\n"
+        f"  model id:        {endpoint.model_id}\n"
+        f"  context:         {endpoint.context_limit} tokens, prompt plus answer\n\n"
+        f"curl:\n  {snippets.curl(endpoint)}\n\n"
+        f"Python (pip install openai):\n{_indent(snippets.python(endpoint))}\n\n"
+        "Ctrl-C stops it. One line per request follows.",
+        flush=True,
+    )
 
 
 def _indent(text: str) -> str:

@@ -15,18 +15,27 @@ from engine.profiles import find_profile
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("tune", help="find the fastest conversion recipe that keeps quality, measured on this machine")
     parser.add_argument("--profile", "-p", dest="tune_profile", default="demo", help="profile name or path (default: demo)")
-    parser.add_argument("--candidates", help="comma-separated candidates, e.g. guide-int4,rtn-int4-b32,rtn-int4:block_size=64 "
-                                             "(default: all; fp32 is always added as the reference)")
+    parser.add_argument(
+        "--candidates",
+        help="comma-separated candidates, e.g. guide-int4,rtn-int4-b32,rtn-int4:block_size=64 "
+        "(default: all; fp32 is always added as the reference)",
+    )
     parser.add_argument("--list", action="store_true", help="list the candidates and exit")
     parser.add_argument("--quick", action="store_true", help="fewer candidates, shorter answers, one run per length")
     parser.add_argument("--threads", default="1,2", help="intra-op thread counts tried on the chosen recipe (empty: skip)")
     parser.add_argument("--runs", type=int, help="alternating runs per side-by-side timing (default 5, --quick 3)")
-    parser.add_argument("--max-ppl-increase", type=float, default=10.0, help="quality bound: perplexity percent over fp32 (default 10)")
-    parser.add_argument("--apply", nargs="?", const="", metavar="CANDIDATE",
-                        help="write the chosen (or the named) candidate into the profile as its recipe")
+    parser.add_argument(
+        "--max-ppl-increase", type=float, default=10.0, help="quality bound: perplexity percent over fp32 (default 10)"
+    )
+    parser.add_argument(
+        "--apply",
+        nargs="?",
+        const="",
+        metavar="CANDIDATE",
+        help="write the chosen (or the named) candidate into the profile as its recipe",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=handle)
-
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -49,10 +58,16 @@ def handle(args: argparse.Namespace) -> int:
         candidates = select([n for n in args.candidates.split(",") if n.strip()] if args.candidates else None, quick=args.quick)
         threads = [int(n) for n in args.threads.split(",") if n.strip()]
     except (CandidateError, ValueError) as exc:
-        return fail("tune", str(exc), "slmops tune --list shows the candidates; settings look like rtn-int4:block_size=64.", status=2)
+        return fail(
+            "tune", str(exc), "slmops tune --list shows the candidates; settings look like rtn-int4:block_size=64.", status=2
+        )
     if args.runs is not None and args.runs < 1:
-        return fail("tune", f"--runs {args.runs}: at least one run is needed.", "Give --runs 5 or more for figures to trust.", status=2)
-    options = TuneOptions(candidates, quick=args.quick, threads=threads, bound=QualityBound(args.max_ppl_increase / 100), runs=args.runs)
+        return fail(
+            "tune", f"--runs {args.runs}: at least one run is needed.", "Give --runs 5 or more for figures to trust.", status=2
+        )
+    options = TuneOptions(
+        candidates, quick=args.quick, threads=threads, bound=QualityBound(args.max_ppl_increase / 100), runs=args.runs
+    )
     report = asyncio.run(_run(profile, options))
     if args.json:
         from engine.cli.output import print_json
@@ -75,8 +90,11 @@ async def _run(profile, options) -> dict:
 
     def notify(update: TuneUpdate) -> None:
         clock = f"[{time.monotonic() - started:6.1f}s]"
-        print(f"{clock} {update.candidate + ': ' if update.candidate else ''}{update.status} {update.detail}".rstrip(),
-              file=sys.stderr, flush=True)
+        print(
+            f"{clock} {update.candidate + ': ' if update.candidate else ''}{update.status} {update.detail}".rstrip(),
+            file=sys.stderr,
+            flush=True,
+        )
 
     tuner = Tuner(profile, options, notify)
     task = asyncio.ensure_future(tuner.run())
@@ -97,30 +115,80 @@ def print_report(report: dict) -> None:
     from engine.tune.report import chosen_note, settings_rows, speedup, table_rows
 
     rows = table_rows(report)
-    print(f"speed: medians of {report.get('runs')} runs alternating with the guide's recipe (both at default settings), "
-          "[min-max], and per-pair ratios")
-    print_table(("#", "candidate", "MB", "decode tok/s", "range", "vs guide", "TTFT short", "TTFT long", "RSS MB", "pass", "ppl",
-                 "agree", "quality"),
-                [(r["rank"] or "-", r["name"], r["size_mb"], r["decode_tps"], r["decode_range"], r["vs_guide"] or "-", r["ttft_ms_short"],
-                  r["ttft_ms_long"], r["peak_rss_mb"], r["pass_rate"], r["perplexity"], r["similarity"],
-                  "failed" if r["error"] else {True: "keeps", False: "loses", None: "unknown"}[r["keeps_quality"]])
-                 for r in rows])
+    print(
+        f"speed: medians of {report.get('runs')} runs alternating with the guide's recipe (both at default settings), "
+        "[min-max], and per-pair ratios"
+    )
+    print_table(
+        (
+            "#",
+            "candidate",
+            "MB",
+            "decode tok/s",
+            "range",
+            "vs guide",
+            "TTFT short",
+            "TTFT long",
+            "RSS MB",
+            "pass",
+            "ppl",
+            "agree",
+            "quality",
+        ),
+        [
+            (
+                r["rank"] or "-",
+                r["name"],
+                r["size_mb"],
+                r["decode_tps"],
+                r["decode_range"],
+                r["vs_guide"] or "-",
+                r["ttft_ms_short"],
+                r["ttft_ms_long"],
+                r["peak_rss_mb"],
+                r["pass_rate"],
+                r["perplexity"],
+                r["similarity"],
+                "failed" if r["error"] else {True: "keeps", False: "loses", None: "unknown"}[r["keeps_quality"]],
+            )
+            for r in rows
+        ],
+    )
     for c in report["candidates"]:
         if c.get("error"):
             print(f"failed: {c['name']}: {c['error']}" + (f"\n  what to do: {c['hint']}" if c.get("hint") else ""))
     if report.get("settings"):
         print(f"\nruntime settings of {report['chosen']}, against the guide's recipe at default settings:")
-        print_table(("candidate", "settings", "decode tok/s", "range", "vs guide", "vs default", "TTFT long", "TTFT long vs guide"),
-                    [(t["candidate"], t["session_options"], t["decode_tps"], t["decode_range"], t["vs_guide"], t["vs_default"],
-                      t["ttft_ms_long"], t["ttft_long_vs_guide"]) for t in settings_rows(report)])
+        print_table(
+            ("candidate", "settings", "decode tok/s", "range", "vs guide", "vs default", "TTFT long", "TTFT long vs guide"),
+            [
+                (
+                    t["candidate"],
+                    t["session_options"],
+                    t["decode_tps"],
+                    t["decode_range"],
+                    t["vs_guide"],
+                    t["vs_default"],
+                    t["ttft_ms_long"],
+                    t["ttft_long_vs_guide"],
+                )
+                for t in settings_rows(report)
+            ],
+        )
         chosen = report.get("chosen_settings") or {}
-        print("measured runtime settings: " + (" ".join(f"{k}={v}" for k, v in chosen.items()) or "none")
-              + " (--apply writes them with the recipe)")
+        print(
+            "measured runtime settings: "
+            + (" ".join(f"{k}={v}" for k, v in chosen.items()) or "none")
+            + " (--apply writes them with the recipe)"
+        )
     print()
     print(frontier_chart(report["candidates"], report["chosen"]))
     gain = speedup(report, report["chosen"])
-    print(f"\nchosen: {report['chosen'] or 'none within the quality bound'}" + (f" ({gain}x the guide's auto-opt int4 decode speed)" if gain else "")
-          + (f"; {note}" if (note := chosen_note(report)) else ""))
+    print(
+        f"\nchosen: {report['chosen'] or 'none within the quality bound'}"
+        + (f" ({gain}x the guide's auto-opt int4 decode speed)" if gain else "")
+        + (f"; {note}" if (note := chosen_note(report)) else "")
+    )
     if report.get("saved_to"):
         print(f"saved: {report['saved_to']} (report.json, candidates.csv, settings.csv, tune.md)")
 
@@ -134,6 +202,8 @@ def _apply(profile, report: dict, name: str | None) -> int:
         return fail("tune", str(exc), "Pass --apply NAME with a measured candidate.", status=2)
     runtime = runtime_of(report)
     _, path = apply_candidate(profile, candidate, runtime=runtime)
-    print(f"applied {candidate.name} (recipe {candidate.recipe}) and runtime settings ({describe_runtime(runtime)}) to {path}; "
-          f"slmops convert --profile {path} builds it")
+    print(
+        f"applied {candidate.name} (recipe {candidate.recipe}) and runtime settings ({describe_runtime(runtime)}) to {path}; "
+        f"slmops convert --profile {path} builds it"
+    )
     return 0

@@ -50,18 +50,28 @@ class InputReport:
     verdict: Verdict | None = None
 
 
-def check_model(model: Path, *, trust_remote_code: bool, precision: str = "int4", device: str = "cpu",
-                provider: str = "CPUExecutionProvider", builder_precision: str = "") -> tuple[ModelInfo, Verdict, list[str]]:
+def check_model(
+    model: Path,
+    *,
+    trust_remote_code: bool,
+    precision: str = "int4",
+    device: str = "cpu",
+    provider: str = "CPUExecutionProvider",
+    builder_precision: str = "",
+) -> tuple[ModelInfo, Verdict, list[str]]:
     """The folder holds a model the installed toolchain can convert this way (the support verdict); raises ConvertError."""
-    info, verdict = check_support(model, precision=precision, device=device, provider=provider,
-                                  builder_precision=builder_precision)
+    info, verdict = check_support(
+        model, precision=precision, device=device, provider=provider, builder_precision=builder_precision
+    )
     if not verdict.ok:
         raise verdict.error()
     warnings = list(verdict.notes)
     if info.remote_code:
         if not trust_remote_code:
-            raise ConvertError(f"{info.path.name} needs trust_remote_code: its config.json runs Python code shipped with it.",
-                               "Read that code first; then set model.trust_remote_code = true in the profile to allow it.")
+            raise ConvertError(
+                f"{info.path.name} needs trust_remote_code: its config.json runs Python code shipped with it.",
+                "Read that code first; then set model.trust_remote_code = true in the profile to allow it.",
+            )
         warnings = [w for w in warnings if "auto_map" not in w]
         warnings.append("trust_remote_code is on: the model's own Python code will run during conversion.")
     for repair in verdict.repairs:
@@ -69,18 +79,25 @@ def check_model(model: Path, *, trust_remote_code: bool, precision: str = "int4"
     return info, verdict, warnings
 
 
-def check_inputs(model: Path, output: Path, *, precision: str, device: str, provider: str, trust_remote_code: bool,
-                 builder_precision: str = "") -> InputReport:
+def check_inputs(
+    model: Path, output: Path, *, precision: str, device: str, provider: str, trust_remote_code: bool, builder_precision: str = ""
+) -> InputReport:
     if precision == "fp16":
         present = gpu_providers()
         if provider not in GPU_PROVIDERS or device != "gpu" or provider not in present:
             raise ConvertError(
                 "fp16 is a GPU precision: Olive prunes it on the CPU and ONNX Runtime GenAI cannot run such a model on the CPU.",
                 f"Use int4 or int8 on this machine. GPU providers installed here: {', '.join(present) or 'none'}; "
-                "with one, set convert.device = \"gpu\" and convert.provider to it.",
+                'with one, set convert.device = "gpu" and convert.provider to it.',
             )
-    info, verdict, warnings = check_model(model, trust_remote_code=trust_remote_code, precision=precision, device=device,
-                                          provider=provider, builder_precision=builder_precision)
+    info, verdict, warnings = check_model(
+        model,
+        trust_remote_code=trust_remote_code,
+        precision=precision,
+        device=device,
+        provider=provider,
+        builder_precision=builder_precision,
+    )
     weights_bytes, parameters = info.weights_bytes, info.parameters
     ram_needed = int(weights_bytes * RAM_FACTOR + RAM_BASE)
     disk_needed = int(weights_bytes * DISK_FACTOR + DISK_BASE)
@@ -88,9 +105,25 @@ def check_inputs(model: Path, output: Path, *, precision: str, device: str, prov
     existing = next((p for p in (output, *output.parents) if p.exists()), Path("/"))
     disk_free = shutil.disk_usage(existing).free
     if disk_free < disk_needed:
-        raise ConvertError(f"Not enough disk space: the conversion needs about {human_bytes(disk_needed)} and {existing} has {human_bytes(disk_free)} free.",
-                           "Free some space or set convert.output to another disk.")
+        raise ConvertError(
+            f"Not enough disk space: the conversion needs about {human_bytes(disk_needed)} and {existing} has {human_bytes(disk_free)} free.",
+            "Free some space or set convert.output to another disk.",
+        )
     if ram_free < ram_needed:
-        warnings.append(f"Memory is short: the conversion needs about {human_bytes(ram_needed)} and {human_bytes(ram_free)} is available; it may swap or fail.")
-    return InputReport(model, verdict.architecture, parameters, weights_bytes, ram_needed, ram_free, disk_needed, disk_free,
-                       info.layers, warnings, info, verdict)
+        warnings.append(
+            f"Memory is short: the conversion needs about {human_bytes(ram_needed)} and {human_bytes(ram_free)} is available; it may swap or fail."
+        )
+    return InputReport(
+        model,
+        verdict.architecture,
+        parameters,
+        weights_bytes,
+        ram_needed,
+        ram_free,
+        disk_needed,
+        disk_free,
+        info.layers,
+        warnings,
+        info,
+        verdict,
+    )

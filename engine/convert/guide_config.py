@@ -28,7 +28,9 @@ class ConfigFileError(SlmopsError, ValueError):
 def _passes(config: dict[str, Any]) -> dict[str, Any]:
     passes = config.get("passes")
     if not isinstance(passes, dict) or not passes:
-        raise ConfigFileError("the workflow has no \"passes\" table", "Add at least a ModelBuilder pass, or save a generated file and edit it.")
+        raise ConfigFileError(
+            'the workflow has no "passes" table', "Add at least a ModelBuilder pass, or save a generated file and edit it."
+        )
     return passes
 
 
@@ -50,7 +52,9 @@ def translate(config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             for key, value in quant.items():
                 if key in _GUIDE_KEYS:
                     spec[_GUIDE_KEYS[key]] = value
-                    notes.append(f"passes.{name}.quantization_config.{key} -> passes.{name}.{_GUIDE_KEYS[key]} = {json.dumps(value)}")
+                    notes.append(
+                        f"passes.{name}.quantization_config.{key} -> passes.{name}.{_GUIDE_KEYS[key]} = {json.dumps(value)}"
+                    )
                 else:
                     notes.append(f"passes.{name}.quantization_config.{key} dropped: Olive's ModelBuilder has no such option")
     return config, notes
@@ -60,13 +64,20 @@ def load_workflow(path: Path) -> tuple[dict[str, Any], list[str]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigFileError(f"the workflow file {path} does not exist", "Save a generated one first (slmops convert --write-config), or fix convert.config_file.") from None
+        raise ConfigFileError(
+            f"the workflow file {path} does not exist",
+            "Save a generated one first (slmops convert --write-config), or fix convert.config_file.",
+        ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigFileError(f"the workflow file {path} cannot be read: {exc}", "Fix the JSON, or save a fresh generated file.") from None
+        raise ConfigFileError(
+            f"the workflow file {path} cannot be read: {exc}", "Fix the JSON, or save a fresh generated file."
+        ) from None
     if not isinstance(data, dict):
-        raise ConfigFileError(f"the workflow file {path} is not a JSON object", "It must look like the guide's file: {\"input_model\": ..., \"passes\": ...}.")
+        raise ConfigFileError(
+            f"the workflow file {path} is not a JSON object",
+            'It must look like the guide\'s file: {"input_model": ..., "passes": ...}.',
+        )
     return translate(data)
-
 
 
 def workflow_precision(config: dict[str, Any]) -> str:

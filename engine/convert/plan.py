@@ -58,26 +58,39 @@ def plan_conversion(profile: Profile, *, precision: str | None = None, output: P
     except KeyError as exc:
         raise ConvertError(str(exc.args[0]), "Clear convert.recipe or pick one of the names listed.") from None
     params = ConvertParams(
-        model=str(profile.model_path()), device=convert.device, provider=convert.provider,
-        block_size=convert.block_size, symmetric=convert.symmetric, accuracy_level=convert.accuracy_level,
-        quantize_lm_head=convert.quantize_lm_head, prune_lm_head=convert.prune_lm_head, embedding_bits=convert.embedding_bits,
-        log_level=convert.log_level, trust_remote_code=profile.model.trust_remote_code,
+        model=str(profile.model_path()),
+        device=convert.device,
+        provider=convert.provider,
+        block_size=convert.block_size,
+        symmetric=convert.symmetric,
+        accuracy_level=convert.accuracy_level,
+        quantize_lm_head=convert.quantize_lm_head,
+        prune_lm_head=convert.prune_lm_head,
+        embedding_bits=convert.embedding_bits,
+        log_level=convert.log_level,
+        trust_remote_code=profile.model.trust_remote_code,
     )
-    target = (output.expanduser().resolve() if output else profile.output_path())
+    target = output.expanduser().resolve() if output else profile.output_path()
     notes: list[str] = []
     if params.trust_remote_code:
-        notes.append("warning: model.trust_remote_code is on: Python code shipped with the model may run during conversion. "
-                     "Turn it off unless you have read that code.")
+        notes.append(
+            "warning: model.trust_remote_code is on: Python code shipped with the model may run during conversion. "
+            "Turn it off unless you have read that code."
+        )
     if recipe.precision != convert.precision:
         notes.append(f"recipe {recipe.name} makes {recipe.precision}, not the profile's {convert.precision}")
     if recipe.kind == "cli" and recipe.precision == "int4":
-        notes.append("olive auto-opt takes no block size, symmetry or lm_head option: it applies the model builder's defaults. "
-                     "Use method \"config\" to apply the profile's.")
+        notes.append(
+            "olive auto-opt takes no block size, symmetry or lm_head option: it applies the model builder's defaults. "
+            'Use method "config" to apply the profile\'s.'
+        )
     if convert.method == "auto-opt" and convert.precision == "int8":
         notes.append("auto-opt has no int8 route that works on the CPU: using the rtn-int8 workflow instead")
     if convert.prune_lm_head and recipe.kind == "cli":
-        notes.append("olive auto-opt passes no model builder option, so prune_lm_head has no effect: "
-                     "method \"config\" (the guide's workflow file) applies it")
+        notes.append(
+            "olive auto-opt passes no model builder option, so prune_lm_head has no effect: "
+            'method "config" (the guide\'s workflow file) applies it'
+        )
     if convert.embedding_bits and "embedding_bits" not in recipe.tunable:
         notes.append(f"embedding_bits has no effect with recipe {recipe.name}")
     if convert.quantize_lm_head and "quantize_lm_head" not in recipe.tunable:
@@ -94,7 +107,9 @@ def plan_conversion(profile: Profile, *, precision: str | None = None, output: P
             except ConfigFileError as exc:
                 raise ConvertError(exc.message, exc.hint) from None
             if not convert.config_file:
-                notes.append(f"running the saved workflow {config_path}; the profile's conversion settings apply again once it is deleted")
+                notes.append(
+                    f"running the saved workflow {config_path}; the profile's conversion settings apply again once it is deleted"
+                )
             notes += [f"translated: {note}" for note in translated]
             config.setdefault("input_model", {})["model_path"] = params.model
             config["output_dir"] = str(target)
@@ -121,10 +136,14 @@ def check_builtin_built(plan: ConvertPlan) -> None:
     if builtin is None or Path(plan.params.model).is_dir():
         return
     if builtin.key == DEFAULT:
-        raise ConvertError(f"The demo model is not built yet ({plan.params.model}).",
-                           "Build it once: slmops demo-model, or b in the Environment panel.")
-    raise ConvertError(f"The built-in model {builtin.name} is not built yet ({plan.params.model}).",
-                       f"Build it once ({builtin.build_time}): slmops demo-model --model {builtin.key}")
+        raise ConvertError(
+            f"The demo model is not built yet ({plan.params.model}).",
+            "Build it once: slmops demo-model, or b in the Environment panel.",
+        )
+    raise ConvertError(
+        f"The built-in model {builtin.name} is not built yet ({plan.params.model}).",
+        f"Build it once ({builtin.build_time}): slmops demo-model --model {builtin.key}",
+    )
 
 
 def check_plan(plan: ConvertPlan, *, force: bool = False) -> InputReport:
@@ -132,14 +151,23 @@ def check_plan(plan: ConvertPlan, *, force: bool = False) -> InputReport:
     check_builtin_built(plan)
     model, output = Path(plan.params.model).resolve(), plan.output.resolve()
     if output == model or model in output.parents or output in model.parents:
-        raise ConvertError(f"The output {plan.output} overlaps the model folder {model}: converting would overwrite the model itself.",
-                           "Set convert.output to a folder outside the model's.")
+        raise ConvertError(
+            f"The output {plan.output} overlaps the model folder {model}: converting would overwrite the model itself.",
+            "Set convert.output to a folder outside the model's.",
+        )
     report = check_inputs(
-        Path(plan.params.model), plan.output, precision=plan.recipe.precision, device=plan.params.device,
-        provider=plan.params.provider, trust_remote_code=plan.params.trust_remote_code, builder_precision=builder_precision(plan),
+        Path(plan.params.model),
+        plan.output,
+        precision=plan.recipe.precision,
+        device=plan.params.device,
+        provider=plan.params.provider,
+        trust_remote_code=plan.params.trust_remote_code,
+        builder_precision=builder_precision(plan),
     )
     if plan.output.exists() and not force:
-        raise ConvertError(f"The output {plan.output} already exists.", "Choose another output, or confirm replacing it (--force headless).")
+        raise ConvertError(
+            f"The output {plan.output} already exists.", "Choose another output, or confirm replacing it (--force headless)."
+        )
     return report
 
 
@@ -147,8 +175,14 @@ def plan_verdict(plan: ConvertPlan) -> Verdict:
     """The support verdict for this plan's model, precision and provider (no resource checks); raises ConvertError."""
     check_builtin_built(plan)
     params = plan.params
-    _, verdict, _ = check_model(Path(params.model), trust_remote_code=params.trust_remote_code, precision=plan.recipe.precision,
-                                device=params.device, provider=params.provider, builder_precision=builder_precision(plan))
+    _, verdict, _ = check_model(
+        Path(params.model),
+        trust_remote_code=params.trust_remote_code,
+        precision=plan.recipe.precision,
+        device=params.device,
+        provider=params.provider,
+        builder_precision=builder_precision(plan),
+    )
     return verdict
 
 
@@ -170,8 +204,14 @@ def plan_identity(plan: ConvertPlan, report: InputReport | None = None) -> dict[
     else:
         verdict = report.verdict
     repairs = [r.to_dict() for r in verdict.repairs] if verdict else []
-    return provenance.identity(source=Path(plan.params.model), recipe=plan.recipe.name, precision=plan.recipe.precision,
-                               settings=settings, command=command, repairs=repairs)
+    return provenance.identity(
+        source=Path(plan.params.model),
+        recipe=plan.recipe.name,
+        precision=plan.recipe.precision,
+        settings=settings,
+        command=command,
+        repairs=repairs,
+    )
 
 
 def write_runtime_settings(plan: ConvertPlan) -> list[runtime_settings.Setting]:
@@ -209,7 +249,9 @@ def verify_prompts(profile: Profile) -> list[str]:
 def write_config(plan: ConvertPlan, path: Path | None = None, *, text: str | None = None, force: bool = False) -> Path:
     """Save the workflow (or ``text``, the user's edit of it) beside the profile; never replaces without ``force``."""
     if plan.command.config is None:
-        raise ConvertError(f"Recipe {plan.recipe.name} is a single olive command; it has no workflow file.", "Set convert.method = \"config\".")
+        raise ConvertError(
+            f"Recipe {plan.recipe.name} is a single olive command; it has no workflow file.", 'Set convert.method = "config".'
+        )
     path = path or plan.config_path or default_config_path(plan.profile)
     body = text if text is not None else json.dumps(plan.command.config, indent=2) + "\n"
     try:
@@ -219,7 +261,9 @@ def write_config(plan: ConvertPlan, path: Path | None = None, *, text: str | Non
     try:
         write_text_atomic(path, body, overwrite=force)
     except FileExistsError:
-        raise ConvertError(f"{path} already exists.", "Confirm replacing it (--force headless), or choose another file.") from None
+        raise ConvertError(
+            f"{path} already exists.", "Confirm replacing it (--force headless), or choose another file."
+        ) from None
     return path
 
 
@@ -266,7 +310,9 @@ def partials_glob(output: Path) -> str:
 def convert_job(spec: dict[str, Any]) -> Job:
     output = Path(spec["output"])
     # recorded in the journal while it runs: if the app dies, the next start removes the partials and says so
-    entry = journal.Entry("conversion", spec.get("title") or f"to {output}", str(output), [partials_glob(output)], spec.get("log", ""))
+    entry = journal.Entry(
+        "conversion", spec.get("title") or f"to {output}", str(output), [partials_glob(output)], spec.get("log", "")
+    )
     # Olive goes quiet for minutes on big models while it quantizes; only a silent hour means a hang.
     return Job("engine.workers.convert", spec, idle_timeout_s=3600, journal_entry=entry)
 

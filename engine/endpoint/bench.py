@@ -65,7 +65,9 @@ def summarise(where: str, clients: int, samples: list[Sample], wall_s: float | N
     e2e = [s.e2e_ms for s in samples]
     tokens = sum(s.tokens_out for s in samples)
     return Level(
-        where=where, clients=clients, samples=len(samples),
+        where=where,
+        clients=clients,
+        samples=len(samples),
         ttft_ms_p50=rounded(percentile([s.ttft_ms for s in samples], 0.5), 1),
         decode_tps_p50=rounded(percentile([s.decode_tps for s in samples], 0.5), 1),
         e2e_ms_p50=rounded(percentile(e2e, 0.5), 1),
@@ -79,8 +81,14 @@ async def http_sample(client, model_id: str, messages: list[dict[str, str]], max
     started = time.perf_counter()
     first = last = None
     chunks, usage_tokens = 0, None
-    stream = await client.chat.completions.create(model=model_id, messages=messages, max_tokens=max_tokens, temperature=0,
-                                                  stream=True, stream_options={"include_usage": True})
+    stream = await client.chat.completions.create(
+        model=model_id,
+        messages=messages,
+        max_tokens=max_tokens,
+        temperature=0,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
     async for chunk in stream:
         if chunk.choices and chunk.choices[0].delta.content:
             last = time.perf_counter()
@@ -91,8 +99,9 @@ async def http_sample(client, model_id: str, messages: list[dict[str, str]], max
     ended = time.perf_counter()
     tokens = usage_tokens or chunks
     decode = (tokens - 1) / (last - first) if first and last and last > first and tokens > 1 else None
-    return Sample(ttft_ms=(first - started) * 1000 if first else None, decode_tps=decode, e2e_ms=(ended - started) * 1000,
-                  tokens_out=tokens)
+    return Sample(
+        ttft_ms=(first - started) * 1000 if first else None, decode_tps=decode, e2e_ms=(ended - started) * 1000, tokens_out=tokens
+    )
 
 
 async def http_level(client, model_id: str, messages, max_tokens: int, clients: int, samples: int) -> Level:
@@ -132,8 +141,16 @@ async def start_endpoint(folder: Path, cache_dir: Path, timeout_s: float = 300.0
     return job, endpoint, task
 
 
-async def bench_endpoint(folder: Path, cache_dir: Path, *, input_tokens: int = 32, new_tokens: int = 64, samples: int = 20,
-                         concurrency: tuple[int, ...] = (1, 2, 4), progress: Callable[[str], None] = lambda _: None) -> dict:
+async def bench_endpoint(
+    folder: Path,
+    cache_dir: Path,
+    *,
+    input_tokens: int = 32,
+    new_tokens: int = 64,
+    samples: int = 20,
+    concurrency: tuple[int, ...] = (1, 2, 4),
+    progress: Callable[[str], None] = lambda _: None,
+) -> dict:
     """In-process and HTTP figures for one model folder."""
     from openai import AsyncOpenAI, OpenAIError  # only the bench needs it
 
@@ -156,8 +173,10 @@ async def bench_endpoint(folder: Path, cache_dir: Path, *, input_tokens: int = 3
             r = await generate_once(backend, request)
             local.append(Sample(r.get("ttft_ms"), r.get("decode_tps"), r["e2e_ms"], r.get("tokens_out") or 0))
             remote.append(await http_sample(client, endpoint.model_id, messages, new_tokens))
-        levels = [summarise("in-process", 1, local, sum(s.e2e_ms for s in local) / 1000),
-                  summarise("http", 1, remote, sum(s.e2e_ms for s in remote) / 1000)]
+        levels = [
+            summarise("in-process", 1, local, sum(s.e2e_ms for s in local) / 1000),
+            summarise("http", 1, remote, sum(s.e2e_ms for s in remote) / 1000),
+        ]
         for clients in (c for c in concurrency if c > 1):
             progress(f"{folder.name}: {clients} HTTP clients at once, {samples} requests")
             levels.append(await http_level(client, endpoint.model_id, messages, new_tokens, clients, samples))

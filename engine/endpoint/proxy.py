@@ -28,8 +28,18 @@ from typing import Any
 from engine.endpoint.records import CLIENT_GONE, RequestRecord
 
 # Headers that belong to one connection, not to the message (RFC 9110, 7.6.1).
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-              "transfer-encoding", "upgrade", "host", "content-length"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+}
 UPSTREAM_TIMEOUT_S = 600.0
 MAX_BODY = 32 * 1024 * 1024
 
@@ -64,8 +74,9 @@ def plain_messages(messages: Any) -> list[dict[str, str]]:
     plain = []
     for message in messages:
         if not isinstance(message, dict) or message.get("role") not in ("system", "user", "assistant", "developer"):
-            raise Rejected(400, f"Not a chat message: {str(message)[:80]}. Each needs a role and content.",
-                           "invalid_messages", "messages")
+            raise Rejected(
+                400, f"Not a chat message: {str(message)[:80]}. Each needs a role and content.", "invalid_messages", "messages"
+            )
         content = message.get("content") or ""
         if isinstance(content, list):
             content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
@@ -83,8 +94,12 @@ def check_chat(body: bytes, model: ServedModel) -> tuple[dict[str, Any], int]:
     if not isinstance(request, dict):
         raise Rejected(400, "The request body must be a JSON object.", "invalid_json")
     if not model.accepts(request.get("model")):
-        raise Rejected(404, f"The model {request.get('model')!r} is not served here; this endpoint serves {model.model_id!r}.",
-                       "model_not_found", "model")
+        raise Rejected(
+            404,
+            f"The model {request.get('model')!r} is not served here; this endpoint serves {model.model_id!r}.",
+            "model_not_found",
+            "model",
+        )
     request["model"] = model.model_id
     tokens_in = model.count(plain_messages(request.get("messages")))
     room = model.context_limit - tokens_in
@@ -93,10 +108,14 @@ def check_chat(body: bytes, model: ServedModel) -> tuple[dict[str, Any], int]:
     if asked is not None and (not isinstance(asked, int) or asked < 1):
         raise Rejected(400, f"'{limit_key}' must be a positive whole number.", "invalid_value", limit_key)
     if room < 1 or (asked or 1) > room:
-        raise Rejected(400, f"The prompt has {tokens_in} tokens and {asked or 1} more were asked for; this model accepts "
-                            f"{model.context_limit} tokens in all (search.max_length). "
-                            "Shorten the messages or ask for fewer tokens.",
-                       "context_length_exceeded", "messages")
+        raise Rejected(
+            400,
+            f"The prompt has {tokens_in} tokens and {asked or 1} more were asked for; this model accepts "
+            f"{model.context_limit} tokens in all (search.max_length). "
+            "Shorten the messages or ask for fewer tokens.",
+            "context_length_exceeded",
+            "messages",
+        )
     if asked is None:  # the runtime would otherwise generate past its limit, into garbage
         request["max_tokens"] = room
     return request, tokens_in
@@ -279,8 +298,9 @@ class EndpointProxy(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False  # a port in use is an error, not something to share
 
-    def __init__(self, address: tuple[str, int], upstream: tuple[str, int], model: ServedModel,
-                 on_request: Callable[[RequestRecord], None]) -> None:
+    def __init__(
+        self, address: tuple[str, int], upstream: tuple[str, int], model: ServedModel, on_request: Callable[[RequestRecord], None]
+    ) -> None:
         super().__init__(address, _Handler)
         self.upstream = upstream
         self.model = model

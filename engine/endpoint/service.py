@@ -47,15 +47,22 @@ def resolve_model(name: str | None, cache_dir: Path, default_name: str) -> Path:
     path = Path(wanted).expanduser()
     if name and (path / "genai_config.json").is_file():
         return path.resolve()
-    raise ServeError(f"No deployed model {wanted!r} in {cache_dir}.",
-                     "slmops cache ls lists the deployed models; deploy one with slmops deploy, or give a model folder.")
+    raise ServeError(
+        f"No deployed model {wanted!r} in {cache_dir}.",
+        "slmops cache ls lists the deployed models; deploy one with slmops deploy, or give a model folder.",
+    )
 
 
 def serve_job(model: Path, cache_dir: Path, *, host: str = LOOPBACK, port: int = 0) -> Job:
     """The worker that serves ``model``; it stops when its input closes (``Job.close_input``) or is cancelled."""
     # Interactive: its stdin is how it is told to stop cleanly. Silent while idle, so no idle limit.
-    return Job(WORKER, {"model": str(model), "cache_dir": str(cache_dir), "host": host, "port": port},
-               interactive=True, idle_timeout_s=None, grace_s=STOP_GRACE_S)
+    return Job(
+        WORKER,
+        {"model": str(model), "cache_dir": str(cache_dir), "host": host, "port": port},
+        interactive=True,
+        idle_timeout_s=None,
+        grace_s=STOP_GRACE_S,
+    )
 
 
 async def stop(job: Job, timeout_s: float = STOP_GRACE_S) -> None:

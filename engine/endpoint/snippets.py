@@ -15,16 +15,18 @@ def curl(endpoint: Endpoint) -> str:
 
 
 def python(endpoint: Endpoint) -> str:
-    return "\n".join([
-        "from openai import OpenAI",
-        "",
-        f'client = OpenAI(base_url="{endpoint.base_url}", api_key="unused")  # the endpoint has no authentication',
-        "stream = client.chat.completions.create(",
-        f'    model="{endpoint.model_id}",',
-        f'    messages=[{{"role": "user", "content": "{QUESTION}"}}],',
-        "    stream=True,",
-        ")",
-        "for chunk in stream:",
-        "    if chunk.choices:",
-        '        print(chunk.choices[0].delta.content or "", end="", flush=True)',
-    ])
+    return "\n".join(
+        [
+            "from openai import OpenAI",
+            "",
+            f'client = OpenAI(base_url="{endpoint.base_url}", api_key="unused")  # the endpoint has no authentication',
+            "stream = client.chat.completions.create(",
+            f'    model="{endpoint.model_id}",',
+            f'    messages=[{{"role": "user", "content": "{QUESTION}"}}],',
+            "    stream=True,",
+            ")",
+            "for chunk in stream:",
+            "    if chunk.choices:",
+            '        print(chunk.choices[0].delta.content or "", end="", flush=True)',
+        ]
+    )

@@ -105,7 +105,9 @@ def read_registrations(cache_dir: Path) -> dict[str, dict]:
 def _model_folders(cache_dir: Path) -> list[Path]:
     """Folders that look like models: at the top level or one publisher folder down (as the runtime walks)."""
     folders = []
-    for first in sorted(p for p in cache_dir.iterdir() if p.is_dir() and not p.name.startswith(".")) if cache_dir.is_dir() else []:
+    for first in (
+        sorted(p for p in cache_dir.iterdir() if p.is_dir() and not p.name.startswith(".")) if cache_dir.is_dir() else []
+    ):
         if _looks_like_model(first):
             folders.append(first)
             continue
@@ -178,11 +180,16 @@ def scan(cache_dir: Path, loaded: set[str] | frozenset[str] = frozenset()) -> li
         if folder.is_dir():
             entries.append(inspect_folder(folder, info))
         else:
-            entries.append(CacheEntry(
-                name=str(info.get("name", folder.name)), path=folder, version=str(info.get("version", "")),
-                model_id=str(info.get("id", "")), registered=True,
-                problems=["registered, but its folder is gone: re-deploy, or remove the registration"],
-            ))
+            entries.append(
+                CacheEntry(
+                    name=str(info.get("name", folder.name)),
+                    path=folder,
+                    version=str(info.get("version", "")),
+                    model_id=str(info.get("id", "")),
+                    registered=True,
+                    problems=["registered, but its folder is gone: re-deploy, or remove the registration"],
+                )
+            )
     for entry in entries:
         entry.loaded = entry.model_id in loaded
     return entries

@@ -22,9 +22,9 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from engine import genai_config, journal, runtime_settings
 from engine.atomic import fsync_dir, write_text_atomic
@@ -64,10 +64,16 @@ class DeployPlan:
 
     def to_dict(self) -> dict:
         return {
-            "name": self.slot.name, "version": self.slot.version, "model_id": self.slot.model_id,
-            "folder": str(self.slot.folder), "source": str(self.source), "cache_dir": str(self.cache_dir),
-            "template_family": self.family, "tokenizer_family": self.tokenizer_family,
-            "inference_model": self.model.to_dict(), "warnings": self.warnings,
+            "name": self.slot.name,
+            "version": self.slot.version,
+            "model_id": self.slot.model_id,
+            "folder": str(self.slot.folder),
+            "source": str(self.source),
+            "cache_dir": str(self.cache_dir),
+            "template_family": self.family,
+            "tokenizer_family": self.tokenizer_family,
+            "inference_model": self.model.to_dict(),
+            "warnings": self.warnings,
             "runtime_settings": [s.describe() for s in self.settings],
         }
 
@@ -91,7 +97,7 @@ def prompt_template_for(profile: Profile, source: Path) -> PromptTemplate:
     if family not in TEMPLATES:
         raise DeployError(
             f"The chat template of {source} matches no known family ({', '.join(FAMILY_NAMES[f] for f in TEMPLATES)}).",
-            "Set deploy.template to a family, or to \"custom\" with deploy.prompt_template strings.",
+            'Set deploy.template to a family, or to "custom" with deploy.prompt_template strings.',
         )
     return TEMPLATES[family]
 
@@ -123,9 +129,18 @@ def plan_deploy(
     )
     check = check_template(prompt, folder)
     context_length = _context_length(folder)
-    plan = DeployPlan(folder, cache_dir, slot, model, check.template_family, check.tokenizer_family,
-                      check.tokenizer_template, profile.convert.precision, context_length,
-                      settings=runtime_settings.resolve(profile.runtime))
+    plan = DeployPlan(
+        folder,
+        cache_dir,
+        slot,
+        model,
+        check.template_family,
+        check.tokenizer_family,
+        check.tokenizer_template,
+        profile.convert.precision,
+        context_length,
+        settings=runtime_settings.resolve(profile.runtime),
+    )
     if not check.agrees:
         plan.warnings.append(check.message())
     if check.tokenizer_family == "unknown":
@@ -142,7 +157,9 @@ def fix_template(plan: DeployPlan) -> DeployPlan:
     """The same plan with the tokenizer's own family as PromptTemplate (the fix for a mismatch)."""
     if plan.tokenizer_family not in TEMPLATES:
         raise DeployError("The tokenizer's chat template matches no known family, so there is nothing to fix it to.")
-    model = InferenceModel(plan.model.Name, plan.model.Description, plan.model.Version, TEMPLATES[plan.tokenizer_family], plan.model.ModelConfig)
+    model = InferenceModel(
+        plan.model.Name, plan.model.Description, plan.model.Version, TEMPLATES[plan.tokenizer_family], plan.model.ModelConfig
+    )
     warnings = [w for w in plan.warnings if not w.startswith("The prompt template is")]
     return dataclasses.replace(plan, model=model, family=plan.tokenizer_family, warnings=warnings)
 
@@ -190,7 +207,9 @@ def execute(plan: DeployPlan) -> DeployPlan:
     with cache_lock(plan.cache_dir):
         slot = names.next_slot(custom, plan.slot.name, _taken(plan.cache_dir))
         if slot != plan.slot:  # another process deployed this name meanwhile: take the next version
-            model = InferenceModel(slot.name, plan.model.Description, f"{slot.version}.0", plan.model.PromptTemplate, plan.model.ModelConfig)
+            model = InferenceModel(
+                slot.name, plan.model.Description, f"{slot.version}.0", plan.model.PromptTemplate, plan.model.ModelConfig
+            )
             plan = dataclasses.replace(plan, slot=slot, model=model)
         custom.mkdir(parents=True, exist_ok=True)
         partials = str(Path(glob.escape(str(custom))) / f".{glob.escape(slot.folder.name)}.deploying-*")
@@ -211,9 +230,13 @@ def _write(plan: DeployPlan, slot: names.Slot, custom: Path) -> None:
         genai_config.session_options(genai).update(runtime_settings.session_options(plan.settings))
         genai_config.write(staging, genai)
         inference_model.write(staging, plan.model)
-        sidecar = {"precision": plan.precision, "source": str(plan.source), "model_id": slot.model_id,
-                   "deployed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                   "runtime_settings": {s.name: s.source for s in plan.settings}}
+        sidecar = {
+            "precision": plan.precision,
+            "source": str(plan.source),
+            "model_id": slot.model_id,
+            "deployed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "runtime_settings": {s.name: s.source for s in plan.settings},
+        }
         write_text_atomic(staging / SIDECAR, json.dumps(sidecar, indent=2) + "\n")
         staging.rename(slot.folder)  # the slot is free (checked under the lock): never replaces anything
         fsync_dir(custom)

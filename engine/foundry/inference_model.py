@@ -40,7 +40,7 @@ class InferenceModel:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
     @classmethod
-    def from_dict(cls, data: object) -> "InferenceModel":
+    def from_dict(cls, data: object) -> InferenceModel:
         if not isinstance(data, dict):
             raise InferenceModelError("is not a JSON object")
         name = data.get("Name")
@@ -54,7 +54,9 @@ class InferenceModel:
             raise InferenceModelError("ModelConfig must be an object")
         try:
             prompt = PromptTemplate(**{k: template[k] for k in ("system", "user", "assistant", "prompt") if k in template})
-            model_config = ModelConfig(**{k: config[k] for k in ("max_length", "temperature", "top_p", "repetition_penalty") if k in config})
+            model_config = ModelConfig(
+                **{k: config[k] for k in ("max_length", "temperature", "top_p", "repetition_penalty") if k in config}
+            )
         except TypeError as exc:
             raise InferenceModelError(str(exc)) from None
         for key, value in asdict(model_config).items():

@@ -9,7 +9,9 @@ from engine.foundry.runtime import run_ops
 from engine.profiles import Profile
 
 
-def plan_publish(profile: Profile, source: Path, cache_dir: Path, *, name: str | None = None, use_tokenizer_template: bool = False) -> DeployPlan:
+def plan_publish(
+    profile: Profile, source: Path, cache_dir: Path, *, name: str | None = None, use_tokenizer_template: bool = False
+) -> DeployPlan:
     """The checked plan; with ``use_tokenizer_template`` a template mismatch is fixed to the tokenizer's family."""
     plan = plan_deploy(profile, source, cache_dir, name=name)
     if use_tokenizer_template and not plan.template_agrees:

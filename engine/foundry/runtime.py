@@ -17,8 +17,13 @@ def foundry_job(cache_dir: Path, ops: list[dict[str, Any]], *, interactive: bool
     """A worker that runs ``ops`` (requests made by an ``rpc.Client``), then, if interactive, takes more on stdin."""
     # Loading a model and answering take seconds, so a silent two minutes means a hang; an interactive
     # worker is silent while it merely holds models loaded, so it has no idle limit.
-    return Job(WORKER, {"cache_dir": str(cache_dir), "ops": ops, "interactive": interactive},
-               interactive=interactive, idle_timeout_s=None if interactive else 120, label="Foundry Local")
+    return Job(
+        WORKER,
+        {"cache_dir": str(cache_dir), "ops": ops, "interactive": interactive},
+        interactive=interactive,
+        idle_timeout_s=None if interactive else 120,
+        label="Foundry Local",
+    )
 
 
 class FoundryRuntimeError(SlmopsError):

@@ -36,11 +36,15 @@ def open_manager(cache_dir: Path) -> FoundryLocalManager:
     """The process's Foundry Local manager on ``cache_dir`` (one per process: the SDK's rule)."""
     if FoundryLocalManager.instance is None:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        FoundryLocalManager.initialize(Configuration(
-            app_name=APP_NAME, model_cache_dir=os.fspath(cache_dir), disable_nonessential_telemetry=True,
-            # Should the web service ever start, it listens on loopback only, on a free port.
-            web=Configuration.WebService(urls="http://127.0.0.1:0"),
-        ))
+        FoundryLocalManager.initialize(
+            Configuration(
+                app_name=APP_NAME,
+                model_cache_dir=os.fspath(cache_dir),
+                disable_nonessential_telemetry=True,
+                # Should the web service ever start, it listens on loopback only, on a free port.
+                web=Configuration.WebService(urls="http://127.0.0.1:0"),
+            )
+        )
     return FoundryLocalManager.instance
 
 
@@ -71,7 +75,9 @@ def registered(manager: FoundryLocalManager) -> list[IModel]:
     return local_catalog(manager).list_models()
 
 
-def chat_once(model: IModel, prompt: str, *, max_output_tokens: int | None = None, temperature: float | None = None) -> tuple[str, str, dict]:
+def chat_once(
+    model: IModel, prompt: str, *, max_output_tokens: int | None = None, temperature: float | None = None
+) -> tuple[str, str, dict]:
     """One question in a fresh chat session: (answer, finish reason, token usage).
 
     Without ``temperature`` the model's own sampling defaults apply (genai_config.json's search section).
@@ -84,9 +90,14 @@ def chat_once(model: IModel, prompt: str, *, max_output_tokens: int | None = Non
         with session.process_request(request) as response:
             text = "".join(getattr(part, "text", "") or "" for item in response for part in getattr(item, "_parts", [item]))
             usage = response.get_usage()
-            return text, response.finish_reason.name.lower(), {
-                "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
-            }
+            return (
+                text,
+                response.finish_reason.name.lower(),
+                {
+                    "prompt_tokens": usage.prompt_tokens,
+                    "completion_tokens": usage.completion_tokens,
+                },
+            )
 
 
 def public_catalog_status(manager: FoundryLocalManager) -> tuple[str, int]:

@@ -52,9 +52,12 @@ def entry_settings(folder: Path) -> EntrySettings:
     """Raises ``engine.genai_config.GenaiConfigError`` for a folder without a readable genai_config.json."""
     options = runtime_settings.read(folder)
     sources = _sidecar(folder).get("runtime_settings") or {}
-    current = [runtime_settings.Setting(name, options.get(name, "unset"),
-                                        sources.get(name, "written outside slmops") if name in options else UNSET)
-               for name in (runtime_settings.INTRA_OP,)]
+    current = [
+        runtime_settings.Setting(
+            name, options.get(name, "unset"), sources.get(name, "written outside slmops") if name in options else UNSET
+        )
+        for name in (runtime_settings.INTRA_OP,)
+    ]
     return EntrySettings(current, runtime_settings.resolve(measured(folder)))
 
 
@@ -67,4 +70,3 @@ def reapply(folder: Path) -> list[runtime_settings.Setting]:
         sidecar["runtime_settings"] = {s.name: s.source for s in settings}
         write_text_atomic(folder / SIDECAR, json.dumps(sidecar, indent=2) + "\n")
     return settings
-

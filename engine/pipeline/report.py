@@ -28,47 +28,82 @@ def _cell(value: Any) -> str:
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
-    return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers),
-            *("| " + " | ".join(_cell(c) for c in row) + " |" for row in rows)]
+    return [
+        "| " + " | ".join(headers) + " |",
+        "|" + "---|" * len(headers),
+        *("| " + " | ".join(_cell(c) for c in row) + " |" for row in rows),
+    ]
 
 
 def markdown(report: dict[str, Any]) -> str:
     stages = report["stages"]
-    lines = [f"# slmops pipeline: {report['profile']}", "",
-             f"**{'Succeeded' if report['ok'] else 'Did not finish'}** on {report['created']} in {report['duration_s']:.0f} s.", ""]
-    lines += _table(["stage", "status", "time", "note"], [
-        [name, s["status"], f"{s.get('duration_s', 0):.1f} s", s.get("message") or s.get("detail") or ""]
-        for name, s in stages.items()
-    ])
+    lines = [
+        f"# slmops pipeline: {report['profile']}",
+        "",
+        f"**{'Succeeded' if report['ok'] else 'Did not finish'}** on {report['created']} in {report['duration_s']:.0f} s.",
+        "",
+    ]
+    lines += _table(
+        ["stage", "status", "time", "note"],
+        [
+            [name, s["status"], f"{s.get('duration_s', 0):.1f} s", s.get("message") or s.get("detail") or ""]
+            for name, s in stages.items()
+        ],
+    )
     failed = next((s for s in stages.values() if s["status"] == "failed"), None)
     if failed:
         lines += ["", f"**What went wrong:** {failed.get('message', '')}", "", f"**What to do:** {failed.get('hint', '')}"]
     convert = (stages.get("convert") or {}).get("outputs") or {}
     if convert:
         lines += ["", "## Conversion", "", f"`{convert.get('command', '')}`", ""]
-        lines += _table(["recipe", "output", "size", "ratio to source", "guide's ratio", "duration", "peak memory", "answer"], [[
-            convert.get("recipe"), convert.get("output_path"), _mb(convert.get("size_bytes")), convert.get("ratio"),
-            convert.get("guide_ratio"), f"{convert.get('duration_s', 0):.1f} s", _mb(convert.get("peak_rss_bytes")),
-            convert.get("answer"),
-        ]])
+        lines += _table(
+            ["recipe", "output", "size", "ratio to source", "guide's ratio", "duration", "peak memory", "answer"],
+            [
+                [
+                    convert.get("recipe"),
+                    convert.get("output_path"),
+                    _mb(convert.get("size_bytes")),
+                    convert.get("ratio"),
+                    convert.get("guide_ratio"),
+                    f"{convert.get('duration_s', 0):.1f} s",
+                    _mb(convert.get("peak_rss_bytes")),
+                    convert.get("answer"),
+                ]
+            ],
+        )
     deploy = (stages.get("deploy") or {}).get("outputs") or {}
     if deploy:
         lines += ["", "## Deployment to Foundry Local", ""]
-        lines += _table(["model id", "folder", "template"], [[deploy.get("model_id"), deploy.get("folder"), deploy.get("template_family")]])
+        lines += _table(
+            ["model id", "folder", "template"], [[deploy.get("model_id"), deploy.get("folder"), deploy.get("template_family")]]
+        )
         lines += [f"- warning: {w}" for w in deploy.get("warnings", [])]
     bench = (stages.get("bench") or {}).get("outputs") or {}
     if bench:
         lines += ["", "## Benchmark", ""]
-        lines += _table(["input tokens", "TTFT ms", "prefill tok/s", "decode tok/s", "e2e p50 ms", "e2e tail ms"], [
-            [r.get("input_tokens"), r.get("ttft_ms"), r.get("prefill_tps"), r.get("decode_tps"), r.get("e2e_p50_ms"), tail_cell(r)]
-            for r in bench.get("latency", [])
-        ])
+        lines += _table(
+            ["input tokens", "TTFT ms", "prefill tok/s", "decode tok/s", "e2e p50 ms", "e2e tail ms"],
+            [
+                [
+                    r.get("input_tokens"),
+                    r.get("ttft_ms"),
+                    r.get("prefill_tps"),
+                    r.get("decode_tps"),
+                    r.get("e2e_p50_ms"),
+                    tail_cell(r),
+                ]
+                for r in bench.get("latency", [])
+            ],
+        )
         row = (bench.get("comparison") or [{}])[0]
-        lines += ["", f"- peak memory: {row.get('peak_rss_mb')} MB",
-                  f"- memory soak: {row.get('soak') or '-'}",
-                  f"- edge cases handled: {row.get('edge_handled') or '-'}",
-                  f"- evaluation pass rate: {_cell(row.get('pass_rate'))}; perplexity: {_cell(row.get('perplexity'))}",
-                  f"- full benchmark run: {bench.get('saved_to') or '-'}"]
+        lines += [
+            "",
+            f"- peak memory: {row.get('peak_rss_mb')} MB",
+            f"- memory soak: {row.get('soak') or '-'}",
+            f"- edge cases handled: {row.get('edge_handled') or '-'}",
+            f"- evaluation pass rate: {_cell(row.get('pass_rate'))}; perplexity: {_cell(row.get('perplexity'))}",
+            f"- full benchmark run: {bench.get('saved_to') or '-'}",
+        ]
     checks = ((stages.get("checks") or {}).get("outputs") or {}).get("checks") or []
     if checks:
         lines += ["", "## Environment", ""]
@@ -76,7 +111,9 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(workdir: Path, profile: Profile, stages: dict[str, dict[str, Any]], *, ok: bool, duration_s: float) -> dict[str, Any]:
+def write_report(
+    workdir: Path, profile: Profile, stages: dict[str, dict[str, Any]], *, ok: bool, duration_s: float
+) -> dict[str, Any]:
     report = {
         "profile": profile.name,
         "profile_path": str(profile.source or ""),

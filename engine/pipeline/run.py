@@ -164,16 +164,24 @@ class Pipeline:
     def _inputs_key(self, name: str, outputs: dict[str, Any] | None = None) -> str:
         profile = self.profile
         if name == "convert":
-            return inputs_hash(dataclasses.asdict(profile.model), dataclasses.asdict(profile.convert),
-                               str(self._output()), fingerprint(profile.model_path()))
+            return inputs_hash(
+                dataclasses.asdict(profile.model),
+                dataclasses.asdict(profile.convert),
+                str(self._output()),
+                fingerprint(profile.model_path()),
+            )
         if name == "verify":
             return inputs_hash(fingerprint(self._output()))
         if name == "deploy":
             return inputs_hash(fingerprint(self._output()), dataclasses.asdict(profile.deploy), str(self.options.cache_dir or ""))
         if name == "bench":
             folder = Path(outputs["model"]) if outputs else self._deployed()
-            return inputs_hash(fingerprint(folder) if folder else None, dataclasses.asdict(profile.bench),
-                               profile.chat.backend, self.options.quick)
+            return inputs_hash(
+                fingerprint(folder) if folder else None,
+                dataclasses.asdict(profile.bench),
+                profile.chat.backend,
+                self.options.quick,
+            )
         return ""  # the checks look at the machine as it is now: always run
 
     def _outputs_present(self, name: str) -> bool:
@@ -200,8 +208,10 @@ class Pipeline:
             self._emit(Log(f"{check.status.upper():4}  {check.name}: {check.value}", source="runner"))
         failed = [c for c in checks if c.status == "fail"]
         if failed:
-            raise StageFailed("Environment checks failed: " + "; ".join(f"{c.name} ({c.value})" for c in failed),
-                              " ".join(c.fix for c in failed))
+            raise StageFailed(
+                "Environment checks failed: " + "; ".join(f"{c.name} ({c.value})" for c in failed),
+                " ".join(c.fix for c in failed),
+            )
         return {"checks": [dataclasses.asdict(c) for c in checks]}
 
     async def _stage_convert(self) -> dict[str, Any]:
@@ -222,8 +232,14 @@ class Pipeline:
                 self._emit(Log(f"up to date: {plan.output} (made {manifest.get('created', '?')}); reusing it", source="runner"))
                 for setting in write_runtime_settings(plan):
                     self._emit(Log(f"runtime: {setting.describe()}", source="runner"))
-                return {"output_path": str(plan.output), "recipe": plan.recipe.name, "command": plan.display(), "reused": True,
-                        "answer": (manifest.get("verification") or {}).get("answer", ""), "created": manifest.get("created", "")}
+                return {
+                    "output_path": str(plan.output),
+                    "recipe": plan.recipe.name,
+                    "command": plan.display(),
+                    "reused": True,
+                    "answer": (manifest.get("verification") or {}).get("answer", ""),
+                    "created": manifest.get("created", ""),
+                }
             # An output this pipeline made may be replaced when its inputs changed; any other needs --force.
             force = self.options.force or self.foreign_output() is None
             report = check_plan(plan, force=force)
@@ -264,7 +280,9 @@ class Pipeline:
         except DeployError as exc:
             raise StageFailed(exc.message, exc.hint) from None
         except FoundryRuntimeError as exc:
-            raise StageFailed(f"Registering with Foundry Local failed: {exc.message}", "Re-register it from the Cache panel (g).") from None
+            raise StageFailed(
+                f"Registering with Foundry Local failed: {exc.message}", "Re-register it from the Cache panel (g)."
+            ) from None
         self._emit(Progress(2, 2, f"registered {plan.slot.model_id}"))
         return {**plan.to_dict(), "registered": True}
 
@@ -279,6 +297,12 @@ class Pipeline:
         model = report["models"][0]
         if "error" in model:
             raise StageFailed(model["error"]["message"], model["error"].get("hint", ""))
-        return {"model": str(folder), "saved_to": report.get("saved_to", ""), "comparison": report["comparison"],
-                "latency": model.get("latency", []), "soak": model.get("soak"), "quality": model.get("quality"),
-                "edge_cases": model.get("edge_cases", [])}
+        return {
+            "model": str(folder),
+            "saved_to": report.get("saved_to", ""),
+            "comparison": report["comparison"],
+            "latency": model.get("latency", []),
+            "soak": model.get("soak"),
+            "quality": model.get("quality"),
+            "edge_cases": model.get("edge_cases", []),
+        }

@@ -45,7 +45,7 @@ class PipelineState:
     stages: dict[str, StageRecord] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, workdir: Path) -> "PipelineState":
+    def load(cls, workdir: Path) -> PipelineState:
         path = workdir / STATE_FILE
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -61,8 +61,16 @@ class PipelineState:
         record = self.stages.get(name)
         return record is not None and record.status == "done" and record.key == key
 
-    def finish(self, name: str, status: str, *, key: str = "", duration_s: float = 0.0,
-               outputs: dict[str, Any] | None = None, message: str = "") -> StageRecord:
+    def finish(
+        self,
+        name: str,
+        status: str,
+        *,
+        key: str = "",
+        duration_s: float = 0.0,
+        outputs: dict[str, Any] | None = None,
+        message: str = "",
+    ) -> StageRecord:
         previous = self.stages.get(name, StageRecord())
         record = StageRecord(
             status=status,

@@ -56,8 +56,9 @@ def describe_runtime(runtime: RuntimeSection) -> str:
     return "; ".join(s.describe() for s in runtime_settings.resolve(runtime))
 
 
-def apply_candidate(profile: Profile, candidate: Candidate, path: Path | None = None,
-                    runtime: RuntimeSection | None = None) -> tuple[Profile, Path]:
+def apply_candidate(
+    profile: Profile, candidate: Candidate, path: Path | None = None, runtime: RuntimeSection | None = None
+) -> tuple[Profile, Path]:
     """Save the profile with ``candidate`` as its recipe and ``runtime`` as its runtime settings
     (replacing ``path``, which the caller confirmed)."""
     applied = dataclasses.replace(candidate_profile(profile, candidate), runtime=runtime or RuntimeSection())

@@ -52,8 +52,11 @@ DEFAULT: tuple[Candidate, ...] = (
     Candidate("rtn-int4-b128-head8", "rtn-int4-head8", {"block_size": 128, "symmetric": False, "accuracy_level": 4}),
     # the same weights, with only the last position's logits computed in prefill: faster first token, far less memory
     # on long prompts (a 151,936-word vocabulary makes 1.1 GB of logits at 1,900 tokens); perplexity goes token by token
-    Candidate("rtn-int4-b128-head8-prune", "rtn-int4-head8",
-              {"block_size": 128, "symmetric": False, "accuracy_level": 4, "prune_lm_head": True}),
+    Candidate(
+        "rtn-int4-b128-head8-prune",
+        "rtn-int4-head8",
+        {"block_size": 128, "symmetric": False, "accuracy_level": 4, "prune_lm_head": True},
+    ),
     Candidate("rtn-int8", "rtn-int8", {"block_size": 128, "accuracy_level": 4, "quantize_lm_head": True}),
     Candidate("dynamic-int8", "dynamic-int8"),
 )
@@ -107,10 +110,19 @@ def onnx_input_workflow(config: dict[str, Any], fp32_dir: Path) -> dict[str, Any
     Olive's ``ONNXModel`` input carries the runtime files (genai_config.json, the
     tokenizer) through ``additional_files`` into the output.
     """
-    extra = sorted(str(f) for f in fp32_dir.iterdir()
-                   if f.is_file() and f.name not in _OLIVE_FILES and not f.name.endswith((".onnx", ".onnx.data")))
+    extra = sorted(
+        str(f)
+        for f in fp32_dir.iterdir()
+        if f.is_file() and f.name not in _OLIVE_FILES and not f.name.endswith((".onnx", ".onnx.data"))
+    )
     passes = {k: v for k, v in config["passes"].items() if k != "builder"}
-    return dict(config, passes=passes, input_model={
-        "type": "ONNXModel", "model_path": str(fp32_dir), "onnx_file_name": "model.onnx",
-        "model_attributes": {"additional_files": extra},
-    })
+    return dict(
+        config,
+        passes=passes,
+        input_model={
+            "type": "ONNXModel",
+            "model_path": str(fp32_dir),
+            "onnx_file_name": "model.onnx",
+            "model_attributes": {"additional_files": extra},
+        },
+    )

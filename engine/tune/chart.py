@@ -43,9 +43,11 @@ def frontier_chart(rows: list[dict[str, Any]], chosen: str | None, width: int = 
     lines.append(" " * (label_w + 2) + "0" + "size on disk".center(width - 1 - len(right)) + right)
     lines.append("")
     for row in points:
-        lines.append(f"  {letters[row['name']]} {_mark(row, chosen)} {row['name']}: {row['size_bytes'] / 2**20:.0f} MB, "
-                     f"{row['decode_tps']:.0f} tok/s, perplexity {_num(row.get('perplexity'))}"
-                     + (" (frontier)" if row.get("on_frontier") else ""))
+        lines.append(
+            f"  {letters[row['name']]} {_mark(row, chosen)} {row['name']}: {row['size_bytes'] / 2**20:.0f} MB, "
+            f"{row['decode_tps']:.0f} tok/s, perplexity {_num(row.get('perplexity'))}"
+            + (" (frontier)" if row.get("on_frontier") else "")
+        )
     lines.append("  * chosen  + keeps quality  - loses quality  ? not known")
     return "\n".join(lines)
 

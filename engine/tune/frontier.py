@@ -51,8 +51,11 @@ def frontier(rows: list[dict[str, Any]]) -> set[str]:
     measured = [r for r in rows if not r.get("error") and r.get("decode_tps") and r.get("perplexity") is not None]
 
     def beats(a: dict[str, Any], b: dict[str, Any]) -> bool:
-        return (a["decode_tps"] >= b["decode_tps"] and a["perplexity"] <= b["perplexity"]
-                and (a["decode_tps"] > b["decode_tps"] or a["perplexity"] < b["perplexity"]))
+        return (
+            a["decode_tps"] >= b["decode_tps"]
+            and a["perplexity"] <= b["perplexity"]
+            and (a["decode_tps"] > b["decode_tps"] or a["perplexity"] < b["perplexity"])
+        )
 
     return {r["name"] for r in measured if not any(beats(o, r) for o in measured if o is not r)}
 

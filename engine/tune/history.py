@@ -47,9 +47,13 @@ def entry_of(report: dict[str, Any], architecture: str) -> dict[str, Any] | None
         return None
     guide = next((c for c in report["candidates"] if c["name"] == "guide-int4" and not c.get("error")), None)
     return {
-        "model_type": architecture, "date": report.get("created") or time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "profile": report.get("name"), "candidate": chosen["name"], "recipe": chosen["recipe"],
-        "convert": dict(chosen.get("settings") or {}), "settings": dict(report.get("chosen_settings") or {}),
+        "model_type": architecture,
+        "date": report.get("created") or time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "profile": report.get("name"),
+        "candidate": chosen["name"],
+        "recipe": chosen["recipe"],
+        "convert": dict(chosen.get("settings") or {}),
+        "settings": dict(report.get("chosen_settings") or {}),
         "figures": {k: chosen.get(k) for k in FIGURES},
         "guide_figures": {k: guide.get(k) for k in FIGURES} if guide else None,
         "report": report.get("saved_to"),
@@ -66,4 +70,3 @@ def record(report: dict[str, Any], architecture: str) -> dict[str, Any] | None:
 
 def latest(architecture: str) -> dict[str, Any] | None:
     return next((e for e in reversed(load()) if e.get("model_type") == architecture), None)
-

@@ -16,11 +16,40 @@ from engine.tune.chart import frontier_chart
 from engine.tune.frontier import GUIDE
 from engine.tune.timing import ratio_text
 
-COLUMNS = ("rank", "name", "recipe", "size_mb", "decode_tps", "decode_range", "vs_guide", "beats_guide", "ttft_ms_short",
-           "ttft_ms_long", "prefill_tps_long", "peak_rss_mb", "pass_rate", "perplexity", "similarity", "keeps_quality",
-           "on_frontier", "error")
-SETTINGS_COLUMNS = ("candidate", "session_options", "decode_tps", "decode_range", "vs_guide", "vs_default", "ttft_ms_short",
-                    "ttft_ms_long", "ttft_long_vs_guide", "prefill_tps_long", "peak_rss_mb", "error")
+COLUMNS = (
+    "rank",
+    "name",
+    "recipe",
+    "size_mb",
+    "decode_tps",
+    "decode_range",
+    "vs_guide",
+    "beats_guide",
+    "ttft_ms_short",
+    "ttft_ms_long",
+    "prefill_tps_long",
+    "peak_rss_mb",
+    "pass_rate",
+    "perplexity",
+    "similarity",
+    "keeps_quality",
+    "on_frontier",
+    "error",
+)
+SETTINGS_COLUMNS = (
+    "candidate",
+    "session_options",
+    "decode_tps",
+    "decode_range",
+    "vs_guide",
+    "vs_default",
+    "ttft_ms_short",
+    "ttft_ms_long",
+    "ttft_long_vs_guide",
+    "prefill_tps_long",
+    "peak_rss_mb",
+    "error",
+)
 
 
 def _range(spread: dict[str, Any] | None) -> str | None:
@@ -47,14 +76,22 @@ def settings_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for t in report.get("settings") or []:
         vs = t.get("vs_guide") or {}
-        rows.append({
-            "candidate": t["candidate"], "session_options": " ".join(f"{k}={v}" for k, v in t["session_options"].items()) or "defaults",
-            "decode_tps": t.get("decode_tps"), "decode_range": _range(t.get("decode_tps_spread")),
-            "vs_guide": ratio_text(vs.get("decode_tps")), "vs_default": ratio_text(t.get("decode_vs_default")),
-            "ttft_ms_short": t.get("ttft_ms_short"), "ttft_ms_long": t.get("ttft_ms_long"),
-            "ttft_long_vs_guide": ratio_text(vs.get("ttft_ms_long")), "prefill_tps_long": t.get("prefill_tps_long"),
-            "peak_rss_mb": round(t["peak_rss_bytes"] / 2**20, 1) if t.get("peak_rss_bytes") else None, "error": t.get("error"),
-        })
+        rows.append(
+            {
+                "candidate": t["candidate"],
+                "session_options": " ".join(f"{k}={v}" for k, v in t["session_options"].items()) or "defaults",
+                "decode_tps": t.get("decode_tps"),
+                "decode_range": _range(t.get("decode_tps_spread")),
+                "vs_guide": ratio_text(vs.get("decode_tps")),
+                "vs_default": ratio_text(t.get("decode_vs_default")),
+                "ttft_ms_short": t.get("ttft_ms_short"),
+                "ttft_ms_long": t.get("ttft_ms_long"),
+                "ttft_long_vs_guide": ratio_text(vs.get("ttft_ms_long")),
+                "prefill_tps_long": t.get("prefill_tps_long"),
+                "peak_rss_mb": round(t["peak_rss_bytes"] / 2**20, 1) if t.get("peak_rss_bytes") else None,
+                "error": t.get("error"),
+            }
+        )
     return rows
 
 
@@ -65,8 +102,14 @@ def chosen_note(report: dict[str, Any]) -> str:
 def chosen_setting_row(report: dict[str, Any]) -> dict[str, Any] | None:
     """The timed row of the chosen recipe with the chosen settings (the figures a deployment of it gets)."""
     chosen = report.get("chosen_settings") or {}
-    return next((t for t in report.get("settings") or []
-                 if t["candidate"] == report.get("chosen") and t["session_options"] == chosen and not t.get("error")), None)
+    return next(
+        (
+            t
+            for t in report.get("settings") or []
+            if t["candidate"] == report.get("chosen") and t["session_options"] == chosen and not t.get("error")
+        ),
+        None,
+    )
 
 
 def speedup(report: dict[str, Any], name: str | None) -> float | None:
@@ -92,8 +135,11 @@ def markdown(report: dict[str, Any]) -> str:
         + (", evaluation pass rate no lower than fp32's." if bound["keep_pass_rate"] else "."),
         "",
         f"**Chosen: {report['chosen'] or 'none'}**"
-        + (f" ({speedup(report, report['chosen'])}x the decode speed of the guide's auto-opt int4, median of per-pair ratios)"
-           if speedup(report, report["chosen"]) else "")
+        + (
+            f" ({speedup(report, report['chosen'])}x the decode speed of the guide's auto-opt int4, median of per-pair ratios)"
+            if speedup(report, report["chosen"])
+            else ""
+        )
         + (f" ({note})" if (note := chosen_note(report)) else ""),
         "",
         f"Speed: {report.get('runs')} runs of each candidate alternating with the guide's recipe, both at default settings, "
@@ -109,18 +155,34 @@ def markdown(report: dict[str, Any]) -> str:
         lines += ["", f"Not run (cancelled): {', '.join(report['skipped'])}"]
     if report.get("settings"):
         chosen = report.get("chosen_settings") or {}
-        lines += ["", f"## Runtime settings of {report['chosen']}, each against the guide's recipe at default settings", "",
-                  f"{report.get('runs')} alternating runs, fresh worker each; medians [min-max], ratios per pair.", "",
-                  f"**Settings to apply: {' '.join(f'{k}={v}' for k, v in chosen.items()) or 'none'}**",
-                  "", "| " + " | ".join(SETTINGS_COLUMNS) + " |", "|" + "---|" * len(SETTINGS_COLUMNS)]
+        lines += [
+            "",
+            f"## Runtime settings of {report['chosen']}, each against the guide's recipe at default settings",
+            "",
+            f"{report.get('runs')} alternating runs, fresh worker each; medians [min-max], ratios per pair.",
+            "",
+            f"**Settings to apply: {' '.join(f'{k}={v}' for k, v in chosen.items()) or 'none'}**",
+            "",
+            "| " + " | ".join(SETTINGS_COLUMNS) + " |",
+            "|" + "---|" * len(SETTINGS_COLUMNS),
+        ]
         for row in settings_rows(report):
             lines.append("| " + " | ".join("" if row[k] is None else str(row[k]) for k in SETTINGS_COLUMNS) + " |")
-    lines += ["", "## Frontier: size against decode speed", "", "```", frontier_chart(report["candidates"], report["chosen"]), "```", ""]
+    lines += [
+        "",
+        "## Frontier: size against decode speed",
+        "",
+        "```",
+        frontier_chart(report["candidates"], report["chosen"]),
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def save_report(report: dict[str, Any], profile: Profile) -> Path:
-    folder = save_run(report, {"candidates": table_rows(report), "settings": settings_rows(report)},
-                      profile.to_toml(), f"tune-{profile.name}")
+    folder = save_run(
+        report, {"candidates": table_rows(report), "settings": settings_rows(report)}, profile.to_toml(), f"tune-{profile.name}"
+    )
     write_text_atomic(folder / "tune.md", markdown(report), overwrite=True)
     return folder

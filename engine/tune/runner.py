@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from engine import locations, runtime_settings
 from engine.bench.quality import agreement
@@ -48,7 +49,9 @@ class TuneOptions:
 
     def quality_options(self, profile: Profile, folder: Path) -> BenchOptions:
         """Quality only (greedy answers and perplexity do not change between runs): speed is timed in pairs."""
-        return BenchOptions([folder], profile.chat.backend, [], self.new_tokens, 0, 0, soak_requests=0, near_limit=False, edge=False)
+        return BenchOptions(
+            [folder], profile.chat.backend, [], self.new_tokens, 0, 0, soak_requests=0, near_limit=False, edge=False
+        )
 
 
 @dataclass(frozen=True)
@@ -73,14 +76,19 @@ def candidate_profile(profile: Profile, candidate: Candidate) -> Profile:
     """The profile as it would be with this candidate as its conversion recipe (what apply writes)."""
     recipe = candidate.recipe_data
     convert = dataclasses.replace(
-        profile.convert, method="auto-opt" if recipe.kind == "cli" else "config", precision=recipe.precision,
-        recipe=candidate.recipe, config_file="", **candidate.settings,
+        profile.convert,
+        method="auto-opt" if recipe.kind == "cli" else "config",
+        precision=recipe.precision,
+        recipe=candidate.recipe,
+        config_file="",
+        **candidate.settings,
     )
     return dataclasses.replace(profile, convert=convert)
 
 
-async def convert_candidate(profile: Profile, candidate: Candidate, output: Path, fp32_dir: Path | None,
-                            notify: Notify) -> dict[str, Any]:
+async def convert_candidate(
+    profile: Profile, candidate: Candidate, output: Path, fp32_dir: Path | None, notify: Notify
+) -> dict[str, Any]:
     """Convert one candidate into ``output``; the convert worker's result card, or raises ConvertError."""
     plan = plan_conversion(candidate_profile(profile, candidate), output=output)
     spec = worker_spec(plan, check_plan(plan, force=True), force=True)
@@ -102,22 +110,35 @@ def row_of(candidate: Candidate, card: dict[str, Any], bench: dict[str, Any], fr
     """The candidate's size and quality; its speed figures come from ``time_candidate``."""
     quality = bench.get("quality") or {}
     return {
-        "name": candidate.name, "recipe": candidate.recipe, "settings": dict(candidate.settings),
-        "precision": candidate.recipe_data.precision, "path": card.get("output"), "from_fp32": from_fp32,
-        "convert_s": round(card.get("duration_s") or 0, 1), "size_bytes": card.get("size_bytes"),
-        "pass_rate": quality.get("pass_rate"), "perplexity": quality.get("perplexity"),
+        "name": candidate.name,
+        "recipe": candidate.recipe,
+        "settings": dict(candidate.settings),
+        "precision": candidate.recipe_data.precision,
+        "path": card.get("output"),
+        "from_fp32": from_fp32,
+        "convert_s": round(card.get("duration_s") or 0, 1),
+        "size_bytes": card.get("size_bytes"),
+        "pass_rate": quality.get("pass_rate"),
+        "perplexity": quality.get("perplexity"),
         "answers": [c["answer"] for c in quality.get("cases") or []],
         "error": None,
     }
 
 
 def failed_row(candidate: Candidate, stage: str, message: str, hint: str = "") -> dict[str, Any]:
-    return {"name": candidate.name, "recipe": candidate.recipe, "settings": dict(candidate.settings),
-            "precision": candidate.recipe_data.precision, "error": f"{stage}: {message}", "hint": hint}
+    return {
+        "name": candidate.name,
+        "recipe": candidate.recipe,
+        "settings": dict(candidate.settings),
+        "precision": candidate.recipe_data.precision,
+        "error": f"{stage}: {message}",
+        "hint": hint,
+    }
 
 
-async def run_candidate(profile: Profile, candidate: Candidate, options: TuneOptions, fp32_dir: Path | None,
-                        notify: Notify) -> dict[str, Any]:
+async def run_candidate(
+    profile: Profile, candidate: Candidate, options: TuneOptions, fp32_dir: Path | None, notify: Notify
+) -> dict[str, Any]:
     """Convert the candidate and measure its quality (its speed is timed afterwards, beside the guide's)."""
     output = work_dir(profile) / candidate.name.replace(":", "_").replace("=", "")
     notify(TuneUpdate(candidate.name, "convert", "starting"))
@@ -125,8 +146,12 @@ async def run_candidate(profile: Profile, candidate: Candidate, options: TuneOpt
         card = await convert_candidate(profile, candidate, output, fp32_dir, notify)
     except ConvertError as exc:
         return failed_row(candidate, "convert", exc.message, exc.hint)
-    bench = await bench_model(output, profile, options.quality_options(profile, output),
-                              lambda m: notify(TuneUpdate(candidate.name, "bench", m.split(": ", 1)[-1])))
+    bench = await bench_model(
+        output,
+        profile,
+        options.quality_options(profile, output),
+        lambda m: notify(TuneUpdate(candidate.name, "bench", m.split(": ", 1)[-1])),
+    )
     if bench.get("error"):
         return failed_row(candidate, "bench", bench["error"]["message"], bench["error"].get("hint", ""))
     return row_of(candidate, card, bench, fp32_dir is not None and candidate.from_fp32)
@@ -161,8 +186,9 @@ def _apply_figures(row: dict[str, Any], figures: dict[str, Any]) -> None:
         row["error"] = f"speed: {figures['run_error']}"
 
 
-async def time_candidate(profile: Profile, guide: dict[str, Any], row: dict[str, Any], options: TuneOptions,
-                         notify: Notify) -> None:
+async def time_candidate(
+    profile: Profile, guide: dict[str, Any], row: dict[str, Any], options: TuneOptions, notify: Notify
+) -> None:
     """Time ``row`` against the guide's recipe, alternating, both at default settings (as the guide deploys);
     medians, spread and per-pair ratios go into the rows (the guide's from all its runs so far)."""
     run, progress = _timer(profile, options, row["name"], notify)
@@ -175,8 +201,9 @@ async def time_candidate(profile: Profile, guide: dict[str, Any], row: dict[str,
         _apply_figures(row, speed_figures(runs[1], runs[0]))
 
 
-async def time_settings(profile: Profile, rows: list[dict[str, Any]], chosen: str, options: TuneOptions,
-                        notify: Notify) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+async def time_settings(
+    profile: Profile, rows: list[dict[str, Any]], chosen: str, options: TuneOptions, notify: Notify
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Time the chosen recipe per setting, each against the guide's recipe at default settings, alternating.
 
     Returns one row per setting, and the settings to apply: the fastest thread count when it decoded faster
@@ -193,11 +220,17 @@ async def time_settings(profile: Profile, rows: list[dict[str, Any]], chosen: st
     table = []
     for side, side_runs in zip(sides, runs):
         figures = speed_figures(side_runs, runs[0])
-        table.append({"candidate": side.name, "session_options": side.session_options,
-                      "intra_op_threads": side.session_options.get(runtime_settings.INTRA_OP),
-                      **{k: v for k, v in figures.items() if k not in ("vs", "run_error")},
-                      "vs_guide": figures["vs"], "decode_vs_default": ratio_summary(side_runs, runs[default], "decode_tps", True),
-                      "error": figures["run_error"] if figures["failed_runs"] == figures["runs"] else None})
+        table.append(
+            {
+                "candidate": side.name,
+                "session_options": side.session_options,
+                "intra_op_threads": side.session_options.get(runtime_settings.INTRA_OP),
+                **{k: v for k, v in figures.items() if k not in ("vs", "run_error")},
+                "vs_guide": figures["vs"],
+                "decode_vs_default": ratio_summary(side_runs, runs[default], "decode_tps", True),
+                "error": figures["run_error"] if figures["failed_runs"] == figures["runs"] else None,
+            }
+        )
     tried = [t for t in table[1:] if not t["error"] and t["decode_tps"] and t["session_options"]]
     best = max(tried, key=lambda t: t["decode_tps"], default=None)
     chosen_settings = dict((best if best and best["decode_vs_default"]["beats"] else table[default])["session_options"])
@@ -240,16 +273,23 @@ class Tuner:
         finally:  # also on cancel: what was measured is kept and saved
             add_agreement(rows)
             self.report = {
-                "name": profile.name, "state": state,
+                "name": profile.name,
+                "state": state,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
-                "duration_s": round(time.time() - started, 1), "quick": options.quick,
-                "bound": options.bound.to_dict(), "lengths": options.lengths, "runs": options.run_count,
-                "chosen": rank(rows, options.bound), "candidates": rows,
+                "duration_s": round(time.time() - started, 1),
+                "quick": options.quick,
+                "bound": options.bound.to_dict(),
+                "lengths": options.lengths,
+                "runs": options.run_count,
+                "chosen": rank(rows, options.bound),
+                "candidates": rows,
                 # The chosen recipe per setting, each against the guide's recipe at default settings;
                 # chosen_settings: session option name -> value, to write into genai_config.json.
-                "settings": settings, "chosen_settings": chosen_settings,
-                "skipped": [c.name for c in candidates[len(rows):]],
-                "profile": profile.to_dict(), "profile_path": str(profile.source) if profile.source else None,
+                "settings": settings,
+                "chosen_settings": chosen_settings,
+                "skipped": [c.name for c in candidates[len(rows) :]],
+                "profile": profile.to_dict(),
+                "profile_path": str(profile.source) if profile.source else None,
             }
             if self.save:
                 self.report["saved_to"] = str(save_report(self.report, profile))

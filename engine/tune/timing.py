@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from engine import genai_config
 from engine.backends import make_backend
@@ -63,8 +64,9 @@ def with_session_options(folder: Path, options: dict[str, Any], suffix: str) -> 
     return target
 
 
-async def measure_run(backend_name: str, side: Side, lengths: list[int], new_tokens: int,
-                      progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+async def measure_run(
+    backend_name: str, side: Side, lengths: list[int], new_tokens: int, progress: Callable[[str], None] = lambda _: None
+) -> dict[str, Any]:
     """One run in a fresh worker; its figures, or ``{"error": ...}``."""
     folder = with_session_options(side.folder, side.session_options, f"run-{os.getpid()}")
     backend = make_backend(backend_name, folder)
@@ -73,10 +75,19 @@ async def measure_run(backend_name: str, side: Side, lengths: list[int], new_tok
         await run_latency(backend, lengths[:1], new_tokens=4, warmup=0, repeats=1)  # the warm-up
         latency = await run_latency(backend, lengths, new_tokens=new_tokens, warmup=0, repeats=1, on_progress=progress)
         short, long = latency[0], latency[-1]
-        return {"decode_tps": short.decode_tps, "ttft_ms_short": short.ttft_ms, "ttft_ms_long": long.ttft_ms,
-                "prefill_tps_long": long.prefill_tps, "tokens_out": short.tokens_out, "short_tokens": short.input_tokens,
-                "long_tokens": long.input_tokens, "peak_rss_bytes": backend.resident.peak_rss_bytes,
-                "load_s": backend.resident.load_s, "mean_cpu_percent": short.mean_cpu_percent, "error": None}
+        return {
+            "decode_tps": short.decode_tps,
+            "ttft_ms_short": short.ttft_ms,
+            "ttft_ms_long": long.ttft_ms,
+            "prefill_tps_long": long.prefill_tps,
+            "tokens_out": short.tokens_out,
+            "short_tokens": short.input_tokens,
+            "long_tokens": long.input_tokens,
+            "peak_rss_bytes": backend.resident.peak_rss_bytes,
+            "load_s": backend.resident.load_s,
+            "mean_cpu_percent": short.mean_cpu_percent,
+            "error": None,
+        }
     except BackendError as exc:
         return {"error": exc.message}
     finally:
@@ -84,8 +95,9 @@ async def measure_run(backend_name: str, side: Side, lengths: list[int], new_tok
         shutil.rmtree(folder, ignore_errors=True)
 
 
-async def interleave(sides: list[Side], rounds: int, run: Callable[[Side], Any],
-                     progress: Callable[[str], None] = lambda _: None) -> list[list[dict[str, Any]]]:
+async def interleave(
+    sides: list[Side], rounds: int, run: Callable[[Side], Any], progress: Callable[[str], None] = lambda _: None
+) -> list[list[dict[str, Any]]]:
     """``rounds`` rounds over the sides, the order rotating each round; each side's runs in round order.
 
     ``run(side)`` is awaited for one run (``measure_run`` with the caller's settings)."""
@@ -102,8 +114,11 @@ def speed_figures(runs: list[dict[str, Any]], reference: list[dict[str, Any]] | 
     """Medians (``decode_tps``, ...) and their spread (``decode_tps_spread``) of a side's runs; with
     ``reference``, the runs it alternated with, the per-round ratios under ``vs``."""
     ok = [r for r in runs if not r.get("error")]
-    figures: dict[str, Any] = {"runs": len(runs), "failed_runs": len(runs) - len(ok),
-                               "run_error": next((r["error"] for r in runs if r.get("error")), None)}
+    figures: dict[str, Any] = {
+        "runs": len(runs),
+        "failed_runs": len(runs) - len(ok),
+        "run_error": next((r["error"] for r in runs if r.get("error")), None),
+    }
     for key in SPEED_KEYS:
         summary = summarize([r.get(key) for r in ok])
         figures[key] = rounded(summary.median, 1) if summary else None
@@ -115,18 +130,23 @@ def speed_figures(runs: list[dict[str, Any]], reference: list[dict[str, Any]] | 
     return figures
 
 
-def ratio_summary(runs: list[dict[str, Any]], reference: list[dict[str, Any]], key: str, higher_is_better: bool) -> dict[str, Any]:
+def ratio_summary(
+    runs: list[dict[str, Any]], reference: list[dict[str, Any]], key: str, higher_is_better: bool
+) -> dict[str, Any]:
     """Per-round ratios of ``key`` (this side over the reference), their median and spread, and whether the
     gain is larger than the spread (``beats``)."""
     pairs = [(a, b) for a, b in zip(runs, reference) if not a.get("error") and not b.get("error")]
     ratios = pair_ratios([a.get(key) for a, _ in pairs], [b.get(key) for _, b in pairs])
     summary = summarize(ratios)
-    return {"ratios": [round(x, 3) for x in ratios], **(summary.to_dict() if summary else {}),
-            "beats": beats(ratios, higher_is_better)}
+    return {
+        "ratios": [round(x, 3) for x in ratios],
+        **(summary.to_dict() if summary else {}),
+        "beats": beats(ratios, higher_is_better),
+    }
 
 
 def ratio_text(ratio: dict[str, Any] | None) -> str:
-    """"1.52x [1.41-1.60]": the median per-pair ratio and its spread."""
+    """ "1.52x [1.41-1.60]": the median per-pair ratio and its spread."""
     if not ratio or "median" not in ratio:
         return "-"
     return f"{ratio['median']:.2f}x [{ratio['low']:.2f}-{ratio['high']:.2f}]"

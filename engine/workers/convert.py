@@ -93,7 +93,9 @@ class OliveRun:
     def run(self, argv: list[str], cwd: Path) -> int:
         self.log_file.write("$ " + shlex.join(argv) + "\n")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        proc = subprocess.Popen(
+            argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+        )
         pending = b""
         try:
             while chunk := os.read(proc.stdout.fileno(), 65536):
@@ -144,7 +146,9 @@ def place(folder: Path, output: Path, force: bool, staging: Path) -> None:
     old = None
     if output.exists():
         if not force:
-            raise p.WorkerError(f"{output} appeared while converting; it was left alone.", "Choose another output, or confirm replacing it.")
+            raise p.WorkerError(
+                f"{output} appeared while converting; it was left alone.", "Choose another output, or confirm replacing it."
+            )
         old = staging / "replaced"
         output.rename(old)
     folder.rename(output)
@@ -160,15 +164,23 @@ def check_repairs(spec: dict, folder: Path, repairs: list[dict], log_path: Path)
 
     names = ", ".join(r["name"] for r in repairs)
     try:
-        found = compare(Path(spec["source_model"]), folder, list(spec.get("agreement_prompts") or [spec.get("prompt", "")]),
-                        spec.get("prompt_format"))
+        found = compare(
+            Path(spec["source_model"]),
+            folder,
+            list(spec.get("agreement_prompts") or [spec.get("prompt", "")]),
+            spec.get("prompt_format"),
+        )
     except Exception as exc:  # transformers' own message says why the source cannot be run
-        raise p.WorkerError(f"Repair {names}: the source model could not be run in transformers to check it ({exc}).",
-                            f"The output was not kept. Log: {log_path}") from None
+        raise p.WorkerError(
+            f"Repair {names}: the source model could not be run in transformers to check it ({exc}).",
+            f"The output was not kept. Log: {log_path}",
+        ) from None
     if not found["agree"]:
-        raise p.WorkerError(f"Repair {names} did not hold: the converted model's greedy tokens differ from transformers on the "
-                            f"source ({found['summary']} agree).",
-                            "The output was not kept; fix config.json by hand or report the model.")
+        raise p.WorkerError(
+            f"Repair {names} did not hold: the converted model's greedy tokens differ from transformers on the "
+            f"source ({found['summary']} agree).",
+            "The output was not kept; fix config.json by hand or report the model.",
+        )
     return found
 
 
@@ -208,15 +220,21 @@ def convert(spec: dict) -> None:
             returncode = olive.run(argv, workdir)
             reason = failure_reason(olive.tail)
             if any(_NO_SPACE in line for line in olive.tail):
-                raise p.WorkerError(f"The disk ran out of space while converting (Olive: {_NO_SPACE}).",
-                                    f"Free space in {output.parent} or set convert.output to another disk; nothing partial was kept. Log: {log_path}")
+                raise p.WorkerError(
+                    f"The disk ran out of space while converting (Olive: {_NO_SPACE}).",
+                    f"Free space in {output.parent} or set convert.output to another disk; nothing partial was kept. Log: {log_path}",
+                )
             if returncode != 0:
-                raise p.WorkerError(f"Olive failed (exit status {returncode}): {reason or 'see the log'}", f"Olive's full log: {log_path}")
+                raise p.WorkerError(
+                    f"Olive failed (exit status {returncode}): {reason or 'see the log'}", f"Olive's full log: {log_path}"
+                )
             folder = find_model(staging)
             if folder is None:
                 said = NO_OUTPUT if any(NO_OUTPUT in line for line in olive.tail) else "nothing"
-                raise p.WorkerError(f"Olive exited with status 0 but produced no model (Olive said: {said!r}; reason: {reason or 'none given'}).",
-                                    f"This precision or recipe does not work with this provider. Olive's full log: {log_path}")
+                raise p.WorkerError(
+                    f"Olive exited with status 0 but produced no model (Olive said: {said!r}; reason: {reason or 'none given'}).",
+                    f"This precision or recipe does not work with this provider. Olive's full log: {log_path}",
+                )
             olive.set_stage("verify")
             verify_started = time.monotonic()
             preload.join()
@@ -245,25 +263,27 @@ def convert(spec: dict) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
     size = folder_size(output)
     source = int(spec.get("source_bytes") or 0)
-    p.result({
-        "output": str(output),
-        "size_bytes": size,
-        "source_bytes": source,
-        "ratio": round(size / source, 3) if source else None,
-        "guide_ratio": spec.get("guide_ratio"),
-        "precision": spec.get("precision"),
-        "recipe": spec.get("recipe"),
-        "command": spec.get("command"),
-        "answer": found["answer"],
-        "block_sizes": found["block_sizes"],
-        "bits": found["bits"],
-        "quantized_ops": found["quantized_ops"],
-        "verify_seconds": round(verify_seconds, 2),
-        "log": str(log_path),
-        "repairs": ([repair] if repair else []) + [r["name"] for r in repairs],
-        "manifest": str(output / provenance.MANIFEST) if spec.get("manifest") else "",
-        "runtime_settings": spec.get("runtime_settings") or [],
-    })
+    p.result(
+        {
+            "output": str(output),
+            "size_bytes": size,
+            "source_bytes": source,
+            "ratio": round(size / source, 3) if source else None,
+            "guide_ratio": spec.get("guide_ratio"),
+            "precision": spec.get("precision"),
+            "recipe": spec.get("recipe"),
+            "command": spec.get("command"),
+            "answer": found["answer"],
+            "block_sizes": found["block_sizes"],
+            "bits": found["bits"],
+            "quantized_ops": found["quantized_ops"],
+            "verify_seconds": round(verify_seconds, 2),
+            "log": str(log_path),
+            "repairs": ([repair] if repair else []) + [r["name"] for r in repairs],
+            "manifest": str(output / provenance.MANIFEST) if spec.get("manifest") else "",
+            "runtime_settings": spec.get("runtime_settings") or [],
+        }
+    )
 
 
 if __name__ == "__main__":

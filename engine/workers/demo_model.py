@@ -26,7 +26,7 @@ def greedy_answer(model, tokenizer, prompt: str, max_new_tokens: int = 24) -> st
     inputs = tokenizer(text, return_tensors="pt")
     with torch.no_grad():
         out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
-    return tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+    return tokenizer.decode(out[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
 
 
 def build(spec: dict) -> None:
@@ -43,6 +43,7 @@ def build(spec: dict) -> None:
     p.stage("import")
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
     p.stage("import", "done")
 
     p.stage("load", detail=gguf.name)
@@ -77,8 +78,10 @@ def build(spec: dict) -> None:
         answer = greedy_answer(model, tokenizer, CHECK_PROMPT)
         p.log(f"answer: {answer}")
         if "paris" not in answer.lower():
-            raise p.WorkerError(f"{builtin.name} answered {answer!r} instead of naming Paris.",
-                                "Reinstall transformers from constraints.txt, then build it again.")
+            raise p.WorkerError(
+                f"{builtin.name} answered {answer!r} instead of naming Paris.",
+                "Reinstall transformers from constraints.txt, then build it again.",
+            )
         p.stage("check", "done", answer)
 
     p.stage("save", detail=str(output))

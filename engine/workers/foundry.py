@@ -36,7 +36,9 @@ class FoundryWorker:
     def model(self, model_id: str):
         model = self.sdk.find(self.manager, model_id)
         if model is None:
-            raise p.WorkerError(f"{model_id} is not registered with Foundry Local.", "Deploy it again, or re-register it from the Cache panel.")
+            raise p.WorkerError(
+                f"{model_id} is not registered with Foundry Local.", "Deploy it again, or re-register it from the Cache panel."
+            )
         return model
 
     def run(self, request: dict) -> dict:
@@ -53,7 +55,9 @@ class FoundryWorker:
     def op_register(self, r: dict) -> dict:
         folder = Path(r["path"])
         if not genai_config.exists(folder):
-            raise p.WorkerError(f"{folder} holds no genai_config.json, so Foundry Local cannot register it.", "Deploy the model again.")
+            raise p.WorkerError(
+                f"{folder} holds no genai_config.json, so Foundry Local cannot register it.", "Deploy the model again."
+            )
         model = self.sdk.register(self.manager, folder, r["model_id"])
         return {"model_id": model.id, "path": model.get_path()}
 
@@ -80,7 +84,10 @@ class FoundryWorker:
             self.op_load(r)
         p.stage("chat", detail=r["prompt"])
         text, finish, usage = self.sdk.chat_once(
-            model, r["prompt"], max_output_tokens=r.get("max_output_tokens"), temperature=r.get("temperature"),
+            model,
+            r["prompt"],
+            max_output_tokens=r.get("max_output_tokens"),
+            temperature=r.get("temperature"),
         )
         p.stage("chat", "done")
         return {"model_id": model.id, "answer": text, "finish_reason": finish, **usage}
@@ -98,7 +105,9 @@ class FoundryWorker:
         if folder is not None and folder.exists():
             cache = self.cache_dir.resolve()
             if cache not in folder.resolve().parents:  # never delete anything outside the cache
-                raise p.WorkerError(f"{folder} is outside the cache {cache}; its files were left alone.", "Delete it yourself if you mean to.")
+                raise p.WorkerError(
+                    f"{folder} is outside the cache {cache}; its files were left alone.", "Delete it yourself if you mean to."
+                )
             shutil.rmtree(folder)
             removed = True
         return {"model_id": model_id, "path": str(folder or ""), "was_loaded": was_loaded, "files_removed": removed}

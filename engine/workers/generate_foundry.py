@@ -35,8 +35,10 @@ class FoundryModel:
         from engine.foundry import sdk
 
         if not genai_config.exists(folder):
-            raise WorkerError(f"{folder} holds no genai_config.json, so Foundry Local cannot run it.",
-                              "Pick a folder that Convert produced or a Foundry cache entry.")
+            raise WorkerError(
+                f"{folder} holds no genai_config.json, so Foundry Local cannot run it.",
+                "Pick a folder that Convert produced or a Foundry cache entry.",
+            )
         self._sdk = sdk
         self.folder = folder
         self.manager = sdk.open_manager(cache_dir)
@@ -77,9 +79,12 @@ class FoundryModel:
         tokens_in = self.count(request["messages"])  # serving.admit checked that it fits
         temperature = float(request.get("temperature", 0.0))
         room = self.context_length - tokens_in
-        search = SearchOptions(max_output_tokens=max(1, min(room, int(request.get("max_new_tokens", 256)))),
-                               do_sample=temperature > 0, temperature=temperature if temperature > 0 else None,
-                               top_p=float(request.get("top_p", 1.0)) if temperature > 0 else None)
+        search = SearchOptions(
+            max_output_tokens=max(1, min(room, int(request.get("max_new_tokens", 256)))),
+            do_sample=temperature > 0,
+            temperature=temperature if temperature > 0 else None,
+            top_p=float(request.get("top_p", 1.0)) if temperature > 0 else None,
+        )
         chat_request = self._request(request["messages"])
         chat_request.set_options(RequestOptions(search=search))
         return Prepared(tokens_in=tokens_in, pieces=self._pieces(ChatSession(self.model), chat_request))
@@ -93,8 +98,9 @@ class FoundryModel:
                 yield "".join(getattr(part, "text", "") or "" for part in getattr(item, "_parts", [item]))
 
     def perplexity(self, text: str) -> dict[str, Any]:
-        raise WorkerError("Foundry Local does not give logits, so no perplexity here.",
-                          "Measure perplexity with the onnxruntime-genai backend.")
+        raise WorkerError(
+            "Foundry Local does not give logits, so no perplexity here.", "Measure perplexity with the onnxruntime-genai backend."
+        )
 
 
 def main(spec: dict[str, Any]) -> None:

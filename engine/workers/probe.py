@@ -8,7 +8,8 @@ each either the measured values or ``{"error": reason}``.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from engine.workers import protocol as p
 
@@ -48,11 +49,13 @@ def body(spec: dict) -> None:
     # Order matters: the SDK preloads onnxruntime-genai-core 0.18's library, and
     # onnxruntime_genai 0.14 imported after it fails (undefined symbol
     # OgaRequestGetUnseenToken); imported before it, both load.
-    p.result({
-        "onnxruntime": attempt("onnxruntime", onnxruntime_info),
-        "onnxruntime_genai": attempt("onnxruntime_genai", genai_info),
-        "foundry_local": attempt("foundry_local", foundry_info),
-    })
+    p.result(
+        {
+            "onnxruntime": attempt("onnxruntime", onnxruntime_info),
+            "onnxruntime_genai": attempt("onnxruntime_genai", genai_info),
+            "foundry_local": attempt("foundry_local", foundry_info),
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -49,8 +49,9 @@ def _bind(host: str, port: int, upstream: tuple[str, int], served: ServedModel) 
     try:
         return EndpointProxy((host, port), upstream, served, record)
     except OSError as exc:
-        raise p.WorkerError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.",
-                            "Pick another port with --port, or 0 for a free one.") from None
+        raise p.WorkerError(
+            f"Cannot listen on {host}:{port}: {exc.strerror or exc}.", "Pick another port with --port, or 0 for a free one."
+        ) from None
 
 
 def main(spec: dict[str, Any]) -> None:
@@ -66,8 +67,14 @@ def main(spec: dict[str, Any]) -> None:
         proxy = _bind(host, port, (runtime.hostname, runtime.port), ServedModel(model.model.id, limit, model.count))
         threading.Thread(target=proxy.serve_forever, name="endpoint", daemon=True).start()
         bound_host, bound_port = proxy.server_address[:2]
-        endpoint = Endpoint(url=f"http://{bound_host}:{bound_port}", model_id=model.model.id, context_limit=limit,
-                            pid=os.getpid(), host=bound_host, port=bound_port)
+        endpoint = Endpoint(
+            url=f"http://{bound_host}:{bound_port}",
+            model_id=model.model.id,
+            context_limit=limit,
+            pid=os.getpid(),
+            host=bound_host,
+            port=bound_port,
+        )
         p.log(f"runtime web service: {model.manager.urls[0]}; proxy: {endpoint.url}")
         _result({"op": "ready", **endpoint.to_dict()})
         sys.stdin.read()  # this worker takes no requests: its input closing is the signal to stop

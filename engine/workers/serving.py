@@ -52,7 +52,9 @@ def clean_messages(messages: Any) -> list[dict[str, str]]:
     cleaned = []
     for message in messages:
         if not isinstance(message, dict) or message.get("role") not in ("system", "user", "assistant"):
-            raise WorkerError(f"Not a chat message: {message!r}.", "Each message needs a role (system, user or assistant) and content.")
+            raise WorkerError(
+                f"Not a chat message: {message!r}.", "Each message needs a role (system, user or assistant) and content."
+            )
         cleaned.append({"role": message["role"], "content": clean_text(str(message.get("content", "")))})
     return cleaned
 
@@ -69,9 +71,11 @@ def admit(model: ServedModel, messages: list[dict[str, str]]) -> int:
         raise WorkerError("The message is empty: there is nothing to answer.", "Type a question or an instruction.")
     tokens = model.count(messages)
     if tokens >= model.context_length:
-        raise WorkerError(f"The prompt has {tokens} tokens; this model takes at most {model.context_length} "
-                          "(prompt and answer together, search.max_length in genai_config.json).",
-                          "Shorten the message or start a new conversation.")
+        raise WorkerError(
+            f"The prompt has {tokens} tokens; this model takes at most {model.context_length} "
+            "(prompt and answer together, search.max_length in genai_config.json).",
+            "Shorten the message or start a new conversation.",
+        )
     return tokens
 
 
@@ -162,7 +166,9 @@ def serve(load: Callable[[dict[str, Any]], ServedModel], spec: dict[str, Any]) -
     started = time.perf_counter()
     model = load(spec)
     protocol.stage("load", "done")
-    protocol.result(rpc.ready(load_s=round(time.perf_counter() - started, 3), context_length=model.context_length, **model.info()))
+    protocol.result(
+        rpc.ready(load_s=round(time.perf_counter() - started, 3), context_length=model.context_length, **model.info())
+    )
     while (request := requests.pending.get()) is not None:
         reply = rpc.answer(request, lambda r: _handle(model, r, requests.stopped), hint="The model could not handle this input.")
         requests.stopped.discard(request.get("id"))

@@ -18,15 +18,23 @@ from engine.workers import protocol as p
 def model_files(folder: Path) -> tuple[dict[str, Any], Path]:
     """genai_config.json and the decoder ONNX file it names; raises WorkerError if either is missing."""
     if not genai_config.exists(folder):
-        raise p.WorkerError(f"{folder} holds no genai_config.json: Olive produced no ONNX Runtime GenAI model.", "Look at Olive's log for the reason.")
+        raise p.WorkerError(
+            f"{folder} holds no genai_config.json: Olive produced no ONNX Runtime GenAI model.",
+            "Look at Olive's log for the reason.",
+        )
     config = genai_config.read(folder)
     try:
         onnx_file = folder / config["model"]["decoder"]["filename"]
     except (KeyError, TypeError) as exc:
-        raise p.WorkerError(f"{genai_config.path_of(folder)} is incomplete (no {exc}).",
-                            "Run the conversion again; if it repeats, report Olive's log.") from None
+        raise p.WorkerError(
+            f"{genai_config.path_of(folder)} is incomplete (no {exc}).",
+            "Run the conversion again; if it repeats, report Olive's log.",
+        ) from None
     if not onnx_file.is_file():
-        raise p.WorkerError(f"genai_config.json names {onnx_file.name}, which is not in {folder}.", "Run the conversion again; Olive's output is incomplete.")
+        raise p.WorkerError(
+            f"genai_config.json names {onnx_file.name}, which is not in {folder}.",
+            "Run the conversion again; Olive's output is incomplete.",
+        )
     return config, onnx_file
 
 
@@ -46,7 +54,12 @@ def quantization_facts(onnx_file: Path) -> dict[str, Any]:
                     block_sizes.add(attr.i)
                 elif attr.name == "bits":
                     bits.add(attr.i)
-    return {"quantized_ops": ops, "block_sizes": sorted(block_sizes), "bits": sorted(bits), "outputs": [o.name for o in graph.output]}
+    return {
+        "quantized_ops": ops,
+        "block_sizes": sorted(block_sizes),
+        "bits": sorted(bits),
+        "outputs": [o.name for o in graph.output],
+    }
 
 
 def generate(folder: Path, prompt: str, max_new_tokens: int = 16, prompt_format: str | None = None) -> dict[str, Any]:
@@ -72,8 +85,10 @@ def generate(folder: Path, prompt: str, max_new_tokens: int = 16, prompt_format:
             out.append(int(generator.get_next_tokens()[0]))
         answer = tokenizer.decode(out)
     except Exception as exc:  # ORT GenAI's own message is the reason the user needs
-        raise p.WorkerError(f"ONNX Runtime GenAI could not run the converted model: {exc}",
-                            "The output was not kept. Try another precision or recipe; the log has Olive's full output.") from None
+        raise p.WorkerError(
+            f"ONNX Runtime GenAI could not run the converted model: {exc}",
+            "The output was not kept. Try another precision or recipe; the log has Olive's full output.",
+        ) from None
     if not out:
         raise p.WorkerError("The converted model generated no tokens.", "Try another precision or recipe.")
     return {"answer": answer, "tokens": len(out), "seconds": round(time.monotonic() - started, 2)}
@@ -88,8 +103,12 @@ def verify_model(folder: Path, prompt: str, max_new_tokens: int = 16, prompt_for
 def run(spec: dict) -> None:
     folder = Path(spec["path"]).expanduser().resolve()
     p.stage("verify", detail=str(folder))
-    found = verify_model(folder, spec.get("prompt", "What is the capital of France?"), int(spec.get("max_new_tokens", 16)),
-                         spec.get("prompt_format"))
+    found = verify_model(
+        folder,
+        spec.get("prompt", "What is the capital of France?"),
+        int(spec.get("max_new_tokens", 16)),
+        spec.get("prompt_format"),
+    )
     p.stage("verify", "done", found["answer"])
     p.result({"path": str(folder), **found})
 

@@ -43,8 +43,10 @@ class CachePanel(Panel):
     TITLE = "Cache"
     KEY = "3"
     AUTO_FOCUS = "#cache-table"
-    HELP = ("Browses the Foundry Local model cache; deploys, loads and removes models. "
-            "Headless: `slmops deploy --profile P`, `slmops cache ls|show|rm|register|ask`, `slmops serve [NAME]`.")
+    HELP = (
+        "Browses the Foundry Local model cache; deploys, loads and removes models. "
+        "Headless: `slmops deploy --profile P`, `slmops cache ls|show|rm|register|ask`, `slmops serve [NAME]`."
+    )
     BINDINGS = [
         Binding("d", "deploy", "Deploy", tooltip="deploy the profile's converted model (review the prompt template first)"),
         Binding("l", "toggle_load", "Load/unload", tooltip="load or unload the selected model in Foundry Local"),
@@ -52,19 +54,32 @@ class CachePanel(Panel):
         Binding("b", "bench", "Bench", tooltip="choose the selected model in the Chat & Bench panel, to benchmark it"),
         Binding("x", "remove", "Remove", tooltip="remove the selected model: its files and its registration (after confirming)"),
         Binding("R", "register", "Re-register", key_display="R", tooltip="register the selected model with Foundry Local again"),
-        Binding("a", "apply_settings", "Settings",
-                tooltip="write the measured runtime settings into the selected model's genai_config.json (after confirming)"),
+        Binding(
+            "a",
+            "apply_settings",
+            "Settings",
+            tooltip="write the measured runtime settings into the selected model's genai_config.json (after confirming)",
+        ),
         Binding("y", "copy_path", "Copy path", tooltip="copy the selected model's path"),
-        Binding("v", "toggle_serve", "Serve",
-                tooltip="serve the selected model to applications (OpenAI-compatible, on 127.0.0.1), or stop serving"),
+        Binding(
+            "v",
+            "toggle_serve",
+            "Serve",
+            tooltip="serve the selected model to applications (OpenAI-compatible, on 127.0.0.1), or stop serving",
+        ),
         Binding("u", "copy_snippet", "Copy snippet", tooltip="copy a Python example that calls the served model with openai"),
         Binding("slash", "focus_filter", "Filter", key_display="/", tooltip="filter the list (enter or esc: back to the list)"),
         Binding("s", "sort", "Sort", tooltip="sort by the next column"),
         Binding("r", "refresh", "Refresh", tooltip="read the cache folders again"),
-        Binding("o", "check_public", "Public catalog",
-                tooltip="check the public catalog (needs the internet; offline is normal)"),
-        Binding("escape", "cancel", "Cancel",
-                tooltip="stop the Foundry Local work under way (after confirming); in the filter: back to the list"),
+        Binding(
+            "o", "check_public", "Public catalog", tooltip="check the public catalog (needs the internet; offline is normal)"
+        ),
+        Binding(
+            "escape",
+            "cancel",
+            "Cancel",
+            tooltip="stop the Foundry Local work under way (after confirming); in the filter: back to the list",
+        ),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -214,7 +229,9 @@ class CachePanel(Panel):
         entry = self.selected()
         if entry is None:
             return
-        await self.run_op({"op": "register", "path": str(entry.path), "model_id": deployed_model_id(entry.name, entry.version, entry.model_id)})
+        await self.run_op(
+            {"op": "register", "path": str(entry.path), "model_id": deployed_model_id(entry.name, entry.version, entry.model_id)}
+        )
 
     async def action_check_public(self) -> None:
         self.public = "checking..."
@@ -226,8 +243,10 @@ class CachePanel(Panel):
         entry = self.selected()
         if entry is None:
             return
-        question = (f"Remove {entry.model_id or entry.name}?\n\nThis deletes its folder {entry.path}\n"
-                    "and its Foundry Local registration, and nothing else.")
+        question = (
+            f"Remove {entry.model_id or entry.name}?\n\nThis deletes its folder {entry.path}\n"
+            "and its Foundry Local registration, and nothing else."
+        )
         if await self.app.push_screen_wait(ConfirmScreen(question, yes="Remove", no="Keep")):
             await self.run_op({"op": "remove", "model_id": entry.model_id, "path": str(entry.path)})
 
@@ -238,8 +257,11 @@ class CachePanel(Panel):
         if found is None or not found.differs:
             self.notify("Nothing to apply: it already runs with the measured settings." if found else "No settings to apply.")
             return
-        question = (f"Write these runtime settings into {entry.path}/genai_config.json?\n\n"
-                    + "\n".join(s.describe() for s in found.proposed) + "\n\nA loaded model takes them when loaded again.")
+        question = (
+            f"Write these runtime settings into {entry.path}/genai_config.json?\n\n"
+            + "\n".join(s.describe() for s in found.proposed)
+            + "\n\nA loaded model takes them when loaded again."
+        )
         if await self.app.push_screen_wait(ConfirmScreen(question, yes="Apply", no="Keep")):
             settings.reapply(entry.path)
             self._show_detail()
@@ -284,8 +306,12 @@ class CachePanel(Panel):
     def action_deploy(self) -> None:
         source = self.profile.output_path()
         if find_model_folder(source) is None:
-            self.notify(f"{source} holds no converted model yet: convert it in the Convert panel (2) first.",
-                        title="Nothing to deploy", severity="warning", timeout=10)
+            self.notify(
+                f"{source} holds no converted model yet: convert it in the Convert panel (2) first.",
+                title="Nothing to deploy",
+                severity="warning",
+                timeout=10,
+            )
             return
         try:
             plan = plan_deploy(self.profile, source, self.location.path)
@@ -303,8 +329,11 @@ class CachePanel(Panel):
                 if action == "fix":
                     self._review(fix_template(plan))
                     return
-                final = plan if template == plan.model.PromptTemplate else plan_deploy(
-                    self.profile, plan.source, plan.cache_dir, name=plan.slot.name, template=template)
+                final = (
+                    plan
+                    if template == plan.model.PromptTemplate
+                    else plan_deploy(self.profile, plan.source, plan.cache_dir, name=plan.slot.name, template=template)
+                )
             except DeployError as exc:
                 self.notify(exc.message, severity="error")
                 return

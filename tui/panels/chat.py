@@ -39,9 +39,13 @@ class ChatPanel(Panel):
     AUTO_FOCUS = "#chat-input"
     HELP = "Headless: `slmops chat [MODEL]`, `slmops bench --profile P [--model DIR ...] [--json]`."
     BINDINGS = [
-        Binding("escape", "escape", "Stop/back",
-                tooltip="stop the answer (the model stays loaded); in a field: back to the message box; "
-                        "in the message box: leave it, so that the app's keys work"),
+        Binding(
+            "escape",
+            "escape",
+            "Stop/back",
+            tooltip="stop the answer (the model stays loaded); in a field: back to the message box; "
+            "in the message box: leave it, so that the app's keys work",
+        ),
         Binding("ctrl+l", "clear_chat", "Clear chat", tooltip="forget the conversation so far"),
         Binding("ctrl+b", "run_bench", "Bench", tooltip="run the quick benchmark on the chosen model (after confirming)"),
         Binding("ctrl+o", "load_last_run", "Last run", show=False, tooltip="show the newest saved benchmark run"),
@@ -88,9 +92,16 @@ class ChatPanel(Panel):
 
     def profile_changed(self, profile: Profile) -> None:
         config = profile.deploy.model_config
-        self.conversation = Conversation(profile.chat.system_prompt, Settings(
-            max_new_tokens=profile.chat.max_new_tokens, temperature=config.temperature, top_p=config.top_p,
-            repetition_penalty=config.repetition_penalty, max_length=config.max_length))
+        self.conversation = Conversation(
+            profile.chat.system_prompt,
+            Settings(
+                max_new_tokens=profile.chat.max_new_tokens,
+                temperature=config.temperature,
+                top_p=config.top_p,
+                repetition_penalty=config.repetition_penalty,
+                max_length=config.max_length,
+            ),
+        )
         self.query_one(ChatSettings).show(self.conversation.system_prompt, self.conversation.settings)
         self.query_one("#chat-backend", Select).value = profile.chat.backend
         self._offer_models()
@@ -255,8 +266,10 @@ class ChatPanel(Panel):
             self.notify("A benchmark is already running; Esc on the Bench tab cancels it.")
             return
         backend = self.selected_backend()
-        question = (f"Run the quick benchmark on {model.name} through {backend}?\n"
-                    "It measures speed, memory and quality; it takes a few minutes.")
+        question = (
+            f"Run the quick benchmark on {model.name} through {backend}?\n"
+            "It measures speed, memory and quality; it takes a few minutes."
+        )
         if await self.app.push_screen_wait(ConfirmScreen(question, yes="Run", no="Not now")):
             self.show_bench()
             self._bench(model, backend)

@@ -14,7 +14,15 @@ from textual.widgets import Input, Sparkline, Static
 
 from engine.convert.errors import ConvertError
 from engine.convert.plan import (
-    ConvertPlan, check_plan, convert_job, output_status, plan_conversion, plan_verdict, result_card, worker_spec, write_config,
+    ConvertPlan,
+    check_plan,
+    convert_job,
+    output_status,
+    plan_conversion,
+    plan_verdict,
+    result_card,
+    worker_spec,
+    write_config,
 )
 from engine.events import Error, Finished, Log, Progress, Resources, Stage
 from engine.jobs import Job
@@ -35,17 +43,31 @@ class ConvertPanel(Panel):
     KEY = "2"
     # The panel's keys work where focus is inside it; the log view takes them (the filter would swallow letters).
     AUTO_FOCUS = "#convert-log-lines"
-    HELP = ("Converts and quantizes the profile's model with Olive and verifies the result. The exact `olive` command "
-            "line is shown so that you can paste it elsewhere. Headless: "
-            "`slmops convert --profile P [--precision X] [--output DIR] [--force] [--json]`.")
+    HELP = (
+        "Converts and quantizes the profile's model with Olive and verifies the result. The exact `olive` command "
+        "line is shown so that you can paste it elsewhere. Headless: "
+        "`slmops convert --profile P [--precision X] [--output DIR] [--force] [--json]`."
+    )
     BINDINGS = [
-        Binding("c", "start", "Convert",
-                tooltip="convert the profile's model (after confirming; an existing output is replaced only if you say so)"),
-        Binding("escape", "cancel", "Cancel",
-                tooltip="cancel the conversion (after confirming; nothing but its log is left behind); "
-                        "in the filter: back to the log"),
-        Binding("w", "edit_workflow", "Workflow",
-                tooltip="view and edit the Olive workflow file (method 2) and save it beside the profile"),
+        Binding(
+            "c",
+            "start",
+            "Convert",
+            tooltip="convert the profile's model (after confirming; an existing output is replaced only if you say so)",
+        ),
+        Binding(
+            "escape",
+            "cancel",
+            "Cancel",
+            tooltip="cancel the conversion (after confirming; nothing but its log is left behind); "
+            "in the filter: back to the log",
+        ),
+        Binding(
+            "w",
+            "edit_workflow",
+            "Workflow",
+            tooltip="view and edit the Olive workflow file (method 2) and save it beside the profile",
+        ),
         Binding("f", "focus_filter", "Filter log", tooltip="filter the log"),
     ]
 
@@ -145,12 +167,17 @@ class ConvertPanel(Panel):
         if plan is None:
             return
         c = self.profile.convert
-        question = (f"Convert {plan.params.model} to {c.precision} ({plan.recipe.name}) with Olive?\n\n"
-                    f"into {plan.output}, then load and verify it; a minute or more, with the machine busy.")
+        question = (
+            f"Convert {plan.params.model} to {c.precision} ({plan.recipe.name}) with Olive?\n\n"
+            f"into {plan.output}, then load and verify it; a minute or more, with the machine busy."
+        )
         if plan.output.exists():
             current = output_status(plan)[0] == "current"
-            question += (f"\n\n{plan.output} is up to date: it was made from these settings and this source. "
-                         "Convert it again anyway?" if current else f"\n\n{plan.output} already exists: it is replaced.")
+            question += (
+                f"\n\n{plan.output} is up to date: it was made from these settings and this source. Convert it again anyway?"
+                if current
+                else f"\n\n{plan.output} already exists: it is replaced."
+            )
             yes = "Convert again" if current else "Replace and convert"
         else:
             yes = "Convert"
@@ -224,8 +251,9 @@ class ConvertPanel(Panel):
         if job is None:
             self.focus_home()  # out of the filter
             return
-        if await self.app.push_screen_wait(ConfirmScreen("Cancel the running conversion?\nIts partial output is deleted.",
-                                                         yes="Cancel it", no="Keep going")):
+        if await self.app.push_screen_wait(
+            ConfirmScreen("Cancel the running conversion?\nIts partial output is deleted.", yes="Cancel it", no="Keep going")
+        ):
             if self.job is job:
                 await job.cancel()
 
@@ -236,7 +264,10 @@ class ConvertPanel(Panel):
         if plan is None:
             return
         if plan.command.config is None:
-            self.notify("This recipe is one olive command, not a workflow file. Set convert.method = \"config\" in the profile.", severity="warning")
+            self.notify(
+                'This recipe is one olive command, not a workflow file. Set convert.method = "config" in the profile.',
+                severity="warning",
+            )
             return
         path = plan.config_path
         text = path.read_text(encoding="utf-8") if path and path.is_file() else json.dumps(plan.command.config, indent=2) + "\n"
@@ -253,8 +284,11 @@ class ConvertPanel(Panel):
             self.notify(f"{exc.message} {exc.hint}", severity="error")
             return
         self.refresh_plan()
-        running = ("It runs on the next conversion (c)." if self.plan and self.plan.config_path == saved
-                   else "Set convert.config_file to it to run it.")
+        running = (
+            "It runs on the next conversion (c)."
+            if self.plan and self.plan.config_path == saved
+            else "Set convert.config_file to it to run it."
+        )
         self.notify(f"Saved {saved}. {running}")
 
     def action_focus_filter(self) -> None:

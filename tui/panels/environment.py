@@ -28,13 +28,19 @@ class EnvironmentPanel(Panel):
     TITLE = "Environment"
     KEY = "1"
     AUTO_FOCUS = "#checks"
-    HELP = ("Checks Python, RAM, disk, the toolchain versions, execution providers and Foundry Local; `up` / `down` "
-            "select a check and show its fix. Headless: `slmops doctor` (a table) or `slmops doctor --json`; the exit "
-            "status is non-zero when a check fails.")
+    HELP = (
+        "Checks Python, RAM, disk, the toolchain versions, execution providers and Foundry Local; `up` / `down` "
+        "select a check and show its fix. Headless: `slmops doctor` (a table) or `slmops doctor --json`; the exit "
+        "status is non-zero when a check fails."
+    )
     BINDINGS = [
         Binding("r", "rerun", "Re-run", tooltip="run every check again"),
-        Binding("b", "build_demo", "Build demo",
-                tooltip="build the built-in model the profile uses (@demo or @qwen), offered when it is missing"),
+        Binding(
+            "b",
+            "build_demo",
+            "Build demo",
+            tooltip="build the built-in model the profile uses (@demo or @qwen), offered when it is missing",
+        ),
         Binding("escape", "cancel_build", "Cancel build", tooltip="cancel building the demo model (after confirming)"),
     ]
 
@@ -121,8 +127,10 @@ class EnvironmentPanel(Panel):
             notice.update(f"Building the demo model{stage} ({time.monotonic() - self._build_started:.0f} s). esc cancels.")
         elif self.demo_missing():
             builtin = self.builtin()
-            notice.update(f"The profile uses the built-in {builtin.name}, which is not built yet. "
-                          f"Press b to build it ({builtin.build_time}, once).")
+            notice.update(
+                f"The profile uses the built-in {builtin.name}, which is not built yet. "
+                f"Press b to build it ({builtin.build_time}, once)."
+            )
         notice.display = self.build_job is not None or self.demo_missing()
         self.refresh_bindings()
 

@@ -135,8 +135,14 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             self.app.call_from_thread(self._show, None, "Type the path of a Hugging Face model folder.")
             return
         try:
-            proposal = propose(fields.path, name=name, precision=fields.precision, deploy_name=deploy, template=fields.template,
-                               guide=fields.guide)
+            proposal = propose(
+                fields.path,
+                name=name,
+                precision=fields.precision,
+                deploy_name=deploy,
+                template=fields.template,
+                guide=fields.guide,
+            )
         except ConvertError as exc:
             self.app.call_from_thread(self._show, None, f"{exc.message}\n{exc.hint}")
         except ProfileError as exc:

@@ -51,15 +51,19 @@ def describe(profile: Profile, quick: bool) -> str:
     """The confirmation question: what the pipeline will run, in words."""
     c = profile.convert
     recipe = c.recipe or c.method
-    return (f"Run the whole pipeline on profile {profile.name}?\n\nchecks, convert {c.precision} ({recipe}) into "
-            f"{profile.output_path()}, verify, deploy to Foundry Local as {profile.deploy_name()}, "
-            f"{'quick' if quick else 'full'} benchmark, report.\nStages whose inputs did not change are skipped.")
+    return (
+        f"Run the whole pipeline on profile {profile.name}?\n\nchecks, convert {c.precision} ({recipe}) into "
+        f"{profile.output_path()}, verify, deploy to Foundry Local as {profile.deploy_name()}, "
+        f"{'quick' if quick else 'full'} benchmark, report.\nStages whose inputs did not change are skipped."
+    )
 
 
 class PipelineScreen(ModalScreen[None]):
     HELP_TITLE = "Pipeline"
-    HELP = ("Opened with `g` after confirming; runs checks, convert, verify, deploy, a quick benchmark and a report. "
-            "Stages whose inputs did not change are skipped (`slmops run` headless).")
+    HELP = (
+        "Opened with `g` after confirming; runs checks, convert, verify, deploy, a quick benchmark and a report. "
+        "Stages whose inputs did not change are skipped (`slmops run` headless)."
+    )
     DEFAULT_CSS = """
     PipelineScreen { align: center middle; }
     #pipeline { width: 96%; height: 94%; border: thick $accent; background: $surface; padding: 0 1; }
@@ -90,8 +94,10 @@ class PipelineScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="pipeline"):
-            yield Static(f"Pipeline: {self.profile.name} - checks, convert, verify, deploy, benchmark ({'quick' if self.quick else 'full'} benchmark)",
-                         id="pipeline-title")
+            yield Static(
+                f"Pipeline: {self.profile.name} - checks, convert, verify, deploy, benchmark ({'quick' if self.quick else 'full'} benchmark)",
+                id="pipeline-title",
+            )
             with Horizontal(id="pipeline-body"):
                 yield Static(id="pipeline-stages")
                 with ContentSwitcher(initial="pipeline-log", id="pipeline-right"):
@@ -122,8 +128,11 @@ class PipelineScreen(ModalScreen[None]):
         pipeline = Pipeline(self.profile, PipelineOptions(quick=self.quick))
         existing = pipeline.foreign_output()
         if existing is not None:
-            if not await self.app.push_screen_wait(ConfirmScreen(
-                    f"{existing} already exists and was not made by this pipeline. Replace it?", yes="Replace", no="Keep it")):
+            if not await self.app.push_screen_wait(
+                ConfirmScreen(
+                    f"{existing} already exists and was not made by this pipeline. Replace it?", yes="Replace", no="Keep it"
+                )
+            ):
                 self.detail = "not started: the conversion output exists; change convert.output or confirm replacing it (g)"
                 self._refresh()
                 return
@@ -201,7 +210,8 @@ class PipelineScreen(ModalScreen[None]):
         self.query_one("#pipeline-stages", Static).update("\n".join(lines))
         elapsed = time.monotonic() - self.started if self.started else 0
         self.query_one("#pipeline-status", Static).update(
-            f"elapsed {elapsed:.0f}s  peak memory {human_bytes(self.peak_rss)}\n{self.detail[:200]}")
+            f"elapsed {elapsed:.0f}s  peak memory {human_bytes(self.peak_rss)}\n{self.detail[:200]}"
+        )
 
     def action_toggle_report(self) -> None:
         switcher = self.query_one(ContentSwitcher)
@@ -212,8 +222,10 @@ class PipelineScreen(ModalScreen[None]):
         if not self.running:
             self.dismiss(None)
             return
-        question = ("Cancel the pipeline? The running stage stops and leaves nothing partial; "
-                    "finished stages are kept and skipped next time.")
+        question = (
+            "Cancel the pipeline? The running stage stops and leaves nothing partial; "
+            "finished stages are kept and skipped next time."
+        )
         if await self.app.push_screen_wait(ConfirmScreen(question, yes="Cancel it", no="Keep going")):
             if self.pipeline is not None:
                 await self.pipeline.cancel()

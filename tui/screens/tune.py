@@ -53,8 +53,12 @@ class TuneScreen(ModalScreen[None]):
         Binding("r", "run", "Run", tooltip="convert and measure every candidate of the set (after confirming)"),
         Binding("k", "toggle_quick", "Quick/full", tooltip="switch between the quick and the full candidate set"),
         Binding("a", "apply", "Apply", tooltip="write the selected candidate into the profile (after confirming)"),
-        Binding("escape", "cancel_or_close", "Cancel/close",
-                tooltip="cancel the run (after confirming; what was measured is kept) or close"),
+        Binding(
+            "escape",
+            "cancel_or_close",
+            "Cancel/close",
+            tooltip="cancel the run (after confirming; what was measured is kept) or close",
+        ),
     ]
 
     quick: reactive[bool] = reactive(True)
@@ -77,7 +81,8 @@ class TuneScreen(ModalScreen[None]):
     def watch_quick(self) -> None:
         names = [c.name for c in select(None, quick=self.quick)]
         self.query_one("#tune-title", Static).update(
-            f"Recipe tuner - profile {self.profile.name} - {'quick' if self.quick else 'full'} set: {', '.join(names)}")
+            f"Recipe tuner - profile {self.profile.name} - {'quick' if self.quick else 'full'} set: {', '.join(names)}"
+        )
         self.query_one(TuneTable).reset(names)
 
     def _status(self, text: str) -> None:
@@ -106,9 +111,11 @@ class TuneScreen(ModalScreen[None]):
             self._status(f"{exc.message}\n{exc.hint}")
             return
         candidates = select(None, quick=self.quick)
-        question = (f"Run the recipe tuner on profile {self.profile.name}?\nIt converts the model with Olive "
-                    f"{len(candidates)} times ({', '.join(c.name for c in candidates)}) and measures each: "
-                    "several minutes, with the machine busy.")
+        question = (
+            f"Run the recipe tuner on profile {self.profile.name}?\nIt converts the model with Olive "
+            f"{len(candidates)} times ({', '.join(c.name for c in candidates)}) and measures each: "
+            "several minutes, with the machine busy."
+        )
         if not await self.app.push_screen_wait(ConfirmScreen(question, yes="Run", no="Not now")):
             return
         self.query_one(TuneTable).reset([c.name for c in candidates])
@@ -143,8 +150,12 @@ class TuneScreen(ModalScreen[None]):
         self.query_one(TuneTable).show_rows(rows, report.get("skipped") or [])
         self.query_one(TuneChart).show(report["candidates"], report["chosen"])
         gain = speedup(report, report["chosen"])
-        self._status(f"{report['state']}: chosen {report['chosen'] or 'none'}" + (f" ({gain}x guide int4)" if gain else "")
-                     + (f"; measured settings: {report['chosen_settings']}" if report.get("chosen_settings") else "") + f"\nsaved {report.get('saved_to', '-')}  (a applies the selected row)")
+        self._status(
+            f"{report['state']}: chosen {report['chosen'] or 'none'}"
+            + (f" ({gain}x guide int4)" if gain else "")
+            + (f"; measured settings: {report['chosen_settings']}" if report.get("chosen_settings") else "")
+            + f"\nsaved {report.get('saved_to', '-')}  (a applies the selected row)"
+        )
 
     @work(exclusive=True, group="tune-apply")
     async def action_apply(self) -> None:
@@ -160,9 +171,11 @@ class TuneScreen(ModalScreen[None]):
             return
         path = target_path(self.profile)
         runtime = runtime_of(self.report)
-        question = (f"Write {candidate.name} (recipe {candidate.recipe}) into {path} as the profile's conversion recipe, "
-                    f"with runtime settings {describe_runtime(runtime)}?"
-                    + ("\nThe file exists and will be replaced." if path.exists() else ""))
+        question = (
+            f"Write {candidate.name} (recipe {candidate.recipe}) into {path} as the profile's conversion recipe, "
+            f"with runtime settings {describe_runtime(runtime)}?"
+            + ("\nThe file exists and will be replaced." if path.exists() else "")
+        )
 
         if not await self.app.push_screen_wait(ConfirmScreen(question, yes="Apply")):
             return
@@ -180,7 +193,9 @@ class TuneScreen(ModalScreen[None]):
         if not self.running:
             self.dismiss(None)
             return
-        if await self.app.push_screen_wait(ConfirmScreen("Cancel the tuner? What was measured is kept.", yes="Cancel run", no="Go on")):
+        if await self.app.push_screen_wait(
+            ConfirmScreen("Cancel the tuner? What was measured is kept.", yes="Cancel run", no="Go on")
+        ):
             for worker in self.workers:
                 if worker.group == "tune":
                     worker.cancel()

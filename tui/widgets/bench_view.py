@@ -11,10 +11,19 @@ from textual.widgets import DataTable, Static
 from tui.widgets.charts import plots_wanted
 
 COLUMNS = (  # (comparison key, heading)
-    ("model", "model"), ("precision", "prec"), ("size_mb", "size MB"), ("decode_tps", "decode tok/s"),
-    ("ttft_ms_short", "TTFT short ms"), ("ttft_ms_long", "TTFT long ms"), ("e2e_tail", "e2e tail ms"),
-    ("peak_rss_mb", "peak RSS MB"), ("pass_rate", "pass"), ("agreement", "agree"), ("perplexity", "ppl"),
-    ("soak", "soak"), ("edge_handled", "edge"),
+    ("model", "model"),
+    ("precision", "prec"),
+    ("size_mb", "size MB"),
+    ("decode_tps", "decode tok/s"),
+    ("ttft_ms_short", "TTFT short ms"),
+    ("ttft_ms_long", "TTFT long ms"),
+    ("e2e_tail", "e2e tail ms"),
+    ("peak_rss_mb", "peak RSS MB"),
+    ("pass_rate", "pass"),
+    ("agreement", "agree"),
+    ("perplexity", "ppl"),
+    ("soak", "soak"),
+    ("edge_handled", "edge"),
 )
 CHARTS = (("decode_tps", "decode tok/s"), ("size_mb", "size MB"), ("peak_rss_mb", "peak RSS MB"))
 BAR_WIDTH = 40

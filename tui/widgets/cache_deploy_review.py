@@ -33,8 +33,9 @@ class DeployReview(ModalScreen[tuple[str, PromptTemplate] | None]):
     """
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", tooltip="close without deploying"),
-        Binding("ctrl+s", "deploy", "Deploy",
-                tooltip="write the model into the cache with the template as edited, and register it"),
+        Binding(
+            "ctrl+s", "deploy", "Deploy", tooltip="write the model into the cache with the template as edited, and register it"
+        ),
     ]
 
     def __init__(self, plan: DeployPlan) -> None:
@@ -47,8 +48,10 @@ class DeployReview(ModalScreen[tuple[str, PromptTemplate] | None]):
         summary.append(f"Deploy {plan.slot.model_id}", style="bold")
         summary.append("   ctrl+s deploys, esc cancels", style="dim")
         summary.append(f"\nfrom {plan.source}\ninto {plan.slot.folder}\n")
-        summary.append(f"prompt template: {FAMILY_NAMES.get(plan.family, plan.family)}   "
-                       f"tokenizer's chat template: {FAMILY_NAMES.get(plan.tokenizer_family, plan.tokenizer_family)}\n")
+        summary.append(
+            f"prompt template: {FAMILY_NAMES.get(plan.family, plan.family)}   "
+            f"tokenizer's chat template: {FAMILY_NAMES.get(plan.tokenizer_family, plan.tokenizer_family)}\n"
+        )
         for setting in plan.settings:
             summary.append(f"runtime: {setting.describe()}\n")
         for warning in plan.warnings:
@@ -72,8 +75,9 @@ class DeployReview(ModalScreen[tuple[str, PromptTemplate] | None]):
             data = json.loads(self.query_one("#deploy-template", TextArea).text)
             return PromptTemplate(**{k: str(data[k]) for k in ("system", "user", "assistant", "prompt")})
         except (ValueError, KeyError, TypeError) as exc:
-            self.query_one("#deploy-error", Static).update(Text(
-                f"The template must be JSON with system, user, assistant and prompt strings ({exc}).", style="red"))
+            self.query_one("#deploy-error", Static).update(
+                Text(f"The template must be JSON with system, user, assistant and prompt strings ({exc}).", style="red")
+            )
             return None
 
     @on(Button.Pressed, "#fix")

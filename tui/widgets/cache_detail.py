@@ -53,5 +53,14 @@ class CacheDetail(VerticalScroll):
         manifest = read_manifest(entry.path)
         unknown = "(no slmops manifest: where it came from is unknown)\n"
         origin = Text("\n".join(describe(manifest)) + "\n" if manifest else unknown)
-        body.update(Group(head, Text("provenance", style="bold"), origin, Text("files", style="bold"), files,
-                          Text(FILENAME, style="bold"), inference))
+        body.update(
+            Group(
+                head,
+                Text("provenance", style="bold"),
+                origin,
+                Text("files", style="bold"),
+                files,
+                Text(FILENAME, style="bold"),
+                inference,
+            )
+        )

@@ -53,8 +53,14 @@ class CacheTable(DataTable):
         return self.sort_column
 
     def visible(self) -> list[CacheEntry]:
-        rows = [e for e in self.entries if self.filter_text in " ".join(
-            (e.name, e.version, e.model_id, e.precision, e.template_family, state_of(e), e.status, e.path.name)).lower()]
+        rows = [
+            e
+            for e in self.entries
+            if self.filter_text
+            in " ".join(
+                (e.name, e.version, e.model_id, e.precision, e.template_family, state_of(e), e.status, e.path.name)
+            ).lower()
+        ]
         return sorted(rows, key=_SORT_KEYS[self.sort_column])
 
     def selected(self) -> CacheEntry | None:
@@ -68,7 +74,16 @@ class CacheTable(DataTable):
         for entry in rows:
             status = Text("ok", style="green") if entry.valid else Text(entry.status, style="red")
             state = Text(state_of(entry), style="bold" if entry.loaded else "")
-            self.add_row(entry.name, entry.version or "-", state, entry.precision, entry.template_family,
-                         human_bytes(entry.size_bytes), entry.execution_provider, status, key=str(entry.path))
+            self.add_row(
+                entry.name,
+                entry.version or "-",
+                state,
+                entry.precision,
+                entry.template_family,
+                human_bytes(entry.size_bytes),
+                entry.execution_provider,
+                status,
+                key=str(entry.path),
+            )
         if keep is not None and keep in rows:
             self.move_cursor(row=rows.index(keep))

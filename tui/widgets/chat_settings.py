@@ -34,8 +34,13 @@ class ChatSettings(Horizontal):
         yield Input(id="system-prompt", placeholder="system prompt")
         for name, label, kind, validator in FIELDS:
             yield Label(label)
-            yield Input(id=f"set-{name}", classes="chat-number", type=kind, validators=[validator],
-                        tooltip=f"{label}: {validator.minimum} to {validator.maximum}")
+            yield Input(
+                id=f"set-{name}",
+                classes="chat-number",
+                type=kind,
+                validators=[validator],
+                tooltip=f"{label}: {validator.minimum} to {validator.maximum}",
+            )
 
     def show(self, system_prompt: str, settings: Settings) -> None:
         self.query_one("#system-prompt", Input).value = system_prompt

@@ -13,7 +13,7 @@ from textual.widgets import Footer, Static, TextArea
 
 class WorkflowEditor(ModalScreen[str | None]):
     HELP_TITLE = "Workflow editor"
-    HELP = "Opened with `w` in the Convert panel, for `convert.method = \"config\"` (the guide's method 2)."
+    HELP = 'Opened with `w` in the Convert panel, for `convert.method = "config"` (the guide\'s method 2).'
     DEFAULT_CSS = """
     WorkflowEditor { align: center middle; }
     #workflow-editor { width: 95%; height: 90%; border: thick $accent; background: $surface; }

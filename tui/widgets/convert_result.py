@@ -28,8 +28,11 @@ class ConvertResult(Static):
         table.add_column()
         ratio = card.get("ratio")
         table.add_row("converted", Text(str(card.get("output", "")), style="green"))
-        table.add_row("size", f"{human_bytes(card.get('size_bytes'))}: {ratio} x the source weights "
-                              f"({human_bytes(card.get('source_bytes'))}); the guide expects {card.get('guide_ratio')}")
+        table.add_row(
+            "size",
+            f"{human_bytes(card.get('size_bytes'))}: {ratio} x the source weights "
+            f"({human_bytes(card.get('source_bytes'))}); the guide expects {card.get('guide_ratio')}",
+        )
         blocks = ", ".join(map(str, card.get("block_sizes") or [])) or "-"
         table.add_row("recipe", f"{card.get('recipe')} ({card.get('precision')}), block size {blocks}")
         table.add_row("took", f"{card.get('duration_s', 0):.1f}s, peak memory {human_bytes(card.get('peak_rss_bytes'))}")

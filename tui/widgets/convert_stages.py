@@ -86,6 +86,8 @@ class ConvertStages(Static):
             extra = "" if _SECONDS.fullmatch(self.detail[name]) else self.detail[name]
             if status == "start" and self.percent is not None:
                 extra = f"{self.percent:.0f}%"
-            table.add_row(name, Text(_WORD.get(status, status), style=_STYLE[status]), clock, Text(extra, overflow="ellipsis", no_wrap=True))
+            table.add_row(
+                name, Text(_WORD.get(status, status), style=_STYLE[status]), clock, Text(extra, overflow="ellipsis", no_wrap=True)
+            )
         memory = Text(f"worker memory {human_bytes(self.rss)} now, {human_bytes(self.peak_rss)} peak")
         self.update(Group(table, memory))

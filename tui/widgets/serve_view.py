@@ -106,7 +106,7 @@ class ServeView(Static):
             width = max(40, self.size.width - 2)
             for record in self.recent:  # one line each; the API path is in the URL above already
                 line = record.line().replace(API_PATH, "")
-                text.append("\n" + (line if len(line) <= width else line[:width - 1] + "…"), style="" if record.ok else "red")
+                text.append("\n" + (line if len(line) <= width else line[: width - 1] + "…"), style="" if record.ok else "red")
         elif self.state.startswith("failed"):
             text.append(f"serving {self.name_served} {self.state}", style="red")
             if self.monitor:

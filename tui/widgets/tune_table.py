@@ -36,8 +36,20 @@ class TuneTable(DataTable):
         for r in rows:
             state = "failed" if r["error"] else "chosen" if r.get("chosen") else "done"
             quality = "failed" if r["error"] else QUALITY[r["keeps_quality"]]
-            self.add_row(_cell(r["rank"]), r["name"], state, _cell(r["size_mb"]), _cell(r["decode_tps"]), _cell(r["ttft_ms_short"]),
-                         _cell(r["ttft_ms_long"]), _cell(r["peak_rss_mb"]), _cell(r["pass_rate"]), _cell(r["perplexity"]), quality, key=r["name"])
+            self.add_row(
+                _cell(r["rank"]),
+                r["name"],
+                state,
+                _cell(r["size_mb"]),
+                _cell(r["decode_tps"]),
+                _cell(r["ttft_ms_short"]),
+                _cell(r["ttft_ms_long"]),
+                _cell(r["peak_rss_mb"]),
+                _cell(r["pass_rate"]),
+                _cell(r["perplexity"]),
+                quality,
+                key=r["name"],
+            )
         for name in skipped:
             self.add_row("", name, "not run", *["" for _ in COLUMNS[3:]], key=name)
 
