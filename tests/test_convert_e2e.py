@@ -102,7 +102,11 @@ def test_headless_convert_and_refusal(tiny_model, tmp_path):
     for stage in ("load model: start", "build graph: start", "save: start", "verify: done"):
         assert stage in done.stderr
     again = subprocess.run([*slmops, "convert", "--profile", str(path)], capture_output=True, text=True, timeout=120)
-    assert again.returncode == 1 and "already exists" in again.stderr
+    assert again.returncode == 0 and "up to date" in again.stdout  # its manifest matches the plan: reused
+    other = subprocess.run(
+        [*slmops, "convert", "--profile", str(path), "--precision", "int4"], capture_output=True, text=True, timeout=120
+    )
+    assert other.returncode == 1 and "already exists" in other.stderr  # made otherwise: never replaced unasked
     refused = subprocess.run(
         [*slmops, "convert", "--profile", str(path), "--precision", "fp16", "--output", str(tmp_path / "x")],
         capture_output=True,

@@ -148,6 +148,8 @@ def test_app_killed_during_a_conversion_leaves_nothing_and_says_so_next_time(sig
         app.keys("2")
         app.wait_for("olive auto-opt")
         app.keys("c")
+        app.wait_for("with Olive?")  # long jobs ask first
+        app.keys("y")
         # mid-conversion: Olive runs, writing into its staging folder beside the output
         wait_until(lambda: partials(output) and olive_running(output), 60, "Olive did not start")
         time.sleep(2)
