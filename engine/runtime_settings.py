@@ -65,7 +65,13 @@ def session_options(settings: list[Setting]) -> dict[str, Any]:
 
 
 def write(folder: str | Path, options: dict[str, Any]) -> dict[str, Any]:
-    """Set ``options`` in the model's ``genai_config.json`` (atomically); returns the decoder's session options."""
+    """Set ``options`` in the model's ``genai_config.json`` (atomically); returns the decoder's session options.
+
+    A file that already holds them is left untouched, so that a reused model keeps its timestamps.
+    """
+    current = genai_config.session_options(genai_config.read(folder))
+    if all(current.get(name) == value for name, value in options.items()):
+        return current
     data = genai_config.update(folder, lambda d: genai_config.session_options(d).update(options))
     return genai_config.session_options(data)
 
