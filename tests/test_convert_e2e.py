@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.convert.errors import ConvertError
 from engine.convert.plan import check_plan, convert_job, plan_conversion, run_conversion, worker_spec
 from engine.events import Stage
 from engine.jobs import Job
@@ -69,8 +70,11 @@ def test_no_output_model_is_a_clear_error(tiny_model, tmp_path):
     # int8 through the ModelBuilder pass: Olive logs a KeyError, says "No output model produced" and exits 0
     profile = profile_for(tiny_model, tmp_path / "out", method="config", precision="fp32")
     plan = plan_conversion(profile)
+    report = check_plan(plan)
     plan.command.config["passes"]["builder"]["precision"] = "int8"
-    job = convert_job(worker_spec(plan, check_plan(plan)))
+    with pytest.raises(ConvertError, match="cannot make int8"):  # the support verdict knows it before any work...
+        check_plan(plan)
+    job = convert_job(worker_spec(plan, report))  # ...and should Olive be run anyway, its silence is still caught
     asyncio.run(job.run())
     assert not job.finished.ok
     assert "produced no model" in job.error.message and "No output model produced" in job.error.message

@@ -102,4 +102,5 @@ def test_init_then_run_takes_a_model_folder_to_a_benchmarked_deployment(demo_mod
     assert [s["status"] for s in report["stages"].values()] == ["done"] * 5
     assert "paris" in report["stages"]["convert"]["outputs"]["answer"].lower()
     shown = subprocess.run([*SLMOPS, "cache", "show", "e2e-int4"], capture_output=True, text=True, timeout=120)
-    assert "provenance:" in shown.stdout and "recipe guide-int4" in shown.stdout
+    recipe = load_profile(locations.profiles_dir() / "e2e.toml").convert.recipe
+    assert "provenance:" in shown.stdout and f"recipe {recipe}" in shown.stdout
