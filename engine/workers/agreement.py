@@ -46,28 +46,18 @@ def reference_tokens(
     return found
 
 
-def converted_tokens(folder: Path, ids: list[int], max_new_tokens: int) -> list[int]:
-    import onnxruntime_genai as og
-
-    model = og.Model(str(folder))
-    params = og.GeneratorParams(model)
-    params.set_search_options(max_length=len(ids) + max_new_tokens, do_sample=False)
-    generator = og.Generator(model, params)
-    generator.append_tokens(ids)
-    out: list[int] = []
-    while not generator.is_done() and len(out) < max_new_tokens:
-        generator.generate_next_token()
-        out.append(int(generator.get_next_tokens()[0]))
-    return out
-
-
 def compare(
     source: Path, folder: Path, prompts: list[str], prompt_format: str | None = None, compared: int = COMPARED
 ) -> dict[str, Any]:
     """Greedy tokens of the converted model against transformers on the source, prompt by prompt."""
+    import onnxruntime_genai as og
+
+    from engine.workers.verify import greedy_tokens
+
+    model = og.Model(str(folder))  # loaded once for every prompt
     rows = []
     for ids, expected in reference_tokens(source, prompts, compared, prompt_format):
-        got = converted_tokens(folder, ids, compared)
+        got = greedy_tokens(model, ids, compared)
         rows.append({"expected": expected, "got": got, "agree": got[:compared] == expected[:compared]})
     agreed = sum(r["agree"] for r in rows)
     return {

@@ -62,6 +62,21 @@ def quantization_facts(onnx_file: Path) -> dict[str, Any]:
     }
 
 
+def greedy_tokens(model, ids: list[int], max_new_tokens: int) -> list[int]:
+    """Up to ``max_new_tokens`` greedy token ids after ``ids``, from a loaded ``onnxruntime_genai.Model``."""
+    import onnxruntime_genai as og
+
+    params = og.GeneratorParams(model)
+    params.set_search_options(max_length=len(ids) + max_new_tokens, do_sample=False)
+    generator = og.Generator(model, params)
+    generator.append_tokens(ids)
+    out: list[int] = []
+    while not generator.is_done() and len(out) < max_new_tokens:
+        generator.generate_next_token()
+        out.append(int(generator.get_next_tokens()[0]))
+    return out
+
+
 def generate(folder: Path, prompt: str, max_new_tokens: int = 16, prompt_format: str | None = None) -> dict[str, Any]:
     """Greedy tokens for ``prompt``: through the tokenizer's chat template, or ``prompt_format`` (a ``{Content}`` string)."""
     import onnxruntime_genai as og
@@ -74,15 +89,7 @@ def generate(folder: Path, prompt: str, max_new_tokens: int = 16, prompt_format:
             text = prompt_format.replace("{Content}", prompt)
         else:
             text = tokenizer.apply_chat_template(json.dumps([{"role": "user", "content": prompt}]), add_generation_prompt=True)
-        tokens = tokenizer.encode(text)
-        params = og.GeneratorParams(model)
-        params.set_search_options(max_length=len(tokens) + max_new_tokens, do_sample=False)
-        generator = og.Generator(model, params)
-        generator.append_tokens(tokens)
-        out: list[int] = []
-        while not generator.is_done() and len(out) < max_new_tokens:
-            generator.generate_next_token()
-            out.append(int(generator.get_next_tokens()[0]))
+        out = greedy_tokens(model, list(tokenizer.encode(text)), max_new_tokens)
         answer = tokenizer.decode(out)
     except Exception as exc:  # ORT GenAI's own message is the reason the user needs
         raise p.WorkerError(
