@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
+
+# mkstemp creates files readable by their owner only; a written file gets the mode a plain open() would give it
+# (or keeps the mode of the file it replaces). Read once, at import, as os.umask can only be read by setting it.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes, *, overwrite: bool = True) -> Path:
@@ -16,8 +22,13 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes, *, overwrite: bool 
     target.parent.mkdir(parents=True, exist_ok=True)
     if not overwrite and target.exists():
         raise FileExistsError(str(target))
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        mode = 0o666 & ~_UMASK
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

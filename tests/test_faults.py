@@ -244,6 +244,20 @@ def test_a_failed_profile_write_keeps_the_old_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["p.toml"]
 
 
+def test_an_atomic_write_keeps_the_mode_of_the_file_it_replaces(tmp_path):
+    from engine.atomic import write_text_atomic
+
+    kept = tmp_path / "kept.json"
+    kept.write_text("{}")
+    kept.chmod(0o640)
+    write_text_atomic(kept, "[]")
+    assert kept.read_text() == "[]" and kept.stat().st_mode & 0o777 == 0o640
+    new = write_text_atomic(tmp_path / "new.json", "{}")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert new.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() would make it, not mkstemp's 0600
+
+
 WRITER = """
 import sys
 from engine.atomic import write_text_atomic
