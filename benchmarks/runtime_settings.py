@@ -2,8 +2,9 @@
 
 Each variant is a hard-linked copy of the model whose genai_config.json sets
 the variant's session options. Every run is a fresh process (greedy decode of
-``--new`` tokens after a short prompt, then time to first token after a
-``--long``-token prompt); the variants are run in turn, round after round, so
+``--new`` tokens after a short prompt, time to first token after a
+``--long``-token prompt, then the process's peak memory after loading and
+after a ``--peak-at``-token prompt, exact from getrusage); the variants are run in turn, round after round, so
 that other load on the machine falls on all of them alike. Prints medians,
 spread (min to max) and each variant's ratio to the baseline, per round.
 
@@ -34,14 +35,17 @@ VARIANTS: dict[str, dict] = {
     "intra2-inter2": {"intra_op_num_threads": 2, "inter_op_num_threads": 2},
     "intra2-basic": {"intra_op_num_threads": 2, "graph_optimization_level": "ORT_ENABLE_BASIC"},
     "intra2-noarena": {"intra_op_num_threads": 2, "enable_cpu_mem_arena": False},
+    "intra2-nopattern": {"intra_op_num_threads": 2, "enable_mem_pattern": False},
+    "intra2-noarena-nopattern": {"intra_op_num_threads": 2, "enable_cpu_mem_arena": False, "enable_mem_pattern": False},
 }
 
 # One run in a fresh process: nothing of a previous variant (threads, arenas) is left over.
 RUN = r"""
-import json, sys, time
+import json, resource, sys, time
 import onnxruntime_genai as og
-folder, new, long = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+folder, new, long, peak_at = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 model = og.Model(folder)
+loaded_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 tok = og.Tokenizer(model)
 
 def one(tokens, n):
@@ -66,7 +70,10 @@ ttft_short, decode = one(short, new)
 text = " ".join(["The quick brown fox jumps over the lazy dog."] * 200)
 long_tokens = tok.encode(text)[:long]
 ttft_long, _ = one(long_tokens, 2)
-print(json.dumps({"decode_tps": decode, "ttft_ms_short": ttft_short, "ttft_ms_long": ttft_long}))
+one((tok.encode(text) * 4)[:peak_at], 2)
+peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # the high-water mark, exact (Linux: KiB)
+print(json.dumps({"decode_tps": decode, "ttft_ms_short": ttft_short, "ttft_ms_long": ttft_long,
+                  "peak_mb_loaded": loaded_kb / 1024, "peak_mb_long": peak_kb / 1024}))
 """
 
 
@@ -86,6 +93,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--new", type=int, default=64)
     parser.add_argument("--long", type=int, default=512)
+    parser.add_argument("--peak-at", type=int, default=2000, help="prompt tokens of the peak-memory run")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated, the first is the baseline")
     args = parser.parse_args()
     names = args.variants.split(",")
@@ -96,7 +104,7 @@ def main() -> int:
             order = names if r % 2 == 0 else names[::-1]  # alternate the order as well
             for n in order:
                 out = subprocess.run(
-                    [sys.executable, "-c", RUN, str(folders[n]), str(args.new), str(args.long)],
+                    [sys.executable, "-c", RUN, str(folders[n]), str(args.new), str(args.long), str(args.peak_at)],
                     capture_output=True,
                     text=True,
                     check=True,
@@ -108,7 +116,7 @@ def main() -> int:
         f"{args.model.name}: {args.rounds} rounds, fresh process per run; median [min-max]; "
         f"ratio to {base} per round: median [min-max]"
     )
-    for metric in ("decode_tps", "ttft_ms_short", "ttft_ms_long"):
+    for metric in ("decode_tps", "ttft_ms_short", "ttft_ms_long", "peak_mb_loaded", "peak_mb_long"):
         print(f"\n{metric}")
         for n in names:
             values = [x[metric] for x in results[n]]

@@ -64,6 +64,17 @@ def context_length(data: dict[str, Any]) -> int:
     return int(data.get("model", {}).get("context_length", 0) or 0)
 
 
+def kv_cache_bytes(data: dict[str, Any], tokens: int, element_bytes: int = 4) -> int:
+    """The key/value cache for ``tokens`` positions (keys and values of every layer; fp32 on the CPU);
+    0 when the decoder section lacks the sizes."""
+    decoder = data.get("model", {}).get("decoder", {})
+    try:
+        per_token = 2 * int(decoder["num_hidden_layers"]) * int(decoder["num_key_value_heads"]) * int(decoder["head_size"])
+    except (KeyError, TypeError, ValueError):
+        return 0
+    return per_token * element_bytes * tokens
+
+
 def sequence_limit(data: dict[str, Any]) -> int:
     """The longest prompt plus answer the runtime takes: ``search.max_length`` (deploy writes the guide's
     ModelConfig there) capped by ``context_length``; 0 when the file gives neither."""

@@ -11,7 +11,9 @@ threads beat the unset default (decode 38 against 60 tok/s on
 Qwen2.5-Coder-0.5B int4), while with other processes busy 1 thread decoded
 1.9x faster than 2 (SmolLM2 int4, five alternating rounds, spread 1.87-2.12x),
 which is why the tuner measures it. Inter-op threads, the graph optimization
-level and the CPU memory arena moved nothing beyond the spread; spinning
+level and the CPU memory arena moved no speed beyond the spread, and turning
+the arena or memory patterns off raised the peak memory of a 2,000-token
+prompt (Qwen2.5-Coder-0.5B int4: 779 MB, 954 MB without the arena); spinning
 (``config_entries``) is refused by ONNX Runtime GenAI 0.14.1's config parser.
 
 A value comes from the profile's ``[runtime]`` section (written by the tuner's

@@ -76,3 +76,25 @@ def test_two_deployments_at_once_make_two_versions(source: Path, tmp_path: Path)
     assert sorted(p.name for p in (cache / "custom").iterdir()) == ["m", "m-v2"]
     assert inference_model.read(cache / "custom" / "m-v2").Version == "2.0"
     assert json.loads((cache / "custom" / "m" / "genai_config.json").read_text())["search"]["temperature"] == 0.7
+
+
+def test_the_deployed_context_is_model_configs_max_length_when_shorter(source: Path, tmp_path: Path):
+    """The runtime reserves its key/value cache for all of context_length: a shorter max_length bounds it."""
+    genai = json.loads((source / "genai_config.json").read_text())
+    genai["model"]["context_length"] = 32768
+    genai["model"]["decoder"].update(num_hidden_layers=24, num_key_value_heads=2, head_size=64)
+    (source / "genai_config.json").write_text(json.dumps(genai))
+    p = profile()
+    p.deploy.model_config.max_length = 4096
+    plan = execute(plan_deploy(p, source, tmp_path / "cache"))
+    written = json.loads((plan.slot.folder / "genai_config.json").read_text())
+    assert written["model"]["context_length"] == 4096 and written["search"]["max_length"] == 4096
+    assert plan.context_window == 4096 and plan.context_length == 32768
+    # 24 layers x 2 (keys, values) x 2 heads x 64 x 4 bytes = 24 KB a token
+    assert "4,096 tokens" in plan.context_note() and "96.0 MB instead of 768.0 MB" in plan.context_note()
+    assert json.loads((source / "genai_config.json").read_text())["model"]["context_length"] == 32768  # source untouched
+
+    p.deploy.model_config.max_length = 65536  # longer than the model's own: the model's own
+    plan = execute(plan_deploy(p, source, tmp_path / "cache"))
+    assert json.loads((plan.slot.folder / "genai_config.json").read_text())["model"]["context_length"] == 32768
+    assert "the model's own" in plan.context_note()

@@ -103,6 +103,7 @@ def handle(args: argparse.Namespace) -> int:
         return fail("deploy", exc.message, exc.hint)
     for setting in plan.settings:
         print(f"runtime: {setting.describe()}", file=sys.stderr)
+    print(plan.context_note(), file=sys.stderr)
     for warning in plan.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if not plan.template_agrees:

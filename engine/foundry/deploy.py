@@ -8,6 +8,14 @@ checked against the tokenizer's own chat template (which the runtime uses).
 The profile's runtime settings (ONNX Runtime session options, see
 ``engine.runtime_settings``) are written there too, so Foundry Local runs with them.
 
+The Foundry Local runtime reserves its key/value cache for the model's whole
+``context_length`` when it loads the model, and does not stop at
+``search.max_length``; so the deployed ``context_length`` is ModelConfig's
+``max_length`` when that is shorter than the model's own. On Qwen2.5-Coder-0.5B
+(32,768 tokens) a 4,096-token window took the peak memory of a 2,000-token
+prompt from 1.71 to 1.03 GB (``benchmarks/foundry.py``), and the runtime refuses
+longer prompts with a clear error instead of garbling them.
+
 Files are staged in a hidden folder inside the cache and renamed into place,
 under a lock, so a crash or a second deploying process leaves no half model.
 """
@@ -34,6 +42,7 @@ from engine.foundry.cache import CUSTOM, SIDECAR, scan
 from engine.foundry.inference_model import InferenceModel, ModelConfig
 from engine.foundry.templates import FAMILY_NAMES, TEMPLATES, PromptTemplate, check_template, detect_family, read_chat_template
 from engine.profiles import Profile
+from engine.units import human_bytes
 
 LOCK_FILE = ".slmops-deploy.lock"
 # Files Olive leaves beside the model that the runtime does not need.
@@ -57,6 +66,30 @@ class DeployPlan:
     context_length: int | None
     warnings: list[str] = field(default_factory=list)
     settings: list[runtime_settings.Setting] = field(default_factory=list)  # written into genai_config.json
+    kv_bytes_per_token: int = 0  # of the key/value cache, 0 when unknown
+
+    @property
+    def context_window(self) -> int:
+        """The deployed ``context_length``: ModelConfig's max_length, capped by the model's own context."""
+        limit = self.model.ModelConfig.max_length
+        return min(limit, self.context_length) if self.context_length else limit
+
+    def context_note(self) -> str:
+        window, native, per_token = self.context_window, self.context_length, self.kv_bytes_per_token
+        if not native:
+            return f"context window: {window:,} tokens (deploy.model_config.max_length)"
+        if window < native:
+            note = f"context window: {window:,} tokens (deploy.model_config.max_length) of the model's {native:,}"
+            if per_token:
+                note += (
+                    f"; Foundry Local reserves its key/value cache for the whole window: "
+                    f"{human_bytes(per_token * window)} instead of {human_bytes(per_token * native)}"
+                )
+            return note + "; longer prompts are refused"
+        note = f"context window: {window:,} tokens, the model's own"
+        if per_token:
+            note += f"; Foundry Local reserves {human_bytes(per_token * window)} of key/value cache for it (a smaller max_length, less)"
+        return note
 
     @property
     def template_agrees(self) -> bool:
@@ -75,6 +108,8 @@ class DeployPlan:
             "inference_model": self.model.to_dict(),
             "warnings": self.warnings,
             "runtime_settings": [s.describe() for s in self.settings],
+            "context_window": self.context_window,
+            "model_context_length": self.context_length,
         }
 
 
@@ -128,7 +163,8 @@ def plan_deploy(
         ModelConfig=ModelConfig(cfg.max_length, cfg.temperature, cfg.top_p, cfg.repetition_penalty),
     )
     check = check_template(prompt, folder)
-    context_length = _context_length(folder)
+    genai = _genai(folder)
+    context_length = genai_config.context_length(genai) or None
     plan = DeployPlan(
         folder,
         cache_dir,
@@ -140,16 +176,12 @@ def plan_deploy(
         profile.convert.precision,
         context_length,
         settings=runtime_settings.resolve(profile.runtime),
+        kv_bytes_per_token=genai_config.kv_cache_bytes(genai, 1),
     )
     if not check.agrees:
         plan.warnings.append(check.message())
     if check.tokenizer_family == "unknown":
         plan.warnings.append("The tokenizer has no chat template of a known family; Foundry Local may format prompts badly.")
-    if context_length and context_length != cfg.max_length:
-        plan.warnings.append(
-            f"context_length is {context_length} but max_length (search.max_length) will be {cfg.max_length}: "
-            f"the runtime sizes its buffers by max_length, so prompt plus answer must fit in {cfg.max_length} tokens."
-        )
     return plan
 
 
@@ -169,11 +201,11 @@ def _taken(cache_dir: Path) -> dict[str, str]:
     return {e.path.name: e.name for e in scan(cache_dir) if e.path.parent == custom}
 
 
-def _context_length(folder: Path) -> int | None:
+def _genai(folder: Path) -> dict:
     try:
-        return genai_config.context_length(genai_config.read(folder)) or None
+        return genai_config.read(folder)
     except (genai_config.GenaiConfigError, ValueError, TypeError):
-        return None
+        return {}
 
 
 def apply_search(genai: dict, config: ModelConfig) -> dict:
@@ -187,6 +219,14 @@ def apply_search(genai: dict, config: ModelConfig) -> dict:
         do_sample=config.temperature > 0,  # temperature 0 means greedy
     )
     return {**genai, "search": search}
+
+
+def bound_context(genai: dict, window: int) -> dict:
+    """``genai_config.json`` whose ``context_length`` is at most ``window`` (what the runtime reserves memory for)."""
+    model = dict(genai.get("model", {}))
+    if window > 0 and (not model.get("context_length") or int(model["context_length"]) > window):
+        model["context_length"] = window
+    return {**genai, "model": model}
 
 
 @contextlib.contextmanager
@@ -226,7 +266,7 @@ def _write(plan: DeployPlan, slot: names.Slot, custom: Path) -> None:
         for item in sorted(plan.source.iterdir()):
             if item.is_file() and item.name not in _SKIP and item.name != inference_model.FILENAME:
                 shutil.copy2(item, staging / item.name)
-        genai = apply_search(genai_config.read(staging), plan.model.ModelConfig)
+        genai = bound_context(apply_search(genai_config.read(staging), plan.model.ModelConfig), plan.context_window)
         genai_config.session_options(genai).update(runtime_settings.session_options(plan.settings))
         genai_config.write(staging, genai)
         inference_model.write(staging, plan.model)
@@ -236,6 +276,7 @@ def _write(plan: DeployPlan, slot: names.Slot, custom: Path) -> None:
             "model_id": slot.model_id,
             "deployed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "runtime_settings": {s.name: s.source for s in plan.settings},
+            "model_context_length": plan.context_length,
         }
         write_text_atomic(staging / SIDECAR, json.dumps(sidecar, indent=2) + "\n")
         staging.rename(slot.folder)  # the slot is free (checked under the lock): never replaces anything

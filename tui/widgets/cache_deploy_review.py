@@ -54,6 +54,7 @@ class DeployReview(ModalScreen[tuple[str, PromptTemplate] | None]):
         )
         for setting in plan.settings:
             summary.append(f"runtime: {setting.describe()}\n")
+        summary.append(f"{plan.context_note()}\n")
         for warning in plan.warnings:
             summary.append(f"! {warning}\n", style="yellow")
         with VerticalScroll(id="deploy-review"):
