@@ -120,3 +120,26 @@ def test_headless_chat_prints_the_answer(demo_onnx_int4):
 def test_headless_chat_refuses_a_folder_that_is_not_a_model(tmp_path):
     run = subprocess.run([sys.executable, "-m", "tui.main", "chat", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert run.returncode != 0 and "genai_config.json" in run.stderr
+
+
+@pytest.mark.slow
+async def test_a_model_without_a_chat_template_is_prompted_with_the_text_itself(demo_onnx_int4, tmp_path):
+    """A base model (profile template "plain") has no chat template: the worker completes the text as it is."""
+    import json
+
+    folder = tmp_path / "base-model"
+    folder.mkdir()
+    for f in demo_onnx_int4.iterdir():
+        if f.is_file() and f.name not in ("chat_template.jinja", "tokenizer_config.json"):
+            os.link(f, folder / f.name)
+    config = json.loads((demo_onnx_int4 / "tokenizer_config.json").read_text())
+    config.pop("chat_template", None)
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    async with make_backend("onnxruntime-genai", folder) as b:
+        assert b.resident.info["template"].startswith("plain")
+        events = await collect(
+            b.generate(GenerationRequest([{"role": "user", "content": "The capital of France is"}], max_new_tokens=8))
+        )
+    result = events[-1]
+    assert isinstance(result, Result) and result.data["ok"], result.data
+    assert result.data["tokens_in"] == 5 and result.data["text"].strip()  # the five words alone: no role markers

@@ -40,7 +40,15 @@ from engine.errors import SlmopsError
 from engine.foundry import inference_model, names
 from engine.foundry.cache import CUSTOM, SIDECAR, scan
 from engine.foundry.inference_model import InferenceModel, ModelConfig
-from engine.foundry.templates import FAMILY_NAMES, TEMPLATES, PromptTemplate, check_template, detect_family, read_chat_template
+from engine.foundry.templates import (
+    FAMILY_NAMES,
+    PLAIN,
+    TEMPLATES,
+    PromptTemplate,
+    check_template,
+    detect_family,
+    read_chat_template,
+)
 from engine.profiles import Profile
 from engine.units import human_bytes
 
@@ -123,8 +131,8 @@ def find_model_folder(path: Path) -> Path | None:
 def prompt_template_for(profile: Profile, source: Path) -> PromptTemplate:
     """The profile's template: ``auto`` follows the tokenizer, a family name picks that family, ``custom`` its strings."""
     choice = profile.deploy.template
-    if choice == "plain":  # no chat formatting at all: the text is the prompt
-        return PromptTemplate(system="{Content}", user="{Content}", assistant="{Content}", prompt="{Content}")
+    if choice == "plain":
+        return PLAIN
     custom = PromptTemplate(**vars(profile.deploy.prompt_template))
     if choice == "custom" or (choice == "auto" and not custom.is_empty()):
         return custom

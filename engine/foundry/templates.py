@@ -27,6 +27,9 @@ class PromptTemplate:
         return not any(asdict(self).values())
 
 
+# No chat formatting at all, the text is the prompt: for base models whose tokenizer has no chat template.
+PLAIN = PromptTemplate(system="{Content}", user="{Content}", assistant="{Content}", prompt="{Content}")
+
 FAMILY_NAMES = {
     "chatml": "ChatML (Qwen, SmolLM)",
     "phi3": "Phi-3 / Phi-4-mini",

@@ -1,7 +1,8 @@
 """Worker: an ONNX Runtime GenAI model kept loaded, serving chat generations (see engine.workers.serving).
 
 Spec: ``{"model": DIR}``. The prompt comes from the folder's PromptTemplate
-(inference_model.json) when it has one, else from the tokenizer's chat template.
+(inference_model.json) when it has one, else from the tokenizer's chat template,
+else (a base model) the messages' text as it is.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import genai_config
+from engine.foundry.templates import PLAIN, read_chat_template
 from engine.workers import prompt
 from engine.workers.protocol import WorkerError, run_worker
 from engine.workers.serving import Prepared, serve
@@ -33,12 +35,20 @@ class OrtModel:
         # ONNX Runtime GenAI for a name the graph lacks crashes the process.
         self.logits_name = config.get("model", {}).get("decoder", {}).get("outputs", {}).get("logits", "logits")
         self.template = prompt.prompt_template(folder)
+        # A base model (profile template "plain") has no chat template to apply: its text is the prompt.
+        self.plain = self.template is None and not read_chat_template(folder).strip()
+        if self.plain:
+            self.template = PLAIN.to_dict()
 
     def info(self) -> dict[str, Any]:
         return {
             "model": str(self.folder),
             "backend": "onnxruntime-genai",
-            "template": "inference_model.json" if self.template else "tokenizer",
+            "template": "plain (the tokenizer has no chat template)"
+            if self.plain
+            else "inference_model.json"
+            if self.template
+            else "tokenizer",
         }
 
     def render(self, messages: list[dict[str, str]]) -> str:
