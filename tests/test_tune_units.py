@@ -13,7 +13,7 @@ from engine.tune.apply import ApplyError, candidate_of, target_path
 from engine.tune.candidates import CandidateError, onnx_input_workflow, parse_candidate, select
 from engine.tune.chart import frontier_chart
 from engine.tune.frontier import QualityBound, rank
-from engine.tune.runner import candidate_profile
+from engine.tune.runner import TuneBusy, TuneOptions, Tuner, candidate_profile, claim_work_dir
 
 
 def row(name, tps, ppl, size=100 * 2**20, pass_rate=1.0, error=None):
@@ -92,6 +92,19 @@ def test_apply_target_and_profile(home):
     for name in (None, "x", "y"):
         with pytest.raises(ApplyError):
             candidate_of(report, name)
+
+
+def test_a_second_run_of_the_same_profile_is_refused_before_it_touches_the_first_ones_models(home):
+    import asyncio
+
+    demo = find_profile("demo")
+    with claim_work_dir(demo) as folder:
+        (folder / "guide-int4").mkdir()
+        with pytest.raises(TuneBusy, match="Another tuning run of profile demo"):
+            asyncio.run(Tuner(demo, TuneOptions(select(["guide-int4"])), save=False).run())
+        assert (folder / "guide-int4").is_dir()
+    with claim_work_dir(demo):  # free again once the first run ended
+        pass
 
 
 def test_a_candidate_replaces_the_guides_recipe_only_beyond_the_spread():

@@ -43,7 +43,7 @@ def handle(args: argparse.Namespace) -> int:
     from engine.convert.plan import plan_conversion, plan_verdict
     from engine.tune.candidates import DEFAULT, CandidateError, select
     from engine.tune.frontier import QualityBound
-    from engine.tune.runner import TuneOptions
+    from engine.tune.runner import TuneBusy, TuneOptions
 
     if args.list:
         for c in DEFAULT:
@@ -68,7 +68,10 @@ def handle(args: argparse.Namespace) -> int:
     options = TuneOptions(
         candidates, quick=args.quick, threads=threads, bound=QualityBound(args.max_ppl_increase / 100), runs=args.runs
     )
-    report = asyncio.run(_run(profile, options))
+    try:
+        report = asyncio.run(_run(profile, options))
+    except TuneBusy as exc:
+        return fail("tune", exc.message, exc.hint)
     if args.json:
         from engine.cli.output import print_json
 

@@ -10,9 +10,11 @@ Cancelling keeps (and saves) what was measured before.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from engine.bench.quality import agreement
 from engine.bench.runner import BenchOptions, bench_model
 from engine.convert.errors import ConvertError
 from engine.convert.plan import check_plan, convert_job, plan_conversion, worker_spec
+from engine.errors import SlmopsError
 from engine.events import Error, Progress, Stage
 from engine.profiles import Profile
 from engine.tune import history
@@ -70,6 +73,29 @@ Notify = Callable[[TuneUpdate], None]
 def work_dir(profile: Profile) -> Path:
     """Where candidate models go; a new run replaces the previous run's, so disk use stays bounded."""
     return locations.models_dir() / f"tune-{profile.name}"
+
+
+class TuneBusy(SlmopsError):
+    pass
+
+
+@contextlib.contextmanager
+def claim_work_dir(profile: Profile) -> Iterator[Path]:
+    """The profile's work folder, held for one run: a second run of the same profile would clear its models."""
+    folder = work_dir(profile)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".tune.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise TuneBusy(
+                f"Another tuning run of profile {profile.name} is using {folder}.",
+                "Wait for it to end or cancel it (esc in its Tune view, Ctrl-C in its terminal), then run again.",
+            ) from None
+        try:
+            yield folder
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def candidate_profile(profile: Profile, candidate: Candidate) -> Profile:
@@ -245,6 +271,11 @@ class Tuner:
         self.report: dict[str, Any] | None = None
 
     async def run(self) -> dict[str, Any]:
+        """Raises ``TuneBusy`` when another run of the same profile is under way."""
+        with claim_work_dir(self.profile):
+            return await self._run()
+
+    async def _run(self) -> dict[str, Any]:
         from engine.tune.report import save_report
 
         profile, options, notify = self.profile, self.options, self.notify

@@ -123,8 +123,12 @@ class TuneScreen(ModalScreen[None]):
         self.run_worker(self._tune(), exclusive=True, group="tune")
 
     async def _tune(self) -> None:
+        from engine.tune.runner import TuneBusy
+
         try:
             await self.tuner.run()
+        except TuneBusy as exc:
+            self._status(f"{exc.message}\n{exc.hint}")
         finally:
             self.report = self.tuner.report
             self.call_later(self._show_report)
