@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.guide import BIN, guide_command  # noqa: E402
 from engine import genai_config, locations  # noqa: E402
 from engine.cli.output import human_bytes, print_table  # noqa: E402
 
-BIN = Path(sys.executable).parent
 # (label, slmops convert flags, quantize embedding/lm_head too): every recipe that works on the CPU
 PRECISIONS = [
     ("fp32 (mb-fp32)", ["--method", "config", "--precision", "fp32"], False),
@@ -45,10 +45,6 @@ def timed(argv: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProces
     started = time.monotonic()
     done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
     return time.monotonic() - started, done
-
-
-def folder_size(folder: Path) -> int:
-    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
 def profile_file(model: Path, scratch: Path, quantize_lm_head: bool = False) -> Path:
@@ -84,27 +80,7 @@ def main() -> int:
             # A fresh folder per run: Olive keeps its cache in the working directory, and
             # slmops convert always starts with a cold one, so the bare side must too.
             cold = Path(tempfile.mkdtemp(prefix=f"bare-{run}-cwd-", dir=scratch))
-            seconds, done = timed(
-                [
-                    str(BIN / "olive"),
-                    "auto-opt",
-                    "--model_name_or_path",
-                    str(args.model),
-                    "--device",
-                    "cpu",
-                    "--provider",
-                    "CPUExecutionProvider",
-                    "--use_model_builder",
-                    "--precision",
-                    "int4",
-                    "--output_path",
-                    str(out),
-                    "--log_level",
-                    "1",
-                    "--disable_telemetry",
-                ],
-                cold,
-            )
+            seconds, done = timed(guide_command(args.model, out), cold)
             if done.returncode != 0 or not genai_config.exists(out):
                 sys.exit(f"bare olive failed:\n{done.stdout[-3000:]}")
             bare_times.append(seconds)

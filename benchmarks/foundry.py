@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.guide import guide_command  # noqa: E402
 from engine import genai_config, locations  # noqa: E402
 from engine.backends import make_backend  # noqa: E402
 from engine.backends.base import GenerationRequest  # noqa: E402
@@ -44,7 +45,6 @@ from engine.bench.latency import generate_once  # noqa: E402
 from engine.bench.prompts import prompt_of_length  # noqa: E402
 from engine.bench.runner import folder_size  # noqa: E402
 
-BIN = Path(sys.executable).parent
 QWEN = "Qwen2.5-Coder-0.5B-Instruct"
 SLMOPS_CANDIDATE = "rtn-int4-b128-head8:prune_lm_head=true"  # the tuner's pick on the Qwen built-in, last-token logits
 SHORT_PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper and the sea."}]
@@ -68,24 +68,7 @@ def guide_convert(model: Path, output: Path) -> None:
     cwd = Path(tempfile.mkdtemp(prefix="guide-olive-"))
     try:
         done = subprocess.run(
-            [
-                str(BIN / "olive"),
-                "auto-opt",
-                "--model_name_or_path",
-                str(model),
-                "--device",
-                "cpu",
-                "--provider",
-                "CPUExecutionProvider",
-                "--use_model_builder",
-                "--precision",
-                "int4",
-                "--output_path",
-                str(output),
-                "--log_level",
-                "1",
-                "--disable_telemetry",
-            ],
+            guide_command(model, output),
             cwd=cwd,
             capture_output=True,
             text=True,
