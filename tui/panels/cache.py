@@ -320,15 +320,14 @@ class CachePanel(Panel):
             return
         self._review(plan)
 
-    def _review(self, plan: DeployPlan) -> None:
-        def answered(choice) -> None:
-            if choice is None:
-                return
+    @work(exclusive=True, group="deploy-review")
+    async def _review(self, plan: DeployPlan) -> None:
+        while (choice := await self.app.push_screen_wait(DeployReview(plan))) is not None:
             action, template = choice
             try:
-                if action == "fix":
-                    self._review(fix_template(plan))
-                    return
+                if action == "fix":  # review again, with the tokenizer's template
+                    plan = fix_template(plan)
+                    continue
                 final = (
                     plan
                     if template == plan.model.PromptTemplate
@@ -340,8 +339,7 @@ class CachePanel(Panel):
             self.deploying = f"deploy {final.slot.model_id}"
             self._show_status()
             self.run_worker(partial(execute, final), thread=True, exclusive=True, group="deploy")
-
-        self.app.push_screen(DeployReview(plan), answered)
+            return
 
     async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker

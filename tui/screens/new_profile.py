@@ -176,16 +176,15 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             )
             return
         if proposal.exists:
-
-            def answered(yes: bool | None) -> None:
-                if yes:
-                    self._write(proposal, overwrite=True)
-
-            self.app.push_screen(
-                ConfirmScreen(f"{proposal.path} exists.\nReplace it with this profile?", yes="Replace", no="Keep"), answered
-            )
+            self._confirm_replace(proposal)
             return
         self._write(proposal, overwrite=False)
+
+    @work(exclusive=True, group="np-replace")
+    async def _confirm_replace(self, proposal: Proposal) -> None:
+        question = ConfirmScreen(f"{proposal.path} exists.\nReplace it with this profile?", yes="Replace", no="Keep")
+        if await self.app.push_screen_wait(question):
+            self._write(proposal, overwrite=True)
 
     def _write(self, proposal: Proposal, *, overwrite: bool) -> None:
         try:

@@ -9,7 +9,9 @@ existing file is confirmed first (comments in it are not kept).
 
 from __future__ import annotations
 
-from textual import on
+from pathlib import Path
+
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -138,25 +140,21 @@ class ProfileEditor(ModalScreen[Profile | None]):
         except ProfileError as exc:
             self.query_one("#pe-status").update(f"Not saved: {exc.reason}")
             return
-        path = target_path(self.profile)
+        self._save(edited, target_path(self.profile))
 
-        def save(yes: bool | None = True) -> None:
-            if not yes:
-                return
-            try:
-                written = save_profile(edited, path, overwrite=True)
-                saved = load_profile(written)
-            except (OSError, ProfileError) as exc:
-                self.query_one("#pe-status").update(f"Not saved: {exc}")
-                return
-            self.dismiss(saved)
-
+    @work(exclusive=True, group="pe-save")
+    async def _save(self, edited: Profile, path: Path) -> None:
         if path.exists():
-            self.app.push_screen(
-                ConfirmScreen(f"Save over {path}?\nComments in the file are not kept.", yes="Save", no="Back"), save
-            )
-        else:
-            save()
+            question = ConfirmScreen(f"Save over {path}?\nComments in the file are not kept.", yes="Save", no="Back")
+            if not await self.app.push_screen_wait(question):
+                return
+        try:
+            written = save_profile(edited, path, overwrite=True)
+            saved = load_profile(written)
+        except (OSError, ProfileError) as exc:
+            self.query_one("#pe-status").update(f"Not saved: {exc}")
+            return
+        self.dismiss(saved)
 
     @on(Button.Pressed, "#pe-save")
     def _save_pressed(self) -> None:
