@@ -64,6 +64,15 @@ def context_length(data: dict[str, Any]) -> int:
     return int(data.get("model", {}).get("context_length", 0) or 0)
 
 
+def bound_context(data: dict[str, Any], window: int) -> dict[str, Any]:
+    """``data`` whose ``context_length`` is at most ``window``: the Foundry Local runtime reserves its key/value
+    cache for the whole context when it loads a model, and refuses requests that do not fit in it."""
+    model = dict(data.get("model", {}))
+    if window > 0 and (not model.get("context_length") or int(model["context_length"]) > window):
+        model["context_length"] = window
+    return {**data, "model": model}
+
+
 def kv_cache_bytes(data: dict[str, Any], tokens: int, element_bytes: int = 4) -> int:
     """The key/value cache for ``tokens`` positions (keys and values of every layer; fp32 on the CPU);
     0 when the decoder section lacks the sizes."""

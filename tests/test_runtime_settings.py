@@ -159,3 +159,19 @@ async def test_cache_panel_shows_settings_and_reapplies_after_confirming(source:
         await pilot.pause()
         assert runtime_settings.read(plan.slot.folder) == {"intra_op_num_threads": 5}
         assert "measured:" not in str(app.query_one(CacheSettings).render())
+
+
+def test_reapplying_bounds_the_context_of_a_model_deployed_with_its_whole_context(source: Path, home: Path):
+    """An entry deployed before deploy bounded the context reserves Foundry Local's key/value cache for all of it."""
+    from engine import genai_config, locations
+    from engine.foundry.settings import CONTEXT, entry_settings, reapply
+
+    plan = _deploy_default(source, locations.foundry_cache_dir())
+    genai_config.update(plan.slot.folder, lambda d: d["model"].update(context_length=32768))  # as deployed before
+    found = entry_settings(plan.slot.folder)
+    window = plan.model.ModelConfig.max_length
+    assert (CONTEXT, 32768) in [(s.name, s.value) for s in found.current]
+    assert (CONTEXT, window) in [(s.name, s.value) for s in found.proposed] and found.differs
+    reapply(plan.slot.folder)
+    assert genai_config.context_length(genai_config.read(plan.slot.folder)) == window
+    assert not entry_settings(plan.slot.folder).differs

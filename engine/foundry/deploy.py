@@ -229,14 +229,6 @@ def apply_search(genai: dict, config: ModelConfig) -> dict:
     return {**genai, "search": search}
 
 
-def bound_context(genai: dict, window: int) -> dict:
-    """``genai_config.json`` whose ``context_length`` is at most ``window`` (what the runtime reserves memory for)."""
-    model = dict(genai.get("model", {}))
-    if window > 0 and (not model.get("context_length") or int(model["context_length"]) > window):
-        model["context_length"] = window
-    return {**genai, "model": model}
-
-
 @contextlib.contextmanager
 def cache_lock(cache_dir: Path) -> Iterator[None]:
     """One deployment at a time per cache, across processes."""
@@ -274,7 +266,7 @@ def _write(plan: DeployPlan, slot: names.Slot, custom: Path) -> None:
         for item in sorted(plan.source.iterdir()):
             if item.is_file() and item.name not in _SKIP and item.name != inference_model.FILENAME:
                 shutil.copy2(item, staging / item.name)
-        genai = bound_context(apply_search(genai_config.read(staging), plan.model.ModelConfig), plan.context_window)
+        genai = genai_config.bound_context(apply_search(genai_config.read(staging), plan.model.ModelConfig), plan.context_window)
         genai_config.session_options(genai).update(runtime_settings.session_options(plan.settings))
         genai_config.write(staging, genai)
         inference_model.write(staging, plan.model)

@@ -3,7 +3,10 @@
 A model deployed before the tuner measured this machine runs with whatever
 was written then; re-applying writes the latest measured settings for its
 architecture (``engine.tune.history``), else the default, into the deployed
-copy, and records their source in slmops' sidecar file beside it.
+copy, and records their source in slmops' sidecar file beside it. It also
+bounds the context to ModelConfig's ``max_length``, as deploy now does
+(``engine.foundry.deploy``): a model deployed with its whole native context
+makes Foundry Local reserve the key/value cache for all of it.
 """
 
 from __future__ import annotations
@@ -12,13 +15,16 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import runtime_settings
+from engine import genai_config, runtime_settings
 from engine.atomic import write_text_atomic
+from engine.foundry import inference_model
 from engine.foundry.cache import SIDECAR
 from engine.profiles import RuntimeSection
 from engine.tune import history
 
 UNSET = "unset: ONNX Runtime's default (one intra-op thread was seen here)"
+CONTEXT = "context_length"  # genai_config.json's model.context_length: what Foundry Local reserves memory for
+CONTEXT_SOURCE = "ModelConfig max_length (the key/value cache is reserved for the whole context)"
 
 
 @dataclass(frozen=True)
@@ -48,9 +54,26 @@ def measured(folder: Path) -> RuntimeSection:
     return RuntimeSection(chosen[runtime_settings.INTRA_OP], runtime_settings.measured_source(past["date"][:10]))
 
 
+def _context(folder: Path, data: dict) -> tuple[runtime_settings.Setting, runtime_settings.Setting] | None:
+    """The context window as deployed, and as ModelConfig's max_length bounds it (None: nothing to bound)."""
+    current = genai_config.context_length(data)
+    try:
+        limit = inference_model.read(folder).ModelConfig.max_length
+    except inference_model.InferenceModelError:
+        limit = int(data.get("search", {}).get("max_length") or 0)
+    if not current or not limit:
+        return None
+    native = int(_sidecar(folder).get("model_context_length") or current)
+    return (
+        runtime_settings.Setting(CONTEXT, current, "as deployed"),
+        runtime_settings.Setting(CONTEXT, min(limit, native), CONTEXT_SOURCE),
+    )
+
+
 def entry_settings(folder: Path) -> EntrySettings:
     """Raises ``engine.genai_config.GenaiConfigError`` for a folder without a readable genai_config.json."""
-    options = runtime_settings.read(folder)
+    data = genai_config.read(folder)
+    options = genai_config.session_options(data)
     sources = _sidecar(folder).get("runtime_settings") or {}
     current = [
         runtime_settings.Setting(
@@ -58,15 +81,24 @@ def entry_settings(folder: Path) -> EntrySettings:
         )
         for name in (runtime_settings.INTRA_OP,)
     ]
-    return EntrySettings(current, runtime_settings.resolve(measured(folder)))
+    proposed = runtime_settings.resolve(measured(folder))
+    if context := _context(folder, data):
+        current.append(context[0])
+        proposed.append(context[1])
+    return EntrySettings(current, proposed)
 
 
 def reapply(folder: Path) -> list[runtime_settings.Setting]:
     """Write the proposed settings into the deployed copy; a loaded model takes them when loaded again."""
-    settings = entry_settings(folder).proposed
-    runtime_settings.write(folder, runtime_settings.session_options(settings))
+    proposed = entry_settings(folder).proposed
+    options = [s for s in proposed if s.name != CONTEXT]
+    runtime_settings.write(folder, runtime_settings.session_options(options))
+    for window in (s.value for s in proposed if s.name == CONTEXT):
+        if genai_config.context_length(genai_config.read(folder)) != window:
+            data = genai_config.bound_context(genai_config.read(folder), window)
+            genai_config.write(folder, data)
     if (folder / SIDECAR).is_file():  # only slmops' own deployments have one (it marks them as such)
         sidecar = _sidecar(folder)
-        sidecar["runtime_settings"] = {s.name: s.source for s in settings}
+        sidecar["runtime_settings"] = {s.name: s.source for s in options}
         write_text_atomic(folder / SIDECAR, json.dumps(sidecar, indent=2) + "\n")
-    return settings
+    return proposed
