@@ -46,7 +46,7 @@ from engine.bench.prompts import prompt_of_length  # noqa: E402
 from engine.bench.runner import folder_size  # noqa: E402
 
 QWEN = "Qwen2.5-Coder-0.5B-Instruct"
-SLMOPS_CANDIDATE = "rtn-int4-b128-head8:prune_lm_head=true"  # the tuner's pick on the Qwen built-in, last-token logits
+SLMOPS_CANDIDATE = "rtn-int4-b128-prune"  # the tuner's pick on the Qwen built-in: RTN int4, lm_head too, last-token logits
 SHORT_PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper and the sea."}]
 # (what, higher is better, target ratio slmops / guide) on the Qwen built-in
 TARGETS = {"decode_tps": (True, 1.5), "ttft_ms_512": (False, 0.6), "peak_bytes_2000": (False, 0.5)}

@@ -226,3 +226,26 @@ def test_report_shows_medians_spread_and_ratios(capsys):
     print_report(report)
     out = capsys.readouterr().out
     assert "vs guide" in out and "measured runtime settings: intra_op_num_threads=2" in out
+
+
+def test_a_candidate_as_fast_as_the_guides_that_halves_the_first_token_replaces_it_and_a_slower_one_does_not():
+    from engine.tune.frontier import judge_against_guide
+
+    def vs(decode, ttft):
+        return {
+            "decode_tps": {"ratios": decode, "beats": min(decode) > 1},
+            "ttft_ms_long": {"ratios": ttft, "beats": max(ttft) < 1},
+        }
+
+    # Qwen2.5-Coder-0.5B here: RTN int4 with a pruned lm_head decoded 1.00x [0.88-1.54], first token 0.59x
+    assert judge_against_guide(vs([0.88, 1.0, 1.54], [0.55, 0.59, 0.62])) == (["ttft_ms_long"], True)
+    # with an 8-bit lm_head: slower at decode in every pair, so the faster first token does not make up for it
+    assert judge_against_guide(vs([0.69, 0.86, 0.97], [0.6, 0.64, 0.7])) == (["ttft_ms_long"], False)
+    assert judge_against_guide(vs([0.9, 1.0, 1.1], [0.9, 1.0, 1.1])) == ([], False)  # no gain beyond the spread
+
+    rows = [row("fp32", 5, 2.0, 2400 * 2**20), row("guide-int4", 23.5, 2.07), row("pruned", 22.6, 2.04)]
+    by_name = {r["name"]: r for r in rows}
+    by_name["pruned"]["gains"], by_name["pruned"]["beats_guide"] = ["ttft_ms_long"], True
+    by_name["fp32"]["beats_guide"] = False
+    assert rank(rows, QualityBound()) == "pruned"
+    assert "first token of the long prompt" in by_name["pruned"]["choice_note"]

@@ -1,12 +1,16 @@
 """Ranking: the quality bound against fp32, the speed / quality frontier, and the chosen candidate.
 
 A candidate keeps quality when its perplexity is at most ``max_ppl_increase``
-over fp32's and its evaluation pass rate is no lower than fp32's. The chosen
-one is the fastest decoder (median of its runs) among those that keep quality,
-but a candidate replaces the guide's recipe only when its gain is larger than
-the spread: it decoded faster than the guide's in every side-by-side pair
-(``beats_guide``). When none does, the guide's recipe stays chosen if it keeps
-quality; else the fastest candidate that keeps quality is chosen, for its quality.
+over fp32's and its evaluation pass rate is no lower than fp32's. A candidate
+replaces the guide's recipe only when it gains beyond the spread: faster than
+the guide's in every side-by-side pair at decode, at the first token of the long
+prompt, in prefill or in peak memory, and not slower at decode in every pair
+(``beats_guide``, with the ``gains``). A recipe that decodes as fast as the
+guide's but answers a long prompt in half the time, in a smaller model, is
+better for the user. The chosen one is the fastest decoder (median of its runs)
+among those that keep quality and beat the guide's; when none does, the guide's
+recipe stays chosen if it keeps quality; else the fastest candidate that keeps
+quality is chosen, for its quality.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from engine.bench.stats import beats
 from engine.tune.candidates import FP32
 
 GUIDE = "guide-int4"  # the guide's recipe: every candidate's speed is timed against it
@@ -46,6 +51,22 @@ def within_bound(row: dict[str, Any], reference: dict[str, Any] | None, bound: Q
     return True, ""
 
 
+GAIN_LABELS = {
+    "decode_tps": "decode",
+    "ttft_ms_long": "first token of the long prompt",
+    "prefill_tps_long": "prefill",
+    "peak_rss_bytes": "peak memory",
+}
+
+
+def judge_against_guide(vs: dict[str, dict[str, Any]]) -> tuple[list[str], bool]:
+    """The figures where a candidate gained beyond the spread over the guide's recipe (per-pair ratios under
+    ``vs``), and whether it beats the guide's: some gain, and decode not slower in every pair."""
+    gains = [key for key in GAIN_LABELS if (vs.get(key) or {}).get("beats")]
+    slower = beats((vs.get("decode_tps") or {}).get("ratios") or [], higher_is_better=False)
+    return gains, bool(gains) and not slower
+
+
 def frontier(rows: list[dict[str, Any]]) -> set[str]:
     """Names of the measured candidates no other one beats on both decode speed and perplexity."""
     measured = [r for r in rows if not r.get("error") and r.get("decode_tps") and r.get("perplexity") is not None]
@@ -73,11 +94,17 @@ def rank(rows: list[dict[str, Any]], bound: QualityBound) -> str | None:
         row["rank"] = i + 1 if row in keep else None
         row.pop("choice_note", None)
     rows.sort(key=ordered.index)
+    better = [r for r in keep if r.get("beats_guide")]
     # beats_guide is None where no side-by-side pairs were run (the guide itself, or figures from elsewhere).
-    chosen = next((r for r in keep if r.get("beats_guide") is not False), None)
-    if chosen is None and keep:
-        chosen = keep[0]
-        chosen["choice_note"] = "no candidate decoded faster than the guide's beyond the spread; chosen for its quality"
-    elif chosen is not None and chosen is not keep[0]:
+    unpaired = [r for r in keep if r.get("beats_guide") is None]
+    chosen = (better or unpaired or keep or [None])[0]
+    if chosen is None:
+        return None
+    if not better and not unpaired:
+        chosen["choice_note"] = "no candidate beat the guide's beyond the spread; chosen for its quality"
+    elif chosen in better and chosen.get("gains") and "decode_tps" not in chosen["gains"]:
+        gains = ", ".join(GAIN_LABELS[g] for g in chosen["gains"])
+        chosen["choice_note"] = f"decodes as fast as the guide's within the spread, and gains beyond it in {gains}"
+    elif chosen is not keep[0]:
         chosen["choice_note"] = f"{keep[0]['name']} is faster by median but not beyond the spread of the pairs"
-    return chosen["name"] if chosen else None
+    return chosen["name"]

@@ -144,7 +144,8 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"Speed: {report.get('runs')} runs of each candidate alternating with the guide's recipe, both at default settings, "
         "a fresh worker each; medians, [min-max], and vs_guide the median [min-max] of per-pair ratios. A candidate "
-        "replaces the guide's recipe only when it was faster in every pair (beats_guide).",
+        "replaces the guide's recipe only when it gained in every pair (decode, first token, prefill or peak memory) "
+        "without decoding slower in every pair (beats_guide).",
         "",
         "| " + " | ".join(("settings", *COLUMNS)) + " |",
         "|" + "---|" * (len(COLUMNS) + 1),

@@ -29,7 +29,7 @@ from engine.events import Error, Progress, Stage
 from engine.profiles import Profile
 from engine.tune import history
 from engine.tune.candidates import BY_NAME, FP32, Candidate, onnx_input_workflow
-from engine.tune.frontier import GUIDE, QualityBound, rank
+from engine.tune.frontier import GUIDE, QualityBound, judge_against_guide, rank
 from engine.tune.timing import Side, interleave, measure_run, ratio_summary, speed_figures
 
 
@@ -207,7 +207,7 @@ def _apply_figures(row: dict[str, Any], figures: dict[str, Any]) -> None:
     row.update({k: v for k, v in figures.items() if k not in ("vs", "run_error")})
     if "vs" in figures:
         row["vs_guide"] = figures["vs"]
-        row["beats_guide"] = figures["vs"]["decode_tps"]["beats"]
+        row["gains"], row["beats_guide"] = judge_against_guide(figures["vs"])
     if figures["runs"] and figures["failed_runs"] == figures["runs"]:
         row["error"] = f"speed: {figures['run_error']}"
 
@@ -293,7 +293,9 @@ class Tuner:
                     fp32_dir = Path(row["path"])
                 rows.append(row)
                 guide = rows[0]
-                if not row.get("error") and not guide.get("error") and row is not guide:
+                if candidate.name == FP32:  # the quality reference: never deployed, so not timed against the guide's
+                    row["beats_guide"] = False
+                elif not row.get("error") and not guide.get("error") and row is not guide:
                     await time_candidate(profile, guide, row, options, notify)
                 notify(TuneUpdate(candidate.name, "failed" if row.get("error") else "done", row.get("error") or "", row))
             add_agreement(rows)
