@@ -10,7 +10,8 @@ built-in, else the SmolLM2 demo):
   ``inference_model.json``; genai_config.json as Olive wrote it (default settings);
 - slmops': the tuned recipe (``--candidate``, default the tuner's winner on the Qwen
   built-in) converted by slmops' convert and deployed by slmops' deploy, so the
-  figures are what a user of slmops gets (recipe and the runtime settings deploy writes).
+  figures are what a user of slmops gets (recipe, the runtime settings deploy
+  writes, and the context window bounded by the profile's max_length).
 
 Each run loads each side in a fresh worker process (the Foundry Local runtime in
 process, a ``ChatSession`` per request, streaming, as a user's client does),
@@ -238,7 +239,8 @@ def main() -> int:
         f"{runs['slmops'][0]['tokens_512']} / {runs['slmops'][0]['tokens_2000']} (slmops)"
     )
     for side, folder in sides.items():
-        print(f"{side}: {folder}  (session options: {session_options(folder)})")
+        context = genai_config.context_length(genai_config.read(folder))
+        print(f"{side}: {folder}  (session options: {session_options(folder)}; context_length {context})")
     if model.name != QWEN:
         print("\nno target on this model (the targets are for the Qwen2.5-Coder-0.5B built-in)")
         return 0
