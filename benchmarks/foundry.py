@@ -9,7 +9,7 @@ built-in, else the SmolLM2 demo):
   it, copied into ``<cache>/custom/<name>/`` with the guide's
   ``inference_model.json``; genai_config.json as Olive wrote it (default settings);
 - slmops': the tuned recipe (``--candidate``, default the tuner's winner on the Qwen
-  built-in) converted by slmops' convert and deployed by slmops' deploy, so the
+  built-in; on another model, the recipe a new profile starts from untuned) converted by slmops' convert and deployed by slmops' deploy, so the
   figures are what a user of slmops gets (recipe, the runtime settings deploy
   writes, and the context window bounded by the profile's max_length).
 
@@ -45,6 +45,7 @@ from engine.backends.base import GenerationRequest  # noqa: E402
 from engine.bench.latency import generate_once  # noqa: E402
 from engine.bench.prompts import prompt_of_length  # noqa: E402
 from engine.bench.runner import folder_size  # noqa: E402
+from engine.recommended import WINNER  # noqa: E402
 
 QWEN = "Qwen2.5-Coder-0.5B-Instruct"
 SLMOPS_CANDIDATE = "rtn-int4-b128-prune"  # the tuner's pick on the Qwen built-in: RTN int4, lm_head too, last-token logits
@@ -180,13 +181,15 @@ def main() -> int:
         help="the Hugging Face folder both sides start from",
     )
     parser.add_argument(
-        "--candidate", default=SLMOPS_CANDIDATE, help=f"slmops' recipe, as a tuner candidate (default {SLMOPS_CANDIDATE})"
+        "--candidate",
+        help=f"slmops' recipe, as a tuner candidate (default {SLMOPS_CANDIDATE} on the Qwen built-in, else {WINNER})",
     )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--tokens", type=int, default=128, help="new tokens of the short prompt (decode speed)")
     parser.add_argument("--reuse", action="store_true", help="keep the conversions of an earlier run of this script")
     args = parser.parse_args()
     model = args.model.expanduser().resolve()
+    args.candidate = args.candidate or (SLMOPS_CANDIDATE if model.name == QWEN else WINNER)
     work = locations.models_dir() / f"bench-foundry-{model.name}"
     cache = work / "foundry-cache"  # a private cache: nothing of the user's is touched
     shutil.rmtree(cache, ignore_errors=True)

@@ -74,8 +74,8 @@ def bound_context(data: dict[str, Any], window: int) -> dict[str, Any]:
 
 
 def kv_cache_bytes(data: dict[str, Any], tokens: int, element_bytes: int = 4) -> int:
-    """The key/value cache for ``tokens`` positions (keys and values of every layer; fp32 on the CPU);
-    0 when the decoder section lacks the sizes."""
+    """The key/value cache for ``tokens`` positions (keys and values of every layer, ``element_bytes`` each:
+    4 for the CPU's fp32); 0 when the decoder section lacks the sizes."""
     decoder = data.get("model", {}).get("decoder", {})
     try:
         per_token = 2 * int(decoder["num_hidden_layers"]) * int(decoder["num_key_value_heads"]) * int(decoder["head_size"])

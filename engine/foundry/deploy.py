@@ -184,7 +184,8 @@ def plan_deploy(
         profile.convert.precision,
         context_length,
         settings=runtime_settings.resolve(profile.runtime),
-        kv_bytes_per_token=genai_config.kv_cache_bytes(genai, 1),
+        # fp32 inputs and outputs on the CPU, fp16 on a GPU
+        kv_bytes_per_token=genai_config.kv_cache_bytes(genai, 1, 4 if profile.convert.provider == "CPUExecutionProvider" else 2),
     )
     if not check.agrees:
         plan.warnings.append(check.message())
