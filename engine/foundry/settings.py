@@ -94,9 +94,9 @@ def reapply(folder: Path) -> list[runtime_settings.Setting]:
     options = [s for s in proposed if s.name != CONTEXT]
     runtime_settings.write(folder, runtime_settings.session_options(options))
     for window in (s.value for s in proposed if s.name == CONTEXT):
-        if genai_config.context_length(genai_config.read(folder)) != window:
-            data = genai_config.bound_context(genai_config.read(folder), window)
-            genai_config.write(folder, data)
+        data = genai_config.read(folder)
+        if genai_config.context_length(data) != window:
+            genai_config.write(folder, genai_config.bound_context(data, window))
     if (folder / SIDECAR).is_file():  # only slmops' own deployments have one (it marks them as such)
         sidecar = _sidecar(folder)
         sidecar["runtime_settings"] = {s.name: s.source for s in options}
