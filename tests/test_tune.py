@@ -55,7 +55,7 @@ def test_reduced_candidate_set_runs_end_to_end(tuned):
     assert by_name[HEAD8]["size_bytes"] < by_name["fp32"]["size_bytes"] / 3
     assert any(u.status == "bench" for u in tuned["updates"]) and any(u.status == "convert" for u in tuned["updates"])
     assert tuned["runs"] == 2 and by_name["guide-int4"]["runs"] == 2  # against HEAD8 (fp32, the quality reference, is not timed)
-    assert "vs_guide" not in by_name["fp32"] and by_name["fp32"]["beats_guide"] is False
+    assert "vs_guide" not in by_name["fp32"] and by_name["fp32"]["beats_guide"] is False and by_name["fp32"]["runs"] == 1
     ratio = by_name[HEAD8]["vs_guide"]["decode_tps"]
     assert len(ratio["ratios"]) == 2 and ratio["low"] <= ratio["median"] <= ratio["high"]
     assert by_name[HEAD8]["decode_tps_spread"]["n"] == 2 and by_name[HEAD8]["session_options"] == {}
