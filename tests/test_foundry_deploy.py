@@ -81,7 +81,9 @@ def test_deploy_writes_the_guides_layout(deployed: dict, cache: Path):
         1.1,
         False,
     )
-    assert any("context_length is 8192" in w for w in result["warnings"])
+    # the demo's 8,192 tokens bounded by max_length: Foundry Local reserves its key/value cache for 2,048
+    assert (result["context_window"], result["model_context_length"]) == (2048, 8192) and result["warnings"] == []
+    assert json.loads((folder / "genai_config.json").read_text())["model"]["context_length"] == 2048
     assert not list((cache / "custom").glob(".*")), "no staging folder left behind"
 
 

@@ -34,12 +34,13 @@ def _result(data: dict[str, Any]) -> None:
 
 
 def context_limit(folder: Path, context_length: int) -> int:
-    """Prompt plus answer, in tokens: the runtime sizes its buffers by search.max_length but does not enforce it."""
+    """Prompt plus answer, in tokens: ModelConfig's max_length (search.max_length) within the context. The runtime
+    itself enforces only context_length (which deploy bounds by max_length; a model deployed otherwise may not be)."""
     try:
-        max_length = int(genai_config.read(folder).get("search", {}).get("max_length") or 0)
+        limit = genai_config.sequence_limit(genai_config.read(folder))
     except (GenaiConfigError, ValueError, TypeError, AttributeError):
         return context_length
-    return min(max_length, context_length) if max_length > 0 else context_length
+    return min(limit, context_length) if limit > 0 else context_length
 
 
 def _bind(host: str, port: int, upstream: tuple[str, int], served: ServedModel) -> EndpointProxy:
