@@ -175,3 +175,51 @@ def test_reapplying_bounds_the_context_of_a_model_deployed_with_its_whole_contex
     reapply(plan.slot.folder)
     assert genai_config.context_length(genai_config.read(plan.slot.folder)) == window
     assert not entry_settings(plan.slot.folder).differs
+
+
+# A client of Foundry Local's own SDK, outside slmops' backends: what any application would see.
+SDK_CLIENT = r"""
+import sys
+from pathlib import Path
+from foundry_local_sdk import ChatSession, MessageItem, MessageRole, Request, RequestOptions, SearchOptions
+from engine.foundry import sdk
+cache, folder, words = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+manager = sdk.open_manager(cache)
+model = sdk.find_by_path(manager, folder) or sdk.register(manager, folder, "bounded:1")
+model.load()
+request = Request()
+request.add_item(MessageItem(MessageRole.USER, "Say hello. " + " ".join(["word"] * words)))
+request.set_options(RequestOptions(search=SearchOptions(max_output_tokens=16, do_sample=False)))
+with ChatSession(model) as session:
+    session.set_streaming(True)
+    try:
+        items = session.process_streaming_request(request)
+        parts = [getattr(p, "text", "") for item in items for p in getattr(item, "_parts", [item])]
+        print("answered", len("".join(p or "" for p in parts)))
+    except Exception as exc:
+        print("refused", exc)
+"""
+
+
+@pytest.mark.slow
+def test_foundry_local_reserves_and_enforces_the_bounded_context(demo_onnx_int4: Path, tmp_path: Path):
+    """Deploy bounds context_length by max_length: the runtime then refuses, itself, a request that does not fit."""
+    import os
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    profile = Profile(name="bounded")
+    profile.deploy.model_config.max_length = 256
+    plan = execute(plan_deploy(profile, demo_onnx_int4, cache))
+    assert genai_config.context_length(genai_config.read(plan.slot.folder)) == 256  # the demo's own: 8,192
+
+    def ask(words: int) -> str:
+        argv = [sys.executable, "-c", SDK_CLIENT, str(cache), str(plan.slot.folder), str(words)]
+        root = str(Path(__file__).resolve().parents[1])
+        done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": root}, timeout=300)
+        return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-2000:]
+
+    assert ask(100).startswith("answered")
+    refused = ask(400)
+    assert refused.startswith("refused") and "maximum context length of 256" in refused, refused
