@@ -13,8 +13,9 @@ The Foundry Local runtime reserves its key/value cache for the model's whole
 ``search.max_length``; so the deployed ``context_length`` is ModelConfig's
 ``max_length`` when that is shorter than the model's own. On Qwen2.5-Coder-0.5B
 (32,768 tokens) a 4,096-token window took the peak memory of a 2,000-token
-prompt from 1.71 to 1.03 GB (``benchmarks/foundry.py``), and the runtime refuses
-longer prompts with a clear error instead of garbling them.
+prompt in Foundry Local from 1.71 to 1.03 GB, on the same deployed model with
+nothing else changed; and the runtime itself refuses a request that does not
+fit, with a clear error.
 
 Files are staged in a hidden folder inside the cache and renamed into place,
 under a lock, so a crash or a second deploying process leaves no half model.
