@@ -41,15 +41,11 @@ class OrtModel:
             self.template = PLAIN.to_dict()
 
     def info(self) -> dict[str, Any]:
-        return {
-            "model": str(self.folder),
-            "backend": "onnxruntime-genai",
-            "template": "plain (the tokenizer has no chat template)"
-            if self.plain
-            else "inference_model.json"
-            if self.template
-            else "tokenizer",
-        }
+        if self.plain:
+            template = "plain (the tokenizer has no chat template)"
+        else:
+            template = "inference_model.json" if self.template else "tokenizer"
+        return {"model": str(self.folder), "backend": "onnxruntime-genai", "template": template}
 
     def render(self, messages: list[dict[str, str]]) -> str:
         if self.template:
