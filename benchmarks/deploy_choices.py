@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.fresh import json_from_fresh_process  # noqa: E402
 from benchmarks.runtime_settings import RUN  # noqa: E402
 
 PERPLEXITY = r"""
@@ -54,16 +54,7 @@ print(json.dumps({"peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_
 
 
 def run(code: str, *args: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", code, *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-    )
-    if out.returncode != 0:
-        raise SystemExit(f"failed: {args}\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json_from_fresh_process(["-c", code, *args], f"{args}")
 
 
 def size(folder: Path) -> int:

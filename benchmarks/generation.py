@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.fresh import json_from_fresh_process  # noqa: E402
 from engine import genai_config, locations  # noqa: E402
 
 PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper and the sea."}]
@@ -77,15 +77,7 @@ def transformers_run(folder: Path, new_tokens: int) -> dict:
 
 def in_fresh_process(mode: str, folder: Path, new_tokens: int) -> dict:
     """Run ``mode`` (bare or transformers) of this script in a new Python process; its JSON result."""
-    done = subprocess.run(
-        [sys.executable, __file__, str(folder), f"--{mode}", "--tokens", str(new_tokens)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"the {mode} side failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return json_from_fresh_process([__file__, str(folder), f"--{mode}", "--tokens", str(new_tokens)], f"the {mode} side")
 
 
 async def app_run(folder: Path, new_tokens: int) -> dict:

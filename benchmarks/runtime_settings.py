@@ -18,13 +18,13 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.fresh import json_from_fresh_process  # noqa: E402
 from engine import genai_config  # noqa: E402
 
 VARIANTS: dict[str, dict] = {
@@ -70,7 +70,7 @@ ttft_short, decode = one(short, new)
 text = " ".join(["The quick brown fox jumps over the lazy dog."] * 200)
 long_tokens = tok.encode(text)[:long]
 ttft_long, _ = one(long_tokens, 2)
-one((tok.encode(text) * 4)[:peak_at], 2)
+one((list(tok.encode(text)) * 4)[:peak_at], 2)  # encode gives an array: repeat the ids, not scale them
 peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # the high-water mark, exact (Linux: KiB)
 print(json.dumps({"decode_tps": decode, "ttft_ms_short": ttft_short, "ttft_ms_long": ttft_long,
                   "peak_mb_loaded": loaded_kb / 1024, "peak_mb_long": peak_kb / 1024}))
@@ -103,13 +103,8 @@ def main() -> int:
         for r in range(args.rounds):
             order = names if r % 2 == 0 else names[::-1]  # alternate the order as well
             for n in order:
-                out = subprocess.run(
-                    [sys.executable, "-c", RUN, str(folders[n]), str(args.new), str(args.long), str(args.peak_at)],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                results[n].append(json.loads(out.stdout.strip().splitlines()[-1]))
+                run = ["-c", RUN, str(folders[n]), str(args.new), str(args.long), str(args.peak_at)]
+                results[n].append(json_from_fresh_process(run, f"variant {n}"))
             print(f"round {r + 1}/{args.rounds} done: {json.dumps({n: results[n][-1] for n in names})}", file=sys.stderr)
     base = names[0]
     print(

@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.foundry import QWEN, model_profile  # noqa: E402
+from benchmarks.fresh import json_from_fresh_process  # noqa: E402
 from engine import locations  # noqa: E402
 from engine.bench.runner import folder_size  # noqa: E402
 from engine.tune.candidates import select  # noqa: E402
@@ -56,15 +56,7 @@ def transformers_prefill(model_dir: Path, tokens: int = 512) -> dict:
 
 
 def transformers_in_fresh_process(model_dir: Path) -> dict:
-    done = subprocess.run(
-        [sys.executable, __file__, "--model", str(model_dir), "--transformers-prefill"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"transformers failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return json_from_fresh_process([__file__, "--model", str(model_dir), "--transformers-prefill"], "transformers")
 
 
 def prefill_pairs(profile, report: dict, model_dir: Path, runs: int) -> list[tuple[float, float]]:
