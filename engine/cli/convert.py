@@ -39,12 +39,11 @@ def handle(args: argparse.Namespace) -> int:
     from engine.convert.plan import (
         check_plan,
         convert_job,
-        output_status,
         plan_conversion,
         result_card,
+        reuse_current,
         worker_spec,
         write_config,
-        write_runtime_settings,
     )
 
     profile = find_profile(args.profile)
@@ -57,9 +56,10 @@ def handle(args: argparse.Namespace) -> int:
             path = write_config(plan, Path(args.write_config) if args.write_config else None, force=args.force)
             print(f"saved {path}\nrun it with: olive run --config {path} --disable_telemetry")
             return 0
-        status, manifest = output_status(plan)
-        if status == "current" and manifest is not None and not args.force:
-            for setting in write_runtime_settings(plan):
+        reused = None if args.force else reuse_current(plan)
+        if reused is not None:
+            manifest, settings = reused
+            for setting in settings:
                 print(f"runtime: {setting.describe()}", file=sys.stderr)
             return _up_to_date(plan, manifest, args.json)
         report = check_plan(plan, force=args.force)

@@ -214,11 +214,16 @@ def plan_identity(plan: ConvertPlan, report: InputReport | None = None) -> dict[
     )
 
 
-def write_runtime_settings(plan: ConvertPlan) -> list[runtime_settings.Setting]:
-    """Write the profile's runtime settings into a reused output: they change no weight, so they need no new conversion."""
+def reuse_current(plan: ConvertPlan) -> tuple[dict[str, Any], list[runtime_settings.Setting]] | None:
+    """An output made from this very plan (its manifest says so) is reused: its manifest, once the profile's
+    runtime settings are written into it (they change no weight, so they need no new conversion). None when
+    the output is missing, stale or foreign."""
+    status, manifest = output_status(plan)
+    if status != "current" or manifest is None:
+        return None
     settings = runtime_settings.resolve(plan.profile.runtime)
     runtime_settings.write(plan.output, runtime_settings.session_options(settings))
-    return settings
+    return manifest, settings
 
 
 def output_status(plan: ConvertPlan, report: InputReport | None = None) -> tuple[str, dict[str, Any] | None]:

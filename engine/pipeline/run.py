@@ -215,22 +215,15 @@ class Pipeline:
         return {"checks": [dataclasses.asdict(c) for c in checks]}
 
     async def _stage_convert(self) -> dict[str, Any]:
-        from engine.convert.plan import (
-            check_plan,
-            convert_job,
-            output_status,
-            plan_conversion,
-            result_card,
-            worker_spec,
-            write_runtime_settings,
-        )
+        from engine.convert.plan import check_plan, convert_job, plan_conversion, result_card, reuse_current, worker_spec
 
         try:
             plan = plan_conversion(self.profile)
-            status, manifest = output_status(plan)
-            if status == "current" and manifest is not None:  # made from this very plan (its manifest says so): reuse it
+            reused = reuse_current(plan)
+            if reused is not None:
+                manifest, settings = reused
                 self._emit(Log(f"up to date: {plan.output} (made {manifest.get('created', '?')}); reusing it", source="runner"))
-                for setting in write_runtime_settings(plan):
+                for setting in settings:
                     self._emit(Log(f"runtime: {setting.describe()}", source="runner"))
                 return {
                     "output_path": str(plan.output),
