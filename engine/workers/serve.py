@@ -18,10 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from engine import genai_config
 from engine.endpoint.proxy import EndpointProxy, ServedModel
 from engine.endpoint.records import Endpoint, RequestRecord
-from engine.genai_config import GenaiConfigError
 from engine.workers import protocol as p
 from engine.workers.generate_foundry import FoundryModel
 
@@ -31,16 +29,6 @@ _emit_lock = threading.Lock()  # requests are recorded from the proxy's threads
 def _result(data: dict[str, Any]) -> None:
     with _emit_lock:
         p.result(data)
-
-
-def context_limit(folder: Path, context_length: int) -> int:
-    """Prompt plus answer, in tokens: ModelConfig's max_length (search.max_length) within the context. The runtime
-    itself enforces only context_length (which deploy bounds by max_length; a model deployed otherwise may not be)."""
-    try:
-        limit = genai_config.sequence_limit(genai_config.read(folder))
-    except (GenaiConfigError, ValueError, TypeError, AttributeError):
-        return context_length
-    return min(limit, context_length) if limit > 0 else context_length
 
 
 def _bind(host: str, port: int, upstream: tuple[str, int], served: ServedModel) -> EndpointProxy:
@@ -64,7 +52,7 @@ def main(spec: dict[str, Any]) -> None:
     try:
         model.manager.start_web_service()  # on 127.0.0.1, a free port (engine.foundry.sdk)
         runtime = urlsplit(model.manager.urls[0])
-        limit = context_limit(model.folder, model.context_length)
+        limit = model.context_length  # the runtime's context within ModelConfig's max_length, as chat and bench take it
         proxy = _bind(host, port, (runtime.hostname, runtime.port), ServedModel(model.model.id, limit, model.count))
         threading.Thread(target=proxy.serve_forever, name="endpoint", daemon=True).start()
         bound_host, bound_port = proxy.server_address[:2]
