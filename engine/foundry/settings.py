@@ -54,7 +54,7 @@ def measured(folder: Path) -> RuntimeSection:
     return RuntimeSection(chosen[runtime_settings.INTRA_OP], runtime_settings.measured_source(past["date"][:10]))
 
 
-def _context(folder: Path, data: dict) -> tuple[runtime_settings.Setting, runtime_settings.Setting] | None:
+def _context(folder: Path, data: dict, sidecar: dict) -> tuple[runtime_settings.Setting, runtime_settings.Setting] | None:
     """The context window as deployed, and as ModelConfig's max_length bounds it (None: nothing to bound)."""
     current = genai_config.context_length(data)
     try:
@@ -63,7 +63,7 @@ def _context(folder: Path, data: dict) -> tuple[runtime_settings.Setting, runtim
         limit = int(data.get("search", {}).get("max_length") or 0)
     if not current or not limit:
         return None
-    native = int(_sidecar(folder).get("model_context_length") or current)
+    native = int(sidecar.get("model_context_length") or current)
     return (
         runtime_settings.Setting(CONTEXT, current, "as deployed"),
         runtime_settings.Setting(CONTEXT, min(limit, native), CONTEXT_SOURCE),
@@ -74,7 +74,8 @@ def entry_settings(folder: Path) -> EntrySettings:
     """Raises ``engine.genai_config.GenaiConfigError`` for a folder without a readable genai_config.json."""
     data = genai_config.read(folder)
     options = genai_config.session_options(data)
-    sources = _sidecar(folder).get("runtime_settings") or {}
+    sidecar = _sidecar(folder)
+    sources = sidecar.get("runtime_settings") or {}
     current = [
         runtime_settings.Setting(
             name, options.get(name, "unset"), sources.get(name, "written outside slmops") if name in options else UNSET
@@ -82,7 +83,7 @@ def entry_settings(folder: Path) -> EntrySettings:
         for name in (runtime_settings.INTRA_OP,)
     ]
     proposed = runtime_settings.resolve(measured(folder))
-    if context := _context(folder, data):
+    if context := _context(folder, data, sidecar):
         current.append(context[0])
         proposed.append(context[1])
     return EntrySettings(current, proposed)
