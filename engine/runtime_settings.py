@@ -80,7 +80,12 @@ def write(folder: str | Path, options: dict[str, Any]) -> dict[str, Any]:
 
 def read(folder: str | Path) -> dict[str, Any]:
     """The tuned options as a model's ``genai_config.json`` holds them (unset ones are absent)."""
-    options = genai_config.session_options(genai_config.read(folder))
+    return applied(genai_config.read(folder))
+
+
+def applied(data: dict[str, Any]) -> dict[str, Any]:
+    """The tuned options in a ``genai_config.json``'s content (unset ones are absent)."""
+    options = genai_config.session_options(data)
     return {name: options[name] for name in (INTRA_OP,) if name in options}
 
 

@@ -73,7 +73,7 @@ def _context(folder: Path, data: dict, sidecar: dict) -> tuple[runtime_settings.
 def entry_settings(folder: Path) -> EntrySettings:
     """Raises ``engine.genai_config.GenaiConfigError`` for a folder without a readable genai_config.json."""
     data = genai_config.read(folder)
-    options = genai_config.session_options(data)
+    options = runtime_settings.applied(data)
     sidecar = _sidecar(folder)
     sources = sidecar.get("runtime_settings") or {}
     current = [
