@@ -25,13 +25,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import glob
 import json
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +48,7 @@ from engine.foundry.templates import (
     detect_family,
     read_chat_template,
 )
+from engine.locks import file_lock
 from engine.profiles import Profile
 from engine.units import human_bytes
 
@@ -231,16 +230,9 @@ def apply_search(genai: dict, config: ModelConfig) -> dict:
     return {**genai, "search": search}
 
 
-@contextlib.contextmanager
-def cache_lock(cache_dir: Path) -> Iterator[None]:
+def cache_lock(cache_dir: Path) -> contextlib.AbstractContextManager[None]:
     """One deployment at a time per cache, across processes."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with open(cache_dir / LOCK_FILE, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return file_lock(cache_dir / LOCK_FILE)
 
 
 def execute(plan: DeployPlan) -> DeployPlan:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from engine.convert.errors import ConvertError
 from engine.convert.plan import check_plan, convert_job, plan_conversion, worker_spec
 from engine.errors import SlmopsError
 from engine.events import Error, Progress, Stage
+from engine.locks import file_lock
 from engine.profiles import Profile
 from engine.tune import history
 from engine.tune.candidates import BY_NAME, FP32, Candidate, onnx_input_workflow
@@ -83,19 +83,15 @@ class TuneBusy(SlmopsError):
 def claim_work_dir(profile: Profile) -> Iterator[Path]:
     """The profile's work folder, held for one run: a second run of the same profile would clear its models."""
     folder = work_dir(profile)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".tune.lock", "a") as handle:
+    with contextlib.ExitStack() as held:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held.enter_context(file_lock(folder / ".tune.lock", wait=False))
         except BlockingIOError:
             raise TuneBusy(
                 f"Another tuning run of profile {profile.name} is using {folder}.",
                 "Wait for it to end or cancel it (esc in its Tune view, Ctrl-C in its terminal), then run again.",
             ) from None
-        try:
-            yield folder
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield folder
 
 
 def candidate_profile(profile: Profile, candidate: Candidate) -> Profile:

@@ -1,0 +1,21 @@
+"""An exclusive lock on a file, across processes: one deployment per cache, one tuning run per profile."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, *, wait: bool = True) -> Iterator[None]:
+    """Hold ``path`` (created when missing) exclusively; with ``wait=False``, ``BlockingIOError`` when another
+    process holds it. The lock goes with the process, so a killed holder leaves nothing to clean up."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
