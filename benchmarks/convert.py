@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.guide import BIN, guide_command  # noqa: E402
-from engine import genai_config, locations  # noqa: E402
+from engine.base import locations  # noqa: E402
 from engine.cli.output import human_bytes, print_table  # noqa: E402
+from engine.onnx import genai_config  # noqa: E402
 
 # (label, slmops convert flags, quantize embedding/lm_head too): every recipe that works on the CPU
 PRECISIONS = [

@@ -39,13 +39,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.guide import guide_command  # noqa: E402
-from engine import genai_config, locations  # noqa: E402
 from engine.backends import make_backend  # noqa: E402
 from engine.backends.base import GenerationRequest  # noqa: E402
+from engine.base import locations  # noqa: E402
 from engine.bench.latency import generate_once  # noqa: E402
 from engine.bench.prompts import prompt_of_length  # noqa: E402
 from engine.bench.runner import folder_size  # noqa: E402
-from engine.recommended import WINNER  # noqa: E402
+from engine.onnx import genai_config  # noqa: E402
+from engine.profiles.recommended import WINNER  # noqa: E402
 
 QWEN = "Qwen2.5-Coder-0.5B-Instruct"
 SLMOPS_CANDIDATE = "rtn-int4-b128-prune"  # the tuner's pick on the Qwen built-in: RTN int4, lm_head too, last-token logits
@@ -92,7 +93,7 @@ def guide_deploy(converted: Path, cache: Path, name: str) -> Path:
 
 def model_profile(model: Path):
     """The built-in's shipped profile (qwen for the Qwen built-in, when shipped; else demo), pointed at ``model``."""
-    from engine.profiles import ProfileError, find_profile
+    from engine.profiles.profile import ProfileError, find_profile
 
     try:
         profile = find_profile("qwen" if model.name == QWEN else "demo")
@@ -107,7 +108,7 @@ def slmops_convert_and_deploy(model: Path, candidate_name: str, output: Path, ca
     then slmops deploy into ``cache``; the deployed folder."""
     from engine.convert.plan import run_conversion
     from engine.foundry.publish import plan_publish, publish
-    from engine.tune.candidates import parse_candidate
+    from engine.recipes.candidates import parse_candidate
     from engine.tune.runner import candidate_profile
 
     profile = candidate_profile(model_profile(model), parse_candidate(candidate_name))

@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.fresh import json_from_fresh_process  # noqa: E402
-from engine import genai_config, locations  # noqa: E402
+from engine.base import locations  # noqa: E402
+from engine.onnx import genai_config  # noqa: E402
 
 PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper and the sea."}]
 
@@ -85,7 +86,7 @@ async def app_run(folder: Path, new_tokens: int) -> dict:
     from engine.backends.base import GenerationRequest
     from engine.backends.ort_genai import OrtGenaiBackend
     from engine.bench.latency import generate_once
-    from engine.events import Result, Token
+    from engine.process.events import Result, Token
 
     request = GenerationRequest(PROMPT, max_new_tokens=new_tokens)
     async with OrtGenaiBackend(folder) as backend:

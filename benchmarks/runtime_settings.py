@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.fresh import json_from_fresh_process  # noqa: E402
-from engine import genai_config  # noqa: E402
+from engine.onnx import genai_config  # noqa: E402
 
 VARIANTS: dict[str, dict] = {
     "unset": {},

@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.foundry import QWEN, model_profile  # noqa: E402
 from benchmarks.fresh import json_from_fresh_process  # noqa: E402
-from engine import locations  # noqa: E402
+from engine.base import locations  # noqa: E402
 from engine.bench.runner import folder_size  # noqa: E402
-from engine.tune.candidates import select  # noqa: E402
+from engine.recipes.candidates import select  # noqa: E402
 from engine.tune.report import chosen_note, chosen_setting_row, settings_rows, table_rows  # noqa: E402
 from engine.tune.runner import TuneOptions, Tuner  # noqa: E402
 from engine.tune.timing import Side, measure_run, ratio_text  # noqa: E402

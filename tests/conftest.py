@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.builtins import BUILTINS
-from engine.demo import build_demo_model_job
+from engine.model.builtins import BUILTINS
+from engine.model.demo import build_demo_model_job
 
 for _builtin in BUILTINS.values():  # before the isolated home moves the default places
     os.environ.setdefault(_builtin.env, str(_builtin.path()))
@@ -69,7 +69,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def demo_onnx_int4(demo_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo model converted the guide's way (olive auto-opt, int4, CPU) by slmops' own convert, verified."""
     from engine.convert.plan import run_conversion
-    from engine.profiles import ConvertSection, ModelSection, Profile
+    from engine.profiles.profile import ConvertSection, ModelSection, Profile
 
     out = tmp_path_factory.mktemp("onnx") / "demo-int4"
     profile = Profile(

@@ -9,7 +9,7 @@ from pathlib import Path
 import psutil
 from textual.pilot import Pilot
 
-from engine.profiles import ConvertSection, ModelSection, Profile
+from engine.profiles.profile import ConvertSection, ModelSection, Profile
 
 
 async def wait_for(pilot: Pilot, condition: Callable[[], object], timeout: float = 120.0) -> None:

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from engine import locations
+from engine.base import locations
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 SIZE = (110, 34)
@@ -40,7 +40,7 @@ def save(app, name: str) -> None:
 async def main() -> None:
     from engine.foundry.cache import resolve_location
     from engine.foundry.publish import plan_publish, publish
-    from engine.profiles import find_profile
+    from engine.profiles.profile import find_profile
     from tui.app import SlmopsApp
 
     app = SlmopsApp(profile_arg="demo")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from textual.widgets import DataTable, TabbedContent
 
-from engine.jobs import REGISTRY, Job
+from engine.process.jobs import REGISTRY, Job
 from tests.helpers import gone, wait_for
 from tui import keymap
 from tui.app import SlmopsApp

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from engine import genai_config
 from engine.bench.edge import ANSWER, REFUSE, EdgeCase, Outcome, edge_cases, judge
 from engine.bench.latency import tail_cell
 from engine.bench.stats import beats, pair_ratios, summarize, tail
-from engine.events import Error
+from engine.onnx import genai_config
+from engine.process.events import Error
 
 
 def test_a_tail_of_few_samples_is_called_the_maximum_not_a_p95():

@@ -14,8 +14,8 @@ from engine.bench.runner import BenchOptions, run_bench
 from engine.bench.runs import list_runs, load_run
 from engine.bench.soak import run_soak, verdict
 from engine.bench.stats import percentile, slope
-from engine.events import Error, Result, Token
-from engine.profiles import EvalCase, find_profile
+from engine.process.events import Error, Result, Token
+from engine.profiles.profile import EvalCase, find_profile
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.builtins import BUILTINS, from_reference
-from engine.convert.errors import ConvertError
+from engine.base.errors import SlmopsError
 from engine.convert.plan import check_plan, plan_conversion
-from engine.profiles import ProfileError, find_profile, profile_from_dict
+from engine.model.builtins import BUILTINS, from_reference
+from engine.profiles.profile import ProfileError, find_profile, profile_from_dict
 from engine.workers.gguf_parts import gguf_file
 from engine.workers.protocol import WorkerError
 
@@ -45,7 +45,7 @@ def test_converting_a_builtin_not_yet_built_says_how_to_build_it(tmp_path: Path,
     monkeypatch.setenv("SLMOPS_QWEN_MODEL_DIR", str(tmp_path / "not-built"))
     profile = find_profile("qwen")
     profile.convert.output = str(tmp_path / "out")
-    with pytest.raises(ConvertError, match="Qwen2.5-Coder-0.5B-Instruct is not built yet") as info:
+    with pytest.raises(SlmopsError, match="Qwen2.5-Coder-0.5B-Instruct is not built yet") as info:
         check_plan(plan_conversion(profile))
     assert "slmops demo-model --model qwen" in info.value.hint
 

@@ -12,8 +12,8 @@ import pytest
 
 from engine.backends import make_backend
 from engine.backends.base import GenerationRequest
-from engine.chat import Conversation, Settings, TurnsDropped
-from engine.events import Error, Result, Token
+from engine.conversation import Conversation, Settings, TurnsDropped
+from engine.process.events import Error, Result, Token
 from engine.workers.prompt import render
 
 FRANCE = [{"role": "user", "content": "What is the capital of France?"}]

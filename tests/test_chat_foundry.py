@@ -10,8 +10,8 @@ import pytest
 
 from engine.backends import make_backend
 from engine.backends.base import GenerationRequest
-from engine.chat import Conversation, Settings
-from engine.events import Result, Token
+from engine.conversation import Conversation, Settings
+from engine.process.events import Result, Token
 from tests.test_bench_suite import over_and_under_the_limit
 
 

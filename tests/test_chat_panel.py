@@ -71,7 +71,7 @@ async def test_a_model_converted_after_start_up_is_offered_when_the_panel_is_sho
     """The model list is not frozen at start-up: converting, then opening the chat, offers the new model."""
     from textual.widgets import Select
 
-    from engine.profiles import profile_from_dict, save_profile
+    from engine.profiles.profile import profile_from_dict, save_profile
     from tui.app import SlmopsApp
 
     output = tmp_path / "later-int4"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import checks as c
-from engine.jobs import Job
+from engine import environment as c
+from engine.process.jobs import Job
 
 STATUSES = {"pass", "warn", "fail"}
 PROBE_CHECKS = {"ONNX Runtime providers", "ONNX Runtime GenAI loads", "Foundry Local"}

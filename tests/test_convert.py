@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from engine.builder_source import supported_architectures
+from engine.base.errors import SlmopsError
 from engine.convert.checks import check_inputs
-from engine.convert.errors import ConvertError
 from engine.convert.guide_config import translate, workflow_precision
 from engine.convert.plan import check_plan, plan_conversion, write_config
-from engine.convert.recipes import RECIPES, ConvertParams, build_command, recipe_for
 from engine.convert.stages import StageTracker, failure_reason, percent
+from engine.model.builder_source import supported_architectures
+from engine.recipes.catalog import RECIPES, ConvertParams, build_command, recipe_for
 from tests.helpers import profile_for
 
 DATA = Path(__file__).parent / "data" / "convert"
@@ -83,14 +83,14 @@ def test_olive_log_becomes_stages():
 
 
 def test_missing_folder(tmp_path):
-    with pytest.raises(ConvertError, match="does not exist"):
+    with pytest.raises(SlmopsError, match="does not exist"):
         check_plan(plan_conversion(profile_for(tmp_path / "nope", tmp_path / "out")))
 
 
 def test_folder_without_config(tmp_path):
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "model.safetensors").write_bytes(b"")
-    with pytest.raises(ConvertError, match="no config.json"):
+    with pytest.raises(SlmopsError, match="no config.json"):
         check_plan(plan_conversion(profile_for(tmp_path / "model", tmp_path / "out")))
 
 
@@ -104,14 +104,14 @@ def _copy_with_config(tiny_model: Path, folder: Path, **changes) -> Path:
 
 def test_unsupported_architecture_names_the_supported(tiny_model, tmp_path):
     model = _copy_with_config(tiny_model, tmp_path / "m", model_type="bert", architectures=["BertForMaskedLM"])
-    with pytest.raises(ConvertError, match="model builder has no BertForMaskedLM") as info:
+    with pytest.raises(SlmopsError, match="model builder has no BertForMaskedLM") as info:
         check_plan(plan_conversion(profile_for(model, tmp_path / "out")))
     assert "LlamaForCausalLM" in info.value.hint and "LlamaForCausalLM" in supported_architectures()
 
 
 def test_remote_code_needs_consent(tiny_model, tmp_path):
     model = _copy_with_config(tiny_model, tmp_path / "m", auto_map={"AutoModelForCausalLM": "x.Y"})
-    with pytest.raises(ConvertError, match="trust_remote_code"):
+    with pytest.raises(SlmopsError, match="trust_remote_code"):
         check_plan(plan_conversion(profile_for(model, tmp_path / "out")))
     profile = profile_for(model, tmp_path / "out")
     profile.model.trust_remote_code = True
@@ -127,7 +127,7 @@ def test_report_has_parameters_and_resources(tiny_model, tmp_path):
 
 
 def test_fp16_refused_on_cpu(tiny_model, tmp_path):
-    with pytest.raises(ConvertError, match="fp16 is a GPU precision"):
+    with pytest.raises(SlmopsError, match="fp16 is a GPU precision"):
         check_inputs(
             tiny_model, tmp_path / "out", precision="fp16", device="cpu", provider="CPUExecutionProvider", trust_remote_code=False
         )
@@ -135,7 +135,7 @@ def test_fp16_refused_on_cpu(tiny_model, tmp_path):
 
 def test_existing_output_refused(tiny_model, tmp_path):
     (tmp_path / "out").mkdir()
-    with pytest.raises(ConvertError, match="already exists"):
+    with pytest.raises(SlmopsError, match="already exists"):
         check_plan(plan_conversion(profile_for(tiny_model, tmp_path / "out")))
 
 
@@ -145,7 +145,7 @@ def test_workflow_saved_beside_profile_never_overwritten(tmp_path):
     plan = plan_conversion(profile)
     path = write_config(plan)
     assert path == tmp_path / "t-olive.json" and json.loads(path.read_text())["passes"]["builder"]["int4_block_size"] == 128
-    with pytest.raises(ConvertError, match="already exists"):
+    with pytest.raises(SlmopsError, match="already exists"):
         write_config(plan)
     edited = json.loads(path.read_text())
     edited["passes"]["quantize"] = {"type": "OnnxBlockWiseRtnQuantization", "bits": 8}
@@ -155,5 +155,5 @@ def test_workflow_saved_beside_profile_never_overwritten(tmp_path):
     assert again.display().startswith(f"olive run --config {path}") and any(
         "running the saved workflow" in n for n in again.notes
     )
-    with pytest.raises(ConvertError, match="not valid JSON"):
+    with pytest.raises(SlmopsError, match="not valid JSON"):
         write_config(plan, text="{", force=True)

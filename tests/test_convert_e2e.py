@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.convert.errors import ConvertError
+from engine.base.errors import SlmopsError
 from engine.convert.plan import check_plan, convert_job, plan_conversion, run_conversion, worker_spec
-from engine.events import Stage
-from engine.jobs import Job
-from engine.profiles import save_profile
+from engine.process.events import Stage
+from engine.process.jobs import Job
+from engine.profiles.profile import save_profile
 from tests.helpers import profile_for
 
 pytestmark = pytest.mark.slow
@@ -72,7 +72,7 @@ def test_no_output_model_is_a_clear_error(tiny_model, tmp_path):
     plan = plan_conversion(profile)
     report = check_plan(plan)
     plan.command.config["passes"]["builder"]["precision"] = "int8"
-    with pytest.raises(ConvertError, match="cannot make int8"):  # the support verdict knows it before any work...
+    with pytest.raises(SlmopsError, match="cannot make int8"):  # the support verdict knows it before any work...
         check_plan(plan)
     job = convert_job(worker_spec(plan, report))  # ...and should Olive be run anyway, its silence is still caught
     asyncio.run(job.run())

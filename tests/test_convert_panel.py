@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 from textual.widgets import Input, Static, TextArea
 
-from engine.profiles import ConvertSection, ModelSection, Profile, save_profile
+from engine.profiles.profile import ConvertSection, ModelSection, Profile, save_profile
 from tests.helpers import wait_for
 from tui.app import SlmopsApp
 from tui.panels.convert import ConvertPanel

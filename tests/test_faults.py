@@ -15,17 +15,17 @@ from pathlib import Path
 import psutil
 import pytest
 
-from engine import journal
 from engine.backends.base import BackendError
 from engine.backends.models import chat_models
 from engine.backends.ort_genai import OrtGenaiBackend
-from engine.conventions import PARTIAL_MARK
 from engine.convert.plan import check_plan, convert_job, plan_conversion, worker_spec
-from engine.events import Stage
 from engine.foundry import cache as foundry_cache
 from engine.foundry import deploy
-from engine.jobs import Job
-from engine.profiles import ConvertSection, ModelSection, Profile, ProfileError, load_profile, save_profile
+from engine.process import journal
+from engine.process.conventions import PARTIAL_MARK
+from engine.process.events import Stage
+from engine.process.jobs import Job
+from engine.profiles.profile import ConvertSection, ModelSection, Profile, ProfileError, load_profile, save_profile
 from tests.helpers import gone, wait_until
 from tests.tmux import TmuxApp, have_tmux
 
@@ -85,7 +85,7 @@ def test_journal_cleans_up_after_dead_owners_only(home, tmp_path):
 OWNER = """
 import asyncio
 
-from engine.jobs import Job
+from engine.process.jobs import Job
 
 async def main():
     job = Job("tests.workers.scripted", {"actions": [["spawn", 0], ["sleep", 120]]})
@@ -245,7 +245,7 @@ def test_a_failed_profile_write_keeps_the_old_file(tmp_path, monkeypatch):
 
 
 def test_an_atomic_write_keeps_the_mode_of_the_file_it_replaces(tmp_path):
-    from engine.atomic import write_text_atomic
+    from engine.base.atomic import write_text_atomic
 
     kept = tmp_path / "kept.json"
     kept.write_text("{}")
@@ -260,7 +260,7 @@ def test_an_atomic_write_keeps_the_mode_of_the_file_it_replaces(tmp_path):
 
 WRITER = """
 import sys
-from engine.atomic import write_text_atomic
+from engine.base.atomic import write_text_atomic
 n = 0
 while True:
     n += 1
@@ -330,7 +330,7 @@ DEPLOYER = """
 import sys
 from pathlib import Path
 from engine.foundry.deploy import execute, plan_deploy
-from engine.profiles import Profile
+from engine.profiles.profile import Profile
 profile = Profile(name="p")
 profile.deploy.name = "m"
 print(execute(plan_deploy(profile, Path(sys.argv[1]), Path(sys.argv[2]))).slot.model_id)
@@ -398,7 +398,7 @@ async def test_a_corrupted_genai_config_is_a_clear_chat_error(demo_onnx_int4, tm
 
 async def test_a_model_folder_deleted_while_listed(model_folder, home, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
-    monkeypatch.setattr("engine.locations.foundry_cache_dir", lambda: cache)
+    monkeypatch.setattr("engine.base.locations.foundry_cache_dir", lambda: cache)
     plan = deploy.execute(deploy.plan_deploy(deploy_profile(), model_folder, cache))
     profile = Profile(name="p")
     assert [folder for _, folder in chat_models(profile)] == [plan.slot.folder.resolve()]

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from engine import locations
+from engine.base import locations
 from engine.foundry import inference_model
 from engine.foundry.cache import REGISTRY_FILE, find_entry, resolve_location, scan
 from engine.foundry.deploy import apply_search
 from engine.foundry.foundry_cli import FoundryCli, parse_cache_location, parse_version
 from engine.foundry.inference_model import InferenceModel, InferenceModelError, ModelConfig
-from engine.foundry.templates import TEMPLATES
+from engine.model.templates import TEMPLATES
 
 GENAI = {
     "model": {"context_length": 8192, "decoder": {"filename": "model.onnx", "session_options": {"provider_options": []}}},

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.events import Result
 from engine.foundry.cache import REGISTRY_FILE, scan
 from engine.foundry.runtime import foundry_job, run_ops
-from engine.profiles import Profile, save_profile
+from engine.process.events import Result
+from engine.profiles.profile import Profile, save_profile
 
 pytestmark = pytest.mark.slow
 QUESTION = "What is the capital of France?"

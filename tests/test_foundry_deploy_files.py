@@ -10,8 +10,8 @@ import pytest
 
 from engine.foundry import inference_model
 from engine.foundry.deploy import DeployError, execute, fix_template, plan_deploy
-from engine.foundry.templates import TEMPLATES
-from engine.profiles import Profile
+from engine.model.templates import TEMPLATES
+from engine.profiles.profile import Profile
 
 DATA = Path(__file__).parent / "data" / "templates"
 

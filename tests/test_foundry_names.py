@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.foundry.names import InvalidName, check_name, deployed_model_id, next_slot
+from engine.profiles.names import InvalidName, check_name, deployed_model_id, next_slot
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import locations
+from engine.base import locations
 from engine.foundry.cache import scan
 from tests.helpers import wait_for
 from tui.app import SlmopsApp

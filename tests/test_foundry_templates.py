@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.foundry.templates import (
+from engine.model.templates import (
     TEMPLATES,
     check_template,
     detect_family,

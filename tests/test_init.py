@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import locations
-from engine.new_profile import PLAIN, propose, slug
-from engine.profiles import ProfileError, load_profile
-from engine.recommended import WINNER, starting_convert
+from engine.base import locations
+from engine.profiles.new_profile import PLAIN, propose, slug
+from engine.profiles.profile import ProfileError, load_profile
+from engine.profiles.recommended import WINNER, starting_convert
 from tests.model_folders import edited_copy, unreadable_by_builder
 
 SLMOPS = [str(Path(sys.executable).with_name("slmops"))]

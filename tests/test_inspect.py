@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from engine.convert.errors import ConvertError
-from engine.model_info import inspect_model, safetensors_header
+from engine.model.errors import ModelError
+from engine.model.inspection import inspect_model, safetensors_header
 from tests.model_folders import edited_copy
 
 
@@ -61,13 +61,13 @@ def test_remote_code_missing_template_and_missing_pieces(tiny_model, tmp_path):
 
 
 def test_not_a_model_folder_is_a_clear_error(tmp_path):
-    with pytest.raises(ConvertError, match="does not exist"):
+    with pytest.raises(ModelError, match="does not exist"):
         inspect_model(tmp_path / "nope")
     (tmp_path / "m").mkdir()
-    with pytest.raises(ConvertError, match="no config.json"):
+    with pytest.raises(ModelError, match="no config.json"):
         inspect_model(tmp_path / "m")
     (tmp_path / "m" / "config.json").write_text("{")
-    with pytest.raises(ConvertError, match="cannot be read"):
+    with pytest.raises(ModelError, match="cannot be read"):
         inspect_model(tmp_path / "m")
 
 

@@ -6,9 +6,9 @@ import asyncio
 
 import psutil
 
-from engine import journal
-from engine.events import Error, Finished, Log, Progress, Resources, Result, Stage
-from engine.jobs import Job
+from engine.process import journal
+from engine.process.events import Error, Finished, Log, Progress, Resources, Result, Stage
+from engine.process.jobs import Job
 
 
 def scripted(*actions, **kwargs) -> Job:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input, TabbedContent, TextArea
 
-from engine.jobs import REGISTRY
+from engine.process.jobs import REGISTRY
 from tui import keymap
 from tui.app import PANELS, SlmopsApp
 from tui.panels.chat import ChatPanel
@@ -164,7 +164,7 @@ async def test_long_jobs_ask_first_and_name_what_will_run():
 
 
 async def test_the_tuner_asks_before_it_runs(tiny_model):
-    from engine.profiles import ModelSection, Profile
+    from engine.profiles.profile import ModelSection, Profile
 
     app = SlmopsApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -202,7 +202,7 @@ async def test_the_tuner_table_shows_its_state_column_in_full(width):
 
 
 async def test_the_status_line_shows_what_runs():
-    from engine.jobs import Job
+    from engine.process.jobs import Job
     from tui.jobs import drive_job
     from tui.widgets.jobs_status import JobsStatus
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine import locations
-from engine.profiles import load_profile
+from engine.base import locations
+from engine.profiles.profile import load_profile
 from tests.model_folders import unreadable_by_builder
 from tui.app import SlmopsApp
 from tui.screens.confirm import ConfirmScreen

@@ -1,4 +1,4 @@
-"""Quitting or killing the app ends every worker it started, whichever panel or screen started it (engine.jobs.REGISTRY)."""
+"""Quitting or killing the app ends every worker it started, whichever panel or screen started it (engine.process.jobs.REGISTRY)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from collections.abc import Callable
 import psutil
 import pytest
 
-from engine.jobs import REGISTRY, Job
-from engine.profiles import ConvertSection, ModelSection, Profile
+from engine.process.jobs import REGISTRY, Job
+from engine.profiles.profile import ConvertSection, ModelSection, Profile
 from tests.helpers import gone, wait_for, wait_until
 from tui.app import SlmopsApp
 from tui.jobs import drive_job

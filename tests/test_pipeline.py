@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.pipeline import Pipeline, PipelineOptions
-from engine.profiles import load_profile, profile_from_dict, save_profile
+from engine.profiles.profile import load_profile, profile_from_dict, save_profile
 
 
 def make_profile(tmp_path: Path, model: Path, *, deploy_name: str = "pipe-model", **bench) -> Path:

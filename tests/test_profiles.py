@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import locations
-from engine.profiles import (
+from engine.base import locations
+from engine.profiles.profile import (
     EvalCase,
     Profile,
     ProfileError,

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from engine.convert.plan import output_status, plan_conversion, plan_identity
+from engine.onnx.provenance import MANIFEST, describe, read_manifest, source_digest
 from engine.pipeline import Pipeline, PipelineOptions
-from engine.profiles import ConvertSection, ModelSection, Profile, save_profile
-from engine.provenance import MANIFEST, describe, read_manifest, source_digest
+from engine.profiles.profile import ConvertSection, ModelSection, Profile, save_profile
 from tests.model_folders import edited_copy
 
 SLMOPS = [str(Path(sys.executable).with_name("slmops"))]

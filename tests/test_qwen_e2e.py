@@ -18,7 +18,7 @@ import pytest
 from engine.bench.runner import BenchOptions, run_bench
 from engine.convert.plan import run_conversion
 from engine.foundry.runtime import run_ops
-from engine.profiles import find_profile, save_profile
+from engine.profiles.profile import find_profile, save_profile
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent

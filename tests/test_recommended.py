@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from engine import runtime_settings
-from engine.convert.recipes import EMBED_NODE, LM_HEAD_NODE, RECIPES, ConvertParams, workflow
-from engine.profiles import Profile, RuntimeSection, load_profile
-from engine.recommended import WINNER, guide_convert, recommended_convert
-from engine.tune import history
+from engine.onnx import runtime_settings
+from engine.onnx import tune_history as history
+from engine.profiles.profile import Profile, RuntimeSection, load_profile
+from engine.profiles.recommended import WINNER, guide_convert, recommended_convert
+from engine.recipes.candidates import parse_candidate
+from engine.recipes.catalog import EMBED_NODE, LM_HEAD_NODE, RECIPES, ConvertParams, workflow
 from engine.tune.apply import apply_candidate, candidate_of, runtime_of
-from engine.tune.candidates import parse_candidate
 
 
 def report(chosen="rtn-int4-b128-head8", threads=2, state="complete", architecture_rows=None) -> dict:

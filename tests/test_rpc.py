@@ -1,4 +1,4 @@
-"""The request/reply protocol (engine.rpc) over a real worker process that answers late, out of order or not at all."""
+"""The request/reply protocol (engine.process.rpc) over a real worker process that answers late, out of order or not at all."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from engine import rpc
-from engine.events import Finished, Result, Token
-from engine.jobs import Job
+from engine.process import rpc
+from engine.process.events import Finished, Result, Token
+from engine.process.jobs import Job
 
 
 async def serving(hold: int = 1, drop: tuple[int, ...] = ()):

@@ -8,10 +8,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from engine import genai_config, runtime_settings
 from engine.foundry.cache import SIDECAR
 from engine.foundry.deploy import execute, plan_deploy
-from engine.profiles import Profile, ProfileError, RuntimeSection, profile_from_dict
+from engine.onnx import genai_config, runtime_settings
+from engine.profiles.profile import Profile, ProfileError, RuntimeSection, profile_from_dict
 
 DATA = Path(__file__).parent / "data" / "templates"
 MEASURED = runtime_settings.measured_source("2026-11-25")
@@ -96,7 +96,7 @@ def _deploy_default(source: Path, cache: Path):
 
 
 def _measure_llama(threads: int) -> None:
-    from engine.tune import history
+    from engine.onnx import tune_history as history
 
     report = {
         "state": "complete",
@@ -113,7 +113,7 @@ def test_cache_settings_shows_and_reapplies_measured_settings_headless(source: P
     import subprocess
     import sys
 
-    from engine import locations
+    from engine.base import locations
 
     cache = locations.foundry_cache_dir()
     plan = _deploy_default(source, cache)
@@ -133,7 +133,7 @@ def test_cache_settings_shows_and_reapplies_measured_settings_headless(source: P
 
 
 async def test_cache_panel_shows_settings_and_reapplies_after_confirming(source: Path, home: Path):
-    from engine import locations
+    from engine.base import locations
     from tui.app import SlmopsApp
     from tui.panels.cache import CachePanel
     from tui.screens.confirm import ConfirmScreen
@@ -163,8 +163,9 @@ async def test_cache_panel_shows_settings_and_reapplies_after_confirming(source:
 
 def test_reapplying_bounds_the_context_of_a_model_deployed_with_its_whole_context(source: Path, home: Path):
     """An entry deployed before deploy bounded the context reserves Foundry Local's key/value cache for all of it."""
-    from engine import genai_config, locations
+    from engine.base import locations
     from engine.foundry.settings import CONTEXT, entry_settings, reapply
+    from engine.onnx import genai_config
 
     plan = _deploy_default(source, locations.foundry_cache_dir())
     genai_config.update(plan.slot.folder, lambda d: d["model"].update(context_length=32768))  # as deployed before

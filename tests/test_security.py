@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from engine.base.errors import SlmopsError
 from engine.convert.checks import check_model
-from engine.convert.errors import ConvertError
 from engine.convert.plan import check_plan, plan_conversion
-from engine.events import Log
 from engine.foundry.deploy import DeployError, plan_deploy
 from engine.foundry.runtime import FoundryRuntimeError, run_ops
-from engine.jobs import Job, without_secrets
-from engine.profiles import ConvertSection, ModelSection, Profile, load_profile
+from engine.process.events import Log
+from engine.process.jobs import Job, without_secrets
+from engine.profiles.profile import ConvertSection, ModelSection, Profile, load_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted(p for folder in ("engine", "tui") for p in (ROOT / folder).rglob("*.py"))
@@ -102,7 +102,7 @@ def test_profile_paths_are_resolved_against_the_profile(tmp_path):
 def test_a_conversion_never_writes_over_its_own_model(tiny_model, tmp_path):
     for output in (tiny_model, tiny_model / "onnx", tiny_model.parent):
         profile = Profile(name="p", model=ModelSection(path=str(tiny_model)), convert=ConvertSection(output=str(output)))
-        with pytest.raises(ConvertError, match="overlaps the model folder"):
+        with pytest.raises(SlmopsError, match="overlaps the model folder"):
             check_plan(plan_conversion(profile), force=True)
     assert (tiny_model / "config.json").is_file()
 
@@ -129,7 +129,7 @@ def test_trust_remote_code_is_off_by_default_and_warned_about_when_on(tiny_model
     (remote / "config.json").unlink()
     config = json.loads((tiny_model / "config.json").read_text())
     (remote / "config.json").write_text(json.dumps({**config, "auto_map": {"AutoModelForCausalLM": "modeling.Model"}}))
-    with pytest.raises(ConvertError, match="needs trust_remote_code"):
+    with pytest.raises(SlmopsError, match="needs trust_remote_code"):
         check_model(remote, trust_remote_code=False)
     _, _, warnings = check_model(remote, trust_remote_code=True)
     assert any("trust_remote_code is on" in w for w in warnings)

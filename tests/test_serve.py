@@ -65,7 +65,7 @@ def test_bad_requests_are_refused_with_a_reason(body: bytes, status: int, code: 
 
 def test_catalog_noise_goes_to_the_log_and_offline_is_said_once(tmp_path: Path):
     from engine.endpoint.service import Notice, ServiceMonitor
-    from engine.events import Log, Result
+    from engine.process.events import Log, Result
 
     monitor = ServiceMonitor(tmp_path / "serve.log")
     noise = "[error] failed to fetch catalog from https://api.catalog.azureml.ms/asset-gallery/v1.0/models: transport failure"
@@ -291,7 +291,7 @@ def test_ctrl_c_unloads_and_leaves_no_worker(service):
 async def test_the_cache_panel_serves_the_selected_model_and_quitting_stops_it(home: Path, demo_onnx_int4: Path):
     import asyncio
 
-    from engine import locations
+    from engine.base import locations
     from tui.app import SlmopsApp
     from tui.panels.cache import CachePanel
     from tui.widgets.serve_view import ServeView

@@ -12,8 +12,8 @@ from types import SimpleNamespace
 import pytest
 from textual.widgets import Input
 
-from engine import checks
-from engine.profiles import profile_from_dict, save_profile
+from engine import environment as checks
+from engine.profiles.profile import profile_from_dict, save_profile
 from tui.app import SlmopsApp
 
 FIXED = "/tmp/slmops-snapshot"  # never created: nothing is read from or written there

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from engine import builder_source
-from engine.convert.errors import ConvertError
 from engine.convert.plan import check_plan, plan_conversion
-from engine.model_info import inspect_model
+from engine.model import builder_source
+from engine.model.errors import ModelError
+from engine.model.inspection import inspect_model
+from engine.model.support import REPAIR, SUPPORTED, UNSUPPORTED, check_support, verdict_for
 from engine.pipeline import Pipeline, PipelineOptions
-from engine.profiles import ConvertSection, ModelSection, Profile, save_profile
-from engine.support import REPAIR, SUPPORTED, UNSUPPORTED, check_support, verdict_for
+from engine.profiles.profile import ConvertSection, ModelSection, Profile, save_profile
 from tests.model_folders import edited_copy, unreadable_by_builder
 
 SLMOPS = [str(Path(sys.executable).with_name("slmops"))]
@@ -37,7 +37,7 @@ def test_the_builder_source_is_read_not_imported():
 
 def test_the_app_process_imports_no_ml_library_to_judge_a_model(tiny_model):
     code = (
-        "import sys; from engine.support import check_support; check_support(sys.argv[1]); "
+        "import sys; from engine.model.support import check_support; check_support(sys.argv[1]); "
         "ml = ('torch', 'transformers', 'onnxruntime', 'onnxruntime_genai', 'olive'); print([m for m in ml if m in sys.modules])"
     )
     done = subprocess.run([sys.executable, "-c", code, str(tiny_model)], capture_output=True, text=True, timeout=60)
@@ -61,7 +61,7 @@ def test_rope_settings_only_in_rope_parameters_are_fine_for_llama(tiny_model, tm
 def test_a_config_the_builder_cannot_read_is_refused_fast_with_type_and_reason(tiny_model, tmp_path):
     model = unreadable_by_builder(tiny_model, tmp_path / "gemma")
     started = time.monotonic()
-    with pytest.raises(ConvertError) as info:
+    with pytest.raises(ModelError) as info:
         check_plan(plan_conversion(profile_for(model, tmp_path / "out")))
     assert time.monotonic() - started < 1.0
     assert "gemma3_text" in info.value.message and "config.rope_local_base_freq" in info.value.message
@@ -124,7 +124,7 @@ def test_a_config_without_architectures_gets_a_named_repair(tiny_model, tmp_path
 @pytest.mark.slow
 async def test_a_repaired_conversion_is_kept_only_because_it_agrees_with_the_source(tiny_model, tmp_path):
     from engine.convert.plan import run_conversion
-    from engine.provenance import read_manifest
+    from engine.onnx.provenance import read_manifest
 
     model = edited_copy(tiny_model, tmp_path / "m", drop=("architectures",))
     job = await run_conversion(profile_for(model, tmp_path / "out", precision="fp32"))

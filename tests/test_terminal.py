@@ -60,7 +60,7 @@ def test_typing_a_sentence_in_chat_fires_no_key(home):
 @pytest.mark.slow
 def test_a_conversion_of_the_demo_model_over_a_plain_terminal(demo_model, tmp_path, home):
     """What a user over SSH does: open the app, go to Convert, convert, read the result."""
-    from engine.profiles import profile_from_dict, save_profile
+    from engine.profiles.profile import profile_from_dict, save_profile
 
     output = tmp_path / "demo-int4"
     profile = save_profile(

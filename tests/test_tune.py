@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 
-from engine import locations, runtime_settings
+from engine.base import locations
 from engine.convert.plan import run_conversion
-from engine.profiles import RuntimeSection, find_profile, load_profile, save_profile
-from engine.tune import history
+from engine.onnx import runtime_settings
+from engine.onnx import tune_history as history
+from engine.profiles.profile import RuntimeSection, find_profile, load_profile, save_profile
+from engine.recipes.candidates import select
 from engine.tune.apply import apply_candidate, candidate_of, runtime_of
-from engine.tune.candidates import select
 from engine.tune.runner import TuneOptions, Tuner
 
 pytestmark = pytest.mark.slow

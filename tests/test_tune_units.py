@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from engine import locations
-from engine.convert.recipes import LM_HEAD_NODE, ConvertParams, build_command
-from engine.profiles import find_profile
+from engine.base import locations
+from engine.profiles.profile import find_profile
+from engine.recipes.candidates import CandidateError, onnx_input_workflow, parse_candidate, select
+from engine.recipes.catalog import LM_HEAD_NODE, ConvertParams, build_command
 from engine.tune.apply import ApplyError, candidate_of, target_path
-from engine.tune.candidates import CandidateError, onnx_input_workflow, parse_candidate, select
 from engine.tune.chart import frontier_chart
 from engine.tune.frontier import QualityBound, rank
 from engine.tune.runner import TuneBusy, TuneOptions, Tuner, candidate_profile, claim_work_dir

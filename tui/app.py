@@ -13,9 +13,9 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Header, TabbedContent
 
-from engine import journal
-from engine.jobs import REGISTRY
-from engine.profiles import Profile, ProfileError, find_profile
+from engine.process import journal
+from engine.process.jobs import REGISTRY
+from engine.profiles.profile import Profile, ProfileError, find_profile
 from tui.commands import SlmopsCommands
 from tui.messages import OpenInChat
 from tui.panels.base import Panel, PanelPane
@@ -152,7 +152,7 @@ class SlmopsApp(App[int]):
             self.notify(f"{message.model.name} is chosen in the Chat panel: ctrl+b benchmarks it.")
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(PANELS))
 
     @work(exclusive=True, group="confirm-pipeline")
     async def action_pipeline(self) -> None:

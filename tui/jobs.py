@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from textual.message import Message
 from textual.widget import Widget
 
-from engine.events import Event, Progress, Resources
-from engine.jobs import Job
+from engine.process.events import Event, Progress, Resources
+from engine.process.jobs import Job
 
 
 @dataclass
@@ -34,7 +34,7 @@ class JobSample(JobEvent):
 async def drive_job(widget: Widget, job: Job) -> Job:
     """Run ``job`` and post its events to ``widget``; run this in a Textual worker.
 
-    The job is in ``engine.jobs.REGISTRY`` while it runs, so quitting ends it.
+    The job is in ``engine.process.jobs.REGISTRY`` while it runs, so quitting ends it.
     """
     async for event in job.events():
         message = JobSample if isinstance(event, (Resources, Progress)) else JobEvent

@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import rpc
-from engine.errors import SlmopsError
-from engine.events import Error, Event, Finished, Resources, Result, Token
-from engine.jobs import Job
+from engine.base.errors import SlmopsError
+from engine.process import rpc
+from engine.process.events import Error, Event, Finished, Resources, Result, Token
+from engine.process.jobs import Job
 
 STOP_GRACE_S = 3.0  # how long a stop request may take before the worker is killed instead
 
@@ -102,7 +102,7 @@ class GenerationBackend(abc.ABC):
 
 
 class WorkerBackend(GenerationBackend):
-    """A backend whose model lives in an interactive worker subprocess, spoken to through ``engine.rpc``."""
+    """A backend whose model lives in an interactive worker subprocess, spoken to through ``engine.process.rpc``."""
 
     worker_module = ""
     load_timeout_s = 300.0

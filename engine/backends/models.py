@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine import genai_config, locations
-from engine.profiles import Profile
+from engine.base import locations
+from engine.onnx import genai_config
+from engine.profiles.profile import Profile
 
 
 def is_model(folder: Path) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from engine.backends.base import GenerationBackend, GenerationRequest
-from engine.events import Error, Result, Token
+from engine.process.events import Error, Result, Token
 
 ANSWER, REFUSE = "answer", "refuse"
 

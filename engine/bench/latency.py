@@ -16,7 +16,7 @@ from typing import Any
 from engine.backends.base import BackendError, GenerationBackend, GenerationRequest
 from engine.bench.prompts import prompt_of_length
 from engine.bench.stats import mean, median, rounded, tail
-from engine.events import Error, Result
+from engine.process.events import Error, Result
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any
 
 from engine.backends.base import BackendError, GenerationBackend, GenerationRequest
 from engine.bench.latency import generate_once
-from engine.profiles import EvalCase
+from engine.profiles.profile import EvalCase
 
 
 @dataclass

@@ -20,7 +20,7 @@ from engine.bench.latency import run_latency, tail_cell
 from engine.bench.quality import agreement, run_quality
 from engine.bench.runs import environment, save_run
 from engine.bench.soak import run_soak
-from engine.profiles import PRECISIONS, Profile
+from engine.profiles.profile import PRECISIONS, Profile
 
 
 @dataclass

@@ -10,12 +10,12 @@ import platform
 import sys
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from engine import locations
-from engine.atomic import write_text_atomic
+from engine.base import locations
+from engine.base.atomic import write_text_atomic
+from engine.base.versions import installed
 
 REPORT = "report.json"
 PACKAGES = ("onnxruntime-genai", "onnxruntime", "olive-ai", "foundry-local-sdk", "transformers", "torch")
@@ -25,19 +25,13 @@ def environment() -> dict[str, Any]:
     """What the figures depend on: machine, Python and the inference packages' versions."""
     import psutil
 
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
     return {
         "platform": platform.platform(),
         "machine": platform.machine(),
         "python": sys.version.split()[0],
         "cpu_count": os.cpu_count(),
         "memory_bytes": psutil.virtual_memory().total,
-        "packages": versions,
+        "packages": installed(PACKAGES),
     }
 
 

@@ -14,7 +14,7 @@ import pkgutil
 import sys
 from collections.abc import Callable, Sequence
 
-from engine.profiles import ProfileError
+from engine.profiles.profile import ProfileError
 
 VERSION = "0.1.0"
 

@@ -10,8 +10,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from engine import genai_config
-from engine.profiles import BACKENDS
+from engine.onnx import genai_config
+from engine.profiles.profile import BACKENDS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -63,7 +63,7 @@ def handle(args: argparse.Namespace) -> int:
 
 def _measure(args: argparse.Namespace) -> dict | None:
     from engine.bench.runner import BenchOptions, run_bench
-    from engine.profiles import find_profile
+    from engine.profiles.profile import find_profile
 
     profile = find_profile(args.bench_profile)
     models = [m.expanduser().resolve() for m in args.model] or [profile.output_path()]
@@ -87,7 +87,7 @@ def _http(args: argparse.Namespace) -> int:
     from engine.cli.output import print_json
     from engine.endpoint.bench import bench_endpoint
     from engine.foundry.cache import resolve_location
-    from engine.profiles import find_profile
+    from engine.profiles.profile import find_profile
 
     profile = find_profile(args.bench_profile)
     models = [m.expanduser().resolve() for m in args.model] or [profile.output_path()]
@@ -157,9 +157,9 @@ def print_http(reports: list[dict]) -> None:
 
 
 def print_report(report: dict) -> None:
+    from engine.base.units import human_bytes
     from engine.bench.latency import tail_cell
     from engine.cli.output import print_table
-    from engine.units import human_bytes
 
     for model in report["models"]:
         print(f"\n{model['name']} ({model['precision']}, {human_bytes(model['size_bytes'])}, {model['backend']})")

@@ -7,8 +7,8 @@ import asyncio
 import sys
 from pathlib import Path
 
+from engine.base.units import human_bytes
 from engine.cli.output import fail, print_json, print_table
-from engine.units import human_bytes
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -85,7 +85,7 @@ def _show(entry, as_json: bool) -> int:
         text = (entry.path / "inference_model.json").read_text(encoding="utf-8")
     except OSError:
         pass
-    from engine.provenance import describe, read_manifest
+    from engine.onnx.provenance import describe, read_manifest
 
     manifest = read_manifest(entry.path)
     if as_json:
@@ -110,7 +110,7 @@ def _show(entry, as_json: bool) -> int:
 
 def _settings(entry, apply: bool, as_json: bool) -> int:
     from engine.foundry.settings import entry_settings, reapply
-    from engine.genai_config import GenaiConfigError
+    from engine.onnx.genai_config import GenaiConfigError
 
     try:
         found = entry_settings(entry.path)
@@ -139,8 +139,8 @@ def _settings(entry, apply: bool, as_json: bool) -> int:
 
 
 def _runtime_action(args: argparse.Namespace, cache_dir: Path, entry) -> int:
-    from engine.foundry.names import deployed_model_id
     from engine.foundry.runtime import FoundryRuntimeError, run_ops
+    from engine.profiles.names import deployed_model_id
 
     if args.action == "rm":
         if not args.yes:

@@ -12,8 +12,8 @@ import signal
 import sys
 from pathlib import Path
 
-from engine import genai_config
-from engine.profiles import BACKENDS
+from engine.onnx import genai_config
+from engine.profiles.profile import BACKENDS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,14 +41,14 @@ def resolve_model(arg: str | None, profile) -> Path:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from engine.profiles import find_profile
+    from engine.profiles.profile import find_profile
 
     profile = find_profile(args.chat_profile)
     return asyncio.run(_chat(resolve_model(args.model, profile), profile, args))
 
 
 def conversation_from(profile, args: argparse.Namespace | None = None):
-    from engine.chat import Conversation, Settings
+    from engine.conversation import Conversation, Settings
 
     config = profile.deploy.model_config
     settings = Settings(
@@ -71,9 +71,9 @@ def conversation_from(profile, args: argparse.Namespace | None = None):
 
 async def _chat(model: Path, profile, args: argparse.Namespace) -> int:
     from engine.backends import make_backend
-    from engine.chat import TurnsDropped
-    from engine.events import Error, Result, Token
-    from engine.units import human_bytes
+    from engine.base.units import human_bytes
+    from engine.conversation import TurnsDropped
+    from engine.process.events import Error, Result, Token
 
     backend = make_backend(args.backend or profile.chat.backend, model)
     conversation = conversation_from(profile, args)

@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from engine.base.units import human_bytes
 from engine.cli.output import fail, print_json, run_job
-from engine.profiles import PRECISIONS, find_profile
-from engine.units import human_bytes
+from engine.profiles.profile import PRECISIONS, find_profile
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from engine.convert.errors import ConvertError
+    from engine.base.errors import SlmopsError
     from engine.convert.plan import (
         check_plan,
         convert_job,
@@ -63,7 +63,7 @@ def handle(args: argparse.Namespace) -> int:
                 print(f"runtime: {setting.describe()}", file=sys.stderr)
             return _up_to_date(plan, manifest, args.json)
         report = check_plan(plan, force=args.force)
-    except ConvertError as exc:
+    except SlmopsError as exc:
         return fail("convert", exc.message, exc.hint, as_json=args.json)
     if report.verdict is not None:
         print(f"support: {report.verdict.summary()}", file=sys.stderr)
@@ -96,7 +96,7 @@ def handle(args: argparse.Namespace) -> int:
 
 def _up_to_date(plan, manifest: dict, as_json: bool) -> int:
     """The output was made from this very plan (its manifest says so): nothing to do."""
-    from engine.provenance import describe
+    from engine.onnx.provenance import describe
 
     if as_json:
         print_json({"ok": True, "up_to_date": True, "output": str(plan.output), "manifest": manifest})

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.builtins import BUILTINS, DEFAULT
 from engine.cli.output import print_json, run_job
-from engine.demo import build_demo_model_job
+from engine.model.builtins import BUILTINS, DEFAULT
+from engine.model.demo import build_demo_model_job
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -27,14 +27,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _convert_first(profile) -> int:
-    from engine.convert.errors import ConvertError
+    from engine.base.errors import SlmopsError
     from engine.convert.plan import check_plan, convert_job, plan_conversion, worker_spec
 
     print(f"{profile.output_path()} holds no converted model: converting first ...", file=sys.stderr)
     try:
         plan = plan_conversion(profile)
         report = check_plan(plan)
-    except ConvertError as exc:
+    except SlmopsError as exc:
         return fail("deploy", exc.message, exc.hint)
     job = run_job(convert_job(worker_spec(plan, report)))
     if not job.finished.ok:
@@ -44,12 +44,12 @@ def _convert_first(profile) -> int:
 
 def _say_if_stale(profile) -> None:
     """Deploying an output that the profile would not make today is allowed, but said."""
-    from engine.convert.errors import ConvertError
+    from engine.base.errors import SlmopsError
     from engine.convert.plan import output_status, plan_conversion
 
     try:
         status, manifest = output_status(plan_conversion(profile))
-    except ConvertError:
+    except SlmopsError:
         return
     if status == "stale":
         made = manifest.get("created", "?")
@@ -67,8 +67,8 @@ def handle(args: argparse.Namespace) -> int:
     from engine.foundry.deploy import DeployError, find_model_folder
     from engine.foundry.publish import plan_publish, publish
     from engine.foundry.runtime import FoundryRuntimeError
-    from engine.foundry.templates import FAMILY_NAMES
-    from engine.profiles import find_profile
+    from engine.model.templates import FAMILY_NAMES
+    from engine.profiles.profile import find_profile
 
     profile = find_profile(args.profile)
     source = args.model.expanduser().resolve() if args.model else profile.output_path()
@@ -78,12 +78,12 @@ def handle(args: argparse.Namespace) -> int:
                 "deploy", f"No converted model (genai_config.json) in {source}.", "Point --model at a converted model folder."
             )
         if args.dry_run:
-            from engine.convert.errors import ConvertError
+            from engine.base.errors import SlmopsError
             from engine.convert.plan import plan_conversion, plan_verdict
 
             try:  # converting first is what a real run would do: say now if it cannot
                 plan_verdict(plan_conversion(profile))
-            except ConvertError as exc:
+            except SlmopsError as exc:
                 return fail("deploy", exc.message, exc.hint)
             return fail(
                 "deploy",

@@ -17,10 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    # engine.checks starts the probe worker; import it only when the command runs.
-    from engine import journal
-    from engine.checks import run_checks, summary
+    # engine.environment starts the probe worker; import it only when the command runs.
     from engine.cli.output import print_json, print_table
+    from engine.environment import run_checks, summary
+    from engine.process import journal
 
     interrupted = journal.recover()  # runs a killed app or command left behind: cleaned up now, reported once
     checks = asyncio.run(run_checks())

@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from engine.base.units import human_bytes
 from engine.cli.output import fail, print_json
-from engine.profiles import PRECISIONS, TEMPLATE_FAMILIES
-from engine.units import human_bytes
+from engine.profiles.profile import PRECISIONS, TEMPLATE_FAMILIES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,9 +47,9 @@ def describe_model(info) -> list[str]:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from engine.convert.errors import ConvertError
-    from engine.new_profile import propose, write
-    from engine.profiles import ProfileError
+    from engine.base.errors import SlmopsError
+    from engine.profiles.new_profile import propose, write
+    from engine.profiles.profile import ProfileError
 
     try:
         proposal = propose(
@@ -60,10 +60,10 @@ def handle(args: argparse.Namespace) -> int:
             template=args.template or "",
             guide=args.guide,
         )
-    except ConvertError as exc:
-        return fail("init", exc.message, exc.hint, as_json=args.json)
     except ProfileError as exc:
         return fail("init", str(exc), "Pick another value.", status=2, as_json=args.json)
+    except SlmopsError as exc:
+        return fail("init", exc.message, exc.hint, as_json=args.json)
     verdict = proposal.verdict
     out = sys.stderr if args.json else sys.stdout
     for line in describe_model(proposal.info):

@@ -10,9 +10,9 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from engine.events import Error, Event, Finished, Log, Progress, Resources, Stage, Token
-from engine.jobs import Job
-from engine.units import human_bytes
+from engine.base.units import human_bytes
+from engine.process.events import Error, Event, Finished, Log, Progress, Resources, Stage, Token
+from engine.process.jobs import Job
 
 
 def print_json(data: Any) -> None:

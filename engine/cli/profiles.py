@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from engine.cli.output import print_json, print_table
-from engine.profiles import find_profile, list_profiles
+from engine.profiles.profile import find_profile, list_profiles
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from engine.cli.output import describe, print_json
-from engine.events import Resources, Result, Token
+from engine.process.events import Resources, Result, Token
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -54,7 +54,7 @@ async def _run(pipeline, verbose: bool) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from engine.pipeline import Pipeline, PipelineOptions
-    from engine.profiles import find_profile
+    from engine.profiles.profile import find_profile
 
     profile = find_profile(args.profile)
     pipeline = Pipeline(profile, PipelineOptions(workdir=args.workdir, quick=args.quick, force=args.force, cache_dir=args.cache))

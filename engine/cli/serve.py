@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     from engine.endpoint.service import ServeError, is_loopback, resolve_model
     from engine.foundry.cache import resolve_location
-    from engine.profiles import find_profile
+    from engine.profiles.profile import find_profile
 
     if not is_loopback(args.host) and not args.no_auth_ok:
         return fail(
@@ -80,7 +80,7 @@ async def _serve(folder: Path, cache_dir: Path, args: argparse.Namespace) -> int
     from engine.endpoint import snippets
     from engine.endpoint.records import Endpoint, RequestRecord
     from engine.endpoint.service import Notice, ServiceMonitor, serve_job, stop
-    from engine.events import Error, Finished
+    from engine.process.events import Error, Finished
 
     job = serve_job(folder, cache_dir, host=args.host, port=args.port)
     monitor = ServiceMonitor()

@@ -9,7 +9,7 @@ import sys
 import time
 
 from engine.cli.output import fail
-from engine.profiles import find_profile
+from engine.profiles.profile import find_profile
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,9 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from engine.convert.errors import ConvertError
+    from engine.base.errors import SlmopsError
     from engine.convert.plan import plan_conversion, plan_verdict
-    from engine.tune.candidates import DEFAULT, CandidateError, select
+    from engine.recipes.candidates import DEFAULT, CandidateError, select
     from engine.tune.frontier import QualityBound
     from engine.tune.runner import TuneBusy, TuneOptions
 
@@ -52,7 +52,7 @@ def handle(args: argparse.Namespace) -> int:
     profile = find_profile(args.tune_profile)
     try:  # every candidate converts the same model: refuse it now rather than once per candidate
         plan_verdict(plan_conversion(profile))
-    except ConvertError as exc:
+    except SlmopsError as exc:
         return fail("tune", exc.message, exc.hint)
     try:
         candidates = select([n for n in args.candidates.split(",") if n.strip()] if args.candidates else None, quick=args.quick)

@@ -6,32 +6,21 @@ the app can check a model the moment the user picks it.
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
 
+from engine.base.units import human_bytes
 from engine.convert.errors import ConvertError
-from engine.convert.recipes import GPU_PROVIDERS
-from engine.model_info import ModelInfo
-from engine.support import Verdict, check_support
-from engine.units import human_bytes
+from engine.environment import GPU_PROVIDERS, gpu_providers
+from engine.model.inspection import ModelInfo
+from engine.model.support import Verdict, check_support
 
 # Measured on the demo model: Olive's peak is about 4x the fp32 weights; output plus cache about 2x.
 RAM_FACTOR, RAM_BASE = 4.0, 512 << 20
 DISK_FACTOR, DISK_BASE = 2.0, 100 << 20
-
-
-def gpu_providers() -> list[str]:
-    """GPU execution providers the installed onnxruntime ships (by their libraries, without importing it)."""
-    spec = importlib.util.find_spec("onnxruntime")
-    if not spec or not spec.submodule_search_locations:
-        return []
-    capi = Path(list(spec.submodule_search_locations)[0]) / "capi"
-    libs = {"CUDAExecutionProvider": "onnxruntime_providers_cuda", "DmlExecutionProvider": "DirectML"}
-    return [name for name, lib in libs.items() if any(capi.glob(f"*{lib}*"))]
 
 
 @dataclass

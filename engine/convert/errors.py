@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.errors import SlmopsError
+from engine.base.errors import SlmopsError
 
 
 class ConvertError(SlmopsError):

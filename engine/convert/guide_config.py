@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engine.errors import SlmopsError
+from engine.base.errors import SlmopsError
 
 _GUIDE_KEYS = {
     "block_size": "int4_block_size",

@@ -10,19 +10,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import journal, locations, provenance, runtime_settings
-from engine.atomic import write_text_atomic
-from engine.builtins import DEFAULT, from_reference
-from engine.conventions import PARTIAL_MARK
+from engine.base import locations
+from engine.base.atomic import write_text_atomic
+from engine.base.errors import SlmopsError
 from engine.convert.checks import InputReport, check_inputs, check_model
 from engine.convert.errors import ConvertError
 from engine.convert.guide_config import ConfigFileError, load_workflow, workflow_precision
-from engine.convert.recipes import ConvertParams, OliveCommand, Recipe, build_command, recipe_for
-from engine.foundry.templates import TEMPLATES
-from engine.jobs import Job
-from engine.model_info import ModelInfo
-from engine.profiles import Profile
-from engine.support import Verdict
+from engine.model.builtins import DEFAULT, from_reference
+from engine.model.inspection import ModelInfo
+from engine.model.support import Verdict
+from engine.model.templates import TEMPLATES
+from engine.onnx import provenance, runtime_settings
+from engine.process import journal
+from engine.process.conventions import PARTIAL_MARK
+from engine.process.jobs import Job
+from engine.profiles.profile import Profile
+from engine.recipes.catalog import ConvertParams, OliveCommand, Recipe, build_command, recipe_for
 
 VERIFY_PROMPT = "What is the capital of France?"
 
@@ -199,7 +202,7 @@ def plan_identity(plan: ConvertPlan, report: InputReport | None = None) -> dict[
     if report is None or report.verdict is None:
         try:
             verdict: Verdict | None = plan_verdict(plan)
-        except ConvertError:
+        except SlmopsError:
             verdict = None  # not convertible: no output can match it
     else:
         verdict = report.verdict
@@ -227,7 +230,7 @@ def reuse_current(plan: ConvertPlan) -> tuple[dict[str, Any], list[runtime_setti
 
 
 def output_status(plan: ConvertPlan, report: InputReport | None = None) -> tuple[str, dict[str, Any] | None]:
-    """Whether the plan's output is ``missing``, ``current`` (reusable), ``stale`` or ``foreign`` (see engine.provenance)."""
+    """Whether the plan's output is ``missing``, ``current`` (reusable), ``stale`` or ``foreign`` (see engine.onnx.provenance)."""
     if not plan.output.exists():
         return "missing", None
     return provenance.output_status(plan.output, plan_identity(plan, report)["key"])

@@ -24,7 +24,7 @@ from engine.bench.prompts import prompt_of_length
 from engine.bench.stats import percentile, rounded
 from engine.endpoint.records import Endpoint
 from engine.endpoint.service import ServeError, ServiceMonitor, serve_job, stop
-from engine.events import Error, Finished
+from engine.process.events import Error, Finished
 
 P95_MIN_SAMPLES = 20
 

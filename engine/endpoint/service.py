@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from engine import locations
-from engine.errors import SlmopsError
-from engine.events import Error, Event, Finished, Log, Result, Stage
+from engine.base import locations
+from engine.base.errors import SlmopsError
 from engine.foundry.cache import find_entry, scan
-from engine.jobs import Job
+from engine.process.events import Error, Event, Finished, Log, Result, Stage
+from engine.process.jobs import Job
 
 WORKER = "engine.workers.serve"
 LOOPBACK = "127.0.0.1"

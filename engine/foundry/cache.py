@@ -12,11 +12,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from engine import genai_config, locations
+from engine.base import locations
 from engine.foundry import inference_model
 from engine.foundry.foundry_cli import find_cli
 from engine.foundry.inference_model import InferenceModelError
-from engine.foundry.templates import tokenizer_family
+from engine.model.templates import tokenizer_family
+from engine.onnx import genai_config
 
 CUSTOM = "custom"
 REGISTRY_FILE = "foundry.local.modelinfo.json"

@@ -6,7 +6,7 @@ The guide's ``PromptTemplate`` and ``ModelConfig`` go into
 of ``genai_config.json`` (which the runtime does read), and the template is
 checked against the tokenizer's own chat template (which the runtime uses).
 The profile's runtime settings (ONNX Runtime session options, see
-``engine.runtime_settings``) are written there too, so Foundry Local runs with them.
+``engine.onnx.runtime_settings``) are written there too, so Foundry Local runs with them.
 
 The Foundry Local runtime reserves its key/value cache for the model's whole
 ``context_length`` when it loads the model, and does not stop at
@@ -33,13 +33,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine import genai_config, journal, runtime_settings
-from engine.atomic import fsync_dir, write_text_atomic
-from engine.errors import SlmopsError
-from engine.foundry import inference_model, names
+from engine.base.atomic import fsync_dir, write_text_atomic
+from engine.base.errors import SlmopsError
+from engine.base.locks import file_lock
+from engine.base.units import human_bytes
+from engine.foundry import inference_model
 from engine.foundry.cache import CUSTOM, SIDECAR, scan
 from engine.foundry.inference_model import InferenceModel, ModelConfig
-from engine.foundry.templates import (
+from engine.model.templates import (
     FAMILY_NAMES,
     PLAIN,
     TEMPLATES,
@@ -48,9 +49,10 @@ from engine.foundry.templates import (
     detect_family,
     read_chat_template,
 )
-from engine.locks import file_lock
-from engine.profiles import Profile
-from engine.units import human_bytes
+from engine.onnx import genai_config, runtime_settings
+from engine.process import journal
+from engine.profiles import names
+from engine.profiles.profile import Profile
 
 LOCK_FILE = ".slmops-deploy.lock"
 # Files Olive leaves beside the model that the runtime does not need.

@@ -6,9 +6,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from engine.atomic import write_text_atomic
-from engine.errors import SlmopsError
-from engine.foundry.templates import PromptTemplate
+from engine.base.atomic import write_text_atomic
+from engine.base.errors import SlmopsError
+from engine.model.templates import PromptTemplate
 
 FILENAME = "inference_model.json"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from engine.foundry.deploy import DeployPlan, execute, fix_template, plan_deploy
 from engine.foundry.runtime import run_ops
-from engine.profiles import Profile
+from engine.profiles.profile import Profile
 
 
 def plan_publish(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine import rpc
-from engine.errors import SlmopsError
-from engine.events import Error
-from engine.jobs import Job
+from engine.base.errors import SlmopsError
+from engine.process import rpc
+from engine.process.events import Error
+from engine.process.jobs import Job
 
 WORKER = "engine.workers.foundry"
 

@@ -2,7 +2,7 @@
 
 A model deployed before the tuner measured this machine runs with whatever
 was written then; re-applying writes the latest measured settings for its
-architecture (``engine.tune.history``), else the default, into the deployed
+architecture (``engine.onnx.tune_history``), else the default, into the deployed
 copy, and records their source in slmops' sidecar file beside it. It also
 bounds the context to ModelConfig's ``max_length``, as deploy now does
 (``engine.foundry.deploy``): a model deployed with its whole native context
@@ -15,12 +15,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import genai_config, runtime_settings
-from engine.atomic import write_text_atomic
+from engine.base.atomic import write_text_atomic
 from engine.foundry import inference_model
 from engine.foundry.cache import SIDECAR
-from engine.profiles import RuntimeSection
-from engine.tune import history
+from engine.onnx import genai_config, runtime_settings
+from engine.onnx import tune_history as history
+from engine.profiles.profile import RuntimeSection
 
 UNSET = "unset: ONNX Runtime's default (one intra-op thread was seen here)"
 CONTEXT = "context_length"  # genai_config.json's model.context_length: what Foundry Local reserves memory for
@@ -71,7 +71,7 @@ def _context(folder: Path, data: dict, sidecar: dict) -> tuple[runtime_settings.
 
 
 def entry_settings(folder: Path) -> EntrySettings:
-    """Raises ``engine.genai_config.GenaiConfigError`` for a folder without a readable genai_config.json."""
+    """Raises ``engine.onnx.genai_config.GenaiConfigError`` for a folder without a readable genai_config.json."""
     data = genai_config.read(folder)
     options = runtime_settings.applied(data)
     sidecar = _sidecar(folder)

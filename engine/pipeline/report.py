@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.atomic import write_text_atomic
+from engine.base.atomic import write_text_atomic
 from engine.bench.latency import tail_cell
-from engine.profiles import Profile
+from engine.profiles.profile import Profile
 
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine import genai_config, locations
-from engine.convert.errors import ConvertError
-from engine.events import Error, Event, Log, Progress, Result, Stage
-from engine.jobs import Job
+from engine.base import locations
+from engine.base.errors import SlmopsError
+from engine.onnx import genai_config
 from engine.pipeline.report import write_report
 from engine.pipeline.state import PipelineState, fingerprint, inputs_hash
-from engine.profiles import Profile
+from engine.process.events import Error, Event, Log, Progress, Result, Stage
+from engine.process.jobs import Job
+from engine.profiles.profile import Profile
 
 STAGES = ("checks", "convert", "verify", "deploy", "bench")
 
@@ -66,7 +67,7 @@ class Pipeline:
             return None
         try:
             current = output_status(plan_conversion(self.profile))[0] == "current"
-        except ConvertError:
+        except SlmopsError:
             current = False
         return None if current else output
 
@@ -195,12 +196,12 @@ class Pipeline:
     # -- the stages ----------------------------------------------------------
 
     async def _stage_checks(self) -> dict[str, Any]:
-        from engine.checks import run_checks
         from engine.convert.plan import plan_conversion, plan_verdict
+        from engine.environment import run_checks
 
         try:  # the support verdict first: an unconvertible model is refused in a second, not 15 s into Olive
             verdict = plan_verdict(plan_conversion(self.profile))
-        except ConvertError as exc:
+        except SlmopsError as exc:
             raise StageFailed(exc.message, exc.hint) from None
         self._emit(Log(f"support: {verdict.summary()}", source="runner"))
         checks = await run_checks()
@@ -236,7 +237,7 @@ class Pipeline:
             # An output this pipeline made may be replaced when its inputs changed; any other needs --force.
             force = self.options.force or self.foreign_output() is None
             report = check_plan(plan, force=force)
-        except ConvertError as exc:
+        except SlmopsError as exc:
             raise StageFailed(exc.message, exc.hint) from None
         self._emit(Log(f"$ {plan.display()}", source="runner"))
         job = convert_job(worker_spec(plan, report, force=force))
@@ -245,11 +246,11 @@ class Pipeline:
 
     async def _stage_verify(self) -> dict[str, Any]:
         from engine.convert.plan import VERIFY_PROMPT, prompt_format
-        from engine.model_info import inspect_model
+        from engine.model.inspection import inspect_model
 
         try:
             info = inspect_model(self.profile.model_path())
-        except ConvertError:
+        except SlmopsError:
             info = None  # the converted model can still be verified with its tokenizer's template
         spec = {"path": str(self._output()), "prompt": VERIFY_PROMPT, "prompt_format": prompt_format(self.profile, info)}
         job = Job("engine.workers.verify", spec, timeout_s=600)

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.atomic import write_text_atomic
+from engine.base.atomic import write_text_atomic
 
 STATE_FILE = "state.json"
 

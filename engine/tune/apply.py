@@ -10,10 +10,11 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from engine import locations, runtime_settings
-from engine.errors import SlmopsError
-from engine.profiles import Profile, RuntimeSection, save_profile
-from engine.tune.candidates import Candidate
+from engine.base import locations
+from engine.base.errors import SlmopsError
+from engine.onnx import runtime_settings
+from engine.profiles.profile import Profile, RuntimeSection, save_profile
+from engine.recipes.candidates import Candidate
 from engine.tune.runner import candidate_profile
 
 

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from engine.bench.stats import beats
-from engine.tune.candidates import FP32
+from engine.recipes.candidates import FP32
 
 GUIDE = "guide-int4"  # the guide's recipe: every candidate's speed is timed against it
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.atomic import write_text_atomic
+from engine.base.atomic import write_text_atomic
 from engine.bench.runs import save_run
-from engine.profiles import Profile
+from engine.profiles.profile import Profile
 from engine.tune.chart import frontier_chart
 from engine.tune.frontier import GUIDE
 from engine.tune.timing import ratio_text

@@ -18,17 +18,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import locations, runtime_settings
+from engine.base import locations
+from engine.base.errors import SlmopsError
+from engine.base.locks import file_lock
 from engine.bench.quality import agreement
 from engine.bench.runner import BenchOptions, bench_model
 from engine.convert.errors import ConvertError
 from engine.convert.plan import check_plan, convert_job, plan_conversion, worker_spec
-from engine.errors import SlmopsError
-from engine.events import Error, Progress, Stage
-from engine.locks import file_lock
-from engine.profiles import Profile
-from engine.tune import history
-from engine.tune.candidates import BY_NAME, FP32, Candidate, onnx_input_workflow
+from engine.onnx import runtime_settings
+from engine.onnx import tune_history as history
+from engine.process.events import Error, Progress, Stage
+from engine.profiles.profile import Profile
+from engine.recipes.candidates import BY_NAME, FP32, Candidate, onnx_input_workflow
 from engine.tune.frontier import GUIDE, QualityBound, judge_against_guide, rank
 from engine.tune.timing import Side, interleave, measure_run, ratio_summary, speed_figures
 
@@ -166,7 +167,7 @@ async def run_candidate(
     notify(TuneUpdate(candidate.name, "convert", "starting"))
     try:
         card = await convert_candidate(profile, candidate, output, fp32_dir, notify)
-    except ConvertError as exc:
+    except SlmopsError as exc:
         return failed_row(candidate, "convert", exc.message, exc.hint)
     bench = await bench_model(
         output,
@@ -238,7 +239,7 @@ async def time_settings(
     """Time the chosen recipe per setting, each against the guide's recipe at default settings, alternating.
 
     Returns one row per setting, and the settings to apply: the fastest thread count when it decoded faster
-    than the deployment default (physical cores, ``engine.runtime_settings``) in every round, else that default."""
+    than the deployment default (physical cores, ``engine.onnx.runtime_settings``) in every round, else that default."""
     guide, pick = (next(r for r in rows if r["name"] == name) for name in (GUIDE, chosen))
     cores = runtime_settings.physical_cores()
     threads = sorted({*options.threads, cores})

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine import genai_config
 from engine.backends import make_backend
 from engine.backends.base import BackendError
 from engine.bench.latency import run_latency
 from engine.bench.stats import beats, pair_ratios, rounded, summarize
+from engine.onnx import genai_config
 
 # Session options the converter writes; the others (threads, spinning, ...) are settings a run chooses.
 CONVERTER_SESSION_KEYS = ("log_id", "provider_options")

@@ -1,6 +1,6 @@
 """Do a converted model's greedy tokens agree with transformers on the source model? (worker side: imports torch)
 
-A repair (see :mod:`engine.support`) changes a staged copy of ``config.json``
+A repair (see :mod:`engine.model.support`) changes a staged copy of ``config.json``
 so that the model builder can read it; it is kept only if the converted
 model still answers as the source does. Both sides get the same token ids
 (the tokenizer's chat template) and decode greedily; the first

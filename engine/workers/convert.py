@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 from typing import IO
 
-from engine import genai_config, provenance, runtime_settings
-from engine.conventions import PARTIAL_MARK
 from engine.convert.stages import NO_OUTPUT, StageTracker, failure_reason, percent
+from engine.onnx import genai_config, provenance, runtime_settings
+from engine.process.conventions import PARTIAL_MARK
 from engine.workers import protocol as p
 from engine.workers.verify import generate, model_files, quantization_facts
 
@@ -198,7 +198,7 @@ def convert(spec: dict) -> None:
     # run_worker turns SIGTERM (cancel, or the app's death) into SystemExit, so the clean-up below runs.
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}{PARTIAL_MARK}", dir=output.parent))
     # Olive writes .olive-cache into its cwd: a scratch folder with the staging mark, so that the job's
-    # clean-up (engine.jobs, by the journal entry) removes it too after a kill; it can hold a full-size model.
+    # clean-up (engine.process.jobs, by the journal entry) removes it too after a kill; it can hold a full-size model.
     workdir = Path(tempfile.mkdtemp(prefix=f".{output.name}{PARTIAL_MARK}work-", dir=output.parent))
     preload = threading.Thread(target=_preload, daemon=True)
     preload.start()

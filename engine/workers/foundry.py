@@ -1,7 +1,7 @@
 """Worker: the Foundry Local runtime in-process, driven by operations.
 
 Spec: ``{"cache_dir": DIR, "ops": [{"op": ..., "id": n}, ...], "interactive": false}``.
-Each operation is a request of ``engine.rpc`` and gets its reply; a worker
+Each operation is a request of ``engine.process.rpc`` and gets its reply; a worker
 that is not interactive stops at the first that fails. An interactive worker
 then takes further requests on stdin (the app keeps one alive to hold models
 loaded). Operations:
@@ -19,7 +19,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from engine import genai_config, rpc
+from engine.onnx import genai_config
+from engine.process import rpc
 from engine.workers import protocol as p
 
 

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from engine import genai_config, locations
+from engine.base import locations
+from engine.onnx import genai_config
 from engine.workers import prompt
 from engine.workers.protocol import WorkerError, run_worker
 from engine.workers.serving import Prepared, serve

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from engine import genai_config
-from engine.foundry.templates import PLAIN, read_chat_template
+from engine.model.templates import PLAIN, read_chat_template
+from engine.onnx import genai_config
 from engine.workers import prompt
 from engine.workers.protocol import WorkerError, run_worker
 from engine.workers.serving import Prepared, serve

@@ -19,7 +19,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from engine.builtins import BuiltinModel, GgufPart
+from engine.model.builtins import BuiltinModel, GgufPart
 from engine.workers import protocol as p
 
 _CHUNK = 16 * 1024 * 1024

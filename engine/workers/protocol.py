@@ -17,9 +17,9 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from engine.conventions import PARENT_PID_ENV
-from engine.errors import SlmopsError
-from engine.events import Error, Event, Log, Metric, Progress, Result, Stage, Token
+from engine.base.errors import SlmopsError
+from engine.process.conventions import PARENT_PID_ENV
+from engine.process.events import Error, Event, Log, Metric, Progress, Result, Stage, Token
 
 _channel = None
 
@@ -75,7 +75,7 @@ _PR_SET_PDEATHSIG = 1
 def _terminated(signum: int, frame: object) -> None:
     """Cancel, or the app's death, sends SIGTERM: pass it on to what this worker started, then clean up.
 
-    The worker leads its own process group (see ``engine.jobs``), so the
+    The worker leads its own process group (see ``engine.process.jobs``), so the
     tools it runs (Olive and its helpers) are in that group; the worker
     ignores the signal it forwards, then raises SystemExit so that finally
     blocks (removal of staging folders) run before the process ends.
@@ -108,7 +108,7 @@ def run_worker(body: Callable[[dict[str, Any]], None]) -> None:
     spec = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     try:
         body(spec)
-    except SlmopsError as exc:  # WorkerError, or a shared module's error (engine.genai_config): the user can act on it
+    except SlmopsError as exc:  # WorkerError, or a shared module's error (engine.onnx.genai_config): the user can act on it
         emit(Error(message=exc.message, hint=exc.hint))
         sys.exit(1)
     except KeyboardInterrupt:

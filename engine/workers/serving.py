@@ -3,7 +3,7 @@
 Both generation workers plug a :class:`ServedModel` into :func:`serve`. A
 reader thread takes requests from stdin, so that a ``stop`` request reaches a
 generation between two tokens; requests run one at a time. Requests and
-replies follow ``engine.rpc``: a bad request gets ``ok: false`` with an error
+replies follow ``engine.process.rpc``: a bad request gets ``ok: false`` with an error
 and a hint, and the worker stays up.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from engine import rpc
+from engine.process import rpc
 from engine.workers import protocol
 from engine.workers.protocol import WorkerError
 

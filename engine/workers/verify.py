@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine import genai_config
+from engine.onnx import genai_config
 from engine.workers import protocol as p
 
 

@@ -5,12 +5,12 @@ import subprocess
 import sys
 import time
 
-from engine import rpc
+from engine.process import rpc
 from engine.workers import protocol as p
 
 
 def answer_out_of_order(hold: int, drop: list) -> None:
-    """Answer requests (engine.rpc) with a token and an echo, ``hold`` at a time in reverse order, never those in ``drop``."""
+    """Answer requests (engine.process.rpc) with a token and an echo, ``hold`` at a time in reverse order, never those in ``drop``."""
     held: list[dict] = []
 
     def flush() -> None:

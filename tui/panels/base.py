@@ -6,7 +6,7 @@ from textual import events
 from textual.widget import Widget
 from textual.widgets import TabPane
 
-from engine.profiles import Profile
+from engine.profiles.profile import Profile
 
 
 class Panel(Widget):

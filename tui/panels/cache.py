@@ -17,15 +17,15 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
-from engine import rpc
-from engine.events import Error, Finished
 from engine.foundry import settings
 from engine.foundry.cache import CacheEntry, CacheLocation, resolve_location, scan
 from engine.foundry.deploy import DeployError, DeployPlan, execute, find_model_folder, fix_template, plan_deploy
-from engine.foundry.names import deployed_model_id
 from engine.foundry.runtime import foundry_job
-from engine.jobs import Job
-from engine.profiles import Profile
+from engine.process import rpc
+from engine.process.events import Error, Finished
+from engine.process.jobs import Job
+from engine.profiles.names import deployed_model_id
+from engine.profiles.profile import Profile
 from tui.jobs import JobEvent, drive_job
 from tui.messages import OpenInChat
 from tui.panels.base import Panel

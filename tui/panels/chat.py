@@ -20,9 +20,9 @@ from engine.backends import make_backend
 from engine.backends.base import GenerationBackend
 from engine.backends.models import chat_models
 from engine.bench.runs import list_runs, load_run
-from engine.chat import Conversation, Settings, TurnsDropped
-from engine.events import Error, Result, Token
-from engine.profiles import BACKENDS, Profile
+from engine.conversation import Conversation, Settings, TurnsDropped
+from engine.process.events import Error, Result, Token
+from engine.profiles.profile import BACKENDS, Profile
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.bench_view import BenchView

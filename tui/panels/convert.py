@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Sparkline, Static
 
-from engine.convert.errors import ConvertError
+from engine.base.errors import SlmopsError
 from engine.convert.plan import (
     ConvertPlan,
     check_plan,
@@ -24,9 +24,9 @@ from engine.convert.plan import (
     worker_spec,
     write_config,
 )
-from engine.events import Error, Finished, Log, Progress, Resources, Stage
-from engine.jobs import Job
-from engine.profiles import Profile
+from engine.process.events import Error, Finished, Log, Progress, Resources, Stage
+from engine.process.jobs import Job
+from engine.profiles.profile import Profile
 from tui.jobs import JobEvent, JobSample, drive_job
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
@@ -106,7 +106,7 @@ class ConvertPanel(Panel):
         command = self.query_one("#convert-command", Static)
         try:
             self.plan = plan_conversion(self.profile)
-        except ConvertError as exc:
+        except SlmopsError as exc:
             self.plan = None
             settings.update(Text(f"{exc.message}\n{exc.hint}", style="red"))
             command.update("")
@@ -131,7 +131,7 @@ class ConvertPanel(Panel):
         try:
             verdict = plan_verdict(plan)
             support = Text(verdict.summary(), style="yellow" if verdict.repairs else "green")
-        except ConvertError as exc:
+        except SlmopsError as exc:
             support = Text(f"{exc.message}\n{exc.hint}", style="red")
         text = Text.assemble(support, "\n", f"output: {self.output_state(plan)}")
         self.app.call_from_thread(self._show_support, plan, text)
@@ -145,7 +145,7 @@ class ConvertPanel(Panel):
         """What the output folder holds, by its provenance manifest."""
         try:
             status, manifest = output_status(plan)
-        except (OSError, ConvertError) as exc:
+        except (OSError, SlmopsError) as exc:
             return f"cannot be read ({exc})"
         made = (manifest or {}).get("created", "?")
         return {
@@ -195,7 +195,7 @@ class ConvertPanel(Panel):
         log.clear()
         try:
             report = check_plan(plan, force=force)
-        except ConvertError as exc:
+        except SlmopsError as exc:
             result.show_error(exc.message, exc.hint)
             return
         for warning in report.warnings:
@@ -280,7 +280,7 @@ class ConvertPanel(Panel):
         force = bool(path and path.exists())
         try:
             saved = write_config(plan, path, text=edited, force=force)
-        except ConvertError as exc:
+        except SlmopsError as exc:
             self.notify(f"{exc.message} {exc.hint}", severity="error")
             return
         self.refresh_plan()

@@ -10,12 +10,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from engine import checks as env_checks
-from engine.builtins import BuiltinModel, from_reference
-from engine.demo import build_demo_model_job, demo_model_ready
-from engine.events import Error, Finished, Stage
-from engine.jobs import Job
-from engine.profiles import Profile
+from engine import environment
+from engine.model.builtins import BuiltinModel, from_reference
+from engine.model.demo import build_demo_model_job, demo_model_ready
+from engine.process.events import Error, Finished, Stage
+from engine.process.jobs import Job
+from engine.profiles.profile import Profile
 from tui.jobs import JobEvent, drive_job
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
@@ -46,7 +46,7 @@ class EnvironmentPanel(Panel):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.checks: list[env_checks.Check] = []
+        self.checks: list[environment.Check] = []
         self.running = False
         self.build_job: Job | None = None
         self._build_started = 0.0
@@ -77,13 +77,13 @@ class EnvironmentPanel(Panel):
         self.add_class("-running")
         started = time.monotonic()
         try:
-            found = await env_checks.run_checks(env_checks.probe_job())
+            found = await environment.run_checks(environment.probe_job())
         finally:
             self.running = False
             self.remove_class("-running")
         self.show_checks(found, time.monotonic() - started)
 
-    def show_checks(self, found: list[env_checks.Check], elapsed: float) -> None:
+    def show_checks(self, found: list[environment.Check], elapsed: float) -> None:
         self.checks = found
         table = self.query_one("#checks", DataTable)
         row = table.cursor_row
@@ -92,7 +92,7 @@ class EnvironmentPanel(Panel):
             table.add_row(check.name, Text(check.status.upper(), style=STATUS_STYLE[check.status]), check.value)
         table.move_cursor(row=min(row, len(found) - 1))
         verdict = "some checks FAILED" if any(c.status == "fail" for c in found) else "ready"
-        self.query_one("#env-summary", Static).update(f"{env_checks.summary(found)} in {elapsed:.1f} s: {verdict}. r re-runs.")
+        self.query_one("#env-summary", Static).update(f"{environment.summary(found)} in {elapsed:.1f} s: {verdict}. r re-runs.")
         self.show_fix(table.cursor_row)
 
     def show_fix(self, row: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
@@ -18,9 +19,12 @@ class HelpScreen(ModalScreen[None]):
     """
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", tooltip="close the help")]
 
-    def compose(self) -> ComposeResult:
-        from tui.app import PANELS  # the app imports this module
+    def __init__(self, panels: tuple[type[DOMNode], ...]) -> None:
+        """``panels``: the app's panel classes, whose keys the help lists (the app hands them over)."""
+        super().__init__()
+        self.panels = panels
 
-        text = keymap.help_markdown(keymap.sections(type(self.app), PANELS, keymap.screen_classes()))
+    def compose(self) -> ComposeResult:
+        text = keymap.help_markdown(keymap.sections(type(self.app), self.panels, keymap.screen_classes()))
         with VerticalScroll(id="help"):
             yield Markdown(text)

@@ -18,12 +18,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from engine.convert.errors import ConvertError
-from engine.foundry.templates import TEMPLATES
-from engine.new_profile import PLAIN, Proposal, machine_precisions, propose, write
-from engine.profiles import Profile, ProfileError, load_profile
-from engine.support import REPAIR, SUPPORTED
-from engine.units import human_bytes
+from engine.base.errors import SlmopsError
+from engine.base.units import human_bytes
+from engine.model.support import REPAIR, SUPPORTED
+from engine.model.templates import TEMPLATES
+from engine.profiles.new_profile import PLAIN, Proposal, machine_precisions, propose, write
+from engine.profiles.profile import Profile, ProfileError, load_profile
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.path_suggester import FolderSuggester
 
@@ -143,10 +143,10 @@ class NewProfileScreen(ModalScreen[Profile | None]):
                 template=fields.template,
                 guide=fields.guide,
             )
-        except ConvertError as exc:
-            self.app.call_from_thread(self._show, None, f"{exc.message}\n{exc.hint}")
         except ProfileError as exc:
             self.app.call_from_thread(self._show, None, str(exc))
+        except SlmopsError as exc:
+            self.app.call_from_thread(self._show, None, f"{exc.message}\n{exc.hint}")
         else:
             self.app.call_from_thread(self._show, proposal, "")
 

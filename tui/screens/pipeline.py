@@ -20,10 +20,10 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import ContentSwitcher, Footer, Markdown, RichLog, Static
 
-from engine.events import Error, Log, Progress, Resources, Stage
+from engine.base.units import human_bytes
 from engine.pipeline import STAGES, Pipeline, PipelineEvent, PipelineOptions
-from engine.profiles import Profile
-from engine.units import human_bytes
+from engine.process.events import Error, Log, Progress, Resources, Stage
+from engine.profiles.profile import Profile
 from tui.screens.confirm import ConfirmScreen
 
 MARKS = {"": "  ", "start": "> ", "done": "ok", "skipped": "--", "failed": "!!"}

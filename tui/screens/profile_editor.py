@@ -19,8 +19,8 @@ from textual.screen import ModalScreen
 from textual.validation import Integer, Number, Regex
 from textual.widgets import Button, Input, Label, Select, Static
 
-from engine.convert.recipes import RECIPES
-from engine.profiles import METHODS, PRECISIONS, Profile, ProfileError, load_profile, profile_from_dict, save_profile
+from engine.profiles.profile import METHODS, PRECISIONS, Profile, ProfileError, load_profile, profile_from_dict, save_profile
+from engine.recipes.catalog import RECIPES
 from engine.tune.apply import target_path
 from tui.screens.confirm import ConfirmScreen
 

@@ -9,7 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from engine.profiles import ProfileEntry, list_profiles
+from engine.profiles.profile import ProfileEntry, list_profiles
 
 
 class ProfilePicker(ModalScreen[ProfileEntry | None]):

@@ -19,8 +19,8 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from engine.profiles import Profile, ProfileError, load_profile
-from engine.tune.candidates import select
+from engine.profiles.profile import Profile, ProfileError, load_profile
+from engine.recipes.candidates import select
 from engine.tune.runner import TuneOptions, Tuner, TuneUpdate
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.tune_chart import TuneChart
@@ -102,12 +102,12 @@ class TuneScreen(ModalScreen[None]):
         if self.running:
             self.notify("The tuner is already running.")
             return
-        from engine.convert.errors import ConvertError
+        from engine.base.errors import SlmopsError
         from engine.convert.plan import plan_conversion, plan_verdict
 
         try:  # every candidate converts the same model: refuse it now rather than once per candidate
             plan_verdict(plan_conversion(self.profile))
-        except ConvertError as exc:
+        except SlmopsError as exc:
             self._status(f"{exc.message}\n{exc.hint}")
             return
         candidates = select(None, quick=self.quick)

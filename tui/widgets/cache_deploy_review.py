@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
 from engine.foundry.deploy import DeployPlan
-from engine.foundry.templates import FAMILY_NAMES, PromptTemplate
+from engine.model.templates import FAMILY_NAMES, PromptTemplate
 
 
 class DeployReview(ModalScreen[tuple[str, PromptTemplate] | None]):

@@ -8,11 +8,11 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from engine.base.units import human_bytes
 from engine.foundry.cache import CacheEntry
 from engine.foundry.inference_model import FILENAME
-from engine.foundry.templates import FAMILY_NAMES
-from engine.provenance import describe, read_manifest
-from engine.units import human_bytes
+from engine.model.templates import FAMILY_NAMES
+from engine.onnx.provenance import describe, read_manifest
 
 MAX_FILES = 40
 

@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from engine.foundry.cache import CacheEntry
 from engine.foundry.settings import EntrySettings, entry_settings
-from engine.genai_config import GenaiConfigError
+from engine.onnx.genai_config import GenaiConfigError
 
 
 class CacheSettings(Static):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
+from engine.base.units import human_bytes
 from engine.foundry.cache import CacheEntry
-from engine.units import human_bytes
 
 COLUMNS = ("name", "version", "state", "precision", "template", "size", "EP", "status")
 _SORT_KEYS = {

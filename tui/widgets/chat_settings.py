@@ -11,7 +11,7 @@ from textual.containers import Horizontal
 from textual.validation import Integer, Number
 from textual.widgets import Input, Label
 
-from engine.chat import Settings
+from engine.conversation import Settings
 
 FIELDS = (  # (settings attribute, label, Input type, validator)
     ("temperature", "temp", "number", Number(minimum=0.0, maximum=2.0)),

@@ -14,7 +14,7 @@ from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Sparkline, Static
 
-from engine.units import human_bytes
+from engine.base.units import human_bytes
 
 HISTORY = 30  # samples a sparkline keeps
 

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from engine.units import human_bytes
+from engine.base.units import human_bytes
 
 
 class ConvertResult(Static):

@@ -10,9 +10,9 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from engine.base.units import human_bytes
 from engine.convert.stages import STAGES
-from engine.events import Stage
-from engine.units import human_bytes
+from engine.process.events import Stage
 
 # Words first, so that the list reads the same without colour.
 _STYLE = {"waiting": "dim", "start": "bold yellow", "done": "green", "skipped": "dim", "failed": "bold red"}

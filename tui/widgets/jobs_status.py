@@ -1,4 +1,4 @@
-"""A status line of the worker processes running now, whoever started them (engine.jobs.REGISTRY)."""
+"""A status line of the worker processes running now, whoever started them (engine.process.jobs.REGISTRY)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections import Counter
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from engine.jobs import REGISTRY
+from engine.process.jobs import REGISTRY
 
 
 class JobsStatus(Static):

@@ -15,9 +15,9 @@ from textual.widgets import Static
 from engine.endpoint import snippets
 from engine.endpoint.records import API_PATH, Endpoint, RequestRecord
 from engine.endpoint.service import Notice, ServiceMonitor, serve_job, stop
-from engine.events import Error, Finished
 from engine.foundry.cache import CacheEntry
-from engine.jobs import Job
+from engine.process.events import Error, Finished
+from engine.process.jobs import Job
 from tui.jobs import JobEvent, drive_job
 
 

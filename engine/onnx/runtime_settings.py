@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine import genai_config
+from engine.onnx import genai_config
 
 INTRA_OP = "intra_op_num_threads"
 DEFAULT_SOURCE = "default: physical cores"

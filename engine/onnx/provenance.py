@@ -16,14 +16,14 @@ mtime, so in practice every re-save is seen.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import time
 from pathlib import Path
 from typing import Any
 
-from engine.atomic import write_text_atomic
-from engine.model_info import WEIGHT_PATTERNS
+from engine.base.atomic import write_text_atomic
+from engine.base.versions import installed
+from engine.model.inspection import WEIGHT_PATTERNS
 
 MANIFEST = "slmops_manifest.json"
 SCHEMA = 1
@@ -73,13 +73,7 @@ def source_digest(model: Path) -> dict[str, Any]:
 
 
 def toolchain_versions(names: tuple[str, ...] = _TOOLCHAIN) -> dict[str, str | None]:
-    found: dict[str, str | None] = {}
-    for name in names:
-        try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            found[name] = None
-    return found
+    return installed(names)
 
 
 def identity(

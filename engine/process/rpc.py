@@ -20,8 +20,8 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import SlmopsError
-from engine.events import Error, Event, Finished, Result, Token
+from engine.base.errors import SlmopsError
+from engine.process.events import Error, Event, Finished, Result, Token
 
 if TYPE_CHECKING:
     import asyncio

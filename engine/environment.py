@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
+import importlib.util
 import os
 import re
 import shutil
@@ -20,9 +21,10 @@ from typing import Any
 
 import psutil
 
-from engine import locations
-from engine.jobs import Job
-from engine.units import GB, human_gb
+from engine.base import locations
+from engine.base.units import GB, human_gb
+from engine.base.versions import installed, version_tuple
+from engine.process.jobs import Job
 
 MIN_FREE_RAM = 8 * GB  # the guide's prerequisite
 WARN_FREE_DISK = 10 * GB  # a 1B model in fp32 plus its int4 copy and Olive's cache
@@ -59,10 +61,17 @@ class Check:
         return asdict(self)
 
 
-def version_tuple(version: str) -> tuple[int, ...]:
-    """The leading numeric release of a version string: "2.13.0+cpu" -> (2, 13, 0)."""
-    match = re.match(r"\d+(\.\d+)*", version)
-    return tuple(int(part) for part in match.group(0).split(".")) if match else ()
+GPU_PROVIDERS = ("CUDAExecutionProvider", "DmlExecutionProvider")
+
+
+def gpu_providers() -> list[str]:
+    """GPU execution providers the installed onnxruntime ships (by their libraries, without importing it)."""
+    spec = importlib.util.find_spec("onnxruntime")
+    if not spec or not spec.submodule_search_locations:
+        return []
+    capi = Path(list(spec.submodule_search_locations)[0]) / "capi"
+    libs = {"CUDAExecutionProvider": "onnxruntime_providers_cuda", "DmlExecutionProvider": "DirectML"}
+    return [name for name, lib in libs.items() if any(capi.glob(f"*{lib}*"))]
 
 
 # --- checks of this process and machine --------------------------------------------
@@ -105,13 +114,7 @@ def check_disk(folder: Path | None = None) -> Check:
 
 
 def installed_versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {}
-    for name in TESTED:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+    return installed(TESTED)
 
 
 def check_package(name: str, version: str | None) -> Check:

@@ -15,10 +15,10 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 import tomli_w
 
-from engine import locations
-from engine.atomic import write_text_atomic
-from engine.builtins import BUILTINS, from_reference
-from engine.errors import SlmopsError
+from engine.base import locations
+from engine.base.atomic import write_text_atomic
+from engine.base.errors import SlmopsError
+from engine.model.builtins import BUILTINS, from_reference
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -125,7 +125,7 @@ class BenchSection:
 
 @dataclass
 class RuntimeSection:
-    """ONNX Runtime session options written into the model's genai_config.json (see engine.runtime_settings)."""
+    """ONNX Runtime session options written into the model's genai_config.json (see engine.onnx.runtime_settings)."""
 
     intra_op_num_threads: int = 0  # 0: this machine's physical cores
     source: str = ""  # who chose the values ("measured by the tuner on DATE"); empty: set by hand

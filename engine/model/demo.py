@@ -1,12 +1,12 @@
-"""The built-in models (``engine.builtins``): whether one is built, and the job that builds it."""
+"""The built-in models (``engine.model.builtins``): whether one is built, and the job that builds it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from engine import locations
-from engine.builtins import BUILTINS, DEFAULT
-from engine.jobs import Job
+from engine.base import locations
+from engine.model.builtins import BUILTINS, DEFAULT
+from engine.process.jobs import Job
 
 
 def demo_model_ready(path: Path | None = None, *, model: str = DEFAULT) -> bool:

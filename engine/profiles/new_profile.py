@@ -9,14 +9,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine import locations
-from engine.convert.checks import gpu_providers
-from engine.foundry import names
-from engine.foundry.templates import FAMILY_NAMES, TEMPLATES
-from engine.model_info import ModelInfo, inspect_model
-from engine.profiles import DeploySection, ModelSection, Profile, ProfileError, save_profile
-from engine.recommended import starting_convert
-from engine.support import Verdict, verdict_for
+from engine.base import locations
+from engine.environment import gpu_providers
+from engine.model.inspection import ModelInfo, inspect_model
+from engine.model.support import Verdict, verdict_for
+from engine.model.templates import FAMILY_NAMES, TEMPLATES
+from engine.profiles import names
+from engine.profiles.profile import DeploySection, ModelSection, Profile, ProfileError, save_profile
+from engine.profiles.recommended import starting_convert
 
 PLAIN = "plain"  # deploy.template for a model without a chat template: prompts go in as they are
 

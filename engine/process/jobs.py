@@ -26,11 +26,11 @@ from typing import Any
 
 import psutil
 
-from engine import journal
-from engine.conventions import PARENT_PID_ENV
-from engine.events import Error, Event, Finished, Log, Resources, Result, parse_event
+from engine.process import journal
+from engine.process.conventions import PARENT_PID_ENV
+from engine.process.events import Error, Event, Finished, Log, Resources, Result, parse_event
 
-_PROJECT_ROOT = str(Path(__file__).resolve().parent.parent)
+_PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 _STREAM_LIMIT = 16 * 1024 * 1024  # a long log line must not break the stream
 # Environment variables that look like credentials; no worker needs one (nothing downloads).
 SECRET_NAME = re.compile(

@@ -12,7 +12,6 @@ from typing import Any
 
 # The guide's table: output size as a share of the fp32 source weights.
 GUIDE_RATIOS = {"fp32": 1.0, "fp16": 0.5, "int8": 0.25, "int4": 0.125}
-GPU_PROVIDERS = ("CUDAExecutionProvider", "DmlExecutionProvider")
 LM_HEAD_NODE = "/lm_head/MatMul"
 EMBED_NODE = "/model/embed_tokens/Gather"
 EMBEDDING_BITS = (0, 4, 8, 32)  # 0: as the quantizer's other weights; 32 leaves the embedding table in fp32

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engine.atomic import write_text_atomic
-from engine.errors import SlmopsError
+from engine.base.atomic import write_text_atomic
+from engine.base.errors import SlmopsError
 
 FILENAME = "genai_config.json"
 

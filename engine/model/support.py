@@ -1,8 +1,8 @@
 """The support verdict: can the installed toolchain build this model, this way, before any work starts?
 
 Three sources, all read without importing the toolchain: the model builder's
-architecture list and the config attributes it reads (:mod:`engine.builder_source`),
-the known-bad combinations recorded in TOOLCHAIN.md (:mod:`engine.checks` and
+architecture list and the config attributes it reads (:mod:`engine.model.builder_source`),
+the known-bad combinations recorded in TOOLCHAIN.md (:mod:`engine.environment` and
 the precision rules below), and the model's own ``config.json``. The answer is
 ``supported``, ``repair`` (supported once a named, safe repair is applied to a
 staged copy of ``config.json``), or ``unsupported`` with the reason and what
@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import builder_source, provenance
-from engine.convert.errors import ConvertError
-from engine.convert.recipes import GPU_PROVIDERS
-from engine.model_info import ModelInfo, inspect_model
+from engine.base.versions import installed, version_tuple
+from engine.environment import GPU_PROVIDERS
+from engine.model import builder_source
+from engine.model.errors import ModelError
+from engine.model.inspection import ModelInfo, inspect_model
 
 SUPPORTED, REPAIR, UNSUPPORTED = "supported", "repair", "unsupported"
 
@@ -70,15 +71,15 @@ class Verdict:
             "summary": self.summary(),
         }
 
-    def error(self) -> ConvertError:
-        return ConvertError(
+    def error(self) -> ModelError:
+        return ModelError(
             f"Cannot convert {self.model_type or 'this model'} ({self.architecture or 'no architecture'}): {self.reason}",
             self.hint,
         )
 
 
 def toolchain_versions() -> dict[str, str | None]:
-    return provenance.toolchain_versions(("olive-ai", "onnxruntime-genai", "transformers"))
+    return installed(("olive-ai", "onnxruntime-genai", "transformers"))
 
 
 def _architecture_for(model_type: str, supported: tuple[str, ...]) -> str:
@@ -105,8 +106,6 @@ def precision_problem(precision: str, device: str, provider: str, builder_precis
 
 
 def combination_problem(versions: dict[str, str | None]) -> tuple[str, str] | None:
-    from engine.checks import version_tuple
-
     olive, genai = versions.get("olive-ai"), versions.get("onnxruntime-genai")
     if olive and genai and version_tuple(olive)[:2] == (0, 13) and (0, 15) <= version_tuple(genai)[:2] <= (0, 18):
         return (
@@ -203,6 +202,6 @@ def _missing_fields(info: ModelInfo, architecture: str) -> list[str]:
 
 
 def check_support(model: str | Path, **kwargs: Any) -> tuple[ModelInfo, Verdict]:
-    """Inspect ``model`` and judge it; raises :class:`ConvertError` only when it is not a model folder at all."""
+    """Inspect ``model`` and judge it; raises :class:`ModelError` only when it is not a model folder at all."""
     info = inspect_model(model)
     return info, verdict_for(info, **kwargs)

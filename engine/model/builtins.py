@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import locations
+from engine.base import locations
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Candidate recipes of the tuner: a named recipe from ``engine.convert.recipes`` plus its quantization knobs.
+"""Candidate recipes of the tuner: a named recipe from ``engine.recipes.catalog`` plus its quantization knobs.
 
 Candidates whose recipe is "ModelBuilder fp32, then a quantization pass" start
 from the fp32 ONNX model the tuner builds once, instead of from the Hugging
@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.convert.recipes import RECIPES, Recipe
-from engine.errors import SlmopsError
+from engine.base.errors import SlmopsError
+from engine.recipes.catalog import RECIPES, Recipe
 
 FP32 = "fp32"  # the baseline's name: the reference of quality, and the start of the reused candidates
 # Olive's bookkeeping beside the model: not part of the model the next pass starts from.

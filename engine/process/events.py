@@ -67,7 +67,7 @@ class Token(Event):
     type: ClassVar[str] = "token"
     text: str
     index: int = 0
-    id: int | None = None  # the request it answers (see engine.rpc)
+    id: int | None = None  # the request it answers (see engine.process.rpc)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 ``SLMOPS_HOME`` puts all of them under one folder (tests, portable installs);
 ``SLMOPS_DEMO_MODEL_DIR`` (and each built-in model's own variable, see
-``engine.builtins``) moves just that model, so that isolated test homes can
+``engine.model.builtins``) moves just that model, so that isolated test homes can
 share one built copy of it.
 """
 
@@ -50,7 +50,7 @@ def profiles_dir() -> Path:
 
 def shipped_profiles_dir() -> Path:
     """The example profiles that ship in the repository's ``profiles/`` folder."""
-    return Path(__file__).resolve().parent.parent / "profiles"
+    return Path(__file__).resolve().parents[2] / "profiles"
 
 
 def models_dir() -> Path:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.convert.errors import ConvertError
-from engine.foundry.templates import FAMILY_NAMES, detect_family, read_chat_template
+from engine.model.errors import ModelError
+from engine.model.templates import FAMILY_NAMES, detect_family, read_chat_template
 
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin", "model*.bin")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json")
@@ -38,7 +38,7 @@ class ModelInfo:
     tied_embeddings: bool | None = None
     has_tokenizer: bool = False
     chat_template: bool = False
-    template_family: str = "unknown"  # a key of engine.foundry.templates.FAMILY_NAMES
+    template_family: str = "unknown"  # a key of engine.model.templates.FAMILY_NAMES
     remote_code: bool = False  # config.json has auto_map: the model ships Python code to run
     problems: list[str] = field(default_factory=list)  # what stops a conversion, in words
 
@@ -70,25 +70,25 @@ class ModelInfo:
 
 
 def read_config(model: Path) -> dict[str, Any]:
-    """``config.json`` of a model folder; raises :class:`ConvertError` saying what is wrong with the folder."""
+    """``config.json`` of a model folder; raises :class:`ModelError` saying what is wrong with the folder."""
     if not model.exists():
-        raise ConvertError(
+        raise ModelError(
             f"The model folder {model} does not exist.", "Point it at your fine-tuned model's folder (the one with config.json)."
         )
     if not model.is_dir():
-        raise ConvertError(f"{model} is a file, not a model folder.", "Point it at the folder that holds config.json.")
+        raise ModelError(f"{model} is a file, not a model folder.", "Point it at the folder that holds config.json.")
     config_file = model / "config.json"
     if not config_file.is_file():
-        raise ConvertError(
+        raise ModelError(
             f"{model} has no config.json, so it is not a Hugging Face model folder.",
             "Point it at the folder written by save_pretrained (config.json, weights, tokenizer).",
         )
     try:
         config = json.loads(config_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConvertError(f"{config_file} cannot be read: {exc}", "Re-save the model with save_pretrained.") from None
+        raise ModelError(f"{config_file} cannot be read: {exc}", "Re-save the model with save_pretrained.") from None
     if not isinstance(config, dict):
-        raise ConvertError(f"{config_file} is not a JSON object.", "Re-save the model with save_pretrained.")
+        raise ModelError(f"{config_file} is not a JSON object.", "Re-save the model with save_pretrained.")
     return config
 
 
@@ -120,7 +120,7 @@ def _count(shape: list[int]) -> int:
 
 
 def inspect_model(model: str | Path) -> ModelInfo:
-    """Everything about ``model`` that its files tell; raises :class:`ConvertError` if it is not a model folder."""
+    """Everything about ``model`` that its files tell; raises :class:`ModelError` if it is not a model folder."""
     model = Path(model).expanduser().resolve()
     config = read_config(model)
     text = config.get("text_config") if isinstance(config.get("text_config"), dict) else {}

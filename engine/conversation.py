@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from engine.backends.base import BackendError, GenerationBackend, GenerationRequest
-from engine.events import Error, Event, Result
+from engine.process.events import Error, Event, Result
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 In order:
 
 1. this machine's tuner chose a recipe for the architecture before: that
-   recipe with its runtime settings (``engine.tune.history``);
+   recipe with its runtime settings (``engine.onnx.tune_history``);
 2. else RTN int4 with lm_head in 8 bits, pruned to the last position
    (``rtn-int4-b128-head8-prune``), where that route is known to convert the
    architecture. It kept quality on both built-ins. On Qwen2.5-Coder-0.5B the
@@ -21,10 +21,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from engine import runtime_settings
-from engine.profiles import ConvertSection, RuntimeSection
-from engine.tune import history
-from engine.tune.candidates import BY_NAME, Candidate
+from engine.onnx import runtime_settings
+from engine.onnx import tune_history as history
+from engine.profiles.profile import ConvertSection, RuntimeSection
+from engine.recipes.candidates import BY_NAME, Candidate
 
 WINNER = "rtn-int4-b128-head8-prune"  # rtn-int4-b128-head8's weights, lm_head pruned to the last position
 # Architectures the winner's route (ModelBuilder fp32, then RTN passes) converted and verified here:

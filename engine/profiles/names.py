@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import SlmopsError
+from engine.base.errors import SlmopsError
 
 # Foundry model ids are "<name>:<version>"; names travel in URLs and folder names,
 # so: letters, digits, '.', '_' and '-', starting with a letter or digit.

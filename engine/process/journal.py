@@ -22,8 +22,8 @@ from pathlib import Path
 
 import psutil
 
-from engine import locations
-from engine.atomic import write_text_atomic
+from engine.base import locations
+from engine.base.atomic import write_text_atomic
 
 
 def journal_dir() -> Path:

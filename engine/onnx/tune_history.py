@@ -2,7 +2,7 @@
 
 A finished run that chose a candidate adds one entry (architecture, recipe,
 runtime settings, figures, date); a new profile for that architecture then
-starts from the latest winner (``engine.recommended``). The file is rewritten
+starts from the latest winner (``engine.profiles.recommended``). The file is rewritten
 atomically; a damaged one counts as empty rather than stopping the tuner.
 """
 
@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine import locations
-from engine.atomic import write_text_atomic
+from engine.base import locations
+from engine.base.atomic import write_text_atomic
 
 FILENAME = "tune-history.json"
 FIGURES = ("decode_tps", "ttft_ms_long", "prefill_tps_long", "size_bytes", "perplexity", "pass_rate", "peak_rss_bytes")
