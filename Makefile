@@ -1,12 +1,14 @@
 # Two commands do all set-up on a fresh machine with Python 3.10+:
 #   make run    create .venv, install, build the demo model once, open the app on it
 #   make test   create the same environment, lint the code (ruff), build both built-in models once, run the whole test suite
+# and, for every change, the fast tier:
+#   make check  lint, then the unit and app tests (no model is built, nothing is converted)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint install demo-model qwen-model screenshots clean
+.PHONY: run test check lint install demo-model qwen-model screenshots clean
 
 install: $(STAMP)
 
@@ -37,6 +39,10 @@ run: demo-model
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# tests/unit and tests/app need no model and start no conversion; tests/e2e runs the real ones.
+check: lint
+	$(BIN)/python -m pytest -q tests/unit tests/app
 
 test: lint demo-model qwen-model
 	$(BIN)/python -m pytest -ra --durations=20

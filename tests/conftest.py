@@ -17,6 +17,8 @@ import pytest
 from engine.model.builtins import BUILTINS
 from engine.model.demo import build_demo_model_job
 
+DATA = Path(__file__).resolve().parent / "data"
+
 for _builtin in BUILTINS.values():  # before the isolated home moves the default places
     os.environ.setdefault(_builtin.env, str(_builtin.path()))
 
@@ -94,4 +96,19 @@ def limited(demo_onnx_int4: Path, tmp_path: Path) -> Path:
     config = json.loads((demo_onnx_int4 / "genai_config.json").read_text())
     config["search"]["max_length"] = 64
     (folder / "genai_config.json").write_text(json.dumps(config))
+    return folder
+
+
+@pytest.fixture
+def converted(tmp_path: Path) -> Path:
+    """A converted model's folder as deploy reads it (genai_config.json, a stand-in model.onnx, a ChatML template)."""
+    folder = tmp_path / "converted"
+    folder.mkdir()
+    genai = {
+        "model": {"context_length": 2048, "decoder": {"filename": "model.onnx", "session_options": {"log_id": "x"}}},
+        "search": {"max_length": 2048, "temperature": 1.0},
+    }
+    (folder / "genai_config.json").write_text(json.dumps(genai))
+    (folder / "model.onnx").write_bytes(b"onnx" * 100)
+    (folder / "chat_template.jinja").write_text((DATA / "templates" / "chatml--SmolLM2-135M-Instruct.jinja").read_text())
     return folder

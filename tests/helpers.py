@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import psutil
 from textual.pilot import Pilot
 
+from engine.process.jobs import REGISTRY, Job
 from engine.profiles.profile import ConvertSection, ModelSection, Profile
 
 
@@ -40,3 +42,68 @@ def gone(pid: int) -> bool:
 
 def profile_for(model: Path, output: Path, **convert) -> Profile:
     return Profile(name="t", model=ModelSection(path=str(model)), convert=ConvertSection(output=str(output), **convert))
+
+
+class Watch:
+    """Every job that runs while it watches, and the processes each had started when last looked at."""
+
+    def __init__(self) -> None:
+        self.jobs: set[Job] = set()
+        self.pids: set[int] = set()
+        self._unsubscribe = REGISTRY.subscribe(self._seen)
+
+    def _seen(self) -> None:
+        self.jobs.update(REGISTRY.running())
+        self.look()
+
+    def look(self) -> None:
+        for job in REGISTRY.running():
+            if job.pid:
+                self.pids.add(job.pid)
+                try:
+                    self.pids.update(p.pid for p in psutil.Process(job.pid).children(recursive=True))
+                except psutil.Error:
+                    pass
+
+    def running(self, condition: Callable[[Job], bool]) -> bool:
+        self.look()
+        try:
+            return any(condition(job) for job in REGISTRY.running())
+        except psutil.Error:  # it ended meanwhile
+            return False
+
+    def assert_all_gone(self) -> None:
+        self._unsubscribe()
+        assert self.pids, "no worker was seen"
+        wait_until(
+            lambda: all(gone(pid) for pid in self.pids),
+            5,
+            f"workers {sorted(p for p in self.pids if not gone(p))} outlived the app",
+        )
+        assert len(REGISTRY) == 0
+
+
+def report_text(screen) -> str:
+    return str(screen.query_one("#np-report").render())
+
+
+def deploy_default(source: Path, cache: Path):
+    """Deploy ``source`` (a llama) with the default runtime settings: physical cores."""
+    from engine.foundry.deploy import execute, plan_deploy
+
+    (source / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    return execute(plan_deploy(Profile(name="p"), source, cache))
+
+
+def measure_llama(threads: int) -> None:
+    """A tune history in which the tuner measured ``threads`` intra-op threads best for llama."""
+    from engine.onnx import tune_history
+
+    report = {
+        "state": "complete",
+        "created": "2026-11-25T23:00:00",
+        "chosen": "c",
+        "chosen_settings": {"intra_op_num_threads": threads},
+        "candidates": [{"name": "c", "recipe": "rtn-int4-head8", "settings": {}, "error": None}],
+    }
+    assert tune_history.record(report, "llama")

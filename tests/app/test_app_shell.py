@@ -1,0 +1,132 @@
+"""The app shell with Pilot: panels, palette, help, profile picker, the live Environment
+panel, the demo model offer, and quitting that leaves no process behind."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, TabbedContent
+
+from engine.process.jobs import REGISTRY, Job
+from tests.helpers import gone, wait_for
+from tui import keymap
+from tui.app import SlmopsApp
+from tui.jobs import drive_job
+from tui.panels.environment import EnvironmentPanel
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.help import HelpScreen
+from tui.screens.profile_picker import ProfilePicker
+
+SIZE = (100, 32)
+
+
+def active_tab(app: SlmopsApp) -> str:
+    return app.query_one("#panels", TabbedContent).active
+
+
+async def test_panels_switch_with_number_keys():
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        for key, panel in (("2", "convert"), ("3", "cache"), ("4", "chat"), ("1", "environment"), ("4", "chat")):
+            await pilot.press(key)
+            await pilot.pause(0.3)
+            # Every hop, including from a panel whose table held focus (Cache) to one that takes none (Chat).
+            assert active_tab(app) == f"tab-{panel}", f"key {key} left the app on {active_tab(app)}"
+            assert app.current_panel().id == panel
+            if panel == "chat":  # the message box has focus and takes the digits: esc leaves it
+                assert app.focused.id == "chat-input"
+                await pilot.press("escape")
+
+
+async def test_panels_switch_from_the_command_palette():
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"show cache")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: active_tab(app) == "tab-cache", 10)
+
+
+async def test_help_and_profile_picker_open_and_close():
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, ProfilePicker)
+        assert any(entry.name == "demo" for entry in app.screen.entries)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, (HelpScreen, ProfilePicker))
+
+
+async def test_environment_panel_shows_real_results_and_reruns():
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(EnvironmentPanel)
+        table = panel.query_one("#checks", DataTable)
+        await wait_for(pilot, lambda: table.row_count and not panel.running)
+        first = panel.checks
+        values = {check.name: check.value for check in first}
+        assert values["ONNX Runtime GenAI loads"] == "onnxruntime_genai 0.14.1"
+        assert str(table.get_row_at(0)[1]) in {"PASS", "WARN", "FAIL"}  # words, not colour alone
+        assert "passed" in str(panel.query_one("#env-summary").render())
+        assert "r" in app.active_bindings  # re-run is in the footer
+
+        await pilot.press("down")
+        await pilot.pause()
+        assert str(panel.query_one("#env-fix").render()).startswith(first[1].name)
+
+        await pilot.press("r")
+        await pilot.pause()
+        await wait_for(pilot, lambda: panel.checks is not first and not panel.running)
+        assert len(panel.checks) == len(first)
+        titles = [title for title, _, _ in keymap.palette(app, app.screen)]
+        assert "Environment: Re-run" in titles
+
+
+async def test_quitting_during_a_job_leaves_no_process_behind():
+    app = SlmopsApp()
+    job = Job("tests.workers.scripted", {"actions": [["spawn", None], ["sleep", 300]]})
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(EnvironmentPanel)
+        panel.run_worker(drive_job(panel, job), group="test-job")
+        await wait_for(pilot, lambda: any(line.startswith("child ") for line in job.log_tail), 30)
+        worker = job.pid
+        grandchild = int(next(line for line in job.log_tail if line.startswith("child ")).split()[1])
+        assert job in REGISTRY and not gone(grandchild)
+        await pilot.press("q")
+    assert gone(worker) and gone(grandchild)
+    assert job.finished is None or job.finished.cancelled
+
+
+async def test_demo_model_offer_builds_on_request_and_cancels_cleanly(tmp_path, monkeypatch):
+    target = tmp_path / "demo-not-built"
+    monkeypatch.setenv("SLMOPS_DEMO_MODEL_DIR", str(target))
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(EnvironmentPanel)
+        notice = panel.query_one("#demo-notice")
+        await wait_for(pilot, lambda: notice.display)
+        assert "not built yet" in str(notice.render()) and "b" in app.active_bindings
+        assert "Environment: Build demo" in [title for title, _, _ in keymap.palette(app, app.screen)]
+
+        await pilot.press("b")
+        await wait_for(pilot, lambda: panel.build_job is not None and panel.build_job.pid)
+        job = panel.build_job
+        await wait_for(pilot, lambda: "Building the demo model - import" in str(notice.render()), 60)
+        assert "b" not in app.active_bindings and "escape" in app.active_bindings
+
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: panel.build_job is None, 30)
+        assert job.finished.cancelled and gone(job.pid)
+        assert not target.exists()  # nothing half-built where the model belongs
+
+
+# Run in a fresh interpreter: what matters is what the app itself imports.

@@ -1,0 +1,180 @@
+"""Keys: declared once (help and palette come from the bindings), typing never fires them, long jobs ask first.
+
+Pilot tests on the real app; no job may start in any of them.
+"""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input, TabbedContent, TextArea
+
+from engine.process.jobs import REGISTRY
+from tui import keymap
+from tui.app import PANELS, SlmopsApp
+from tui.panels.chat import ChatPanel
+from tui.screens.confirm import ConfirmScreen
+from tui.widgets.chat_settings import ChatSettings
+from tui.widgets.tune_table import TuneTable
+
+SIZE = (100, 32)
+
+
+def all_sections() -> list[keymap.Section]:
+    return keymap.sections(SlmopsApp, PANELS, keymap.screen_classes())
+
+
+async def test_the_palette_offers_the_keys_of_the_panel_on_show():
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        for panel in PANELS:
+            app.show_panel(panel.__name__.removesuffix("Panel").lower())
+            await pilot.pause()
+            offered = {title for title, _, _ in keymap.palette(app, app.screen)}
+            assert "Show Cache" in offered and "Tune" in offered
+            own = {c.title for c in keymap.commands(panel.TITLE, keymap.own_bindings(panel))}
+            # what is offered of the panel's own: all but the actions its check_action turns off now
+            assert own & offered and all(t.startswith(panel.TITLE) for t in own & offered)
+        await pilot.press("escape", "t")  # out of the message box, then the tuner
+        await pilot.pause()
+        offered = {title for title, _, _ in keymap.palette(app, app.screen)}
+        assert "Recipe tuner: Run" in offered and "Tune" not in offered  # no second tuner over the first
+
+
+def _no_job_and_main_screen(app: SlmopsApp, tab: str) -> None:
+    assert not REGISTRY.running() or all(job.label == "probe" for job in REGISTRY.running())
+    assert len(app.screen_stack) == 1, app.screen_stack
+    assert app.query_one("#panels", TabbedContent).active == tab
+
+
+async def test_typing_in_any_field_of_any_panel_fires_no_key():
+    """Every key bound anywhere, and the digits, typed into every text field: the field takes them all."""
+    letters = sorted({b.key for s in all_sections() for b in s.bindings if len(b.key) == 1} | set("1234"))
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        for panel in app.panels():
+            app.show_panel(panel.id)
+            await pilot.pause()
+            fields = [w for w in panel.query("Input, TextArea") if w.focusable]
+            for field in fields:
+                app.screen.set_focus(field)
+                assert app.focused is field
+                await pilot.press(*letters)
+                await pilot.pause()
+                _no_job_and_main_screen(app, f"tab-{panel.id}")
+                assert app.focused is field
+                if isinstance(field, Input) and field.type == "text":
+                    assert field.value.endswith("".join(letters))
+                elif isinstance(field, TextArea):
+                    assert "".join(letters) in field.text
+            assert fields or panel.id == "environment"
+
+
+async def test_showing_chat_focuses_the_message_box_and_esc_comes_back_to_it():
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await pilot.pause()
+        assert app.focused.id == "chat-input"
+        await pilot.press(*"Write a quick haiku about tigers")
+        assert app.focused.value == "Write a quick haiku about tigers"
+        _no_job_and_main_screen(app, "tab-chat")
+        app.query_one("#set-temperature").focus()
+        await pilot.press("escape")
+        assert app.focused.id == "chat-input"
+        await pilot.press("escape")  # leaves the message box: the app's keys work again
+        assert app.focused.id == "chat-log"
+        await pilot.press("1")
+        await pilot.pause()
+        assert app.query_one("#panels", TabbedContent).active == "tab-environment"
+        assert app.focused.id == "checks"
+        await pilot.press("2")
+        await pilot.pause()
+        assert app.focused.id == "convert-log-lines"
+        await pilot.press("f", *"olive", "escape")
+        assert app.focused.id == "convert-log-lines"
+
+
+async def test_number_fields_take_only_numbers_in_range():
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        settings = app.query_one(ChatSettings)
+        panel = app.query_one(ChatPanel)
+        max_new = app.query_one("#set-max_new_tokens", Input)
+        max_new.focus()
+        max_new.value = ""
+        await pilot.press(*"12ab.5")
+        assert max_new.value == "125"
+        temperature = app.query_one("#set-temperature", Input)
+        temperature.value = "7"
+        top_p = app.query_one("#set-top_p", Input)
+        top_p.value = "0.5"
+        before = panel.conversation.settings.temperature
+        _, bad = settings.read(panel.conversation.settings)
+        assert bad == ["temp (0.0 to 2.0)"]
+        assert panel.conversation.settings.temperature == before  # the previous value is kept
+        assert panel.conversation.settings.max_new_tokens == 125 and panel.conversation.settings.top_p == 0.5
+
+
+async def test_long_jobs_ask_first_and_name_what_will_run():
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("g")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        question = app.screen.question
+        assert "pipeline on profile demo" in question and "convert int4" in question and "deploy" in question
+        await pilot.press("n")
+        await pilot.pause()
+        _no_job_and_main_screen(app, "tab-environment")
+
+        await pilot.press("2", "c")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and app.screen.question.startswith("Convert ")
+        await pilot.press("escape")
+        await pilot.pause()
+        _no_job_and_main_screen(app, "tab-convert")
+
+
+@pytest.mark.parametrize("width", [80, 100])
+async def test_the_tuner_table_shows_its_state_column_in_full(width):
+    state = "converting: olive auto-opt int4, 12.3 s"
+    app = SlmopsApp()
+    async with app.run_test(size=(width, 24)) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        table = app.screen.query_one(TuneTable)
+        name = table.coordinate_to_cell_key((0, 0)).row_key.value
+        table.set_state(name, state)
+        await pilot.pause()
+        columns = list(table.columns.values())
+        right_edge = sum(c.get_render_width(table) for c in columns[:3])
+        assert columns[2].content_width >= len(state)
+        assert right_edge <= table.scrollable_content_region.width, (right_edge, table.scrollable_content_region.width)
+
+
+async def test_the_status_line_shows_what_runs():
+    from engine.process.jobs import Job
+    from tui.jobs import drive_job
+    from tui.widgets.jobs_status import JobsStatus
+
+    app = SlmopsApp()
+    job = Job("tests.workers.scripted", {"actions": [["sleep", 300]]}, label="scripted test")
+    async with app.run_test(size=SIZE) as pilot:
+        status = app.query_one(JobsStatus)
+        panel = app.query_one("#environment")
+        for _ in range(300):  # the environment probe finishes first
+            if not REGISTRY.running():
+                break
+            await pilot.pause(0.1)
+        assert not status.display
+        panel.run_worker(drive_job(panel, job), group="test-job")
+        for _ in range(300):
+            if job.running:
+                break
+            await pilot.pause(0.1)
+        await pilot.pause()
+        assert status.display and "scripted test" in str(status.render())
+        await job.cancel()
+        await pilot.pause(0.3)
+        assert not status.display

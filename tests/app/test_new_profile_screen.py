@@ -1,0 +1,40 @@
+"""The New profile and Edit profile screens, driven with the keyboard."""
+
+from __future__ import annotations
+
+from engine.base import locations
+from engine.profiles.profile import load_profile
+from tests.helpers import wait_for
+from tui.app import SlmopsApp
+from tui.screens.profile_editor import ProfileEditor
+
+
+async def test_editing_a_shipped_profile_saves_a_validated_copy(home):
+    shipped = locations.shipped_profiles_dir() / "demo.toml"
+    original = shipped.read_bytes()
+    app = SlmopsApp(profile_arg="demo")
+    async with app.run_test(size=(100, 34)) as pilot:
+        await pilot.press("e")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ProfileEditor) and app.focused.id == "pe-precision"
+        max_length = screen.query_one("#pe-max-length")
+        max_length.value = ""
+        max_length.focus()
+        await pilot.press(*"12ab34")  # an integer field takes no letters
+        assert max_length.value == "1234"
+        top_p = screen.query_one("#pe-top-p")
+        top_p.value = "1.5"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is screen and "Not saved" in str(screen.query_one("#pe-status").render())
+        top_p.value = "0.8"
+        screen.query_one("#pe-lengths").value = "16, 64"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen is not screen)
+        copy = locations.profiles_dir() / "demo.toml"
+        saved = load_profile(copy)
+        assert saved.deploy.model_config.max_length == 1234 and saved.deploy.model_config.top_p == 0.8
+        assert saved.bench.input_lengths == [16, 64]
+        assert app.profile.source == copy.resolve()
+    assert shipped.read_bytes() == original

@@ -1,0 +1,53 @@
+"""Chat through the Foundry Local runtime (in-process SDK in a worker) on the real demo int4 model."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+
+import pytest
+
+from engine.backends import make_backend
+from engine.backends.base import GenerationRequest
+from engine.conversation import Conversation, Settings
+from engine.process.events import Result, Token
+from tests.e2e.test_bench_suite import over_and_under_the_limit
+
+
+@pytest.fixture
+def deployed(demo_onnx_int4, tmp_path):
+    """The demo model as a deployed entry of a private Foundry cache."""
+    cache = tmp_path / "foundry-cache"
+    folder = cache / "custom" / "smollm2-chat-test"
+    shutil.copytree(demo_onnx_int4, folder)
+    (folder / "inference_model.json").write_text(json.dumps({"Name": "smollm2-chat-test"}))
+    return cache, folder
+
+
+async def test_foundry_local_streams_paris_stops_and_keeps_a_conversation(deployed):
+    cache, folder = deployed
+    async with make_backend("foundry-local", folder, cache_dir=str(cache)) as backend:
+        assert backend.resident.info["backend"] == "foundry-local" and backend.resident.context_length > 0
+        conversation = Conversation(settings=Settings(max_new_tokens=24))
+        events = [e async for e in conversation.send(backend, "What is the capital of France?")]
+        assert any(isinstance(e, Token) for e in events)
+        assert isinstance(events[-1], Result) and "Paris" in events[-1].data["text"]
+        assert events[-1].data["ttft_ms"] > 0 and conversation.tokens_in_context > 0
+
+        pid, seen, last = backend.pid, 0, None
+        request = GenerationRequest([{"role": "user", "content": "Write a long story about the sea."}], max_new_tokens=400)
+        async for event in backend.generate(request):
+            seen += isinstance(event, Token)
+            if seen == 2 and isinstance(event, Token):
+                asyncio.ensure_future(backend.stop_generation())
+            last = event
+        assert isinstance(last, Result) and last.data["stopped"] and backend.pid == pid
+
+        with pytest.raises(Exception, match="logits"):
+            await backend.call("perplexity", text="Some text to score.")
+
+
+async def test_foundry_local_refuses_a_prompt_past_search_max_length(limited, tmp_path):
+    async with make_backend("foundry-local", limited, cache_dir=str(tmp_path / "foundry-cache")) as backend:
+        await over_and_under_the_limit(backend)

@@ -1,0 +1,52 @@
+"""The Chat & Bench panel: an answer streams from the real demo model; saved runs load into the table."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, Markdown, Select
+
+from tests.helpers import wait_for
+from tui.app import SlmopsApp
+from tui.panels.chat import ChatPanel
+
+
+async def test_chat_panel_streams_an_answer(demo_onnx_int4, home):
+    app = SlmopsApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("4")
+        panel = app.query_one(ChatPanel)
+        panel._offer_models(select=demo_onnx_int4)
+        assert app.query_one("#chat-model", Select).value == str(demo_onnx_int4.resolve())
+        app.query_one("#set-temperature", Input).value = "0"
+        chat_input = app.query_one("#chat-input", Input)
+        chat_input.focus()
+        chat_input.value = "What is the capital of France?"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: panel.last_result is not None)
+        answer = app.query(Markdown).last()
+        assert "Paris" in answer.source
+        assert panel.last_result["decode_tps"] > 0
+        await pilot.pause(0.6)
+        assert "tok/s" in str(app.query_one("#chat-status-speed").render())
+        await app.action_quit()
+
+
+async def test_a_model_converted_after_start_up_is_offered_when_the_panel_is_shown(demo_onnx_int4, tmp_path, home):
+    """The model list is not frozen at start-up: converting, then opening the chat, offers the new model."""
+    from textual.widgets import Select
+
+    from engine.profiles.profile import profile_from_dict, save_profile
+    from tui.app import SlmopsApp
+
+    output = tmp_path / "later-int4"
+    profile = save_profile(profile_from_dict({"name": "later", "convert": {"output": str(output)}}), tmp_path / "later.toml")
+    app = SlmopsApp(profile_arg=str(profile))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("4")
+        await pilot.pause()
+        picker = app.query_one("#chat-model", Select)
+        assert picker.value != str(output)
+        await pilot.press("escape", "1")  # out of the message box, which takes digits
+        output.symlink_to(demo_onnx_int4, target_is_directory=True)  # "converted" while the app runs
+        await pilot.press("4")
+        await pilot.pause()
+        assert picker.value == str(output.resolve()) or picker.value == str(output)

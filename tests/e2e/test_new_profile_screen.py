@@ -1,0 +1,66 @@
+"""The New profile and Edit profile screens, driven with the keyboard."""
+
+from __future__ import annotations
+
+from engine.base import locations
+from engine.profiles.profile import load_profile
+from tests.helpers import report_text, wait_for
+from tests.model_folders import unreadable_by_builder
+from tui.app import SlmopsApp
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.new_profile import NewProfileScreen
+
+
+async def test_new_profile_from_a_typed_path_is_judged_saved_and_opened(tiny_model, tmp_path, home):
+    bad = unreadable_by_builder(tiny_model, tmp_path / "gemma")
+    app = SlmopsApp(profile_arg="demo")
+    async with app.run_test(size=(100, 34)) as pilot:
+        await pilot.press("n")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, NewProfileScreen) and app.focused.id == "np-path"
+        path = screen.query_one("#np-path")
+        path.value = f"{bad.parent}/"  # the parent given, the folder's name typed
+        path.cursor_position = len(path.value)
+        await pilot.press(*bad.name)
+        await wait_for(pilot, lambda: "unsupported" in report_text(screen))
+        assert "gemma3_text" in report_text(screen)
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.3)
+        assert app.screen is screen  # refused: nothing written
+        assert not list(locations.profiles_dir().glob("*.toml")) if locations.profiles_dir().exists() else True
+
+        path.value = f"{tiny_model.parent}/"
+        path.cursor_position = len(path.value)
+        await pilot.press(*tiny_model.name[:4])
+        await wait_for(pilot, lambda: path._suggestion.endswith(f"{tiny_model.name}/"))  # the suggester answers asynchronously
+        await pilot.press("right")  # accepts the completed folder name
+        assert path.value == f"{tiny_model}/"
+        await wait_for(pilot, lambda: "supported: model_type llama" in report_text(screen))
+        name = screen.query_one("#np-name")
+        assert name.value  # proposed from the folder's name
+        name.value = ""
+        name.focus()
+        await pilot.press(*"pilot-made")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen is not screen)
+        assert app.profile.name == "pilot-made" and app.profile.deploy.name == "pilot-made-int4"
+        saved = locations.profiles_dir() / "pilot-made.toml"
+        assert load_profile(saved).model_path() == tiny_model.resolve()
+
+        # the same name again: saving asks before replacing, and "n" keeps the file
+        before = saved.read_bytes()
+        await pilot.press("n")
+        await pilot.pause()
+        screen = app.screen
+        screen.query_one("#np-path").value = str(tiny_model)
+        await wait_for(pilot, lambda: "supported" in report_text(screen))
+        screen.query_one("#np-name").value = "pilot-made"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await pilot.pause()
+        assert saved.read_bytes() == before
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, NewProfileScreen)

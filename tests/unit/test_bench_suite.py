@@ -1,0 +1,34 @@
+"""The benchmark on the real demo model (int4): edge cases, soak, quality, a saved run loaded back."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.bench.quality import agreement, check
+from engine.bench.runs import load_run
+from engine.bench.soak import verdict
+from engine.bench.stats import percentile, slope
+from engine.profiles.profile import EvalCase
+
+
+def test_loading_something_that_is_not_a_run_says_so(tmp_path):
+    (tmp_path / "report.json").write_text(json.dumps({"hello": 1}))
+    with pytest.raises(ValueError, match="not a benchmark report"):
+        load_run(tmp_path)
+    with pytest.raises(ValueError, match="not a benchmark run"):
+        load_run(tmp_path / "missing")
+
+
+def test_checks_keywords_regex_and_json_shape():
+    case = EvalCase(prompt="", keywords=["paris"], regex=r"\d+", json_keys=["city"])
+    assert check(case, 'Paris has 2 million people: {"city": "Paris"}') == []
+    assert check(case, "Lyon") == ["missing keyword 'paris'", "does not match /\\d+/", "holds no JSON object"]
+
+
+def test_statistics_and_verdicts():
+    assert percentile([1, 2, 3, 4], 0.5) == 2.5 and percentile([], 0.5) is None
+    assert slope([0, 1, 2], [10, 12, 14]) == 2
+    assert verdict([100] * 60, 0.0) == "no leak seen" and verdict([100] * 60, 1e6) == "possible leak"
+    assert agreement(["Paris.", "4"], ["Paris.", "four"])[0] == 0.5

@@ -1,0 +1,86 @@
+"""Deploy's file side on a small model-shaped folder: the plan, template checks, versions under a lock."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from engine.foundry import inference_model
+from engine.foundry.deploy import DeployError, execute, fix_template, plan_deploy
+from engine.model.templates import TEMPLATES
+from engine.profiles.profile import Profile
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "templates"
+
+
+def profile(name: str = "m", template: str = "auto") -> Profile:
+    p = Profile(name="p")
+    p.deploy.name, p.deploy.template = name, template
+    return p
+
+
+def test_auto_template_follows_the_tokenizer_and_context_agrees(converted: Path, tmp_path: Path):
+    plan = plan_deploy(profile(), converted, tmp_path / "cache")
+    assert plan.family == plan.tokenizer_family == "chatml" and plan.template_agrees
+    assert plan.model.PromptTemplate == TEMPLATES["chatml"] and plan.warnings == []
+
+
+def test_a_mismatched_template_warns_and_can_be_fixed(converted: Path, tmp_path: Path):
+    plan = plan_deploy(profile(template="llama3"), converted, tmp_path / "cache")
+    assert not plan.template_agrees and "garbage" in plan.warnings[0]
+    fixed = fix_template(plan)
+    assert fixed.template_agrees and fixed.model.PromptTemplate == TEMPLATES["chatml"] and fixed.warnings == []
+
+
+def test_an_unknown_tokenizer_template_needs_a_family(converted: Path, tmp_path: Path):
+    (converted / "chat_template.jinja").write_text((DATA / "unknown--plain-roles.jinja").read_text())
+    with pytest.raises(DeployError, match="no known family"):
+        plan_deploy(profile(), converted, tmp_path / "cache")
+    assert plan_deploy(profile(template="gemma"), converted, tmp_path / "cache").family == "gemma"
+
+
+def test_no_converted_model_says_convert_first(tmp_path: Path):
+    with pytest.raises(DeployError) as info:
+        plan_deploy(profile(), tmp_path, tmp_path / "cache")
+    assert "convert" in info.value.hint.lower()
+
+
+def test_two_deployments_at_once_make_two_versions(converted: Path, tmp_path: Path):
+    cache = tmp_path / "cache"
+    plans = [plan_deploy(profile(), converted, cache) for _ in range(2)]
+    assert plans[0].slot == plans[1].slot  # both planned before either wrote
+    done = []
+    threads = [threading.Thread(target=lambda p=p: done.append(execute(p))) for p in plans]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(p.slot.model_id for p in done) == ["m:1", "m:2"]
+    assert sorted(p.name for p in (cache / "custom").iterdir()) == ["m", "m-v2"]
+    assert inference_model.read(cache / "custom" / "m-v2").Version == "2.0"
+    assert json.loads((cache / "custom" / "m" / "genai_config.json").read_text())["search"]["temperature"] == 0.7
+
+
+def test_the_deployed_context_is_model_configs_max_length_when_shorter(converted: Path, tmp_path: Path):
+    """The runtime reserves its key/value cache for all of context_length: a shorter max_length bounds it."""
+    genai = json.loads((converted / "genai_config.json").read_text())
+    genai["model"]["context_length"] = 32768
+    genai["model"]["decoder"].update(num_hidden_layers=24, num_key_value_heads=2, head_size=64)
+    (converted / "genai_config.json").write_text(json.dumps(genai))
+    p = profile()
+    p.deploy.model_config.max_length = 4096
+    plan = execute(plan_deploy(p, converted, tmp_path / "cache"))
+    written = json.loads((plan.slot.folder / "genai_config.json").read_text())
+    assert written["model"]["context_length"] == 4096 and written["search"]["max_length"] == 4096
+    assert plan.context_window == 4096 and plan.context_length == 32768
+    # 24 layers x 2 (keys, values) x 2 heads x 64 x 4 bytes = 24 KB a token
+    assert "4,096 tokens" in plan.context_note() and "96.0 MB instead of 768.0 MB" in plan.context_note()
+    assert json.loads((converted / "genai_config.json").read_text())["model"]["context_length"] == 32768  # source untouched
+
+    p.deploy.model_config.max_length = 65536  # longer than the model's own: the model's own
+    plan = execute(plan_deploy(p, converted, tmp_path / "cache"))
+    assert json.loads((plan.slot.folder / "genai_config.json").read_text())["model"]["context_length"] == 32768
+    assert "the model's own" in plan.context_note()

@@ -1,0 +1,39 @@
+"""Keys: declared once (help and palette come from the bindings), typing never fires them, long jobs ask first.
+
+Pilot tests on the real app; no job may start in any of them.
+"""
+
+from __future__ import annotations
+
+from tui import keymap
+from tui.app import PANELS, SlmopsApp
+
+
+def all_sections() -> list[keymap.Section]:
+    return keymap.sections(SlmopsApp, PANELS, keymap.screen_classes())
+
+
+def test_help_and_palette_are_made_from_every_binding():
+    sections = all_sections()
+    titles = [s.title for s in sections]
+    assert {"Everywhere", "Chat & Bench panel", "Recipe tuner", "Pipeline", "Deploy review"} <= set(titles)
+    text = keymap.help_markdown(sections)
+    for section in sections:
+        assert f"## {section.title}" in text
+        palette = keymap.commands(section.title, section.bindings)
+        for binding in section.bindings:
+            assert f"`{keymap.key_display(binding)}`" in text, (section.title, binding.key)
+            assert keymap.describe(binding) in text
+            assert any(c.binding.action == binding.action for c in palette), (section.title, binding.action)
+
+
+def test_a_new_screen_is_found_without_being_listed():
+    names = {cls.__name__ for cls in keymap.screen_classes()}
+    assert {"TuneScreen", "PipelineScreen", "NewProfileScreen", "ProfileEditor", "DeployReview"} <= names
+
+
+def test_no_panel_key_shadows_an_app_key():
+    app_keys = {b.key for b in keymap.own_bindings(SlmopsApp)}
+    for panel in PANELS:
+        shadowed = app_keys & {b.key for b in keymap.own_bindings(panel)}
+        assert not shadowed, f"{panel.TITLE} binds the app's {shadowed}"

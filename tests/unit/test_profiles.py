@@ -1,0 +1,96 @@
+"""Profiles: round trip, validation naming the key at fault, never overwriting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.base import locations
+from engine.profiles.profile import (
+    EvalCase,
+    Profile,
+    ProfileError,
+    find_profile,
+    list_profiles,
+    load_profile,
+    save_profile,
+)
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "profiles"
+SHIPPED = locations.shipped_profiles_dir()
+
+
+@pytest.mark.parametrize("path", sorted(SHIPPED.glob("*.toml")), ids=lambda p: p.name)
+def test_shipped_profiles_load(path):
+    assert load_profile(path).name
+
+
+def test_round_trip_keeps_every_setting(home, tmp_path):
+    profile = load_profile(SHIPPED / "demo.toml")
+    profile.convert.block_size = 32
+    profile.bench.eval.append(EvalCase(prompt="hi", json_keys=["a"]))
+    target = save_profile(profile, tmp_path / "copy.toml")
+    again = load_profile(target)
+    assert again == profile
+    assert again.source == target.resolve()
+
+
+def test_defaults_are_safe():
+    profile = Profile()
+    assert profile.model.trust_remote_code is False
+    assert profile.convert.precision == "int4"
+
+
+@pytest.mark.parametrize(
+    "name, key, words",
+    [
+        ("bad_precision.toml", "convert.precision", "not one of"),
+        ("bad_type.toml", "deploy.model_config.temperature", "must be a number"),
+        ("unknown_key.toml", "convert.quantisation", "unknown setting"),
+        ("not_toml.toml", "", "not valid TOML"),
+    ],
+)
+def test_broken_profiles_name_the_problem(name, key, words):
+    with pytest.raises(ProfileError) as info:
+        load_profile(DATA / name)
+    assert info.value.key == key
+    assert words in str(info.value) and name in str(info.value)
+
+
+def test_missing_profile_is_a_clear_error(tmp_path):
+    with pytest.raises(ProfileError, match="no such profile file"):
+        load_profile(tmp_path / "nope.toml")
+
+
+def test_relative_paths_resolve_against_the_profile_folder():
+    profile = load_profile(DATA / "minimal.toml")
+    assert profile.model_path() == (DATA / "models" / "my-finetune").resolve()
+
+
+def test_save_never_overwrites_without_being_told(tmp_path):
+    target = tmp_path / "mine.toml"
+    target.write_text("# my own notes\n")
+    with pytest.raises(ProfileError, match="already exists"):
+        save_profile(Profile(name="x"), target)
+    assert target.read_text() == "# my own notes\n"
+    save_profile(Profile(name="x"), target, overwrite=True)
+    assert load_profile(target).name == "x"
+    assert [p.name for p in tmp_path.iterdir()] == ["mine.toml"]  # no temporary file left behind
+
+
+def test_broken_user_profile_is_listed_not_fatal(home):
+    folder = locations.profiles_dir()
+    folder.mkdir(parents=True)
+    (folder / "broken.toml").write_text((DATA / "bad_precision.toml").read_text())
+    original = (folder / "broken.toml").read_bytes()
+    entries = {e.path.name: e for e in list_profiles()}
+    assert "not one of" in entries["broken.toml"].error
+    assert entries["demo.toml"].shipped and not entries["demo.toml"].error
+    assert (folder / "broken.toml").read_bytes() == original
+
+
+def test_find_by_name():
+    assert find_profile("demo").name == "demo"
+    with pytest.raises(ProfileError, match="no profile named"):
+        find_profile("does-not-exist")

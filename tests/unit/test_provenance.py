@@ -1,0 +1,24 @@
+"""Provenance: outputs carry a manifest; one made from the same plan is reused, another is never replaced silently."""
+
+from __future__ import annotations
+
+from engine.onnx.provenance import MANIFEST, describe
+
+
+def test_describe_says_where_an_output_came_from():
+    lines = describe(
+        {
+            "created": "2026-11-25",
+            "source": "/m",
+            "source_digest": {"sha256": "ab" * 32},
+            "recipe": "rtn-int4",
+            "precision": "int4",
+            "settings": {"block_size": 32},
+            "toolchain": {"olive-ai": "0.13.0"},
+            "verification": {"answer": "Paris"},
+            "repairs": [{"name": "r", "description": "d"}],
+        }
+    )
+    text = "\n".join(lines)
+    assert "from /m" in text and "rtn-int4" in text and "block_size=32" in text and "'Paris'" in text and "repair r" in text
+    assert MANIFEST == "slmops_manifest.json"
