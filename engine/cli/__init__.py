@@ -14,6 +14,7 @@ import pkgutil
 import sys
 from collections.abc import Callable, Sequence
 
+from engine.cli import profile_option
 from engine.profiles.profile import ProfileError
 
 VERSION = "0.1.0"
@@ -26,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command, opens the full-screen app.",
     )
     parser.add_argument("--version", action="version", version=f"slmops {VERSION}")
-    parser.add_argument("--profile", "-p", help="profile to open the app with (a path or a profile name)")
+    profile_option.add_top_level(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{__name__}.{info.name}")

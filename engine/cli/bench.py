@@ -10,13 +10,14 @@ import asyncio
 import sys
 from pathlib import Path
 
+from engine.cli import profile_option
 from engine.onnx import genai_config
 from engine.profiles.profile import BACKENDS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("bench", help="benchmark models: speed, memory, leaks, edge cases, quality; saved under runs/")
-    parser.add_argument("--profile", "-p", dest="bench_profile", default="demo", help="profile (default: demo)")
+    profile_option.add(parser)
     parser.add_argument(
         "--model",
         action="append",
@@ -63,9 +64,8 @@ def handle(args: argparse.Namespace) -> int:
 
 def _measure(args: argparse.Namespace) -> dict | None:
     from engine.bench.runner import BenchOptions, run_bench
-    from engine.profiles.profile import find_profile
 
-    profile = find_profile(args.bench_profile)
+    profile = profile_option.chosen(args)
     models = [m.expanduser().resolve() for m in args.model] or [profile.output_path()]
     for folder in models:
         if not genai_config.exists(folder):
@@ -87,9 +87,8 @@ def _http(args: argparse.Namespace) -> int:
     from engine.cli.output import print_json
     from engine.endpoint.bench import bench_endpoint
     from engine.foundry.cache import resolve_location
-    from engine.profiles.profile import find_profile
 
-    profile = find_profile(args.bench_profile)
+    profile = profile_option.chosen(args)
     models = [m.expanduser().resolve() for m in args.model] or [profile.output_path()]
     missing = [m for m in models if not (m / "genai_config.json").is_file()]
     if missing:

@@ -12,6 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
+from engine.cli import profile_option
 from engine.onnx import genai_config
 from engine.profiles.profile import BACKENDS
 
@@ -21,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "model", nargs="?", help="a model folder (with genai_config.json); default: the profile's converted output"
     )
-    parser.add_argument("--profile", "-p", dest="chat_profile", default="demo", help="profile for defaults (default: demo)")
+    profile_option.add(parser, "profile for the defaults (default: demo)")
     parser.add_argument("--backend", choices=BACKENDS, help="what runs the model (default: the profile's chat.backend)")
     parser.add_argument("--system", help="system prompt (default: the profile's)")
     parser.add_argument("--max-new-tokens", type=int, help="answer length limit in tokens")
@@ -41,9 +42,8 @@ def resolve_model(arg: str | None, profile) -> Path:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from engine.profiles.profile import find_profile
 
-    profile = find_profile(args.chat_profile)
+    profile = profile_option.chosen(args)
     return asyncio.run(_chat(resolve_model(args.model, profile), profile, args))
 
 

@@ -7,13 +7,14 @@ import sys
 from pathlib import Path
 
 from engine.base.units import human_bytes
+from engine.cli import profile_option
 from engine.cli.output import fail, print_json, run_job
-from engine.profiles.profile import PRECISIONS, find_profile
+from engine.profiles.profile import PRECISIONS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("convert", help="convert the profile's model to a verified ONNX Runtime GenAI model with Olive")
-    parser.add_argument("--profile", "-p", default="demo", help="profile name or path (default: demo)")
+    profile_option.add(parser)
     parser.add_argument("--precision", choices=PRECISIONS, help="override convert.precision")
     parser.add_argument("--recipe", help="override convert.recipe (e.g. rtn-int4, dynamic-int8)")
     parser.add_argument("--method", choices=("auto-opt", "config"), help="override convert.method")
@@ -46,7 +47,7 @@ def handle(args: argparse.Namespace) -> int:
         write_config,
     )
 
-    profile = find_profile(args.profile)
+    profile = profile_option.chosen(args)
     overrides = {k: v for k, v in (("recipe", args.recipe), ("method", args.method)) if v}
     if overrides:
         profile = dataclasses.replace(profile, convert=dataclasses.replace(profile.convert, **overrides))

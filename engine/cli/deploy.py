@@ -7,12 +7,13 @@ import asyncio
 import sys
 from pathlib import Path
 
+from engine.cli import profile_option
 from engine.cli.output import fail, print_json, run_job
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("deploy", help="deploy the profile's converted model to Foundry Local (converts first if needed)")
-    parser.add_argument("--profile", "-p", default="demo", help="profile name or path (default: demo)")
+    profile_option.add(parser)
     parser.add_argument("--cache", type=Path, help="the Foundry Local model cache (default: the foundry CLI's, else slmops' own)")
     parser.add_argument("--model", type=Path, help="a converted model folder to deploy instead of the profile's convert output")
     parser.add_argument("--name", help="override deploy.name")
@@ -68,9 +69,8 @@ def handle(args: argparse.Namespace) -> int:
     from engine.foundry.publish import plan_publish, publish
     from engine.foundry.runtime import FoundryRuntimeError
     from engine.model.templates import FAMILY_NAMES
-    from engine.profiles.profile import find_profile
 
-    profile = find_profile(args.profile)
+    profile = profile_option.chosen(args)
     source = args.model.expanduser().resolve() if args.model else profile.output_path()
     if find_model_folder(source) is None:
         if args.model:

@@ -9,13 +9,14 @@ import sys
 import time
 from pathlib import Path
 
+from engine.cli import profile_option
 from engine.cli.output import describe, print_json
 from engine.process.events import Resources, Result, Token
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("run", help="run the whole guide: checks, convert, verify, deploy, benchmark, report")
-    parser.add_argument("--profile", "-p", default="demo", help="profile name or path (default: demo)")
+    profile_option.add(parser)
     parser.add_argument(
         "--workdir", type=Path, help="where the state and the report go (default: <data>/runs/pipeline-<profile>)"
     )
@@ -54,9 +55,8 @@ async def _run(pipeline, verbose: bool) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from engine.pipeline import Pipeline, PipelineOptions
-    from engine.profiles.profile import find_profile
 
-    profile = find_profile(args.profile)
+    profile = profile_option.chosen(args)
     pipeline = Pipeline(profile, PipelineOptions(workdir=args.workdir, quick=args.quick, force=args.force, cache_dir=args.cache))
     asyncio.run(_run(pipeline, args.verbose))
     report = pipeline.report

@@ -15,6 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
+from engine.cli import profile_option
 from engine.cli.output import fail
 
 NO_AUTH_FLAG = "--i-know-there-is-no-auth"
@@ -27,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         nargs="?",
         help="deployed model: name, name:version or folder name, or a model folder (default: the profile's deploy name)",
     )
-    parser.add_argument("--profile", "-p", dest="serve_profile", default="demo", help="profile for the defaults (default: demo)")
+    profile_option.add(parser, "profile for the defaults (default: demo)")
     parser.add_argument(
         "--cache", type=Path, help="the model cache (default: the profile's, else the foundry CLI's, else slmops' own)"
     )
@@ -48,7 +49,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     from engine.endpoint.service import ServeError, is_loopback, resolve_model
     from engine.foundry.cache import resolve_location
-    from engine.profiles.profile import find_profile
 
     if not is_loopback(args.host) and not args.no_auth_ok:
         return fail(
@@ -61,7 +61,7 @@ def handle(args: argparse.Namespace) -> int:
         )
     if not 0 <= args.port <= 65535:
         return fail("serve", f"--port {args.port} is not a port.", "Use 0 (a free port) to 65535.", status=2, as_json=args.json)
-    profile = find_profile(args.serve_profile)
+    profile = profile_option.chosen(args)
     location = resolve_location(args.cache, profile.deploy.cache_dir)
     try:
         folder = resolve_model(args.name, location.path, profile.deploy_name())

@@ -8,13 +8,13 @@ import signal
 import sys
 import time
 
+from engine.cli import profile_option
 from engine.cli.output import fail
-from engine.profiles.profile import find_profile
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("tune", help="find the fastest conversion recipe that keeps quality, measured on this machine")
-    parser.add_argument("--profile", "-p", dest="tune_profile", default="demo", help="profile name or path (default: demo)")
+    profile_option.add(parser)
     parser.add_argument(
         "--candidates",
         help="comma-separated candidates, e.g. guide-int4,rtn-int4-b32,rtn-int4:block_size=64 "
@@ -49,7 +49,7 @@ def handle(args: argparse.Namespace) -> int:
         for c in DEFAULT:
             print(f"{c.name:20} {c.describe()}")
         return 0
-    profile = find_profile(args.tune_profile)
+    profile = profile_option.chosen(args)
     try:  # every candidate converts the same model: refuse it now rather than once per candidate
         plan_verdict(plan_conversion(profile))
     except SlmopsError as exc:

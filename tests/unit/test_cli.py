@@ -1,0 +1,44 @@
+"""The command line: which profile a command uses, how errors end a command, the version it reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import engine.profiles.profile as profile_module
+from engine.cli import main
+
+# Each command that takes a profile, with the arguments it needs to start.
+PROFILE_COMMANDS = [["convert", "--dry-run"], ["deploy", "--dry-run"], ["run"], ["bench"], ["chat"], ["serve"], ["tune"]]
+
+
+@pytest.fixture
+def asked(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The profile files a command tries to load; the first load stops it with a profile error."""
+    seen: list[Path] = []
+
+    def load(path):
+        seen.append(Path(path))
+        raise profile_module.ProfileError("stopped here by the test")
+
+    monkeypatch.setattr(profile_module, "load_profile", load)
+    return seen
+
+
+@pytest.mark.parametrize("command", PROFILE_COMMANDS, ids=lambda c: c[0])
+def test_the_top_level_profile_is_the_one_the_command_uses(command, asked, tmp_path: Path):
+    chosen = tmp_path / "chosen.toml"
+    assert main(["-p", str(chosen), *command]) == 2
+    assert asked == [chosen]
+
+
+@pytest.mark.parametrize("command", PROFILE_COMMANDS, ids=lambda c: c[0])
+def test_the_commands_own_profile_wins_when_given(command, asked, tmp_path: Path):
+    assert main(["-p", str(tmp_path / "top.toml"), command[0], "--profile", str(tmp_path / "own.toml"), *command[1:]]) == 2
+    assert asked == [tmp_path / "own.toml"]
+
+
+def test_without_a_profile_a_command_uses_the_demo(asked):
+    assert main(["convert", "--dry-run"]) == 2
+    assert asked[-1].name == "demo.toml"
