@@ -15,9 +15,11 @@ from typing import Any
 
 from engine.base import locations
 from engine.base.atomic import write_text_atomic
+from engine.base.errors import SlmopsError
 from engine.base.versions import installed
 
 REPORT = "report.json"
+LOAD_HINT = "Give a run folder under runs/ (slmops bench saves one per run), or its report.json."
 PACKAGES = ("onnxruntime-genai", "onnxruntime", "olive-ai", "foundry-local-sdk", "transformers", "torch")
 
 
@@ -72,18 +74,22 @@ class SavedRun:
     models: list[str]
 
 
+class RunError(SlmopsError, ValueError):
+    """A saved run that cannot be shown."""
+
+
 def load_run(path: str | Path) -> dict[str, Any]:
-    """A saved run's report (a run folder or its report.json); ValueError says what is wrong."""
+    """A saved run's report (a run folder or its report.json); :class:`RunError` says what is wrong."""
     path = Path(path).expanduser()
     file = path / REPORT if path.is_dir() else path
     try:
         report = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ValueError(f"{path} is not a benchmark run (no {REPORT}).") from None
+        raise RunError(f"{path} is not a benchmark run (no {REPORT}).", LOAD_HINT) from None
     except (OSError, ValueError) as exc:
-        raise ValueError(f"{file} cannot be read: {exc}") from None
+        raise RunError(f"{file} cannot be read: {exc}", LOAD_HINT) from None
     if not isinstance(report, dict) or "models" not in report:
-        raise ValueError(f"{file} is not a benchmark report.")
+        raise RunError(f"{file} is not a benchmark report.", LOAD_HINT)
     return report
 
 

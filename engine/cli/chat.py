@@ -32,13 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def resolve_model(arg: str | None, profile) -> Path:
     """A folder given on the command line, or the profile's converted output."""
-    path = Path(arg).expanduser().resolve() if arg else profile.output_path()
-    if not genai_config.exists(path):
-        raise SystemExit(
-            f"slmops: {path} holds no genai_config.json.\n"
-            "  what to do: give the folder Convert produced, or convert first with `slmops convert`."
-        )
-    return path
+    return genai_config.require(Path(arg).expanduser().resolve() if arg else profile.output_path())
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from engine.base.units import human_bytes
 from engine.cli import profile_option
-from engine.cli.output import fail, print_json, run_job
+from engine.cli.output import print_json, run_job
 from engine.profiles.profile import PRECISIONS
 
 
@@ -36,7 +36,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from engine.base.errors import SlmopsError
     from engine.convert.plan import (
         check_plan,
         convert_job,
@@ -51,21 +50,18 @@ def handle(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("recipe", args.recipe), ("method", args.method)) if v}
     if overrides:
         profile = dataclasses.replace(profile, convert=dataclasses.replace(profile.convert, **overrides))
-    try:
-        plan = plan_conversion(profile, precision=args.precision, output=args.output)
-        if args.write_config is not None:
-            path = write_config(plan, Path(args.write_config) if args.write_config else None, force=args.force)
-            print(f"saved {path}\nrun it with: olive run --config {path} --disable_telemetry")
-            return 0
-        reused = None if args.force else reuse_current(plan)
-        if reused is not None:
-            manifest, settings = reused
-            for setting in settings:
-                print(f"runtime: {setting.describe()}", file=sys.stderr)
-            return _up_to_date(plan, manifest, args.json)
-        report = check_plan(plan, force=args.force)
-    except SlmopsError as exc:
-        return fail("convert", exc.message, exc.hint, as_json=args.json)
+    plan = plan_conversion(profile, precision=args.precision, output=args.output)
+    if args.write_config is not None:
+        path = write_config(plan, Path(args.write_config) if args.write_config else None, force=args.force)
+        print(f"saved {path}\nrun it with: olive run --config {path} --disable_telemetry")
+        return 0
+    reused = None if args.force else reuse_current(plan)
+    if reused is not None:
+        manifest, settings = reused
+        for setting in settings:
+            print(f"runtime: {setting.describe()}", file=sys.stderr)
+        return _up_to_date(plan, manifest, args.json)
+    report = check_plan(plan, force=args.force)
     if report.verdict is not None:
         print(f"support: {report.verdict.summary()}", file=sys.stderr)
     print(f"recipe {plan.recipe.name}: {plan.recipe.description}", file=sys.stderr)

@@ -39,21 +39,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from engine.base.errors import SlmopsError
     from engine.convert.plan import plan_conversion, plan_verdict
     from engine.recipes.candidates import DEFAULT, CandidateError, select
     from engine.tune.frontier import QualityBound
-    from engine.tune.runner import TuneBusy, TuneOptions
+    from engine.tune.runner import TuneOptions
 
     if args.list:
         for c in DEFAULT:
             print(f"{c.name:20} {c.describe()}")
         return 0
     profile = profile_option.chosen(args)
-    try:  # every candidate converts the same model: refuse it now rather than once per candidate
-        plan_verdict(plan_conversion(profile))
-    except SlmopsError as exc:
-        return fail("tune", exc.message, exc.hint)
+    plan_verdict(plan_conversion(profile))  # every candidate converts the same model: refuse it now, not once per candidate
     try:
         candidates = select([n for n in args.candidates.split(",") if n.strip()] if args.candidates else None, quick=args.quick)
         threads = [int(n) for n in args.threads.split(",") if n.strip()]
@@ -68,10 +64,7 @@ def handle(args: argparse.Namespace) -> int:
     options = TuneOptions(
         candidates, quick=args.quick, threads=threads, bound=QualityBound(args.max_ppl_increase / 100), runs=args.runs
     )
-    try:
-        report = asyncio.run(_run(profile, options))
-    except TuneBusy as exc:
-        return fail("tune", exc.message, exc.hint)
+    report = asyncio.run(_run(profile, options))
     if args.json:
         from engine.cli.output import print_json
 

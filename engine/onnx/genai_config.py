@@ -29,16 +29,27 @@ def exists(folder: str | Path) -> bool:
     return path_of(folder).is_file()
 
 
+def _missing(folder: str | Path) -> GenaiConfigError:
+    return GenaiConfigError(
+        f"{Path(folder)} holds no {FILENAME}, so it is not an ONNX Runtime GenAI model.",
+        "Pick the folder that Convert produced (it holds genai_config.json and model.onnx), or convert first.",
+    )
+
+
+def require(folder: str | Path) -> Path:
+    """``folder``, when it holds a converted model; else a :class:`GenaiConfigError` that says so."""
+    if not exists(folder):
+        raise _missing(folder)
+    return Path(folder)
+
+
 def read(folder: str | Path) -> dict[str, Any]:
     """The parsed file; a missing or damaged one is a :class:`GenaiConfigError` with what to do."""
     file = path_of(folder)
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise GenaiConfigError(
-            f"{Path(folder)} holds no {FILENAME}, so it is not an ONNX Runtime GenAI model.",
-            "Pick the folder that Convert produced (it holds genai_config.json and model.onnx).",
-        ) from None
+        raise _missing(folder) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise GenaiConfigError(
             f"{file} is damaged (not valid JSON: {exc})", "Convert the model again, or restore the file."

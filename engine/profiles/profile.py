@@ -37,10 +37,17 @@ BACKENDS = ("onnxruntime-genai", "foundry-local")
 class ProfileError(SlmopsError, ValueError):
     """A profile that cannot be used; ``key`` names the setting at fault."""
 
-    def __init__(self, message: str, *, path: Path | None = None, key: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | None = None,
+        key: str = "",
+        hint: str = "Fix the setting named above in the profile file, or pick another profile.",
+    ) -> None:
         where = f"{path}: " if path else ""
         at = f"[{key}] " if key else ""
-        super().__init__(f"{where}{at}{message}", "Fix the setting named above in the profile file, or pick another profile.")
+        super().__init__(f"{where}{at}{message}", hint)
         self.path = path
         self.key = key
         self.reason = message
@@ -289,7 +296,11 @@ def save_profile(profile: Profile, path: str | Path, *, overwrite: bool = False)
     try:
         write_text_atomic(path, profile.to_toml(), overwrite=overwrite)
     except FileExistsError:
-        raise ProfileError("already exists; choose another name or confirm overwriting", path=path) from None
+        raise ProfileError(
+            "already exists; choose another name or confirm overwriting",
+            path=path,
+            hint="Choose another name, or confirm replacing it (slmops init: --force).",
+        ) from None
     profile.source = path.resolve()
     return path
 

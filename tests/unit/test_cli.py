@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,24 @@ def test_the_commands_own_profile_wins_when_given(command, asked, tmp_path: Path
 def test_without_a_profile_a_command_uses_the_demo(asked):
     assert main(["convert", "--dry-run"]) == 2
     assert asked[-1].name == "demo.toml"
+
+
+def test_an_engine_error_is_said_once_with_its_hint_and_as_json_when_asked(tmp_path: Path, capsys):
+    assert main(["bench", "--load", str(tmp_path / "nowhere"), "--json"]) == 1
+    out, err = capsys.readouterr()
+    said = json.loads(out)
+    assert said["ok"] is False and "not a benchmark run" in said["error"] and "runs/" in said["hint"]
+    assert err.startswith("slmops bench: ") and "what to do:" in err
+
+
+def test_a_profile_error_ends_the_command_with_status_2(tmp_path: Path, capsys):
+    broken = tmp_path / "broken.toml"
+    broken.write_text("name = [")
+    assert main(["convert", "--profile", str(broken), "--json"]) == 2
+    assert "is not valid TOML" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_the_version_is_the_installed_packages(capsys):
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"slmops {metadata.version('slmops')}"
