@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from pathlib import Path
 
 from engine.cli import profile_option
+from engine.cli.interrupts import on_interrupt
 from engine.onnx import genai_config
 from engine.profiles.profile import BACKENDS
 
@@ -85,8 +85,7 @@ async def _chat(model: Path, profile, args: argparse.Namespace) -> int:
                 conversation.clear()
                 print("(conversation cleared)", file=sys.stderr)
                 continue
-            loop.add_signal_handler(signal.SIGINT, lambda: asyncio.ensure_future(backend.stop_generation()))
-            try:
+            async with on_interrupt(backend.stop_generation):
                 async for event in conversation.send(backend, line):
                     if isinstance(event, Token):
                         print(event.text, end="", flush=True)
@@ -97,8 +96,6 @@ async def _chat(model: Path, profile, args: argparse.Namespace) -> int:
                         print(_status(event.data, backend.resident, human_bytes), file=sys.stderr, flush=True)
                     elif isinstance(event, Error):
                         print(f"\nerror: {event.message}\n  what to do: {event.hint}", file=sys.stderr, flush=True)
-            finally:
-                loop.remove_signal_handler(signal.SIGINT)
     finally:
         await backend.close()
     return 0

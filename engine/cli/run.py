@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 import time
 from pathlib import Path
 
 from engine.cli import profile_option
+from engine.cli.interrupts import on_interrupt
 from engine.cli.output import describe, print_json
 from engine.process.events import Resources, Result, Token
 
@@ -30,9 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 async def _run(pipeline, verbose: bool) -> None:
     started = time.monotonic()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, lambda: asyncio.ensure_future(pipeline.cancel()))
-    try:
+    async with on_interrupt(pipeline.cancel):
         async for item in pipeline.events():
             event = item.event
             if isinstance(event, (Resources, Token, Result)):
@@ -49,8 +47,6 @@ async def _run(pipeline, verbose: bool) -> None:
             line = describe(event, started, verbose)
             if line:
                 print(f"{line}", file=sys.stderr, flush=True)
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)
 
 
 def handle(args: argparse.Namespace) -> int:

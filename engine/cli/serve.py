@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from engine.cli import profile_option
+from engine.cli.interrupts import on_interrupt
 from engine.cli.output import fail
 
 NO_AUTH_FLAG = "--i-know-there-is-no-auth"
@@ -77,38 +78,34 @@ async def _serve(folder: Path, cache_dir: Path, args: argparse.Namespace) -> int
     from engine.endpoint import snippets
     from engine.endpoint.records import Endpoint, RequestRecord
     from engine.endpoint.service import Notice, ServiceMonitor, serve_job, stop
-    from engine.process.events import Error, Finished
+    from engine.process.events import Error
 
     job = serve_job(folder, cache_dir, host=args.host, port=args.port)
     monitor = ServiceMonitor()
-    loop = asyncio.get_running_loop()
-    stopping: list[asyncio.Task] = []
+    stopping: list[bool] = []
 
-    def on_signal() -> None:
-        if not stopping:
-            print("stopping: unloading the model ...", file=sys.stderr, flush=True)
-            stopping.append(asyncio.ensure_future(stop(job)))
+    def on_signal():
+        if stopping:
+            return None
+        stopping.append(True)
+        print("stopping: unloading the model ...", file=sys.stderr, flush=True)
+        return stop(job)
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal)
     print(f"loading {folder} (log: {monitor.log_path}) ...", file=sys.stderr, flush=True)
     failed: Error | None = None
     try:
-        async for event in job.events():
-            shown = monitor.see(event)
-            if isinstance(shown, Endpoint):
-                _announce(shown, snippets, args.json)
-            elif isinstance(shown, RequestRecord):
-                print(shown.line(), file=sys.stderr, flush=True)
-            elif isinstance(shown, Notice):
-                print(f"note: {shown.text}", file=sys.stderr, flush=True)
-            elif isinstance(event, Error):
-                failed = event
-            elif isinstance(event, Finished) and stopping:
-                await stopping[0]
+        async with on_interrupt(on_signal, signals=(signal.SIGINT, signal.SIGTERM)):
+            async for event in job.events():
+                shown = monitor.see(event)
+                if isinstance(shown, Endpoint):
+                    _announce(shown, snippets, args.json)
+                elif isinstance(shown, RequestRecord):
+                    print(shown.line(), file=sys.stderr, flush=True)
+                elif isinstance(shown, Notice):
+                    print(f"note: {shown.text}", file=sys.stderr, flush=True)
+                elif isinstance(event, Error):
+                    failed = event
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
         if job.running:
             await job.cancel()
         monitor.close()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 import time
 
 from engine.cli import profile_option
+from engine.cli.interrupts import on_interrupt
 from engine.cli.output import fail
 
 
@@ -94,15 +94,12 @@ async def _run(profile, options) -> dict:
 
     tuner = Tuner(profile, options, notify)
     task = asyncio.ensure_future(tuner.run())
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, task.cancel)
     try:
-        return await task
+        async with on_interrupt(task.cancel):
+            return await task
     except asyncio.CancelledError:
         print("cancelled: the finished measurements are kept", file=sys.stderr)
         return tuner.report
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)
 
 
 def print_report(report: dict) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import signal
 from importlib import metadata
 from pathlib import Path
 
@@ -10,6 +13,7 @@ import pytest
 
 import engine.profiles.profile as profile_module
 from engine.cli import main
+from engine.cli.interrupts import on_interrupt
 
 # Each command that takes a profile, with the arguments it needs to start.
 PROFILE_COMMANDS = [["convert", "--dry-run"], ["deploy", "--dry-run"], ["run"], ["bench"], ["chat"], ["serve"], ["tune"]]
@@ -65,3 +69,42 @@ def test_the_version_is_the_installed_packages(capsys):
     with pytest.raises(SystemExit):
         main(["--version"])
     assert capsys.readouterr().out.strip() == f"slmops {metadata.version('slmops')}"
+
+
+class _Pipeline:
+    """Stands in for engine.pipeline.Pipeline in the CLI's Ctrl-C wiring: its cancel fails."""
+
+    def __init__(self) -> None:
+        self.cancelled = asyncio.Event()
+
+    async def events(self):
+        await self.cancelled.wait()
+        return
+        yield
+
+    async def cancel(self) -> None:
+        self.cancelled.set()
+        raise RuntimeError("cancelling failed")
+
+
+async def test_a_failure_while_stopping_on_ctrl_c_is_raised_not_lost():
+    from engine.cli.run import _run
+
+    pipeline = _Pipeline()
+    asyncio.get_running_loop().call_later(0.2, os.kill, os.getpid(), signal.SIGINT)
+    with pytest.raises(RuntimeError, match="cancelling failed"):
+        await asyncio.wait_for(_run(pipeline, verbose=False), 10)
+
+
+async def test_ctrl_c_runs_the_action_and_waits_for_it():
+    done = []
+
+    async def stop() -> None:
+        await asyncio.sleep(0.1)
+        done.append("stopped")
+
+    async with on_interrupt(stop):
+        os.kill(os.getpid(), signal.SIGINT)
+        await asyncio.sleep(0.05)
+    assert done == ["stopped"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Python's own handling again
