@@ -41,25 +41,17 @@ def handle(args: argparse.Namespace) -> int:
     return asyncio.run(_chat(resolve_model(args.model, profile), profile, args))
 
 
-def conversation_from(profile, args: argparse.Namespace | None = None):
-    from engine.conversation import Conversation, Settings
+def conversation_from(profile, args: argparse.Namespace):
+    """The profile's conversation, with what the command line changes in it."""
+    from engine.conversation import conversation_for
 
-    config = profile.deploy.model_config
-    settings = Settings(
-        max_new_tokens=profile.chat.max_new_tokens,
-        temperature=config.temperature,
-        top_p=config.top_p,
-        repetition_penalty=config.repetition_penalty,
-        max_length=config.max_length,
-    )
-    conversation = Conversation(system_prompt=profile.chat.system_prompt, settings=settings)
-    if args is not None:
-        if args.system is not None:
-            conversation.system_prompt = args.system
-        if args.max_new_tokens:
-            settings.max_new_tokens = args.max_new_tokens
-        if args.temperature is not None:
-            settings.temperature = args.temperature
+    conversation = conversation_for(profile)
+    if args.system is not None:
+        conversation.system_prompt = args.system
+    if args.max_new_tokens:
+        conversation.settings.max_new_tokens = args.max_new_tokens
+    if args.temperature is not None:
+        conversation.settings.temperature = args.temperature
     return conversation
 
 

@@ -19,6 +19,8 @@ from engine.base import locations
 from engine.base.atomic import write_text_atomic
 from engine.base.errors import SlmopsError
 from engine.model.builtins import BUILTINS, from_reference
+from engine.model.sampling import ModelConfig
+from engine.model.templates import PromptTemplate
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -75,22 +77,6 @@ class ConvertSection:
     config_file: str = ""  # method "config": an Olive workflow JSON; empty: generated
     log_level: int = 1
     recipe: str = ""  # a named recipe (see the tuner); empty: from precision
-
-
-@dataclass
-class PromptTemplate:
-    system: str = ""
-    user: str = ""
-    assistant: str = ""
-    prompt: str = ""
-
-
-@dataclass
-class ModelConfig:
-    max_length: int = 2048
-    temperature: float = 0.7
-    top_p: float = 0.9
-    repetition_penalty: float = 1.1
 
 
 @dataclass
