@@ -21,6 +21,7 @@ from engine.base.errors import SlmopsError
 from engine.model.builtins import BUILTINS, from_reference
 from engine.model.sampling import ModelConfig
 from engine.model.templates import PromptTemplate
+from engine.recipes.catalog import ConvertSettings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -59,24 +60,6 @@ class ProfileError(SlmopsError, ValueError):
 class ModelSection:
     path: str = DEMO_MODEL
     trust_remote_code: bool = False
-
-
-@dataclass
-class ConvertSection:
-    method: str = "auto-opt"
-    precision: str = "int4"
-    device: str = "cpu"
-    provider: str = "CPUExecutionProvider"
-    block_size: int = 128
-    symmetric: bool = False
-    accuracy_level: int = 4  # 0 leaves it unset
-    quantize_lm_head: bool = False
-    prune_lm_head: bool = False  # compute only the last position's logits in prefill (config recipes)
-    embedding_bits: int = 0  # RTN recipes: embedding table in 4 or 8 bits, 32 keeps it fp32; 0: as the other weights
-    output: str = ""  # empty: <data>/models/<profile>-<precision>
-    config_file: str = ""  # method "config": an Olive workflow JSON; empty: generated
-    log_level: int = 1
-    recipe: str = ""  # a named recipe (see the tuner); empty: from precision
 
 
 @dataclass
@@ -129,7 +112,7 @@ class Profile:
     name: str = "untitled"
     description: str = ""
     model: ModelSection = field(default_factory=ModelSection)
-    convert: ConvertSection = field(default_factory=ConvertSection)
+    convert: ConvertSettings = field(default_factory=ConvertSettings)
     deploy: DeploySection = field(default_factory=DeploySection)
     chat: ChatSection = field(default_factory=ChatSection)
     bench: BenchSection = field(default_factory=BenchSection)
