@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.base import locations
+from engine.base import jsonfile, locations
 from engine.base.atomic import write_text_atomic
 from engine.base.errors import SlmopsError
 from engine.base.versions import installed
@@ -82,13 +82,9 @@ def load_run(path: str | Path) -> dict[str, Any]:
     """A saved run's report (a run folder or its report.json); :class:`RunError` says what is wrong."""
     path = Path(path).expanduser()
     file = path / REPORT if path.is_dir() else path
-    try:
-        report = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunError(f"{path} is not a benchmark run (no {REPORT}).", LOAD_HINT) from None
-    except (OSError, ValueError) as exc:
-        raise RunError(f"{file} cannot be read: {exc}", LOAD_HINT) from None
-    if not isinstance(report, dict) or "models" not in report:
+    missing = RunError(f"{path} is not a benchmark run (no {REPORT}).", LOAD_HINT)
+    report = jsonfile.read_object(file, hint=LOAD_HINT, error=RunError, missing=missing)
+    if "models" not in report:
         raise RunError(f"{file} is not a benchmark report.", LOAD_HINT)
     return report
 

@@ -6,12 +6,14 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from engine.base import jsonfile
 from engine.base.atomic import write_text_atomic
 from engine.base.errors import SlmopsError
 from engine.model.sampling import ModelConfig
 from engine.model.templates import PromptTemplate
 
 FILENAME = "inference_model.json"
+REDEPLOY = "Deploy the model again, or fix the file."
 
 
 class InferenceModelError(SlmopsError, ValueError):
@@ -63,19 +65,11 @@ class InferenceModel:
 
 
 def read(folder: Path) -> InferenceModel:
-    path = folder / FILENAME
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InferenceModelError(f"{FILENAME} is missing") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InferenceModelError(f"{FILENAME} cannot be read: {exc}") from None
-    except ValueError as exc:
-        raise InferenceModelError(f"{FILENAME} is not valid JSON: {exc}") from None
+    data = jsonfile.read_object(folder / FILENAME, FILENAME, REDEPLOY, error=InferenceModelError)
     try:
         return InferenceModel.from_dict(data)
     except InferenceModelError as exc:
-        raise InferenceModelError(f"{FILENAME} {exc}") from None
+        raise InferenceModelError(f"{FILENAME} {exc}", REDEPLOY) from None
 
 
 def write(folder: Path, model: InferenceModel) -> Path:
