@@ -198,10 +198,6 @@ class ChatPanel(Panel):
             status.context = (self.conversation.tokens_in_context, backend.resident.context_length)
 
     @property
-    def last_result(self) -> dict | None:
-        return self.status.last
-
-    @property
     def bench_running(self) -> bool:
         return any(w.group == "bench" and w.is_running for w in self.workers)
 
