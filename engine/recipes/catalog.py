@@ -135,7 +135,7 @@ def recipe_for(method: str, precision: str, name: str = "") -> Recipe:
             raise KeyError(f"unknown recipe {name!r}; known: {', '.join(RECIPES)}")
         return RECIPES[name]
     if precision == "int8":
-        return RECIPES["rtn-int8"]  # auto-opt has no int8 route that works on the CPU (see TOOLCHAIN)
+        return RECIPES["rtn-int8"]  # auto-opt has no int8 route that works on the CPU (docs/toolchain.md)
     prefix = "guide" if method == "auto-opt" else "mb"
     return RECIPES[f"{prefix}-{precision}"]
 
