@@ -34,7 +34,7 @@ PROBE_TIMEOUT_S = 60.0  # importing onnxruntime takes a second; a busy machine, 
 COMMAND_TIMEOUT_S = 10.0
 INSTALL_FIX = "Install the tested toolchain: make install (pip install -c constraints.txt -e '.[ml]')"
 
-# The combination measured to work together (TOOLCHAIN.md); constraints.txt pins
+# The combination tested to work together (docs/toolchain.md); constraints.txt pins
 # the same versions, and a test keeps the two in step.
 TESTED: dict[str, str] = {
     "olive-ai": "0.13.0",

@@ -11,7 +11,8 @@ import psutil
 from textual.pilot import Pilot
 
 from engine.process.jobs import REGISTRY, Job
-from engine.profiles.profile import ConvertSection, ModelSection, Profile
+from engine.profiles.profile import ModelSection, Profile
+from engine.recipes.catalog import ConvertSettings
 
 
 async def wait_for(pilot: Pilot, condition: Callable[[], object], timeout: float = 120.0) -> None:
@@ -41,7 +42,7 @@ def gone(pid: int) -> bool:
 
 
 def profile_for(model: Path, output: Path, **convert) -> Profile:
-    return Profile(name="t", model=ModelSection(path=str(model)), convert=ConvertSection(output=str(output), **convert))
+    return Profile(name="t", model=ModelSection(path=str(model)), convert=ConvertSettings(output=str(output), **convert))
 
 
 class Watch:

@@ -101,7 +101,8 @@ class SlmopsApp(App[int]):
     def on_mount(self) -> None:
         # Textual leaves SIGTERM to Python, which would end the app without ending its workers.
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread (some test runners)
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(self._end_on_signal()))
+            # as a worker: the app keeps it, and a failure in it is reported, not lost
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, lambda: self.run_worker(self._end_on_signal()))
         self._load_profile(self._profile_arg or DEFAULT_PROFILE, explicit=self._profile_arg is not None)
         self.report_interrupted()
 

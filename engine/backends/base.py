@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.base.errors import SlmopsError
+from engine.model.sampling import Sampling, greedy
 from engine.process import rpc
 from engine.process.events import Error, Event, Finished, Resources, Result, Token
 from engine.process.jobs import Job
@@ -35,12 +36,11 @@ class BackendError(SlmopsError, RuntimeError):
 class GenerationRequest:
     messages: list[dict[str, str]]
     max_new_tokens: int = 256
-    temperature: float = 0.0  # 0: greedy
-    top_p: float = 1.0
-    repetition_penalty: float = 1.0
+    sampling: Sampling = field(default_factory=greedy)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The request as a worker reads it: the sampling settings beside the messages."""
+        return {"messages": self.messages, "max_new_tokens": self.max_new_tokens, **asdict(self.sampling)}
 
 
 @dataclass

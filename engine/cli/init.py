@@ -47,23 +47,16 @@ def describe_model(info) -> list[str]:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from engine.base.errors import SlmopsError
     from engine.profiles.new_profile import propose, write
-    from engine.profiles.profile import ProfileError
 
-    try:
-        proposal = propose(
-            args.dir,
-            name=args.name,
-            precision=args.precision or "",
-            deploy_name=args.deploy_name,
-            template=args.template or "",
-            guide=args.guide,
-        )
-    except ProfileError as exc:
-        return fail("init", str(exc), "Pick another value.", status=2, as_json=args.json)
-    except SlmopsError as exc:
-        return fail("init", exc.message, exc.hint, as_json=args.json)
+    proposal = propose(
+        args.dir,
+        name=args.name,
+        precision=args.precision or "",
+        deploy_name=args.deploy_name,
+        template=args.template or "",
+        guide=args.guide,
+    )
     verdict = proposal.verdict
     out = sys.stderr if args.json else sys.stdout
     for line in describe_model(proposal.info):
@@ -85,10 +78,7 @@ def handle(args: argparse.Namespace) -> int:
             "Pass --name for another one, or --force to replace it.",
             as_json=args.json,
         )
-    try:
-        path = write(proposal, overwrite=args.force)
-    except ProfileError as exc:
-        return fail("init", str(exc), "Pass --name for another one, or --force to replace it.", as_json=args.json)
+    path = write(proposal, overwrite=args.force)
     if args.json:
         print_json({"ok": True, "written": str(path), **proposal.to_dict()})
         return 0

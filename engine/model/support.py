@@ -2,7 +2,7 @@
 
 Three sources, all read without importing the toolchain: the model builder's
 architecture list and the config attributes it reads (:mod:`engine.model.builder_source`),
-the known-bad combinations recorded in TOOLCHAIN.md (:mod:`engine.environment` and
+the known-bad combinations recorded in docs/toolchain.md (:mod:`engine.environment` and
 the precision rules below), and the model's own ``config.json``. The answer is
 ``supported``, ``repair`` (supported once a named, safe repair is applied to a
 staged copy of ``config.json``), or ``unsupported`` with the reason and what
@@ -91,7 +91,7 @@ def _architecture_for(model_type: str, supported: tuple[str, ...]) -> str:
 
 
 def precision_problem(precision: str, device: str, provider: str, builder_precision: str = "") -> tuple[str, str] | None:
-    """A precision and provider the toolchain cannot build or run (TOOLCHAIN.md), as (reason, what works); else None."""
+    """A precision and provider the toolchain cannot build or run (docs/toolchain.md), as (reason, what works); else None."""
     if precision == "fp16" and (device != "gpu" or provider not in GPU_PROVIDERS):
         return (
             "fp16 is a GPU precision: Olive prunes it on the CPU and ONNX Runtime GenAI cannot run such a model there.",

@@ -8,9 +8,10 @@ tokenizer's own Jinja chat template reveals through its special tokens.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from engine.base import jsonfile
 
 
 @dataclass(frozen=True)
@@ -111,10 +112,7 @@ def read_chat_template(model_dir: Path) -> str:
     if jinja.is_file():
         return jinja.read_text(encoding="utf-8", errors="replace")
     config = model_dir / "tokenizer_config.json"
-    try:
-        value = json.loads(config.read_text(encoding="utf-8")).get("chat_template", "")
-    except (OSError, ValueError, AttributeError):
-        return ""
+    value = (jsonfile.read_object_or_none(config) or {}).get("chat_template", "")
     if isinstance(value, list):  # a list of named templates: take the default one
         value = next((t.get("template", "") for t in value if isinstance(t, dict) and t.get("name") == "default"), "")
     return value if isinstance(value, str) else ""

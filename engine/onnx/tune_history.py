@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.base import locations
+from engine.base import jsonfile, locations
 from engine.base.atomic import write_text_atomic
 
 FILENAME = "tune-history.json"
@@ -26,18 +26,12 @@ def path() -> Path:
 
 def model_type(model_dir: Path) -> str:
     """The architecture a Hugging Face folder declares (``config.json``'s ``model_type``); empty when unknown."""
-    try:
-        return str(json.loads((model_dir / "config.json").read_text(encoding="utf-8")).get("model_type") or "")
-    except (OSError, ValueError, AttributeError):
-        return ""
+    return str((jsonfile.read_object_or_none(model_dir / "config.json") or {}).get("model_type") or "")
 
 
 def load() -> list[dict[str, Any]]:
-    try:
-        data = json.loads(path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    return [e for e in data.get("runs", []) if isinstance(e, dict)] if isinstance(data, dict) else []
+    runs = (jsonfile.read_object_or_none(path()) or {}).get("runs")
+    return [e for e in runs if isinstance(e, dict)] if isinstance(runs, list) else []
 
 
 def entry_of(report: dict[str, Any], architecture: str) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ from engine.profiles.profile import DeploySection, ModelSection, Profile, Profil
 from engine.profiles.recommended import starting_convert
 
 PLAIN = "plain"  # deploy.template for a model without a chat template: prompts go in as they are
+PICK_ANOTHER = "Pick another value."  # a choice made for the new profile, not a file, is at fault
 
 
 @dataclass
@@ -70,7 +71,9 @@ def propose(
     available = machine_precisions()
     if precision and precision not in available:
         raise ProfileError(
-            f"{precision} cannot run on this machine's providers; it can run {', '.join(available)}", key="convert.precision"
+            f"{precision} cannot run on this machine's providers; it can run {', '.join(available)}",
+            key="convert.precision",
+            hint=PICK_ANOTHER,
         )
     if not precision:
         precision = "int4"
@@ -78,18 +81,22 @@ def propose(
     verdict = verdict_for(info, precision=precision)
     name = name or slug(info.path.name)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
-        raise ProfileError(f"{name!r} cannot be a profile name: use letters, digits, '.', '_' and '-'", key="name")
+        raise ProfileError(
+            f"{name!r} cannot be a profile name: use letters, digits, '.', '_' and '-'", key="name", hint=PICK_ANOTHER
+        )
     deploy_name = deploy_name or f"{name}-{precision}"
     try:
         names.check_name(deploy_name)
     except names.InvalidName as exc:
-        raise ProfileError(str(exc), key="deploy.name") from None
+        raise ProfileError(str(exc), key="deploy.name", hint=PICK_ANOTHER) from None
     start, why = starting_convert(info.model_type, precision, guide=guide)
     reasons.append(f"conversion: {start.candidate}: {why}")
     if template:
         if template not in TEMPLATES and template != PLAIN:
             raise ProfileError(
-                f"{template!r} is not a template family; known: {', '.join(TEMPLATES)}, {PLAIN}", key="deploy.template"
+                f"{template!r} is not a template family; known: {', '.join(TEMPLATES)}, {PLAIN}",
+                key="deploy.template",
+                hint=PICK_ANOTHER,
             )
     elif info.chat_template:
         template = "auto"

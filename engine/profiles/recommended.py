@@ -23,8 +23,9 @@ from dataclasses import dataclass
 
 from engine.onnx import runtime_settings
 from engine.onnx import tune_history as history
-from engine.profiles.profile import ConvertSection, RuntimeSection
+from engine.profiles.profile import RuntimeSection
 from engine.recipes.candidates import BY_NAME, Candidate
+from engine.recipes.catalog import ConvertSettings
 
 WINNER = "rtn-int4-b128-head8-prune"  # rtn-int4-b128-head8's weights, lm_head pruned to the last position
 # Architectures the winner's route (ModelBuilder fp32, then RTN passes) converted and verified here:
@@ -38,18 +39,18 @@ DEPLOY_KNOBS = {"prune_lm_head": True}
 
 @dataclass(frozen=True)
 class Recommendation:
-    convert: ConvertSection
+    convert: ConvertSettings
     runtime: RuntimeSection
     reason: str
     candidate: str  # the tuner's candidate name, or "guide-int4"
 
 
-def convert_section(candidate: Candidate, extra: dict | None = None) -> ConvertSection:
+def convert_section(candidate: Candidate, extra: dict | None = None) -> ConvertSettings:
     """The [convert] section that runs ``candidate`` (what the tuner's apply writes)."""
     recipe = candidate.recipe_data
     knobs = {**candidate.settings, **(extra or {})}
-    known = {f.name for f in dataclasses.fields(ConvertSection)}
-    return ConvertSection(
+    known = {f.name for f in dataclasses.fields(ConvertSettings)}
+    return ConvertSettings(
         method="auto-opt" if recipe.kind == "cli" else "config",
         precision=recipe.precision,
         recipe=candidate.recipe,
@@ -57,9 +58,9 @@ def convert_section(candidate: Candidate, extra: dict | None = None) -> ConvertS
     )
 
 
-def guide_convert() -> ConvertSection:
+def guide_convert() -> ConvertSettings:
     """The guide's command: olive auto-opt, int4, the model builder's defaults."""
-    return ConvertSection(method="auto-opt", precision="int4")
+    return ConvertSettings(method="auto-opt", precision="int4")
 
 
 def recommended_convert(model_type: str) -> tuple[Recommendation, str]:

@@ -26,7 +26,7 @@ _FLAGS = ("symmetric", "quantize_lm_head", "prune_lm_head")
 class Candidate:
     name: str
     recipe: str
-    settings: dict[str, Any] = field(default_factory=dict)  # ConvertSection knobs: block_size, accuracy_level, ...
+    settings: dict[str, Any] = field(default_factory=dict)  # ConvertSettings knobs: block_size, accuracy_level, ...
 
     @property
     def recipe_data(self) -> Recipe:

@@ -29,7 +29,7 @@ async def test_foundry_local_streams_paris_stops_and_keeps_a_conversation(deploy
     cache, folder = deployed
     async with make_backend("foundry-local", folder, cache_dir=str(cache)) as backend:
         assert backend.resident.info["backend"] == "foundry-local" and backend.resident.context_length > 0
-        conversation = Conversation(settings=Settings(max_new_tokens=24))
+        conversation = Conversation(settings=Settings(max_new_tokens=24, temperature=0.0))
         events = [e async for e in conversation.send(backend, "What is the capital of France?")]
         assert any(isinstance(e, Token) for e in events)
         assert isinstance(events[-1], Result) and "Paris" in events[-1].data["text"]

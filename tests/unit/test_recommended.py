@@ -12,7 +12,7 @@ from engine.onnx import tune_history as history
 from engine.profiles.profile import Profile, RuntimeSection, load_profile
 from engine.profiles.recommended import WINNER, guide_convert, recommended_convert
 from engine.recipes.candidates import parse_candidate
-from engine.recipes.catalog import EMBED_NODE, LM_HEAD_NODE, RECIPES, ConvertParams, workflow
+from engine.recipes.catalog import EMBED_NODE, LM_HEAD_NODE, RECIPES, ConvertParams, ConvertSettings, workflow
 from engine.tune.apply import apply_candidate, candidate_of, runtime_of
 
 
@@ -96,18 +96,22 @@ def test_apply_writes_recipe_and_settings_together(home: Path, tmp_path: Path):
 
 
 def test_prune_and_embedding_bits_reach_the_workflow():
-    params = ConvertParams("m", prune_lm_head=True, embedding_bits=8)
+    params = ConvertParams("m", ConvertSettings(prune_lm_head=True, embedding_bits=8))
     passes = workflow(RECIPES["rtn-int4-head8"], params, "o", "c")["passes"]
     assert passes["builder"]["extra_options"] == {"prune_lm_head": True}
     assert passes["quantize"]["nodes_to_exclude"] == [LM_HEAD_NODE, EMBED_NODE]
     assert passes["quantize_lm_head"]["nodes_to_include"] == [LM_HEAD_NODE, EMBED_NODE]
-    fp32_table = workflow(RECIPES["rtn-int4-head8"], ConvertParams("m", embedding_bits=32), "o", "c")["passes"]
+    fp32_table = workflow(RECIPES["rtn-int4-head8"], ConvertParams("m", ConvertSettings(embedding_bits=32)), "o", "c")["passes"]
     assert EMBED_NODE in fp32_table["quantize"]["nodes_to_exclude"] and "quantize_embedding" not in fp32_table
-    int8 = workflow(RECIPES["rtn-int8"], ConvertParams("m", embedding_bits=4), "o", "c")["passes"]
+    int8 = workflow(RECIPES["rtn-int8"], ConvertParams("m", ConvertSettings(embedding_bits=4)), "o", "c")["passes"]
     assert int8["quantize_embedding"]["bits"] == 4 and int8["quantize_embedding"]["nodes_to_include"] == [EMBED_NODE]
-    whole = workflow(RECIPES["rtn-int4"], ConvertParams("m", quantize_lm_head=True), "o", "c")["passes"]["quantize"]
+    whole = workflow(RECIPES["rtn-int4"], ConvertParams("m", ConvertSettings(quantize_lm_head=True)), "o", "c")["passes"][
+        "quantize"
+    ]
     assert "nodes_to_exclude" not in whole  # lm_head and the embedding in the one 4-bit pass
-    guide_file = workflow(RECIPES["mb-int4"], ConvertParams("m", prune_lm_head=True), "o", "c")["passes"]["builder"]
+    guide_file = workflow(RECIPES["mb-int4"], ConvertParams("m", ConvertSettings(prune_lm_head=True)), "o", "c")["passes"][
+        "builder"
+    ]
     assert guide_file["extra_options"] == {"prune_lm_head": True} and guide_file["precision"] == "int4"
 
 

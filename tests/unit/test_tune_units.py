@@ -9,7 +9,7 @@ import pytest
 from engine.base import locations
 from engine.profiles.profile import find_profile
 from engine.recipes.candidates import CandidateError, onnx_input_workflow, parse_candidate, select
-from engine.recipes.catalog import LM_HEAD_NODE, ConvertParams, build_command
+from engine.recipes.catalog import LM_HEAD_NODE, ConvertParams, ConvertSettings, build_command
 from engine.tune.apply import ApplyError, candidate_of, target_path
 from engine.tune.chart import frontier_chart
 from engine.tune.frontier import QualityBound, rank
@@ -71,7 +71,7 @@ def test_onnx_input_workflow_starts_from_fp32(tmp_path):
 
 def test_head8_quantizes_layers_in_4_bits_then_lm_head_in_8(tmp_path):
     candidate = parse_candidate("rtn-int4-b128-head8")
-    params = ConvertParams(model="/m", quantize_lm_head=True, **candidate.settings)  # the head pass wins over the knob
+    params = ConvertParams("/m", ConvertSettings(quantize_lm_head=True, **candidate.settings))  # the head pass wins over the knob
     config = build_command(candidate.recipe_data, params, "/out", "cache").config
     (tmp_path / "model.onnx").write_text("x")
     passes = onnx_input_workflow(config, tmp_path)["passes"]
