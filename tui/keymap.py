@@ -3,8 +3,8 @@
 A binding's ``description`` names it (footer, palette title) and its ``tooltip``
 says more (help, palette help). Sections: the app's keys, each panel's, then
 each screen's. Screens are found, not listed: every ``Screen`` subclass with
-bindings in a module of ``tui.screens`` or ``tui.widgets`` has a section, so a
-new screen shows in the help without being named here. ``HELP`` (Textual's
+bindings in a module of ``tui.screens`` (where every screen lives) has a section,
+so a new screen shows in the help without being named here. ``HELP`` (Textual's
 own class variable) is a short Markdown introduction to a section.
 """
 
@@ -27,7 +27,7 @@ from textual.keys import format_key
 from textual.screen import Screen
 
 INTRO = Path(__file__).with_name("help.md")
-SCREEN_PACKAGES = ("tui.screens", "tui.widgets")
+SCREENS_PACKAGE = "tui.screens"
 
 
 @dataclass(frozen=True)
@@ -71,23 +71,22 @@ def screen_title(cls: type[Screen]) -> str:
 
 
 def screen_classes() -> list[type[Screen]]:
-    """Every screen of the app with keys of its own, in the modules of ``SCREEN_PACKAGES``.
+    """Every screen of the app with keys of its own, in the modules of ``SCREENS_PACKAGE``.
 
     Imports those modules: done when the help opens, never at start-up.
     """
     found: dict[str, type[Screen]] = {}
-    for package_name in SCREEN_PACKAGES:
-        package = importlib.import_module(package_name)
-        for info in pkgutil.iter_modules(package.__path__):
-            module = importlib.import_module(f"{package_name}.{info.name}")
-            for value in vars(module).values():
-                if (
-                    inspect.isclass(value)
-                    and issubclass(value, Screen)
-                    and value.__module__ == module.__name__
-                    and own_bindings(value)
-                ):
-                    found[value.__qualname__] = value
+    package = importlib.import_module(SCREENS_PACKAGE)
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{SCREENS_PACKAGE}.{info.name}")
+        for value in vars(module).values():
+            if (
+                inspect.isclass(value)
+                and issubclass(value, Screen)
+                and value.__module__ == module.__name__
+                and own_bindings(value)
+            ):
+                found[value.__qualname__] = value
     return sorted(found.values(), key=screen_title)
 
 

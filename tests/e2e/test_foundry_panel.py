@@ -11,7 +11,7 @@ from tui.app import SlmopsApp
 from tui.panels.cache import CachePanel
 from tui.panels.chat import ChatPanel
 from tui.screens.confirm import ConfirmScreen
-from tui.widgets.cache_deploy_review import DeployReview
+from tui.screens.deploy_review import DeployReview
 from tui.widgets.cache_table import CacheTable
 
 SIZE = (120, 36)

@@ -5,6 +5,13 @@ Pilot tests on the real app; no job may start in any of them.
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
+
+from textual.screen import Screen
+
+import tui
 from tui import keymap
 from tui.app import PANELS, SlmopsApp
 
@@ -30,6 +37,18 @@ def test_help_and_palette_are_made_from_every_binding():
 def test_a_new_screen_is_found_without_being_listed():
     names = {cls.__name__ for cls in keymap.screen_classes()}
     assert {"TuneScreen", "PipelineScreen", "NewProfileScreen", "ProfileEditor", "DeployReview"} <= names
+
+
+def test_every_screen_lives_in_tui_screens():
+    """The help lists the screens it finds in tui.screens: a screen kept among the widgets would be missing from it."""
+    elsewhere = []
+    for info in pkgutil.walk_packages(tui.__path__, "tui."):
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            if inspect.isclass(value) and issubclass(value, Screen) and value.__module__ == info.name:
+                if not info.name.startswith(f"{keymap.SCREENS_PACKAGE}."):
+                    elsewhere.append(f"{info.name}.{value.__name__}")
+    assert elsewhere == []
 
 
 def test_no_panel_key_shadows_an_app_key():

@@ -30,7 +30,7 @@ from tui.jobs import JobEvent, drive_job
 from tui.messages import OpenInChat
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
-from tui.widgets.cache_deploy_review import DeployReview
+from tui.screens.deploy_review import DeployReview
 from tui.widgets.cache_detail import CacheDetail
 from tui.widgets.cache_settings import CacheSettings
 from tui.widgets.cache_table import CacheTable

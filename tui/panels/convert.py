@@ -30,7 +30,7 @@ from engine.profiles.profile import Profile
 from tui.jobs import JobEvent, JobSample, drive_job
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
-from tui.widgets.convert_config import WorkflowEditor
+from tui.screens.workflow_editor import WorkflowEditor
 from tui.widgets.convert_log import ConvertLog
 from tui.widgets.convert_result import ConvertResult
 from tui.widgets.convert_stages import ConvertStages
