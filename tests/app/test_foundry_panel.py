@@ -7,7 +7,7 @@ from pathlib import Path
 from engine.base import locations
 from tui.app import SlmopsApp
 from tui.panels.cache import CachePanel
-from tui.widgets.cache_table import CacheTable
+from tui.widgets.cache.table import CacheTable
 
 SIZE = (120, 36)
 

@@ -13,8 +13,8 @@ from tui import keymap
 from tui.app import PANELS, SlmopsApp
 from tui.panels.chat import ChatPanel
 from tui.screens.confirm import ConfirmScreen
-from tui.widgets.chat_settings import ChatSettings
-from tui.widgets.tune_table import TuneTable
+from tui.widgets.chat.settings import ChatSettings
+from tui.widgets.tune.table import TuneTable
 
 SIZE = (100, 32)
 

@@ -15,8 +15,8 @@ from tui.app import SlmopsApp
 from tui.panels.convert import ConvertPanel
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.workflow_editor import WorkflowEditor
-from tui.widgets.convert_log import ConvertLog
-from tui.widgets.convert_stages import ConvertStages
+from tui.widgets.convert.log import ConvertLog
+from tui.widgets.convert.stages import ConvertStages
 
 SIZE = (120, 40)
 

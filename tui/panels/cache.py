@@ -31,10 +31,10 @@ from tui.messages import OpenInChat
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.deploy_review import DeployReview
-from tui.widgets.cache_detail import CacheDetail
-from tui.widgets.cache_settings import CacheSettings
-from tui.widgets.cache_table import CacheTable
-from tui.widgets.serve_view import ServeView
+from tui.widgets.cache.detail import CacheDetail
+from tui.widgets.cache.serve_view import ServeView
+from tui.widgets.cache.settings import CacheSettings
+from tui.widgets.cache.table import CacheTable
 
 OFFLINE = "offline: the public catalog needs the internet; local models work as usual"
 

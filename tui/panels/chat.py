@@ -25,10 +25,10 @@ from engine.process.events import Error, Result, Token
 from engine.profiles.profile import BACKENDS, Profile
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
-from tui.widgets.bench_view import BenchView
-from tui.widgets.chat_log import ChatLog
-from tui.widgets.chat_settings import ChatSettings
-from tui.widgets.chat_status import ChatStatus
+from tui.widgets.chat.bench_view import BenchView
+from tui.widgets.chat.log import ChatLog
+from tui.widgets.chat.settings import ChatSettings
+from tui.widgets.chat.status import ChatStatus
 
 RESIDENT_SAMPLE_S = 1.0  # how often the worker's memory is read into the status line
 

@@ -31,9 +31,9 @@ from tui.jobs import JobEvent, JobSample, drive_job
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.workflow_editor import WorkflowEditor
-from tui.widgets.convert_log import ConvertLog
-from tui.widgets.convert_result import ConvertResult
-from tui.widgets.convert_stages import ConvertStages
+from tui.widgets.convert.log import ConvertLog
+from tui.widgets.convert.result import ConvertResult
+from tui.widgets.convert.stages import ConvertStages
 
 MEMORY_SAMPLES = 120  # about a minute of the runner's samples
 

@@ -23,8 +23,8 @@ from engine.profiles.profile import Profile, ProfileError, load_profile
 from engine.recipes.candidates import select
 from engine.tune.runner import TuneOptions, Tuner, TuneUpdate
 from tui.screens.confirm import ConfirmScreen
-from tui.widgets.tune_chart import TuneChart
-from tui.widgets.tune_table import TuneTable
+from tui.widgets.tune.chart import TuneChart
+from tui.widgets.tune.table import TuneTable
 
 
 @dataclass
