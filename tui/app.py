@@ -101,7 +101,7 @@ class SlmopsApp(App[int]):
     def on_mount(self) -> None:
         # Textual leaves SIGTERM to Python, which would end the app without ending its workers.
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread (some test runners)
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(self._end_on_signal()))
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self._on_sigterm)
         self._load_profile(self._profile_arg or DEFAULT_PROFILE, explicit=self._profile_arg is not None)
         self.report_interrupted()
 
@@ -109,6 +109,10 @@ class SlmopsApp(App[int]):
         """Clean up after runs a killed app left behind, and say so."""
         for entry in journal.recover():
             self.notify(entry.message(), title="Interrupted run", severity="warning", timeout=30)
+
+    def _on_sigterm(self) -> None:
+        # a worker, not a bare task: the app keeps it until it ends (the loop holds tasks only weakly)
+        self.run_worker(self._end_on_signal(), group="end-on-signal")
 
     async def _end_on_signal(self) -> None:
         # The runs stay in the journal: the next start reports them as interrupted.
