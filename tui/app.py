@@ -46,10 +46,10 @@ class SlmopsApp(App[int]):
     BINDINGS = [
         # The tab labels show these keys already; the footer keeps its room for the panel's own.
         *(
-            Binding(p.KEY, f"show_panel('{panel_id(p)}')", f"Show {p.TITLE}", show=False, tooltip=f"the {p.TITLE} panel")
+            Binding(p.KEY, f"show_panel('{panel_id(p)}')", f"Show {p.TITLE}", show=False, tooltip=f"show the {p.TITLE} panel")
             for p in PANELS
         ),
-        Binding("p", "pick_profile", "Profile", tooltip="pick another profile"),
+        Binding("p", "pick_profile", "Profile", tooltip="pick a profile: open another one"),
         Binding(
             "n",
             "new_profile",
@@ -63,23 +63,23 @@ class SlmopsApp(App[int]):
             "edit_profile",
             "Edit profile",
             show=False,
-            tooltip="edit the profile's common settings (a shipped example is saved as a copy in your folder)",
+            tooltip="edit the profile: its common settings (a shipped example is saved as a copy in your folder)",
         ),
         Binding(
             "g",
             "pipeline",
             "Run all",
-            tooltip="run the whole pipeline (after confirming): checks, convert, verify, deploy, a quick benchmark "
+            tooltip="run all the pipeline's stages (after confirming): checks, convert, verify, deploy, a quick benchmark "
             "and a report; stages whose inputs did not change are skipped (`slmops run` headless)",
         ),
         Binding(
             "t",
             "tune",
             "Tune",
-            tooltip="recipe tuner: convert with several recipes, measure each, apply the fastest that keeps quality "
-            "(`slmops tune` headless)",
+            tooltip="tune the recipe (the recipe tuner): convert with several recipes, measure each, apply the fastest "
+            "that keeps quality (`slmops tune` headless)",
         ),
-        Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="show the help: every key and what it does"),
         Binding("q", "quit", "Quit", tooltip="quit; running jobs are cancelled"),
     ]
 

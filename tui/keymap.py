@@ -1,11 +1,13 @@
 """Keys are declared once, in ``BINDINGS``: the help screen and the command palette are made from them.
 
-A binding's ``description`` names it (footer, palette title) and its ``tooltip``
-says more (help, palette help). Sections: the app's keys, each panel's, then
-each screen's. Screens are found, not listed: every ``Screen`` subclass with
-bindings in a module of ``tui.screens`` (where every screen lives) has a section,
-so a new screen shows in the help without being named here. ``HELP`` (Textual's
-own class variable) is a short Markdown introduction to a section.
+A binding's ``description`` is its short label (footer) and its ``tooltip`` says
+what it does (help). The tooltip's lead, before any colon, semicolon or
+parenthesis, names it in the palette in the words a user looks for ("Run the
+quick benchmark"). Sections: the app's keys, each panel's, then each screen's.
+Screens are found, not listed: every ``Screen`` subclass with bindings in a
+module of ``tui.screens`` (where every screen lives) has a section, so a new
+screen shows in the help without being named here. ``HELP`` (Textual's own
+class variable) is a short Markdown introduction to a section.
 """
 
 from __future__ import annotations
@@ -14,9 +16,8 @@ import importlib
 import inspect
 import pkgutil
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial
 from itertools import groupby
 from pathlib import Path
 
@@ -112,34 +113,54 @@ def help_markdown(all_sections: list[Section]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def commands(title: str, bindings: Iterable[Binding]) -> list[Command]:
-    """The palette's commands for one section's bindings (one per action)."""
+def command_title(binding: Binding) -> str:
+    """The palette's name for a binding: the lead of its tooltip, in the words a user looks for ("Run the quick benchmark").
+
+    A tooltip starts with what the key does; details follow a colon, a semicolon or a parenthesis.
+    """
+    lead = re.split(r": |; | \(", describe(binding), maxsplit=1)[0]
+    return lead[:1].upper() + lead[1:]
+
+
+def commands(bindings: Iterable[Binding], where: str = "") -> list[Command]:
+    """The palette's commands for one section's bindings (one per action); ``where`` names the panel they act in."""
     result: list[Command] = []
-    for (_, text), group in groupby(bindings, key=lambda b: (b.action, b.description)):
+    for _, group in groupby(bindings, key=lambda b: (b.action, describe(b))):
         group = list(group)
         keys = ", ".join(key_display(b) for b in group)
-        name = f"{title}: {text}" if title else text
-        tip = group[0].tooltip or group[0].description
-        result.append(Command(name, f"{tip} (key {keys})", group[0]))
+        place = f" in the {where}" if where else ""
+        result.append(Command(command_title(group[0]), f"{describe(group[0])} (key {keys}{place})", group[0]))
     return result
 
 
-def palette(app, screen: Screen) -> list[tuple[str, str, Callable[[], object]]]:
-    """What the palette offers on ``screen``: the app's keys, then those of the panel or screen on show.
+@dataclass(frozen=True)
+class Offer:
+    """A command the palette offers now: it runs ``command``'s action on ``node``, after showing ``panel`` if set."""
 
-    Only actions that ``check_action`` allows now are offered.
+    command: Command
+    node: DOMNode
+    panel: str = ""  # the id of a panel not on show
+
+
+def palette(app, screen: Screen) -> list[Offer]:
+    """What the palette offers on ``screen``: the app's keys, then the screen's own.
+
+    Over the panels, every panel's: the one on show first, then the others, which show their
+    panel first (their ``esc`` is left out: it acts on what is on show). Only actions that
+    ``check_action`` allows now are offered.
     """
-    owners: list[tuple[str, DOMNode]] = [("", app)]
+    owners: list[tuple[DOMNode, list[Command], str]] = [(app, commands(own_bindings(type(app))), "")]
     if screen is app.screen_stack[0]:
-        panel = app.current_panel()
-        if panel is not None:
-            owners.append((panel.TITLE, panel))
+        shown = app.current_panel()
+        for panel in sorted(app.panels(), key=lambda p: p is not shown):
+            bindings = [b for b in own_bindings(type(panel)) if panel is shown or b.key != "escape"]
+            owners.append((panel, commands(bindings, f"{panel.TITLE} panel"), "" if panel is shown else panel.id))
     else:
-        owners.append((screen_title(type(screen)), screen))
+        owners.append((screen, commands(own_bindings(type(screen))), ""))
     offered = []
-    for title, node in owners:
-        for command in commands(title, own_bindings(type(node))):
+    for node, node_commands, panel_id in owners:
+        for command in node_commands:
             _, name, params = parse(command.binding.action)
             if node.check_action(name, params):
-                offered.append((command.title, command.help, partial(app.run_action, command.binding.action, node)))
+                offered.append(Offer(command, node, panel_id))
     return offered

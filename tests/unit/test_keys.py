@@ -27,11 +27,19 @@ def test_help_and_palette_are_made_from_every_binding():
     text = keymap.help_markdown(sections)
     for section in sections:
         assert f"## {section.title}" in text
-        palette = keymap.commands(section.title, section.bindings)
+        palette = keymap.commands(section.bindings)
         for binding in section.bindings:
             assert f"`{keymap.key_display(binding)}`" in text, (section.title, binding.key)
             assert keymap.describe(binding) in text
             assert any(c.binding.action == binding.action for c in palette), (section.title, binding.action)
+
+
+def test_palette_names_say_what_a_key_does_and_fit_the_palette():
+    for section in all_sections():
+        titles = [c.title for c in keymap.commands(section.bindings)]
+        assert len(set(titles)) == len(titles), section.title  # two commands of a section are told apart
+        for title in titles:
+            assert title[0].isupper() and 2 <= len(title) <= 52, (section.title, title)
 
 
 def test_a_new_screen_is_found_without_being_listed():

@@ -48,29 +48,32 @@ class CachePanel(Panel):
         "Headless: `slmops deploy --profile P`, `slmops cache ls|show|rm|register|ask`, `slmops serve [NAME]`."
     )
     BINDINGS = [
-        Binding("d", "deploy", "Deploy", tooltip="deploy the profile's converted model (review the prompt template first)"),
-        Binding("l", "toggle_load", "Load/unload", tooltip="load or unload the selected model in Foundry Local"),
-        Binding("c", "chat", "Chat", tooltip="open the selected model in the Chat panel"),
-        Binding("b", "bench", "Bench", tooltip="choose the selected model in the Chat & Bench panel, to benchmark it"),
+        Binding(
+            "d", "deploy", "Deploy", tooltip="deploy the converted model to Foundry Local (review the prompt template first)"
+        ),
+        Binding("l", "toggle_load", "Load/unload", tooltip="load or unload the selected model (in Foundry Local)"),
+        Binding("c", "chat", "Chat", tooltip="chat with the selected model (in the Chat & Bench panel)"),
+        Binding("b", "bench", "Bench", tooltip="benchmark the selected model: choose it in the Chat & Bench panel"),
         Binding("x", "remove", "Remove", tooltip="remove the selected model: its files and its registration (after confirming)"),
-        Binding("R", "register", "Re-register", key_display="R", tooltip="register the selected model with Foundry Local again"),
+        Binding("R", "register", "Re-register", key_display="R", tooltip="re-register the selected model with Foundry Local"),
         Binding(
             "a",
             "apply_settings",
             "Settings",
-            tooltip="write the measured runtime settings into the selected model's genai_config.json (after confirming)",
+            tooltip="apply the measured runtime settings: write them into the selected model's genai_config.json "
+            "(after confirming)",
         ),
         Binding("y", "copy_path", "Copy path", tooltip="copy the selected model's path"),
         Binding(
             "v",
             "toggle_serve",
             "Serve",
-            tooltip="serve the selected model to applications (OpenAI-compatible, on 127.0.0.1), or stop serving",
+            tooltip="serve the model to applications, or stop serving: the selected one, OpenAI-compatible, on 127.0.0.1",
         ),
-        Binding("u", "copy_snippet", "Copy snippet", tooltip="copy a Python example that calls the served model with openai"),
+        Binding("u", "copy_snippet", "Copy snippet", tooltip="copy a Python snippet that calls the served model (with openai)"),
         Binding("slash", "focus_filter", "Filter", key_display="/", tooltip="filter the list (enter or esc: back to the list)"),
-        Binding("s", "sort", "Sort", tooltip="sort by the next column"),
-        Binding("r", "refresh", "Refresh", tooltip="read the cache folders again"),
+        Binding("s", "sort", "Sort", tooltip="sort the list by the next column"),
+        Binding("r", "refresh", "Refresh", tooltip="refresh the list: read the cache folders again"),
         Binding(
             "o", "check_public", "Public catalog", tooltip="check the public catalog (needs the internet; offline is normal)"
         ),

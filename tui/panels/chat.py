@@ -46,8 +46,8 @@ class ChatPanel(Panel):
             tooltip="stop the answer (the model stays loaded); in a field: back to the message box; "
             "in the message box: leave it, so that the app's keys work",
         ),
-        Binding("ctrl+l", "clear_chat", "Clear chat", tooltip="forget the conversation so far"),
-        Binding("ctrl+b", "run_bench", "Bench", tooltip="run the quick benchmark on the chosen model (after confirming)"),
+        Binding("ctrl+l", "clear_chat", "Clear chat", tooltip="clear the chat: forget the conversation so far"),
+        Binding("ctrl+b", "run_bench", "Bench", tooltip="run the quick benchmark (on the chosen model, after confirming)"),
         Binding("ctrl+o", "load_last_run", "Last run", show=False, tooltip="show the newest saved benchmark run"),
     ]
 

@@ -64,7 +64,9 @@ class PipelineScreen(ModalScreen[None]):
     #pipeline-status { height: 2; color: $text-muted; }
     """
     BINDINGS = [
-        Binding("escape", "cancel_or_close", "Cancel/close", tooltip="cancel the pipeline (after confirming) or close"),
+        Binding(
+            "escape", "cancel_or_close", "Cancel/close", tooltip="cancel the pipeline or close this view (cancelling asks first)"
+        ),
         Binding("g", "run", "Run again", tooltip="run the pipeline again (after confirming); finished stages are skipped"),
         Binding("o", "toggle_report", "Report/log", tooltip="switch between the report and the log"),
     ]
