@@ -30,8 +30,9 @@ from tui.widgets.jobs_status import JobsStatus
 
 PANELS: tuple[type[Panel], ...] = (EnvironmentPanel, ConvertPanel, CachePanel, ChatPanel)
 DEFAULT_PROFILE = "demo"
-# Actions that open a screen over the panels: not from inside another of the app's screens.
-MAIN_SCREEN_ACTIONS = {"show_panel", "pick_profile", "pipeline", "tune"}
+# Actions for the panels: not from inside another of the app's screens (the palette offers the app's actions
+# everywhere), which holds its profile (a profile swapped under the tuner or the pipeline would not be the one they run).
+MAIN_SCREEN_ACTIONS = {"show_panel", "pick_profile", "new_profile", "edit_profile", "pipeline", "tune"}
 
 
 def panel_id(panel_cls: type[Panel]) -> str:

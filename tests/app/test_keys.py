@@ -10,12 +10,15 @@ from textual.command import CommandList, CommandPalette
 from textual.widgets import Input, TabbedContent, TextArea
 
 from engine.process.jobs import REGISTRY
+from engine.profiles.profile import profile_from_dict, save_profile
 from tests.helpers import wait_for
 from tui import keymap
 from tui.app import PANELS, SlmopsApp
 from tui.panels.base import Panel
 from tui.panels.chat import ChatPanel
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.pipeline import PipelineScreen
+from tui.screens.tune import TuneScreen
 from tui.widgets.chat.settings import ChatSettings
 from tui.widgets.tune.table import TuneTable
 
@@ -84,6 +87,33 @@ async def test_the_palette_finds_every_action_by_the_words_a_user_types(monkeypa
         await pilot.press("enter")
         await wait_for(pilot, lambda: notes, 10)
         assert app.current_panel().id == "chat" and notes == ["No model to measure: convert one first."]
+
+
+async def test_no_profile_can_be_swapped_under_the_tuner_or_the_pipeline(home, tmp_path):
+    """The palette offers the app's actions over every screen, but not pick, new or edit profile over one that holds it."""
+    profile = save_profile(
+        profile_from_dict({"name": "nomodel", "model": {"path": str(tmp_path / "no-model")}}), tmp_path / "p.toml"
+    )
+    app = SlmopsApp(profile_arg=str(profile))
+
+    async def reach(key: str, screen: type) -> None:
+        await pilot.press(key)
+        await wait_for(pilot, lambda: isinstance(app.screen, screen), 10)
+
+    async def keeps_its_profile(screen: type) -> None:
+        await pilot.press("n", "e", "p")
+        await pilot.pause()
+        assert isinstance(app.screen, screen)
+        offered = {o.command.binding.action for o in keymap.palette(app, app.screen)}
+        assert not {"pick_profile", "new_profile", "edit_profile"} & offered, screen
+
+    async with app.run_test(size=SIZE) as pilot:
+        await reach("t", TuneScreen)
+        await keeps_its_profile(TuneScreen)
+        await pilot.press("escape")
+        await reach("g", ConfirmScreen)
+        await reach("y", PipelineScreen)
+        await keeps_its_profile(PipelineScreen)
 
 
 def _no_job_and_main_screen(app: SlmopsApp, tab: str) -> None:
