@@ -113,23 +113,33 @@ def help_markdown(all_sections: list[Section]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def command_title(binding: Binding) -> str:
-    """The palette's name for a binding: the lead of its tooltip, in the words a user looks for ("Run the quick benchmark").
+def lead_and_rest(binding: Binding) -> tuple[str, str]:
+    """A binding's tooltip split at its first colon, semicolon or parenthesis: what the key does, then the details."""
+    text = describe(binding)
+    found = re.search(r": |; | \(", text)
+    if found is None:
+        return text, ""
+    rest = text[found.end() :]
+    return text[: found.start()], rest.replace(")", "", 1) if found.group() == " (" else rest
 
-    A tooltip starts with what the key does; details follow a colon, a semicolon or a parenthesis.
-    """
-    lead = re.split(r": |; | \(", describe(binding), maxsplit=1)[0]
+
+def command_title(binding: Binding) -> str:
+    """The palette's name for a binding: the lead of its tooltip, in the words a user looks for ("Run the quick benchmark")."""
+    lead = lead_and_rest(binding)[0]
     return lead[:1].upper() + lead[1:]
 
 
 def commands(bindings: Iterable[Binding], where: str = "") -> list[Command]:
-    """The palette's commands for one section's bindings (one per action); ``where`` names the panel they act in."""
+    """The palette's commands for one section's bindings (one per action); ``where`` names the panel they act in.
+
+    A command's help is the rest of its tooltip (its title says the lead) and its key.
+    """
     result: list[Command] = []
     for _, group in groupby(bindings, key=lambda b: (b.action, describe(b))):
         group = list(group)
-        keys = ", ".join(key_display(b) for b in group)
-        place = f" in the {where}" if where else ""
-        result.append(Command(command_title(group[0]), f"{describe(group[0])} (key {keys}{place})", group[0]))
+        key = f"key {', '.join(key_display(b) for b in group)}" + (f" in the {where}" if where else "")
+        rest = lead_and_rest(group[0])[1]
+        result.append(Command(command_title(group[0]), f"{rest} ({key})" if rest else key, group[0]))
     return result
 
 

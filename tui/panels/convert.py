@@ -66,7 +66,7 @@ class ConvertPanel(Panel):
             "w",
             "edit_workflow",
             "Workflow",
-            tooltip="view and edit the Olive workflow file (method 2) and save it beside the profile",
+            tooltip="edit the Olive workflow file (method 2): view it, change it, save it beside the profile",
         ),
         Binding("f", "focus_filter", "Filter log", tooltip="filter the log"),
     ]
