@@ -64,6 +64,7 @@ async def test_requests_made_while_the_worker_starts_go_to_that_one_worker(home:
         await wait_for(pilot, lambda: not replies_awaited(panel), 30)
         assert len(runtimes) == 1 and panel.runtime is runtimes[0]
         assert panel.public.startswith("offline") and not panel.client.waiting()
+        assert "working" not in str(panel.query_one("#cache-status").render())  # answered, and shown so
         await app.cancel_jobs()
 
 
