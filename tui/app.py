@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Iterable
 
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, TabbedContent
 
 from engine.process import journal
@@ -105,6 +106,10 @@ class SlmopsApp(App[int]):
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self._on_sigterm)
         self._load_profile(self._profile_arg or DEFAULT_PROFILE, explicit=self._profile_arg is not None)
         self.report_interrupted()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        # The palette offers our quit (it ends the jobs first) from BINDINGS: Textual's would be a second "Quit".
+        return (command for command in super().get_system_commands(screen) if command.title != "Quit")
 
     def report_interrupted(self) -> None:
         """Clean up after runs a killed app left behind, and say so."""
