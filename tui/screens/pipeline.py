@@ -92,7 +92,7 @@ class PipelineScreen(ModalScreen[None]):
             with Horizontal(id="pipeline-body"):
                 yield Static(id="pipeline-stages")
                 with ContentSwitcher(initial="pipeline-log", id="pipeline-right"):
-                    yield RichLog(id="pipeline-log", wrap=True, max_lines=5000)
+                    yield RichLog(id="pipeline-log", wrap=True, max_lines=5000, min_width=20)  # wrapped to the pane, not to 78
                     yield Markdown(id="pipeline-report")
             yield Static(id="pipeline-status")
         yield Footer()
