@@ -31,8 +31,8 @@ from tui.widgets.jobs_status import JobsStatus
 
 PANELS: tuple[type[Panel], ...] = (EnvironmentPanel, ConvertPanel, CachePanel, ChatPanel)
 DEFAULT_PROFILE = "demo"
-# Actions for the panels: not from inside another of the app's screens (the palette offers the app's actions
-# everywhere), which holds its profile (a profile swapped under the tuner or the pipeline would not be the one they run).
+# Actions for the panels, never from over another of the app's screens (the palette offers the app's actions on every
+# screen): the tuner and the pipeline run the profile they were opened with, which must not be swapped under them.
 MAIN_SCREEN_ACTIONS = {"show_panel", "pick_profile", "new_profile", "edit_profile", "pipeline", "tune"}
 
 
