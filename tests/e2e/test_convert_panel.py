@@ -15,9 +15,9 @@ from tests.helpers import wait_for
 from tui.app import SlmopsApp
 from tui.panels.convert import ConvertPanel
 from tui.screens.confirm import ConfirmScreen
-from tui.widgets.convert_config import WorkflowEditor
-from tui.widgets.convert_log import ConvertLog
-from tui.widgets.convert_stages import ConvertStages
+from tui.screens.workflow_editor import WorkflowEditor
+from tui.widgets.convert.log import ConvertLog
+from tui.widgets.convert.stages import ConvertStages
 
 SIZE = (120, 40)
 

@@ -171,8 +171,8 @@ async def test_tune_view_shows_the_run_and_applies_after_confirming(tuned, home)
     from tui.app import SlmopsApp
     from tui.screens.tune import TuneScreen
     from tui.widgets.plots import FRONTIER_TITLE
-    from tui.widgets.tune_chart import TuneChart
-    from tui.widgets.tune_table import TuneTable
+    from tui.widgets.tune.chart import TuneChart
+    from tui.widgets.tune.table import TuneTable
 
     app = SlmopsApp()
     async with app.run_test(size=(120, 40)) as pilot:

@@ -25,10 +25,10 @@ from engine.process.events import Error, Result, Token
 from engine.profiles.profile import BACKENDS, Profile
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
-from tui.widgets.bench_view import BenchView
-from tui.widgets.chat_log import ChatLog
-from tui.widgets.chat_settings import ChatSettings
-from tui.widgets.chat_status import ChatStatus
+from tui.widgets.chat.bench_view import BenchView
+from tui.widgets.chat.log import ChatLog
+from tui.widgets.chat.settings import ChatSettings
+from tui.widgets.chat.status import ChatStatus
 
 RESIDENT_SAMPLE_S = 1.0  # how often the worker's memory is read into the status line
 
@@ -46,8 +46,8 @@ class ChatPanel(Panel):
             tooltip="stop the answer (the model stays loaded); in a field: back to the message box; "
             "in the message box: leave it, so that the app's keys work",
         ),
-        Binding("ctrl+l", "clear_chat", "Clear chat", tooltip="forget the conversation so far"),
-        Binding("ctrl+b", "run_bench", "Bench", tooltip="run the quick benchmark on the chosen model (after confirming)"),
+        Binding("ctrl+l", "clear_chat", "Clear chat", tooltip="clear the chat: forget the conversation so far"),
+        Binding("ctrl+b", "run_bench", "Bench", tooltip="run the quick benchmark (on the chosen model, after confirming)"),
         Binding("ctrl+o", "load_last_run", "Last run", show=False, tooltip="show the newest saved benchmark run"),
     ]
 
