@@ -46,7 +46,7 @@ from engine.bench.latency import generate_once  # noqa: E402
 from engine.bench.prompts import prompt_of_length  # noqa: E402
 from engine.bench.runner import folder_size  # noqa: E402
 from engine.onnx import genai_config  # noqa: E402
-from engine.profiles.recommended import WINNER  # noqa: E402
+from engine.profiles.recommended import UNTUNED_DEFAULT as WINNER  # noqa: E402
 
 QWEN = "Qwen2.5-Coder-0.5B-Instruct"
 SLMOPS_CANDIDATE = "rtn-int4-b128-prune"  # the tuner's pick on the Qwen built-in: RTN int4, lm_head too, last-token logits

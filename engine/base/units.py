@@ -6,7 +6,7 @@ GB = 1 << 30
 
 
 def human_bytes(n: float | None) -> str:
-    """1536 -> "1.5 KB"; None -> "-"."""
+    """1536 -> "1.5 KB"; None -> "-" (figure-ok: examples)."""
     if n is None:
         return "-"
     for unit in ("B", "KB", "MB", "GB"):
@@ -21,7 +21,7 @@ def human_gb(n: float) -> str:
 
 
 def human_duration(seconds: float) -> str:
-    """0.25 -> "250 ms", 42 -> "42.0 s", 200 -> "3m20s"."""
+    """0.25 -> "250 ms", 42 -> "42.0 s", 200 -> "3m20s" (figure-ok: examples)."""
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     if seconds < 60:

@@ -199,7 +199,7 @@ class Pipeline:
         from engine.convert.plan import plan_conversion, plan_verdict
         from engine.environment import run_checks
 
-        try:  # the support verdict first: an unconvertible model is refused in a second, not 15 s into Olive
+        try:  # the support verdict first: an unconvertible model is refused before Olive starts loading it
             verdict = plan_verdict(plan_conversion(self.profile))
         except SlmopsError as exc:
             raise StageFailed(exc.message, exc.hint) from None
