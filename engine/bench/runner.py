@@ -121,7 +121,7 @@ async def bench_model(
             on_progress=lambda m: progress(f"{folder.name}: {m}"),
         )
         report["quality"] = quality.to_dict()
-        report["peak_rss_bytes"] = max(backend.resident.peak_rss_bytes, *(r.peak_rss_bytes for r in latency))
+        report["peak_rss_bytes"] = max([backend.resident.peak_rss_bytes, *(r.peak_rss_bytes for r in latency)])
     except BackendError as exc:
         report["error"] = {"message": exc.message, "hint": exc.hint}
     finally:

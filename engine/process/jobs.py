@@ -89,7 +89,7 @@ class JobRegistry:
 REGISTRY = JobRegistry()
 
 
-def high_water_mark(pid: int | None) -> int | None:
+def high_water_mark(pid: int | str | None) -> int | None:
     """A process's peak resident memory (VmHWM) in bytes: exact, where sampling twice a second can miss a short
     peak (a prefill). None where the system does not give it (no /proc) or the process is gone."""
     try:
