@@ -89,7 +89,7 @@ async def test_quality_pass_rate_and_perplexity(backend):
 
 async def test_an_answer_is_forced_to_the_asked_length(backend):
     """Equal work: a question answered in a few tokens still generates exactly the tokens asked for."""
-    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    messages = [{"role": "user", "content": "Name three colours."}]  # a short list, then end-of-sequence
     free = await generate_once(backend, GenerationRequest(messages, max_new_tokens=48))
     forced = await generate_once(backend, GenerationRequest(messages, max_new_tokens=48, min_new_tokens=48))
     assert free["tokens_out"] < 48 and free["finish_reason"] == "stop" and not free["forced_length"]
