@@ -1,6 +1,6 @@
 """Every benchmark script's quick form on the demo model, end to end: a crash, a malformed results file, a
 missing token count or a judged verdict on too few pairs fails here. The scripts share one home, so a
-conversion one makes is reused by the next (they take about half an hour together on a busy 2-core machine)."""
+conversion one makes is reused by the next (together about twenty minutes on a busy 2-core machine)."""
 
 from __future__ import annotations
 
