@@ -90,7 +90,12 @@ def check_ram(available: int | None = None) -> Check:
     value = f"{human_gb(available)} free of {human_gb(total)}"
     if available >= MIN_FREE_RAM:
         return Check("Free RAM", "pass", value)
-    return Check("Free RAM", "warn", value, "Under 8 GB free: close other programs; small models still convert, 1B+ may not")
+    return Check(
+        "Free RAM",
+        "warn",
+        value,
+        f"Under {MIN_FREE_RAM // GB} GB free: close other programs; small models still convert, 1B+ may not",
+    )
 
 
 def existing_parent(path: Path) -> Path:
@@ -109,7 +114,7 @@ def check_disk(folder: Path | None = None) -> Check:
     if free < MIN_FREE_DISK:
         return Check("Free disk", "fail", value, fix)
     if free < WARN_FREE_DISK:
-        return Check("Free disk", "warn", value, fix + " (a 1B model needs about 10 GB while converting)")
+        return Check("Free disk", "warn", value, fix + f" (a 1B model needs about {WARN_FREE_DISK // GB} GB while converting)")
     return Check("Free disk", "pass", value)
 
 

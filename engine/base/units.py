@@ -6,7 +6,7 @@ GB = 1 << 30
 
 
 def human_bytes(n: float | None) -> str:
-    """1536 -> "1.5 KB"; None -> "-"."""
+    """1536 -> "1.5 KB"; None -> "-" (figure-ok: examples)."""
     if n is None:
         return "-"
     for unit in ("B", "KB", "MB", "GB"):

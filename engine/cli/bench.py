@@ -133,6 +133,10 @@ def print_http(reports: list[dict]) -> None:
                 for lv in levels
             ],
         )
+        counts = report.get("tokens_out") or {}
+        print(f"  tokens per answer, in-process: {counts.get('in-process')}; HTTP: {counts.get('http')}")
+        if report.get("refused"):
+            print(f"  in-process against HTTP: not comparable ({report['refused']})")
 
 
 def print_report(report: dict) -> None:
@@ -172,7 +176,12 @@ def print_report(report: dict) -> None:
             )
         quality = model.get("quality") or {}
         if quality.get("pass_rate") is not None:
-            print(f"  quality: pass rate {quality['pass_rate']:.0%}, perplexity {quality.get('perplexity')}")
+            print(
+                f"  quality: pass rate {quality['pass_rate']:.0%}, perplexity {quality.get('perplexity')} "
+                f"(scored {quality.get('perplexity_method') or '-'})"
+            )
+    if report.get("alternated"):
+        print("\nLatency: the models taken in turn each round, a fresh worker each")
     print("\nComparison")
     print_table(
         ["model", "precision", "size MB", "decode tok/s", "TTFT short", "TTFT long", "peak RSS MB", "pass", "agree", "ppl"],

@@ -105,7 +105,7 @@ async def _run(profile, options) -> dict:
 def print_report(report: dict) -> None:
     from engine.cli.output import print_table
     from engine.tune.chart import frontier_chart
-    from engine.tune.report import chosen_note, settings_rows, speedup, table_rows
+    from engine.tune.report import chosen_note, settings_rows, speedup, table_rows, verdict_line
 
     rows = table_rows(report)
     print(
@@ -182,6 +182,8 @@ def print_report(report: dict) -> None:
         + (f" ({gain}x the guide's auto-opt int4 decode speed)" if gain else "")
         + (f"; {note}" if (note := chosen_note(report)) else "")
     )
+    if line := verdict_line(report):
+        print(line)
     if report.get("saved_to"):
         print(f"saved: {report['saved_to']} (report.json, candidates.csv, settings.csv, tune.md)")
 

@@ -11,11 +11,11 @@ The profile's runtime settings (ONNX Runtime session options, see
 The Foundry Local runtime reserves its key/value cache for the model's whole
 ``context_length`` when it loads the model, and does not stop at
 ``search.max_length``; so the deployed ``context_length`` is ModelConfig's
-``max_length`` when that is shorter than the model's own. On Qwen2.5-Coder-0.5B
-(32,768 tokens) a 4,096-token window took the peak memory of a 2,000-token
-prompt in Foundry Local from 1.71 to 1.03 GB, on the same deployed model with
-nothing else changed; and the runtime itself refuses a request that does not
-fit, with a clear error.
+``max_length`` when that is shorter than the model's own: the key/value cache
+reserved shrinks in proportion (``benchmarks/foundry.py`` measures the peak
+memory of the same deployment with the model's own window, side
+``slmops-native-context``), and the runtime itself refuses a request that does
+not fit, with a clear error.
 
 Files are staged in a hidden folder inside the cache and renamed into place,
 under a lock, so a crash or a second deploying process leaves no half model.

@@ -23,7 +23,7 @@ from engine.onnx import genai_config, runtime_settings
 from engine.onnx import tune_history as history
 from engine.profiles.profile import RuntimeSection
 
-UNSET = "unset: ONNX Runtime's default (one intra-op thread was seen here)"
+UNSET = "unset: ONNX Runtime's default"
 CONTEXT = "context_length"  # genai_config.json's model.context_length: what Foundry Local reserves memory for
 CONTEXT_SOURCE = "ModelConfig max_length (the key/value cache is reserved for the whole context)"
 

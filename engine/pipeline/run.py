@@ -201,7 +201,7 @@ class Pipeline:
         from engine.convert.plan import plan_conversion, plan_verdict
         from engine.environment import run_checks
 
-        # the support verdict first: an unconvertible model is refused in a second, not 15 s into Olive
+        # the support verdict first: an unconvertible model is refused before Olive starts loading it
         verdict = plan_verdict(plan_conversion(self.profile))
         self._emit(Log(f"support: {verdict.summary()}", source="runner"))
         checks = await run_checks()

@@ -45,6 +45,7 @@ def test_a_conversation_takes_the_profiles_settings_and_its_requests_carry_them(
     assert conversation.request("hi").to_dict() == {
         "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}],
         "max_new_tokens": 40,
+        "min_new_tokens": 0,
         "temperature": 0.3,
         "top_p": 0.9,
         "repetition_penalty": 1.1,

@@ -143,7 +143,7 @@ class TuneScreen(ModalScreen[None]):
             self._status(f"{u.candidate}: {u.status} {u.detail}")
 
     def _show_report(self) -> None:
-        from engine.tune.report import speedup, table_rows
+        from engine.tune.report import speedup, table_rows, verdict_line
 
         report = self.report
         if report is None:
@@ -158,6 +158,7 @@ class TuneScreen(ModalScreen[None]):
             f"{report['state']}: chosen {report['chosen'] or 'none'}"
             + (f" ({gain}x guide int4)" if gain else "")
             + (f"; measured settings: {report['chosen_settings']}" if report.get("chosen_settings") else "")
+            + (f"\n{line}" if (line := verdict_line(report)) else "")
             + f"\nsaved {report.get('saved_to', '-')}  (a applies the selected row)"
         )
 
