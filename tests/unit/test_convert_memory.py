@@ -204,3 +204,22 @@ def test_the_streaming_converters_lines_become_stages():
     assert ("quantize", "done", "in build graph") in seen and tracker.current == "save"
     quantizing = StageTracker()
     assert quantizing.feed("stream: quantizing the 290 initializers of /x/fp32")[-1] == ("quantize", "start", "")
+
+
+def test_a_streaming_converter_that_cannot_run_falls_back_to_olive_and_says_why(monkeypatch, tmp_path):
+    from engine.workers import converters
+    from engine.workers.convert import OliveRun
+    from engine.workers.protocol import WorkerError
+
+    monkeypatch.setattr(sys, "stdout", io.StringIO())  # the run's events
+    refusing = "print('stream: cannot run here: onnxruntime-genai 0.18.0 (validated: 0.14.1)'); raise SystemExit(3)"
+    monkeypatch.setattr(converters, "stream_argv", lambda spec, out, work: [sys.executable, "-c", refusing])
+    log = io.StringIO()
+    spec = {"runner": {"name": "stream", "reason": "validated"}, "olive_memory_bytes": 1}
+    olive = [sys.executable, "-c", "print('Olive ran')"]
+    returncode, runner, reason = converters.run_converter(OliveRun(log, False), spec, olive, tmp_path / "out", tmp_path)
+    assert (returncode, runner) == (0, "olive") and reason.startswith("the streaming converter cannot run here")
+    assert "falling back to Olive" in log.getvalue() and "Olive ran" in log.getvalue()
+    spec["olive_memory_bytes"] = 1 << 60  # Olive would not fit either: the conversion ends, saying so
+    with pytest.raises(WorkerError, match="Olive would need about"):
+        converters.run_converter(OliveRun(io.StringIO(), False), spec, olive, tmp_path / "out", tmp_path)

@@ -144,3 +144,13 @@ def test_the_streamed_graph_equals_olives_passes(tmp_path, options):
     streamer.data.close()
     assert summary(streamed) == summary(olive)
     assert streamed.graph.opset_imports == olive.graph.opset_imports
+
+
+def test_the_hooks_fit_the_installed_model_builder_and_refuse_another(monkeypatch):
+    from engine.workers.streaming import builder_hooks
+
+    builder_hooks.preflight()  # the pinned toolchain: every internal the hooks use is as they expect
+    newer = lambda names: {name: "0.18.0" if name == "onnxruntime-genai" else want for name, want in names.items()}  # noqa: E731
+    monkeypatch.setattr(builder_hooks, "installed", newer)
+    with pytest.raises(builder_hooks.NotApplicable, match=r"onnxruntime-genai 0.18.0 \(validated: 0.14.1\)"):
+        builder_hooks.preflight()
