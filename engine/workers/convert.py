@@ -258,7 +258,7 @@ def convert(spec: dict) -> None:
             killed = memory_kill(returncode, olive.peak_rss, olive.oom_kills_before)
             if killed is not None:
                 raise p.WorkerError(
-                    killed.message(f"{program}, converting,") + _estimate_note(spec),
+                    killed.message(f"The conversion ({program})") + _estimate_note(spec),
                     "Close other programs to free memory, or pick a recipe whose estimate fits (slmops convert --dry-run "
                     f"shows it). Log: {log_path}",
                 )

@@ -102,6 +102,9 @@ def test_headless_convert_and_refusal(tiny_model, tmp_path):
     assert done.returncode == 0, done.stderr
     card = json.loads(done.stdout)
     assert card["output"] == str(tmp_path / "out") and card["precision"] == "fp32" and card["size_bytes"] > 0
+    # its peak is measured and reported beside the plan's estimate, and which program made it
+    assert card["peak_rss_bytes"] > 0 and card["memory_estimate_bytes"] > 0 and card["runner"] == "olive"
+    assert "memory: about" in done.stderr and "runs in Olive: recipe guide-fp32 has no streaming form" in done.stderr
     for stage in ("load model: start", "build graph: start", "save: start", "verify: done"):
         assert stage in done.stderr
     again = subprocess.run([*slmops, "convert", "--profile", str(path)], capture_output=True, text=True, timeout=120)

@@ -172,6 +172,13 @@ def test_without_measured_factors_nothing_is_estimated_and_it_says_so(tmp_path, 
     assert report.ram_needed == 0 and any("no measured estimate" in w for w in report.warnings)
 
 
+def test_the_committed_factors_cover_every_side_and_name_their_measurements():
+    found = footprint.load_factors()
+    assert set(found) == set(footprint.SIDES)
+    for side in found.values():
+        assert side.ram.per_param > 0 and side.ram.at(1_000_000_000) > 0 and "convert_memory" in side.basis
+
+
 def test_oom_kills_are_read_from_cgroup_v1_and_v2(tmp_path, monkeypatch):
     monkeypatch.setattr(memory_kill, "CGROUP_ROOT", tmp_path)
     (tmp_path / "memory" / "jobs" / "a").mkdir(parents=True)
@@ -192,7 +199,7 @@ def test_a_converter_the_kernel_kills_is_a_memory_kill_with_its_peak(monkeypatch
     returncode = run.run([sys.executable, "-c", child], Path.cwd())
     killed = memory_kill.memory_kill(returncode, run.peak_rss, run.oom_kills_before)
     assert killed is not None and killed.peak_rss_bytes > 300 << 20
-    assert "Olive, converting, was killed" in killed.message("Olive, converting,")
+    assert killed.message("The conversion (Olive)").startswith("The conversion (Olive) was killed")
     assert memory_kill.memory_kill(1, run.peak_rss, None) is None  # a crash stays a crash
 
 

@@ -118,9 +118,10 @@ def tune_doc(best: str = UNTUNED_DEFAULT) -> dict:
 
 @pytest.fixture
 def copy(tmp_path: Path) -> dict:
-    """The README, an empty results folder and a citations file, copied to a folder of their own."""
+    """The README, its results files and a citations file, copied to a folder of their own (the README's rendered
+    tables need their files; the tests write their own for the tables that wait for one)."""
     shutil.copy(ROOT / "README.md", tmp_path / "README.md")
-    (tmp_path / "results").mkdir()
+    shutil.copytree(record.RESULTS, tmp_path / "results", ignore=shutil.ignore_patterns("*-quick.json"))
     shutil.copy(citations.FILE, tmp_path / "citations.json")
     return {"readme": tmp_path / "README.md", "results": tmp_path / "results", "citations": tmp_path / "citations.json"}
 
