@@ -15,8 +15,9 @@ weights (bf16 safetensors), made once with transformers from its config under <d
 Each run is sampled at 10 Hz: the resident memory of its whole process tree (verification included), and the
 bytes under its scratch folder (output, staging, Olive's cache). A side whose estimate (the factors of earlier
 results, engine/convert/footprint.py) exceeds --memory-share of the memory available is not run, and the
-results say "would not fit" with the estimate: the guide and Olive on a 3B model would take the machine down.
-After the rounds the stream side's model is set against transformers in fp32 on the source (greedy tokens and
+results say "would not fit" with the estimate: the guide and Olive on a 3B model would take the machine down
+(on a shared machine, leave stream-fp32 out with --sides too: verifying an fp32 3B model takes twice its size).
+After the rounds each streamed model is set against transformers in fp32 on the source (greedy tokens and
 the next-token logits' cosine), where the fp32 model fits in memory. --factors fits, per side, bytes = per_param
 x parameters + base through every full results file (raised to lie on or above each measured peak).
 """
@@ -191,14 +192,17 @@ def tables(doc: dict[str, Any]) -> list[str]:
             )
     for c in doc["comparisons"]:
         lines.append(f"  {c['a']} / {c['b']} {c['metric']}: {pairs.ratio_text(c, 3)}, {c['verdict']}")
-    found = doc.get("agreement") or {}
-    for row in found.get("rows") or []:
-        lines.append(
-            f"  against transformers fp32: {row['leading_tokens_agree']}/{found['tokens']} leading tokens, "
-            f"logits cosine {row['logits_cosine']:.4f}"
+    for side, found in (doc.get("agreement") or {}).items():
+        rows = found.get("rows") or []
+        said = (
+            found.get("skipped")
+            or found.get("error")
+            or ", ".join(
+                f"{r['leading_tokens_agree']}/{found['tokens']} leading tokens, logits cosine {r['logits_cosine']:.4f}"
+                for r in rows
+            )
         )
-    if found.get("skipped") or found.get("error"):
-        lines.append(f"  against transformers fp32: {found.get('skipped') or found.get('error')}")
+        lines.append(f"  {side} against transformers fp32: {said}")
     return [*lines, "targets:", *targets.lines(doc["targets"])]
 
 
@@ -228,15 +232,16 @@ def measure(model: models.Model, args) -> dict[str, Any]:
             running.append(side)
     models.work_dir(model).parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="convert-memory-", dir=models.work_dir(model).parent))
-    kept = scratch / "stream-model"  # the last stream run's model, for the agreement check
+    kept = {side: scratch / f"{side}-model" for side in running if SIDES[side] and SIDES[side][1] == "auto"}
 
     def run(side: str) -> dict[str, Any]:
-        return run_side(model, side, parameters, scratch, kept if side == "stream" else None)
+        return run_side(model, side, parameters, scratch, kept.get(side))
 
     try:
         turns.take_turns(doc, running, rounds, run, (RunFailed, OSError, ValueError, KeyError))
-        if kept.is_dir():
-            doc["agreement"] = agreement(model, kept, parameters)
+        # each streamed model of the last round against transformers: int8 and fp32 show the conversion is right,
+        # int4 what its rounding costs (on random weights, which have no structure to keep, far more than on a real model)
+        doc["agreement"] = {side: agreement(model, folder, parameters) for side, folder in kept.items() if folder.is_dir()}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return record.finish(doc, derive(doc))

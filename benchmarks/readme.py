@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.lib import pairs, record
+from benchmarks.lib import hf_agreement, pairs, record
 from engine.base.atomic import write_text_atomic
 from engine.profiles import citations
 
@@ -362,12 +362,15 @@ def render_convert_memory(docs: list[dict[str, Any]]) -> list[str]:
             )
         header = [f"{doc['model']['name']}", "peak memory", "bytes per parameter", "time", "disk at its peak"]
         lines += [caption(doc, how), "", *table(header, rows), ""]
-        agreement = doc.get("agreement") or {}
-        if agreement.get("rows"):
-            cosines = ", ".join(f"{r['logits_cosine']:.4f}" for r in agreement["rows"])
+        cosines = [
+            f"{CONVERT_SIDES[side].split(': ')[-1]} " + ", ".join(f"{row['logits_cosine']:.4f}" for row in found["rows"])
+            for side, found in (doc.get("agreement") or {}).items()
+            if found.get("rows")
+        ]
+        if cosines:
             lines += [
-                f"The streaming converter's model against transformers in fp32 on the source, {len(agreement['rows'])} "
-                f"prompts: cosine of the next-token logits {cosines}.",
+                "Each streamed model against transformers in fp32 on the source, cosine of the next-token logits over "
+                f"{len(hf_agreement.PROMPTS)} prompts: " + "; ".join(cosines) + ".",
                 "",
             ]
         judged = [t for t in doc["targets"] if t["judged"]]

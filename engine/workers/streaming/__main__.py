@@ -43,10 +43,11 @@ def build(spec: dict[str, Any], options: StreamOptions) -> Any:
 
     from engine.workers.streaming.builder_hooks import install
     from engine.workers.streaming.datafile import DataFile
-    from engine.workers.streaming.pages import PageRelease
+    from engine.workers.streaming.pages import PageRelease, write_back
     from engine.workers.streaming.streamer import Streamer
 
     source, output = Path(spec["source"]), Path(spec["output"])
+    write_back(source)
     release = PageRelease()
     streamer = Streamer(DataFile(output), options, release)
     install(streamer, release)

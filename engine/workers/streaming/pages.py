@@ -13,9 +13,26 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+from pathlib import Path
 from typing import Any
 
 MADV_DONTNEED = 4  # <sys/mman.h> on Linux
+
+
+def write_back(folder: Path) -> None:
+    """Have the kernel write out the checkpoint's pages still dirty in the page cache (a model saved moments ago):
+    until then a mapping shows them as written (``Private_Dirty``), and :class:`PageRelease` must leave them."""
+    for path in sorted(folder.glob("*.safetensors")):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass  # a file system that cannot: its pages are only released once written back
+        finally:
+            os.close(fd)
 
 
 class PageRelease:
