@@ -25,6 +25,7 @@ from typing import IO
 from engine.convert.stages import NO_OUTPUT, StageTracker, failure_reason, percent
 from engine.onnx import genai_config, provenance, runtime_settings
 from engine.process.conventions import PARTIAL_MARK
+from engine.workers import olive_hooks
 from engine.workers import protocol as p
 from engine.workers.verify import generate, model_files, quantization_facts
 
@@ -34,9 +35,13 @@ _NO_SPACE = "No space left on device"
 
 
 def olive_argv(spec: dict, out_dir: Path, workdir: Path) -> list[str]:
-    """The command to run, pointed at the staging and scratch folders."""
+    """The command to run, pointed at the staging and scratch folders; through the hooks launcher when a repair needs it."""
     olive = Path(sys.executable).with_name("olive")
-    launcher = [str(olive)] if olive.is_file() else [sys.executable, "-m", "olive"]
+    hooks = [hook for repair in spec.get("repairs") or [] for hook in repair.get("hooks") or []]
+    if hooks:
+        launcher = olive_hooks.launcher(hooks)
+    else:
+        launcher = [str(olive)] if olive.is_file() else [sys.executable, "-m", "olive"]
     if spec.get("config") is not None:
         config = dict(spec["config"], output_dir=str(out_dir), cache_dir=str(workdir / "cache"))
         config_file = workdir / "workflow.json"
@@ -176,6 +181,15 @@ def check_repairs(spec: dict, folder: Path, repairs: list[dict], log_path: Path)
             f"The output was not kept. Log: {log_path}",
         ) from None
     if not found["agree"]:
+        precision = spec.get("precision") or ""
+        if precision in ("int4", "int8"):
+            raise p.WorkerError(
+                f"Repair {names} could not be confirmed: the {precision} model's greedy tokens differ from transformers "
+                f"on the source ({found['summary']} agree). Quantization alone changes the answers of a small model, "
+                "so this does not tell a wrong repair from a lossy precision.",
+                "The output was not kept. Convert at a precision that keeps the answers (int8, or fp32: "
+                "slmops convert --precision int8); its agreement shows the repair holds.",
+            )
         raise p.WorkerError(
             f"Repair {names} did not hold: the converted model's greedy tokens differ from transformers on the "
             f"source ({found['summary']} agree).",
@@ -207,13 +221,17 @@ def convert(spec: dict) -> None:
         with log_path.open("w", encoding="utf-8") as log_file:
             olive = OliveRun(log_file, fused_quantize=bool(spec.get("fused_quantize")), layers=int(spec.get("layers") or 0))
             run_spec = spec
-            if repairs:
+            if any(fix.get("config") for fix in repairs):
                 from engine.workers.agreement import staged_source
 
                 source = staged_source(Path(spec["source_model"]), workdir / "source", repairs)
                 run_spec = with_source(spec, source)
                 for fix in repairs:
-                    olive.line(f"repair {fix['name']}: {fix['description']} (in a staged copy: {source})")
+                    if fix.get("config"):
+                        olive.line(f"repair {fix['name']}: {fix['description']} (in a staged copy: {source})")
+            for fix in repairs:
+                if fix.get("hooks"):
+                    olive.line(f"repair {fix['name']}: {fix['description']} (in Olive's process)")
             argv = olive_argv(run_spec, staging / "model", workdir)
             p.log(f"log: {log_path}")
             olive.set_stage("load model")  # Olive's own start-up (imports) counts as loading
