@@ -52,11 +52,14 @@ class OrtModel:
             return prompt.render(self.template, messages)
         return self.tokenizer.apply_chat_template(json.dumps(messages), add_generation_prompt=True)
 
+    def encode(self, text: str) -> list[int]:
+        return prompt.encode(self.tokenizer, text, self.folder)
+
     def count(self, messages: list[dict[str, str]]) -> int:
-        return len(self.tokenizer.encode(self.render(messages)))
+        return len(self.encode(self.render(messages)))
 
     def prepare(self, request: dict[str, Any]) -> Prepared:
-        tokens = self.tokenizer.encode(self.render(request["messages"]))
+        tokens = self.encode(self.render(request["messages"]))
         new_tokens = max(1, int(request.get("max_new_tokens", 256)))
         params = self._og.GeneratorParams(self.model)
         params.set_search_options(**self._search_options(request, min(self.context_length, len(tokens) + new_tokens)))
@@ -91,7 +94,7 @@ class OrtModel:
         the logits of the next position (same figures, one step per token).
         """
         np = self._np
-        tokens = self.tokenizer.encode(text)
+        tokens = self.encode(text)
         if len(tokens) < 2:
             raise WorkerError("The perplexity text is too short.", "Give bench.perplexity_text a sentence or more.")
         tokens = tokens[: self.context_length - 1]
