@@ -1,19 +1,26 @@
-"""``slmops init DIR``: a new profile from a model folder, after inspecting it and judging whether it converts."""
+"""``slmops init SOURCE``: a new profile from any model the user has, after judging whether it converts.
+
+SOURCE is a model folder, a .gguf file, ORG/NAME (the Hugging Face cache), ollama:NAME[:TAG] or
+lmstudio:PUBLISHER/REPOSITORY. A GGUF is judged from its header first, then turned once into a
+Hugging Face folder in the data folder.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from engine.base.units import human_bytes
-from engine.cli.output import fail, print_json
+from engine.cli.output import fail, print_json, run_job
 from engine.profiles.profile import PRECISIONS, TEMPLATE_FAMILIES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("init", help="make a profile for your own model folder (inspects it and checks that it converts)")
-    parser.add_argument("dir", type=Path, help="a Hugging Face model folder (config.json, weights, tokenizer)")
+    parser = sub.add_parser("init", help="make a profile for your own model (inspects it and checks that it converts)")
+    parser.add_argument(
+        "source",
+        help="a model folder, a .gguf file, ORG/NAME (Hugging Face cache), ollama:NAME[:TAG] or lmstudio:PUBLISHER/REPOSITORY",
+    )
     parser.add_argument("--name", default="", help="profile name (default: from the folder's name)")
     parser.add_argument("--deploy-name", default="", help="model name in Foundry Local (default: NAME-PRECISION)")
     parser.add_argument("--precision", choices=PRECISIONS, help="default: int4, which every machine can run")
@@ -48,25 +55,52 @@ def describe_model(info) -> list[str]:
 
 def handle(args: argparse.Namespace) -> int:
     from engine.base.errors import SlmopsError
-    from engine.profiles.new_profile import propose, write
+    from engine.profiles.new_profile import folder_job, judge, propose, write
     from engine.profiles.profile import ProfileError
 
+    out = sys.stderr if args.json else sys.stdout
+    try:
+        judged = judge(args.source, precision=args.precision or "int4")
+    except SlmopsError as exc:
+        return fail("init", exc.message, exc.hint, as_json=args.json)
+    if judged.source.kind == "gguf":  # judged from the header: say so before anything is written
+        print(f"source     {judged.source.reference} ({judged.source.store}): {judged.source.gguf}", file=out)
+        for line in describe_model(judged.info)[1:]:
+            print(line, file=out)
+        print(f"verdict    {judged.verdict.summary()}", file=out)
+        if not judged.verdict.ok:
+            return fail("init", judged.verdict.error().message, judged.verdict.hint, as_json=args.json)
+        folder = judged.folder
+        if folder.reuse:
+            print(f"folder     {folder.output} (made from this file before: reused)", file=out)
+        else:
+            print(
+                f"folder     turning it into a {folder.dtype} Hugging Face folder: {folder.output} (once)", file=out, flush=True
+            )
+            job = run_job(folder_job(judged), quiet=args.json)
+            if not job.finished.ok:  # its progress lines have said why; JSON callers get it as JSON
+                if not args.json:
+                    return 1
+                error = job.error
+                return fail("init", error.message if error else "cancelled", error.hint if error else "", as_json=True)
     try:
         proposal = propose(
-            args.dir,
+            judged.model_folder,
             name=args.name,
             precision=args.precision or "",
             deploy_name=args.deploy_name,
             template=args.template or "",
             guide=args.guide,
+            source=judged.source,
         )
     except ProfileError as exc:
         return fail("init", str(exc), "Pick another value.", status=2, as_json=args.json)
     except SlmopsError as exc:
         return fail("init", exc.message, exc.hint, as_json=args.json)
     verdict = proposal.verdict
-    out = sys.stderr if args.json else sys.stdout
-    for line in describe_model(proposal.info):
+    # a GGUF was described from its header above: of its folder, only where it is and what it weighs
+    described = describe_model(proposal.info)[:3] if judged.source.kind == "gguf" else describe_model(proposal.info)
+    for line in described:
         print(line, file=out)
     print(f"verdict    {verdict.summary()}", file=out)
     for note in verdict.notes:
@@ -90,7 +124,7 @@ def handle(args: argparse.Namespace) -> int:
     except ProfileError as exc:
         return fail("init", str(exc), "Pass --name for another one, or --force to replace it.", as_json=args.json)
     if args.json:
-        print_json({"ok": True, "written": str(path), **proposal.to_dict()})
+        print_json({"ok": True, "written": str(path), **proposal.to_dict(), "source": judged.to_dict()["source"]})
         return 0
     for reason in proposal.reasons:
         print(f"chose      {reason}")

@@ -28,6 +28,8 @@ from engine.profiles.profile import Profile
 from engine.recipes.catalog import ConvertParams, OliveCommand, Recipe, build_command, recipe_for
 
 VERIFY_PROMPT = "What is the capital of France?"
+# a repaired conversion is checked against transformers on these when the profile has no evaluation prompts
+AGREEMENT_PROMPTS = (VERIFY_PROMPT, "Write a haiku about the sea.", "Explain what a compiler does, in two sentences.")
 
 
 @dataclass
@@ -251,7 +253,7 @@ def prompt_format(profile: Profile, info: ModelInfo | None) -> str | None:
 
 def verify_prompts(profile: Profile) -> list[str]:
     """The prompts a repaired conversion must answer as transformers does on the source: the profile's, else the default."""
-    return [case.prompt for case in profile.bench.eval if case.prompt][:3] or [VERIFY_PROMPT]
+    return [case.prompt for case in profile.bench.eval if case.prompt][:3] or list(AGREEMENT_PROMPTS)
 
 
 def write_config(plan: ConvertPlan, path: Path | None = None, *, text: str | None = None, force: bool = False) -> Path:

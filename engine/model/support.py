@@ -23,8 +23,12 @@ from engine.environment import GPU_PROVIDERS
 from engine.model import builder_source
 from engine.model.errors import ModelError
 from engine.model.inspection import ModelInfo, inspect_model
+from engine.model.precision_cost import int4_note
 
 SUPPORTED, REPAIR, UNSUPPORTED = "supported", "repair", "unsupported"
+# Below this size the models measured here lost much of their quality in int4 and little in int8 (the README's
+# figures, from benchmarks/results); above it, Qwen2.5-Coder-0.5B kept it in int4.
+SMALL_MODEL = 400_000_000
 
 
 @dataclass(frozen=True)
@@ -220,6 +224,8 @@ def verdict_for(
         )
     if not info.chat_template:
         verdict.notes.append("no chat template in the tokenizer: set deploy.template to a family, or chat uses plain completion.")
+    if precision == "int4" and 0 < info.parameters < SMALL_MODEL:
+        verdict.notes.append(int4_note())
     return verdict
 
 

@@ -163,15 +163,36 @@ def folder_size(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
-def check_repairs(spec: dict, folder: Path, repairs: list[dict], log_path: Path) -> dict:
-    """A repaired conversion is kept only if its greedy tokens agree with transformers on the original source."""
+def builder_graph(folder: Path, workdir: Path, precision: str) -> Path | None:
+    """The model builder's own fp32 graph of a recipe that quantizes it afterwards (Olive keeps it in its cache), or None.
+
+    A repair changes how the builder reads the model, so its graph is where the repair shows; a quantization pass
+    changes greedy answers of a small model on its own, and would hide whether the repair held.
+    """
+    if precision not in ("int4", "int8"):
+        return None
+    for config in sorted(workdir.rglob(genai_config.FILENAME)):
+        try:
+            _, onnx_file = model_files(config.parent)
+            if not quantization_facts(onnx_file)["quantized_ops"]:
+                return config.parent
+        except (p.WorkerError, OSError, ValueError):
+            continue
+    return None
+
+
+def check_repairs(spec: dict, folder: Path, repairs: list[dict], log_path: Path, reference: Path | None = None) -> dict:
+    """A repaired conversion is kept only if its greedy tokens agree with transformers on the original source.
+
+    Checked on ``reference`` (the builder's fp32 graph before quantization) when the recipe made one, else on the output.
+    """
     from engine.workers.agreement import compare
 
     names = ", ".join(r["name"] for r in repairs)
     try:
         found = compare(
             Path(spec["source_model"]),
-            folder,
+            reference or folder,
             list(spec.get("agreement_prompts") or [spec.get("prompt", "")]),
             spec.get("prompt_format"),
         )
@@ -180,19 +201,20 @@ def check_repairs(spec: dict, folder: Path, repairs: list[dict], log_path: Path)
             f"Repair {names}: the source model could not be run in transformers to check it ({exc}).",
             f"The output was not kept. Log: {log_path}",
         ) from None
+    found["checked"] = "the model builder's fp32 graph, before quantization" if reference else "the converted model"
     if not found["agree"]:
         precision = spec.get("precision") or ""
-        if precision in ("int4", "int8"):
+        if reference is None and precision in ("int4", "int8"):
             raise p.WorkerError(
                 f"Repair {names} could not be confirmed: the {precision} model's greedy tokens differ from transformers "
-                f"on the source ({found['summary']} agree). Quantization alone changes the answers of a small model, "
-                "so this does not tell a wrong repair from a lossy precision.",
-                "The output was not kept. Convert at a precision that keeps the answers (int8, or fp32: "
-                "slmops convert --precision int8); its agreement shows the repair holds.",
+                f"on the source ({found['summary']} agree), and this recipe quantizes while it builds, so there is no "
+                "unquantized graph to check. Quantization alone changes the answers of a small model.",
+                'The output was not kept. Use a recipe that builds fp32 first (precision int8, or method "config" '
+                "with an RTN recipe), or precision fp32.",
             )
         raise p.WorkerError(
             f"Repair {names} did not hold: the converted model's greedy tokens differ from transformers on the "
-            f"source ({found['summary']} agree).",
+            f"source ({found['summary']} agree, on {found['checked']}).",
             "The output was not kept; fix config.json by hand or report the model.",
         )
     return found
@@ -269,8 +291,9 @@ def convert(spec: dict) -> None:
             olive.line(f"verify: answered {found['answer']!r}")
             verification = {"prompt": spec.get("prompt"), "answer": found["answer"]}
             if repairs:
-                verification["agreement"] = agree = check_repairs(spec, folder, repairs, log_path)
-                olive.line(f"verify: greedy tokens against transformers on the source: {agree['summary']}")
+                reference = builder_graph(folder, workdir, spec.get("precision") or "")
+                verification["agreement"] = agree = check_repairs(spec, folder, repairs, log_path, reference)
+                olive.line(f"verify: greedy tokens against transformers on the source: {agree['summary']} ({agree['checked']})")
             verify_seconds = time.monotonic() - verify_started
             p.stage("verify", "done", f"{verify_seconds:.1f}s")
             if spec.get("manifest"):
