@@ -39,7 +39,7 @@ TEXT = (
     "religious reformers could spread pamphlets faster than authorities could suppress them. Historians still "
     "debate how much the press changed ordinary lives, but few doubt that it changed how knowledge travelled."
 )
-CANDIDATES = ["mb-fp32", "rtn-int8", "rtn-int4-b128-head8", "guide-int4"]
+CANDIDATES = ["fp32", "rtn-int8", "rtn-int4-b128-head8", "guide-int4"]
 
 TRANSFORMERS_PERPLEXITY = r"""
 import json, math, sys, torch
@@ -181,7 +181,7 @@ def main() -> None:
 def summary(runs: dict) -> dict:
     """The figures the README and the verdict cite, derived from the runs above."""
     reference = runs["transformers"]["perplexity"]
-    fp32 = next((c for c in runs["conversions"] if c["candidate"] == "mb-fp32" and c["ok"]), None)
+    fp32 = next((c for c in runs["conversions"] if c["candidate"] == "fp32" and c["ok"]), None)
     base = fp32["perplexity"]["perplexity"] if fp32 else reference
     folder = runs["folder"]
     return {

@@ -25,7 +25,7 @@ def _figures(path: Path = RECORD) -> str:
     except (OSError, ValueError, KeyError, TypeError):
         return ""
     return (
-        f" Measured on Gemma 3 270M from its Q4_K_M GGUF: perplexity {int4:+.0f} % in int4, {int8:+.0f} % in int8, "
+        f" Measured on Gemma 3 270M from its Q4_K_M GGUF: perplexity {int4:+.1f} % in int4, {int8:+.1f} % in int8, "
         f"against fp32 ({path.relative_to(path.parents[2])}, {date})."
     )
 

@@ -125,13 +125,16 @@ def propose(
     template: str = "",
     guide: bool = False,
     source: Source | None = None,
+    info: ModelInfo | None = None,
 ) -> Proposal:
     """Inspect the folder ``model`` and propose a profile for it; raises ModelError if it is not a model folder.
 
     ``guide``: convert with the guide's command rather than the recommended recipe. ``source``: where the
-    folder came from (a GGUF, an Ollama model), for the names and what Ollama says of the model.
+    folder came from (a GGUF, an Ollama model), for the names and what Ollama says of the model. ``info``:
+    what the folder will be when it is not made yet (a GGUF's, from its header): the proposal shown before.
     """
-    info = inspect_model(model)
+    folder = Path(model).expanduser().resolve()
+    info = info or inspect_model(folder)
     reasons = []
     available = machine_precisions()
     if precision and precision not in available:
@@ -141,7 +144,7 @@ def propose(
     if not precision:
         precision = _default_precision(info, reasons)
     verdict = verdict_for(info, precision=precision)
-    name = name or slug(source.name if source else info.path.name)
+    name = name or slug(source.name if source else folder.name)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise ProfileError(f"{name!r} cannot be a profile name: use letters, digits, '.', '_' and '-'", key="name")
     deploy_name = deploy_name or f"{name}-{precision}"
@@ -149,7 +152,7 @@ def propose(
         names.check_name(deploy_name)
     except names.InvalidName as exc:
         raise ProfileError(str(exc), key="deploy.name") from None
-    start, why = starting_convert(info.model_type, precision, guide=guide)
+    start, why = starting_convert(info.model_type, precision, guide=guide, repaired=bool(verdict.repairs))
     reasons.append(f"conversion: {start.candidate}: {why}")
     if template:
         if template not in TEMPLATES and template != PLAIN:
@@ -172,8 +175,8 @@ def propose(
         )
     profile = Profile(
         name=name,
-        description=f"{info.model_type or 'model'} from {source.reference if source else info.path}",
-        model=ModelSection(path=str(info.path)),
+        description=f"{info.model_type or 'model'} from {source.reference if source else folder}",
+        model=ModelSection(path=str(folder)),
         convert=start.convert,
         deploy=DeploySection(name=deploy_name, template=template),
         runtime=start.runtime,
