@@ -1,105 +1,164 @@
-"""Size, perplexity, speed and prefill memory of converted models side by side (pruned lm_head, embedding bits, ...).
+"""What each of slmops' deployment choices does alone: size, perplexity, decode, first token and memory of
+one-knob pairs of conversions.
 
-For each model folder: size on disk; perplexity of the demo profile's text
-(through the perplexity op slmops itself uses, which goes token by token on a
-model with a pruned lm_head); decode tok/s and time to first token at 512
-tokens (medians over rounds, the models taken in turn each round, a fresh
-process per run); peak memory of a process that loads the model and runs a
-``--memory-tokens`` prompt (ru_maxrss, a fresh process in each of the first
-``--memory-rounds`` rounds).
+    python -m benchmarks.deploy_choices [--model qwen|demo|DIR] [--choices a,b,...] [--runs 5] [--quick] [--json]
 
-    python benchmarks/deploy_choices.py DIR [DIR ...] [--rounds 3]
+Each choice is a tuner candidate (``engine.recipes.candidates``) converted by slmops' convert from the model
+(made once, reused while current); fp32 is converted too, as the quality reference. Pairs that differ in one
+knob only (the difference of their [convert] sections is recorded) show what that knob does:
+
+- last-token logits: ``rtn-int4-b128-prune`` against ``rtn-int4-b128`` (``prune_lm_head``);
+- lm_head in 4 bits rather than 8: ``rtn-int4-b128-prune`` against ``rtn-int4-b128-head8-prune``;
+- the embedding in 4 bits rather than 8: ``rtn-int4-b128-prune`` against ``...:embedding_bits=8``.
+
+Perplexity of the model profile's text is scored by one method for every row, token by token (the only one a
+model with a pruned lm_head allows), through slmops' own worker; the unpruned ``rtn-int4-b128`` and fp32 are
+also scored in one pass, so the gap between the two methods is a figure of its own. Speed: the choices are
+taken in turn, the order rotating each round, a fresh process per run (``benchmarks.lib.ort_run``): greedy
+decode of exactly 64 tokens, the first token of a 512-token prompt, and the peak memory (VmHWM) after a
+``--peak-at``-token prompt.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
+import asyncio
+import dataclasses
 import sys
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.lib import cli, fresh, models, ort_run, pairs, record
+from benchmarks.lib.turns import take_turns
+from engine.backends.base import ONE_PASS, TOKEN_BY_TOKEN
+from engine.bench.runner import folder_size
 
-from benchmarks.fresh import json_from_fresh_process  # noqa: E402
-from benchmarks.runtime_settings import RUN  # noqa: E402
-
-PERPLEXITY = r"""
-import json, sys, tomllib
-from pathlib import Path
-from engine.workers.generate_ort import OrtModel
-text = tomllib.loads(Path(sys.argv[2]).read_text())["bench"]["perplexity_text"]
-print(json.dumps(OrtModel(Path(sys.argv[1])).perplexity(text)))
-"""
-
-MEMORY = r"""
-import json, resource, sys, time
-import onnxruntime_genai as og
-model = og.Model(sys.argv[1])
-tok = og.Tokenizer(model)
-n = int(sys.argv[2])
-tokens = tok.encode(" ".join(["The quick brown fox jumps over the lazy dog."] * (n // 8 + 10)))[:n]
-loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-params = og.GeneratorParams(model)
-params.set_search_options(max_length=n + 2, do_sample=False)
-gen = og.Generator(model, params)
-start = time.perf_counter()
-gen.append_tokens(tokens)
-gen.generate_next_token()
-ttft = time.perf_counter() - start
-print(json.dumps({"peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "after_load_bytes": loaded,
-                  "ttft_ms": ttft * 1000, "tokens": len(tokens)}))
-"""
+SCRIPT = "deploy_choices"
+PRUNED = "rtn-int4-b128-prune"
+CHOICES = ("guide-int4", "rtn-int4-b128", PRUNED, "rtn-int4-b128-head8-prune", f"{PRUNED}:embedding_bits=8")
+QUICK = ("rtn-int4-b128", PRUNED, "rtn-int4-b128-head8-prune")
+REFERENCE = "fp32"
+BOTH_METHODS = ("rtn-int4-b128", REFERENCE)  # unpruned: scored in one pass too, for the gap between the methods
+# (what the knob is, side a, side b): a is slmops' choice, b differs from it in that knob only
+PAIRS = (
+    ("last-token logits", PRUNED, "rtn-int4-b128"),
+    ("lm_head in 4 bits, not 8", PRUNED, "rtn-int4-b128-head8-prune"),
+    ("the embedding in 4 bits, not 8", PRUNED, f"{PRUNED}:embedding_bits=8"),
+)
+# (metric, higher is better, equal work)
+METRICS = (("decode_tps", True, True), ("ttft_ms_long", False, False), ("peak_bytes_long", False, False))
 
 
-def run(code: str, *args: str) -> dict:
-    return json_from_fresh_process(["-c", code, *args], f"{args}")
+def convert_section(model: models.Model, choice: str) -> dict[str, Any]:
+    from engine.recipes.candidates import parse_candidate
+    from engine.tune.runner import candidate_profile
+
+    return dataclasses.asdict(candidate_profile(models.profile_for(model), parse_candidate(choice)).convert)
 
 
-def size(folder: Path) -> int:
-    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file() and f.suffix in (".onnx", ".data"))
+def differs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, list[Any]]:
+    return {k: [a[k], b[k]] for k in a if a[k] != b.get(k) and k != "output"}
+
+
+async def score(folder: Path, text: str, methods: tuple[str, ...]) -> dict[str, Any]:
+    from engine.backends import make_backend
+
+    async with make_backend("onnxruntime-genai", folder) as backend:
+        return {m: await backend.call("perplexity", text=text, method=m) for m in methods}
+
+
+def run_choice(folder: Path, peak_at: int) -> dict[str, Any]:
+    got = fresh.json_from(ort_run.argv(folder, new=64, long=512, peak_at=peak_at), "a run")
+    return {
+        "load_s": got["load_s"],
+        "decode_tps": got["short"]["decode_tps"],
+        "tokens_out": got["short"]["tokens"]["generated"],
+        "forced": got["short"]["tokens"]["forced"],
+        "ttft_ms_long": got["long"]["ttft_ms"],
+        "prompt_long": got["long"]["tokens"]["prompt"],
+        "ttft_ms_peak": got["peak"]["ttft_ms"],
+        "peak_bytes_long": got["peak"]["peak_bytes"],
+        "prompt_peak": got["peak"]["tokens"]["prompt"],
+    }
+
+
+def derive(doc: dict[str, Any]) -> dict[str, Any]:
+    runs, sides = doc["runs"], doc["sides"]
+    comparisons = []
+    for knob, a, b in PAIRS:
+        if a not in sides or b not in sides:
+            continue
+        for metric, higher, equal in METRICS:
+            comparisons.append({**pairs.compare(runs, a, b, metric, higher, equal_work=equal), "knob": knob})
+    return {
+        "summary": pairs.summary(runs, [m for m, _, _ in METRICS] + ["ttft_ms_peak"]),
+        "comparisons": comparisons,
+        "targets": [],
+    }
+
+
+def tables(doc: dict[str, Any]) -> list[str]:
+    lines = [
+        f"{doc['model']['name']}: perplexity {doc['settings']['perplexity_method']}; sizes; {doc['settings']['rounds']} rounds"
+    ]
+    for name, side in doc["sides"].items():
+        ppl = side["perplexity"][doc["settings"]["perplexity_method"]]["perplexity"]
+        figures = doc["summary"].get(name, {})
+        speed = ", ".join(f"{m} {f['median']:.4g} [{f['low']:.4g}-{f['high']:.4g}]" for m, f in figures.items())
+        lines.append(f"  {name}: {side['size_bytes'] / 2**20:.0f} MB, perplexity {ppl:.4f}; {speed}")
+    for name in BOTH_METHODS:
+        if name in doc["sides"]:
+            scored = doc["sides"][name]["perplexity"]
+            lines.append(
+                f"  {name}: {ONE_PASS} {scored[ONE_PASS]['perplexity']:.4f}, {TOKEN_BY_TOKEN} {scored[TOKEN_BY_TOKEN]['perplexity']:.4f}"
+            )
+    for c in doc["comparisons"]:
+        lines.append(f"  {c['knob']}: {c['a']} / {c['b']} {c['metric']}: {pairs.ratio_text(c)}, {c['verdict']}")
+    return lines
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", type=Path, nargs="+")
-    parser.add_argument("--rounds", type=int, default=3, help="0: size and perplexity only")
-    parser.add_argument("--memory-tokens", type=int, default=2000)
-    parser.add_argument("--memory-rounds", type=int, default=1, help="rounds that also measure the long prompt's memory")
-    parser.add_argument("--text", type=Path, default=ROOT / "profiles" / "demo.toml", help="a profile with bench.perplexity_text")
-    args = parser.parse_args()
-    names = [m.name for m in args.models]
-    ppl = {m.name: run(PERPLEXITY, str(m), str(args.text)) for m in args.models}
-    speed: dict[str, list[dict]] = {n: [] for n in names}
-    memory: dict[str, list[dict]] = {n: [] for n in names}
-    for r in range(args.rounds):
-        for m in args.models if r % 2 == 0 else args.models[::-1]:
-            speed[m.name].append(run(RUN, str(m), "64", "512"))
-            if r < args.memory_rounds:
-                memory[m.name].append(run(MEMORY, str(m), str(args.memory_tokens)))
-        print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
-
-    def med(rows: list[dict], key: str) -> str:
-        values = [x[key] for x in rows]
-        return f"{statistics.median(values):.1f} [{min(values):.1f}-{max(values):.1f}]" if values else "-"
-
-    print(f"{args.rounds} rounds, fresh process per run, median [min-max]; perplexity of {args.text.name}'s text")
-    print(
-        "| model | size MB | perplexity (how) | decode tok/s | TTFT 512 ms | "
-        f"TTFT {args.memory_tokens} ms | peak RSS {args.memory_tokens} MB |"
+    parser = cli.parser(__doc__, runs=5, quick_runs=2)
+    parser.add_argument(
+        "--choices", help=f"comma-separated tuner candidates (default {','.join(CHOICES)}; --quick {','.join(QUICK)})"
     )
-    print("|---|---|---|---|---|---|---|")
-    for n, m in zip(names, args.models):
-        mb = [{"peak": x["peak_rss_bytes"] / 2**20} for x in memory[n]]
-        print(
-            f"| {n} | {size(m) / 2**20:.0f} | {ppl[n]['perplexity']:.3f} ({ppl[n].get('mode', 'one pass')}) | "
-            f"{med(speed[n], 'decode_tps')} | {med(speed[n], 'ttft_ms_long')} | {med(memory[n], 'ttft_ms')} | "
-            f"{med(mb, 'peak')} |"
-        )
-    print(json.dumps({"perplexity": ppl, "speed": speed, "memory": memory}), file=sys.stderr)
-    return 0
+    parser.add_argument("--peak-at", type=int, help="prompt tokens of the peak-memory run (default 2000; --quick 1000)")
+    args = parser.parse_args()
+    model = models.resolve(args.model, args.quick)
+    rounds = cli.rounds(args)
+    choices = args.choices.split(",") if args.choices else list(QUICK if args.quick else CHOICES)
+    peak_at = args.peak_at or (1000 if args.quick else 2000)
+    profile = models.profile_for(model)
+    settings = {
+        "rounds": rounds,
+        "choices": choices,
+        "reference": REFERENCE,
+        "perplexity_method": TOKEN_BY_TOKEN,
+        "perplexity_text_chars": len(profile.bench.perplexity_text),
+        "new": 64,
+        "long": 512,
+        "peak_at": peak_at,
+        "pairs": [{"knob": k, "a": a, "b": b} for k, a, b in PAIRS],
+    }
+    doc = record.start(SCRIPT, model.to_dict(), args, settings)
+    folders = {}
+    for choice in [REFERENCE, *choices]:
+        print(f"converting {choice} ...", file=sys.stderr, flush=True)
+        folders[choice] = models.converted_candidate(model, choice)
+        methods = (TOKEN_BY_TOKEN, ONE_PASS) if choice in BOTH_METHODS else (TOKEN_BY_TOKEN,)
+        doc["sides"][choice] = {
+            "folder": str(folders[choice]),
+            "convert": convert_section(model, choice),
+            "size_bytes": folder_size(folders[choice]),
+            "onnx_bytes": models.onnx_bytes(folders[choice]),
+            "perplexity": asyncio.run(score(folders[choice], profile.bench.perplexity_text, methods)),
+            "timed": choice != REFERENCE,
+        }
+    for pair in settings["pairs"]:
+        if pair["a"] in doc["sides"] and pair["b"] in doc["sides"]:
+            pair["differs"] = differs(doc["sides"][pair["a"]]["convert"], doc["sides"][pair["b"]]["convert"])
+    take_turns(doc, choices, rounds, lambda choice: run_choice(folders[choice], peak_at), (fresh.RunFailed,))
+    return record.emit(record.finish(doc, derive(doc)), args, tables(doc))
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

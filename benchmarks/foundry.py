@@ -1,263 +1,211 @@
-"""The guide's deployment against slmops' in Foundry Local, through the SDK's own chat session, in one run.
+"""The guide's deployment against slmops' in Foundry Local, through the SDK's own chat session.
 
-    .venv/bin/python benchmarks/foundry.py [--model HF_DIR] [--runs 5] [--reuse]
+    python -m benchmarks.foundry [--model qwen|demo|DIR] [--runs 5] [--tokens 128] [--quick] [--json]
 
-Both sides start from the same Hugging Face folder (default: the Qwen2.5-Coder-0.5B
-built-in, else the SmolLM2 demo):
+Every side starts from the same Hugging Face folder and is deployed into one private Foundry Local cache:
 
-- the guide's: ``olive auto-opt ... --precision int4`` exactly as the guide runs
-  it, copied into ``<cache>/custom/<name>/`` with the guide's
-  ``inference_model.json``; genai_config.json as Olive wrote it (default settings);
-- slmops': the tuned recipe (``--candidate``, default the tuner's winner on the Qwen
-  built-in; on another model, the recipe a new profile starts from untuned) converted by slmops' convert and deployed by slmops' deploy, so the
-  figures are what a user of slmops gets (recipe, the runtime settings deploy
-  writes, and the context window bounded by the profile's max_length).
+- ``guide``: ``olive auto-opt ... --precision int4`` exactly as the guide runs it, copied into
+  ``<cache>/custom/<name>/`` with the guide's ``inference_model.json``; genai_config.json as Olive wrote it;
+- ``guide-threads``: the same files with the session options ``slmops deploy`` writes (this machine's
+  physical cores as intra-op threads), nothing else changed: what the thread count alone does;
+- ``slmops``: the profile's recipe (the qwen profile's on the Qwen built-in, else the recipe an untuned
+  model starts from) converted by slmops' convert and deployed by slmops' deploy (its runtime settings and
+  the context window bounded by the profile's max_length): what a user of slmops gets;
+- ``slmops-native-context``: slmops' deployment with the model's own context window, nothing else changed:
+  what the bounded window alone does.
 
-Each run loads each side in a fresh worker process (the Foundry Local runtime in
-process, a ``ChatSession`` per request, streaming, as a user's client does),
-makes one warm-up request, then: a short prompt (decode tokens/s, time to first
-token), a 512-token prompt (time to first token), a 2,000-token prompt (peak
-memory: the worker's high-water mark, VmHWM). Sides alternate (A B, B A, ...)
-so that the machine's load hits both; the figures are medians [min-max] and the
-comparisons are medians of per-run ratios. On the Qwen built-in the issue's
-targets are printed with MET / NOT MET; on other models the same figures, no target.
+Each run loads a side in a fresh worker (the Foundry Local runtime in process, a chat session per request,
+streaming, as an application does), makes one warm-up request, then: a long-answer prompt (decode tokens/s
+and first token; Foundry Local cannot be made to generate a given number of tokens, so the answer is asked
+for ``--tokens`` tokens of a story, and every run's count, the runtime's own, is recorded: a decode
+comparison whose counts differ beyond ``engine.bench.stats.EQUAL_WORK_TOLERANCE`` in a round is refused), a 512-token prompt and a 2,000-token
+prompt (first token; 256 and 1,000 with ``--quick``), and the worker's peak memory (VmHWM). Sides are taken in turn, the order rotating each
+round. On the Qwen built-in, full runs judge the targets of ``benchmarks/lib/targets.py``.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import shutil
-import statistics
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks.lib import cli, models, pairs, record, targets
+from benchmarks.lib.turns import take_turns
+from engine.backends import make_backend
+from engine.backends.base import BackendError, GenerationRequest
+from engine.bench.latency import generate_once
+from engine.bench.prompts import LONG_ANSWER, prompt_of_length
+from engine.bench.runner import folder_size
+from engine.onnx import genai_config, runtime_settings
+from engine.process.jobs import high_water_mark
 
-from benchmarks.guide import guide_command  # noqa: E402
-from engine.backends import make_backend  # noqa: E402
-from engine.backends.base import GenerationRequest  # noqa: E402
-from engine.base import locations  # noqa: E402
-from engine.bench.latency import generate_once  # noqa: E402
-from engine.bench.prompts import prompt_of_length  # noqa: E402
-from engine.bench.runner import folder_size  # noqa: E402
-from engine.onnx import genai_config  # noqa: E402
-from engine.profiles.recommended import WINNER  # noqa: E402
-
-QWEN = "Qwen2.5-Coder-0.5B-Instruct"
-SLMOPS_CANDIDATE = "rtn-int4-b128-prune"  # the tuner's pick on the Qwen built-in: RTN int4, lm_head too, last-token logits
-SHORT_PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper and the sea."}]
-# (what, higher is better, target ratio slmops / guide) on the Qwen built-in
-TARGETS = {"decode_tps": (True, 1.5), "ttft_ms_512": (False, 0.6), "peak_bytes_2000": (False, 0.5)}
-GUIDE_INFERENCE_MODEL = {  # the guide's inference_model.json (step 2), its Qwen (ChatML) template
-    "Description": "Fine-tuned quantized model",
-    "Version": "1.0",
-    "PromptTemplate": {
-        "system": "<|im_start|>system\n{Content}<|im_end|>",
-        "user": "<|im_start|>user\n{Content}<|im_end|>",
-        "assistant": "<|im_start|>assistant\n{Content}<|im_end|>",
-        "prompt": "<|im_start|>user\n{Content}<|im_end|>\n<|im_start|>assistant",
-    },
-    "ModelConfig": {"max_length": 2048, "temperature": 0.7, "top_p": 0.9, "repetition_penalty": 1.1},
-}
+SCRIPT = "foundry"
+SIDES = ("guide", "guide-threads", "slmops-native-context", "slmops")
+LENGTHS = {"mid": 512, "long": 2000}  # prompt tokens of the first-token runs (peak memory: the long one)
+QUICK_LENGTHS = {"mid": 256, "long": 1000}
+METRICS = ["load_s", "decode_tps", "ttft_ms_short", "ttft_ms_mid", "ttft_ms_long", "peak_bytes", "tokens_out"]
+# (a, b, metric, higher is better, equal work): the comparisons the README's tables show
+COMPARISONS = (
+    ("slmops", "guide", "decode_tps", True, True),
+    ("slmops", "guide", "ttft_ms_mid", False, False),
+    ("slmops", "guide", "ttft_ms_long", False, False),
+    ("slmops", "guide", "peak_bytes", False, False),
+    ("guide-threads", "guide", "decode_tps", True, True),
+    ("slmops", "slmops-native-context", "peak_bytes", False, False),
+    ("slmops", "slmops-native-context", "ttft_ms_long", False, False),
+)
 
 
-def guide_convert(model: Path, output: Path) -> None:
-    """The guide's command, run as the guide runs it (in a fresh working directory: Olive caches there)."""
-    cwd = Path(tempfile.mkdtemp(prefix="guide-olive-"))
-    try:
-        done = subprocess.run(
-            guide_command(model, output),
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    finally:
-        shutil.rmtree(cwd, ignore_errors=True)
-    if done.returncode != 0 or not (output / "genai_config.json").is_file():
-        sys.exit(f"the guide's olive auto-opt failed:\n{(done.stdout + done.stderr)[-3000:]}")
-
-
-def guide_deploy(converted: Path, cache: Path, name: str) -> Path:
-    """Step 2 of the guide: the model files and its inference_model.json in ``<cache>/custom/<name>/``."""
-    folder = cache / "custom" / name
-    shutil.copytree(converted, folder)
-    (folder / "inference_model.json").write_text(json.dumps({"Name": name, **GUIDE_INFERENCE_MODEL}, indent=2))
-    return folder
-
-
-def model_profile(model: Path):
-    """The built-in's shipped profile (qwen for the Qwen built-in, when shipped; else demo), pointed at ``model``."""
-    from engine.profiles.profile import ProfileError, find_profile
-
-    try:
-        profile = find_profile("qwen" if model.name == QWEN else "demo")
-    except ProfileError:  # no Qwen profile shipped: the demo's settings, on this model
-        profile = find_profile("demo")
-    profile.model.path = str(model)
-    return profile
-
-
-def slmops_convert_and_deploy(model: Path, candidate_name: str, output: Path, cache: Path, reuse: bool) -> Path:
-    """slmops' own path: the candidate's recipe into the profile (what ``tune --apply`` writes), slmops convert,
-    then slmops deploy into ``cache``; the deployed folder."""
-    from engine.convert.plan import run_conversion
-    from engine.foundry.publish import plan_publish, publish
+def slmops_profile(model: models.Model):
+    """The qwen profile as shipped on the Qwen built-in; elsewhere the recipe an untuned model starts from."""
+    from engine.profiles.recommended import UNTUNED_DEFAULT
     from engine.recipes.candidates import parse_candidate
     from engine.tune.runner import candidate_profile
 
-    profile = candidate_profile(model_profile(model), parse_candidate(candidate_name))
-    profile.convert.output = str(output)
-    if not (reuse and (output / "genai_config.json").is_file()):
-        job = asyncio.run(run_conversion(profile))
-        if not job.finished.ok:
-            sys.exit(f"slmops convert failed: {job.error}")
-    plan = asyncio.run(
-        publish(plan_publish(profile, output, cache, name=f"slmops-{model.name.lower()}", use_tokenizer_template=True))
+    profile = models.profile_for(model)
+    if model.key == "qwen":
+        return profile, "the qwen profile's [convert]"
+    return candidate_profile(profile, parse_candidate(UNTUNED_DEFAULT)), UNTUNED_DEFAULT
+
+
+def with_config(source: Path, target: Path, name: str, change) -> Path:
+    """A hard-linked copy of a deployed folder, registered under ``name``, whose genai_config.json is changed."""
+    import json
+
+    from engine.base.atomic import write_text_atomic
+    from engine.workers.prompt import read_inference_model
+
+    folder = models.linked_copy(source, target)
+    genai_config.update(folder, change)  # written beside, then renamed: the source's file is untouched
+    inference = dict(read_inference_model(source), Name=name)
+    write_text_atomic(folder / "inference_model.json", json.dumps(inference, indent=2))
+    return folder
+
+
+def prepare(model: models.Model, cache: Path) -> tuple[dict[str, Path], dict[str, Any]]:
+    """Convert and deploy every side; their folders and their descriptions for the results file."""
+    import shutil
+
+    shutil.rmtree(cache, ignore_errors=True)  # a private cache: nothing of the user's is touched
+    print("converting the guide's way (olive auto-opt int4) ...", file=sys.stderr, flush=True)
+    guide_out = models.guide_converted(model)
+    profile, recipe = slmops_profile(model)
+    print(f"converting and deploying the slmops way ({recipe}) ...", file=sys.stderr, flush=True)
+    slmops_out = models.converted(profile, models.work_dir(model) / "foundry-slmops")
+    base = model.key
+    folders = {
+        "guide": models.guide_deploy(guide_out, cache, f"guide-{base}-int4"),
+        "slmops": models.slmops_deploy(profile, slmops_out, cache, f"slmops-{base}-int4"),
+    }
+    cores = runtime_settings.physical_cores()
+    folders["guide-threads"] = with_config(
+        folders["guide"],
+        cache / "custom" / f"guide-{base}-int4-threads",
+        f"guide-{base}-int4-threads",
+        lambda data: genai_config.session_options(data).update({runtime_settings.INTRA_OP: cores}),
     )
-    return plan.slot.folder
+    native = genai_config.context_length(genai_config.read(slmops_out))
+    folders["slmops-native-context"] = with_config(
+        folders["slmops"],
+        cache / "custom" / f"slmops-{base}-int4-native-context",
+        f"slmops-{base}-int4-native-context",
+        lambda data: data["model"].update(context_length=native),
+    )
+    recipes = {
+        "guide": "olive auto-opt --precision int4 (the guide's command)",
+        "guide-threads": "the guide's files",
+        "slmops": recipe,
+        "slmops-native-context": recipe,
+    }
+    sides = {}
+    for side, folder in folders.items():
+        config = genai_config.read(folder)
+        options = genai_config.session_options(config)
+        sides[side] = {
+            "folder": str(folder),
+            "recipe": recipes[side],
+            "session_options": {k: v for k, v in options.items() if k not in ("log_id", "provider_options")},
+            "context_length": genai_config.context_length(config),
+            "search": config.get("search", {}),
+            "size_bytes": folder_size(folder),
+            "onnx_bytes": models.onnx_bytes(folder),
+            "kv_cache_bytes": genai_config.kv_cache_bytes(config, genai_config.context_length(config)),
+        }
+    return folders, sides
 
 
-def vm_hwm(pid: int | None) -> int | None:
-    """The process's peak resident memory (VmHWM) in bytes: exact, not sampled."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, TypeError):
-        pass
-    return None
-
-
-async def side_run(folder: Path, cache: Path, new_tokens: int) -> dict:
-    """One run in a fresh Foundry Local worker: warm-up, short prompt, 512 tokens, 2,000 tokens."""
+async def side_run(folder: Path, cache: Path, new_tokens: int, lengths: dict[str, int]) -> dict[str, Any]:
+    """One run in a fresh Foundry Local worker: warm-up, the long-answer prompt, then the mid and long prompts."""
+    story = [{"role": "user", "content": LONG_ANSWER}]
     async with make_backend("foundry-local", folder, cache_dir=str(cache)) as backend:
-        await generate_once(backend, GenerationRequest(SHORT_PROMPT, max_new_tokens=8))  # warm-up
-        short = await generate_once(backend, GenerationRequest(SHORT_PROMPT, max_new_tokens=new_tokens))
-        messages, tokens_512 = await prompt_of_length(backend, 512)
-        mid = await generate_once(backend, GenerationRequest(messages, max_new_tokens=16))
-        messages, tokens_2000 = await prompt_of_length(backend, 2000)
-        long = await generate_once(backend, GenerationRequest(messages, max_new_tokens=16))
-        return {
+        await generate_once(backend, GenerationRequest(story, max_new_tokens=8))  # warm-up
+        short = await generate_once(backend, GenerationRequest(story, max_new_tokens=new_tokens))
+        run: dict[str, Any] = {
+            "load_s": backend.resident.load_s,
             "decode_tps": short["decode_tps"],
             "ttft_ms_short": short["ttft_ms"],
-            "tokens_out": short["tokens_out"],
-            "ttft_ms_512": mid["ttft_ms"],
-            "tokens_512": tokens_512,
-            "ttft_ms_2000": long["ttft_ms"],
-            "tokens_2000": tokens_2000,
-            "peak_bytes_2000": vm_hwm(backend.pid),
-            "load_s": backend.resident.load_s,
+            "tokens_out": short.get("tokens_out_runtime") or short["tokens_out"],
+            "tokens_pieces": short["tokens_out"],
+            "finish_reason": short.get("finish_reason"),
+            "forced": bool(short.get("forced_length")),
+            "prompt_short": short["tokens_in"],
         }
+        for name, length in lengths.items():
+            messages, real = await prompt_of_length(backend, length)
+            answer = await generate_once(backend, GenerationRequest(messages, max_new_tokens=16))
+            run[f"ttft_ms_{name}"], run[f"prompt_{name}"] = answer["ttft_ms"], real
+        run["peak_bytes"] = high_water_mark(backend.pid)
+        return run
 
 
-def med(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
-    values = [v / scale for v in values if v is not None]
-    if not values:
-        return "-"
-    return f"{statistics.median(values):.{digits}f} [{min(values):.{digits}f}-{max(values):.{digits}f}]"
-
-
-def session_options(folder: Path) -> str:
-    options = {
-        k: v
-        for k, v in genai_config.session_options(genai_config.read(folder)).items()
-        if k not in ("log_id", "provider_options")
+def derive(doc: dict[str, Any]) -> dict[str, Any]:
+    """Summary, comparisons and targets: a function of the runs alone (the README check recomputes it)."""
+    runs = doc["runs"]
+    comparisons = [pairs.compare(runs, a, b, m, hi, equal_work=eq) for a, b, m, hi, eq in COMPARISONS]
+    judged = not doc["quick"] and (doc["model"] or {}).get("key") == "qwen"
+    values = [pairs.find(comparisons, "slmops", "guide", m).get("median") for m in ("decode_tps", "ttft_ms_mid", "peak_bytes")]
+    return {
+        "summary": pairs.summary(runs, METRICS),
+        "comparisons": comparisons,
+        "targets": targets.judge_all(targets.FOUNDRY, values, judged=judged),
     }
-    return " ".join(f"{k}={v}" for k, v in options.items()) or "defaults (none set)"
+
+
+def tables(doc: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Foundry Local, {doc['model']['name']}: {doc['settings']['rounds']} rounds, sides in turn, a fresh worker per run; "
+        "medians [min-max]"
+    ]
+    for side, figures in doc["summary"].items():
+        cells = ", ".join(f"{m} {f['median']:.4g} [{f['low']:.4g}-{f['high']:.4g}]" for m, f in figures.items())
+        lines.append(f"  {side}: {cells}")
+    lines.append("tokens generated per run (the runtime's count), by side:")
+    for side in SIDES:
+        lines.append(f"  {side}: {[r.get('tokens_out') for r in doc['runs'] if r['side'] == side]}")
+    lines.append("comparisons, a / b per round: median [min-max], verdict")
+    for c in doc["comparisons"]:
+        lines.append(f"  {c['a']} / {c['b']} {c['metric']}: {pairs.ratio_text(c)}, {c['verdict']}")
+    lines.append("targets:")
+    return lines + targets.lines(doc["targets"])
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    qwen = locations.demo_model_dir().parent / QWEN
-    parser.add_argument(
-        "--model",
-        type=Path,
-        default=qwen if qwen.is_dir() else locations.demo_model_dir(),
-        help="the Hugging Face folder both sides start from",
-    )
-    parser.add_argument(
-        "--candidate",
-        help=f"slmops' recipe, as a tuner candidate (default {SLMOPS_CANDIDATE} on the Qwen built-in, else {WINNER})",
-    )
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--tokens", type=int, default=128, help="new tokens of the short prompt (decode speed)")
-    parser.add_argument("--reuse", action="store_true", help="keep the conversions of an earlier run of this script")
+    parser = cli.parser(__doc__, runs=5, quick_runs=2)
+    parser.add_argument("--tokens", type=int, help="tokens asked of the long-answer prompt (default 128; --quick 64)")
     args = parser.parse_args()
-    model = args.model.expanduser().resolve()
-    args.candidate = args.candidate or (SLMOPS_CANDIDATE if model.name == QWEN else WINNER)
-    work = locations.models_dir() / f"bench-foundry-{model.name}"
-    cache = work / "foundry-cache"  # a private cache: nothing of the user's is touched
-    shutil.rmtree(cache, ignore_errors=True)
-    guide_out, slmops_out = work / "guide-int4", work / f"slmops-{args.candidate.replace(':', '_')}"
-    if not (args.reuse and (guide_out / "genai_config.json").is_file()):
-        shutil.rmtree(guide_out, ignore_errors=True)
-        print("converting the guide's way (olive auto-opt int4) ...", file=sys.stderr, flush=True)
-        guide_convert(model, guide_out)
-    print(f"converting and deploying the slmops way ({args.candidate}) ...", file=sys.stderr, flush=True)
-    sides = {
-        "guide": guide_deploy(guide_out, cache, f"guide-{model.name.lower()}-int4"),
-        "slmops": slmops_convert_and_deploy(model, args.candidate, slmops_out, cache, args.reuse),
-    }
-    runs: dict[str, list[dict]] = {"guide": [], "slmops": []}
-    for i in range(args.runs):
-        for side in ("guide", "slmops") if i % 2 == 0 else ("slmops", "guide"):
-            runs[side].append(asyncio.run(side_run(sides[side], cache, args.tokens)))
-            r = runs[side][-1]
-            print(
-                f"run {i + 1}/{args.runs} {side:6}: decode {r['decode_tps']:.1f} tok/s, TTFT {r['ttft_ms_short']:.0f} / "
-                f"{r['ttft_ms_512']:.0f} / {r['ttft_ms_2000']:.0f} ms, peak {r['peak_bytes_2000'] / 2**30:.2f} GB",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    print(
-        f"\nFoundry Local (foundry-local-sdk, ChatSession, streaming), {model.name}, {args.runs} alternating runs, "
-        "fresh process per run; medians [min-max]"
+    model = models.resolve(args.model, args.quick)
+    rounds = cli.rounds(args)
+    tokens = args.tokens or (64 if args.quick else 128)
+    cache = models.work_dir(model) / "foundry-cache"
+    lengths = QUICK_LENGTHS if args.quick else LENGTHS
+    settings = {"rounds": rounds, "tokens": tokens, "prompt": LONG_ANSWER, "lengths": lengths, "order": "rotating"}
+    doc = record.start(SCRIPT, model.to_dict(), args, settings)
+    folders, doc["sides"] = prepare(model, cache)
+    take_turns(
+        doc, list(SIDES), rounds, lambda side: asyncio.run(side_run(folders[side], cache, tokens, lengths)), (BackendError,)
     )
-    rows = (
-        ("decode tok/s (short prompt)", "decode_tps", 1, 1),
-        ("TTFT short prompt, ms", "ttft_ms_short", 1, 0),
-        ("TTFT 512 tokens, ms", "ttft_ms_512", 1, 0),
-        ("TTFT 2,000 tokens, ms", "ttft_ms_2000", 1, 0),
-        ("peak memory at 2,000 tokens, GB", "peak_bytes_2000", 2**30, 2),
-    )
-    print(f"{'':34} {'guide':>24} {'slmops':>24}   slmops / guide per run")
-    for label, key, scale, digits in rows:
-        g, s = [r[key] for r in runs["guide"]], [r[key] for r in runs["slmops"]]
-        ratios = [b / a for a, b in zip(g, s) if a and b]
-        print(f"{label:34} {med(g, scale, digits):>24} {med(s, scale, digits):>24}   {med(ratios, digits=2)}")
-    sizes = {side: folder_size(folder) for side, folder in sides.items()}
-    print(
-        f"{'size on disk, MB':34} {sizes['guide'] / 2**20:>24.0f} {sizes['slmops'] / 2**20:>24.0f}   "
-        f"{sizes['slmops'] / sizes['guide']:.2f}"
-    )
-    print(
-        f"tokens: short prompt {runs['guide'][0]['tokens_out']} / {runs['slmops'][0]['tokens_out']} generated, "
-        f"prompts of {runs['guide'][0]['tokens_512']} / {runs['guide'][0]['tokens_2000']} tokens (guide), "
-        f"{runs['slmops'][0]['tokens_512']} / {runs['slmops'][0]['tokens_2000']} (slmops)"
-    )
-    for side, folder in sides.items():
-        context = genai_config.context_length(genai_config.read(folder))
-        print(f"{side}: {folder}  (session options: {session_options(folder)}; context_length {context})")
-    if model.name != QWEN:
-        print("\nno target on this model (the targets are for the Qwen2.5-Coder-0.5B built-in)")
-        return 0
-    print("\ntargets (Qwen2.5-Coder-0.5B built-in):")
-    met_all = True
-    for key, (higher, target) in TARGETS.items():
-        ratios = [s[key] / g[key] for g, s in zip(runs["guide"], runs["slmops"]) if g[key] and s[key]]
-        ratio = statistics.median(ratios)
-        met = ratio >= target if higher else ratio <= target
-        met_all &= met
-        print(f"  {key}: slmops / guide {ratio:.2f} (target {'>=' if higher else '<='} {target}): {'MET' if met else 'NOT MET'}")
-    print(f"all targets {'MET' if met_all else 'NOT MET'}")
-    return 0
+    return record.emit(record.finish(doc, derive(doc)), args, tables(doc))
 
 
 if __name__ == "__main__":

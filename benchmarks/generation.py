@@ -1,158 +1,136 @@
-"""Does the app's generation path cost speed? Decode tokens/s through the app vs a bare loop, same model, one run.
+"""Does the app's generation path cost speed? Decode through slmops' worker against a bare ONNX Runtime GenAI loop.
 
-    .venv/bin/python benchmarks/generation.py [ONNX_DIR] [--hf DIR] [--tokens N] [--runs R]
+    python -m benchmarks.generation [--model demo|qwen|DIR] [--onnx DIR] [--tokens 128] [--runs 5] [--quick] [--json]
 
-Each run measures both sides in fresh processes, alternating which goes first
-(A B, B A, ...): the app (worker subprocess + event stream + backend, timed as
-its consumer sees the tokens arrive) and a bare ONNX Runtime GenAI loop in a
-process of its own that never imports torch. Each side loads the model, makes
-one warm-up generation, then one measured greedy generation. Both sides must
-generate the same number of tokens, else the run is not comparable and the
-script says so. Prints the per-run ratios app / bare, their median and spread
-(target: median >= 0.97), the extra time to first token, and, for reference,
-transformers on the fp32 source model (also in a process of its own).
+The model's profile conversion (made once and reused, or ``--onnx``) is run by two sides in fresh processes,
+alternating which goes first each round: ``app`` (slmops' worker subprocess, its event stream and backend,
+timed as its consumer sees the tokens arrive) and ``bare`` (``benchmarks.lib.ort_run``: a bare loop in a
+process of its own that never imports torch). Both load the model, warm up, then generate exactly
+``--tokens`` tokens greedily after the same chat prompt (a minimum length is set on both, so the work is
+equal: a run whose counts differ is refused). The ratio app / bare per round is held to the target of
+``benchmarks/lib/targets.py`` on full runs. For reference, transformers fp32 on the source decodes the same
+number of tokens once (its figure covers the whole ``generate`` call, prefill included).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks.lib import cli, fresh, hf_reference, models, ort_run, pairs, record, targets
+from benchmarks.lib.turns import take_turns
+from engine.backends.base import BackendError
+from engine.bench.prompts import LONG_ANSWER
 
-from benchmarks.fresh import json_from_fresh_process  # noqa: E402
-from engine.base import locations  # noqa: E402
-from engine.onnx import genai_config  # noqa: E402
-
-PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper and the sea."}]
-
-
-def bare_run(folder: Path, new_tokens: int) -> dict:
-    """One fresh-process run of the bare loop: load, warm up, one greedy generation timed like the worker times it."""
-    import onnxruntime_genai as og
-
-    model = og.Model(str(folder))
-    tokenizer = og.Tokenizer(model)
-
-    def generate() -> dict:
-        started = time.perf_counter()
-        tokens = tokenizer.encode(tokenizer.apply_chat_template(json.dumps(PROMPT), add_generation_prompt=True))
-        params = og.GeneratorParams(model)
-        params.set_search_options(max_length=len(tokens) + new_tokens, do_sample=False, repetition_penalty=1.0)
-        generator = og.Generator(model, params)
-        stream = tokenizer.create_stream()
-        generator.append_tokens(tokens)
-        first, count = None, 0
-        while not generator.is_done():
-            generator.generate_next_token()
-            stream.decode(generator.get_next_tokens()[0])
-            count += 1
-            first = first or time.perf_counter()
-        last = time.perf_counter()
-        return {"ttft_ms": (first - started) * 1000, "decode_tps": (count - 1) / (last - first), "tokens_out": count}
-
-    generate()  # warm-up
-    return generate()
+SCRIPT = "generation"
+SIDES = ("app", "bare")
 
 
-def transformers_run(folder: Path, new_tokens: int) -> dict:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
-    ids = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True, return_tensors="pt", return_dict=True)
-    with torch.inference_mode():
-        model.generate(**ids, max_new_tokens=4, do_sample=False)  # warm-up
-        started = time.perf_counter()
-        out = model.generate(**ids, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False)
-        elapsed = time.perf_counter() - started
-    return {"decode_tps": (out.shape[1] - ids["input_ids"].shape[1]) / elapsed}
-
-
-def in_fresh_process(mode: str, folder: Path, new_tokens: int) -> dict:
-    """Run ``mode`` (bare or transformers) of this script in a new Python process; its JSON result."""
-    return json_from_fresh_process([__file__, str(folder), f"--{mode}", "--tokens", str(new_tokens)], f"the {mode} side")
-
-
-async def app_run(folder: Path, new_tokens: int) -> dict:
-    """One run through the app, in a fresh worker: warm-up, then one generation timed from the consumer's side."""
+async def app_run(folder: Path, new_tokens: int) -> dict[str, Any]:
+    """One run through the app, in a fresh worker: warm-up, then one generation timed from the consumer's side
+    (``engine.endpoint.bench.timed``, the clock the endpoint bench uses for both of its sides)."""
     from engine.backends.base import GenerationRequest
     from engine.backends.ort_genai import OrtGenaiBackend
     from engine.bench.latency import generate_once
+    from engine.endpoint.bench import timed
     from engine.process.events import Result, Token
 
-    request = GenerationRequest(PROMPT, max_new_tokens=new_tokens)
+    request = GenerationRequest([{"role": "user", "content": LONG_ANSWER}], max_new_tokens=new_tokens, min_new_tokens=new_tokens)
     async with OrtGenaiBackend(folder) as backend:
-        await generate_once(backend, request)  # warm-up
-        sent = time.perf_counter()
-        arrivals, tokens_out = [], None
+        await generate_once(backend, GenerationRequest(request.messages, max_new_tokens=4))  # warm-up
+        sent, arrivals, result = time.perf_counter(), [], {}
         async for event in backend.generate(request):
             if isinstance(event, Token):  # tokens come in batches; the index counts the tokens so far
                 arrivals.append((time.perf_counter(), event.index))
             elif isinstance(event, Result):
-                tokens_out = event.data.get("tokens_out")
-    (t0, n0), (t1, n1) = arrivals[0], arrivals[-1]
-    return {"ttft_ms": (t0 - sent) * 1000, "decode_tps": (n1 - n0) / (t1 - t0), "tokens_out": tokens_out}
+                result = event.data
+        sample = timed(sent, arrivals, time.perf_counter(), None)
+    return {
+        "ttft_ms": sample.ttft_ms,
+        "decode_tps": sample.decode_tps,
+        "tokens_out": sample.tokens_out,
+        "forced": bool(result.get("forced_length")),
+        "prompt": result.get("tokens_in"),
+    }
 
 
-def spread(values: list[float]) -> str:
-    return f"{statistics.median(values):.3f} [{min(values):.3f}-{max(values):.3f}]"
+def bare_run(folder: Path, new_tokens: int) -> dict[str, Any]:
+    got = fresh.json_from(ort_run.argv(folder, new=new_tokens), "the bare loop")
+    short = got["short"]
+    return {
+        "ttft_ms": short["ttft_ms"],
+        "decode_tps": short["decode_tps"],
+        "tokens_out": short["tokens"]["generated"],
+        "forced": short["tokens"]["forced"],
+        "prompt": short["tokens"]["prompt"],
+    }
+
+
+def derive(doc: dict[str, Any]) -> dict[str, Any]:
+    runs = [r for r in doc["runs"] if r["side"] in SIDES]
+    decode = pairs.compare(runs, "app", "bare", "decode_tps", True, equal_work=True)
+    ttft = pairs.compare(runs, "app", "bare", "ttft_ms", False)
+    return {
+        "summary": pairs.summary(doc["runs"], ["decode_tps", "ttft_ms", "tokens_out"]),
+        "comparisons": [decode, ttft],
+        "targets": targets.judge_all(targets.GENERATION, [decode.get("median")], judged=not doc["quick"]),
+    }
+
+
+def tables(doc: dict[str, Any]) -> list[str]:
+    lines = [
+        f"{doc['sides']['app']['folder']}: {doc['settings']['tokens']} tokens, {doc['settings']['rounds']} alternating rounds"
+    ]
+    for side, figures in doc["summary"].items():
+        lines.append(
+            f"  {side}: " + ", ".join(f"{m} {f['median']:.4g} [{f['low']:.4g}-{f['high']:.4g}]" for m, f in figures.items())
+        )
+    lines.append(f"tokens per run: { {s: [r.get('tokens_out') for r in doc['runs'] if r['side'] == s] for s in SIDES} }")
+    for c in doc["comparisons"]:
+        lines.append(f"{c['a']} / {c['b']} {c['metric']}: {pairs.ratio_text(c, 3)}, {c['verdict']}")
+    return [*lines, "targets:", *targets.lines(doc["targets"])]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", type=Path, default=locations.models_dir() / "demo-int4")
-    parser.add_argument(
-        "--hf", type=Path, default=locations.demo_model_dir(), help="fp32 Hugging Face source (transformers reference)"
-    )
-    parser.add_argument("--tokens", type=int, default=128)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)  # one bare-loop run, in this (fresh) process
-    parser.add_argument("--transformers", action="store_true", help=argparse.SUPPRESS)
+    parser = cli.parser(__doc__, runs=5, quick_runs=3)
+    parser.add_argument("--onnx", type=Path, help="a converted folder (default: the model's profile conversion)")
+    parser.add_argument("--tokens", type=int, help="tokens generated per run (default 128; --quick 64)")
     args = parser.parse_args()
-    if args.bare or args.transformers:
-        print(json.dumps((bare_run if args.bare else transformers_run)(args.model, args.tokens)))
-        return 0
-    if not genai_config.exists(args.model):
-        print(f"{args.model} holds no genai_config.json: give a converted model folder.", file=sys.stderr)
-        return 2
-    app, bare = [], []
-    for i in range(args.runs):
-        for side in ("app", "bare") if i % 2 == 0 else ("bare", "app"):
-            if side == "app":
-                app.append(asyncio.run(app_run(args.model, args.tokens)))
-            else:
-                bare.append(in_fresh_process("bare", args.model, args.tokens))
-        print(
-            f"run {i + 1}/{args.runs}: app {app[-1]['decode_tps']:.1f} tok/s ({app[-1]['tokens_out']} tokens), "
-            f"bare {bare[-1]['decode_tps']:.1f} tok/s ({bare[-1]['tokens_out']} tokens)",
-            file=sys.stderr,
-        )
-    mismatched = [(a["tokens_out"], b["tokens_out"]) for a, b in zip(app, bare) if a["tokens_out"] != b["tokens_out"]]
-    ratios = [a["decode_tps"] / b["decode_tps"] for a, b in zip(app, bare)]
-    extra_ttft = [a["ttft_ms"] - b["ttft_ms"] for a, b in zip(app, bare)]
-    print(f"model: {args.model}  ({args.tokens} new tokens, {args.runs} alternating runs, fresh processes, medians [min-max])")
-    print(
-        f"tokens generated, app / bare : {app[0]['tokens_out']} / {bare[0]['tokens_out']}"
-        + (f"   NOT THE SAME in {len(mismatched)} run(s): {mismatched}" if mismatched else " (the same in every run)")
+    model = models.resolve(args.model, args.quick)
+    rounds, tokens = cli.rounds(args), args.tokens or (64 if args.quick else 128)
+    folder = args.onnx or models.converted(models.profile_for(model), models.work_dir(model) / "profile-conversion")
+    doc = record.start(SCRIPT, model.to_dict(), args, {"rounds": rounds, "tokens": tokens, "prompt": LONG_ANSWER})
+    doc["sides"] = {
+        "app": {"folder": str(folder), "how": "slmops' worker and backend, timed by the consumer"},
+        "bare": {"folder": str(folder), "how": "benchmarks/lib/ort_run.py, a bare loop"},
+        "transformers-fp32": {"folder": str(model.path), "how": "transformers generate, fp32, reference, not paired"},
+    }
+    take_turns(
+        doc,
+        list(SIDES),
+        rounds,
+        lambda side: asyncio.run(app_run(folder, tokens)) if side == "app" else bare_run(folder, tokens),
+        (fresh.RunFailed, BackendError),
     )
-    print(f"decode tok/s through the app : {statistics.median(a['decode_tps'] for a in app):8.1f}")
-    print(f"decode tok/s bare ORT GenAI  : {statistics.median(b['decode_tps'] for b in bare):8.1f}")
-    print(f"per-run ratios app / bare    : {', '.join(f'{r:.3f}' for r in ratios)}")
-    median = statistics.median(ratios)
-    print(f"ratio app / bare             : {spread(ratios)}   (target: median >= 0.97: {'MET' if median >= 0.97 else 'NOT MET'})")
-    print(f"extra time to first token    : {statistics.median(extra_ttft):8.1f} ms [{min(extra_ttft):.1f}-{max(extra_ttft):.1f}]")
-    if args.hf.is_dir():
-        hf = in_fresh_process("transformers", args.hf, args.tokens)
-        print(f"transformers fp32 tok/s      : {hf['decode_tps']:8.1f}   ({args.hf.name}, reference, one run)")
-    return 1 if mismatched else 0
+    try:
+        got = fresh.json_from(hf_reference.argv(model.path, decode=tokens), "transformers")
+        doc["runs"].append(
+            {
+                "round": 0,
+                "position": 0,
+                "side": "transformers-fp32",
+                "error": None,
+                "decode_tps": got["decode_tps"],
+                "tokens_out": got["tokens"]["generated"],
+                "forced": True,
+            }
+        )
+    except fresh.RunFailed as exc:
+        doc["errors"].append(str(exc))
+    return record.emit(record.finish(doc, derive(doc)), args, tables(doc))
 
 
 if __name__ == "__main__":

@@ -7,11 +7,13 @@ for the answer fits the model's context; the caller shows the notice.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import ClassVar
 
 from engine.backends.base import BackendError, GenerationBackend, GenerationRequest
+from engine.model.sampling import ModelConfig, Sampling
 from engine.process.events import Error, Event, Result
+from engine.profiles.profile import Profile
 
 
 @dataclass(frozen=True)
@@ -30,14 +32,11 @@ class Turn:
 
 
 @dataclass
-class Settings:
-    """The ModelConfig parameters of the guide, plus the answer length; editable between messages."""
+class Settings(ModelConfig):
+    """The guide's ModelConfig (its max_length is the context the conversation may use, capped by the model's),
+    plus the answer length; editable between messages."""
 
     max_new_tokens: int = 256
-    temperature: float = 0.0
-    top_p: float = 1.0
-    repetition_penalty: float = 1.0
-    max_length: int = 2048  # the context the conversation may use (capped by the model's)
 
 
 @dataclass
@@ -76,14 +75,7 @@ class Conversation:
             dropped += 1
 
     def request(self, message: str) -> GenerationRequest:
-        s = self.settings
-        return GenerationRequest(
-            self.messages(message),
-            max_new_tokens=s.max_new_tokens,
-            temperature=s.temperature,
-            top_p=s.top_p,
-            repetition_penalty=s.repetition_penalty,
-        )
+        return GenerationRequest(self.messages(message), self.settings.max_new_tokens, Sampling.of(self.settings))
 
     async def send(self, backend: GenerationBackend, message: str) -> AsyncIterator[Event]:
         """Fit, then stream the answer; the turn is kept once a Result arrives (a stopped answer too)."""
@@ -100,3 +92,9 @@ class Conversation:
                 self.turns.append(Turn(message, event.data.get("text", "")))
                 self.tokens_in_context += int(event.data.get("tokens_out", 0))
             yield event
+
+
+def conversation_for(profile: Profile) -> Conversation:
+    """A new conversation as the profile sets it up: its system prompt, ModelConfig and answer length."""
+    settings = Settings(**asdict(profile.deploy.model_config), max_new_tokens=profile.chat.max_new_tokens)
+    return Conversation(profile.chat.system_prompt, settings)

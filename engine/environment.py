@@ -34,7 +34,7 @@ PROBE_TIMEOUT_S = 60.0  # importing onnxruntime takes a second; a busy machine, 
 COMMAND_TIMEOUT_S = 10.0
 INSTALL_FIX = "Install the tested toolchain: make install (pip install -c constraints.txt -e '.[ml]')"
 
-# The combination measured to work together (TOOLCHAIN.md); constraints.txt pins
+# The combination tested to work together (docs/toolchain.md); constraints.txt pins
 # the same versions, and a test keeps the two in step.
 TESTED: dict[str, str] = {
     "olive-ai": "0.13.0",
@@ -90,7 +90,12 @@ def check_ram(available: int | None = None) -> Check:
     value = f"{human_gb(available)} free of {human_gb(total)}"
     if available >= MIN_FREE_RAM:
         return Check("Free RAM", "pass", value)
-    return Check("Free RAM", "warn", value, "Under 8 GB free: close other programs; small models still convert, 1B+ may not")
+    return Check(
+        "Free RAM",
+        "warn",
+        value,
+        f"Under {MIN_FREE_RAM // GB} GB free: close other programs; small models still convert, 1B+ may not",
+    )
 
 
 def existing_parent(path: Path) -> Path:
@@ -109,7 +114,7 @@ def check_disk(folder: Path | None = None) -> Check:
     if free < MIN_FREE_DISK:
         return Check("Free disk", "fail", value, fix)
     if free < WARN_FREE_DISK:
-        return Check("Free disk", "warn", value, fix + " (a 1B model needs about 10 GB while converting)")
+        return Check("Free disk", "warn", value, fix + f" (a 1B model needs about {WARN_FREE_DISK // GB} GB while converting)")
     return Check("Free disk", "pass", value)
 
 

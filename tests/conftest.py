@@ -96,13 +96,14 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def demo_onnx_int4(demo_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo model converted the guide's way (olive auto-opt, int4, CPU) by slmops' own convert, verified."""
     from engine.convert.plan import run_conversion
-    from engine.profiles.profile import ConvertSection, ModelSection, Profile
+    from engine.profiles.profile import ModelSection, Profile
+    from engine.recipes.catalog import ConvertSettings
 
     out = tmp_path_factory.mktemp("onnx") / "demo-int4"
     profile = Profile(
         name="demo",
         model=ModelSection(path=str(demo_model)),
-        convert=ConvertSection(method="auto-opt", precision="int4", output=str(out)),
+        convert=ConvertSettings(method="auto-opt", precision="int4", output=str(out)),
     )
     job = asyncio.run(run_conversion(profile))
     assert job.finished.ok, f"converting the demo model failed: {job.error}"

@@ -11,7 +11,8 @@ import psutil
 from textual.pilot import Pilot
 
 from engine.process.jobs import REGISTRY, Job
-from engine.profiles.profile import ConvertSection, ModelSection, Profile
+from engine.profiles.profile import ModelSection, Profile
+from engine.recipes.catalog import ConvertSettings
 
 
 async def wait_for(pilot: Pilot, condition: Callable[[], object], timeout: float = 120.0) -> None:
@@ -41,7 +42,7 @@ def gone(pid: int) -> bool:
 
 
 def profile_for(model: Path, output: Path, **convert) -> Profile:
-    return Profile(name="t", model=ModelSection(path=str(model)), convert=ConvertSection(output=str(output), **convert))
+    return Profile(name="t", model=ModelSection(path=str(model)), convert=ConvertSettings(output=str(output), **convert))
 
 
 class Watch:
@@ -96,14 +97,33 @@ def deploy_default(source: Path, cache: Path):
 
 
 def measure_llama(threads: int) -> None:
-    """A tune history in which the tuner measured ``threads`` intra-op threads best for llama."""
+    """A tune history in which the tuner measured ``threads`` intra-op threads best for llama (a full run)."""
     from engine.onnx import tune_history
 
     report = {
         "state": "complete",
         "created": "2026-11-25T23:00:00",
+        "runs": 5,
+        "judged": True,
         "chosen": "c",
         "chosen_settings": {"intra_op_num_threads": threads},
         "candidates": [{"name": "c", "recipe": "rtn-int4-head8", "settings": {}, "error": None}],
     }
     assert tune_history.record(report, "llama")
+
+
+def int4_weight_bytes(config: dict) -> int:
+    """What "every MatMul and the embedding in 4 bits, blocks of 128, asymmetric" should weigh, from a Hugging
+    Face ``config.json``: the layers' linear weights, the embedding and lm_head (one tensor each in the ONNX
+    graph, tied or not), each at half a byte per weight plus an fp32 scale and a packed zero point per block."""
+    h, i, layers = config["hidden_size"], config["intermediate_size"], config["num_hidden_layers"]
+    kv = h // config["num_attention_heads"] * config.get("num_key_value_heads", config["num_attention_heads"])
+    per_layer = 2 * h * h + 2 * h * kv + 3 * h * i
+    weights = layers * per_layer + 2 * config["vocab_size"] * h
+    return round(weights * (0.5 + 4 / 128 + 0.5 / 128))
+
+
+def perplexity_bound(fp32: float, max_increase: float) -> tuple[float, float]:
+    """The perplexity an int4 model may have, from fp32's scored the same way in the same test: at most the
+    tuner's bound over it, and not better than it by more than 2 % (a scoring bug, not a better model)."""
+    return fp32 * 0.98, fp32 * (1 + max_increase)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Iterable
 
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, TabbedContent
 
 from engine.process import journal
@@ -30,8 +31,9 @@ from tui.widgets.jobs_status import JobsStatus
 
 PANELS: tuple[type[Panel], ...] = (EnvironmentPanel, ConvertPanel, CachePanel, ChatPanel)
 DEFAULT_PROFILE = "demo"
-# Actions that open a screen over the panels: not from inside another of the app's screens.
-MAIN_SCREEN_ACTIONS = {"show_panel", "pick_profile", "pipeline", "tune"}
+# Actions for the panels, never from over another of the app's screens (the palette offers the app's actions on every
+# screen): the tuner and the pipeline run the profile they were opened with, which must not be swapped under them.
+MAIN_SCREEN_ACTIONS = {"show_panel", "pick_profile", "new_profile", "edit_profile", "pipeline", "tune"}
 
 
 def panel_id(panel_cls: type[Panel]) -> str:
@@ -46,10 +48,10 @@ class SlmopsApp(App[int]):
     BINDINGS = [
         # The tab labels show these keys already; the footer keeps its room for the panel's own.
         *(
-            Binding(p.KEY, f"show_panel('{panel_id(p)}')", f"Show {p.TITLE}", show=False, tooltip=f"the {p.TITLE} panel")
+            Binding(p.KEY, f"show_panel('{panel_id(p)}')", f"Show {p.TITLE}", show=False, tooltip=f"show the {p.TITLE} panel")
             for p in PANELS
         ),
-        Binding("p", "pick_profile", "Profile", tooltip="pick another profile"),
+        Binding("p", "pick_profile", "Profile", tooltip="pick a profile: open another one"),
         Binding(
             "n",
             "new_profile",
@@ -63,23 +65,23 @@ class SlmopsApp(App[int]):
             "edit_profile",
             "Edit profile",
             show=False,
-            tooltip="edit the profile's common settings (a shipped example is saved as a copy in your folder)",
+            tooltip="edit the profile: its common settings (a shipped example is saved as a copy in your folder)",
         ),
         Binding(
             "g",
             "pipeline",
             "Run all",
-            tooltip="run the whole pipeline (after confirming): checks, convert, verify, deploy, a quick benchmark "
+            tooltip="run all the pipeline's stages (after confirming): checks, convert, verify, deploy, a quick benchmark "
             "and a report; stages whose inputs did not change are skipped (`slmops run` headless)",
         ),
         Binding(
             "t",
             "tune",
             "Tune",
-            tooltip="recipe tuner: convert with several recipes, measure each, apply the fastest that keeps quality "
-            "(`slmops tune` headless)",
+            tooltip="tune the recipe (the recipe tuner): convert with several recipes, measure each, apply the fastest "
+            "that keeps quality (`slmops tune` headless)",
         ),
-        Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="show the help: every key and what it does"),
         Binding("q", "quit", "Quit", tooltip="quit; running jobs are cancelled"),
     ]
 
@@ -101,14 +103,22 @@ class SlmopsApp(App[int]):
     def on_mount(self) -> None:
         # Textual leaves SIGTERM to Python, which would end the app without ending its workers.
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread (some test runners)
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(self._end_on_signal()))
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self._on_sigterm)
         self._load_profile(self._profile_arg or DEFAULT_PROFILE, explicit=self._profile_arg is not None)
         self.report_interrupted()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        # The palette offers our quit (it ends the jobs first) from BINDINGS: Textual's would be a second "Quit".
+        return (command for command in super().get_system_commands(screen) if command.title != "Quit")
 
     def report_interrupted(self) -> None:
         """Clean up after runs a killed app left behind, and say so."""
         for entry in journal.recover():
             self.notify(entry.message(), title="Interrupted run", severity="warning", timeout=30)
+
+    def _on_sigterm(self) -> None:
+        # a worker, not a bare task: the app keeps it until it ends (the loop holds tasks only weakly)
+        self.run_worker(self._end_on_signal(), group="end-on-signal")
 
     async def _end_on_signal(self) -> None:
         # The runs stay in the journal: the next start reports them as interrupted.

@@ -1,6 +1,8 @@
-"""The command palette: the app's keys and those of the panel or screen on show, from their bindings."""
+"""The command palette: the app's keys and those of the panels or the screen on show, from their bindings."""
 
 from __future__ import annotations
+
+from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
@@ -8,16 +10,18 @@ from tui import keymap
 
 
 class SlmopsCommands(Provider):
-    def _commands(self):
-        return keymap.palette(self.app, self.screen)
+    async def _run(self, offer: keymap.Offer) -> None:
+        if offer.panel:
+            self.app.show_panel(offer.panel)
+        await self.app.run_action(offer.command.binding.action, offer.node)
 
     async def discover(self) -> Hits:
-        for title, help_text, callback in self._commands():
-            yield DiscoveryHit(title, callback, help=help_text)
+        for offer in keymap.palette(self.app, self.screen):
+            yield DiscoveryHit(offer.command.title, partial(self._run, offer), help=offer.command.help)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for title, help_text, callback in self._commands():
-            score = matcher.match(title)
+        for offer in keymap.palette(self.app, self.screen):
+            score = matcher.match(offer.command.title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+                yield Hit(score, matcher.highlight(offer.command.title), partial(self._run, offer), help=offer.command.help)

@@ -1,11 +1,13 @@
 """Keys are declared once, in ``BINDINGS``: the help screen and the command palette are made from them.
 
-A binding's ``description`` names it (footer, palette title) and its ``tooltip``
-says more (help, palette help). Sections: the app's keys, each panel's, then
-each screen's. Screens are found, not listed: every ``Screen`` subclass with
-bindings in a module of ``tui.screens`` or ``tui.widgets`` has a section, so a
-new screen shows in the help without being named here. ``HELP`` (Textual's
-own class variable) is a short Markdown introduction to a section.
+A binding's ``description`` is its short label (footer) and its ``tooltip`` says
+what it does (help). The tooltip's lead, before any colon, semicolon or
+parenthesis, names it in the palette in the words a user looks for ("Run the
+quick benchmark"). Sections: the app's keys, each panel's, then each screen's.
+Screens are found, not listed: every ``Screen`` subclass with bindings in a
+module of ``tui.screens`` (where every screen lives) has a section, so a new
+screen shows in the help without being named here. ``HELP`` (Textual's own
+class variable) is a short Markdown introduction to a section.
 """
 
 from __future__ import annotations
@@ -14,9 +16,8 @@ import importlib
 import inspect
 import pkgutil
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial
 from itertools import groupby
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from textual.keys import format_key
 from textual.screen import Screen
 
 INTRO = Path(__file__).with_name("help.md")
-SCREEN_PACKAGES = ("tui.screens", "tui.widgets")
+SCREENS_PACKAGE = "tui.screens"
 
 
 @dataclass(frozen=True)
@@ -71,23 +72,22 @@ def screen_title(cls: type[Screen]) -> str:
 
 
 def screen_classes() -> list[type[Screen]]:
-    """Every screen of the app with keys of its own, in the modules of ``SCREEN_PACKAGES``.
+    """Every screen of the app with keys of its own, in the modules of ``SCREENS_PACKAGE``.
 
     Imports those modules: done when the help opens, never at start-up.
     """
     found: dict[str, type[Screen]] = {}
-    for package_name in SCREEN_PACKAGES:
-        package = importlib.import_module(package_name)
-        for info in pkgutil.iter_modules(package.__path__):
-            module = importlib.import_module(f"{package_name}.{info.name}")
-            for value in vars(module).values():
-                if (
-                    inspect.isclass(value)
-                    and issubclass(value, Screen)
-                    and value.__module__ == module.__name__
-                    and own_bindings(value)
-                ):
-                    found[value.__qualname__] = value
+    package = importlib.import_module(SCREENS_PACKAGE)
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{SCREENS_PACKAGE}.{info.name}")
+        for value in vars(module).values():
+            if (
+                inspect.isclass(value)
+                and issubclass(value, Screen)
+                and value.__module__ == module.__name__
+                and own_bindings(value)
+            ):
+                found[value.__qualname__] = value
     return sorted(found.values(), key=screen_title)
 
 
@@ -113,34 +113,64 @@ def help_markdown(all_sections: list[Section]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def commands(title: str, bindings: Iterable[Binding]) -> list[Command]:
-    """The palette's commands for one section's bindings (one per action)."""
+def lead_and_rest(binding: Binding) -> tuple[str, str]:
+    """A binding's tooltip split at its first colon, semicolon or parenthesis: what the key does, then the details."""
+    text = describe(binding)
+    found = re.search(r": |; | \(", text)
+    if found is None:
+        return text, ""
+    rest = text[found.end() :]
+    return text[: found.start()], rest.replace(")", "", 1) if found.group() == " (" else rest
+
+
+def command_title(binding: Binding) -> str:
+    """The palette's name for a binding: the lead of its tooltip, in the words a user looks for ("Run the quick benchmark")."""
+    lead = lead_and_rest(binding)[0]
+    return lead[:1].upper() + lead[1:]
+
+
+def commands(bindings: Iterable[Binding], where: str = "") -> list[Command]:
+    """The palette's commands for one section's bindings (one per action); ``where`` names the panel they act in.
+
+    A command's help is the rest of its tooltip (its title says the lead) and its key.
+    """
     result: list[Command] = []
-    for (_, text), group in groupby(bindings, key=lambda b: (b.action, b.description)):
+    for _, group in groupby(bindings, key=lambda b: (b.action, describe(b))):
         group = list(group)
-        keys = ", ".join(key_display(b) for b in group)
-        name = f"{title}: {text}" if title else text
-        tip = group[0].tooltip or group[0].description
-        result.append(Command(name, f"{tip} (key {keys})", group[0]))
+        key = f"key {', '.join(key_display(b) for b in group)}" + (f" in the {where}" if where else "")
+        rest = lead_and_rest(group[0])[1]
+        result.append(Command(command_title(group[0]), f"{rest} ({key})" if rest else key, group[0]))
     return result
 
 
-def palette(app, screen: Screen) -> list[tuple[str, str, Callable[[], object]]]:
-    """What the palette offers on ``screen``: the app's keys, then those of the panel or screen on show.
+@dataclass(frozen=True)
+class Offer:
+    """A command the palette offers now: it runs ``command``'s action on ``node``, after showing ``panel`` if set."""
 
-    Only actions that ``check_action`` allows now are offered.
+    command: Command
+    node: DOMNode
+    panel: str = ""  # the id of a panel not on show
+
+
+def palette(app, screen: Screen) -> list[Offer]:
+    """What the palette offers on ``screen``: the app's keys, then the screen's own.
+
+    Over the panels, every panel's: the one on show first, then the others, which show their
+    panel first (their ``esc`` is left out: it acts on what is on show). Only actions that
+    ``check_action`` allows now are offered.
     """
-    owners: list[tuple[str, DOMNode]] = [("", app)]
+    owners: list[tuple[DOMNode, list[Command], str]] = [(app, commands(own_bindings(type(app))), "")]
     if screen is app.screen_stack[0]:
-        panel = app.current_panel()
-        if panel is not None:
-            owners.append((panel.TITLE, panel))
+        shown = app.current_panel()
+        for panel in sorted(app.panels(), key=lambda p: p is not shown):
+            bindings = [b for b in own_bindings(type(panel)) if panel is shown or b.key != "escape"]
+            owners.append((panel, commands(bindings, f"{panel.TITLE} panel"), "" if panel is shown else panel.id))
     else:
-        owners.append((screen_title(type(screen)), screen))
+        owners.append((screen, commands(own_bindings(type(screen))), ""))
     offered = []
-    for title, node in owners:
-        for command in commands(title, own_bindings(type(node))):
+    for node, node_commands, panel_id in owners:
+        for command in node_commands:
             _, name, params = parse(command.binding.action)
             if node.check_action(name, params):
-                offered.append((command.title, command.help, partial(app.run_action, command.binding.action, node)))
+                offered.append(Offer(command, node, panel_id))
     return offered

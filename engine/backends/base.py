@@ -20,9 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from engine.base.errors import SlmopsError
+from engine.model.sampling import Sampling, greedy
 from engine.process import rpc
 from engine.process.events import Error, Event, Finished, Resources, Result, Token
 from engine.process.jobs import Job
+
+# How a perplexity is scored (the ``method`` of a ``perplexity`` call). The two give slightly different figures
+# (different kernels), so two perplexities are compared only when scored the same way; token by token is the
+# one every model allows (a model built with prune_lm_head gives only the last position's logits from a prompt).
+ONE_PASS, TOKEN_BY_TOKEN = "one pass", "token by token"
+PERPLEXITY_METHODS = (TOKEN_BY_TOKEN, ONE_PASS)
 
 STOP_GRACE_S = 3.0  # how long a stop request may take before the worker is killed instead
 
@@ -35,12 +42,17 @@ class BackendError(SlmopsError, RuntimeError):
 class GenerationRequest:
     messages: list[dict[str, str]]
     max_new_tokens: int = 256
-    temperature: float = 0.0  # 0: greedy
-    top_p: float = 1.0
-    repetition_penalty: float = 1.0
+    sampling: Sampling = field(default_factory=greedy)
+    min_new_tokens: int = 0  # benchmarks: the answer may not end before this many tokens (equal work on both sides)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The request as a worker reads it: the sampling settings beside the messages."""
+        return {
+            "messages": self.messages,
+            "max_new_tokens": self.max_new_tokens,
+            "min_new_tokens": self.min_new_tokens,
+            **asdict(self.sampling),
+        }
 
 
 @dataclass

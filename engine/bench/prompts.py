@@ -9,14 +9,18 @@ FILLER = (
     "children watch the wheel turn slowly in the cold water. "
 )
 QUESTION = "Summarise the text above in one sentence."
+# Where a runtime cannot be made to generate a given number of tokens (Foundry Local), a question whose answer
+# runs past the tokens asked for, so that both sides of a comparison stop at the same length.
+LONG_ANSWER = "Write a long story about a lighthouse keeper and the sea."
 
 
-async def prompt_of_length(backend: GenerationBackend, tokens: int) -> tuple[list[dict[str, str]], int]:
-    """Chat messages whose prompt is about ``tokens`` long (at least the bare template); returns them and the real count."""
+async def prompt_of_length(backend: GenerationBackend, tokens: int, question: str = QUESTION) -> tuple[list[dict[str, str]], int]:
+    """Chat messages whose prompt is about ``tokens`` long (at least the bare template), ending with ``question``;
+    returns them and the real count."""
 
     def messages(words: int) -> list[dict[str, str]]:
         text = " ".join((FILLER * (words // 20 + 2)).split()[:words])
-        return [{"role": "user", "content": f"{text}\n{QUESTION}" if words else QUESTION}]
+        return [{"role": "user", "content": f"{text}\n{question}" if words else question}]
 
     words = max(0, tokens - 16)
     count = await backend.count_tokens(messages(words))

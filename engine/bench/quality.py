@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from engine.backends.base import BackendError, GenerationBackend, GenerationRequest
+from engine.backends.base import TOKEN_BY_TOKEN, BackendError, GenerationBackend, GenerationRequest
 from engine.bench.latency import generate_once
 from engine.profiles.profile import EvalCase
 
@@ -32,6 +32,7 @@ class QualityResult:
     pass_rate: float | None
     cases: list[CaseResult]
     perplexity: float | None = None
+    perplexity_method: str | None = None  # how it was scored (engine.backends.base: one pass, token by token)
     # Against a reference variant (fp32): share of identical greedy answers, and mean text similarity.
     exact_agreement: float | None = None
     similarity: float | None = None
@@ -84,6 +85,7 @@ async def run_quality(
     system_prompt: str = "",
     new_tokens: int = 64,
     perplexity_text: str = "",
+    perplexity_method: str = TOKEN_BY_TOKEN,
     on_progress: Callable[[str], None] = lambda _: None,
 ) -> QualityResult:
     await backend.start()
@@ -99,11 +101,12 @@ async def run_quality(
         except BackendError as exc:
             answer, reasons = "", [f"no answer: {exc.message}"]
         results.append(CaseResult(case.prompt, answer, not reasons, reasons))
-    perplexity = None
+    perplexity = method = None
     if perplexity_text:
         try:
-            perplexity = (await backend.call("perplexity", text=perplexity_text))["perplexity"]
+            scored = await backend.call("perplexity", text=perplexity_text, method=perplexity_method)
+            perplexity, method = scored["perplexity"], scored["method"]
         except BackendError:
             perplexity = None  # this backend cannot give logits: left blank in the table
     rate = round(sum(r.passed for r in results) / len(results), 3) if results else None
-    return QualityResult(pass_rate=rate, cases=results, perplexity=perplexity)
+    return QualityResult(pass_rate=rate, cases=results, perplexity=perplexity, perplexity_method=method)

@@ -1,8 +1,13 @@
 """The whole benchmark of one or more models, and the comparison table (the guide's precision table, measured).
 
-Each model is loaded once and measured in turn: latency per input length,
-memory soak, edge cases, quality. The first fp32 variant, if any, is the
-reference the others' greedy answers are compared with.
+One model is loaded once: latency per input length, memory soak, edge cases,
+quality. Several models are compared: their latency first, the models taken in
+turn round after round (A B, B A, ...: a fresh worker each, with its warm-up),
+so that a change in the machine's load falls on all of them alike; then each
+model's soak, edge cases and quality, which are verdicts about one model. Every
+perplexity is scored the same way (``BenchOptions.perplexity_method``). The
+first fp32 variant, if any, is the reference the others' greedy answers are
+compared with.
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.backends import make_backend
-from engine.backends.base import BackendError
+from engine.backends.base import TOKEN_BY_TOKEN, BackendError
 from engine.bench.edge import run_edge_cases
-from engine.bench.latency import run_latency, tail_cell
+from engine.bench.latency import LengthResult, LengthRuns, collect_latency, run_latency, summarize_length, tail_cell
 from engine.bench.quality import agreement, run_quality
 from engine.bench.runs import environment, save_run
 from engine.bench.soak import run_soak
@@ -34,6 +39,7 @@ class BenchOptions:
     soak_requests: int = 200
     near_limit: bool = True
     edge: bool = True
+    perplexity_method: str = TOKEN_BY_TOKEN  # one method for every model compared (a pruned model allows no other)
 
     @classmethod
     def from_profile(cls, profile: Profile, models: list[Path], *, quick: bool = False) -> BenchOptions:
@@ -62,7 +68,18 @@ def folder_size(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
-async def bench_model(folder: Path, profile: Profile, options: BenchOptions, progress: Callable[[str], None]) -> dict[str, Any]:
+def _context(profile: Profile, backend) -> int:
+    return min(profile.deploy.model_config.max_length, backend.resident.context_length)
+
+
+async def bench_model(
+    folder: Path,
+    profile: Profile,
+    options: BenchOptions,
+    progress: Callable[[str], None],
+    latency: list[LengthResult] | None = None,
+) -> dict[str, Any]:
+    """One model's benchmark; ``latency``, when given, was measured already (alternating with other models)."""
     report: dict[str, Any] = {
         "name": folder.name,
         "path": str(folder),
@@ -76,17 +93,17 @@ async def bench_model(folder: Path, profile: Profile, options: BenchOptions, pro
         await backend.start()
         report["load_s"] = backend.resident.load_s
         report["context_length"] = backend.resident.context_length
-        context = min(profile.deploy.model_config.max_length, backend.resident.context_length)
-        latency = await run_latency(
-            backend,
-            options.lengths,
-            new_tokens=options.new_tokens,
-            warmup=options.warmup,
-            repeats=options.repeats,
-            context=context,
-            near_limit=options.near_limit,
-            on_progress=lambda m: progress(f"{folder.name}: {m}"),
-        )
+        if latency is None:
+            latency = await run_latency(
+                backend,
+                options.lengths,
+                new_tokens=options.new_tokens,
+                warmup=options.warmup,
+                repeats=options.repeats,
+                context=_context(profile, backend),
+                near_limit=options.near_limit,
+                on_progress=lambda m: progress(f"{folder.name}: {m}"),
+            )
         report["latency"] = [r.to_dict() for r in latency]
         if options.soak_requests:
             report["soak"] = (
@@ -100,15 +117,57 @@ async def bench_model(folder: Path, profile: Profile, options: BenchOptions, pro
             system_prompt=profile.chat.system_prompt,
             new_tokens=options.new_tokens,
             perplexity_text=profile.bench.perplexity_text,
+            perplexity_method=options.perplexity_method,
             on_progress=lambda m: progress(f"{folder.name}: {m}"),
         )
         report["quality"] = quality.to_dict()
-        report["peak_rss_bytes"] = backend.resident.peak_rss_bytes
+        report["peak_rss_bytes"] = max([backend.resident.peak_rss_bytes, *(r.peak_rss_bytes for r in latency)])
     except BackendError as exc:
         report["error"] = {"message": exc.message, "hint": exc.hint}
     finally:
         await backend.close()
     return report
+
+
+def rotation(count: int, round_: int) -> list[int]:
+    """The order of ``count`` sides in a round: rotated by one each round (A B, B A, ...)."""
+    shift = round_ % count
+    return [*range(shift, count), *range(shift)]
+
+
+async def alternating_latency(
+    profile: Profile, options: BenchOptions, progress: Callable[[str], None]
+) -> dict[Path, list[LengthResult] | BackendError]:
+    """Each model's latency, the models taken in turn for ``options.repeats`` rounds, a fresh worker per turn
+    (loaded, warmed up, one run per length). A model that fails is left out of the later rounds."""
+    measured: dict[Path, list[list[LengthRuns]]] = {folder: [] for folder in options.models}
+    failed: dict[Path, BackendError] = {}
+    for round_ in range(options.repeats):
+        for i in rotation(len(options.models), round_):
+            folder = options.models[i]
+            if folder in failed:
+                continue
+            progress(f"{folder.name}: round {round_ + 1}/{options.repeats}")
+            try:
+                async with make_backend(options.backend, folder) as backend:
+                    measured[folder].append(
+                        await collect_latency(
+                            backend,
+                            options.lengths,
+                            new_tokens=options.new_tokens,
+                            warmup=options.warmup,
+                            repeats=1,
+                            context=_context(profile, backend),
+                            near_limit=options.near_limit,
+                        )
+                    )
+            except BackendError as exc:
+                failed[folder] = exc
+    results: dict[Path, list[LengthResult] | BackendError] = dict(failed)
+    for folder, rounds in measured.items():
+        if folder not in failed:
+            results[folder] = [summarize_length(list(per_length)) for per_length in zip(*rounds)]
+    return results
 
 
 def add_agreement(models: list[dict[str, Any]]) -> None:
@@ -147,6 +206,7 @@ def comparison(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "pass_rate": quality.get("pass_rate"),
                 "agreement": quality.get("similarity"),
                 "perplexity": quality.get("perplexity"),
+                "perplexity_method": quality.get("perplexity_method"),
                 "soak": soak.get("verdict"),
                 "edge_handled": f"{sum(e['handled'] for e in edge)}/{len(edge)}" if edge else None,
                 "error": (m.get("error") or {}).get("message"),
@@ -163,13 +223,32 @@ async def run_bench(
     profile: Profile, options: BenchOptions, progress: Callable[[str], None] = lambda _: None, save: bool = True
 ) -> dict[str, Any]:
     started = time.time()
-    models = [await bench_model(folder, profile, options, progress) for folder in options.models]
+    latency: dict[Path, list[LengthResult] | BackendError] = {}
+    if len(options.models) > 1:
+        latency = await alternating_latency(profile, options, progress)
+    models = []
+    for folder in options.models:
+        measured = latency.get(folder)
+        if isinstance(measured, BackendError):
+            models.append(
+                {
+                    "name": folder.name,
+                    "path": str(folder),
+                    "precision": precision_of(folder),
+                    "size_bytes": folder_size(folder),
+                    "backend": options.backend,
+                    "error": {"message": measured.message, "hint": measured.hint},
+                }
+            )
+        else:
+            models.append(await bench_model(folder, profile, options, progress, measured))
     add_agreement(models)
     report = {
         "name": profile.name,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
         "duration_s": round(time.time() - started, 1),
         "options": {k: [str(p) for p in v] if k == "models" else v for k, v in vars(options).items()},
+        "alternated": len(options.models) > 1,
         "environment": environment(),
         "profile": profile.to_dict(),
         "models": models,

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.base import locations
+from engine.base import jsonfile, locations
 from engine.base.atomic import write_text_atomic
+from engine.base.errors import SlmopsError
 from engine.base.versions import installed
 
 REPORT = "report.json"
+LOAD_HINT = "Give a run folder under runs/ (slmops bench saves one per run), or its report.json."
 PACKAGES = ("onnxruntime-genai", "onnxruntime", "olive-ai", "foundry-local-sdk", "transformers", "torch")
 
 
@@ -72,18 +74,18 @@ class SavedRun:
     models: list[str]
 
 
+class RunError(SlmopsError, ValueError):
+    """A saved run that cannot be shown."""
+
+
 def load_run(path: str | Path) -> dict[str, Any]:
-    """A saved run's report (a run folder or its report.json); ValueError says what is wrong."""
+    """A saved run's report (a run folder or its report.json); :class:`RunError` says what is wrong."""
     path = Path(path).expanduser()
     file = path / REPORT if path.is_dir() else path
-    try:
-        report = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"{path} is not a benchmark run (no {REPORT}).") from None
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{file} cannot be read: {exc}") from None
-    if not isinstance(report, dict) or "models" not in report:
-        raise ValueError(f"{file} is not a benchmark report.")
+    missing = RunError(f"{path} is not a benchmark run (no {REPORT}).", LOAD_HINT)
+    report = jsonfile.read_object(file, hint=LOAD_HINT, error=RunError, missing=missing)
+    if "models" not in report:
+        raise RunError(f"{file} is not a benchmark report.", LOAD_HINT)
     return report
 
 

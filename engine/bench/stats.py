@@ -14,6 +14,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 PERCENTILE_MIN_SAMPLES = 20  # fewer samples than this make a "p95" the maximum under another name
+# A verdict needs this many side-by-side pairs: with fewer, noise alone puts every pair on one side too often
+# (with 3 pairs, a fair coin does it one time in four).
+MIN_PAIRS = 5
+# Decode speeds are compared over equal work: answers whose lengths differ by more than this share are not.
+EQUAL_WORK_TOLERANCE = 0.05
+BETTER, WORSE, SAME, TOO_FEW = "better", "worse", "same", "too few pairs"
 
 
 def _data(values: Sequence[float | None]) -> list[float]:
@@ -84,13 +90,36 @@ def pair_ratios(numerators: Sequence[float | None], denominators: Sequence[float
     return [a / b for a, b in zip(numerators, denominators) if a is not None and b]
 
 
+def verdict(ratios: Sequence[float], higher_is_better: bool = True, min_pairs: int = MIN_PAIRS) -> str:
+    """``better``, ``worse`` or ``same`` from per-pair ratios (this side over the other), or ``too few pairs``.
+
+    A gain counts only when it is larger than its spread: every side-by-side pair agrees (the whole min-max
+    range of the ratios lies beyond 1), over at least ``min_pairs`` pairs. With runs alternating, machine
+    load that favours one side in one pair cannot make the gain on its own."""
+    if len(ratios) < min_pairs:
+        return TOO_FEW
+    if min(ratios) > 1:
+        return BETTER if higher_is_better else WORSE
+    if max(ratios) < 1:
+        return WORSE if higher_is_better else BETTER
+    return SAME
+
+
 def beats(ratios: Sequence[float], higher_is_better: bool = True) -> bool:
-    """Whether a gain is larger than its spread: every side-by-side pair agrees (the whole min-max range
-    of the ratios lies beyond 1). With runs alternating, machine load that favours one side in one pair
-    cannot make the gain on its own."""
-    if not ratios:
-        return False
-    return min(ratios) > 1 if higher_is_better else max(ratios) < 1
+    """Whether the ratios' verdict is ``better``."""
+    return verdict(ratios, higher_is_better) == BETTER
+
+
+def unequal_work(pairs: Sequence[tuple[int | None, int | None]], forced: bool) -> str | None:
+    """Why decode speeds taken over these pairs of answer lengths (tokens generated) cannot be compared; None
+    when they can. A forced length must be met exactly; otherwise the counts may differ by
+    ``EQUAL_WORK_TOLERANCE`` of the larger."""
+    for i, (a, b) in enumerate(pairs):
+        if not a or not b:
+            return f"no token count in pair {i + 1}"
+        if (a != b) if forced else abs(a - b) > EQUAL_WORK_TOLERANCE * max(a, b):
+            return f"unequal answers: {a} vs {b} tokens in pair {i + 1}"
+    return None
 
 
 def slope(xs: Sequence[float], ys: Sequence[float]) -> float:

@@ -2,8 +2,11 @@
 
 Each module in this package that defines ``register(subparsers)`` adds one
 command; it sets ``handler`` on its parser, a function of the parsed
-arguments that returns the exit status. Modules here import only light
-things at module level, so that ``slmops --help`` stays fast.
+arguments that returns the exit status. A handler lets an engine error
+(:class:`SlmopsError`) rise: :func:`main` says it once for every command, as
+JSON too when the command has a ``--json`` option and it is given. Modules
+here import only light things at module level, so that ``slmops --help``
+stays fast.
 """
 
 from __future__ import annotations
@@ -13,10 +16,20 @@ import importlib
 import pkgutil
 import sys
 from collections.abc import Callable, Sequence
+from importlib import metadata
 
+from engine.base.errors import SlmopsError
+from engine.cli import profile_option
+from engine.cli.output import fail
 from engine.profiles.profile import ProfileError
 
-VERSION = "0.1.0"
+
+def version() -> str:
+    """The installed package's version, from its metadata."""
+    try:
+        return metadata.version("slmops")
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,8 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="From a fine-tuned Hugging Face model to a quantized ONNX model running in Foundry Local. "
         "With no command, opens the full-screen app.",
     )
-    parser.add_argument("--version", action="version", version=f"slmops {VERSION}")
-    parser.add_argument("--profile", "-p", help="profile to open the app with (a path or a profile name)")
+    parser.add_argument("--version", action="version", version=f"slmops {version()}")
+    profile_option.add_top_level(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{__name__}.{info.name}")
@@ -45,9 +58,9 @@ def main(argv: Sequence[str] | None = None, launch_tui: Callable[[argparse.Names
         return launch_tui(args)
     try:
         return args.handler(args)
-    except ProfileError as exc:
-        print(f"slmops: profile error: {exc}", file=sys.stderr)
-        return 2
+    except SlmopsError as exc:
+        status = 2 if isinstance(exc, ProfileError) else 1
+        return fail(args.command, exc.message, exc.hint, status=status, as_json=getattr(args, "json", False))
     except KeyboardInterrupt:
         print("slmops: interrupted", file=sys.stderr)
         return 130

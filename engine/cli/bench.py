@@ -10,13 +10,14 @@ import asyncio
 import sys
 from pathlib import Path
 
+from engine.cli import profile_option
 from engine.onnx import genai_config
 from engine.profiles.profile import BACKENDS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("bench", help="benchmark models: speed, memory, leaks, edge cases, quality; saved under runs/")
-    parser.add_argument("--profile", "-p", dest="bench_profile", default="demo", help="profile (default: demo)")
+    profile_option.add(parser)
     parser.add_argument(
         "--model",
         action="append",
@@ -44,16 +45,7 @@ def handle(args: argparse.Namespace) -> int:
 
     if args.http:
         return _http(args)
-    if args.load:
-        try:
-            report = load_run(args.load)
-        except ValueError as exc:
-            print(f"slmops: {exc}", file=sys.stderr)
-            return 2
-    else:
-        report = _measure(args)
-        if report is None:
-            return 2
+    report = load_run(args.load) if args.load else _measure(args)
     if args.json:
         print_json(report)
     else:
@@ -61,20 +53,16 @@ def handle(args: argparse.Namespace) -> int:
     return 1 if any(m.get("error") for m in report["models"]) else 0
 
 
-def _measure(args: argparse.Namespace) -> dict | None:
-    from engine.bench.runner import BenchOptions, run_bench
-    from engine.profiles.profile import find_profile
+def _models(args: argparse.Namespace, profile) -> list[Path]:
+    """The folders given with --model, else the profile's converted output."""
+    return [m.expanduser().resolve() for m in args.model] or [profile.output_path()]
 
-    profile = find_profile(args.bench_profile)
-    models = [m.expanduser().resolve() for m in args.model] or [profile.output_path()]
-    for folder in models:
-        if not genai_config.exists(folder):
-            print(
-                f"slmops: {folder} holds no genai_config.json.\n"
-                "  what to do: give a folder Convert produced with --model, or convert first.",
-                file=sys.stderr,
-            )
-            return None
+
+def _measure(args: argparse.Namespace) -> dict:
+    from engine.bench.runner import BenchOptions, run_bench
+
+    profile = profile_option.chosen(args)
+    models = [genai_config.require(m) for m in _models(args, profile)]
     options = BenchOptions.from_profile(profile, models, quick=args.quick)
     if args.backend:
         options.backend = args.backend
@@ -87,18 +75,9 @@ def _http(args: argparse.Namespace) -> int:
     from engine.cli.output import print_json
     from engine.endpoint.bench import bench_endpoint
     from engine.foundry.cache import resolve_location
-    from engine.profiles.profile import find_profile
 
-    profile = find_profile(args.bench_profile)
-    models = [m.expanduser().resolve() for m in args.model] or [profile.output_path()]
-    missing = [m for m in models if not (m / "genai_config.json").is_file()]
-    if missing:
-        print(
-            f"slmops: {missing[0]} holds no genai_config.json.\n"
-            "  what to do: give a folder Convert produced (or a deployed one) with --model, or convert first.",
-            file=sys.stderr,
-        )
-        return 2
+    profile = profile_option.chosen(args)
+    models = [genai_config.require(m) for m in _models(args, profile)]
     cache = resolve_location(None, profile.deploy.cache_dir).path
     samples = 6 if args.quick else 20
     new_tokens = min(profile.bench.new_tokens, 32) if args.quick else profile.bench.new_tokens
@@ -154,6 +133,10 @@ def print_http(reports: list[dict]) -> None:
                 for lv in levels
             ],
         )
+        counts = report.get("tokens_out") or {}
+        print(f"  tokens per answer, in-process: {counts.get('in-process')}; HTTP: {counts.get('http')}")
+        if report.get("refused"):
+            print(f"  in-process against HTTP: not comparable ({report['refused']})")
 
 
 def print_report(report: dict) -> None:
@@ -193,7 +176,12 @@ def print_report(report: dict) -> None:
             )
         quality = model.get("quality") or {}
         if quality.get("pass_rate") is not None:
-            print(f"  quality: pass rate {quality['pass_rate']:.0%}, perplexity {quality.get('perplexity')}")
+            print(
+                f"  quality: pass rate {quality['pass_rate']:.0%}, perplexity {quality.get('perplexity')} "
+                f"(scored {quality.get('perplexity_method') or '-'})"
+            )
+    if report.get("alternated"):
+        print("\nLatency: the models taken in turn each round, a fresh worker each")
     print("\nComparison")
     print_table(
         ["model", "precision", "size MB", "decode tok/s", "TTFT short", "TTFT long", "peak RSS MB", "pass", "agree", "ppl"],

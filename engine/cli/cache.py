@@ -110,13 +110,9 @@ def _show(entry, as_json: bool) -> int:
 
 def _settings(entry, apply: bool, as_json: bool) -> int:
     from engine.foundry.settings import entry_settings, reapply
-    from engine.onnx.genai_config import GenaiConfigError
 
-    try:
-        found = entry_settings(entry.path)
-        written = reapply(entry.path) if apply else []
-    except GenaiConfigError as exc:
-        return fail("cache", exc.message, exc.hint)
+    found = entry_settings(entry.path)
+    written = reapply(entry.path) if apply else []
     if as_json:
         print_json(
             {
@@ -139,7 +135,7 @@ def _settings(entry, apply: bool, as_json: bool) -> int:
 
 
 def _runtime_action(args: argparse.Namespace, cache_dir: Path, entry) -> int:
-    from engine.foundry.runtime import FoundryRuntimeError, run_ops
+    from engine.foundry.runtime import run_ops
     from engine.profiles.names import deployed_model_id
 
     if args.action == "rm":
@@ -157,10 +153,7 @@ def _runtime_action(args: argparse.Namespace, cache_dir: Path, entry) -> int:
         if not entry.model_id:
             return fail("cache", f"{entry.name} is not registered", f"slmops cache register {entry.name}")
         ops = [{"op": "chat", "model_id": entry.model_id, "prompt": args.prompt, "max_output_tokens": args.max_tokens}]
-    try:
-        (result,) = asyncio.run(run_ops(cache_dir, ops))
-    except FoundryRuntimeError as exc:
-        return fail("cache", exc.message, exc.hint)
+    (result,) = asyncio.run(run_ops(cache_dir, ops))
     if args.json:
         print_json(result)
     elif args.action == "ask":

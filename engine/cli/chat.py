@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from pathlib import Path
 
+from engine.cli import profile_option
+from engine.cli.interrupts import on_interrupt
 from engine.onnx import genai_config
 from engine.profiles.profile import BACKENDS
 
@@ -21,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "model", nargs="?", help="a model folder (with genai_config.json); default: the profile's converted output"
     )
-    parser.add_argument("--profile", "-p", dest="chat_profile", default="demo", help="profile for defaults (default: demo)")
+    profile_option.add(parser, "profile for the defaults (default: demo)")
     parser.add_argument("--backend", choices=BACKENDS, help="what runs the model (default: the profile's chat.backend)")
     parser.add_argument("--system", help="system prompt (default: the profile's)")
     parser.add_argument("--max-new-tokens", type=int, help="answer length limit in tokens")
@@ -31,41 +32,26 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def resolve_model(arg: str | None, profile) -> Path:
     """A folder given on the command line, or the profile's converted output."""
-    path = Path(arg).expanduser().resolve() if arg else profile.output_path()
-    if not genai_config.exists(path):
-        raise SystemExit(
-            f"slmops: {path} holds no genai_config.json.\n"
-            "  what to do: give the folder Convert produced, or convert first with `slmops convert`."
-        )
-    return path
+    return genai_config.require(Path(arg).expanduser().resolve() if arg else profile.output_path())
 
 
 def handle(args: argparse.Namespace) -> int:
-    from engine.profiles.profile import find_profile
 
-    profile = find_profile(args.chat_profile)
+    profile = profile_option.chosen(args)
     return asyncio.run(_chat(resolve_model(args.model, profile), profile, args))
 
 
-def conversation_from(profile, args: argparse.Namespace | None = None):
-    from engine.conversation import Conversation, Settings
+def conversation_from(profile, args: argparse.Namespace):
+    """The profile's conversation, with what the command line changes in it."""
+    from engine.conversation import conversation_for
 
-    config = profile.deploy.model_config
-    settings = Settings(
-        max_new_tokens=profile.chat.max_new_tokens,
-        temperature=config.temperature,
-        top_p=config.top_p,
-        repetition_penalty=config.repetition_penalty,
-        max_length=config.max_length,
-    )
-    conversation = Conversation(system_prompt=profile.chat.system_prompt, settings=settings)
-    if args is not None:
-        if args.system is not None:
-            conversation.system_prompt = args.system
-        if args.max_new_tokens:
-            settings.max_new_tokens = args.max_new_tokens
-        if args.temperature is not None:
-            settings.temperature = args.temperature
+    conversation = conversation_for(profile)
+    if args.system is not None:
+        conversation.system_prompt = args.system
+    if args.max_new_tokens:
+        conversation.settings.max_new_tokens = args.max_new_tokens
+    if args.temperature is not None:
+        conversation.settings.temperature = args.temperature
     return conversation
 
 
@@ -91,8 +77,7 @@ async def _chat(model: Path, profile, args: argparse.Namespace) -> int:
                 conversation.clear()
                 print("(conversation cleared)", file=sys.stderr)
                 continue
-            loop.add_signal_handler(signal.SIGINT, lambda: asyncio.ensure_future(backend.stop_generation()))
-            try:
+            async with on_interrupt(backend.stop_generation):
                 async for event in conversation.send(backend, line):
                     if isinstance(event, Token):
                         print(event.text, end="", flush=True)
@@ -103,8 +88,6 @@ async def _chat(model: Path, profile, args: argparse.Namespace) -> int:
                         print(_status(event.data, backend.resident, human_bytes), file=sys.stderr, flush=True)
                     elif isinstance(event, Error):
                         print(f"\nerror: {event.message}\n  what to do: {event.hint}", file=sys.stderr, flush=True)
-            finally:
-                loop.remove_signal_handler(signal.SIGINT)
     finally:
         await backend.close()
     return 0

@@ -7,13 +7,14 @@ import sys
 from pathlib import Path
 
 from engine.base.units import human_bytes
-from engine.cli.output import fail, print_json, run_job
-from engine.profiles.profile import PRECISIONS, find_profile
+from engine.cli import profile_option
+from engine.cli.output import print_json, run_job
+from engine.profiles.profile import PRECISIONS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("convert", help="convert the profile's model to a verified ONNX Runtime GenAI model with Olive")
-    parser.add_argument("--profile", "-p", default="demo", help="profile name or path (default: demo)")
+    profile_option.add(parser)
     parser.add_argument("--precision", choices=PRECISIONS, help="override convert.precision")
     parser.add_argument("--recipe", help="override convert.recipe (e.g. rtn-int4, dynamic-int8)")
     parser.add_argument("--method", choices=("auto-opt", "config"), help="override convert.method")
@@ -35,7 +36,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from engine.base.errors import SlmopsError
     from engine.convert.plan import (
         check_plan,
         convert_job,
@@ -46,25 +46,22 @@ def handle(args: argparse.Namespace) -> int:
         write_config,
     )
 
-    profile = find_profile(args.profile)
+    profile = profile_option.chosen(args)
     overrides = {k: v for k, v in (("recipe", args.recipe), ("method", args.method)) if v}
     if overrides:
         profile = dataclasses.replace(profile, convert=dataclasses.replace(profile.convert, **overrides))
-    try:
-        plan = plan_conversion(profile, precision=args.precision, output=args.output)
-        if args.write_config is not None:
-            path = write_config(plan, Path(args.write_config) if args.write_config else None, force=args.force)
-            print(f"saved {path}\nrun it with: olive run --config {path} --disable_telemetry")
-            return 0
-        reused = None if args.force else reuse_current(plan)
-        if reused is not None:
-            manifest, settings = reused
-            for setting in settings:
-                print(f"runtime: {setting.describe()}", file=sys.stderr)
-            return _up_to_date(plan, manifest, args.json)
-        report = check_plan(plan, force=args.force)
-    except SlmopsError as exc:
-        return fail("convert", exc.message, exc.hint, as_json=args.json)
+    plan = plan_conversion(profile, precision=args.precision, output=args.output)
+    if args.write_config is not None:
+        path = write_config(plan, Path(args.write_config) if args.write_config else None, force=args.force)
+        print(f"saved {path}\nrun it with: olive run --config {path} --disable_telemetry")
+        return 0
+    reused = None if args.force else reuse_current(plan)
+    if reused is not None:
+        manifest, settings = reused
+        for setting in settings:
+            print(f"runtime: {setting.describe()}", file=sys.stderr)
+        return _up_to_date(plan, manifest, args.json)
+    report = check_plan(plan, force=args.force)
     if report.verdict is not None:
         print(f"support: {report.verdict.summary()}", file=sys.stderr)
     print(f"recipe {plan.recipe.name}: {plan.recipe.description}", file=sys.stderr)

@@ -7,12 +7,13 @@ import asyncio
 import sys
 from pathlib import Path
 
+from engine.cli import profile_option
 from engine.cli.output import fail, print_json, run_job
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("deploy", help="deploy the profile's converted model to Foundry Local (converts first if needed)")
-    parser.add_argument("--profile", "-p", default="demo", help="profile name or path (default: demo)")
+    profile_option.add(parser)
     parser.add_argument("--cache", type=Path, help="the Foundry Local model cache (default: the foundry CLI's, else slmops' own)")
     parser.add_argument("--model", type=Path, help="a converted model folder to deploy instead of the profile's convert output")
     parser.add_argument("--name", help="override deploy.name")
@@ -27,15 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _convert_first(profile) -> int:
-    from engine.base.errors import SlmopsError
     from engine.convert.plan import check_plan, convert_job, plan_conversion, worker_spec
 
     print(f"{profile.output_path()} holds no converted model: converting first ...", file=sys.stderr)
-    try:
-        plan = plan_conversion(profile)
-        report = check_plan(plan)
-    except SlmopsError as exc:
-        return fail("deploy", exc.message, exc.hint)
+    plan = plan_conversion(profile)
+    report = check_plan(plan)
     job = run_job(convert_job(worker_spec(plan, report)))
     if not job.finished.ok:
         return 130 if job.finished.cancelled else 1
@@ -68,9 +65,8 @@ def handle(args: argparse.Namespace) -> int:
     from engine.foundry.publish import plan_publish, publish
     from engine.foundry.runtime import FoundryRuntimeError
     from engine.model.templates import FAMILY_NAMES
-    from engine.profiles.profile import find_profile
 
-    profile = find_profile(args.profile)
+    profile = profile_option.chosen(args)
     source = args.model.expanduser().resolve() if args.model else profile.output_path()
     if find_model_folder(source) is None:
         if args.model:
@@ -78,13 +74,9 @@ def handle(args: argparse.Namespace) -> int:
                 "deploy", f"No converted model (genai_config.json) in {source}.", "Point --model at a converted model folder."
             )
         if args.dry_run:
-            from engine.base.errors import SlmopsError
             from engine.convert.plan import plan_conversion, plan_verdict
 
-            try:  # converting first is what a real run would do: say now if it cannot
-                plan_verdict(plan_conversion(profile))
-            except SlmopsError as exc:
-                return fail("deploy", exc.message, exc.hint)
+            plan_verdict(plan_conversion(profile))  # converting first is what a real run would do: say now if it cannot
             return fail(
                 "deploy",
                 f"{source} holds no converted model yet.",
@@ -97,10 +89,7 @@ def handle(args: argparse.Namespace) -> int:
         _say_if_stale(profile)
     location = resolve_location(args.cache, profile.deploy.cache_dir)
     print(f"cache: {location.path} ({location.reason})", file=sys.stderr)
-    try:
-        plan = plan_publish(profile, source, location.path, name=args.name, use_tokenizer_template=args.fix_template)
-    except DeployError as exc:
-        return fail("deploy", exc.message, exc.hint)
+    plan = plan_publish(profile, source, location.path, name=args.name, use_tokenizer_template=args.fix_template)
     for setting in plan.settings:
         print(f"runtime: {setting.describe()}", file=sys.stderr)
     print(plan.context_note(), file=sys.stderr)
@@ -118,11 +107,10 @@ def handle(args: argparse.Namespace) -> int:
     try:
         plan = asyncio.run(publish(plan))
     except FoundryRuntimeError as exc:
-        return fail(
-            "deploy",
+        raise DeployError(
             f"The files are in place but registering with Foundry Local failed: {exc.message}",
             f"Re-register it: slmops cache register {plan.slot.model_id}",
-        )
+        ) from exc
     print(f"written: {plan.slot.folder}", file=sys.stderr)
     result = {**plan.to_dict(), "registered": True, "cache_source": location.source, "cache_reason": location.reason}
     if args.json:

@@ -54,22 +54,17 @@ def describe_model(info) -> list[str]:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from engine.base.errors import SlmopsError
     from engine.profiles.new_profile import folder_job, judge, propose, write
-    from engine.profiles.profile import ProfileError
 
     out = sys.stderr if args.json else sys.stdout
-    try:
-        judged = judge(args.source, precision=args.precision or "int4")
-    except SlmopsError as exc:
-        return fail("init", exc.message, exc.hint, as_json=args.json)
+    judged = judge(args.source, precision=args.precision or "int4")
     if judged.source.kind == "gguf":  # judged from the header: say so before anything is written
         print(f"source     {judged.source.reference} ({judged.source.store}): {judged.source.gguf}", file=out)
         for line in describe_model(judged.info)[1:]:
             print(line, file=out)
         print(f"verdict    {judged.verdict.summary()}", file=out)
         if not judged.verdict.ok:
-            return fail("init", judged.verdict.error().message, judged.verdict.hint, as_json=args.json)
+            raise judged.verdict.error()
         folder = judged.folder
         if folder.reuse:
             print(f"folder     {folder.output} (made from this file before: reused)", file=out)
@@ -83,20 +78,15 @@ def handle(args: argparse.Namespace) -> int:
                     return 1
                 error = job.error
                 return fail("init", error.message if error else "cancelled", error.hint if error else "", as_json=True)
-    try:
-        proposal = propose(
-            judged.model_folder,
-            name=args.name,
-            precision=args.precision or "",
-            deploy_name=args.deploy_name,
-            template=args.template or "",
-            guide=args.guide,
-            source=judged.source,
-        )
-    except ProfileError as exc:
-        return fail("init", str(exc), "Pick another value.", status=2, as_json=args.json)
-    except SlmopsError as exc:
-        return fail("init", exc.message, exc.hint, as_json=args.json)
+    proposal = propose(
+        judged.model_folder,
+        name=args.name,
+        precision=args.precision or "",
+        deploy_name=args.deploy_name,
+        template=args.template or "",
+        guide=args.guide,
+        source=judged.source,
+    )
     verdict = proposal.verdict
     # a GGUF was described from its header above: of its folder, only where it is and what it weighs
     described = describe_model(proposal.info)[:3] if judged.source.kind == "gguf" else describe_model(proposal.info)
@@ -119,10 +109,7 @@ def handle(args: argparse.Namespace) -> int:
             "Pass --name for another one, or --force to replace it.",
             as_json=args.json,
         )
-    try:
-        path = write(proposal, overwrite=args.force)
-    except ProfileError as exc:
-        return fail("init", str(exc), "Pass --name for another one, or --force to replace it.", as_json=args.json)
+    path = write(proposal, overwrite=args.force)
     if args.json:
         print_json({"ok": True, "written": str(path), **proposal.to_dict(), "source": judged.to_dict()["source"]})
         return 0

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import sys
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from engine.base.units import human_bytes
+from engine.cli.interrupts import on_interrupt
 from engine.process.events import Error, Event, Finished, Log, Progress, Resources, Stage, Token
 from engine.process.jobs import Job
 
@@ -65,24 +65,13 @@ def describe(event: Event, started: float, verbose: bool = False) -> str | None:
 async def stream_job(job: Job, *, quiet: bool = False, verbose: bool = False) -> Job:
     """Run ``job``, printing progress lines on stderr; Ctrl-C cancels it cleanly."""
     started = time.monotonic()
-    loop = asyncio.get_running_loop()
-    cancel_task: list[asyncio.Task] = []
-    try:
-        loop.add_signal_handler(signal.SIGINT, lambda: cancel_task.append(asyncio.ensure_future(job.cancel())))
-    except (NotImplementedError, RuntimeError):
-        pass
-    try:
+    async with on_interrupt(job.cancel):
         async for event in job.events():
             if isinstance(event, (Resources, Token)) or quiet and not isinstance(event, (Error, Finished)):
                 continue
             line = describe(event, started, verbose)
             if line:
                 print(line, file=sys.stderr, flush=True)
-    finally:
-        try:
-            loop.remove_signal_handler(signal.SIGINT)
-        except (NotImplementedError, RuntimeError):
-            pass
     return job
 
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 import time
 from pathlib import Path
 
+from engine.cli import profile_option
+from engine.cli.interrupts import on_interrupt
 from engine.cli.output import describe, print_json
 from engine.process.events import Resources, Result, Token
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("run", help="run the whole guide: checks, convert, verify, deploy, benchmark, report")
-    parser.add_argument("--profile", "-p", default="demo", help="profile name or path (default: demo)")
+    profile_option.add(parser)
     parser.add_argument(
         "--workdir", type=Path, help="where the state and the report go (default: <data>/runs/pipeline-<profile>)"
     )
@@ -29,9 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 async def _run(pipeline, verbose: bool) -> None:
     started = time.monotonic()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, lambda: asyncio.ensure_future(pipeline.cancel()))
-    try:
+    async with on_interrupt(pipeline.cancel):
         async for item in pipeline.events():
             event = item.event
             if isinstance(event, (Resources, Token, Result)):
@@ -48,15 +47,12 @@ async def _run(pipeline, verbose: bool) -> None:
             line = describe(event, started, verbose)
             if line:
                 print(f"{line}", file=sys.stderr, flush=True)
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)
 
 
 def handle(args: argparse.Namespace) -> int:
     from engine.pipeline import Pipeline, PipelineOptions
-    from engine.profiles.profile import find_profile
 
-    profile = find_profile(args.profile)
+    profile = profile_option.chosen(args)
     pipeline = Pipeline(profile, PipelineOptions(workdir=args.workdir, quick=args.quick, force=args.force, cache_dir=args.cache))
     asyncio.run(_run(pipeline, args.verbose))
     report = pipeline.report

@@ -15,6 +15,8 @@ import signal
 import sys
 from pathlib import Path
 
+from engine.cli import profile_option
+from engine.cli.interrupts import on_interrupt
 from engine.cli.output import fail
 
 NO_AUTH_FLAG = "--i-know-there-is-no-auth"
@@ -27,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         nargs="?",
         help="deployed model: name, name:version or folder name, or a model folder (default: the profile's deploy name)",
     )
-    parser.add_argument("--profile", "-p", dest="serve_profile", default="demo", help="profile for the defaults (default: demo)")
+    profile_option.add(parser, "profile for the defaults (default: demo)")
     parser.add_argument(
         "--cache", type=Path, help="the model cache (default: the profile's, else the foundry CLI's, else slmops' own)"
     )
@@ -46,9 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from engine.endpoint.service import ServeError, is_loopback, resolve_model
+    from engine.endpoint.service import is_loopback, resolve_model
     from engine.foundry.cache import resolve_location
-    from engine.profiles.profile import find_profile
 
     if not is_loopback(args.host) and not args.no_auth_ok:
         return fail(
@@ -61,12 +62,9 @@ def handle(args: argparse.Namespace) -> int:
         )
     if not 0 <= args.port <= 65535:
         return fail("serve", f"--port {args.port} is not a port.", "Use 0 (a free port) to 65535.", status=2, as_json=args.json)
-    profile = find_profile(args.serve_profile)
+    profile = profile_option.chosen(args)
     location = resolve_location(args.cache, profile.deploy.cache_dir)
-    try:
-        folder = resolve_model(args.name, location.path, profile.deploy_name())
-    except ServeError as exc:
-        return fail("serve", exc.message, exc.hint, as_json=args.json)
+    folder = resolve_model(args.name, location.path, profile.deploy_name())
     if not is_loopback(args.host):
         print(
             f"warning: listening on {args.host}: the endpoint has NO authentication; anyone who can reach this port "
@@ -80,38 +78,34 @@ async def _serve(folder: Path, cache_dir: Path, args: argparse.Namespace) -> int
     from engine.endpoint import snippets
     from engine.endpoint.records import Endpoint, RequestRecord
     from engine.endpoint.service import Notice, ServiceMonitor, serve_job, stop
-    from engine.process.events import Error, Finished
+    from engine.process.events import Error
 
     job = serve_job(folder, cache_dir, host=args.host, port=args.port)
     monitor = ServiceMonitor()
-    loop = asyncio.get_running_loop()
-    stopping: list[asyncio.Task] = []
+    stopping: list[bool] = []
 
-    def on_signal() -> None:
-        if not stopping:
-            print("stopping: unloading the model ...", file=sys.stderr, flush=True)
-            stopping.append(asyncio.ensure_future(stop(job)))
+    def on_signal():
+        if stopping:
+            return None
+        stopping.append(True)
+        print("stopping: unloading the model ...", file=sys.stderr, flush=True)
+        return stop(job)
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal)
     print(f"loading {folder} (log: {monitor.log_path}) ...", file=sys.stderr, flush=True)
     failed: Error | None = None
     try:
-        async for event in job.events():
-            shown = monitor.see(event)
-            if isinstance(shown, Endpoint):
-                _announce(shown, snippets, args.json)
-            elif isinstance(shown, RequestRecord):
-                print(shown.line(), file=sys.stderr, flush=True)
-            elif isinstance(shown, Notice):
-                print(f"note: {shown.text}", file=sys.stderr, flush=True)
-            elif isinstance(event, Error):
-                failed = event
-            elif isinstance(event, Finished) and stopping:
-                await stopping[0]
+        async with on_interrupt(on_signal, signals=(signal.SIGINT, signal.SIGTERM)):
+            async for event in job.events():
+                shown = monitor.see(event)
+                if isinstance(shown, Endpoint):
+                    _announce(shown, snippets, args.json)
+                elif isinstance(shown, RequestRecord):
+                    print(shown.line(), file=sys.stderr, flush=True)
+                elif isinstance(shown, Notice):
+                    print(f"note: {shown.text}", file=sys.stderr, flush=True)
+                elif isinstance(event, Error):
+                    failed = event
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
         if job.running:
             await job.cancel()
         monitor.close()

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 import time
 
+from engine.cli import profile_option
+from engine.cli.interrupts import on_interrupt
 from engine.cli.output import fail
-from engine.profiles.profile import find_profile
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("tune", help="find the fastest conversion recipe that keeps quality, measured on this machine")
-    parser.add_argument("--profile", "-p", dest="tune_profile", default="demo", help="profile name or path (default: demo)")
+    profile_option.add(parser)
     parser.add_argument(
         "--candidates",
         help="comma-separated candidates, e.g. guide-int4,rtn-int4-b32,rtn-int4:block_size=64 "
@@ -39,21 +39,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from engine.base.errors import SlmopsError
     from engine.convert.plan import plan_conversion, plan_verdict
     from engine.recipes.candidates import DEFAULT, CandidateError, select
     from engine.tune.frontier import QualityBound
-    from engine.tune.runner import TuneBusy, TuneOptions
+    from engine.tune.runner import TuneOptions
 
     if args.list:
         for c in DEFAULT:
             print(f"{c.name:20} {c.describe()}")
         return 0
-    profile = find_profile(args.tune_profile)
-    try:  # every candidate converts the same model: refuse it now rather than once per candidate
-        plan_verdict(plan_conversion(profile))
-    except SlmopsError as exc:
-        return fail("tune", exc.message, exc.hint)
+    profile = profile_option.chosen(args)
+    plan_verdict(plan_conversion(profile))  # every candidate converts the same model: refuse it now, not once per candidate
     try:
         candidates = select([n for n in args.candidates.split(",") if n.strip()] if args.candidates else None, quick=args.quick)
         threads = [int(n) for n in args.threads.split(",") if n.strip()]
@@ -68,10 +64,7 @@ def handle(args: argparse.Namespace) -> int:
     options = TuneOptions(
         candidates, quick=args.quick, threads=threads, bound=QualityBound(args.max_ppl_increase / 100), runs=args.runs
     )
-    try:
-        report = asyncio.run(_run(profile, options))
-    except TuneBusy as exc:
-        return fail("tune", exc.message, exc.hint)
+    report = asyncio.run(_run(profile, options))
     if args.json:
         from engine.cli.output import print_json
 
@@ -101,21 +94,18 @@ async def _run(profile, options) -> dict:
 
     tuner = Tuner(profile, options, notify)
     task = asyncio.ensure_future(tuner.run())
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, task.cancel)
     try:
-        return await task
+        async with on_interrupt(task.cancel):
+            return await task
     except asyncio.CancelledError:
         print("cancelled: the finished measurements are kept", file=sys.stderr)
         return tuner.report
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)
 
 
 def print_report(report: dict) -> None:
     from engine.cli.output import print_table
     from engine.tune.chart import frontier_chart
-    from engine.tune.report import chosen_note, settings_rows, speedup, table_rows
+    from engine.tune.report import chosen_note, settings_rows, speedup, table_rows, verdict_line
 
     rows = table_rows(report)
     print(
@@ -192,6 +182,8 @@ def print_report(report: dict) -> None:
         + (f" ({gain}x the guide's auto-opt int4 decode speed)" if gain else "")
         + (f"; {note}" if (note := chosen_note(report)) else "")
     )
+    if line := verdict_line(report):
+        print(line)
     if report.get("saved_to"):
         print(f"saved: {report['saved_to']} (report.json, candidates.csv, settings.csv, tune.md)")
 

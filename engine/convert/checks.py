@@ -18,7 +18,8 @@ from engine.environment import GPU_PROVIDERS, gpu_providers
 from engine.model.inspection import ModelInfo
 from engine.model.support import Verdict, check_support
 
-# Measured on the demo model: Olive's peak is about 4x the fp32 weights; output plus cache about 2x.
+# Olive's peak memory and the disk a conversion needs, as multiples of the fp32 weights: what conversions of the
+# built-ins took (benchmarks/convert.py records a conversion's peak memory in its results file).
 RAM_FACTOR, RAM_BASE = 4.0, 512 << 20
 DISK_FACTOR, DISK_BASE = 2.0, 100 << 20
 

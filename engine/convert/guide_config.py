@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from engine.base import jsonfile
 from engine.base.errors import SlmopsError
 
 _GUIDE_KEYS = {
@@ -61,22 +62,16 @@ def translate(config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 
 
 def load_workflow(path: Path) -> tuple[dict[str, Any], list[str]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigFileError(
-            f"the workflow file {path} does not exist",
-            "Save a generated one first (slmops convert --write-config), or fix convert.config_file.",
-        ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigFileError(
-            f"the workflow file {path} cannot be read: {exc}", "Fix the JSON, or save a fresh generated file."
-        ) from None
-    if not isinstance(data, dict):
-        raise ConfigFileError(
-            f"the workflow file {path} is not a JSON object",
-            'It must look like the guide\'s file: {"input_model": ..., "passes": ...}.',
-        )
+    what = f"the workflow file {path}"
+    data = jsonfile.read_object(
+        path,
+        what,
+        'Fix it: it is a JSON object like the guide\'s file ({"input_model": ..., "passes": ...}); or save a fresh generated one.',
+        error=ConfigFileError,
+        missing=ConfigFileError(
+            f"{what} does not exist", "Save a generated one first (slmops convert --write-config), or fix convert.config_file."
+        ),
+    )
     return translate(data)
 
 

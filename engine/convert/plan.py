@@ -62,19 +62,8 @@ def plan_conversion(profile: Profile, *, precision: str | None = None, output: P
         recipe = recipe_for(convert.method, convert.precision, convert.recipe)
     except KeyError as exc:
         raise ConvertError(str(exc.args[0]), "Clear convert.recipe or pick one of the names listed.") from None
-    params = ConvertParams(
-        model=str(profile.model_path()),
-        device=convert.device,
-        provider=convert.provider,
-        block_size=convert.block_size,
-        symmetric=convert.symmetric,
-        accuracy_level=convert.accuracy_level,
-        quantize_lm_head=convert.quantize_lm_head,
-        prune_lm_head=convert.prune_lm_head,
-        embedding_bits=convert.embedding_bits,
-        log_level=convert.log_level,
-        trust_remote_code=profile.model.trust_remote_code,
-    )
+    # a copy of the settings: editing the profile later does not change this plan
+    params = ConvertParams(str(profile.model_path()), dataclasses.replace(convert), profile.model.trust_remote_code)
     target = output.expanduser().resolve() if output else profile.output_path()
     notes: list[str] = []
     if params.trust_remote_code:
@@ -164,8 +153,8 @@ def check_plan(plan: ConvertPlan, *, force: bool = False) -> InputReport:
         Path(plan.params.model),
         plan.output,
         precision=plan.recipe.precision,
-        device=plan.params.device,
-        provider=plan.params.provider,
+        device=plan.params.settings.device,
+        provider=plan.params.settings.provider,
         trust_remote_code=plan.params.trust_remote_code,
         builder_precision=builder_precision(plan),
     )
@@ -184,8 +173,8 @@ def plan_verdict(plan: ConvertPlan) -> Verdict:
         Path(params.model),
         trust_remote_code=params.trust_remote_code,
         precision=plan.recipe.precision,
-        device=params.device,
-        provider=params.provider,
+        device=params.settings.device,
+        provider=params.settings.provider,
         builder_precision=builder_precision(plan),
     )
     return verdict
@@ -199,7 +188,7 @@ def plan_identity(plan: ConvertPlan, report: InputReport | None = None) -> dict[
         argv = list(plan.command.argv)
         argv[argv.index("--output_path") + 1] = "OUTPUT"
         command = argv
-    params = dataclasses.asdict(plan.params)
+    params = dataclasses.asdict(plan.params.settings)
     settings = {k: v for k, v in params.items() if k in plan.recipe.tunable or k in ("device", "provider")}
     if report is None or report.verdict is None:
         try:

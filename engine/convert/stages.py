@@ -18,7 +18,7 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"Running pass \S+:onnx\w*quantization|^Progress: \["), "quantize"),
     (re.compile(r"Saved output model to|Save footprint"), "save"),
 )
-# the model builder's own bar ("Progress: [###  ] 12.5%") and tqdm bars ("Saving x:  12%|#  | 3/517")
+# the model builder's own bar ("Progress: [###  ] 12.5%"; figure-ok: examples) and tqdm bars ("Saving x:  12%|#  | 3/517")
 _PERCENT = re.compile(r"Progress: \[[^\]]*\]\s*([\d.]+)%|\s(\d+)%\|")
 # Olive's own words for a run that produced nothing, and the lines that say why
 NO_OUTPUT = "No output model produced"

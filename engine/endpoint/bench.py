@@ -1,10 +1,15 @@
 """What an application sees: speed through the served endpoint, beside the same model in-process.
 
-One prompt, greedy answers of a fixed length. In-process (the Foundry Local
-backend) and one HTTP client take turns, so both see the same machine; then
-2 and 4 HTTP clients at once. Each client streams (server-sent events)
-through the official ``openai`` client, and times its first and last token.
-p95 is given only from 20 samples on; below that the slowest is "max of N".
+One prompt whose answer runs past the tokens asked for, greedy. In-process (the
+Foundry Local backend) and one HTTP client take turns, the order swapping each
+round (in-process first, then HTTP first), so both see the same machine; then 2
+and 4 HTTP clients at once. Both sides are timed the same way, by the caller as
+the tokens arrive (:func:`timed`): the HTTP client streams (server-sent events)
+through the official ``openai`` client, the in-process caller reads the
+backend's token events. Foundry Local cannot be made to generate a given number
+of tokens, so every sample's count is kept, and the in-process/HTTP comparison
+is refused when a pair's counts differ beyond ``EQUAL_WORK_TOLERANCE``. p95 is given only from
+20 samples on; below that the slowest is "max of N".
 """
 
 from __future__ import annotations
@@ -20,11 +25,11 @@ from typing import Any
 from engine.backends import make_backend
 from engine.backends.base import BackendError, GenerationRequest
 from engine.bench.latency import generate_once
-from engine.bench.prompts import prompt_of_length
-from engine.bench.stats import percentile, rounded
+from engine.bench.prompts import LONG_ANSWER, prompt_of_length
+from engine.bench.stats import percentile, rounded, unequal_work
 from engine.endpoint.records import Endpoint
 from engine.endpoint.service import ServeError, ServiceMonitor, serve_job, stop
-from engine.process.events import Error, Finished
+from engine.process.events import Error, Finished, Result, Token
 
 P95_MIN_SAMPLES = 20
 
@@ -35,6 +40,22 @@ class Sample:
     decode_tps: float | None
     e2e_ms: float
     tokens_out: int
+
+
+def timed(sent: float, arrivals: list[tuple[float, int]], ended: float, runtime_tokens: int | None) -> Sample:
+    """A sample from the caller's clock: ``arrivals`` are (time, tokens so far) as the text arrived. Time to
+    first token is from sending to the first arrival; decode is the tokens after the first arrival over the
+    time to the last one. The count is the runtime's own where it gives one."""
+    tokens = runtime_tokens or (arrivals[-1][1] if arrivals else 0)
+    decode = None
+    if len(arrivals) > 1 and arrivals[-1][0] > arrivals[0][0]:
+        decode = (arrivals[-1][1] - arrivals[0][1]) / (arrivals[-1][0] - arrivals[0][0])
+    return Sample(
+        ttft_ms=(arrivals[0][0] - sent) * 1000 if arrivals else None,
+        decode_tps=decode,
+        e2e_ms=(ended - sent) * 1000,
+        tokens_out=tokens,
+    )
 
 
 @dataclass
@@ -78,9 +99,9 @@ def summarise(where: str, clients: int, samples: list[Sample], wall_s: float | N
 
 
 async def http_sample(client, model_id: str, messages: list[dict[str, str]], max_tokens: int) -> Sample:
-    started = time.perf_counter()
-    first = last = None
-    chunks, usage_tokens = 0, None
+    sent = time.perf_counter()
+    arrivals: list[tuple[float, int]] = []
+    usage_tokens = None
     stream = await client.chat.completions.create(
         model=model_id,
         messages=messages,
@@ -91,17 +112,25 @@ async def http_sample(client, model_id: str, messages: list[dict[str, str]], max
     )
     async for chunk in stream:
         if chunk.choices and chunk.choices[0].delta.content:
-            last = time.perf_counter()
-            first = first or last
-            chunks += 1
+            arrivals.append((time.perf_counter(), len(arrivals) + 1))  # one chunk per token
         if chunk.usage:
             usage_tokens = chunk.usage.completion_tokens
-    ended = time.perf_counter()
-    tokens = usage_tokens or chunks
-    decode = (tokens - 1) / (last - first) if first and last and last > first and tokens > 1 else None
-    return Sample(
-        ttft_ms=(first - started) * 1000 if first else None, decode_tps=decode, e2e_ms=(ended - started) * 1000, tokens_out=tokens
-    )
+    return timed(sent, arrivals, time.perf_counter(), usage_tokens)
+
+
+async def in_process_sample(backend, request: GenerationRequest) -> Sample:
+    """One generation in-process, timed as :func:`http_sample` times one through the endpoint."""
+    sent = time.perf_counter()
+    arrivals: list[tuple[float, int]] = []
+    runtime_tokens = None
+    async for event in backend.generate(request):
+        if isinstance(event, Token):  # tokens come in batches; the index counts the tokens so far
+            arrivals.append((time.perf_counter(), event.index))
+        elif isinstance(event, Result):
+            runtime_tokens = event.data.get("tokens_out_runtime")
+        elif isinstance(event, Error):
+            raise BackendError(event.message, event.hint)
+    return timed(sent, arrivals, time.perf_counter(), runtime_tokens)
 
 
 async def http_level(client, model_id: str, messages, max_tokens: int, clients: int, samples: int) -> Level:
@@ -161,18 +190,23 @@ async def bench_endpoint(
         progress(f"{folder.name}: loading in-process and behind the endpoint")
         await backend.start()
         job, endpoint, task = await start_endpoint(folder, cache_dir)
-        messages, real = await prompt_of_length(backend, input_tokens)
+        messages, real = await prompt_of_length(backend, input_tokens, question=LONG_ANSWER)
         report.update(input_tokens=real, model_id=endpoint.model_id, base_url=endpoint.base_url)
         client = AsyncOpenAI(base_url=endpoint.base_url, api_key="unused", max_retries=0, timeout=600)
         request = GenerationRequest(messages, max_new_tokens=new_tokens)
         await generate_once(backend, request)  # warm-up, both sides
         await http_sample(client, endpoint.model_id, messages, new_tokens)
         local, remote = [], []
-        for i in range(samples):  # taking turns, so that both sides see the same machine
+        for i in range(samples):  # taking turns, the order swapping each round: both sides see the same machine
             progress(f"{folder.name}: in-process and 1 HTTP client, {i + 1}/{samples}")
-            r = await generate_once(backend, request)
-            local.append(Sample(r.get("ttft_ms"), r.get("decode_tps"), r["e2e_ms"], r.get("tokens_out") or 0))
-            remote.append(await http_sample(client, endpoint.model_id, messages, new_tokens))
+            for where in ("in-process", "http") if i % 2 == 0 else ("http", "in-process"):
+                if where == "http":
+                    remote.append(await http_sample(client, endpoint.model_id, messages, new_tokens))
+                else:
+                    local.append(await in_process_sample(backend, request))
+        report["order"] = "alternating, in-process first in even rounds"
+        report["tokens_out"] = {"in-process": [s.tokens_out for s in local], "http": [s.tokens_out for s in remote]}
+        report["refused"] = unequal_work([(a.tokens_out, b.tokens_out) for a, b in zip(local, remote)], forced=False)
         levels = [
             summarise("in-process", 1, local, sum(s.e2e_ms for s in local) / 1000),
             summarise("http", 1, remote, sum(s.e2e_ms for s in remote) / 1000),

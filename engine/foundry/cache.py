@@ -8,11 +8,10 @@ and lists a malformed or foreign entry with its problem instead of failing.
 from __future__ import annotations
 
 import importlib.util
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from engine.base import locations
+from engine.base import jsonfile, locations
 from engine.foundry import inference_model
 from engine.foundry.foundry_cli import find_cli
 from engine.foundry.inference_model import InferenceModelError
@@ -91,11 +90,7 @@ class CacheEntry:
 
 def read_registrations(cache_dir: Path) -> dict[str, dict]:
     """The local catalog's registrations, by model path (resolved); empty if none or unreadable."""
-    try:
-        data = json.loads((cache_dir / REGISTRY_FILE).read_text(encoding="utf-8"))
-        models = data.get("models", [])
-    except (OSError, ValueError, AttributeError):
-        return {}
+    models = (jsonfile.read_object_or_none(cache_dir / REGISTRY_FILE) or {}).get("models", [])
     found = {}
     for item in models if isinstance(models, list) else []:
         if isinstance(item, dict) and isinstance(item.get("model_path"), str) and isinstance(item.get("model_info"), dict):
@@ -151,12 +146,10 @@ def inspect_folder(folder: Path, registration: dict | None = None) -> CacheEntry
             entry.problems.append(f"genai_config.json is unreadable: {exc}")
     if (folder / "download.tmp").exists():
         entry.problems.append("an unfinished download (download.tmp)")
-    try:
-        sidecar = json.loads((folder / SIDECAR).read_text(encoding="utf-8"))
+    sidecar = jsonfile.read_object_or_none(folder / SIDECAR)
+    if sidecar is not None:
         entry.precision = str(sidecar.get("precision", "?"))
         entry.slmops = True
-    except (OSError, ValueError, AttributeError):
-        pass
     entry.template_family = tokenizer_family(folder)
     if registration is not None:
         entry.model_id = str(registration.get("id", ""))

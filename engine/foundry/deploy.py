@@ -16,11 +16,11 @@ that does not give the model the ``<bos>`` its tokenizer wants gets it first.
 The Foundry Local runtime reserves its key/value cache for the model's whole
 ``context_length`` when it loads the model, and does not stop at
 ``search.max_length``; so the deployed ``context_length`` is ModelConfig's
-``max_length`` when that is shorter than the model's own. On Qwen2.5-Coder-0.5B
-(32,768 tokens) a 4,096-token window took the peak memory of a 2,000-token
-prompt in Foundry Local from 1.71 to 1.03 GB, on the same deployed model with
-nothing else changed; and the runtime itself refuses a request that does not
-fit, with a clear error.
+``max_length`` when that is shorter than the model's own: the key/value cache
+reserved shrinks in proportion (``benchmarks/foundry.py`` measures the peak
+memory of the same deployment with the model's own window, side
+``slmops-native-context``), and the runtime itself refuses a request that does
+not fit, with a clear error.
 
 Files are staged in a hidden folder inside the cache and renamed into place,
 under a lock, so a crash or a second deploying process leaves no half model.
@@ -44,7 +44,8 @@ from engine.base.locks import file_lock
 from engine.base.units import human_bytes
 from engine.foundry import inference_model
 from engine.foundry.cache import CUSTOM, SIDECAR, scan
-from engine.foundry.inference_model import InferenceModel, ModelConfig
+from engine.foundry.inference_model import InferenceModel
+from engine.model.sampling import ModelConfig
 from engine.model.templates import (
     FAMILY_NAMES,
     PLAIN,
@@ -144,7 +145,7 @@ def prompt_template_for(profile: Profile, source: Path) -> PromptTemplate:
     choice = profile.deploy.template
     if choice == "plain":
         return PLAIN
-    custom = PromptTemplate(**vars(profile.deploy.prompt_template))
+    custom = profile.deploy.prompt_template
     if choice == "custom" or (choice == "auto" and not custom.is_empty()):
         return custom
     family = detect_family(read_chat_template(source)) if choice == "auto" else choice
@@ -173,13 +174,12 @@ def plan_deploy(
     except names.InvalidName as exc:
         raise DeployError(str(exc), "Set deploy.name in the profile to a valid, unused name.") from None
     prompt = template or prompt_template_for(profile, folder)
-    cfg = profile.deploy.model_config
     model = InferenceModel(
         Name=slot.name,
         Description=profile.deploy.description,
         Version=f"{slot.version}.0" if slot.version > 1 else profile.deploy.version,
         PromptTemplate=prompt,
-        ModelConfig=ModelConfig(cfg.max_length, cfg.temperature, cfg.top_p, cfg.repetition_penalty),
+        ModelConfig=dataclasses.replace(profile.deploy.model_config),  # a copy: later edits of the profile stay out
     )
     check = check_template(prompt, folder)
     genai = _genai(folder)
@@ -239,13 +239,7 @@ def _genai(folder: Path) -> dict:
 def apply_search(genai: dict, config: ModelConfig) -> dict:
     """``genai_config.json`` with ModelConfig's values in its ``search`` section (what the runtime reads)."""
     search = dict(genai.get("search", {}))
-    search.update(
-        max_length=config.max_length,
-        temperature=config.temperature,
-        top_p=config.top_p,
-        repetition_penalty=config.repetition_penalty,
-        do_sample=config.temperature > 0,  # temperature 0 means greedy
-    )
+    search.update(dataclasses.asdict(config), do_sample=config.temperature > 0)  # temperature 0 means greedy
     return {**genai, "search": search}
 
 

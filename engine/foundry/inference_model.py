@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from engine.base import jsonfile
 from engine.base.atomic import write_text_atomic
 from engine.base.errors import SlmopsError
+from engine.model.sampling import ModelConfig
 from engine.model.templates import PromptTemplate
 
 FILENAME = "inference_model.json"
+REDEPLOY = "Deploy the model again, or fix the file."
 
 
 class InferenceModelError(SlmopsError, ValueError):
     """An inference_model.json that cannot be used; the message says what is wrong."""
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    max_length: int = 2048
-    temperature: float = 0.7
-    top_p: float = 0.9
-    repetition_penalty: float = 1.1
 
 
 @dataclass(frozen=True)
@@ -54,9 +49,7 @@ class InferenceModel:
             raise InferenceModelError("ModelConfig must be an object")
         try:
             prompt = PromptTemplate(**{k: template[k] for k in ("system", "user", "assistant", "prompt") if k in template})
-            model_config = ModelConfig(
-                **{k: config[k] for k in ("max_length", "temperature", "top_p", "repetition_penalty") if k in config}
-            )
+            model_config = ModelConfig(**{f.name: config[f.name] for f in fields(ModelConfig) if f.name in config})
         except TypeError as exc:
             raise InferenceModelError(str(exc)) from None
         for key, value in asdict(model_config).items():
@@ -72,19 +65,11 @@ class InferenceModel:
 
 
 def read(folder: Path) -> InferenceModel:
-    path = folder / FILENAME
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InferenceModelError(f"{FILENAME} is missing") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InferenceModelError(f"{FILENAME} cannot be read: {exc}") from None
-    except ValueError as exc:
-        raise InferenceModelError(f"{FILENAME} is not valid JSON: {exc}") from None
+    data = jsonfile.read_object(folder / FILENAME, FILENAME, REDEPLOY, error=InferenceModelError)
     try:
         return InferenceModel.from_dict(data)
     except InferenceModelError as exc:
-        raise InferenceModelError(f"{FILENAME} {exc}") from None
+        raise InferenceModelError(f"{FILENAME} {exc}", REDEPLOY) from None
 
 
 def write(folder: Path, model: InferenceModel) -> Path:

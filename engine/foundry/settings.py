@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.base import jsonfile
 from engine.base.atomic import write_text_atomic
 from engine.foundry import inference_model
 from engine.foundry.cache import SIDECAR
@@ -22,7 +23,7 @@ from engine.onnx import genai_config, runtime_settings
 from engine.onnx import tune_history as history
 from engine.profiles.profile import RuntimeSection
 
-UNSET = "unset: ONNX Runtime's default (one intra-op thread was seen here)"
+UNSET = "unset: ONNX Runtime's default"
 CONTEXT = "context_length"  # genai_config.json's model.context_length: what Foundry Local reserves memory for
 CONTEXT_SOURCE = "ModelConfig max_length (the key/value cache is reserved for the whole context)"
 
@@ -38,11 +39,7 @@ class EntrySettings:
 
 
 def _sidecar(folder: Path) -> dict:
-    try:
-        data = json.loads((folder / SIDECAR).read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+    return jsonfile.read_object_or_none(folder / SIDECAR) or {}
 
 
 def measured(folder: Path) -> RuntimeSection:

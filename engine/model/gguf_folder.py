@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import glob
 import hashlib
-import json
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.base import locations
+from engine.base import jsonfile, locations
 from engine.base.units import human_bytes
 from engine.model.errors import ModelError
 from engine.model.gguf import GgufHeader
@@ -60,11 +59,7 @@ def _slug(text: str) -> str:
 
 def read_record(folder: Path) -> dict[str, Any]:
     """The folder's ``slmops-source.json``, or ``{}``."""
-    try:
-        data = json.loads((folder / SOURCE_RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return jsonfile.read_object_or_none(folder / SOURCE_RECORD) or {}
 
 
 def sha256_of(path: Path) -> str:

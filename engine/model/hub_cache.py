@@ -8,12 +8,12 @@ is found as huggingface_hub finds it.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.base import jsonfile
 from engine.model.errors import ModelError
 from engine.model.gguf import SPLIT_NAME
 
@@ -82,10 +82,8 @@ def _check_complete(snapshot: Path, repo_id: str) -> None:
         )
     index = snapshot / "model.safetensors.index.json"
     if index.is_file():
-        try:
-            shards = set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values())
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            shards = set()
+        weight_map = (jsonfile.read_object_or_none(index) or {}).get("weight_map")
+        shards = set(weight_map.values()) if isinstance(weight_map, dict) else set()
         missing = sorted(s for s in shards if not (snapshot / s).is_file())
         if missing:
             raise ModelError(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.base import jsonfile
 from engine.model.errors import ModelError
 from engine.model.templates import FAMILY_NAMES, detect_family, read_chat_template
 
@@ -83,13 +84,7 @@ def read_config(model: Path) -> dict[str, Any]:
             f"{model} has no config.json, so it is not a Hugging Face model folder.",
             "Point it at the folder written by save_pretrained (config.json, weights, tokenizer).",
         )
-    try:
-        config = json.loads(config_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{config_file} cannot be read: {exc}", "Re-save the model with save_pretrained.") from None
-    if not isinstance(config, dict):
-        raise ModelError(f"{config_file} is not a JSON object.", "Re-save the model with save_pretrained.")
-    return config
+    return jsonfile.read_object(config_file, hint="Re-save the model with save_pretrained.", error=ModelError)
 
 
 def weight_files(model: Path) -> list[Path]:

@@ -8,9 +8,9 @@ sit beside the models and are not models.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from engine.base import jsonfile
 from engine.model.errors import ModelError
 from engine.model.gguf import SPLIT_NAME
 
@@ -24,10 +24,7 @@ def roots(home: Path | None = None) -> list[Path]:
     except OSError:
         pass
     for settings in (home / ".lmstudio" / "settings.json", home / ".config" / "LM Studio" / "settings.json"):
-        try:
-            folder = json.loads(settings.read_text(encoding="utf-8")).get("downloadsFolder")
-        except (OSError, ValueError, AttributeError):
-            folder = None
+        folder = (jsonfile.read_object_or_none(settings) or {}).get("downloadsFolder")
         if isinstance(folder, str) and folder:
             candidates.append(Path(folder).expanduser())
     candidates += [home / ".lmstudio" / "models", home / ".cache" / "lm-studio" / "models"]

@@ -10,12 +10,12 @@ name is ``[registry/][namespace/]model[:tag]``, with Ollama's defaults
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.base import jsonfile
 from engine.model.errors import ModelError
 from engine.model.templates import detect_family
 
@@ -113,9 +113,9 @@ def find(name: str, models: Path | None = None) -> OllamaModel:
         )
     short = _short(*manifest.relative_to(models / "manifests").parts)  # as stored: the case of the pull
     try:
-        layers = json.loads(manifest.read_text(encoding="utf-8"))["layers"]
+        layers = (jsonfile.read_object_or_none(manifest) or {})["layers"]
         kinds = {str(layer["mediaType"]).split(";")[0].removeprefix(_MEDIA): layer for layer in layers}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (KeyError, TypeError, AttributeError):
         raise ModelError(f"{manifest} is not an Ollama manifest.", f"Pull {short} again.") from None
     if "adapter" in kinds:
         raise ModelError(f"Ollama's {short} puts a LoRA adapter on its GGUF.", "Give slmops the merged model instead.")
@@ -136,16 +136,6 @@ def find(name: str, models: Path | None = None) -> OllamaModel:
     def text(kind: str) -> str:
         return blob(kinds[kind]).read_text(encoding="utf-8", errors="replace") if kind in kinds else ""
 
-    try:
-        params = json.loads(text("params") or "{}")
-    except ValueError:
-        params = {}
+    params = (jsonfile.read_object_or_none(blob(kinds["params"])) if "params" in kinds else None) or {}
     gguf = blob(kinds["model"])
-    return OllamaModel(
-        short,
-        gguf,
-        gguf.name.removeprefix("sha256-"),
-        text("template"),
-        text("system"),
-        params if isinstance(params, dict) else {},
-    )
+    return OllamaModel(short, gguf, gguf.name.removeprefix("sha256-"), text("template"), text("system"), params)

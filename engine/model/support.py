@@ -2,7 +2,7 @@
 
 Three sources, all read without importing the toolchain: the model builder's
 architecture list and the config attributes it reads (:mod:`engine.model.builder_source`),
-the known-bad combinations recorded in TOOLCHAIN.md (:mod:`engine.environment` and
+the known-bad combinations recorded in docs/toolchain.md (:mod:`engine.environment` and
 the precision rules below), and the model's own ``config.json``. The answer is
 ``supported``, ``repair`` (supported once a named, safe repair is applied: to a
 staged copy of ``config.json``, or to the config object the model builder loads,
@@ -23,11 +23,10 @@ from engine.environment import GPU_PROVIDERS
 from engine.model import builder_source
 from engine.model.errors import ModelError
 from engine.model.inspection import ModelInfo, inspect_model
-from engine.model.precision_cost import int4_note
 
 SUPPORTED, REPAIR, UNSUPPORTED = "supported", "repair", "unsupported"
-# Below this size the models measured here lost much of their quality in int4 and little in int8 (the README's
-# figures, from benchmarks/results); above it, Qwen2.5-Coder-0.5B kept it in int4.
+# Below this size the models measured here lost much of their quality in int4 and little in int8 (the records in
+# benchmarks/results: Gemma 3 270M, the SmolLM2 demo); above it, Qwen2.5-Coder-0.5B kept it in int4.
 SMALL_MODEL = 400_000_000
 
 
@@ -115,7 +114,7 @@ def _architecture_for(model_type: str, supported: tuple[str, ...]) -> str:
 
 
 def precision_problem(precision: str, device: str, provider: str, builder_precision: str = "") -> tuple[str, str] | None:
-    """A precision and provider the toolchain cannot build or run (TOOLCHAIN.md), as (reason, what works); else None."""
+    """A precision and provider the toolchain cannot build or run (docs/toolchain.md), as (reason, what works); else None."""
     if precision == "fp16" and (device != "gpu" or provider not in GPU_PROVIDERS):
         return (
             "fp16 is a GPU precision: Olive prunes it on the CPU and ONNX Runtime GenAI cannot run such a model there.",
@@ -224,8 +223,6 @@ def verdict_for(
         )
     if not info.chat_template:
         verdict.notes.append("no chat template in the tokenizer: set deploy.template to a family, or chat uses plain completion.")
-    if precision == "int4" and 0 < info.parameters < SMALL_MODEL:
-        verdict.notes.append(int4_note())
     return verdict
 
 

@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from engine.base import jsonfile
 from engine.base.atomic import write_text_atomic
 from engine.model.bos import leading_token, template_starts_with
 
@@ -114,10 +115,7 @@ def read_chat_template(model_dir: Path) -> str:
     if jinja.is_file():
         return jinja.read_text(encoding="utf-8", errors="replace")
     config = model_dir / "tokenizer_config.json"
-    try:
-        value = json.loads(config.read_text(encoding="utf-8")).get("chat_template", "")
-    except (OSError, ValueError, AttributeError):
-        return ""
+    value = (jsonfile.read_object_or_none(config) or {}).get("chat_template", "")
     if isinstance(value, list):  # a list of named templates: take the default one
         value = next((t.get("template", "") for t in value if isinstance(t, dict) and t.get("name") == "default"), "")
     return value if isinstance(value, str) else ""
@@ -180,11 +178,8 @@ def write_chat_template(folder: Path, text: str) -> None:
     """Make ``text`` the folder's chat template: ``chat_template.jinja``, and tokenizer_config.json's if it has one."""
     write_text_atomic(folder / "chat_template.jinja", text)
     config = folder / "tokenizer_config.json"
-    try:
-        data = json.loads(config.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return
-    if isinstance(data, dict) and "chat_template" in data:
+    data = jsonfile.read_object_or_none(config)
+    if data is not None and "chat_template" in data:
         data["chat_template"] = text
         write_text_atomic(config, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from engine.base import jsonfile
 from engine.base.atomic import write_text_atomic
 from engine.base.errors import SlmopsError
 
@@ -29,23 +30,25 @@ def exists(folder: str | Path) -> bool:
     return path_of(folder).is_file()
 
 
+def _missing(folder: str | Path) -> GenaiConfigError:
+    return GenaiConfigError(
+        f"{Path(folder)} holds no {FILENAME}, so it is not an ONNX Runtime GenAI model.",
+        "Pick the folder that Convert produced (it holds genai_config.json and model.onnx), or convert first.",
+    )
+
+
+def require(folder: str | Path) -> Path:
+    """``folder``, when it holds a converted model; else a :class:`GenaiConfigError` that says so."""
+    if not exists(folder):
+        raise _missing(folder)
+    return Path(folder)
+
+
 def read(folder: str | Path) -> dict[str, Any]:
     """The parsed file; a missing or damaged one is a :class:`GenaiConfigError` with what to do."""
-    file = path_of(folder)
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise GenaiConfigError(
-            f"{Path(folder)} holds no {FILENAME}, so it is not an ONNX Runtime GenAI model.",
-            "Pick the folder that Convert produced (it holds genai_config.json and model.onnx).",
-        ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise GenaiConfigError(
-            f"{file} is damaged (not valid JSON: {exc})", "Convert the model again, or restore the file."
-        ) from None
-    if not isinstance(data, dict):
-        raise GenaiConfigError(f"{file} is damaged (not a JSON object).", "Convert the model again, or restore the file.")
-    return data
+    return jsonfile.read_object(
+        path_of(folder), hint="Convert the model again, or restore the file.", error=GenaiConfigError, missing=_missing(folder)
+    )
 
 
 def write(folder: str | Path, data: dict[str, Any]) -> Path:

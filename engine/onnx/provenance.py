@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine.base import jsonfile
 from engine.base.atomic import write_text_atomic
 from engine.base.versions import installed
 from engine.model.inspection import WEIGHT_PATTERNS
@@ -106,11 +107,7 @@ def write_manifest(folder: Path, ident: dict[str, Any], verification: dict[str, 
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return jsonfile.read_object_or_none(folder / MANIFEST)
 
 
 def output_status(output: Path, key: str) -> tuple[str, dict[str, Any] | None]:

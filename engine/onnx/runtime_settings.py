@@ -4,17 +4,13 @@ They live in ``genai_config.json`` (``model.decoder.session_options``), which
 ONNX Runtime GenAI and the Foundry Local runtime both read, so writing them
 there reaches ``slmops chat``, the bench and Foundry Local alike.
 
-Only settings measured to move decode or prefill on the CPU are here
-(``benchmarks/runtime_settings.py``): the intra-op thread count. Its best
-value depends on the machine and its load: on an idle 2-core machine 2
-threads beat the unset default (decode 38 against 60 tok/s on
-Qwen2.5-Coder-0.5B int4), while with other processes busy 1 thread decoded
-1.9x faster than 2 (SmolLM2 int4, five alternating rounds, spread 1.87-2.12x),
-which is why the tuner measures it. Inter-op threads, the graph optimization
-level and the CPU memory arena moved no speed beyond the spread, and turning
-the arena or memory patterns off raised the peak memory of a 2,000-token
-prompt (Qwen2.5-Coder-0.5B int4: 779 MB, 954 MB without the arena); spinning
-(``config_entries``) is refused by ONNX Runtime GenAI 0.14.1's config parser.
+Only the setting that moves decode or prefill on the CPU is here: the intra-op
+thread count (``benchmarks/runtime_settings.py`` times every session option it
+tries and keeps the runs in ``benchmarks/results``). Its best value depends on
+the machine and on its load (with other processes busy, fewer threads than
+cores can win), which is why the tuner measures it. Spinning
+(``config_entries``) cannot be set: ONNX Runtime GenAI 0.14.1's config parser
+refuses the key.
 
 A value comes from the profile's ``[runtime]`` section (written by the tuner's
 apply, or by hand), else from the default: this machine's physical cores.
@@ -95,20 +91,13 @@ def from_report(chosen: dict[str, Any] | None) -> dict[str, Any]:
     return {INTRA_OP: int(chosen[INTRA_OP])} if chosen.get(INTRA_OP) else {}
 
 
-def choose(measured: list[dict[str, Any]]) -> dict[str, Any]:
-    """``chosen_settings`` of a tune report: the intra-op thread count that decoded fastest (empty: none measured).
-
-    Rows are the tuner's thread measurements (``intra_op_threads``, ``decode_tps``,
-    optionally ``decode_tps_spread``): a count is taken over the default only when its
-    gain exceeds the measured spread.
-    """
-    rows = [r for r in measured if not r.get("error") and r.get("decode_tps")]
-    if not rows:
-        return {}
-    best = max(rows, key=lambda r: r["decode_tps"])
-    default = next((r for r in rows if r["intra_op_threads"] == physical_cores()), None)
-    if default is not None and best is not default:
-        spread = max(best.get("decode_tps_spread") or 0, default.get("decode_tps_spread") or 0)
-        if best["decode_tps"] - default["decode_tps"] <= spread:
-            best = default
-    return {INTRA_OP: int(best["intra_op_threads"])}
+def choose(table: list[dict[str, Any]], default_index: int) -> dict[str, Any]:
+    """``chosen_settings`` of a tune report from its settings table (``engine.tune.runner.time_settings``): the
+    intra-op thread count that decoded fastest, when its decode against the default count
+    (``decode_vs_default``) has the verdict "better", else the default's (``table[default_index]``)."""
+    default = table[default_index]
+    tried = [t for t in table if not t.get("error") and t.get("decode_tps") and t.get("intra_op_threads")]
+    best = max(tried, key=lambda t: t["decode_tps"], default=None)
+    if best is None or (best.get("decode_vs_default") or {}).get("verdict") != "better":
+        best = default
+    return {INTRA_OP: int(best["intra_op_threads"])} if best.get("intra_op_threads") else {}

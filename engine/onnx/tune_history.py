@@ -1,8 +1,10 @@
 """What the tuner found on this machine, per model architecture: ``<data>/tune-history.json``.
 
 A finished run that chose a candidate adds one entry (architecture, recipe,
-runtime settings, figures, date); a new profile for that architecture then
-starts from the latest winner (``engine.profiles.recommended``). The file is rewritten
+runtime settings, figures, date, pairs); a new profile for that architecture
+then starts from the latest judged winner (``engine.profiles.recommended``): a
+quick run, or one with too few pairs for a verdict, is kept but never drives
+what a new profile starts from. The file is rewritten
 atomically; a damaged one counts as empty rather than stopping the tuner.
 """
 
@@ -13,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.base import locations
+from engine.base import jsonfile, locations
 from engine.base.atomic import write_text_atomic
 
 FILENAME = "tune-history.json"
@@ -26,18 +28,12 @@ def path() -> Path:
 
 def model_type(model_dir: Path) -> str:
     """The architecture a Hugging Face folder declares (``config.json``'s ``model_type``); empty when unknown."""
-    try:
-        return str(json.loads((model_dir / "config.json").read_text(encoding="utf-8")).get("model_type") or "")
-    except (OSError, ValueError, AttributeError):
-        return ""
+    return str((jsonfile.read_object_or_none(model_dir / "config.json") or {}).get("model_type") or "")
 
 
 def load() -> list[dict[str, Any]]:
-    try:
-        data = json.loads(path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    return [e for e in data.get("runs", []) if isinstance(e, dict)] if isinstance(data, dict) else []
+    runs = (jsonfile.read_object_or_none(path()) or {}).get("runs")
+    return [e for e in runs if isinstance(e, dict)] if isinstance(runs, list) else []
 
 
 def entry_of(report: dict[str, Any], architecture: str) -> dict[str, Any] | None:
@@ -57,6 +53,9 @@ def entry_of(report: dict[str, Any], architecture: str) -> dict[str, Any] | None
         "figures": {k: chosen.get(k) for k in FIGURES},
         "guide_figures": {k: guide.get(k) for k in FIGURES} if guide else None,
         "report": report.get("saved_to"),
+        "pairs": report.get("runs"),
+        "quick": bool(report.get("quick")),
+        "judged": bool(report.get("judged")),
     }
 
 
@@ -69,4 +68,5 @@ def record(report: dict[str, Any], architecture: str) -> dict[str, Any] | None:
 
 
 def latest(architecture: str) -> dict[str, Any] | None:
-    return next((e for e in reversed(load()) if e.get("model_type") == architecture), None)
+    """The latest judged entry for the architecture (see the module's docstring)."""
+    return next((e for e in reversed(load()) if e.get("model_type") == architecture and e.get("judged")), None)

@@ -39,10 +39,12 @@ class PipelineOptions:
     cache_dir: Path | None = None
 
 
-class StageFailed(Exception):
+class StageFailed(SlmopsError):
+    """A stage that could not finish: what happened, what to do, and its worker's last log lines."""
+
     def __init__(self, message: str, hint: str = "", log_tail: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.message, self.hint, self.log_tail = message, hint, log_tail or []
+        super().__init__(message, hint)
+        self.log_tail = log_tail or []
 
 
 class Pipeline:
@@ -132,10 +134,10 @@ class Pipeline:
         started = time.monotonic()
         try:
             outputs = await getattr(self, f"_stage_{name}")()
-        except StageFailed as exc:
+        except SlmopsError as exc:  # StageFailed, or an engine error the stage let rise
             duration = time.monotonic() - started
             self.state.finish(name, "failed", duration_s=duration, message=exc.message)
-            self._emit(Error(exc.message, exc.hint, exc.log_tail))
+            self._emit(Error(exc.message, exc.hint, getattr(exc, "log_tail", [])))
             self._transition("failed", exc.message)
             return {"status": "failed", "message": exc.message, "hint": exc.hint, "duration_s": round(duration, 2)}
         duration = time.monotonic() - started
@@ -199,10 +201,8 @@ class Pipeline:
         from engine.convert.plan import plan_conversion, plan_verdict
         from engine.environment import run_checks
 
-        try:  # the support verdict first: an unconvertible model is refused in a second, not 15 s into Olive
-            verdict = plan_verdict(plan_conversion(self.profile))
-        except SlmopsError as exc:
-            raise StageFailed(exc.message, exc.hint) from None
+        # the support verdict first: an unconvertible model is refused before Olive starts loading it
+        verdict = plan_verdict(plan_conversion(self.profile))
         self._emit(Log(f"support: {verdict.summary()}", source="runner"))
         checks = await run_checks()
         for check in checks:
@@ -218,27 +218,24 @@ class Pipeline:
     async def _stage_convert(self) -> dict[str, Any]:
         from engine.convert.plan import check_plan, convert_job, plan_conversion, result_card, reuse_current, worker_spec
 
-        try:
-            plan = plan_conversion(self.profile)
-            reused = reuse_current(plan)
-            if reused is not None:
-                manifest, settings = reused
-                self._emit(Log(f"up to date: {plan.output} (made {manifest.get('created', '?')}); reusing it", source="runner"))
-                for setting in settings:
-                    self._emit(Log(f"runtime: {setting.describe()}", source="runner"))
-                return {
-                    "output_path": str(plan.output),
-                    "recipe": plan.recipe.name,
-                    "command": plan.display(),
-                    "reused": True,
-                    "answer": (manifest.get("verification") or {}).get("answer", ""),
-                    "created": manifest.get("created", ""),
-                }
-            # An output this pipeline made may be replaced when its inputs changed; any other needs --force.
-            force = self.options.force or self.foreign_output() is None
-            report = check_plan(plan, force=force)
-        except SlmopsError as exc:
-            raise StageFailed(exc.message, exc.hint) from None
+        plan = plan_conversion(self.profile)
+        reused = reuse_current(plan)
+        if reused is not None:
+            manifest, settings = reused
+            self._emit(Log(f"up to date: {plan.output} (made {manifest.get('created', '?')}); reusing it", source="runner"))
+            for setting in settings:
+                self._emit(Log(f"runtime: {setting.describe()}", source="runner"))
+            return {
+                "output_path": str(plan.output),
+                "recipe": plan.recipe.name,
+                "command": plan.display(),
+                "reused": True,
+                "answer": (manifest.get("verification") or {}).get("answer", ""),
+                "created": manifest.get("created", ""),
+            }
+        # An output this pipeline made may be replaced when its inputs changed; any other needs --force.
+        force = self.options.force or self.foreign_output() is None
+        report = check_plan(plan, force=force)
         self._emit(Log(f"$ {plan.display()}", source="runner"))
         job = convert_job(worker_spec(plan, report, force=force))
         await self._follow(job)
@@ -259,7 +256,6 @@ class Pipeline:
 
     async def _stage_deploy(self) -> dict[str, Any]:
         from engine.foundry.cache import resolve_location
-        from engine.foundry.deploy import DeployError
         from engine.foundry.publish import plan_publish, publish
         from engine.foundry.runtime import FoundryRuntimeError
 
@@ -271,8 +267,6 @@ class Pipeline:
                 self._emit(Log(f"warning: {warning}", source="runner"))
             self._emit(Progress(1, 2, f"writing {plan.slot.model_id} into the cache"))
             plan = await publish(plan)
-        except DeployError as exc:
-            raise StageFailed(exc.message, exc.hint) from None
         except FoundryRuntimeError as exc:
             raise StageFailed(
                 f"Registering with Foundry Local failed: {exc.message}", "Re-register it from the Cache panel (g)."

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.base import jsonfile
 from engine.base.atomic import write_text_atomic
 
 STATE_FILE = "state.json"
@@ -47,10 +48,10 @@ class PipelineState:
     @classmethod
     def load(cls, workdir: Path) -> PipelineState:
         path = workdir / STATE_FILE
+        data = jsonfile.read_object_or_none(path) or {}
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
             stages = {name: StageRecord(**record) for name, record in data.get("stages", {}).items()}
-        except (OSError, ValueError, TypeError):
+        except (AttributeError, TypeError):
             stages = {}  # no state, or a damaged one: every stage runs again
         return cls(path, stages)
 

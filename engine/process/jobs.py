@@ -89,6 +89,18 @@ class JobRegistry:
 REGISTRY = JobRegistry()
 
 
+def high_water_mark(pid: int | str | None) -> int | None:
+    """A process's peak resident memory (VmHWM) in bytes: exact, where sampling twice a second can miss a short
+    peak (a prefill). None where the system does not give it (no /proc) or the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, TypeError):
+        pass
+    return None
+
+
 class Job:
     def __init__(
         self,

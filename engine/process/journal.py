@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from engine.base import locations
+from engine.base import jsonfile, locations
 from engine.base.atomic import write_text_atomic
 
 
@@ -108,9 +108,8 @@ def entries() -> list[Entry]:
     found = []
     for file in sorted(journal_dir().glob("*.json")):
         try:
-            data = json.loads(file.read_text(encoding="utf-8"))
-            found.append(Entry(**data, path=file))
-        except (OSError, ValueError, TypeError):
+            found.append(Entry(**(jsonfile.read_object_or_none(file) or {}), path=file))
+        except TypeError:  # nothing readable, or not an entry
             file.unlink(missing_ok=True)
     return found
 

@@ -14,6 +14,7 @@ Both sides are here: :class:`Client` (engine) and :func:`requests` / :func:`answ
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import sys
@@ -165,11 +166,13 @@ class Client:
 
     async def reply(self, request: dict[str, Any]) -> dict[str, Any]:
         """The reply to ``request`` (``ok`` true or false); :class:`RequestLost` if the worker ended first."""
-        async for event in self.events(request):
-            if isinstance(event, Result):
-                return event.data
-            if isinstance(event, (Error, Finished)):
-                raise RequestLost(event)
+        # closed here, not whenever the loop gets round to it: until then the request would still be waiting()
+        async with contextlib.aclosing(self.events(request)) as events:
+            async for event in events:
+                if isinstance(event, Result):
+                    return event.data
+                if isinstance(event, (Error, Finished)):
+                    raise RequestLost(event)
         raise AssertionError("unreachable")  # events() always ends with a Result, Error or Finished
 
     async def call(self, op: str, **fields: Any) -> dict[str, Any]:

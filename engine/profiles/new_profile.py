@@ -23,11 +23,12 @@ from engine.model.sources import Source, resolve
 from engine.model.support import SMALL_MODEL, Verdict, verdict_for
 from engine.model.templates import FAMILY_NAMES, TEMPLATES
 from engine.process.jobs import Job
-from engine.profiles import names
+from engine.profiles import citations, names
 from engine.profiles.profile import DeploySection, ModelSection, Profile, ProfileError, save_profile
 from engine.profiles.recommended import starting_convert
 
 PLAIN = "plain"  # deploy.template for a model without a chat template: prompts go in as they are
+PICK_ANOTHER = "Pick another value."  # a choice made for the new profile, not a file, is at fault
 
 
 @dataclass
@@ -139,25 +140,33 @@ def propose(
     available = machine_precisions()
     if precision and precision not in available:
         raise ProfileError(
-            f"{precision} cannot run on this machine's providers; it can run {', '.join(available)}", key="convert.precision"
+            f"{precision} cannot run on this machine's providers; it can run {', '.join(available)}",
+            key="convert.precision",
+            hint=PICK_ANOTHER,
         )
     if not precision:
         precision = _default_precision(info, reasons)
     verdict = verdict_for(info, precision=precision)
+    if precision == "int4" and 0 < info.parameters < SMALL_MODEL:
+        verdict.notes.append(int4_note())
     name = name or slug(source.name if source else folder.name)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
-        raise ProfileError(f"{name!r} cannot be a profile name: use letters, digits, '.', '_' and '-'", key="name")
+        raise ProfileError(
+            f"{name!r} cannot be a profile name: use letters, digits, '.', '_' and '-'", key="name", hint=PICK_ANOTHER
+        )
     deploy_name = deploy_name or f"{name}-{precision}"
     try:
         names.check_name(deploy_name)
     except names.InvalidName as exc:
-        raise ProfileError(str(exc), key="deploy.name") from None
+        raise ProfileError(str(exc), key="deploy.name", hint=PICK_ANOTHER) from None
     start, why = starting_convert(info.model_type, precision, guide=guide, repaired=bool(verdict.repairs))
     reasons.append(f"conversion: {start.candidate}: {why}")
     if template:
         if template not in TEMPLATES and template != PLAIN:
             raise ProfileError(
-                f"{template!r} is not a template family; known: {', '.join(TEMPLATES)}, {PLAIN}", key="deploy.template"
+                f"{template!r} is not a template family; known: {', '.join(TEMPLATES)}, {PLAIN}",
+                key="deploy.template",
+                hint=PICK_ANOTHER,
             )
     elif not info.chat_template and source and source.ollama and source.ollama.family in TEMPLATES:
         template = source.ollama.family
@@ -186,6 +195,14 @@ def propose(
     if source and source.ollama:
         _ollama_settings(profile, source, info, reasons)
     return Proposal(info, verdict, profile, profile_path(name), reasons)
+
+
+def int4_note() -> str:
+    """What int4 costs a model this small, plainly; figures only from the committed record."""
+    record = citations.citation(citations.INT4_SMALL_MODEL)
+    return "int4 costs a model this small much of its quality; int8 keeps nearly all of it (--precision int8 or fp32)" + (
+        f": {record.cited()}" if record else "."
+    )
 
 
 def _default_precision(info: ModelInfo, reasons: list[str]) -> str:

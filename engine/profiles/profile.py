@@ -19,6 +19,9 @@ from engine.base import locations
 from engine.base.atomic import write_text_atomic
 from engine.base.errors import SlmopsError
 from engine.model.builtins import BUILTINS, from_reference
+from engine.model.sampling import ModelConfig
+from engine.model.templates import PromptTemplate
+from engine.recipes.catalog import ConvertSettings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,10 +40,17 @@ BACKENDS = ("onnxruntime-genai", "foundry-local")
 class ProfileError(SlmopsError, ValueError):
     """A profile that cannot be used; ``key`` names the setting at fault."""
 
-    def __init__(self, message: str, *, path: Path | None = None, key: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | None = None,
+        key: str = "",
+        hint: str = "Fix the setting named above in the profile file, or pick another profile.",
+    ) -> None:
         where = f"{path}: " if path else ""
         at = f"[{key}] " if key else ""
-        super().__init__(f"{where}{at}{message}", "Fix the setting named above in the profile file, or pick another profile.")
+        super().__init__(f"{where}{at}{message}", hint)
         self.path = path
         self.key = key
         self.reason = message
@@ -50,40 +60,6 @@ class ProfileError(SlmopsError, ValueError):
 class ModelSection:
     path: str = DEMO_MODEL
     trust_remote_code: bool = False
-
-
-@dataclass
-class ConvertSection:
-    method: str = "auto-opt"
-    precision: str = "int4"
-    device: str = "cpu"
-    provider: str = "CPUExecutionProvider"
-    block_size: int = 128
-    symmetric: bool = False
-    accuracy_level: int = 4  # 0 leaves it unset
-    quantize_lm_head: bool = False
-    prune_lm_head: bool = False  # compute only the last position's logits in prefill (config recipes)
-    embedding_bits: int = 0  # RTN recipes: embedding table in 4 or 8 bits, 32 keeps it fp32; 0: as the other weights
-    output: str = ""  # empty: <data>/models/<profile>-<precision>
-    config_file: str = ""  # method "config": an Olive workflow JSON; empty: generated
-    log_level: int = 1
-    recipe: str = ""  # a named recipe (see the tuner); empty: from precision
-
-
-@dataclass
-class PromptTemplate:
-    system: str = ""
-    user: str = ""
-    assistant: str = ""
-    prompt: str = ""
-
-
-@dataclass
-class ModelConfig:
-    max_length: int = 2048
-    temperature: float = 0.7
-    top_p: float = 0.9
-    repetition_penalty: float = 1.1
 
 
 @dataclass
@@ -136,7 +112,7 @@ class Profile:
     name: str = "untitled"
     description: str = ""
     model: ModelSection = field(default_factory=ModelSection)
-    convert: ConvertSection = field(default_factory=ConvertSection)
+    convert: ConvertSettings = field(default_factory=ConvertSettings)
     deploy: DeploySection = field(default_factory=DeploySection)
     chat: ChatSection = field(default_factory=ChatSection)
     bench: BenchSection = field(default_factory=BenchSection)
@@ -289,7 +265,11 @@ def save_profile(profile: Profile, path: str | Path, *, overwrite: bool = False)
     try:
         write_text_atomic(path, profile.to_toml(), overwrite=overwrite)
     except FileExistsError:
-        raise ProfileError("already exists; choose another name or confirm overwriting", path=path) from None
+        raise ProfileError(
+            "already exists; choose another name or confirm overwriting",
+            path=path,
+            hint="Choose another name, or confirm replacing it (slmops init: --force).",
+        ) from None
     profile.source = path.resolve()
     return path
 

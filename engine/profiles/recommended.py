@@ -1,16 +1,16 @@
-"""The conversion a new profile starts from: the best measured on this machine, else one that holds quality.
+"""The conversion a new profile starts from: the best measured on this machine, else a cautious default.
 
 In order:
 
-1. this machine's tuner chose a recipe for the architecture before: that
-   recipe with its runtime settings (``engine.onnx.tune_history``);
+1. this machine's tuner chose a recipe for the architecture before, in a run
+   with enough pairs for a verdict: that recipe with its runtime settings
+   (``engine.onnx.tune_history``);
 2. else RTN int4 with lm_head in 8 bits, pruned to the last position
    (``rtn-int4-b128-head8-prune``), where that route is known to convert the
-   architecture. It kept quality on both built-ins. On Qwen2.5-Coder-0.5B the
-   tuner picks the same weights with a 4-bit lm_head (``rtn-int4-b128-prune``:
-   +1.6 % perplexity over fp32, decoding as fast as the guide's int4 where the
-   8-bit lm_head decodes at 0.86x), but on SmolLM2-135M a 4-bit lm_head costs
-   +50 %: an untuned model gets the safe one, and the tuner measures the other;
+   architecture: lm_head is the MatMul that 4 bits round worst, and how much a
+   model loses to it depends on its size, which only the tuner can tell. What
+   it did on the demo is stated only from the committed record
+   (``engine.profiles.citations``, checked by ``benchmarks.readme --check``);
 3. else the guide's command (``olive auto-opt --precision int4``).
 
 The guide's command is always one choice away: :func:`guide_convert`.
@@ -23,33 +23,34 @@ from dataclasses import dataclass
 
 from engine.onnx import runtime_settings
 from engine.onnx import tune_history as history
-from engine.profiles.profile import ConvertSection, RuntimeSection
+from engine.profiles import citations
+from engine.profiles.profile import RuntimeSection
 from engine.recipes.candidates import BY_NAME, Candidate
+from engine.recipes.catalog import ConvertSettings
 
-WINNER = "rtn-int4-b128-head8-prune"  # rtn-int4-b128-head8's weights, lm_head pruned to the last position
-# Architectures the winner's route (ModelBuilder fp32, then RTN passes) converted and verified here:
+UNTUNED_DEFAULT = "rtn-int4-b128-head8-prune"  # rtn-int4-b128-head8's weights, lm_head pruned to the last position
+# Architectures the default's route (ModelBuilder fp32, then RTN passes) converts, as the end-to-end tests check:
 # llama (the SmolLM2 demo) and qwen2 (the Qwen2.5-Coder built-in).
 KNOWN_ARCHITECTURES = frozenset({"llama", "qwen2"})
-# Deployed models compute only the last position's logits in prefill; the embedding table is quantized with the
-# rest, in 4 bits: on Qwen2.5-Coder-0.5B 8 bits cost 65 MB more for 1 % less perplexity, about the difference
-# between two ways of measuring the same model (benchmarks/deploy_choices.py measures each choice).
+# Deployed models compute only the last position's logits in prefill (pruning changes no weight); the embedding
+# table is quantized with the rest (benchmarks/deploy_choices.py measures both choices on one-knob pairs).
 DEPLOY_KNOBS = {"prune_lm_head": True}
 
 
 @dataclass(frozen=True)
 class Recommendation:
-    convert: ConvertSection
+    convert: ConvertSettings
     runtime: RuntimeSection
     reason: str
     candidate: str  # the tuner's candidate name, or "guide-int4"
 
 
-def convert_section(candidate: Candidate, extra: dict | None = None) -> ConvertSection:
+def convert_section(candidate: Candidate, extra: dict | None = None) -> ConvertSettings:
     """The [convert] section that runs ``candidate`` (what the tuner's apply writes)."""
     recipe = candidate.recipe_data
     knobs = {**candidate.settings, **(extra or {})}
-    known = {f.name for f in dataclasses.fields(ConvertSection)}
-    return ConvertSection(
+    known = {f.name for f in dataclasses.fields(ConvertSettings)}
+    return ConvertSettings(
         method="auto-opt" if recipe.kind == "cli" else "config",
         precision=recipe.precision,
         recipe=candidate.recipe,
@@ -57,9 +58,9 @@ def convert_section(candidate: Candidate, extra: dict | None = None) -> ConvertS
     )
 
 
-def guide_convert() -> ConvertSection:
+def guide_convert() -> ConvertSettings:
     """The guide's command: olive auto-opt, int4, the model builder's defaults."""
-    return ConvertSection(method="auto-opt", precision="int4")
+    return ConvertSettings(method="auto-opt", precision="int4")
 
 
 def recommended_convert(model_type: str) -> tuple[Recommendation, str]:
@@ -78,20 +79,25 @@ def recommended_convert(model_type: str) -> tuple[Recommendation, str]:
             ([f"{figures['decode_tps']:.0f} tok/s"] if figures.get("decode_tps") else [])
             + ([f"perplexity {figures['perplexity']:.2f}"] if figures.get("perplexity") else [])
         )
-        reason = f"{past['candidate']} won this machine's tuning of {model_type} on {past['date'][:10]}" + (
-            f" ({measured})" if measured else ""
+        reason = (
+            f"{past['candidate']} won this machine's tuning of {model_type} on {past['date'][:10]}"
+            + (f" ({measured})" if measured else "")
+            + (f", report {past['report']}" if past.get("report") else "")
         )
         extra = DEPLOY_KNOBS if candidate.recipe_data.kind == "config" else None  # pruning changes no weight
         result = Recommendation(convert_section(candidate, extra), runtime, reason, candidate.name)
     elif model_type in KNOWN_ARCHITECTURES:
+        record = citations.citation(citations.UNTUNED_DEFAULT)
         reason = (
-            f"{WINNER} (RTN int4, lm_head in 8 bits) won on the Qwen2.5-Coder-0.5B built-in and converts {model_type}; "
+            f"{UNTUNED_DEFAULT} (RTN int4, lm_head in 8 bits), a route known to convert {model_type}; "
             "not tuned on this machine yet"
+            + (f"; on the SmolLM2-135M demo it {record.cited()}" if record else "")
+            + "; slmops tune measures it against the others here"
         )
-        result = Recommendation(convert_section(BY_NAME[WINNER]), RuntimeSection(), reason, WINNER)
+        result = Recommendation(convert_section(BY_NAME[UNTUNED_DEFAULT]), RuntimeSection(), reason, UNTUNED_DEFAULT)
     else:
         reason = (
-            f"the guide's command: {WINNER} is not known to convert {model_type or 'this architecture'}; "
+            f"the guide's command: {UNTUNED_DEFAULT} is not known to convert {model_type or 'this architecture'}; "
             "slmops tune measures the others"
         )
         result = Recommendation(guide_convert(), RuntimeSection(), reason, "guide-int4")

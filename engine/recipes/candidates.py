@@ -26,7 +26,7 @@ _FLAGS = ("symmetric", "quantize_lm_head", "prune_lm_head")
 class Candidate:
     name: str
     recipe: str
-    settings: dict[str, Any] = field(default_factory=dict)  # ConvertSection knobs: block_size, accuracy_level, ...
+    settings: dict[str, Any] = field(default_factory=dict)  # ConvertSettings knobs: block_size, accuracy_level, ...
 
     @property
     def recipe_data(self) -> Recipe:
@@ -48,17 +48,17 @@ DEFAULT: tuple[Candidate, ...] = (
     Candidate("guide-int4", "guide-int4"),
     Candidate("rtn-int4-b32", "rtn-int4", {"block_size": 32, "accuracy_level": 4, "quantize_lm_head": True}),
     Candidate("rtn-int4-b128", "rtn-int4", {"block_size": 128, "accuracy_level": 4, "quantize_lm_head": True}),
-    # lm_head in 8 bits rather than fp32 (slow) or 4 bits (most of int4's perplexity loss on small models)
+    # lm_head in 8 bits rather than fp32 (slow) or 4 bits (its most sensitive MatMul: the tuner measures both)
     Candidate("rtn-int4-b128-head8", "rtn-int4-head8", {"block_size": 128, "symmetric": False, "accuracy_level": 4}),
-    # the same weights, with only the last position's logits computed in prefill: faster first token, far less memory
-    # on long prompts (a 151,936-word vocabulary makes 1.1 GB of logits at 1,900 tokens); perplexity goes token by token
+    # the same weights, with only the last position's logits computed in prefill: no vocabulary x prompt-length
+    # table of logits is computed or held (the first token of a long prompt, its memory); scored token by token
     Candidate(
         "rtn-int4-b128-head8-prune",
         "rtn-int4-head8",
         {"block_size": 128, "symmetric": False, "accuracy_level": 4, "prune_lm_head": True},
     ),
-    # lm_head in 4 bits and pruned: decodes as fast as the guide's int4, first token and memory far lower; on
-    # Qwen2.5-Coder-0.5B perplexity +1.6 % over fp32 (the guide's +2.9 %), on SmolLM2-135M a 4-bit lm_head costs +50 %
+    # lm_head in 4 bits and pruned: the fewest bytes read per token; what it costs in perplexity depends on the
+    # model's size, which is what the tuner measures
     Candidate(
         "rtn-int4-b128-prune",
         "rtn-int4",

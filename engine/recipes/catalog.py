@@ -14,7 +14,6 @@ from typing import Any
 GUIDE_RATIOS = {"fp32": 1.0, "fp16": 0.5, "int8": 0.25, "int4": 0.125}
 LM_HEAD_NODE = "/lm_head/MatMul"
 EMBED_NODE = "/model/embed_tokens/Gather"
-EMBEDDING_BITS = (0, 4, 8, 32)  # 0: as the quantizer's other weights; 32 leaves the embedding table in fp32
 
 
 @dataclass(frozen=True)
@@ -88,20 +87,32 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
-@dataclass(frozen=True)
-class ConvertParams:
-    """What a recipe needs besides itself: the model, the target and the quantization knobs."""
+@dataclass
+class ConvertSettings:
+    """How a model is converted: the route, the target, the quantization knobs. A profile's [convert] section."""
 
-    model: str
+    method: str = "auto-opt"
+    precision: str = "int4"
     device: str = "cpu"
     provider: str = "CPUExecutionProvider"
     block_size: int = 128
     symmetric: bool = False
     accuracy_level: int = 4  # 0 leaves it unset
     quantize_lm_head: bool = False
-    prune_lm_head: bool = False  # logits of the last position only during prefill (model builder option)
+    prune_lm_head: bool = False  # logits of the last position only during prefill (model builder option, config recipes)
     embedding_bits: int = 0  # RTN recipes: the embedding table (a Gather) in 4 or 8 bits, 32 keeps it fp32; 0: as the rest
+    output: str = ""  # empty: <data>/models/<profile>-<precision>
+    config_file: str = ""  # method "config": an Olive workflow JSON; empty: generated
     log_level: int = 1
+    recipe: str = ""  # a named recipe (see the tuner); empty: from precision
+
+
+@dataclass(frozen=True)
+class ConvertParams:
+    """What a recipe needs besides itself: the source model and the conversion settings."""
+
+    model: str
+    settings: ConvertSettings = field(default_factory=ConvertSettings)
     trust_remote_code: bool = False
 
 
@@ -124,7 +135,7 @@ def recipe_for(method: str, precision: str, name: str = "") -> Recipe:
             raise KeyError(f"unknown recipe {name!r}; known: {', '.join(RECIPES)}")
         return RECIPES[name]
     if precision == "int8":
-        return RECIPES["rtn-int8"]  # auto-opt has no int8 route that works on the CPU (see TOOLCHAIN)
+        return RECIPES["rtn-int8"]  # auto-opt has no int8 route that works on the CPU (docs/toolchain.md)
     prefix = "guide" if method == "auto-opt" else "mb"
     return RECIPES[f"{prefix}-{precision}"]
 
@@ -137,16 +148,16 @@ def build_command(recipe: Recipe, params: ConvertParams, output_dir: str, cache_
             "--model_name_or_path",
             params.model,
             "--device",
-            params.device,
+            params.settings.device,
             "--provider",
-            params.provider,
+            params.settings.provider,
             "--use_model_builder",
             "--precision",
             recipe.precision,
             "--output_path",
             output_dir,
             "--log_level",
-            str(params.log_level),
+            str(params.settings.log_level),
         ]
         if params.trust_remote_code:
             argv.append("--trust_remote_code")
@@ -160,26 +171,26 @@ def workflow(recipe: Recipe, params: ConvertParams, output_dir: str, cache_dir: 
     if params.trust_remote_code:
         input_model["load_kwargs"] = {"trust_remote_code": True}
     builder: dict[str, Any] = {"type": "ModelBuilder", "precision": recipe.builder_precision}
-    if params.prune_lm_head:
+    if params.settings.prune_lm_head:
         # generation reads only the last position's logits: computing all of them in prefill costs time and
         # memory (vocabulary x prompt length floats); perplexity then needs the model token by token
         builder["extra_options"] = {"prune_lm_head": True}
     passes: dict[str, Any] = {"builder": builder}
     if recipe.builder_precision == "int4":
-        builder.update(int4_block_size=params.block_size, int4_is_symmetric=params.symmetric)
-        if params.accuracy_level:
-            builder["int4_accuracy_level"] = params.accuracy_level
-        if params.quantize_lm_head:
+        builder.update(int4_block_size=params.settings.block_size, int4_is_symmetric=params.settings.symmetric)
+        if params.settings.accuracy_level:
+            builder["int4_accuracy_level"] = params.settings.accuracy_level
+        if params.settings.quantize_lm_head:
             # the embedding (tied to lm_head in most small models) is a Gather: quantize it too
             builder["int4_op_types_to_quantize"] = ["MatMul", "Gather"]
     if recipe.quantizer:
         quant = dict(recipe.quantizer)
         if quant["type"] == "OnnxBlockWiseRtnQuantization":
-            quant.update(block_size=params.block_size, is_symmetric=params.symmetric)
-            if params.accuracy_level:
-                quant["accuracy_level"] = params.accuracy_level
-            exclude = [LM_HEAD_NODE] if not params.quantize_lm_head or recipe.lm_head_bits else []
-            if params.embedding_bits not in (0, quant["bits"]):
+            quant.update(block_size=params.settings.block_size, is_symmetric=params.settings.symmetric)
+            if params.settings.accuracy_level:
+                quant["accuracy_level"] = params.settings.accuracy_level
+            exclude = [LM_HEAD_NODE] if not params.settings.quantize_lm_head or recipe.lm_head_bits else []
+            if params.settings.embedding_bits not in (0, quant["bits"]):
                 exclude.append(EMBED_NODE)  # the pass quantizes every Gather with a table too
             if exclude:
                 quant["nodes_to_exclude"] = exclude
@@ -187,10 +198,10 @@ def workflow(recipe: Recipe, params: ConvertParams, output_dir: str, cache_dir: 
         rest = {k: v for k, v in quant.items() if k != "nodes_to_exclude"}
         # the embedding excluded above gets a pass of its own at its bits (unless it stays fp32)
         excluded = EMBED_NODE in quant.get("nodes_to_exclude", [])
-        embed_bits = params.embedding_bits if excluded and params.embedding_bits < 32 else 0
+        embed_bits = params.settings.embedding_bits if excluded and params.settings.embedding_bits < 32 else 0
         if recipe.lm_head_bits:
-            # lm_head is a fifth of a small model's weights and the most sensitive MatMul: 4 bits there
-            # costs most of int4's perplexity, while 8 bits keeps it and still reads 4x less than fp32.
+            # lm_head is a large share of a small model's weights and its most sensitive MatMul: 8 bits
+            # there reads a quarter of fp32's bytes (figure-ok: arithmetic) and rounds it far less than 4 bits.
             nodes = [LM_HEAD_NODE, EMBED_NODE] if embed_bits == recipe.lm_head_bits else [LM_HEAD_NODE]
             passes["quantize_lm_head"] = dict(rest, bits=recipe.lm_head_bits, nodes_to_include=nodes)
             embed_bits = 0 if embed_bits == recipe.lm_head_bits else embed_bits
@@ -201,13 +212,13 @@ def workflow(recipe: Recipe, params: ConvertParams, output_dir: str, cache_dir: 
         "systems": {
             "local_system": {
                 "type": "LocalSystem",
-                "accelerators": [{"device": params.device, "execution_providers": [params.provider]}],
+                "accelerators": [{"device": params.settings.device, "execution_providers": [params.settings.provider]}],
             }
         },
         "passes": passes,
         "host": "local_system",
         "target": "local_system",
-        "log_severity_level": params.log_level,
+        "log_severity_level": params.settings.log_level,
         "cache_dir": cache_dir,
         "output_dir": output_dir,
     }

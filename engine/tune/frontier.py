@@ -1,11 +1,13 @@
 """Ranking: the quality bound against fp32, the speed / quality frontier, and the chosen candidate.
 
 A candidate keeps quality when its perplexity is at most ``max_ppl_increase``
-over fp32's and its evaluation pass rate is no lower than fp32's. A candidate
-replaces the guide's recipe only when it gains beyond the spread: faster than
-the guide's in every side-by-side pair at decode, at the first token of the long
-prompt, in prefill or in peak memory, and not slower at decode in every pair
-(``beats_guide``, with the ``gains``). A recipe that decodes as fast as the
+over fp32's (both scored the same way) and its evaluation pass rate is no lower
+than fp32's. A candidate replaces the guide's recipe only when it gains beyond
+the spread: better than the guide's in every one of at least
+``engine.bench.stats.MIN_PAIRS`` side-by-side pairs at decode, at the first
+token of the long prompt, in prefill or in peak memory, and not worse at decode
+(``beats_guide``, with the ``gains``). Fewer pairs (a quick run) are reported,
+not judged: the guide's recipe then stays. A recipe that decodes as fast as the
 guide's but answers a long prompt in half the time, in a smaller model, is
 better for the user. The chosen one is the fastest decoder (median of its runs)
 among those that keep quality and beat the guide's; when none does, the guide's
@@ -18,8 +20,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from engine.bench.stats import beats
+from engine.bench.stats import BETTER, MIN_PAIRS, TOO_FEW, WORSE, verdict
 from engine.recipes.candidates import FP32
+from engine.tune.timing import HIGHER_IS_BETTER, REFUSED
 
 GUIDE = "guide-int4"  # the guide's recipe: every candidate's speed is timed against it
 
@@ -44,6 +47,9 @@ def within_bound(row: dict[str, Any], reference: dict[str, Any] | None, bound: Q
     ppl, ref_ppl = row.get("perplexity"), reference.get("perplexity")
     if ppl is None or ref_ppl is None:
         return None, "no perplexity"
+    methods = row.get("perplexity_method"), reference.get("perplexity_method")
+    if methods[0] != methods[1]:
+        return None, f"scored differently: {methods[0] or 'unknown'} vs fp32's {methods[1] or 'unknown'}"
     if ppl > ref_ppl * (1 + bound.max_ppl_increase):
         return False, f"perplexity +{(ppl / ref_ppl - 1):.1%} over fp32"
     if bound.keep_pass_rate and (row.get("pass_rate") or 0) < (reference.get("pass_rate") or 0):
@@ -59,12 +65,31 @@ GAIN_LABELS = {
 }
 
 
+def _verdict(key: str, ratio: dict[str, Any] | None) -> str:
+    """The verdict of a comparison, recomputed from its per-pair ratios (a stored ``beats`` is not trusted)."""
+    ratio = ratio or {}
+    if ratio.get("verdict") == REFUSED:
+        return REFUSED
+    return verdict(ratio.get("ratios") or [], HIGHER_IS_BETTER[key])
+
+
 def judge_against_guide(vs: dict[str, dict[str, Any]]) -> tuple[list[str], bool]:
     """The figures where a candidate gained beyond the spread over the guide's recipe (per-pair ratios under
-    ``vs``), and whether it beats the guide's: some gain, and decode not slower in every pair."""
-    gains = [key for key in GAIN_LABELS if (vs.get(key) or {}).get("beats")]
-    slower = beats((vs.get("decode_tps") or {}).get("ratios") or [], higher_is_better=False)
-    return gains, bool(gains) and not slower
+    ``vs``), and whether it beats the guide's: some gain, and decode not worse (nor not comparable)."""
+    gains = [key for key in GAIN_LABELS if _verdict(key, vs.get(key)) == BETTER]
+    decode = _verdict("decode_tps", vs.get("decode_tps"))
+    return gains, bool(gains) and decode not in (WORSE, REFUSED)
+
+
+def unjudged_note(vs: dict[str, dict[str, Any]]) -> str:
+    """Why a candidate's comparison with the guide's recipe gives no verdict ("" when it does)."""
+    decode = vs.get("decode_tps") or {}
+    if decode.get("verdict") == REFUSED:
+        return f"decode not compared: {decode['refused']}"
+    pairs = len(decode.get("ratios") or [])
+    if _verdict("decode_tps", decode) == TOO_FEW:
+        return f"{pairs} pairs reported, not judged ({MIN_PAIRS} needed)"
+    return ""
 
 
 def frontier(rows: list[dict[str, Any]]) -> set[str]:
@@ -100,7 +125,11 @@ def rank(rows: list[dict[str, Any]], bound: QualityBound) -> str | None:
     chosen = (better or unpaired or keep or [None])[0]
     if chosen is None:
         return None
-    if not better and not unpaired:
+    unjudged = next((r["verdict_note"] for r in keep if r.get("verdict_note")), "")
+    if not better and unjudged:
+        outcome = "the guide's recipe stays" if chosen["name"] == GUIDE else "chosen for its quality"
+        chosen["choice_note"] = f"no verdict ({unjudged}): {outcome}"
+    elif not better and not unpaired:
         chosen["choice_note"] = "no candidate beat the guide's beyond the spread; chosen for its quality"
     elif chosen in better and chosen.get("gains") and "decode_tps" not in chosen["gains"]:
         gains = ", ".join(GAIN_LABELS[g] for g in chosen["gains"])

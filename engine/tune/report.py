@@ -11,6 +11,7 @@ from typing import Any
 
 from engine.base.atomic import write_text_atomic
 from engine.bench.runs import save_run
+from engine.bench.stats import MIN_PAIRS
 from engine.profiles.profile import Profile
 from engine.tune.chart import frontier_chart
 from engine.tune.frontier import GUIDE
@@ -95,6 +96,16 @@ def settings_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def verdict_line(report: dict[str, Any]) -> str:
+    """Why this run gives no verdict ("" when it does): quick runs and runs with too few pairs only report."""
+    if report.get("judged", True):
+        return ""
+    return (
+        f"no verdict: {report.get('runs')} pairs per comparison, {MIN_PAIRS} needed; the figures are reported, "
+        "and the guide's recipe is not replaced on them"
+    )
+
+
 def chosen_note(report: dict[str, Any]) -> str:
     return next((c.get("choice_note") or "" for c in report["candidates"] if c["name"] == report.get("chosen")), "")
 
@@ -143,9 +154,11 @@ def markdown(report: dict[str, Any]) -> str:
         + (f" ({note})" if (note := chosen_note(report)) else ""),
         "",
         f"Speed: {report.get('runs')} runs of each candidate alternating with the guide's recipe, both at default settings, "
-        "a fresh worker each; medians, [min-max], and vs_guide the median [min-max] of per-pair ratios. A candidate "
-        "replaces the guide's recipe only when it gained in every pair (decode, first token, prefill or peak memory) "
-        "without decoding slower in every pair (beats_guide).",
+        "a fresh worker each; decode over the same number of generated tokens on both sides; medians, [min-max], and "
+        f"vs_guide the median [min-max] of per-pair ratios. A candidate replaces the guide's recipe only when it gained "
+        f"in every one of at least {MIN_PAIRS} pairs (decode, first token, prefill or peak memory) without decoding "
+        "slower in every pair (beats_guide).",
+        *([f"**{line}**"] if (line := verdict_line(report)) else []),
         "",
         "| " + " | ".join(("settings", *COLUMNS)) + " |",
         "|" + "---|" * (len(COLUMNS) + 1),

@@ -23,6 +23,7 @@ from engine.base.errors import SlmopsError
 from engine.base.locks import file_lock
 from engine.bench.quality import agreement
 from engine.bench.runner import BenchOptions, bench_model
+from engine.bench.stats import MIN_PAIRS
 from engine.convert.errors import ConvertError
 from engine.convert.plan import check_plan, convert_job, plan_conversion, worker_spec
 from engine.onnx import runtime_settings
@@ -30,7 +31,7 @@ from engine.onnx import tune_history as history
 from engine.process.events import Error, Progress, Stage
 from engine.profiles.profile import Profile
 from engine.recipes.candidates import BY_NAME, FP32, Candidate, onnx_input_workflow
-from engine.tune.frontier import GUIDE, QualityBound, judge_against_guide, rank
+from engine.tune.frontier import GUIDE, QualityBound, judge_against_guide, rank, unjudged_note
 from engine.tune.timing import Side, interleave, measure_run, ratio_summary, speed_figures
 
 
@@ -145,6 +146,7 @@ def row_of(candidate: Candidate, card: dict[str, Any], bench: dict[str, Any], fr
         "size_bytes": card.get("size_bytes"),
         "pass_rate": quality.get("pass_rate"),
         "perplexity": quality.get("perplexity"),
+        "perplexity_method": quality.get("perplexity_method"),
         "answers": [c["answer"] for c in quality.get("cases") or []],
         "error": None,
     }
@@ -207,6 +209,7 @@ def _apply_figures(row: dict[str, Any], figures: dict[str, Any]) -> None:
     if "vs" in figures:
         row["vs_guide"] = figures["vs"]
         row["gains"], row["beats_guide"] = judge_against_guide(figures["vs"])
+        row["verdict_note"] = unjudged_note(figures["vs"])
     if figures["runs"] and figures["failed_runs"] == figures["runs"]:
         row["error"] = f"speed: {figures['run_error']}"
 
@@ -224,14 +227,16 @@ async def time_candidate(
     guide["session_options"] = row["session_options"] = {}  # measured at the converter's default settings
     if row is not guide:
         _apply_figures(row, speed_figures(runs[1], runs[0]))
+        row["timing_runs"] = {"self": runs[1], GUIDE: runs[0]}  # every run of the pairs, as measured
 
 
 async def time_reference(profile: Profile, row: dict[str, Any], options: TuneOptions, notify: Notify) -> None:
     """fp32, the quality reference: one run, for its place beside the others; never deployed, so not paired
-    with the guide's recipe (on Qwen2.5-Coder-0.5B its five pairs took a third of the whole tuning run)."""
+    with the guide's recipe (pairs of the largest model would cost the longest runs of the tuning)."""
     run, progress = _timer(profile, options, row["name"], notify)
     (runs,) = await interleave([Side(row["name"], Path(row["path"]), {})], 1, run, progress)
     _apply_figures(row, speed_figures(runs))
+    row["timing_runs"] = {"self": runs}
     row["beats_guide"] = False
 
 
@@ -240,8 +245,9 @@ async def time_settings(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Time the chosen recipe per setting, each against the guide's recipe at default settings, alternating.
 
-    Returns one row per setting, and the settings to apply: the fastest thread count when it decoded faster
-    than the deployment default (physical cores, ``engine.onnx.runtime_settings``) in every round, else that default."""
+    Returns one row per setting, and the settings to apply (``engine.onnx.runtime_settings.choose``): the
+    fastest thread count when it decoded better than the deployment default (physical cores) by the verdict's
+    rule, else that default."""
     guide, pick = (next(r for r in rows if r["name"] == name) for name in (GUIDE, chosen))
     cores = runtime_settings.physical_cores()
     threads = sorted({*options.threads, cores})
@@ -262,13 +268,11 @@ async def time_settings(
                 **{k: v for k, v in figures.items() if k not in ("vs", "run_error")},
                 "vs_guide": figures["vs"],
                 "decode_vs_default": ratio_summary(side_runs, runs[default], "decode_tps", True),
+                "timing_runs": side_runs,
                 "error": figures["run_error"] if figures["failed_runs"] == figures["runs"] else None,
             }
         )
-    tried = [t for t in table[1:] if not t["error"] and t["decode_tps"] and t["session_options"]]
-    best = max(tried, key=lambda t: t["decode_tps"], default=None)
-    chosen_settings = dict((best if best and best["decode_vs_default"]["beats"] else table[default])["session_options"])
-    return table, chosen_settings
+    return table, runtime_settings.choose(table, default)
 
 
 class Tuner:
@@ -319,6 +323,8 @@ class Tuner:
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
                 "duration_s": round(time.time() - started, 1),
                 "quick": options.quick,
+                # verdicts ("better") need MIN_PAIRS pairs: with fewer, figures are reported, nothing is judged
+                "judged": not options.quick and options.run_count >= MIN_PAIRS,
                 "bound": options.bound.to_dict(),
                 "lengths": options.lengths,
                 "runs": options.run_count,

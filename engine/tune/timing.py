@@ -20,14 +20,19 @@ from typing import Any
 from engine.backends import make_backend
 from engine.backends.base import BackendError
 from engine.bench.latency import run_latency
-from engine.bench.stats import beats, pair_ratios, rounded, summarize
+from engine.bench.runner import rotation
+from engine.bench.stats import BETTER, pair_ratios, rounded, summarize, unequal_work, verdict
 from engine.onnx import genai_config
+from engine.process.jobs import high_water_mark
 
 # Session options the converter writes; the others (threads, spinning, ...) are settings a run chooses.
 CONVERTER_SESSION_KEYS = ("log_id", "provider_options")
 SPEED_KEYS = ("decode_tps", "ttft_ms_short", "ttft_ms_long", "prefill_tps_long", "peak_rss_bytes", "load_s")
 # Ratios reported against the reference side, and whether higher is better.
 RATIO_KEYS = (("decode_tps", True), ("ttft_ms_long", False), ("prefill_tps_long", True), ("peak_rss_bytes", False))
+HIGHER_IS_BETTER = dict(RATIO_KEYS)
+REFUSED = "refused"  # the verdict of a comparison over unequal work
+LONG_NEW_TOKENS = 2  # the long prompt times the first token only
 
 
 @dataclass(frozen=True)
@@ -67,23 +72,34 @@ def with_session_options(folder: Path, options: dict[str, Any], suffix: str) -> 
 async def measure_run(
     backend_name: str, side: Side, lengths: list[int], new_tokens: int, progress: Callable[[str], None] = lambda _: None
 ) -> dict[str, Any]:
-    """One run in a fresh worker; its figures, or ``{"error": ...}``."""
+    """One run in a fresh worker; its figures, or ``{"error": ...}``.
+
+    Decode is timed on the short prompt over exactly ``new_tokens`` generated tokens (a minimum length is
+    asked for, so that no side stops early at its own end-of-sequence); the long prompt times the first token.
+    Peak memory is the worker's high-water mark where the system gives it (exact), else the sampled peak."""
     folder = with_session_options(side.folder, side.session_options, f"run-{os.getpid()}")
     backend = make_backend(backend_name, folder)
     try:
         await backend.start()
         await run_latency(backend, lengths[:1], new_tokens=4, warmup=0, repeats=1)  # the warm-up
-        latency = await run_latency(backend, lengths, new_tokens=new_tokens, warmup=0, repeats=1, on_progress=progress)
-        short, long = latency[0], latency[-1]
+        (short,) = await run_latency(
+            backend, lengths[:1], new_tokens=new_tokens, warmup=0, repeats=1, equal_work=True, on_progress=progress
+        )
+        long = short
+        if len(lengths) > 1:
+            (long,) = await run_latency(
+                backend, lengths[-1:], new_tokens=LONG_NEW_TOKENS, warmup=0, repeats=1, on_progress=progress
+            )
         return {
             "decode_tps": short.decode_tps,
             "ttft_ms_short": short.ttft_ms,
             "ttft_ms_long": long.ttft_ms,
             "prefill_tps_long": long.prefill_tps,
             "tokens_out": short.tokens_out,
+            "forced_length": short.forced_length,
             "short_tokens": short.input_tokens,
             "long_tokens": long.input_tokens,
-            "peak_rss_bytes": backend.resident.peak_rss_bytes,
+            "peak_rss_bytes": high_water_mark(backend.pid) or backend.resident.peak_rss_bytes,
             "load_s": backend.resident.load_s,
             "mean_cpu_percent": short.mean_cpu_percent,
             "error": None,
@@ -103,8 +119,7 @@ async def interleave(
     ``run(side)`` is awaited for one run (``measure_run`` with the caller's settings)."""
     runs: list[list[dict[str, Any]]] = [[] for _ in sides]
     for round_ in range(rounds):
-        shift = round_ % len(sides)
-        for i in [*range(shift, len(sides)), *range(shift)]:
+        for i in rotation(len(sides), round_):
             progress(f"run {round_ + 1}/{rounds}: {sides[i].label}")
             runs[i].append(await run(sides[i]))
     return runs
@@ -133,20 +148,30 @@ def speed_figures(runs: list[dict[str, Any]], reference: list[dict[str, Any]] | 
 def ratio_summary(
     runs: list[dict[str, Any]], reference: list[dict[str, Any]], key: str, higher_is_better: bool
 ) -> dict[str, Any]:
-    """Per-round ratios of ``key`` (this side over the reference), their median and spread, and whether the
-    gain is larger than the spread (``beats``)."""
+    """Per-round ratios of ``key`` (this side over the reference), their median and spread, and the verdict
+    (``engine.bench.stats.verdict``; ``beats`` when it is better). Decode speeds are compared only over equal
+    work: when the answers of a pair differ in length, the verdict is ``refused`` and no ratio is given."""
     pairs = [(a, b) for a, b in zip(runs, reference) if not a.get("error") and not b.get("error")]
+    if key == "decode_tps":
+        forced = all(r.get("forced_length") for pair in pairs for r in pair)
+        refused = unequal_work([(a.get("tokens_out"), b.get("tokens_out")) for a, b in pairs], forced)
+        if refused:
+            return {"ratios": [], "verdict": REFUSED, "refused": refused, "beats": False}
     ratios = pair_ratios([a.get(key) for a, _ in pairs], [b.get(key) for _, b in pairs])
     summary = summarize(ratios)
+    judged = verdict(ratios, higher_is_better)
     return {
         "ratios": [round(x, 3) for x in ratios],
         **(summary.to_dict() if summary else {}),
-        "beats": beats(ratios, higher_is_better),
+        "verdict": judged,
+        "beats": judged == BETTER,
     }
 
 
 def ratio_text(ratio: dict[str, Any] | None) -> str:
-    """ "1.52x [1.41-1.60]": the median per-pair ratio and its spread."""
+    """ "1.52x [1.41-1.60]" (figure-ok: an example): the median per-pair ratio and its spread; why not, when the runs were not comparable."""
+    if ratio and ratio.get("verdict") == REFUSED:
+        return f"not comparable ({ratio['refused']})"
     if not ratio or "median" not in ratio:
         return "-"
     return f"{ratio['median']:.2f}x [{ratio['low']:.2f}-{ratio['high']:.2f}]"

@@ -88,17 +88,25 @@ class FoundryModel:
         )
         chat_request = self._request(request["messages"])
         chat_request.set_options(RequestOptions(search=search))
-        return Prepared(tokens_in=tokens_in, pieces=self._pieces(ChatSession(self.model), chat_request))
+        done: dict[str, Any] = {"forced_length": False}  # the SDK has no minimum length to ask for
+        return Prepared(
+            tokens_in=tokens_in, pieces=self._pieces(ChatSession(self.model), chat_request, done), after=lambda: dict(done)
+        )
 
     @staticmethod
-    def _pieces(session, chat_request) -> Iterator[str]:
+    def _pieces(session, chat_request, done: dict[str, Any]) -> Iterator[str]:
         with session:
             session.set_streaming(True)
             # Leaving this loop early (a stop) cancels the request inside the SDK.
-            for item in session.process_streaming_request(chat_request):
-                yield "".join(getattr(part, "text", "") or "" for part in getattr(item, "_parts", [item]))
+            with session.process_streaming_request(chat_request) as stream:
+                for item in stream:
+                    yield "".join(getattr(part, "text", "") or "" for part in getattr(item, "_parts", [item]))
+                # The runtime's own count: streamed pieces may merge tokens.
+                with stream.final_response as final:
+                    done["tokens_out_runtime"] = final.get_usage().completion_tokens
+                    done["finish_reason"] = final.finish_reason.name.lower()
 
-    def perplexity(self, text: str) -> dict[str, Any]:
+    def perplexity(self, text: str, method: str) -> dict[str, Any]:
         raise WorkerError(
             "Foundry Local does not give logits, so no perplexity here.", "Measure perplexity with the onnxruntime-genai backend."
         )

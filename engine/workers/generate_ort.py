@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from engine.backends.base import ONE_PASS, TOKEN_BY_TOKEN
 from engine.model.templates import PLAIN, read_chat_template
 from engine.onnx import genai_config
 from engine.workers import prompt
@@ -61,13 +62,24 @@ class OrtModel:
     def prepare(self, request: dict[str, Any]) -> Prepared:
         tokens = self.encode(self.render(request["messages"]))
         new_tokens = max(1, int(request.get("max_new_tokens", 256)))
+        max_length = min(self.context_length, len(tokens) + new_tokens)
+        options = self._search_options(request, max_length, len(tokens))
         params = self._og.GeneratorParams(self.model)
-        params.set_search_options(**self._search_options(request, min(self.context_length, len(tokens) + new_tokens)))
+        params.set_search_options(**options)
         generator = self._og.Generator(self.model, params)
-        return Prepared(tokens_in=len(tokens), pieces=self._pieces(generator, tokens))
+        counted = {"tokens": 0}
+
+        def after() -> dict[str, Any]:
+            forced = options.get("min_length", 0) - len(tokens)
+            return {
+                "forced_length": forced > 0 and counted["tokens"] >= forced,
+                "finish_reason": "length" if len(tokens) + counted["tokens"] >= max_length else "stop",
+            }
+
+        return Prepared(tokens_in=len(tokens), pieces=self._pieces(generator, tokens, counted), after=after)
 
     @staticmethod
-    def _search_options(request: dict[str, Any], max_length: int) -> dict[str, Any]:
+    def _search_options(request: dict[str, Any], max_length: int, tokens_in: int) -> dict[str, Any]:
         temperature = float(request.get("temperature", 0.0))
         sample = bool(request.get("do_sample", temperature > 0))
         options: dict[str, Any] = {
@@ -75,43 +87,52 @@ class OrtModel:
             "do_sample": sample,
             "repetition_penalty": float(request.get("repetition_penalty", 1.0)),
         }
+        minimum = int(request.get("min_new_tokens") or 0)
+        if minimum > 0:  # end-of-sequence is not taken before this length: equal work for benchmarks
+            options["min_length"] = min(max_length, tokens_in + minimum)
         if sample:
             options.update(temperature=max(temperature, 1e-3), top_p=float(request.get("top_p", 1.0)))
         return options
 
-    def _pieces(self, generator, tokens) -> Iterator[str]:
+    def _pieces(self, generator, tokens, counted: dict[str, int]) -> Iterator[str]:
         stream = self.tokenizer.create_stream()
         generator.append_tokens(tokens)  # the prefill runs here, inside the first step the caller times
         while not generator.is_done():
             generator.generate_next_token()
+            counted["tokens"] += 1
             yield stream.decode(generator.get_next_tokens()[0])
 
-    def perplexity(self, text: str) -> dict[str, Any]:
-        """Perplexity of ``text`` under the model, from the logits of one pass over it.
+    def perplexity(self, text: str, method: str = TOKEN_BY_TOKEN) -> dict[str, Any]:
+        """Perplexity of ``text`` under the model, scored ``method``: from the logits of one pass over it, or
+        token by token (each step giving the logits of the next position).
 
-        A model built with ``prune_lm_head`` returns only the last position's
-        logits from a prompt: it is then fed token by token, each step giving
-        the logits of the next position (same figures, one step per token).
+        A model built with ``prune_lm_head`` returns only the last position's logits from a prompt, so it can
+        be scored token by token only; asked for one pass, it says so rather than switching silently.
         """
         np = self._np
         tokens = self.encode(text)
         if len(tokens) < 2:
             raise WorkerError("The perplexity text is too short.", "Give bench.perplexity_text a sentence or more.")
         tokens = tokens[: self.context_length - 1]
-        params = self._og.GeneratorParams(self.model)
-        params.set_search_options(max_length=len(tokens) + 1)
-        generator = self._og.Generator(self.model, params)
-        generator.append_tokens(tokens)
-        output = np.asarray(generator.get_output(self.logits_name), dtype=np.float64)
-        positions = output.size // output.shape[-1]
-        if positions == len(tokens):
-            logits, mode = output.reshape(len(tokens), output.shape[-1]), "one pass"
+        if method == ONE_PASS:
+            params = self._og.GeneratorParams(self.model)
+            params.set_search_options(max_length=len(tokens) + 1)
+            generator = self._og.Generator(self.model, params)
+            generator.append_tokens(tokens)
+            output = np.asarray(generator.get_output(self.logits_name), dtype=np.float64)
+            if output.size // output.shape[-1] != len(tokens):
+                raise WorkerError(
+                    "This model computes only the last position's logits from a prompt (prune_lm_head), "
+                    "so it cannot be scored in one pass.",
+                    "Score it token by token.",
+                )
+            logits = output.reshape(len(tokens), output.shape[-1])
         else:
-            logits, mode = self._stepwise_logits(tokens), "token by token"
+            logits = self._stepwise_logits(tokens)
         logits -= logits.max(axis=-1, keepdims=True)
         log_probs = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
         nll = -log_probs[np.arange(len(tokens) - 1), tokens[1:]].mean()
-        return {"perplexity": round(float(math.exp(nll)), 4), "tokens": len(tokens), "mode": mode}
+        return {"perplexity": round(float(math.exp(nll)), 4), "tokens": len(tokens), "method": method}
 
     def _stepwise_logits(self, tokens) -> Any:
         """The logits after each token but the last (what predicts the next one), appending one token at a time."""

@@ -13,9 +13,10 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from engine.backends.base import PERPLEXITY_METHODS, TOKEN_BY_TOKEN
 from engine.process import rpc
 from engine.workers import protocol
 from engine.workers.protocol import WorkerError
@@ -23,10 +24,15 @@ from engine.workers.protocol import WorkerError
 
 @dataclass
 class Prepared:
-    """A generation ready to run: the prompt's token count and the stream of token texts."""
+    """A generation ready to run: the prompt's token count and the stream of token texts.
+
+    ``after`` gives, once the stream has ended, what the runtime says about it: ``forced_length`` (whether the
+    length was forced with a minimum), ``finish_reason`` ("length" or "stop") and ``tokens_out_runtime`` (its
+    own count of generated tokens, where it gives one)."""
 
     tokens_in: int
     pieces: Iterator[str]  # one item per generated token ("" while a character is incomplete)
+    after: Callable[[], dict[str, Any]] = field(default=lambda: {})
 
 
 class ServedModel(Protocol):
@@ -38,7 +44,7 @@ class ServedModel(Protocol):
 
     def prepare(self, request: dict[str, Any]) -> Prepared: ...
 
-    def perplexity(self, text: str) -> dict[str, Any]: ...
+    def perplexity(self, text: str, method: str) -> dict[str, Any]: ...
 
 
 def clean_text(text: str) -> str:
@@ -132,6 +138,7 @@ def _generate(model: ServedModel, request: dict[str, Any], stopped: set[Any]) ->
         "text": "".join(text),
         "tokens_in": prepared.tokens_in,
         "tokens_out": count,
+        **({} if was_stopped else prepared.after()),
         "stopped": was_stopped,
         "ttft_ms": round(ttft * 1000, 2) if ttft else None,
         "prefill_tps": round(prepared.tokens_in / ttft, 1) if ttft else None,
@@ -155,7 +162,10 @@ def _handle(model: ServedModel, request: dict[str, Any], stopped: set[Any]) -> d
     if op == "count":
         return {"tokens": model.count(clean_messages(request.get("messages")))}
     if op == "perplexity":
-        return model.perplexity(clean_text(str(request.get("text", ""))))
+        method = str(request.get("method") or TOKEN_BY_TOKEN)
+        if method not in PERPLEXITY_METHODS:
+            raise WorkerError(f"Unknown perplexity method {method!r}.", f"Use one of: {', '.join(PERPLEXITY_METHODS)}.")
+        return model.perplexity(clean_text(str(request.get("text", ""))), method)
     raise WorkerError(f"Unknown request {op!r}.", "Use generate, count, perplexity or stop.")
 
 

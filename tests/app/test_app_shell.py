@@ -84,8 +84,8 @@ async def test_environment_panel_shows_real_results_and_reruns():
         await pilot.pause()
         await wait_for(pilot, lambda: panel.checks is not first and not panel.running)
         assert len(panel.checks) == len(first)
-        titles = [title for title, _, _ in keymap.palette(app, app.screen)]
-        assert "Environment: Re-run" in titles
+        titles = [offer.command.title for offer in keymap.palette(app, app.screen)]
+        assert "Re-run the environment checks" in titles
 
 
 async def test_quitting_during_a_job_leaves_no_process_behind():
@@ -112,7 +112,7 @@ async def test_demo_model_offer_builds_on_request_and_cancels_cleanly(tmp_path, 
         notice = panel.query_one("#demo-notice")
         await wait_for(pilot, lambda: notice.display)
         assert "not built yet" in str(notice.render()) and "b" in app.active_bindings
-        assert "Environment: Build demo" in [title for title, _, _ in keymap.palette(app, app.screen)]
+        assert "Build the demo model the profile uses" in [o.command.title for o in keymap.palette(app, app.screen)]
 
         await pilot.press("b")
         await wait_for(pilot, lambda: panel.build_job is not None and panel.build_job.pid)

@@ -6,7 +6,7 @@ from textual.widgets import DataTable
 
 from engine.bench.runs import save_run
 from tui.app import SlmopsApp
-from tui.widgets.bench_view import BenchView
+from tui.widgets.chat.bench_view import BenchView
 
 
 async def test_saved_run_loads_into_the_table_and_charts(home):

@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 from textual.widgets import Input, Static
 
-from tui.widgets.convert_log import ConvertLog
+from tui.widgets.convert.log import ConvertLog
 
 
 def shown(widget: Static) -> str:

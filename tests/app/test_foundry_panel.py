@@ -1,13 +1,22 @@
-"""The Cache panel with Pilot: deploy the demo model after review, list it, load it, remove it while loaded."""
+"""The Cache panel with Pilot: a broken entry, and its Foundry Local requests and deploys (a scripted worker stands in)."""
 
 from __future__ import annotations
 
+import json
+import threading
 from pathlib import Path
 
+import pytest
+
 from engine.base import locations
+from engine.foundry.cache import scan
+from engine.foundry.deploy import execute
+from engine.process.jobs import Job
+from tests.helpers import wait_for
 from tui.app import SlmopsApp
 from tui.panels.cache import CachePanel
-from tui.widgets.cache_table import CacheTable
+from tui.screens.deploy_review import DeployReview
+from tui.widgets.cache.table import CacheTable
 
 SIZE = (120, 36)
 
@@ -25,3 +34,74 @@ async def test_a_corrupted_entry_is_listed_with_its_problem(home: Path):
         assert "foundry CLI is not installed" in str(panel.query_one("#cache-location").render())
         await pilot.press("slash", *"nothing-matches")
         assert panel.query_one(CacheTable).row_count == 0
+
+
+@pytest.fixture
+def runtimes(monkeypatch) -> list[Job]:
+    """The Foundry Local workers the Cache panel starts, each a scripted worker that answers like it."""
+    started: list[Job] = []
+
+    def scripted_foundry(cache_dir: Path, ops: list[dict], *, interactive: bool = False) -> Job:
+        job = Job("tests.workers.scripted", {"actions": [["foundry", ops]]}, interactive=interactive, label="Foundry Local")
+        started.append(job)
+        return job
+
+    monkeypatch.setattr("tui.panels.cache.foundry_job", scripted_foundry)
+    return started
+
+
+def replies_awaited(panel: CachePanel) -> list:
+    return [w for w in panel.app.workers if w.node is panel and w.group == "foundry-replies" and not w.is_finished]
+
+
+async def test_requests_made_while_the_worker_starts_go_to_that_one_worker(home: Path, runtimes: list[Job]):
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        panel = app.query_one(CachePanel)
+        await panel.action_check_public()
+        await panel.action_check_public()  # before the first one's worker has started (two quick keys on a busy machine)
+        await wait_for(pilot, lambda: not replies_awaited(panel), 30)
+        assert len(runtimes) == 1 and panel.runtime is runtimes[0]
+        assert panel.public.startswith("offline") and not panel.client.waiting()
+        assert "working" not in str(panel.query_one("#cache-status").render())  # answered, and shown so
+        await app.cancel_jobs()
+
+
+async def test_a_second_deploy_while_the_first_is_written_is_refused_and_the_first_registered(
+    home: Path, converted: Path, runtimes: list[Job], monkeypatch
+):
+    (converted / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    output = locations.models_dir() / "demo-int4"  # where the demo profile's conversion lands
+    output.parent.mkdir(parents=True)
+    output.symlink_to(converted, target_is_directory=True)
+    writing, calls, written = threading.Event(), [], []
+
+    def held_execute(plan):
+        calls.append(plan)
+        writing.wait(30)
+        written.append(execute(plan))
+        return written[-1]
+
+    monkeypatch.setattr("tui.panels.cache.execute", held_execute)
+    replies: list[dict] = []
+    monkeypatch.setattr(CachePanel, "_done", lambda self, data: replies.append(data))
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        notes: list[str] = []
+        monkeypatch.setattr(app, "notify", lambda message, **_: notes.append(message))
+        await pilot.press("3", "d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DeployReview))
+        await pilot.press("ctrl+s")
+        panel = app.query_one(CachePanel)
+        await wait_for(pilot, lambda: panel.deploying)
+        await pilot.press("d")  # a second deploy while the first one's files are written
+        await pilot.pause()
+        await pilot.press("ctrl+s")  # deploy, if it was offered a review
+        await pilot.pause()
+        writing.set()
+        await wait_for(pilot, lambda: len(written) == len(calls) and not panel.deploying and not replies_awaited(panel), 30)
+        registered = {Path(r["path"]).name for r in replies if r["op"] == "register"}
+        assert registered == {e.path.name for e in scan(locations.foundry_cache_dir())}  # nothing written and left unregistered
+        assert len(calls) == 1 and any("is under way" in note for note in notes), notes
+        await app.cancel_jobs()

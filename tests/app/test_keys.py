@@ -6,15 +6,21 @@ Pilot tests on the real app; no job may start in any of them.
 from __future__ import annotations
 
 import pytest
+from textual.command import CommandList, CommandPalette
 from textual.widgets import Input, TabbedContent, TextArea
 
 from engine.process.jobs import REGISTRY
+from engine.profiles.profile import profile_from_dict, save_profile
+from tests.helpers import wait_for
 from tui import keymap
 from tui.app import PANELS, SlmopsApp
+from tui.panels.base import Panel
 from tui.panels.chat import ChatPanel
 from tui.screens.confirm import ConfirmScreen
-from tui.widgets.chat_settings import ChatSettings
-from tui.widgets.tune_table import TuneTable
+from tui.screens.pipeline import PipelineScreen
+from tui.screens.tune import TuneScreen
+from tui.widgets.chat.settings import ChatSettings
+from tui.widgets.tune.table import TuneTable
 
 SIZE = (100, 32)
 
@@ -23,21 +29,91 @@ def all_sections() -> list[keymap.Section]:
     return keymap.sections(SlmopsApp, PANELS, keymap.screen_classes())
 
 
-async def test_the_palette_offers_the_keys_of_the_panel_on_show():
+async def test_the_palette_offers_every_panels_actions_and_only_the_screens_over_them():
     app = SlmopsApp()
     async with app.run_test(size=SIZE) as pilot:
         for panel in PANELS:
             app.show_panel(panel.__name__.removesuffix("Panel").lower())
             await pilot.pause()
-            offered = {title for title, _, _ in keymap.palette(app, app.screen)}
-            assert "Show Cache" in offered and "Tune" in offered
-            own = {c.title for c in keymap.commands(panel.TITLE, keymap.own_bindings(panel))}
-            # what is offered of the panel's own: all but the actions its check_action turns off now
-            assert own & offered and all(t.startswith(panel.TITLE) for t in own & offered)
+            offers = keymap.palette(app, app.screen)
+            assert {"Show the Cache panel", "Tune the recipe", "Deploy the converted model to Foundry Local"} <= {
+                o.command.title for o in offers
+            }
+            owners = [type(o.node) for o in offers if isinstance(o.node, Panel)]
+            assert owners[0] is panel  # the panel on show first, its actions run where they are
+            assert all(o.panel == "" for o in offers if isinstance(o.node, panel))
+            # another panel's action shows its panel first; its esc acts on what is on show, so it is left out
+            others = [o for o in offers if isinstance(o.node, Panel) and not isinstance(o.node, panel)]
+            assert others and all(o.panel == o.node.id and o.command.binding.key != "escape" for o in others)
         await pilot.press("escape", "t")  # out of the message box, then the tuner
         await pilot.pause()
-        offered = {title for title, _, _ in keymap.palette(app, app.screen)}
-        assert "Recipe tuner: Run" in offered and "Tune" not in offered  # no second tuner over the first
+        titles = {o.command.title for o in keymap.palette(app, app.screen)}
+        assert "Run the tuner" in titles and "Tune the recipe" not in titles  # no second tuner over the first
+        assert not any(isinstance(o.node, Panel) for o in keymap.palette(app, app.screen))
+
+
+# What users type, and the command that must be among the first hits (the palette shows about eight).
+WORDS = [
+    ("benchmark", "Run the quick benchmark", 3),
+    ("quick benchmark", "Run the quick benchmark", 1),
+    ("tune", "Tune the recipe", 1),
+    ("tuner", "Tune the recipe", 1),
+    ("convert", "Convert the profile's model", 3),
+    ("deploy", "Deploy the converted model to Foundry Local", 1),
+    ("serve", "Serve the model to applications, or stop serving", 1),
+    ("new profile", "New profile from a model folder", 1),
+    ("edit profile", "Edit the profile", 1),
+    ("quit", "Quit", 1),
+]
+
+
+async def test_the_palette_finds_every_action_by_the_words_a_user_types(monkeypatch):
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        for query, title, within in WORDS:
+            await pilot.press("ctrl+p", *query)
+            assert isinstance(app.screen, CommandPalette)
+            listed = app.screen.query_one(CommandList)
+            await wait_for(pilot, lambda: listed.option_count, 10)  # noqa: B023 (awaited here, in this turn)
+            await pilot.pause(0.3)  # every provider has answered
+            hits = [option.hit.text for option in listed.options]
+            assert title in hits[:within] and len(set(hits)) == len(hits), (query, hits)
+            await pilot.press("escape")
+            await pilot.pause()
+        notes: list[str] = []
+        monkeypatch.setattr(app, "notify", lambda message, **_: notes.append(message))
+        await pilot.press("ctrl+p", *"quick benchmark")  # from the Environment panel
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: notes, 10)
+        assert app.current_panel().id == "chat" and notes == ["No model to measure: convert one first."]
+
+
+async def test_no_profile_can_be_swapped_under_the_tuner_or_the_pipeline(home, tmp_path):
+    """The palette offers the app's actions over every screen, but not pick, new or edit profile over one that holds it."""
+    profile = save_profile(
+        profile_from_dict({"name": "nomodel", "model": {"path": str(tmp_path / "no-model")}}), tmp_path / "p.toml"
+    )
+    app = SlmopsApp(profile_arg=str(profile))
+
+    async def reach(key: str, screen: type) -> None:
+        await pilot.press(key)
+        await wait_for(pilot, lambda: isinstance(app.screen, screen), 10)
+
+    async def keeps_its_profile(screen: type) -> None:
+        await pilot.press("n", "e", "p")
+        await pilot.pause()
+        assert isinstance(app.screen, screen)
+        offered = {o.command.binding.action for o in keymap.palette(app, app.screen)}
+        assert not {"pick_profile", "new_profile", "edit_profile"} & offered, screen
+
+    async with app.run_test(size=SIZE) as pilot:
+        await reach("t", TuneScreen)
+        await keeps_its_profile(TuneScreen)
+        await pilot.press("escape")
+        await reach("g", ConfirmScreen)
+        await reach("y", PipelineScreen)
+        await keeps_its_profile(PipelineScreen)
 
 
 def _no_job_and_main_screen(app: SlmopsApp, tab: str) -> None:

@@ -15,7 +15,7 @@ async def test_cache_panel_shows_settings_and_reapplies_after_confirming(convert
     from tui.app import SlmopsApp
     from tui.panels.cache import CachePanel
     from tui.screens.confirm import ConfirmScreen
-    from tui.widgets.cache_settings import CacheSettings
+    from tui.widgets.cache.settings import CacheSettings
 
     plan = deploy_default(converted, locations.foundry_cache_dir())
     measure_llama(5)

@@ -29,11 +29,15 @@ async def test_foundry_local_streams_paris_stops_and_keeps_a_conversation(deploy
     cache, folder = deployed
     async with make_backend("foundry-local", folder, cache_dir=str(cache)) as backend:
         assert backend.resident.info["backend"] == "foundry-local" and backend.resident.context_length > 0
-        conversation = Conversation(settings=Settings(max_new_tokens=24))
+        conversation = Conversation(settings=Settings(max_new_tokens=24, temperature=0.0))
         events = [e async for e in conversation.send(backend, "What is the capital of France?")]
         assert any(isinstance(e, Token) for e in events)
         assert isinstance(events[-1], Result) and "Paris" in events[-1].data["text"]
         assert events[-1].data["ttft_ms"] > 0 and conversation.tokens_in_context > 0
+        # the runtime's own count and why it stopped (Foundry Local cannot be asked for a length: benches compare counts)
+        done = events[-1].data
+        assert done["finish_reason"] in ("stop", "length") and not done["forced_length"]
+        assert 0 < done["tokens_out_runtime"] <= 24 and abs(done["tokens_out_runtime"] - done["tokens_out"]) <= 2
 
         pid, seen, last = backend.pid, 0, None
         request = GenerationRequest([{"role": "user", "content": "Write a long story about the sea."}], max_new_tokens=400)

@@ -9,14 +9,15 @@ from pathlib import Path
 from rich.console import Console
 from textual.widgets import Static, TextArea
 
-from engine.profiles.profile import ConvertSection, ModelSection, Profile, save_profile
+from engine.profiles.profile import ModelSection, Profile, save_profile
+from engine.recipes.catalog import ConvertSettings
 from tests.helpers import wait_for
 from tui.app import SlmopsApp
 from tui.panels.convert import ConvertPanel
 from tui.screens.confirm import ConfirmScreen
-from tui.widgets.convert_config import WorkflowEditor
-from tui.widgets.convert_log import ConvertLog
-from tui.widgets.convert_stages import ConvertStages
+from tui.screens.workflow_editor import WorkflowEditor
+from tui.widgets.convert.log import ConvertLog
+from tui.widgets.convert.stages import ConvertStages
 
 SIZE = (120, 40)
 
@@ -30,7 +31,7 @@ def shown(widget: Static) -> str:
 
 def tiny_profile(tiny_model: Path, folder: Path, **convert) -> Path:
     profile = Profile(
-        name="tiny", model=ModelSection(path=str(tiny_model)), convert=ConvertSection(output=str(folder / "out"), **convert)
+        name="tiny", model=ModelSection(path=str(tiny_model)), convert=ConvertSettings(output=str(folder / "out"), **convert)
     )
     return save_profile(profile, folder / "tiny.toml")
 

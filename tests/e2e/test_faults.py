@@ -20,7 +20,8 @@ from engine.convert.plan import check_plan, convert_job, plan_conversion, worker
 from engine.process import journal
 from engine.process.conventions import PARTIAL_MARK
 from engine.process.events import Stage
-from engine.profiles.profile import ConvertSection, ModelSection, Profile, save_profile
+from engine.profiles.profile import ModelSection, Profile, save_profile
+from engine.recipes.catalog import ConvertSettings
 from tests.helpers import wait_until
 from tests.tmux import TmuxApp, have_tmux
 
@@ -39,7 +40,7 @@ def partials(output: Path) -> list[Path]:
 
 def tiny_profile(tiny_model: Path, tmp_path: Path, output: Path) -> Path:
     profile = Profile(
-        name="tiny", model=ModelSection(path=str(tiny_model)), convert=ConvertSection(precision="int4", output=str(output))
+        name="tiny", model=ModelSection(path=str(tiny_model)), convert=ConvertSettings(precision="int4", output=str(output))
     )
     return save_profile(profile, tmp_path / "tiny.toml")
 
@@ -140,7 +141,7 @@ def fill(folder: Path, leave_bytes: int) -> None:
 
 async def test_disk_filling_up_during_a_conversion_is_a_clear_error_and_leaves_nothing(small_disk, tiny_model, home):
     output = small_disk / "tiny-int4"
-    profile = Profile(name="tiny", model=ModelSection(path=str(tiny_model)), convert=ConvertSection(precision="int4"))
+    profile = Profile(name="tiny", model=ModelSection(path=str(tiny_model)), convert=ConvertSettings(precision="int4"))
     plan = plan_conversion(profile, output=output)
     job = convert_job(worker_spec(plan, check_plan(plan)))
     async for event in job.events():

@@ -11,8 +11,8 @@ from tui.app import SlmopsApp
 from tui.panels.cache import CachePanel
 from tui.panels.chat import ChatPanel
 from tui.screens.confirm import ConfirmScreen
-from tui.widgets.cache_deploy_review import DeployReview
-from tui.widgets.cache_table import CacheTable
+from tui.screens.deploy_review import DeployReview
+from tui.widgets.cache.table import CacheTable
 
 SIZE = (120, 36)
 NAME = "smollm2-135m-demo-int4"  # the demo profile's deploy.name

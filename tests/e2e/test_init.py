@@ -12,7 +12,7 @@ import pytest
 from engine.base import locations
 from engine.profiles.new_profile import PLAIN, propose, slug
 from engine.profiles.profile import ProfileError, load_profile
-from engine.profiles.recommended import WINNER, starting_convert
+from engine.profiles.recommended import UNTUNED_DEFAULT, starting_convert
 from tests.model_folders import edited_copy, unreadable_by_builder
 
 SLMOPS = [str(Path(sys.executable).with_name("slmops"))]
@@ -78,7 +78,7 @@ def test_bad_names_and_precisions_are_refused(tiny_model, home):
 def test_a_new_profile_starts_from_the_recommended_recipe_with_the_guide_one_choice_away(tiny_model, home):
     recommended = propose(tiny_model)
     assert recommended.profile.convert.recipe == starting_convert("llama")[0].convert.recipe
-    assert any(WINNER in reason for reason in recommended.reasons)
+    assert any(UNTUNED_DEFAULT in reason and "won" not in reason for reason in recommended.reasons)
     guide = propose(tiny_model, guide=True)
     assert (guide.profile.convert.method, guide.profile.convert.precision, guide.profile.convert.recipe) == (
         "auto-opt",

@@ -6,7 +6,8 @@ import asyncio
 
 import psutil
 
-from engine.profiles.profile import ConvertSection, ModelSection, Profile
+from engine.profiles.profile import ModelSection, Profile
+from engine.recipes.catalog import ConvertSettings
 from tests.helpers import Watch, wait_for
 from tui.app import SlmopsApp
 from tui.panels.chat import ChatPanel
@@ -44,7 +45,7 @@ async def test_quitting_during_a_tune_leaves_no_worker_behind(tiny_model, home, 
     app = SlmopsApp()
     async with app.run_test(size=SIZE) as pilot:
         app.profile = Profile(
-            name="tiny", model=ModelSection(path=str(tiny_model)), convert=ConvertSection(output=str(tmp_path / "tiny-int4"))
+            name="tiny", model=ModelSection(path=str(tiny_model)), convert=ConvertSettings(output=str(tmp_path / "tiny-int4"))
         )
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, TuneScreen), 10)

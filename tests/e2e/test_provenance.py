@@ -12,14 +12,15 @@ from pathlib import Path
 from engine.convert.plan import output_status, plan_conversion, plan_identity
 from engine.onnx.provenance import MANIFEST, read_manifest, source_digest
 from engine.pipeline import Pipeline, PipelineOptions
-from engine.profiles.profile import ConvertSection, ModelSection, Profile, save_profile
+from engine.profiles.profile import ModelSection, Profile, save_profile
+from engine.recipes.catalog import ConvertSettings
 from tests.model_folders import edited_copy
 
 SLMOPS = [str(Path(sys.executable).with_name("slmops"))]
 
 
 def profile_for(model: Path, out: Path, **convert) -> Profile:
-    return Profile(name="prov", model=ModelSection(path=str(model)), convert=ConvertSection(output=str(out), **convert))
+    return Profile(name="prov", model=ModelSection(path=str(model)), convert=ConvertSettings(output=str(out), **convert))
 
 
 def test_the_source_hash_is_fast_and_sees_changes(demo_model, tiny_model, tmp_path):

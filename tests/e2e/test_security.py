@@ -12,7 +12,8 @@ import pytest
 from engine.base.errors import SlmopsError
 from engine.convert.checks import check_model
 from engine.convert.plan import check_plan, plan_conversion
-from engine.profiles.profile import ConvertSection, ModelSection, Profile
+from engine.profiles.profile import ModelSection, Profile
+from engine.recipes.catalog import ConvertSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 # module.function that start a process from an argument list, and those that always go through a shell
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_a_conversion_never_writes_over_its_own_model(tiny_model, tmp_path):
     for output in (tiny_model, tiny_model / "onnx", tiny_model.parent):
-        profile = Profile(name="p", model=ModelSection(path=str(tiny_model)), convert=ConvertSection(output=str(output)))
+        profile = Profile(name="p", model=ModelSection(path=str(tiny_model)), convert=ConvertSettings(output=str(output)))
         with pytest.raises(SlmopsError, match="overlaps the model folder"):
             check_plan(plan_conversion(profile), force=True)
     assert (tiny_model / "config.json").is_file()

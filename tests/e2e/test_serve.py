@@ -208,7 +208,7 @@ async def test_the_cache_panel_serves_the_selected_model_and_quitting_stops_it(h
     from engine.base import locations
     from tui.app import SlmopsApp
     from tui.panels.cache import CachePanel
-    from tui.widgets.serve_view import ServeView
+    from tui.widgets.cache.serve_view import ServeView
 
     cache = locations.foundry_cache_dir()
     done = slmops(

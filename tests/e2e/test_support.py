@@ -15,7 +15,8 @@ from engine.model.errors import ModelError
 from engine.model.inspection import inspect_model
 from engine.model.support import REPAIR, SUPPORTED, UNSUPPORTED, check_support, verdict_for
 from engine.pipeline import Pipeline, PipelineOptions
-from engine.profiles.profile import ConvertSection, ModelSection, Profile, save_profile
+from engine.profiles.profile import ModelSection, Profile, save_profile
+from engine.recipes.catalog import ConvertSettings
 from tests.model_folders import edited_copy, unreadable_by_builder
 
 SLMOPS = [str(Path(sys.executable).with_name("slmops"))]
@@ -23,7 +24,7 @@ GOOD = {"olive-ai": "0.13.0", "onnxruntime-genai": "0.14.1", "transformers": "5.
 
 
 def profile_for(model: Path, out: Path, **convert) -> Profile:
-    return Profile(name="p", model=ModelSection(path=str(model)), convert=ConvertSection(output=str(out), **convert))
+    return Profile(name="p", model=ModelSection(path=str(model)), convert=ConvertSettings(output=str(out), **convert))
 
 
 def test_the_app_process_imports_no_ml_library_to_judge_a_model(tiny_model):

@@ -6,7 +6,7 @@ import pytest
 
 from engine.bench.edge import ANSWER, REFUSE, EdgeCase, Outcome, edge_cases, judge
 from engine.bench.latency import tail_cell
-from engine.bench.stats import beats, pair_ratios, summarize, tail
+from engine.bench.stats import beats, pair_ratios, summarize, tail, unequal_work, verdict
 from engine.onnx import genai_config
 from engine.process.events import Error
 
@@ -24,12 +24,29 @@ def test_summary_and_side_by_side_ratios():
     s = summarize([10, 30, 20, None, 40, 50])
     assert (s.median, s.low, s.high, s.n, s.spread) == (30, 10, 50, 5, 40)
     assert (s.q1, s.q3) == (20, 40) and s.text(0) == "30 [10-50] n=5"
-    ratios = pair_ratios([12, 11, 13, None], [10, 10, 10, 10])
-    assert ratios == pytest.approx([1.2, 1.1, 1.3])
+    ratios = pair_ratios([12, 11, 13, None, 12, 11], [10, 10, 10, 10, 10, 10])
+    assert ratios == pytest.approx([1.2, 1.1, 1.3, 1.2, 1.1])
     assert beats(ratios)
-    assert not beats([1.2, 0.98, 1.3])  # one pair went the other way: the gain is within the spread
+    assert not beats([1.2, 0.98, 1.3, 1.2, 1.1])  # one pair went the other way: the gain is within the spread
     assert not beats([])
-    assert beats([0.5, 0.6], higher_is_better=False) and not beats([0.5, 1.01], higher_is_better=False)
+    assert beats([0.5, 0.6, 0.5, 0.7, 0.6], higher_is_better=False)
+    assert not beats([0.5, 1.01, 0.5, 0.7, 0.6], higher_is_better=False)
+
+
+def test_a_verdict_needs_five_pairs():
+    """Fails on the old rule, under which 3 pairs on one side (what noise gives one time in eight) won."""
+    assert not beats([1.2, 1.1, 1.3]) and verdict([1.2, 1.1, 1.3]) == "too few pairs"
+    assert beats([1.2, 1.1, 1.3, 1.15, 1.05]) and verdict([1.2, 1.1, 1.3, 1.15, 1.05]) == "better"
+    assert verdict([0.8, 0.9, 0.85, 0.9, 0.7]) == "worse" and verdict([0.8, 0.9, 0.85, 0.9, 0.7], False) == "better"
+    assert verdict([0.9, 1.1, 1.0, 1.2, 1.0]) == "same"
+
+
+def test_equal_work_is_exact_when_forced_and_within_five_percent_otherwise():
+    assert unequal_work([(64, 64), (64, 64)], forced=True) is None
+    assert "64 vs 63 tokens in pair 2" in unequal_work([(64, 64), (64, 63)], forced=True)
+    assert unequal_work([(128, 124), (128, 128)], forced=False) is None
+    assert "128 vs 100" in unequal_work([(128, 124), (128, 100)], forced=False)
+    assert "no token count" in unequal_work([(128, None)], forced=False)
 
 
 def test_sequence_limit_is_max_length_capped_by_the_context():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui.widgets.bench_view import bar_chart
+from tui.widgets.chat.bench_view import bar_chart
 
 
 def test_bar_chart_scales_to_the_largest():

@@ -11,7 +11,7 @@ from engine.base.errors import SlmopsError
 from engine.convert.guide_config import translate, workflow_precision
 from engine.convert.plan import check_plan, plan_conversion, write_config
 from engine.convert.stages import StageTracker, failure_reason, percent
-from engine.recipes.catalog import RECIPES, ConvertParams, build_command, recipe_for
+from engine.recipes.catalog import RECIPES, ConvertParams, ConvertSettings, build_command, recipe_for
 from tests.helpers import profile_for
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "convert"
@@ -34,7 +34,7 @@ def test_guide_command_is_the_guides():
 
 
 def test_workflow_uses_keys_olive_applies():
-    params = ConvertParams(model="/m", block_size=64, symmetric=True, accuracy_level=4, quantize_lm_head=True)
+    params = ConvertParams("/m", ConvertSettings(block_size=64, symmetric=True, accuracy_level=4, quantize_lm_head=True))
     builder = build_command(RECIPES["mb-int4"], params, "/out", "cache").config["passes"]["builder"]
     assert builder["int4_block_size"] == 64 and builder["int4_is_symmetric"] is True and builder["int4_accuracy_level"] == 4
     assert builder["int4_op_types_to_quantize"] == ["MatMul", "Gather"]

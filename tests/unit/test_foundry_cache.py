@@ -14,7 +14,8 @@ from engine.foundry import inference_model
 from engine.foundry.cache import REGISTRY_FILE, find_entry, resolve_location, scan
 from engine.foundry.deploy import apply_search
 from engine.foundry.foundry_cli import FoundryCli, parse_cache_location, parse_version
-from engine.foundry.inference_model import InferenceModel, InferenceModelError, ModelConfig
+from engine.foundry.inference_model import InferenceModel, InferenceModelError
+from engine.model.sampling import ModelConfig
 from engine.model.templates import TEMPLATES
 
 GENAI = {

@@ -17,7 +17,7 @@ def test_not_a_model_folder_is_a_clear_error(tmp_path):
     with pytest.raises(ModelError, match="no config.json"):
         inspect_model(tmp_path / "m")
     (tmp_path / "m" / "config.json").write_text("{")
-    with pytest.raises(ModelError, match="cannot be read"):
+    with pytest.raises(ModelError, match="not valid JSON"):
         inspect_model(tmp_path / "m")
 
 

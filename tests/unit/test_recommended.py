@@ -1,4 +1,4 @@
-"""The recommended conversion (tune history, Qwen's winner, the guide's), chosen settings, apply, recipe knobs."""
+"""The recommended conversion (tune history, the untuned default, the guide's), chosen settings, apply, recipe knobs."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ import pytest
 
 from engine.onnx import runtime_settings
 from engine.onnx import tune_history as history
+from engine.profiles import citations
 from engine.profiles.profile import Profile, RuntimeSection, load_profile
-from engine.profiles.recommended import WINNER, guide_convert, recommended_convert
+from engine.profiles.recommended import UNTUNED_DEFAULT, guide_convert, recommended_convert
 from engine.recipes.candidates import parse_candidate
-from engine.recipes.catalog import EMBED_NODE, LM_HEAD_NODE, RECIPES, ConvertParams, workflow
+from engine.recipes.catalog import EMBED_NODE, LM_HEAD_NODE, RECIPES, ConvertParams, ConvertSettings, workflow
 from engine.tune.apply import apply_candidate, candidate_of, runtime_of
+from engine.tune.timing import ratio_summary, speed_figures
 
 
-def report(chosen="rtn-int4-b128-head8", threads=2, state="complete", architecture_rows=None) -> dict:
+def report(chosen="rtn-int4-b128-head8", threads=2, state="complete", architecture_rows=None, pairs=5) -> dict:
     rows = architecture_rows or [
         {"name": "fp32", "recipe": "mb-fp32", "settings": {}, "decode_tps": 20.0, "perplexity": 9.0, "error": None},
         {"name": "guide-int4", "recipe": "guide-int4", "settings": {}, "decode_tps": 45.0, "perplexity": 11.0, "error": None},
@@ -37,12 +39,15 @@ def report(chosen="rtn-int4-b128-head8", threads=2, state="complete", architectu
         "chosen": chosen,
         "candidates": rows,
         "chosen_settings": {"intra_op_num_threads": threads} if threads else {},
+        "runs": pairs,
+        "quick": pairs < 5,
+        "judged": pairs >= 5,
     }
 
 
-def test_untuned_qwen2_starts_from_qwens_winner_and_the_guide_is_one_choice_away(home: Path):
+def test_untuned_qwen2_starts_from_the_untuned_default_and_the_guide_is_one_choice_away(home: Path):
     recommendation, reason = recommended_convert("qwen2")
-    assert recommendation.candidate == WINNER and "not tuned on this machine" in reason
+    assert recommendation.candidate == UNTUNED_DEFAULT and "not tuned on this machine" in reason
     convert = recommendation.convert
     assert (convert.method, convert.recipe, convert.block_size, convert.symmetric, convert.prune_lm_head) == (
         "config",
@@ -72,16 +77,58 @@ def test_a_tuned_architecture_starts_from_its_winner_and_settings(home: Path):
     assert recommended_convert("llama")[0].runtime == RuntimeSection()  # another architecture: not this history
 
 
-def test_chosen_settings_take_a_count_only_when_it_beats_the_spread(monkeypatch):
-    monkeypatch.setattr(runtime_settings, "physical_cores", lambda: 2)
-    rows = [{"intra_op_threads": 1, "decode_tps": 38.0}, {"intra_op_threads": 2, "decode_tps": 60.0}]
-    assert runtime_settings.choose(rows) == {"intra_op_num_threads": 2}
-    close = [
-        {"intra_op_threads": 1, "decode_tps": 61.0, "decode_tps_spread": 4.0},
-        {"intra_op_threads": 2, "decode_tps": 60.0, "decode_tps_spread": 3.0},
+def test_the_untuned_reason_states_only_what_a_record_shows(home: Path, tmp_path: Path, monkeypatch):
+    """Fails on the text that said the default "won on the Qwen2.5-Coder-0.5B built-in" with no record of it."""
+    monkeypatch.setattr(citations, "FILE", tmp_path / "none.json")
+    _, reason = recommended_convert("qwen2")
+    assert "won" not in reason and "%" not in reason and "benchmarks/results" not in reason  # no record: no merit
+    record = citations.Citation("lost the least perplexity", "benchmarks/results/tune-demo.json", "2026-12-10", "CPU X, 2 cores")
+    (tmp_path / "cited.json").write_text(json.dumps({"citations": {citations.UNTUNED_DEFAULT: record.to_dict()}}))
+    monkeypatch.setattr(citations, "FILE", tmp_path / "cited.json")
+    _, reason = recommended_convert("qwen2")
+    assert "won" not in reason and record.cited() in reason
+
+
+def test_a_quick_tuning_does_not_drive_new_profiles(home: Path):
+    """A run with fewer pairs than a verdict needs is kept in the history but does not change the recommendation."""
+    assert history.record(report(chosen="rtn-int4-b32", threads=1, pairs=3), "qwen2")
+    recommendation, _ = recommended_convert("qwen2")
+    assert recommendation.candidate == UNTUNED_DEFAULT and recommendation.runtime == RuntimeSection()
+    history.record(report(chosen="rtn-int4-b32", threads=1, pairs=5), "qwen2")
+    assert recommended_convert("qwen2")[0].candidate == "rtn-int4-b32"
+
+
+def runs(decode: list[float]) -> list[dict]:
+    return [{"decode_tps": d, "tokens_out": 64, "forced_length": True, "error": None} for d in decode]
+
+
+def setting(threads: int | None, decode: list[float], default: list[float]) -> dict:
+    """A row of the tuner's settings table, built the way engine.tune.runner.time_settings builds it."""
+    figures = speed_figures(runs(decode), runs(default))
+    return {
+        "intra_op_threads": threads,
+        "session_options": {"intra_op_num_threads": threads} if threads else {},
+        **{k: v for k, v in figures.items() if k != "vs"},
+        "decode_vs_default": ratio_summary(runs(decode), runs(default), "decode_tps", True),
+        "error": None,
+    }
+
+
+def test_choose_reads_the_tuners_rows():
+    """Fails on the old choose(), which compared the spread dicts of these rows (TypeError) and was used nowhere."""
+    default = [60.0, 61.0, 59.0, 60.0, 62.0]
+    table = [
+        setting(None, [40.0] * 5, default),
+        setting(1, [70.0, 71.0, 69.0, 72.0, 70.0], default),
+        setting(2, default, default),
     ]
-    assert runtime_settings.choose(close) == {"intra_op_num_threads": 2}  # within the spread: the default stays
-    assert runtime_settings.choose([{"intra_op_threads": 2, "error": "boom"}]) == {}
+    assert runtime_settings.choose(table, 2) == {"intra_op_num_threads": 1}  # better in every one of 5 pairs
+    table[1] = setting(1, [70.0, 71.0, 59.0, 72.0, 70.0], default)  # one pair within the spread
+    assert runtime_settings.choose(table, 2) == {"intra_op_num_threads": 2}
+    quick = [setting(None, [40.0] * 3, default[:3]), setting(1, [70.0] * 3, default[:3]), setting(2, default[:3], default[:3])]
+    assert runtime_settings.choose(quick, 2) == {"intra_op_num_threads": 2}  # 3 pairs: no verdict, the default stays
+    table[1]["error"] = "boom"
+    assert runtime_settings.choose(table, 2) == {"intra_op_num_threads": 2}
 
 
 def test_apply_writes_recipe_and_settings_together(home: Path, tmp_path: Path):
@@ -96,18 +143,22 @@ def test_apply_writes_recipe_and_settings_together(home: Path, tmp_path: Path):
 
 
 def test_prune_and_embedding_bits_reach_the_workflow():
-    params = ConvertParams("m", prune_lm_head=True, embedding_bits=8)
+    params = ConvertParams("m", ConvertSettings(prune_lm_head=True, embedding_bits=8))
     passes = workflow(RECIPES["rtn-int4-head8"], params, "o", "c")["passes"]
     assert passes["builder"]["extra_options"] == {"prune_lm_head": True}
     assert passes["quantize"]["nodes_to_exclude"] == [LM_HEAD_NODE, EMBED_NODE]
     assert passes["quantize_lm_head"]["nodes_to_include"] == [LM_HEAD_NODE, EMBED_NODE]
-    fp32_table = workflow(RECIPES["rtn-int4-head8"], ConvertParams("m", embedding_bits=32), "o", "c")["passes"]
+    fp32_table = workflow(RECIPES["rtn-int4-head8"], ConvertParams("m", ConvertSettings(embedding_bits=32)), "o", "c")["passes"]
     assert EMBED_NODE in fp32_table["quantize"]["nodes_to_exclude"] and "quantize_embedding" not in fp32_table
-    int8 = workflow(RECIPES["rtn-int8"], ConvertParams("m", embedding_bits=4), "o", "c")["passes"]
+    int8 = workflow(RECIPES["rtn-int8"], ConvertParams("m", ConvertSettings(embedding_bits=4)), "o", "c")["passes"]
     assert int8["quantize_embedding"]["bits"] == 4 and int8["quantize_embedding"]["nodes_to_include"] == [EMBED_NODE]
-    whole = workflow(RECIPES["rtn-int4"], ConvertParams("m", quantize_lm_head=True), "o", "c")["passes"]["quantize"]
+    whole = workflow(RECIPES["rtn-int4"], ConvertParams("m", ConvertSettings(quantize_lm_head=True)), "o", "c")["passes"][
+        "quantize"
+    ]
     assert "nodes_to_exclude" not in whole  # lm_head and the embedding in the one 4-bit pass
-    guide_file = workflow(RECIPES["mb-int4"], ConvertParams("m", prune_lm_head=True), "o", "c")["passes"]["builder"]
+    guide_file = workflow(RECIPES["mb-int4"], ConvertParams("m", ConvertSettings(prune_lm_head=True)), "o", "c")["passes"][
+        "builder"
+    ]
     assert guide_file["extra_options"] == {"prune_lm_head": True} and guide_file["precision"] == "int4"
 
 

@@ -44,6 +44,7 @@ async def test_a_lost_reply_is_not_taken_for_the_next_one():
     lost = client.new("echo", text="lost")
     await client.send(lost)
     assert await client.call("echo", text="kept") == {"id": 2, "op": "echo", "ok": True, "echo": "kept"}
+    assert client.waiting() == [lost]  # the one answered waits no more, at once
     await job.close_input()
     with pytest.raises(rpc.RequestLost):  # the worker ended without answering it
         await asyncio.wait_for(client.reply(lost), 10)

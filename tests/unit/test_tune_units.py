@@ -9,7 +9,7 @@ import pytest
 from engine.base import locations
 from engine.profiles.profile import find_profile
 from engine.recipes.candidates import CandidateError, onnx_input_workflow, parse_candidate, select
-from engine.recipes.catalog import LM_HEAD_NODE, ConvertParams, build_command
+from engine.recipes.catalog import LM_HEAD_NODE, ConvertParams, ConvertSettings, build_command
 from engine.tune.apply import ApplyError, candidate_of, target_path
 from engine.tune.chart import frontier_chart
 from engine.tune.frontier import QualityBound, rank
@@ -71,7 +71,7 @@ def test_onnx_input_workflow_starts_from_fp32(tmp_path):
 
 def test_head8_quantizes_layers_in_4_bits_then_lm_head_in_8(tmp_path):
     candidate = parse_candidate("rtn-int4-b128-head8")
-    params = ConvertParams(model="/m", quantize_lm_head=True, **candidate.settings)  # the head pass wins over the knob
+    params = ConvertParams("/m", ConvertSettings(quantize_lm_head=True, **candidate.settings))  # the head pass wins over the knob
     config = build_command(candidate.recipe_data, params, "/out", "cache").config
     (tmp_path / "model.onnx").write_text("x")
     passes = onnx_input_workflow(config, tmp_path)["passes"]
@@ -129,7 +129,8 @@ def test_alternating_runs_rotate_the_order_and_ratios_pair_rounds():
 
     async def run(side):
         order.append(side.name)
-        return {"decode_tps": {"A": 100.0, "B": 150.0}[side.name] + len(order), "ttft_ms_long": 1000.0, "error": None}
+        decode = {"A": 100.0, "B": 150.0}[side.name] + len(order)
+        return {"decode_tps": decode, "ttft_ms_long": 1000.0, "tokens_out": 64, "forced_length": True, "error": None}
 
     sides = [Side("A", Path("/a"), {}), Side("B", Path("/b"), {})]
     runs = asyncio.run(interleave(sides, 5, run))
@@ -165,34 +166,42 @@ def test_session_options_copy_keeps_only_the_converters_defaults(tmp_path):
     assert json.loads((model / "genai_config.json").read_text()) == config
 
 
+def timing_runs(tps, tokens=64):
+    return [
+        {
+            "decode_tps": t,
+            "ttft_ms_short": 100.0,
+            "ttft_ms_long": 900.0,
+            "prefill_tps_long": 500.0,
+            "peak_rss_bytes": 2**28,
+            "short_tokens": 30,
+            "long_tokens": 500,
+            "tokens_out": tokens,
+            "forced_length": True,
+            "error": None,
+        }
+        for t in tps
+    ]
+
+
+def measured_rows(guide: list[dict], fast: list[dict]) -> list[dict]:
+    """The rows the tuner makes from these runs: figures, ratios, verdicts (engine.tune.runner._apply_figures)."""
+    from engine.tune.runner import _apply_figures
+    from engine.tune.timing import speed_figures
+
+    rows = [row("guide-int4", 0, 9.6), dict(row("fp32", 0, 9.0), beats_guide=False), row("fast", 0, 9.5)]
+    _apply_figures(rows[0], speed_figures(guide))
+    _apply_figures(rows[2], speed_figures(fast, guide))
+    return rows
+
+
 def test_report_shows_medians_spread_and_ratios(capsys):
     from engine.cli.tune import print_report
     from engine.tune.report import markdown, settings_rows, speedup
     from engine.tune.timing import speed_figures
 
-    def runs(tps):
-        return [
-            {
-                "decode_tps": t,
-                "ttft_ms_short": 100.0,
-                "ttft_ms_long": 900.0,
-                "prefill_tps_long": 500.0,
-                "peak_rss_bytes": 2**28,
-                "short_tokens": 30,
-                "long_tokens": 500,
-                "error": None,
-            }
-            for t in tps
-        ]
-
-    guide, fast = runs([100, 104, 98]), runs([150, 160, 149])
-    rows = [
-        dict(row("guide-int4", 0, 9.6), **speed_figures(guide)),
-        dict(row("fp32", 0, 9.0), perplexity=9.0),
-        dict(row("fast", 0, 9.5), **{k: v for k, v in speed_figures(fast, guide).items() if k != "vs"}),
-    ]
-    rows[2]["vs_guide"] = speed_figures(fast, guide)["vs"]
-    rows[2]["beats_guide"] = True
+    guide, fast = timing_runs([100, 104, 98, 101, 99]), timing_runs([150, 160, 149, 152, 151])
+    rows = measured_rows(guide, fast)
     chosen = rank(rows, QualityBound())
     setting = {
         "candidate": "fast",
@@ -207,9 +216,10 @@ def test_report_shows_medians_spread_and_ratios(capsys):
         "state": "complete",
         "created": "2026-11-25T23:00:00",
         "duration_s": 1.0,
-        "quick": True,
+        "quick": False,
+        "judged": True,
         "bound": QualityBound().to_dict(),
-        "runs": 3,
+        "runs": 5,
         "chosen": chosen,
         "candidates": rows,
         "settings": [setting],
@@ -223,12 +233,73 @@ def test_report_shows_medians_spread_and_ratios(capsys):
     )
     text = markdown(report)
     assert "per-pair ratios" in text and "149.0-160.0" in text and "intra_op_num_threads=2" in text
+    assert "no verdict" not in text
     print_report(report)
     out = capsys.readouterr().out
     assert "vs guide" in out and "measured runtime settings: intra_op_num_threads=2" in out
 
 
+def test_a_quick_run_reports_but_keeps_the_guides_recipe(capsys):
+    """Fails on the old rule, which let 3 pairs (that noise passes one time in eight) replace the guide's recipe."""
+    from engine.cli.tune import print_report
+    from engine.tune.report import markdown
+
+    rows = measured_rows(timing_runs([100, 104, 98]), timing_runs([150, 160, 149]))
+    fast = next(r for r in rows if r["name"] == "fast")
+    assert fast["vs_guide"]["decode_tps"]["verdict"] == "too few pairs" and fast["beats_guide"] is False
+    assert rank(rows, QualityBound()) == "guide-int4"
+    guide = next(r for r in rows if r["name"] == "guide-int4")
+    assert "3 pairs reported, not judged (5 needed)" in guide["choice_note"]
+    report = {
+        "name": "demo",
+        "state": "complete",
+        "created": "2026-11-25T23:00:00",
+        "duration_s": 1.0,
+        "quick": True,
+        "judged": False,
+        "bound": QualityBound().to_dict(),
+        "runs": 3,
+        "chosen": "guide-int4",
+        "candidates": rows,
+        "settings": [],
+        "chosen_settings": {},
+        "skipped": [],
+    }
+    assert "no verdict: 3 pairs per comparison, 5 needed" in markdown(report)
+    print_report(report)
+    assert "no verdict: 3 pairs per comparison" in capsys.readouterr().out
+
+
+def test_decode_is_not_compared_over_unequal_answers():
+    """Fails on the old timing, which took decode ratios whatever the answers' lengths."""
+    from engine.tune.frontier import judge_against_guide
+    from engine.tune.timing import ratio_text, speed_figures
+
+    guide = timing_runs([100, 104, 98, 101, 99])
+    short = timing_runs([150, 160, 149, 152, 151])
+    short[1]["tokens_out"] = 23  # this run stopped early: less work, a faster-looking decode
+    decode = speed_figures(short, guide)["vs"]["decode_tps"]
+    assert decode["verdict"] == "refused" and "64 vs 23" not in decode["refused"] and "23 vs 64" in decode["refused"]
+    assert decode["ratios"] == [] and ratio_text(decode).startswith("not comparable")
+    assert judge_against_guide(speed_figures(short, guide)["vs"]) == ([], False)
+    unforced = [dict(r, forced_length=False) for r in timing_runs([150, 160, 149, 152, 151], tokens=128)]
+    unforced[2]["tokens_out"] = 124  # within 5 %: compared
+    assert speed_figures(unforced, [dict(r, tokens_out=128) for r in guide])["vs"]["decode_tps"]["verdict"] == "better"
+
+
+def test_perplexities_scored_differently_are_not_compared():
+    """Fails on the old bound, which compared a one-pass score with a token-by-token one."""
+    from engine.tune.frontier import within_bound
+
+    fp32 = {"name": "fp32", "perplexity": 2.0, "perplexity_method": "one pass", "pass_rate": 1.0}
+    pruned = {"name": "p", "perplexity": 2.04, "perplexity_method": "token by token", "pass_rate": 1.0}
+    keeps, why = within_bound(pruned, fp32, QualityBound())
+    assert keeps is None and "scored differently" in why
+    assert within_bound(pruned, dict(fp32, perplexity_method="token by token"), QualityBound()) == (True, "")
+
+
 def test_a_candidate_as_fast_as_the_guides_that_halves_the_first_token_replaces_it_and_a_slower_one_does_not():
+    """Verdicts are recomputed from the ratios: a stored "beats" on too few pairs does not pass."""
     from engine.tune.frontier import judge_against_guide
 
     def vs(decode, ttft):
@@ -237,11 +308,13 @@ def test_a_candidate_as_fast_as_the_guides_that_halves_the_first_token_replaces_
             "ttft_ms_long": {"ratios": ttft, "beats": max(ttft) < 1},
         }
 
-    # Qwen2.5-Coder-0.5B here: RTN int4 with a pruned lm_head decoded 1.00x [0.88-1.54], first token 0.59x
-    assert judge_against_guide(vs([0.88, 1.0, 1.54], [0.55, 0.59, 0.62])) == (["ttft_ms_long"], True)
-    # with an 8-bit lm_head: slower at decode in every pair, so the faster first token does not make up for it
-    assert judge_against_guide(vs([0.69, 0.86, 0.97], [0.6, 0.64, 0.7])) == (["ttft_ms_long"], False)
-    assert judge_against_guide(vs([0.9, 1.0, 1.1], [0.9, 1.0, 1.1])) == ([], False)  # no gain beyond the spread
+    # as fast at decode within the spread, the first token faster in every pair: it replaces the guide's
+    assert judge_against_guide(vs([0.9, 1.0, 1.5, 1.1, 0.95], [0.5, 0.6, 0.6, 0.55, 0.62])) == (["ttft_ms_long"], True)
+    # slower at decode in every pair: the faster first token does not make up for it
+    assert judge_against_guide(vs([0.7, 0.86, 0.97, 0.9, 0.8], [0.6, 0.64, 0.7, 0.6, 0.6])) == (["ttft_ms_long"], False)
+    assert judge_against_guide(vs([0.9, 1.0, 1.1, 1.0, 1.0], [0.9, 1.0, 1.1, 1.0, 1.0])) == ([], False)  # within the spread
+    # the same gains on 3 pairs: reported, not judged (the old rule said (["ttft_ms_long"], True))
+    assert judge_against_guide(vs([0.9, 1.0, 1.5], [0.5, 0.6, 0.6])) == ([], False)
 
     rows = [row("fp32", 5, 2.0, 2400 * 2**20), row("guide-int4", 23.5, 2.07), row("pruned", 22.6, 2.04)]
     by_name = {r["name"]: r for r in rows}

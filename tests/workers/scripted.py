@@ -1,5 +1,6 @@
 """A worker that does what its spec says: emit events, print, crash, spawn, hang."""
 
+import itertools
 import os
 import subprocess
 import sys
@@ -25,6 +26,23 @@ def answer_out_of_order(hold: int, drop: list) -> None:
         if len(held) >= hold:
             flush()
     flush()
+
+
+def answer_like_foundry(ops: list) -> None:
+    """Answer the spec's requests, then those on stdin, with the fields the Cache panel reads from Foundry Local's replies."""
+
+    def handle(request: dict) -> dict:
+        model = request.get("model_id", "")
+        return {
+            "model_id": model,
+            "loaded": request["op"] == "load",
+            "path": request.get("path", ""),
+            "status": "offline",
+            "models": 0,
+        }
+
+    for request in itertools.chain(ops, rpc.requests()):
+        p.result(rpc.answer(request, handle))
 
 
 def body(spec: dict) -> None:
@@ -55,6 +73,8 @@ def body(spec: dict) -> None:
                 p.log(f"echo {request['text']}")
         elif kind == "answer":
             answer_out_of_order(**arg)
+        elif kind == "foundry":
+            answer_like_foundry(arg)
         elif kind == "mkdir":
             os.makedirs(arg)
         elif kind == "allocate":

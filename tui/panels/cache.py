@@ -26,15 +26,15 @@ from engine.process.events import Error, Finished
 from engine.process.jobs import Job
 from engine.profiles.names import deployed_model_id
 from engine.profiles.profile import Profile
-from tui.jobs import JobEvent, drive_job
+from tui.jobs import JobEvent, JobSample, drive_job
 from tui.messages import OpenInChat
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
-from tui.widgets.cache_deploy_review import DeployReview
-from tui.widgets.cache_detail import CacheDetail
-from tui.widgets.cache_settings import CacheSettings
-from tui.widgets.cache_table import CacheTable
-from tui.widgets.serve_view import ServeView
+from tui.screens.deploy_review import DeployReview
+from tui.widgets.cache.detail import CacheDetail
+from tui.widgets.cache.serve_view import ServeView
+from tui.widgets.cache.settings import CacheSettings
+from tui.widgets.cache.table import CacheTable
 
 OFFLINE = "offline: the public catalog needs the internet; local models work as usual"
 
@@ -48,29 +48,32 @@ class CachePanel(Panel):
         "Headless: `slmops deploy --profile P`, `slmops cache ls|show|rm|register|ask`, `slmops serve [NAME]`."
     )
     BINDINGS = [
-        Binding("d", "deploy", "Deploy", tooltip="deploy the profile's converted model (review the prompt template first)"),
-        Binding("l", "toggle_load", "Load/unload", tooltip="load or unload the selected model in Foundry Local"),
-        Binding("c", "chat", "Chat", tooltip="open the selected model in the Chat panel"),
-        Binding("b", "bench", "Bench", tooltip="choose the selected model in the Chat & Bench panel, to benchmark it"),
+        Binding(
+            "d", "deploy", "Deploy", tooltip="deploy the converted model to Foundry Local (review the prompt template first)"
+        ),
+        Binding("l", "toggle_load", "Load/unload", tooltip="load or unload the selected model (in Foundry Local)"),
+        Binding("c", "chat", "Chat", tooltip="chat with the selected model (in the Chat & Bench panel)"),
+        Binding("b", "bench", "Bench", tooltip="benchmark the selected model: choose it in the Chat & Bench panel"),
         Binding("x", "remove", "Remove", tooltip="remove the selected model: its files and its registration (after confirming)"),
-        Binding("R", "register", "Re-register", key_display="R", tooltip="register the selected model with Foundry Local again"),
+        Binding("R", "register", "Re-register", key_display="R", tooltip="re-register the selected model with Foundry Local"),
         Binding(
             "a",
             "apply_settings",
             "Settings",
-            tooltip="write the measured runtime settings into the selected model's genai_config.json (after confirming)",
+            tooltip="apply the measured runtime settings: write them into the selected model's genai_config.json "
+            "(after confirming)",
         ),
         Binding("y", "copy_path", "Copy path", tooltip="copy the selected model's path"),
         Binding(
             "v",
             "toggle_serve",
             "Serve",
-            tooltip="serve the selected model to applications (OpenAI-compatible, on 127.0.0.1), or stop serving",
+            tooltip="serve the model to applications, or stop serving: the selected one, OpenAI-compatible, on 127.0.0.1",
         ),
-        Binding("u", "copy_snippet", "Copy snippet", tooltip="copy a Python example that calls the served model with openai"),
+        Binding("u", "copy_snippet", "Copy snippet", tooltip="copy a Python snippet that calls the served model (with openai)"),
         Binding("slash", "focus_filter", "Filter", key_display="/", tooltip="filter the list (enter or esc: back to the list)"),
-        Binding("s", "sort", "Sort", tooltip="sort by the next column"),
-        Binding("r", "refresh", "Refresh", tooltip="read the cache folders again"),
+        Binding("s", "sort", "Sort", tooltip="sort the list by the next column"),
+        Binding("r", "refresh", "Refresh", tooltip="refresh the list: read the cache folders again"),
         Binding(
             "o", "check_public", "Public catalog", tooltip="check the public catalog (needs the internet; offline is normal)"
         ),
@@ -86,8 +89,10 @@ class CachePanel(Panel):
         super().__init__(**kwargs)
         self.location: CacheLocation | None = None
         self.public = "not checked (o checks it; it needs the internet)"
-        self.runtime: Job | None = None  # the Foundry Local worker; models stay loaded while it runs
+        # The one Foundry Local worker, from the moment it is made until its Finished event; models stay loaded in it.
+        self.runtime: Job | None = None
         self.client = rpc.Client()  # its requests, each matched to its reply by id
+        self.unsent: list[dict] = []  # requests made while it starts: it takes input once its process runs
         self.loaded: set[str] = set()
         self.deploying = ""  # what the deploy under way writes
 
@@ -167,30 +172,38 @@ class CachePanel(Panel):
     # the Foundry Local worker -------------------------------------------------
 
     async def run_op(self, op: dict) -> None:
-        """Send an operation to the worker, starting it if needed; its reply is handled when it comes."""
-        client = self.client
-        if self.runtime is not None and self.runtime.running:
-            request = client.new(**op)
-            await client.send(request)
-        else:
-            client = self.client = rpc.Client()
-            request = client.new(**op)
+        """Send an operation to the worker, starting it if there is none; its reply is handled when it comes."""
+        if self.runtime is None:
+            self.client = rpc.Client()
+            request = self.client.new(**op)
             self.runtime = foundry_job(self.location.path, [request], interactive=True)
-            client.sender = self.runtime.send
+            self.client.sender = self.runtime.send
+            self.unsent = []
             self.run_worker(drive_job(self, self.runtime), group="foundry-runtime")
-        self.run_worker(self._await_reply(client, request), group="foundry-replies")
+        else:
+            request = self.client.new(**op)
+            self.unsent.append(request)
+            await self._send_unsent()
+        self.run_worker(self._await_reply(self.client, request), group="foundry-replies")
         self._show_status()
+
+    async def _send_unsent(self) -> None:
+        while self.unsent and self.runtime is not None and self.runtime.running:
+            await self.client.send(self.unsent.pop(0))
 
     async def _await_reply(self, client: rpc.Client, request: dict) -> None:
         try:
             self._done(rpc.checked(await client.reply(request)))
         except rpc.RequestFailed as exc:
             self.notify(f"{exc.message}\n{exc.hint}".strip(), title="Foundry Local", severity="error", timeout=12)
-        except rpc.RequestLost:
-            pass  # the worker ended: on_job_event said why
+        except rpc.RequestLost as exc:
+            if isinstance(exc.event, Finished):  # a failure was reported when it came (on_job_event)
+                what = f"{request['op']} {request.get('model_id', '')}".strip()
+                why = "stopped" if exc.event.cancelled else "the Foundry Local worker ended first; try again"
+                self.notify(f"Not done: {what} ({why}).", severity="warning")
         self._show_status()
 
-    def on_job_event(self, message: JobEvent) -> None:
+    async def on_job_event(self, message: JobEvent) -> None:
         if message.job is not self.runtime:
             return
         event = message.event
@@ -198,10 +211,15 @@ class CachePanel(Panel):
         if isinstance(event, Error):
             self.notify(f"{event.message}\n{event.hint}".strip(), title="Foundry Local", severity="error", timeout=12)
         elif isinstance(event, Finished):
-            self.runtime = None
+            self.runtime, self.unsent = None, []  # what was unsent was lost with it (client.feed)
             self.loaded.clear()
             self.action_refresh()
             self._show_status()
+        await self._send_unsent()
+
+    async def on_job_sample(self, message: JobSample) -> None:
+        if message.job is self.runtime:  # its first sample comes as soon as its process runs
+            await self._send_unsent()
 
     def _done(self, data: dict) -> None:
         op, model = data.get("op"), data.get("model_id", "")
@@ -304,6 +322,9 @@ class CachePanel(Panel):
     # deploying ----------------------------------------------------------------
 
     def action_deploy(self) -> None:
+        if self.deploying:  # its version is not on disk yet, and a second writer would race it for the next one
+            self.notify(f"{self.deploying} is under way: deploy again once it has finished.", severity="warning")
+            return
         source = self.profile.output_path()
         if find_model_folder(source) is None:
             self.notify(
@@ -338,7 +359,7 @@ class CachePanel(Panel):
                 return
             self.deploying = f"deploy {final.slot.model_id}"
             self._show_status()
-            self.run_worker(partial(execute, final), thread=True, exclusive=True, group="deploy")
+            self.run_worker(partial(execute, final), thread=True, group="deploy")  # never cancelled: a thread cannot be
             return
 
     async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -20,15 +20,15 @@ from engine.backends import make_backend
 from engine.backends.base import GenerationBackend
 from engine.backends.models import chat_models
 from engine.bench.runs import list_runs, load_run
-from engine.conversation import Conversation, Settings, TurnsDropped
+from engine.conversation import Conversation, TurnsDropped, conversation_for
 from engine.process.events import Error, Result, Token
 from engine.profiles.profile import BACKENDS, Profile
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
-from tui.widgets.bench_view import BenchView
-from tui.widgets.chat_log import ChatLog
-from tui.widgets.chat_settings import ChatSettings
-from tui.widgets.chat_status import ChatStatus
+from tui.widgets.chat.bench_view import BenchView
+from tui.widgets.chat.log import ChatLog
+from tui.widgets.chat.settings import ChatSettings
+from tui.widgets.chat.status import ChatStatus
 
 RESIDENT_SAMPLE_S = 1.0  # how often the worker's memory is read into the status line
 
@@ -46,8 +46,8 @@ class ChatPanel(Panel):
             tooltip="stop the answer (the model stays loaded); in a field: back to the message box; "
             "in the message box: leave it, so that the app's keys work",
         ),
-        Binding("ctrl+l", "clear_chat", "Clear chat", tooltip="forget the conversation so far"),
-        Binding("ctrl+b", "run_bench", "Bench", tooltip="run the quick benchmark on the chosen model (after confirming)"),
+        Binding("ctrl+l", "clear_chat", "Clear chat", tooltip="clear the chat: forget the conversation so far"),
+        Binding("ctrl+b", "run_bench", "Bench", tooltip="run the quick benchmark (on the chosen model, after confirming)"),
         Binding("ctrl+o", "load_last_run", "Last run", show=False, tooltip="show the newest saved benchmark run"),
     ]
 
@@ -91,17 +91,7 @@ class ChatPanel(Panel):
     # -- models and settings ------------------------------------------------------------
 
     def profile_changed(self, profile: Profile) -> None:
-        config = profile.deploy.model_config
-        self.conversation = Conversation(
-            profile.chat.system_prompt,
-            Settings(
-                max_new_tokens=profile.chat.max_new_tokens,
-                temperature=config.temperature,
-                top_p=config.top_p,
-                repetition_penalty=config.repetition_penalty,
-                max_length=config.max_length,
-            ),
-        )
+        self.conversation = conversation_for(profile)
         self.query_one(ChatSettings).show(self.conversation.system_prompt, self.conversation.settings)
         self.query_one("#chat-backend", Select).value = profile.chat.backend
         self._offer_models()
@@ -206,10 +196,6 @@ class ChatPanel(Panel):
         finally:
             self.busy = False
             status.context = (self.conversation.tokens_in_context, backend.resident.context_length)
-
-    @property
-    def last_result(self) -> dict | None:
-        return self.status.last
 
     @property
     def bench_running(self) -> bool:

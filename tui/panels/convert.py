@@ -30,10 +30,10 @@ from engine.profiles.profile import Profile
 from tui.jobs import JobEvent, JobSample, drive_job
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
-from tui.widgets.convert_config import WorkflowEditor
-from tui.widgets.convert_log import ConvertLog
-from tui.widgets.convert_result import ConvertResult
-from tui.widgets.convert_stages import ConvertStages
+from tui.screens.workflow_editor import WorkflowEditor
+from tui.widgets.convert.log import ConvertLog
+from tui.widgets.convert.result import ConvertResult
+from tui.widgets.convert.stages import ConvertStages
 
 MEMORY_SAMPLES = 120  # about a minute of the runner's samples
 
@@ -66,7 +66,7 @@ class ConvertPanel(Panel):
             "w",
             "edit_workflow",
             "Workflow",
-            tooltip="view and edit the Olive workflow file (method 2) and save it beside the profile",
+            tooltip="edit the Olive workflow file (method 2): view it, change it, save it beside the profile",
         ),
         Binding("f", "focus_filter", "Filter log", tooltip="filter the log"),
     ]

@@ -34,12 +34,12 @@ class EnvironmentPanel(Panel):
         "status is non-zero when a check fails."
     )
     BINDINGS = [
-        Binding("r", "rerun", "Re-run", tooltip="run every check again"),
+        Binding("r", "rerun", "Re-run", tooltip="re-run the environment checks"),
         Binding(
             "b",
             "build_demo",
             "Build demo",
-            tooltip="build the built-in model the profile uses (@demo or @qwen), offered when it is missing",
+            tooltip="build the demo model the profile uses (@demo or @qwen), offered when it is missing",
         ),
         Binding("escape", "cancel_build", "Cancel build", tooltip="cancel building the demo model (after confirming)"),
     ]

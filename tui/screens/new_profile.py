@@ -51,7 +51,10 @@ class NewProfileScreen(ModalScreen[Profile | None]):
     #np-buttons { height: auto; align: right middle; margin-top: 1; }
     #np-buttons Button { margin: 0 1; }
     """
-    BINDINGS = [Binding("escape", "dismiss(None)", "Close"), Binding("ctrl+s", "save", "Save")]
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Close", tooltip="close without saving"),
+        Binding("ctrl+s", "save", "Save", tooltip="save the new profile (asks before replacing a file)"),
+    ]
 
     def __init__(self, start_path: str = "") -> None:
         super().__init__()

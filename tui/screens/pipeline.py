@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -24,22 +25,10 @@ from engine.base.units import human_bytes
 from engine.pipeline import STAGES, Pipeline, PipelineEvent, PipelineOptions
 from engine.process.events import Error, Log, Progress, Resources, Stage
 from engine.profiles.profile import Profile
+from tui.jobs import JobEvent, drive_job
 from tui.screens.confirm import ConfirmScreen
 
 MARKS = {"": "  ", "start": "> ", "done": "ok", "skipped": "--", "failed": "!!"}
-
-
-@dataclass
-class PipelineUpdate(Message):
-    item: PipelineEvent
-
-
-@dataclass
-class PipelineSample(PipelineUpdate):
-    """Resources and progress: a newer one replaces an older one still queued."""
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, PipelineSample) and type(message.item.event) is type(self.item.event)
 
 
 @dataclass
@@ -75,7 +64,9 @@ class PipelineScreen(ModalScreen[None]):
     #pipeline-status { height: 2; color: $text-muted; }
     """
     BINDINGS = [
-        Binding("escape", "cancel_or_close", "Cancel/close", tooltip="cancel the pipeline (after confirming) or close"),
+        Binding(
+            "escape", "cancel_or_close", "Cancel/close", tooltip="cancel the pipeline or close this view (cancelling asks first)"
+        ),
         Binding("g", "run", "Run again", tooltip="run the pipeline again (after confirming); finished stages are skipped"),
         Binding("o", "toggle_report", "Report/log", tooltip="switch between the report and the log"),
     ]
@@ -101,7 +92,7 @@ class PipelineScreen(ModalScreen[None]):
             with Horizontal(id="pipeline-body"):
                 yield Static(id="pipeline-stages")
                 with ContentSwitcher(initial="pipeline-log", id="pipeline-right"):
-                    yield RichLog(id="pipeline-log", wrap=True, max_lines=5000)
+                    yield RichLog(id="pipeline-log", wrap=True, max_lines=5000, min_width=20)  # wrapped to the pane, not to 78
                     yield Markdown(id="pipeline-report")
             yield Static(id="pipeline-status")
         yield Footer()
@@ -149,13 +140,14 @@ class PipelineScreen(ModalScreen[None]):
 
     @work(exclusive=True, group="pipeline")
     async def _drive(self, pipeline: Pipeline) -> None:
-        async for item in pipeline.events():
-            sample = isinstance(item.event, (Resources, Progress))
-            self.post_message((PipelineSample if sample else PipelineUpdate)(item))
-        self.post_message(PipelineDone(pipeline.report))
+        await drive_job(self, pipeline)
+        self.post_message(PipelineDone(pipeline.report))  # after its events: one queue keeps their order
 
-    def on_pipeline_update(self, message: PipelineUpdate) -> None:
-        item, event = message.item, message.item.event
+    def on_job_event(self, message: JobEvent) -> None:
+        if message.job is not self.pipeline:
+            return
+        item: PipelineEvent = message.event
+        event = item.event
         log = self.query_one("#pipeline-log", RichLog)
         if item.own and isinstance(event, Stage):
             self.stage_status[item.stage] = event.status
@@ -164,7 +156,7 @@ class PipelineScreen(ModalScreen[None]):
             elif item.stage in self.stage_started:
                 self.stage_time[item.stage] = time.monotonic() - self.stage_started[item.stage]
             detail = f" ({event.detail})" if event.detail else ""
-            log.write(f"[b]== {item.stage}: {event.status}{detail}[/b]")
+            log.write(Text(f"== {item.stage}: {event.status}{detail}", style="bold"))
         elif isinstance(event, Stage):
             self.detail = f"{item.stage}: {event.name} {event.status}"
             log.write(f"{item.stage}: {event.name} - {event.status}")
@@ -173,15 +165,15 @@ class PipelineScreen(ModalScreen[None]):
         elif isinstance(event, Resources):
             self.peak_rss = max(self.peak_rss, event.peak_rss_bytes)
         elif isinstance(event, Error):
-            log.write(f"[red]error: {event.message}[/red]")
+            log.write(Text(f"error: {event.message}", style="red"))
             if event.hint:
-                log.write(f"[red]what to do: {event.hint}[/red]")
+                log.write(Text(f"what to do: {event.hint}", style="red"))
         elif isinstance(event, Log):
-            log.write(event.line, scroll_end=True)
+            log.write(Text(event.line), scroll_end=True)
         self._refresh()
 
-    # A sample is a PipelineUpdate too, but Textual routes it by its own class name.
-    on_pipeline_sample = on_pipeline_update
+    # A sample is a JobEvent too, but Textual routes it by its own class name.
+    on_job_sample = on_job_event
 
     def on_pipeline_done(self, message: PipelineDone) -> None:
         report = message.report

@@ -47,7 +47,10 @@ class ProfileEditor(ModalScreen[Profile | None]):
     #pe-buttons { height: auto; align: right middle; margin-top: 1; }
     #pe-buttons Button { margin: 0 1; }
     """
-    BINDINGS = [Binding("escape", "dismiss(None)", "Close"), Binding("ctrl+s", "save", "Save")]
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Close", tooltip="close without saving"),
+        Binding("ctrl+s", "save", "Save", tooltip="save the profile (asks before replacing its file)"),
+    ]
 
     def __init__(self, profile: Profile) -> None:
         super().__init__()

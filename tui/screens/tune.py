@@ -23,8 +23,8 @@ from engine.profiles.profile import Profile, ProfileError, load_profile
 from engine.recipes.candidates import select
 from engine.tune.runner import TuneOptions, Tuner, TuneUpdate
 from tui.screens.confirm import ConfirmScreen
-from tui.widgets.tune_chart import TuneChart
-from tui.widgets.tune_table import TuneTable
+from tui.widgets.tune.chart import TuneChart
+from tui.widgets.tune.table import TuneTable
 
 
 @dataclass
@@ -50,14 +50,14 @@ class TuneScreen(ModalScreen[None]):
     #tune-status { height: 2; color: $text-muted; }
     """
     BINDINGS = [
-        Binding("r", "run", "Run", tooltip="convert and measure every candidate of the set (after confirming)"),
+        Binding("r", "run", "Run", tooltip="run the tuner: convert and measure every candidate of the set (after confirming)"),
         Binding("k", "toggle_quick", "Quick/full", tooltip="switch between the quick and the full candidate set"),
-        Binding("a", "apply", "Apply", tooltip="write the selected candidate into the profile (after confirming)"),
+        Binding("a", "apply", "Apply", tooltip="apply the selected candidate: write it into the profile (after confirming)"),
         Binding(
             "escape",
             "cancel_or_close",
             "Cancel/close",
-            tooltip="cancel the run (after confirming; what was measured is kept) or close",
+            tooltip="cancel the tuner's run or close this view (cancelling asks first; what was measured is kept)",
         ),
     ]
 
@@ -143,7 +143,7 @@ class TuneScreen(ModalScreen[None]):
             self._status(f"{u.candidate}: {u.status} {u.detail}")
 
     def _show_report(self) -> None:
-        from engine.tune.report import speedup, table_rows
+        from engine.tune.report import speedup, table_rows, verdict_line
 
         report = self.report
         if report is None:
@@ -158,6 +158,7 @@ class TuneScreen(ModalScreen[None]):
             f"{report['state']}: chosen {report['chosen'] or 'none'}"
             + (f" ({gain}x guide int4)" if gain else "")
             + (f"; measured settings: {report['chosen_settings']}" if report.get("chosen_settings") else "")
+            + (f"\n{line}" if (line := verdict_line(report)) else "")
             + f"\nsaved {report.get('saved_to', '-')}  (a applies the selected row)"
         )
 

@@ -1,1 +1,1 @@
-"""Widgets of the panels, one module each."""
+"""Widgets: one package per panel or screen (cache, convert, chat, tune); the shared ones here."""

@@ -1,7 +1,7 @@
 """Charts drawn by plotext (textual-plotext): bars, the tuner's frontier, memory over a soak.
 
-Imported only when a chart is first shown: plotext costs about 0.15 s to import,
-which the app's first paint does not pay. ``NO_COLOR`` terminals get the text
+Imported only when a chart is first shown: plotext is slow to import, and the
+app's first paint does not pay for it. ``NO_COLOR`` terminals get the text
 charts instead (see ``plots_wanted``), as does the Markdown report.
 """
 

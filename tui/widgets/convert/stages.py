@@ -82,7 +82,7 @@ class ConvertStages(Static):
             status = self.status[name]
             seconds = self.elapsed.get(name, now - self.started[name] if status == "start" else None)
             clock = f"{seconds:.1f}s" if seconds is not None else ""
-            # the worker's own timing ("9.6s") would repeat the clock column; other details are shown
+            # the worker's own timing ("9.6s"; figure-ok: an example) would repeat the clock column; other details are shown
             extra = "" if _SECONDS.fullmatch(self.detail[name]) else self.detail[name]
             if status == "start" and self.percent is not None:
                 extra = f"{self.percent:.0f}%"

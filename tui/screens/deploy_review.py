@@ -34,7 +34,10 @@ class DeployReview(ModalScreen[tuple[str, PromptTemplate] | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", tooltip="close without deploying"),
         Binding(
-            "ctrl+s", "deploy", "Deploy", tooltip="write the model into the cache with the template as edited, and register it"
+            "ctrl+s",
+            "deploy",
+            "Deploy",
+            tooltip="deploy with the template as edited: write the model into the cache and register it",
         ),
     ]
 

@@ -21,7 +21,12 @@ class WorkflowEditor(ModalScreen[str | None]):
     #workflow-error { color: $error; }
     """
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save beside the profile", tooltip="check the JSON and save it beside the profile"),
+        Binding(
+            "ctrl+s",
+            "save",
+            "Save beside the profile",
+            tooltip="save the workflow beside the profile (its JSON is checked first)",
+        ),
         Binding("escape", "close", "Close", tooltip="close without saving"),
     ]
 

@@ -1,0 +1,1 @@
+"""Widgets of the Cache panel: the cache table, the entry's detail and runtime settings, serving."""

@@ -1,0 +1,1 @@
+"""Widgets of the Convert panel: stages, log, result."""

@@ -1,0 +1,1 @@
+"""Widgets of the recipe tuner's screen: the candidates' table and chart."""
