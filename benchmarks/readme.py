@@ -475,6 +475,12 @@ def unrecorded_figures(text: str) -> list[str]:
 # ---- citations in the app's texts ---------------------------------------------------------------------------
 
 
+def cited(doc: dict[str, Any], path: Path, text: str) -> dict[str, Any]:
+    """A claim ``text`` drawn from the results file ``path``, with its date and machine."""
+    where = f"benchmarks/results/{path.name}"
+    return citations.Citation(text, where, doc["date"]["started"][:10], record.machine_text(doc["machine"])).to_dict()
+
+
 def expected_citations(results: Path) -> tuple[dict[str, Any], list[str]]:
     """``citations.json``'s claims as they follow from the results files, and why a claim cannot be made."""
     from engine.profiles.recommended import UNTUNED_DEFAULT
@@ -499,9 +505,7 @@ def expected_citations(results: Path) -> tuple[dict[str, Any], list[str]]:
                 f"lost the least perplexity of the int4 recipes in a full tuning "
                 f"({percent(best['perplexity'] / fp32['perplexity'] - 1)} over fp32, scored {best['perplexity_method']})"
             )
-            found[citations.UNTUNED_DEFAULT] = citations.Citation(
-                text, "benchmarks/results/tune-demo.json", doc["date"]["started"][:10], record.machine_text(doc["machine"])
-            ).to_dict()
+            found[citations.UNTUNED_DEFAULT] = cited(doc, path, text)
     path = results / "gguf-gemma3.json"
     if path.is_file():
         doc = load_result(path)
@@ -514,9 +518,7 @@ def expected_citations(results: Path) -> tuple[dict[str, Any], list[str]]:
                 f"on Gemma 3 270M from its Q4_K_M GGUF, perplexity {percent(int4['perplexity_vs_fp32'])} in int4, "
                 f"{percent(int8['perplexity_vs_fp32'])} in int8, over fp32"
             )
-            found[citations.INT4_SMALL_MODEL] = citations.Citation(
-                text, "benchmarks/results/gguf-gemma3.json", doc["date"]["started"][:10], record.machine_text(doc["machine"])
-            ).to_dict()
+            found[citations.INT4_SMALL_MODEL] = cited(doc, path, text)
     return found, problems
 
 

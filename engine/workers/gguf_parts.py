@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.model.builtins import GgufPart, PypiGguf
+from engine.model.gguf_folder import sha256_of
 from engine.workers.protocol import WorkerError
 
 _CHUNK = 16 * 1024 * 1024
@@ -109,14 +110,6 @@ def _has_wheel(part: GgufPart, wheels: Path) -> bool:
 
 def _wheel(part: GgufPart, wheels: Path) -> Path:
     return next(wheels.glob(f"{part.package}-*.whl"))
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as data:
-        while chunk := data.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _check(gguf: PypiGguf, path: Path, sha256: str, wheels: Path | None = None) -> None:

@@ -34,14 +34,6 @@ def slmops(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="session")
-def gemma_init(gemma_gguf: Path, session_home: Path) -> dict:
-    """``slmops init`` on the GGUF, once: the header verdict, then the folder, then the profile."""
-    done = slmops("init", str(gemma_gguf), "--name", "gemma", "--json")
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout)
-
-
-@pytest.fixture(scope="session")
 def gemma_fp32(gemma_init: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("gemma") / "fp32"
     done = slmops("convert", "--profile", "gemma", "--precision", "fp32", "--output", str(out), "--json")
