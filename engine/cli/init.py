@@ -53,11 +53,33 @@ def describe_model(info) -> list[str]:
     ]
 
 
+def exists(proposal, as_json: bool) -> int:
+    return fail(
+        "init",
+        f"a profile {proposal.path} already exists.",
+        "Pass --name for another one, or --force to replace it.",
+        as_json=as_json,
+    )
+
+
 def handle(args: argparse.Namespace) -> int:
     from engine.profiles.new_profile import folder_job, judge, propose, write
 
     out = sys.stderr if args.json else sys.stdout
     judged = judge(args.source, precision=args.precision or "int4")
+
+    def proposed(info=None):
+        return propose(
+            judged.model_folder,
+            name=args.name,
+            precision=args.precision or "",
+            deploy_name=args.deploy_name,
+            template=args.template or "",
+            guide=args.guide,
+            source=judged.source,
+            info=info,
+        )
+
     if judged.source.kind == "gguf":  # judged from the header: say so before anything is written
         print(f"source     {judged.source.reference} ({judged.source.store}): {judged.source.gguf}", file=out)
         for line in describe_model(judged.info)[1:]:
@@ -68,6 +90,8 @@ def handle(args: argparse.Namespace) -> int:
         folder = judged.folder
         if folder.reuse:
             print(f"folder     {folder.output} (made from this file before: reused)", file=out)
+        elif (early := proposed(judged.info)).exists and not args.force:
+            return exists(early, args.json)  # said before minutes of work, not after
         else:
             print(
                 f"folder     turning it into a {folder.dtype} Hugging Face folder: {folder.output} (once)", file=out, flush=True
@@ -78,15 +102,7 @@ def handle(args: argparse.Namespace) -> int:
                     return 1
                 error = job.error
                 return fail("init", error.message if error else "cancelled", error.hint if error else "", as_json=True)
-    proposal = propose(
-        judged.model_folder,
-        name=args.name,
-        precision=args.precision or "",
-        deploy_name=args.deploy_name,
-        template=args.template or "",
-        guide=args.guide,
-        source=judged.source,
-    )
+    proposal = proposed()
     verdict = proposal.verdict
     # a GGUF was described from its header above: of its folder, only where it is and what it weighs
     described = describe_model(proposal.info)[:3] if judged.source.kind == "gguf" else describe_model(proposal.info)
@@ -103,12 +119,7 @@ def handle(args: argparse.Namespace) -> int:
             as_json=args.json,
         )
     if proposal.exists and not args.force:
-        return fail(
-            "init",
-            f"a profile {proposal.path} already exists.",
-            "Pass --name for another one, or --force to replace it.",
-            as_json=args.json,
-        )
+        return exists(proposal, args.json)
     path = write(proposal, overwrite=args.force)
     if args.json:
         print_json({"ok": True, "written": str(path), **proposal.to_dict(), "source": judged.to_dict()["source"]})

@@ -16,7 +16,7 @@ from engine.base import locations
 from engine.model.gguf import read_model
 from engine.model.gguf_folder import plan_gguf_folder, read_record
 from engine.model.gguf_support import gguf_info
-from engine.profiles.new_profile import Judged, folder_job, judge
+from engine.profiles.new_profile import Judged, folder_job, judge, slug
 from engine.profiles.profile import load_profile
 from tests.stores import CHATML_GO_TEMPLATE, OllamaStore, hub_repo
 from tests.unit.test_gguf_support import with_value
@@ -96,3 +96,13 @@ def test_a_conversion_that_fails_leaves_nothing_in_the_data_folder(smollm2_gguf,
     asyncio.run(job.run())
     assert not job.finished.ok and job.error is not None
     assert not plan.output.exists() and list(plan.output.parent.iterdir()) == []
+
+
+def test_a_taken_profile_name_is_said_before_minutes_of_conversion(smollm2_gguf, home):
+    taken = locations.profiles_dir() / f"{slug(smollm2_gguf.stem)}.toml"
+    taken.parent.mkdir(parents=True)
+    taken.write_text("# mine\n")
+    started = time.monotonic()
+    done = init(str(smollm2_gguf))
+    assert done.returncode == 1 and "already exists" in done.stderr and time.monotonic() - started < 10, done.stderr
+    assert taken.read_text() == "# mine\n" and not locations.gguf_models_dir().exists()

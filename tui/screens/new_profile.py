@@ -35,6 +35,7 @@ from tui.jobs import JobEvent, drive_job
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.path_suggester import FolderSuggester
 
+PROPOSED = "proposed"  # the precision the proposal chooses (int4, or int8 for a small model that needs a repair)
 SOURCES = "a folder, a .gguf file, ORG/NAME (Hugging Face cache), ollama:NAME[:TAG] or lmstudio:PUBLISHER/REPOSITORY"
 
 
@@ -107,7 +108,11 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             with Horizontal(classes="row"):
                 yield Label("precision")
                 yield Select(
-                    [(p, p) for p in machine_precisions()], value="int4", allow_blank=False, id="np-precision", compact=True
+                    [("proposed", PROPOSED), *((p, p) for p in machine_precisions())],
+                    value=PROPOSED,
+                    allow_blank=False,
+                    id="np-precision",
+                    compact=True,
                 )
                 yield Label("template")
                 options = [("auto", "auto"), *((f, f) for f in TEMPLATES), ("plain completion", PLAIN)]
@@ -153,7 +158,7 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             path=self.query_one("#np-path", Input).value.strip(),
             name=self.query_one("#np-name", Input).value.strip(),
             deploy_name=self.query_one("#np-deploy", Input).value.strip(),
-            precision=str(self.query_one("#np-precision", Select).value),
+            precision="" if (chosen := str(self.query_one("#np-precision", Select).value)) == PROPOSED else chosen,
             template="" if template == "auto" else template,
             guide=self.query_one("#np-recipe", Select).value == "guide",
         )
@@ -167,7 +172,8 @@ class NewProfileScreen(ModalScreen[Profile | None]):
     def _name_changed(self, event: Input.Changed) -> None:
         deploy = self.query_one("#np-deploy", Input)
         if deploy.value == self._proposed_deploy and event.value:  # not changed by hand: follow the name
-            self._proposed_deploy = deploy.value = f"{event.value}-{self.fields().precision}"
+            precision = self.fields().precision or (self.proposal.profile.convert.precision if self.proposal else "int4")
+            self._proposed_deploy = deploy.value = f"{event.value}-{precision}"
 
     @work(thread=True, exclusive=True, group="inspect")
     def inspect(self) -> None:
@@ -179,7 +185,7 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             return
         judged = None
         try:
-            judged = judge(fields.path, precision=fields.precision)
+            judged = judge(fields.path, precision=fields.precision or "int4")
             if not judged.verdict.ok and judged.folder is None and judged.source.folder is None:  # a GGUF refused
                 self.app.call_from_thread(self._show, judged, None, "")
                 return
