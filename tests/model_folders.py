@@ -21,14 +21,14 @@ def edited_copy(model: Path, folder: Path, drop: tuple[str, ...] = (), files: tu
 
 
 def unreadable_by_builder(model: Path, folder: Path) -> Path:
-    """A Gemma 3 text config: the 0.14.1 model builder reads config.rope_local_base_freq, which transformers 5 moves
-    into rope_parameters while loading (even when config.json has it at the top)."""
+    """A Gemma 3 text config whose rope is scaled (as Gemma 3 4B and larger are): the 0.14.1 model builder reads no
+    scaling from transformers 5's rope_parameters, so it would convert the model silently wrong."""
     return edited_copy(
         model,
         folder,
         model_type="gemma3_text",
         architectures=["Gemma3ForCausalLM"],
-        rope_local_base_freq=10000.0,
+        rope_scaling={"rope_type": "linear", "factor": 8.0},
         query_pre_attn_scalar=64,
         head_dim=32,
     )

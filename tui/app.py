@@ -57,8 +57,8 @@ class SlmopsApp(App[int]):
             "new_profile",
             "New profile",
             show=False,
-            tooltip="new profile from a model folder: what it is, whether it converts here, names and precision "
-            "(`slmops init DIR` headless)",
+            tooltip="new profile from the model you have (a folder, a .gguf, the Hugging Face cache, Ollama, LM Studio): "
+            "what it is, whether it converts here, names and precision (`slmops init SOURCE` headless)",
         ),
         Binding(
             "e",

@@ -59,7 +59,7 @@ class Model:
             "name": self.name,
             "path": str(self.path),
             "model_type": config.get("model_type"),
-            "gguf_sha256": self.builtin.sha256 if self.builtin else None,
+            "gguf_sha256": self.builtin.gguf.sha256 if self.builtin else None,
             "config": {k: config.get(k) for k in ("hidden_size", "num_hidden_layers", "vocab_size", "max_position_embeddings")},
         }
 

@@ -58,6 +58,11 @@ def models_dir() -> Path:
     return data_dir() / "models"
 
 
+def gguf_models_dir() -> Path:
+    """Hugging Face folders made from GGUF files (a user's .gguf, an Ollama or LM Studio model), one each."""
+    return data_dir() / "from-gguf"
+
+
 def runs_dir() -> Path:
     """Benchmark, tuning and pipeline reports."""
     return data_dir() / "runs"

@@ -1,19 +1,26 @@
-"""``slmops init DIR``: a new profile from a model folder, after inspecting it and judging whether it converts."""
+"""``slmops init SOURCE``: a new profile from any model the user has, after judging whether it converts.
+
+SOURCE is a model folder, a .gguf file, ORG/NAME (the Hugging Face cache), ollama:NAME[:TAG] or
+lmstudio:PUBLISHER/REPOSITORY. A GGUF is judged from its header first, then turned once into a
+Hugging Face folder in the data folder.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from engine.base.units import human_bytes
-from engine.cli.output import fail, print_json
+from engine.cli.output import fail, print_json, run_job
 from engine.profiles.profile import PRECISIONS, TEMPLATE_FAMILIES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("init", help="make a profile for your own model folder (inspects it and checks that it converts)")
-    parser.add_argument("dir", type=Path, help="a Hugging Face model folder (config.json, weights, tokenizer)")
+    parser = sub.add_parser("init", help="make a profile for your own model (inspects it and checks that it converts)")
+    parser.add_argument(
+        "source",
+        help="a model folder, a .gguf file, ORG/NAME (Hugging Face cache), ollama:NAME[:TAG] or lmstudio:PUBLISHER/REPOSITORY",
+    )
     parser.add_argument("--name", default="", help="profile name (default: from the folder's name)")
     parser.add_argument("--deploy-name", default="", help="model name in Foundry Local (default: NAME-PRECISION)")
     parser.add_argument("--precision", choices=PRECISIONS, help="default: int4, which every machine can run")
@@ -46,20 +53,60 @@ def describe_model(info) -> list[str]:
     ]
 
 
-def handle(args: argparse.Namespace) -> int:
-    from engine.profiles.new_profile import propose, write
-
-    proposal = propose(
-        args.dir,
-        name=args.name,
-        precision=args.precision or "",
-        deploy_name=args.deploy_name,
-        template=args.template or "",
-        guide=args.guide,
+def exists(proposal, as_json: bool) -> int:
+    return fail(
+        "init",
+        f"a profile {proposal.path} already exists.",
+        "Pass --name for another one, or --force to replace it.",
+        as_json=as_json,
     )
-    verdict = proposal.verdict
+
+
+def handle(args: argparse.Namespace) -> int:
+    from engine.profiles.new_profile import folder_job, judge, propose, write
+
     out = sys.stderr if args.json else sys.stdout
-    for line in describe_model(proposal.info):
+    judged = judge(args.source, precision=args.precision or "int4")
+
+    def proposed(info=None):
+        return propose(
+            judged.model_folder,
+            name=args.name,
+            precision=args.precision or "",
+            deploy_name=args.deploy_name,
+            template=args.template or "",
+            guide=args.guide,
+            source=judged.source,
+            info=info,
+        )
+
+    if judged.source.kind == "gguf":  # judged from the header: say so before anything is written
+        print(f"source     {judged.source.reference} ({judged.source.store}): {judged.source.gguf}", file=out)
+        for line in describe_model(judged.info)[1:]:
+            print(line, file=out)
+        print(f"verdict    {judged.verdict.summary()}", file=out)
+        if not judged.verdict.ok:
+            raise judged.verdict.error()
+        folder = judged.folder
+        if folder.reuse:
+            print(f"folder     {folder.output} (made from this file before: reused)", file=out)
+        elif (early := proposed(judged.info)).exists and not args.force:
+            return exists(early, args.json)  # said before minutes of work, not after
+        else:
+            print(
+                f"folder     turning it into a {folder.dtype} Hugging Face folder: {folder.output} (once)", file=out, flush=True
+            )
+            job = run_job(folder_job(judged), quiet=args.json)
+            if not job.finished.ok:  # its progress lines have said why; JSON callers get it as JSON
+                if not args.json:
+                    return 1
+                error = job.error
+                return fail("init", error.message if error else "cancelled", error.hint if error else "", as_json=True)
+    proposal = proposed()
+    verdict = proposal.verdict
+    # a GGUF was described from its header above: of its folder, only where it is and what it weighs
+    described = describe_model(proposal.info)[:3] if judged.source.kind == "gguf" else describe_model(proposal.info)
+    for line in described:
         print(line, file=out)
     print(f"verdict    {verdict.summary()}", file=out)
     for note in verdict.notes:
@@ -72,15 +119,10 @@ def handle(args: argparse.Namespace) -> int:
             as_json=args.json,
         )
     if proposal.exists and not args.force:
-        return fail(
-            "init",
-            f"a profile {proposal.path} already exists.",
-            "Pass --name for another one, or --force to replace it.",
-            as_json=args.json,
-        )
+        return exists(proposal, args.json)
     path = write(proposal, overwrite=args.force)
     if args.json:
-        print_json({"ok": True, "written": str(path), **proposal.to_dict()})
+        print_json({"ok": True, "written": str(path), **proposal.to_dict(), "source": judged.to_dict()["source"]})
         return 0
     for reason in proposal.reasons:
         print(f"chose      {reason}")

@@ -33,6 +33,8 @@ from engine.recipes.catalog import RECIPES, ConvertParams, OliveCommand, Recipe,
 VERIFY_PROMPT = "What is the capital of France?"
 # Memory this close to the estimate (a share of what is available) is worth a warning: other programs grow too.
 TIGHT_MEMORY = 0.8
+# a repaired conversion is checked against transformers on these when the profile has no evaluation prompts
+AGREEMENT_PROMPTS = (VERIFY_PROMPT, "Write a haiku about the sea.", "Explain what a compiler does, in two sentences.")
 
 
 @dataclass
@@ -71,7 +73,10 @@ def plan_conversion(profile: Profile, *, precision: str | None = None, output: P
     """Resolve the profile (with command-line overrides) into a recipe and the exact olive command."""
     convert = profile.convert
     if precision:
-        convert = dataclasses.replace(convert, precision=precision)
+        named = RECIPES.get(convert.recipe)
+        # the precision asked for wins over a named recipe that makes another (int8's rtn-int8, asked for fp32)
+        recipe = convert.recipe if named is None or named.precision == precision else ""
+        convert = dataclasses.replace(convert, precision=precision, recipe=recipe)
         profile = dataclasses.replace(profile, convert=convert)
     try:
         recipe = recipe_for(convert.method, convert.precision, convert.recipe)
@@ -318,7 +323,7 @@ def prompt_format(profile: Profile, info: ModelInfo | None) -> str | None:
 
 def verify_prompts(profile: Profile) -> list[str]:
     """The prompts a repaired conversion must answer as transformers does on the source: the profile's, else the default."""
-    return [case.prompt for case in profile.bench.eval if case.prompt][:3] or [VERIFY_PROMPT]
+    return [case.prompt for case in profile.bench.eval if case.prompt][:3] or list(AGREEMENT_PROMPTS)
 
 
 def write_config(plan: ConvertPlan, path: Path | None = None, *, text: str | None = None, force: bool = False) -> Path:

@@ -8,6 +8,11 @@ checked against the tokenizer's own chat template (which the runtime uses).
 The profile's runtime settings (ONNX Runtime session options, see
 ``engine.onnx.runtime_settings``) are written there too, so Foundry Local runs with them.
 
+Foundry Local renders only the tokenizer's own chat template, and refuses to chat
+with a model that has none: a base model, or a GGUF whose template came from
+Ollama's. Deploy then writes one made from the PromptTemplate; and a template
+that does not give the model the ``<bos>`` its tokenizer wants gets it first.
+
 The Foundry Local runtime reserves its key/value cache for the model's whole
 ``context_length`` when it loads the model, and does not stop at
 ``search.max_length``; so the deployed ``context_length`` is ModelConfig's
@@ -47,8 +52,10 @@ from engine.model.templates import (
     TEMPLATES,
     PromptTemplate,
     check_template,
+    deployed_chat_template,
     detect_family,
     read_chat_template,
+    write_chat_template,
 )
 from engine.onnx import genai_config, runtime_settings
 from engine.process import journal
@@ -78,6 +85,7 @@ class DeployPlan:
     warnings: list[str] = field(default_factory=list)
     settings: list[runtime_settings.Setting] = field(default_factory=list)  # written into genai_config.json
     kv_bytes_per_token: int = 0  # of the key/value cache, 0 when unknown
+    chat_template: str = ""  # written in place of the tokenizer's ('' keeps it)
 
     @property
     def context_window(self) -> int:
@@ -121,6 +129,7 @@ class DeployPlan:
             "runtime_settings": [s.describe() for s in self.settings],
             "context_window": self.context_window,
             "model_context_length": self.context_length,
+            "chat_template_written": bool(self.chat_template),
         }
 
 
@@ -189,9 +198,16 @@ def plan_deploy(
         # fp32 inputs and outputs on the CPU, fp16 on a GPU
         kv_bytes_per_token=genai_config.kv_cache_bytes(genai, 1, 4 if profile.convert.provider == "CPUExecutionProvider" else 2),
     )
+    plan.chat_template = deployed_chat_template(folder, prompt)
     if not check.agrees:
         plan.warnings.append(check.message())
-    if check.tokenizer_family == "unknown":
+    if not check.tokenizer_template.strip():
+        made_from = "plain" if prompt == PLAIN else FAMILY_NAMES.get(check.template_family, "custom")
+        plan.warnings.append(
+            f"The tokenizer has no chat template (Foundry Local refuses such a model): deploy writes one from the "
+            f"{made_from} prompt template."
+        )
+    elif check.tokenizer_family == "unknown":
         plan.warnings.append("The tokenizer has no chat template of a known family; Foundry Local may format prompts badly.")
     return plan
 
@@ -204,7 +220,8 @@ def fix_template(plan: DeployPlan) -> DeployPlan:
         plan.model.Name, plan.model.Description, plan.model.Version, TEMPLATES[plan.tokenizer_family], plan.model.ModelConfig
     )
     warnings = [w for w in plan.warnings if not w.startswith("The prompt template is")]
-    return dataclasses.replace(plan, model=model, family=plan.tokenizer_family, warnings=warnings)
+    chat = deployed_chat_template(plan.source, model.PromptTemplate)
+    return dataclasses.replace(plan, model=model, family=plan.tokenizer_family, warnings=warnings, chat_template=chat)
 
 
 def _taken(cache_dir: Path) -> dict[str, str]:
@@ -260,6 +277,8 @@ def _write(plan: DeployPlan, slot: names.Slot, custom: Path) -> None:
         genai_config.session_options(genai).update(runtime_settings.session_options(plan.settings))
         genai_config.write(staging, genai)
         inference_model.write(staging, plan.model)
+        if plan.chat_template:
+            write_chat_template(staging, plan.chat_template)
         sidecar = {
             "precision": plan.precision,
             "source": str(plan.source),

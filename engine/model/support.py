@@ -4,9 +4,11 @@ Three sources, all read without importing the toolchain: the model builder's
 architecture list and the config attributes it reads (:mod:`engine.model.builder_source`),
 the known-bad combinations recorded in docs/toolchain.md (:mod:`engine.environment` and
 the precision rules below), and the model's own ``config.json``. The answer is
-``supported``, ``repair`` (supported once a named, safe repair is applied to a
-staged copy of ``config.json``), or ``unsupported`` with the reason and what
-would work instead.
+``supported``, ``repair`` (supported once a named, safe repair is applied: to a
+staged copy of ``config.json``, or to the config object the model builder loads,
+by a hook installed in Olive's process), or ``unsupported`` with the reason and
+what would work instead. A repaired conversion is kept only if it agrees with
+transformers on the source.
 """
 
 from __future__ import annotations
@@ -23,18 +25,39 @@ from engine.model.errors import ModelError
 from engine.model.inspection import ModelInfo, inspect_model
 
 SUPPORTED, REPAIR, UNSUPPORTED = "supported", "repair", "unsupported"
+# Below this size the models measured here lost much of their quality in int4 and little in int8 (the records in
+# benchmarks/results: Gemma 3 270M, the SmolLM2 demo); above it, Qwen2.5-Coder-0.5B kept it in int4.
+SMALL_MODEL = 400_000_000
 
 
 @dataclass(frozen=True)
 class Repair:
-    """A named change to a staged copy of ``config.json``; kept only if the converted model agrees with the source."""
+    """A named change the model builder needs; kept only if the converted model agrees with the source."""
 
     name: str
     description: str
-    config: dict[str, Any]  # top-level keys set in the staged copy
+    config: dict[str, Any] = field(default_factory=dict)  # top-level keys set in a staged copy of config.json
+    hooks: tuple[str, ...] = ()  # hooks installed in Olive's process (engine.workers.olive_hooks), by name
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "description": self.description, "config": self.config}
+        return {"name": self.name, "description": self.description, "config": self.config, "hooks": list(self.hooks)}
+
+
+# transformers 5 keeps Gemma 3's two rope bases only in rope_parameters (full_attention / sliding_attention); the
+# 0.14.1 model builder reads config.rope_local_base_freq (AttributeError without it) and config.rope_theta (10000
+# without it: silently wrong). Keys written into config.json are folded back while loading, so the hook gives both
+# back to the config object the builder loads. It also loads the weights in fp32: the builder adds Gemma's norm
+# offset in the loaded dtype, which rounds in bf16.
+GEMMA3_ROPE_FIELDS = Repair(
+    "gemma3-rope-fields",
+    "rope_theta and rope_local_base_freq given back to the config the model builder loads (transformers 5 keeps them "
+    "only in rope_parameters), and the weights loaded in fp32 for it",
+    hooks=("gemma3-rope-fields",),
+)
+# model_type -> (the config attributes the repair restores, the repair)
+LOADED_CONFIG_REPAIRS: dict[str, tuple[frozenset[str], Repair]] = {
+    "gemma3_text": (frozenset({"rope_local_base_freq", "rope_theta"}), GEMMA3_ROPE_FIELDS),
+}
 
 
 @dataclass
@@ -172,6 +195,18 @@ def verdict_for(
             "slmops converts only through the model builder.",
         )
     missing = _missing_fields(info, architecture)
+    restores, repair = LOADED_CONFIG_REPAIRS.get(info.model_type, (frozenset(), None))
+    if missing and repair is not None and set(missing) <= restores:
+        if scaled := _scaled_rope(info.config):
+            return refuse(
+                f"its rope is scaled ({scaled}; Gemma 3 4B and larger), which the model builder ({genai}) cannot reproduce: "
+                "the conversion would be silently wrong.",
+                "A Gemma 3 without rope scaling (such as 270M) converts; or use a model of another architecture.",
+            )
+        verdict.status = REPAIR
+        verdict.repairs.append(repair)
+        verdict.hint = "the repair is applied inside the conversion's own process; the model's files are not touched"
+        missing = []
     if missing:
         transformers = versions.get("transformers") or "?"
         names = ", ".join(f"config.{name}" for name in missing)
@@ -189,6 +224,20 @@ def verdict_for(
     if not info.chat_template:
         verdict.notes.append("no chat template in the tokenizer: set deploy.template to a family, or chat uses plain completion.")
     return verdict
+
+
+def _scaled_rope(config: dict[str, Any]) -> str:
+    """The rope scaling a config states (``linear x8``), '' for none: in rope_scaling, or per attention type in rope_parameters."""
+    found = []
+    for key in ("rope_scaling", "rope_parameters"):
+        value = config.get(key)
+        if not isinstance(value, dict):
+            continue
+        for part in [v for v in value.values() if isinstance(v, dict)] or [value]:
+            kind = part.get("rope_type", part.get("type", "default"))
+            if kind not in (None, "default"):
+                found.append(f"{kind} x{part['factor']}" if "factor" in part else str(kind))
+    return ", ".join(dict.fromkeys(found))
 
 
 def _missing_fields(info: ModelInfo, architecture: str) -> list[str]:

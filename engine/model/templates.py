@@ -8,10 +8,13 @@ tokenizer's own Jinja chat template reveals through its special tokens.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from engine.base import jsonfile
+from engine.base.atomic import write_text_atomic
+from engine.model.bos import leading_token, template_starts_with
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,69 @@ def read_chat_template(model_dir: Path) -> str:
     if isinstance(value, list):  # a list of named templates: take the default one
         value = next((t.get("template", "") for t in value if isinstance(t, dict) and t.get("name") == "default"), "")
     return value if isinstance(value, str) else ""
+
+
+def _literal(text: str) -> str:
+    return "{{ " + json.dumps(text, ensure_ascii=False) + " }}" if text else ""
+
+
+def jinja_template(template: PromptTemplate, lead: str | None = None) -> str:
+    """A Jinja chat template that renders messages exactly as ``engine.workers.prompt.render`` does with ``template``.
+
+    For a tokenizer without a chat template of its own: Foundry Local refuses to chat with such a model, and
+    renders only the tokenizer's template. ``lead`` (the tokenizer's ``<bos>``) comes first when it needs one.
+    """
+    parts = {key: getattr(template, key) for key in ("system", "user", "assistant", "prompt")}
+
+    def part(key: str) -> str:
+        pieces = parts[key].split("{Content}")
+        return "{{ message['content'] }}".join(_literal(piece) for piece in pieces)
+
+    def branch(key: str) -> str:  # a role without text of its own writes nothing, not even a line break
+        if not parts[key]:
+            return ""
+        return "{%- if ns.written %}{{ '\\n' }}{% endif -%}" + part(key) + "{%- set ns.written = true -%}"
+
+    return (
+        _literal(lead or "")
+        + "{%- set ns = namespace(last_user=-1, written=false) -%}"
+        + "{%- for message in messages -%}{%- if message['role'] == 'user' -%}{%- set ns.last_user = loop.index0 -%}"
+        + "{%- endif -%}{%- endfor -%}"
+        + "{%- for message in messages -%}"
+        + "{%- if loop.index0 == ns.last_user -%}"
+        + branch("prompt")
+        + "{%- elif message['role'] == 'system' -%}"
+        + branch("system")
+        + "{%- elif message['role'] == 'assistant' -%}"
+        + branch("assistant")
+        + "{%- else -%}"
+        + branch("user")
+        + "{%- endif -%}{%- endfor -%}"
+    )
+
+
+def deployed_chat_template(folder: Path, template: PromptTemplate) -> str:
+    """The chat template a deployed model needs instead of its tokenizer's ('' when the tokenizer's serves as it is).
+
+    None at all: one made from ``template``. One that does not write the ``<bos>`` the tokenizer wants: that token first.
+    """
+    own = read_chat_template(folder)
+    lead = leading_token(folder)
+    if not own.strip():
+        return jinja_template(template, lead)
+    if lead and not template_starts_with(own, lead):
+        return _literal(lead) + own
+    return ""
+
+
+def write_chat_template(folder: Path, text: str) -> None:
+    """Make ``text`` the folder's chat template: ``chat_template.jinja``, and tokenizer_config.json's if it has one."""
+    write_text_atomic(folder / "chat_template.jinja", text)
+    config = folder / "tokenizer_config.json"
+    data = jsonfile.read_object_or_none(config)
+    if data is not None and "chat_template" in data:
+        data["chat_template"] = text
+        write_text_atomic(config, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def tokenizer_family(model_dir: Path) -> str:

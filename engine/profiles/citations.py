@@ -14,6 +14,7 @@ from typing import Any
 
 FILE = Path(__file__).with_name("citations.json")
 UNTUNED_DEFAULT = "untuned-default"  # what the recipe a new profile starts from did on the demo's full tuning
+INT4_SMALL_MODEL = "int4-small-model"  # what int4 and int8 cost a small model brought as a GGUF (Gemma 3 270M)
 
 
 @dataclass(frozen=True)

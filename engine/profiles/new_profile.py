@@ -1,5 +1,9 @@
-"""A new profile from a model folder: inspect it, judge it, propose names and a precision, write it.
+"""A new profile from any model the user has: judge it, propose names and a precision, write it.
 
+A source (see ``engine.model.sources``) is judged before anything is written:
+a folder by its files, a GGUF by its header. A GGUF then becomes a Hugging Face
+folder in the data folder once (a worker: :func:`folder_job`), and the profile
+is proposed for that folder, with what Ollama adds (template, context, sampling).
 Used by ``slmops init`` and the app's New profile screen alike.
 """
 
@@ -11,10 +15,15 @@ from pathlib import Path
 
 from engine.base import locations
 from engine.environment import gpu_providers
+from engine.model.gguf import read_model
+from engine.model.gguf_folder import GgufFolderPlan, gguf_folder_job, plan_gguf_folder
+from engine.model.gguf_support import gguf_info, gguf_verdict
 from engine.model.inspection import ModelInfo, inspect_model
-from engine.model.support import Verdict, verdict_for
+from engine.model.sources import Source, resolve
+from engine.model.support import SMALL_MODEL, Verdict, verdict_for
 from engine.model.templates import FAMILY_NAMES, TEMPLATES
-from engine.profiles import names
+from engine.process.jobs import Job
+from engine.profiles import citations, names
 from engine.profiles.profile import DeploySection, ModelSection, Profile, ProfileError, save_profile
 from engine.profiles.recommended import starting_convert
 
@@ -45,6 +54,55 @@ class Proposal:
         }
 
 
+@dataclass
+class Judged:
+    """A source resolved and judged, before anything is written."""
+
+    source: Source
+    info: ModelInfo
+    verdict: Verdict
+    folder: GgufFolderPlan | None = None  # a GGUF: the Hugging Face folder it becomes, made earlier or to make
+
+    @property
+    def model_folder(self) -> Path:
+        """The Hugging Face folder the profile will name."""
+        return self.source.folder if self.source.folder is not None else self.folder.output
+
+    @property
+    def needs_folder(self) -> bool:
+        return self.folder is not None and not self.folder.reuse
+
+    def to_dict(self) -> dict:
+        folder = self.folder
+        return {
+            "source": {"reference": self.source.reference, "store": self.source.store, "kind": self.source.kind},
+            "model": self.info.to_dict(),
+            "verdict": self.verdict.to_dict(),
+            "gguf_folder": {"path": str(folder.output), "dtype": folder.dtype, "reuse": folder.reuse} if folder else None,
+        }
+
+
+def judge(text: str, *, precision: str = "int4") -> Judged:
+    """Resolve and judge a source (folder, GGUF, hub id, Ollama or LM Studio name); raises ModelError if it is none."""
+    source = resolve(text)
+    if source.folder is not None:
+        info = inspect_model(source.folder)
+        return Judged(source, info, verdict_for(info, precision=precision))
+    header = read_model(source.gguf)
+    info = gguf_info(header)
+    verdict = gguf_verdict(header, info, precision=precision)
+    if not verdict.ok:
+        return Judged(source, info, verdict)
+    known = source.ollama.sha256 if source.ollama else ""
+    plan = plan_gguf_folder(header, info.model_type, name=source.name, reference=source.reference, sha256=known)
+    return Judged(source, info, verdict, plan)
+
+
+def folder_job(judged: Judged) -> Job:
+    """The worker that turns a judged GGUF into its Hugging Face folder (Ollama's stop words end its answers)."""
+    return gguf_folder_job(judged.folder, stops=judged.source.ollama.stops if judged.source.ollama else [])
+
+
 def machine_precisions() -> list[str]:
     """Precisions this machine's execution providers can run: fp16 only with a GPU provider."""
     return ["int4", "int8", "fp32"] + (["fp16"] if gpu_providers() else [])
@@ -60,13 +118,24 @@ def profile_path(name: str) -> Path:
 
 
 def propose(
-    model: str | Path, *, name: str = "", precision: str = "", deploy_name: str = "", template: str = "", guide: bool = False
+    model: str | Path,
+    *,
+    name: str = "",
+    precision: str = "",
+    deploy_name: str = "",
+    template: str = "",
+    guide: bool = False,
+    source: Source | None = None,
+    info: ModelInfo | None = None,
 ) -> Proposal:
-    """Inspect ``model`` and propose a profile for it; raises ConvertError if it is not a model folder.
+    """Inspect the folder ``model`` and propose a profile for it; raises ModelError if it is not a model folder.
 
-    ``guide``: convert with the guide's command rather than the recommended recipe.
+    ``guide``: convert with the guide's command rather than the recommended recipe. ``source``: where the
+    folder came from (a GGUF, an Ollama model), for the names and what Ollama says of the model. ``info``:
+    what the folder will be when it is not made yet (a GGUF's, from its header): the proposal shown before.
     """
-    info = inspect_model(model)
+    folder = Path(model).expanduser().resolve()
+    info = info or inspect_model(folder)
     reasons = []
     available = machine_precisions()
     if precision and precision not in available:
@@ -76,10 +145,11 @@ def propose(
             hint=PICK_ANOTHER,
         )
     if not precision:
-        precision = "int4"
-        reasons.append("precision int4: the guide's advice (start with INT4), and it runs on the CPU")
+        precision = _default_precision(info, reasons)
     verdict = verdict_for(info, precision=precision)
-    name = name or slug(info.path.name)
+    if precision == "int4" and 0 < info.parameters < SMALL_MODEL:
+        verdict.notes.append(int4_note())
+    name = name or slug(source.name if source else folder.name)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise ProfileError(
             f"{name!r} cannot be a profile name: use letters, digits, '.', '_' and '-'", key="name", hint=PICK_ANOTHER
@@ -89,7 +159,7 @@ def propose(
         names.check_name(deploy_name)
     except names.InvalidName as exc:
         raise ProfileError(str(exc), key="deploy.name", hint=PICK_ANOTHER) from None
-    start, why = starting_convert(info.model_type, precision, guide=guide)
+    start, why = starting_convert(info.model_type, precision, guide=guide, repaired=bool(verdict.repairs))
     reasons.append(f"conversion: {start.candidate}: {why}")
     if template:
         if template not in TEMPLATES and template != PLAIN:
@@ -98,6 +168,9 @@ def propose(
                 key="deploy.template",
                 hint=PICK_ANOTHER,
             )
+    elif not info.chat_template and source and source.ollama and source.ollama.family in TEMPLATES:
+        template = source.ollama.family
+        reasons.append(f"template {template}: Ollama's template for this model (the GGUF carries none)")
     elif info.chat_template:
         template = "auto"
         reasons.append(
@@ -111,15 +184,51 @@ def propose(
         )
     profile = Profile(
         name=name,
-        description=f"{info.model_type or 'model'} from {info.path}",
-        model=ModelSection(path=str(info.path)),
+        description=f"{info.model_type or 'model'} from {source.reference if source else folder}",
+        model=ModelSection(path=str(folder)),
         convert=start.convert,
         deploy=DeploySection(name=deploy_name, template=template),
         runtime=start.runtime,
     )
     if info.context_length:
         profile.deploy.model_config.max_length = min(profile.deploy.model_config.max_length, info.context_length)
+    if source and source.ollama:
+        _ollama_settings(profile, source, info, reasons)
     return Proposal(info, verdict, profile, profile_path(name), reasons)
+
+
+def int4_note() -> str:
+    """What int4 costs a model this small, plainly; figures only from the committed record."""
+    record = citations.citation(citations.INT4_SMALL_MODEL)
+    return "int4 costs a model this small much of its quality; int8 keeps nearly all of it (--precision int8 or fp32)" + (
+        f": {record.cited()}" if record else "."
+    )
+
+
+def _default_precision(info: ModelInfo, reasons: list[str]) -> str:
+    """int4, the guide's advice; int8 for a small model that needs a repair (int4 would hide whether it held)."""
+    if verdict_for(info, precision="int4").repairs and info.parameters < SMALL_MODEL:
+        reasons.append(
+            "precision int8: a repaired conversion is kept only if it answers as transformers does, and int4 changes "
+            "the answers of a model this small; int4 is one choice away (--precision int4)"
+        )
+        return "int8"
+    reasons.append("precision int4: the guide's advice (start with INT4), and it runs on the CPU")
+    return "int4"
+
+
+def _ollama_settings(profile: Profile, source: Source, info: ModelInfo, reasons: list[str]) -> None:
+    """What Ollama's parameters say of the model: its context window and sampling defaults."""
+    model, config = source.ollama, profile.deploy.model_config
+    context = model.context(info.context_length)
+    if context:
+        config.max_length = context
+        reasons.append(f"max_length {context}: Ollama's num_ctx for {model.name}")
+    for key, field_name in (("temperature", "temperature"), ("top_p", "top_p"), ("repeat_penalty", "repetition_penalty")):
+        value = model.params.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            setattr(config, field_name, float(value))
+            reasons.append(f"{field_name} {float(value)}: Ollama's {key} for {model.name}")
 
 
 def write(proposal: Proposal, *, overwrite: bool = False) -> Path:

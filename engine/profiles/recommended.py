@@ -104,8 +104,20 @@ def recommended_convert(model_type: str) -> tuple[Recommendation, str]:
     return result, result.reason
 
 
-def starting_convert(model_type: str, precision: str = "int4", *, guide: bool = False) -> tuple[Recommendation, str]:
-    """What a new profile converts with: the recommendation for int4, the guide's command when asked or for other precisions."""
+# A repaired conversion is checked against transformers on the model builder's fp32 graph, which these recipes
+# build before quantizing it (the guide's command quantizes while it builds: nothing unquantized to check).
+REPAIRED = {"int4": "rtn-int4-b128-head8", "int8": "rtn-int8"}
+
+
+def starting_convert(
+    model_type: str, precision: str = "int4", *, guide: bool = False, repaired: bool = False
+) -> tuple[Recommendation, str]:
+    """What a new profile converts with: the recommendation for int4, the guide's command when asked or for other
+    precisions; for a model that needs a repair, a recipe that builds the fp32 graph the repair is checked on."""
+    if repaired and not guide and precision in REPAIRED:
+        candidate = BY_NAME[REPAIRED[precision]]
+        reason = "builds the fp32 graph first: the repair is checked on it against transformers, then it is quantized"
+        return Recommendation(convert_section(candidate), RuntimeSection(), reason, candidate.name), reason
     if precision == "int4" and not guide:
         return recommended_convert(model_type)
     section = dataclasses.replace(guide_convert(), precision=precision)

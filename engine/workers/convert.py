@@ -27,6 +27,7 @@ from engine.convert.stages import NO_OUTPUT, StageTracker, failure_reason, perce
 from engine.onnx import genai_config, provenance, runtime_settings
 from engine.process.conventions import PARTIAL_MARK
 from engine.process.memory_kill import memory_kill, oom_kills, tree_rss
+from engine.workers import olive_hooks
 from engine.workers import protocol as p
 from engine.workers.converters import STREAM, run_converter
 from engine.workers.verify import generate, model_files, quantization_facts
@@ -37,9 +38,13 @@ _NO_SPACE = "No space left on device"
 
 
 def olive_argv(spec: dict, out_dir: Path, workdir: Path) -> list[str]:
-    """The command to run, pointed at the staging and scratch folders."""
+    """The command to run, pointed at the staging and scratch folders; through the hooks launcher when a repair needs it."""
     olive = Path(sys.executable).with_name("olive")
-    launcher = [str(olive)] if olive.is_file() else [sys.executable, "-m", "olive"]
+    hooks = [hook for repair in spec.get("repairs") or [] for hook in repair.get("hooks") or []]
+    if hooks:
+        launcher = olive_hooks.launcher(hooks)
+    else:
+        launcher = [str(olive)] if olive.is_file() else [sys.executable, "-m", "olive"]
     if spec.get("config") is not None:
         config = dict(spec["config"], output_dir=str(out_dir), cache_dir=str(workdir / "cache"))
         config_file = workdir / "workflow.json"
@@ -176,15 +181,36 @@ def folder_size(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
-def check_repairs(spec: dict, folder: Path, repairs: list[dict], log_path: Path) -> dict:
-    """A repaired conversion is kept only if its greedy tokens agree with transformers on the original source."""
+def builder_graph(folder: Path, workdir: Path, precision: str) -> Path | None:
+    """The model builder's own fp32 graph of a recipe that quantizes it afterwards (Olive keeps it in its cache), or None.
+
+    A repair changes how the builder reads the model, so its graph is where the repair shows; a quantization pass
+    changes greedy answers of a small model on its own, and would hide whether the repair held.
+    """
+    if precision not in ("int4", "int8"):
+        return None
+    for config in sorted(workdir.rglob(genai_config.FILENAME)):
+        try:
+            _, onnx_file = model_files(config.parent)
+            if not quantization_facts(onnx_file)["quantized_ops"]:
+                return config.parent
+        except (p.WorkerError, OSError, ValueError):
+            continue
+    return None
+
+
+def check_repairs(spec: dict, folder: Path, repairs: list[dict], log_path: Path, reference: Path | None = None) -> dict:
+    """A repaired conversion is kept only if its greedy tokens agree with transformers on the original source.
+
+    Checked on ``reference`` (the builder's fp32 graph before quantization) when the recipe made one, else on the output.
+    """
     from engine.workers.agreement import compare
 
     names = ", ".join(r["name"] for r in repairs)
     try:
         found = compare(
             Path(spec["source_model"]),
-            folder,
+            reference or folder,
             list(spec.get("agreement_prompts") or [spec.get("prompt", "")]),
             spec.get("prompt_format"),
         )
@@ -195,10 +221,20 @@ def check_repairs(spec: dict, folder: Path, repairs: list[dict], log_path: Path)
         ) from None
     if found.get("skipped"):
         return found  # the source does not fit in memory: the result says the repair is unchecked, and why
+    found["checked"] = "the model builder's fp32 graph, before quantization" if reference else "the converted model"
     if not found["agree"]:
+        precision = spec.get("precision") or ""
+        if reference is None and precision in ("int4", "int8"):
+            raise p.WorkerError(
+                f"Repair {names} could not be confirmed: the {precision} model's greedy tokens differ from transformers "
+                f"on the source ({found['summary']} agree), and this recipe quantizes while it builds, so there is no "
+                "unquantized graph to check. Quantization alone changes the answers of a small model.",
+                'The output was not kept. Use a recipe that builds fp32 first (precision int8, or method "config" '
+                "with an RTN recipe), or precision fp32.",
+            )
         raise p.WorkerError(
             f"Repair {names} did not hold: the converted model's greedy tokens differ from transformers on the "
-            f"source ({found['summary']} agree).",
+            f"source ({found['summary']} agree, on {found['checked']}).",
             "The output was not kept; fix config.json by hand or report the model.",
         )
     return found
@@ -237,13 +273,17 @@ def convert(spec: dict) -> None:
         with log_path.open("w", encoding="utf-8") as log_file:
             olive = OliveRun(log_file, fused_quantize=bool(spec.get("fused_quantize")), layers=int(spec.get("layers") or 0))
             run_spec = spec
-            if repairs:
+            if any(fix.get("config") for fix in repairs):
                 from engine.workers.agreement import staged_source
 
                 source = staged_source(Path(spec["source_model"]), workdir / "source", repairs)
                 run_spec = with_source(spec, source)
                 for fix in repairs:
-                    olive.line(f"repair {fix['name']}: {fix['description']} (in a staged copy: {source})")
+                    if fix.get("config"):
+                        olive.line(f"repair {fix['name']}: {fix['description']} (in a staged copy: {source})")
+            for fix in repairs:
+                if fix.get("hooks"):
+                    olive.line(f"repair {fix['name']}: {fix['description']} (in Olive's process)")
             argv = olive_argv(run_spec, staging / "model", workdir)
             p.log(f"log: {log_path}")
             olive.set_stage("load model")  # Olive's own start-up (imports) counts as loading
@@ -289,8 +329,9 @@ def convert(spec: dict) -> None:
             olive.line(f"verify: answered {found['answer']!r}")
             verification = {"prompt": spec.get("prompt"), "answer": found["answer"]}
             if repairs:
-                verification["agreement"] = agree = check_repairs(spec, folder, repairs, log_path)
-                olive.line(f"verify: greedy tokens against transformers on the source: {agree['summary']}")
+                reference = builder_graph(folder, workdir, spec.get("precision") or "")
+                verification["agreement"] = agree = check_repairs(spec, folder, repairs, log_path, reference)
+                olive.line(f"verify: greedy tokens against transformers on the source: {agree['summary']} ({agree['checked']})")
             verify_seconds = time.monotonic() - verify_started
             p.stage("verify", "done", f"{verify_seconds:.1f}s")
             if spec.get("manifest"):

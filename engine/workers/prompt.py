@@ -1,8 +1,10 @@
-"""Turning chat messages into a prompt: the guide's PromptTemplate, when the model folder has one.
+"""Turning chat messages into a prompt, and a prompt into the token ids the model was trained on.
 
 Deploy writes ``inference_model.json`` with a ``PromptTemplate`` whose parts
 hold a ``{Content}`` placeholder; when present it decides the prompt, else the
 tokenizer's own chat template does (the worker's job, it needs the tokenizer).
+ONNX Runtime GenAI's tokenizer adds no special token: :func:`encode` puts the
+model's ``<bos>`` first where its tokenizer wants one (see ``engine.model.bos``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+
+from engine.model.bos import leading_token
 
 INFERENCE_MODEL_JSON = "inference_model.json"
 
@@ -41,3 +45,16 @@ def render(template: dict[str, str], messages: list[dict[str, str]]) -> str:
         if template.get(key):
             parts.append(template[key].replace("{Content}", message["content"]))
     return "\n".join(parts)
+
+
+def encode(tokenizer, text: str, folder: str | Path) -> list[int]:
+    """``text``'s token ids from an ``onnxruntime_genai.Tokenizer``, the tokenizer's leading ``<bos>`` first, once.
+
+    A rendered chat template may already write it (the literal token becomes its id): it is not doubled.
+    """
+    ids = [int(i) for i in tokenizer.encode(text)]
+    token = leading_token(folder)
+    if token is None:
+        return ids
+    lead = [int(i) for i in tokenizer.encode(token)]
+    return ids if ids[: len(lead)] == lead else lead + ids

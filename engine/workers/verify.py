@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.onnx import genai_config
 from engine.workers import protocol as p
+from engine.workers.prompt import encode
 
 
 def model_files(folder: Path) -> tuple[dict[str, Any], Path]:
@@ -89,7 +90,7 @@ def generate(folder: Path, prompt: str, max_new_tokens: int = 16, prompt_format:
             text = prompt_format.replace("{Content}", prompt)
         else:
             text = tokenizer.apply_chat_template(json.dumps([{"role": "user", "content": prompt}]), add_generation_prompt=True)
-        out = greedy_tokens(model, list(tokenizer.encode(text)), max_new_tokens)
+        out = greedy_tokens(model, encode(tokenizer, text, folder), max_new_tokens)
         answer = tokenizer.decode(out)
     except Exception as exc:  # ORT GenAI's own message is the reason the user needs
         raise p.WorkerError(

@@ -61,7 +61,7 @@ WORDS = [
     ("convert", "Convert the profile's model", 3),
     ("deploy", "Deploy the converted model to Foundry Local", 1),
     ("serve", "Serve the model to applications, or stop serving", 1),
-    ("new profile", "New profile from a model folder", 1),
+    ("new profile", "New profile from the model you have", 1),
     ("edit profile", "Edit the profile", 1),
     ("quit", "Quit", 1),
 ]

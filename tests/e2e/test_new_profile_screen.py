@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from engine.base import locations
 from engine.profiles.profile import load_profile
 from tests.helpers import report_text, wait_for
@@ -64,3 +66,19 @@ async def test_new_profile_from_a_typed_path_is_judged_saved_and_opened(tiny_mod
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, NewProfileScreen)
+
+
+async def test_a_gguf_whose_folder_was_made_before_is_saved_at_once(gemma_init, gemma_gguf):
+    folder = load_profile(Path(gemma_init["written"])).model_path()
+    app = SlmopsApp(profile_arg="demo")
+    async with app.run_test(size=(110, 40)) as pilot:
+        await pilot.press("n")
+        screen = app.screen
+        screen.query_one("#np-path").value = str(gemma_gguf)
+        await wait_for(pilot, lambda: "repair gemma3-rope-fields" in report_text(screen))
+        report = report_text(screen)
+        assert f"made from this GGUF before: {folder} (reused)" in report and "int4 costs a model this small" not in report
+        assert "precision int8" in report  # a small model that needs a repair starts at int8
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen is not screen)
+        assert app.profile.model_path() == folder and app.profile.convert.precision == "int8"

