@@ -67,7 +67,8 @@ def test_guide_file_block_size_reaches_the_model(tiny_model, tmp_path):
 
 def test_no_output_model_is_a_clear_error(tiny_model, tmp_path):
     # int8 through the ModelBuilder pass: Olive logs a KeyError, says "No output model produced" and exits 0
-    profile = profile_for(tiny_model, tmp_path / "out", method="config", precision="fp32")
+    # (in Olive: the streaming converter would build the fp32 model its own options name)
+    profile = profile_for(tiny_model, tmp_path / "out", method="config", precision="fp32", runner="olive")
     plan = plan_conversion(profile)
     report = check_plan(plan)
     plan.command.config["passes"]["builder"]["precision"] = "int8"
