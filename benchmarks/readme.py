@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.lib import pairs, record
+from benchmarks.lib import hf_agreement, pairs, record
 from engine.base.atomic import write_text_atomic
 from engine.profiles import citations
 
@@ -328,6 +328,62 @@ def render_small_model(docs: list[dict[str, Any]]) -> list[str]:
     return [caption(doc, how), "", *table(["int4 recipe", "perplexity over fp32", "quality"], rows)]
 
 
+CONVERT_SIDES = {
+    "stream": "slmops, streaming converter: `rtn-int4-b128-head8-prune`",
+    "stream-int8": "slmops, streaming converter: `rtn-int8`",
+    "stream-fp32": "slmops, streaming converter: `mb-fp32`",
+    "olive": "slmops before: `rtn-int4-b128-head8-prune` in Olive",
+    "guide": "the guide's `olive auto-opt --precision int4`",
+}
+
+
+def render_convert_memory(docs: list[dict[str, Any]]) -> list[str]:
+    lines: list[str] = []
+    for doc in docs:
+        s, settings = doc["summary"], doc["settings"]
+        how = (
+            f"{settings['parameters'] / 1e9:.2f}B parameters; resident memory of the whole process tree sampled at "
+            f"10 Hz, verification included, the highest of {settings['rounds']} rounds taken in turn; time median [min-max]"
+        )
+        rows = []
+        for side, about in doc["sides"].items():
+            if about.get("not_run"):
+                rows.append([CONVERT_SIDES[side], f"not run: {about['not_run']}", "-", "-", "-"])
+                continue
+            found = s[side]
+            rows.append(
+                [
+                    CONVERT_SIDES[side],
+                    in_gb(found["peak_rss_bytes"]["high"]) + " GB",
+                    f"{found['bytes_per_param']['high']:.2f}",
+                    spread(found["wall_s"], lambda v: f"{v:.0f}") + " s",
+                    in_gb(found["peak_disk_bytes"]["high"]) + " GB",
+                ]
+            )
+        header = [f"{doc['model']['name']}", "peak memory", "bytes per parameter", "time", "disk at its peak"]
+        lines += [caption(doc, how), "", *table(header, rows), ""]
+        cosines = [
+            f"{CONVERT_SIDES[side].split(': ')[-1]} " + ", ".join(f"{row['logits_cosine']:.4f}" for row in found["rows"])
+            for side, found in (doc.get("agreement") or {}).items()
+            if found.get("rows")
+        ]
+        if cosines:
+            lines += [
+                "Each streamed model against transformers in fp32 on the source, cosine of the next-token logits over "
+                f"{len(hf_agreement.PROMPTS)} prompts: " + "; ".join(cosines) + ".",
+                "",
+            ]
+        judged = [t for t in doc["targets"] if t["judged"]]
+        if judged:
+            lines += [
+                "Targets: "
+                + "; ".join(f"{t['name']} {t['value']:.2f} ({t['target']}): {'met' if t['met'] else 'not met'}" for t in judged)
+                + ".",
+                "",
+            ]
+    return lines[:-1]
+
+
 def render_gguf(docs: list[dict[str, Any]]) -> list[str]:
     (doc,) = docs
     s = doc["summary"]
@@ -402,6 +458,12 @@ BLOCKS = {
         ),
         Block("foundry-demo", ("foundry-demo.json",), render_foundry, ("python -m benchmarks.foundry --model demo",)),
         Block("quality-demo", ("tune-demo.json",), render_small_model, ("python -m benchmarks.tune --model demo",)),
+        Block(
+            "convert_memory",
+            ("convert_memory-qwen.json", "convert_memory-qwen3b.json"),
+            render_convert_memory,
+            ("python -m benchmarks.convert_memory",),
+        ),
         Block("gguf-gemma3", ("gguf-gemma3.json",), render_gguf, ("python -m benchmarks.gguf",)),
     )
 }

@@ -32,3 +32,23 @@ def unreadable_by_builder(model: Path, folder: Path) -> Path:
         query_pre_attn_scalar=64,
         head_dim=32,
     )
+
+
+def header_only(folder: Path, config: dict, shapes: dict[str, list[int]], dtype: str = "BF16") -> Path:
+    """A model folder whose safetensors file holds only its header: inspection reads the parameter count and dtype
+    from it in milliseconds, whatever the size it states, and nothing can load it."""
+    import struct
+
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps(config, indent=2))
+    (folder / "tokenizer.json").write_text("{}")
+    offset, header = 0, {}
+    for name, shape in shapes.items():
+        size = 2
+        for dim in shape:
+            size *= dim
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + size]}
+        offset += size
+    raw = json.dumps(header).encode()
+    (folder / "model.safetensors").write_bytes(struct.pack("<Q", len(raw)) + raw)
+    return folder

@@ -18,6 +18,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--precision", choices=PRECISIONS, help="override convert.precision")
     parser.add_argument("--recipe", help="override convert.recipe (e.g. rtn-int4, dynamic-int8)")
     parser.add_argument("--method", choices=("auto-opt", "config"), help="override convert.method")
+    parser.add_argument(
+        "--runner",
+        choices=("auto", "olive"),
+        help="override convert.runner: olive runs a streaming recipe in Olive (same output, several times the memory)",
+    )
     parser.add_argument("--output", type=Path, help="override convert.output")
     parser.add_argument("--force", action="store_true", help="replace an existing output (or workflow file)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -47,7 +52,7 @@ def handle(args: argparse.Namespace) -> int:
     )
 
     profile = profile_option.chosen(args)
-    overrides = {k: v for k, v in (("recipe", args.recipe), ("method", args.method)) if v}
+    overrides = {k: v for k, v in (("recipe", args.recipe), ("method", args.method), ("runner", args.runner)) if v}
     if overrides:
         profile = dataclasses.replace(profile, convert=dataclasses.replace(profile.convert, **overrides))
     plan = plan_conversion(profile, precision=args.precision, output=args.output)
@@ -70,6 +75,13 @@ def handle(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     print(f"$ {plan.display()}", file=sys.stderr)
+    print(plan.runner_line(), file=sys.stderr)
+    if report.ram_needed:
+        print(
+            f"memory: about {human_bytes(report.ram_needed)} at its peak ({human_bytes(report.ram_free)} available), "
+            f"disk about {human_bytes(report.disk_needed)}",
+            file=sys.stderr,
+        )
     for note in plan.notes + report.warnings:
         print(f"note: {note}", file=sys.stderr)
     if args.dry_run:
@@ -85,7 +97,11 @@ def handle(args: argparse.Namespace) -> int:
     else:
         print(f"converted: {card['output']}")
         print(f"  size {human_bytes(card['size_bytes'])} = {card['ratio']} x the source weights (guide: {card['guide_ratio']})")
-        print(f"  {card['duration_s']:.1f}s, peak memory {human_bytes(card['peak_rss_bytes'])}; answer: {card['answer']!r}")
+        estimate = f" (estimated {human_bytes(card['memory_estimate_bytes'])})" if card.get("memory_estimate_bytes") else ""
+        print(
+            f"  {card['duration_s']:.1f}s, peak memory {human_bytes(card['peak_rss_bytes'])}{estimate}; answer: {card['answer']!r}"
+        )
+        print(f"  made by {card.get('runner')}: {card.get('runner_reason')}")
         for setting in card.get("runtime_settings") or []:
             print(f"  runtime: {setting}")
     return 0

@@ -1,7 +1,9 @@
 """Checks on the input model and the machine, made before anything runs.
 
 Everything here reads files and system figures only (no torch, no Olive), so
-the app can check a model the moment the user picks it.
+the app can check a model the moment the user picks it. What a conversion
+needs in memory and disk depends on how it runs: ``engine.convert.plan`` sets
+it against the figures measured here (see ``engine.convert.footprint``).
 """
 
 from __future__ import annotations
@@ -18,10 +20,8 @@ from engine.environment import GPU_PROVIDERS, gpu_providers
 from engine.model.inspection import ModelInfo
 from engine.model.support import Verdict, check_support
 
-# Olive's peak memory and the disk a conversion needs, as multiples of the fp32 weights: what conversions of the
-# built-ins took (benchmarks/convert.py records a conversion's peak memory in its results file).
-RAM_FACTOR, RAM_BASE = 4.0, 512 << 20
-DISK_FACTOR, DISK_BASE = 2.0, 100 << 20
+# Before anything is estimated, a folder with less free disk than this cannot even stage a conversion's files.
+MIN_DISK = 100 << 20
 
 
 @dataclass
@@ -30,7 +30,7 @@ class InputReport:
     architecture: str
     parameters: int
     weights_bytes: int
-    ram_needed: int
+    ram_needed: int  # the plan's estimate (0: none measured for it)
     ram_free: int
     disk_needed: int
     disk_free: int
@@ -38,6 +38,7 @@ class InputReport:
     warnings: list[str] = field(default_factory=list)
     info: ModelInfo | None = None
     verdict: Verdict | None = None
+    disk_folder: Path | None = None  # where the output goes (its nearest existing folder)
 
 
 def check_model(
@@ -88,32 +89,25 @@ def check_inputs(
         provider=provider,
         builder_precision=builder_precision,
     )
-    weights_bytes, parameters = info.weights_bytes, info.parameters
-    ram_needed = int(weights_bytes * RAM_FACTOR + RAM_BASE)
-    disk_needed = int(weights_bytes * DISK_FACTOR + DISK_BASE)
-    ram_free = psutil.virtual_memory().available
     existing = next((p for p in (output, *output.parents) if p.exists()), Path("/"))
     disk_free = shutil.disk_usage(existing).free
-    if disk_free < disk_needed:
+    if disk_free < MIN_DISK:
         raise ConvertError(
-            f"Not enough disk space: the conversion needs about {human_bytes(disk_needed)} and {existing} has {human_bytes(disk_free)} free.",
+            f"Not enough disk space: {existing} has {human_bytes(disk_free)} free.",
             "Free some space or set convert.output to another disk.",
-        )
-    if ram_free < ram_needed:
-        warnings.append(
-            f"Memory is short: the conversion needs about {human_bytes(ram_needed)} and {human_bytes(ram_free)} is available; it may swap or fail."
         )
     return InputReport(
         model,
         verdict.architecture,
-        parameters,
-        weights_bytes,
-        ram_needed,
-        ram_free,
-        disk_needed,
+        info.parameters,
+        info.weights_bytes,
+        0,
+        psutil.virtual_memory().available,
+        0,
         disk_free,
         info.layers,
         warnings,
         info,
         verdict,
+        existing,
     )

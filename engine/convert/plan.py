@@ -13,11 +13,14 @@ from typing import Any
 from engine.base import locations
 from engine.base.atomic import write_text_atomic
 from engine.base.errors import SlmopsError
+from engine.base.units import human_bytes
 from engine.convert.checks import InputReport, check_inputs, check_model
 from engine.convert.errors import ConvertError
+from engine.convert.footprint import Footprint, estimate
 from engine.convert.guide_config import ConfigFileError, load_workflow, workflow_precision
+from engine.convert.runner import OLIVE, STREAM, RunnerChoice, choose_runner
 from engine.model.builtins import DEFAULT, from_reference
-from engine.model.inspection import ModelInfo
+from engine.model.inspection import ModelInfo, inspect_model
 from engine.model.support import Verdict
 from engine.model.templates import TEMPLATES
 from engine.onnx import provenance, runtime_settings
@@ -25,9 +28,11 @@ from engine.process import journal
 from engine.process.conventions import PARTIAL_MARK
 from engine.process.jobs import Job
 from engine.profiles.profile import Profile
-from engine.recipes.catalog import RECIPES, ConvertParams, OliveCommand, Recipe, build_command, recipe_for
+from engine.recipes.catalog import RECIPES, ConvertParams, OliveCommand, Recipe, build_command, recipe_for, stream_options
 
 VERIFY_PROMPT = "What is the capital of France?"
+# Memory this close to the estimate (a share of what is available) is worth a warning: other programs grow too.
+TIGHT_MEMORY = 0.8
 # a repaired conversion is checked against transformers on these when the profile has no evaluation prompts
 AGREEMENT_PROMPTS = (VERIFY_PROMPT, "Write a haiku about the sea.", "Explain what a compiler does, in two sentences.")
 
@@ -39,12 +44,24 @@ class ConvertPlan:
     params: ConvertParams
     output: Path
     command: OliveCommand
+    runner: RunnerChoice  # which program makes the model (engine.convert.runner)
     config_path: Path | None = None  # method config: the workflow file shown in the command line
     notes: list[str] = field(default_factory=list)
+    parameters: int = 0  # the source's, from its files (0: unreadable; the checks say why)
 
     def display(self) -> str:
+        """The olive command; with the streaming converter, the Olive workflow it reproduces (identical output)."""
         path = str(self.config_path) if self.config_path else "CONFIG.json"
         return self.command.display(path) + " --disable_telemetry"
+
+    def runner_line(self) -> str:
+        """Which program runs and why; for the streaming converter, what the command shown is to it."""
+        if self.runner.name == STREAM:
+            return (
+                f"runs in {self.runner.describe()}: the model of the command above, byte for byte, each weight "
+                "quantized and written as it is built, never the whole model in memory"
+            )
+        return f"runs in {self.runner.describe()}"
 
 
 def default_config_path(profile: Profile) -> Path:
@@ -115,7 +132,16 @@ def plan_conversion(profile: Profile, *, precision: str | None = None, output: P
         else:
             where = f"; save it (w, or --write-config) to {config_path} to edit it" if convert.method == "config" else ""
             notes.append(f"the workflow is generated{where}")
-    return ConvertPlan(profile, recipe, params, target, command, config_path, notes)
+    info = _info(params)
+    runner = choose_runner(recipe, convert, info)
+    return ConvertPlan(profile, recipe, params, target, command, runner, config_path, notes, info.parameters if info else 0)
+
+
+def _info(params: ConvertParams) -> ModelInfo | None:
+    try:
+        return inspect_model(params.model)
+    except SlmopsError:
+        return None  # the checks say what is wrong with the folder
 
 
 def builder_precision(plan: ConvertPlan) -> str:
@@ -165,7 +191,59 @@ def check_plan(plan: ConvertPlan, *, force: bool = False) -> InputReport:
         raise ConvertError(
             f"The output {plan.output} already exists.", "Choose another output, or confirm replacing it (--force headless)."
         )
+    check_resources(plan, report)
     return report
+
+
+def footprint(plan: ConvertPlan) -> Footprint | None:
+    """This plan's estimated peak memory and disk (None: no measurement covers its recipe and runner)."""
+    return estimate(plan.recipe, plan.runner.name, plan.parameters)
+
+
+def lighter_recipes(plan: ConvertPlan, info: ModelInfo | None, ram_free: int) -> list[str]:
+    """Recipes the streaming converter would run on this model whose estimate fits in ``ram_free``, described."""
+    settings = dataclasses.replace(plan.params.settings, runner="auto")
+    found = []
+    for recipe in RECIPES.values():
+        choice = choose_runner(recipe, settings, info)
+        needed = estimate(recipe, choice.name, info.parameters) if info and choice.name == STREAM else None
+        if needed is not None and needed.ram_bytes <= ram_free and recipe.precision != "fp32":
+            same = ' (the same recipe, without convert.runner = "olive")' if recipe is plan.recipe else ""
+            found.append(
+                f"recipe {recipe.name} ({recipe.precision}, streaming converter{same}): about {human_bytes(needed.ram_bytes)}"
+            )
+    return found
+
+
+def check_resources(plan: ConvertPlan, report: InputReport) -> None:
+    """Refuse, before any work, a conversion whose estimated peak memory or disk does not fit; warn when it is close."""
+    needed = footprint(plan)
+    if needed is None:
+        report.warnings.append(
+            f"no measured estimate of the memory this conversion needs ({plan.recipe.name}, {plan.runner.name}); "
+            f"{human_bytes(report.ram_free)} is available"
+        )
+        return
+    report.ram_needed, report.disk_needed = needed.ram_bytes, needed.disk_bytes
+    if needed.disk_bytes > report.disk_free:
+        raise ConvertError(
+            f"Not enough disk space: this conversion needs about {human_bytes(needed.disk_bytes)} while it runs "
+            f"({needed.basis}) and {report.disk_folder} has {human_bytes(report.disk_free)} free.",
+            "Free some space or set convert.output to another disk.",
+        )
+    if needed.ram_bytes > report.ram_free:
+        lighter = lighter_recipes(plan, report.info, report.ram_free)
+        options = [*lighter, f"close programs to free {human_bytes(needed.ram_bytes - report.ram_free)} more"]
+        raise ConvertError(
+            f"This conversion would not fit in memory: it needs about {human_bytes(needed.ram_bytes)} at its peak "
+            f"({needed.basis}) and {human_bytes(report.ram_free)} is available.",
+            "What would fit: " + "; or ".join(options) + ". Set convert.recipe in the profile (or --recipe).",
+        )
+    if needed.ram_bytes > report.ram_free * TIGHT_MEMORY:
+        report.warnings.append(
+            f"Memory is tight: this conversion needs about {human_bytes(needed.ram_bytes)} at its peak and "
+            f"{human_bytes(report.ram_free)} is available; other programs growing meanwhile could make the kernel end it."
+        )
 
 
 def plan_verdict(plan: ConvertPlan) -> Verdict:
@@ -287,6 +365,10 @@ def worker_spec(plan: ConvertPlan, report: InputReport, *, force: bool = False, 
         "precision": plan.recipe.precision,
         # the model builder quantizes while it builds the graph; a separate pass has lines of its own
         "fused_quantize": plan.recipe.quantizer is None and plan.recipe.precision in ("int4", "int8"),
+        "runner": runner_spec(plan),
+        "memory_estimate_bytes": report.ram_needed or None,
+        # should the streaming converter not fit this toolchain after all, Olive runs if this fits (engine.workers.converters)
+        "olive_memory_bytes": _olive_ram(plan, report.parameters),
         "guide_ratio": plan.recipe.guide_ratio,
         "source_bytes": report.weights_bytes,
         "layers": report.layers,
@@ -302,6 +384,18 @@ def worker_spec(plan: ConvertPlan, report: InputReport, *, force: bool = False, 
         "agreement_prompts": verify_prompts(plan.profile),
         "prompt_format": prompt_format(plan.profile, report.info),
     }
+
+
+def runner_spec(plan: ConvertPlan) -> dict[str, Any]:
+    spec: dict[str, Any] = plan.runner.to_dict()
+    if plan.runner.name == STREAM:
+        spec["options"] = stream_options(plan.recipe, plan.params.settings).to_dict()
+    return spec
+
+
+def _olive_ram(plan: ConvertPlan, parameters: int) -> int | None:
+    needed = estimate(plan.recipe, OLIVE, parameters) if plan.runner.name == STREAM else None
+    return needed.ram_bytes if needed else None
 
 
 def partials_glob(output: Path) -> str:

@@ -1,8 +1,9 @@
-"""Olive's log, turned into the stages the user watches.
+"""Olive's log (or the streaming converter's), turned into the stages the user watches.
 
 Olive prints no stage markers of its own; these rules recognise the lines
-that begin each step. Stages only move forward, so a stray line cannot send
-the display back.
+that begin each step (the streaming converter prints the model builder's
+lines, and its own beginning with ``stream:``). Stages only move forward, so
+a stray line cannot send the display back.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ STAGES = ("load model", "build graph", "quantize", "save", "verify")
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"Running pass \S+:modelbuilder|Loading weights|Loading checkpoint"), "load model"),
     (re.compile(r"^Reading (embedding layer|layer \d+)|Saving ONNX model in|Saving GenAI config"), "build graph"),
-    (re.compile(r"Running pass \S+:onnx\w*quantization|^Progress: \["), "quantize"),
-    (re.compile(r"Saved output model to|Save footprint"), "save"),
+    (re.compile(r"Running pass \S+:onnx\w*quantization|^Progress: \[|^stream: quantizing"), "quantize"),
+    (re.compile(r"Saved output model to|Save footprint|^stream: writing the graph"), "save"),
 )
 # the model builder's own bar ("Progress: [###  ] 12.5%"; figure-ok: examples) and tqdm bars ("Saving x:  12%|#  | 3/517")
 _PERCENT = re.compile(r"Progress: \[[^\]]*\]\s*([\d.]+)%|\s(\d+)%\|")

@@ -29,6 +29,7 @@ import psutil
 from engine.process import journal
 from engine.process.conventions import PARENT_PID_ENV
 from engine.process.events import Error, Event, Finished, Log, Resources, Result, parse_event
+from engine.process.memory_kill import MemoryKill, memory_kill, oom_kills
 
 _PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 _STREAM_LIMIT = 16 * 1024 * 1024  # a long log line must not break the stream
@@ -139,6 +140,9 @@ class Job:
         self._proc: asyncio.subprocess.Process | None = None
         self._cancelled = False
         self._timed_out = False
+        self._signalled = False  # this runner sent the worker a signal (cancel, time limit, early exit)
+        self._oom_kills_before: int | None = None
+        self.memory_kill: MemoryKill | None = None  # set when the kernel killed the worker for memory
         self._last_activity = time.monotonic()
 
     @property
@@ -161,6 +165,7 @@ class Job:
 
     async def events(self) -> AsyncIterator[Event]:
         started = time.monotonic()
+        self._oom_kills_before = oom_kills()
         self._proc = proc = await asyncio.create_subprocess_exec(
             *self.argv(),
             stdin=asyncio.subprocess.PIPE if self.interactive else asyncio.subprocess.DEVNULL,
@@ -205,6 +210,8 @@ class Job:
                     journal.discard(self.journal_entry)
                 journal.end(self.journal_entry)
         ok = self._succeeded()
+        if not ok and not self._signalled:
+            self.memory_kill = memory_kill(returncode, self.peak_rss_bytes, self._oom_kills_before)
         if not ok and self.error is None and not self._cancelled:
             self.error = Error(message=self._failure_message(returncode), hint=self._failure_hint(), log_tail=list(self.log_tail))
             yield self.error
@@ -256,6 +263,8 @@ class Job:
     def _failure_message(self, returncode: int | None) -> str:
         if self._timed_out:
             return "The worker stopped answering and was ended after its time limit."
+        if self.memory_kill is not None:
+            return self.memory_kill.message("The worker")
         if returncode is not None and returncode < 0:
             name = signal.Signals(-returncode).name if -returncode in signal.Signals._value2member_map_ else str(-returncode)
             return f"The worker was killed by signal {name} before it finished."
@@ -264,6 +273,10 @@ class Job:
         return f"The worker exited with status {returncode} without producing a result."
 
     def _failure_hint(self) -> str:
+        if self.memory_kill is not None:
+            return (
+                "Close other programs to free memory, or choose a way of doing this that needs less (a smaller model or recipe)."
+            )
         if self._timed_out:
             return "Raise the time limit if the machine is just slow, or look at the log for where it hung."
         return "The last log lines below say what it was doing; the full log is in the log pane."
@@ -338,6 +351,7 @@ class Job:
         if self._proc is None:
             return
         if self._proc.returncode is None:
+            self._signalled = True
             self._signal_group(signal.SIGTERM)
             try:
                 await asyncio.wait_for(self._proc.wait(), self.grace_s)

@@ -153,6 +153,7 @@ _CHOICES = {
     "deploy.template": TEMPLATE_FAMILIES,
     "chat.backend": BACKENDS,
     "convert.embedding_bits": (0, 4, 8, 32),
+    "convert.runner": ("auto", "olive"),
 }
 _RANGES = {
     "convert.block_size": (16, 256),

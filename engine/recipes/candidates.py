@@ -3,6 +3,9 @@
 Candidates whose recipe is "ModelBuilder fp32, then a quantization pass" start
 from the fp32 ONNX model the tuner builds once, instead of from the Hugging
 Face folder: the same passes, without rebuilding the graph for each of them.
+Where the streaming converter runs (``engine.convert.runner``), it quantizes
+that model one initializer at a time instead of Olive's pass, which loads it
+whole: the same output.
 """
 
 from __future__ import annotations

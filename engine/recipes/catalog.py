@@ -2,12 +2,16 @@
 
 A later tuner enumerates :data:`RECIPES`; the panel and the CLI show the
 command that :func:`build_command` returns, so that users can paste it elsewhere.
+A recipe whose ``runner`` is ``"stream"`` can also be made by the streaming
+converter (``engine.workers.streaming``) from :func:`stream_options`: the same
+model builder and the same RTN arithmetic, byte for byte, in a fraction of
+the memory; ``engine.convert.runner`` decides which one runs.
 """
 
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # The guide's table: output size as a share of the fp32 source weights.
@@ -26,6 +30,7 @@ class Recipe:
     quantizer: dict[str, Any] | None = None  # a second pass after ModelBuilder
     tunable: tuple[str, ...] = ()  # which int4 settings this recipe applies
     lm_head_bits: int = 0  # when set, lm_head gets a pass of its own at these bits after the quantizer
+    runner: str = "olive"  # "stream": the streaming converter makes the same output where it is validated
 
     @property
     def guide_ratio(self) -> float | None:
@@ -49,7 +54,7 @@ RECIPES: dict[str, Recipe] = {
             "int4",
             tunable=_INT4_KNOBS,
         ),
-        Recipe("mb-fp32", "fp32", "ModelBuilder fp32", "config"),
+        Recipe("mb-fp32", "fp32", "ModelBuilder fp32", "config", runner="stream"),
         Recipe("mb-fp16", "fp16", "ModelBuilder fp16 (GPU providers only)", "config", "fp16"),
         Recipe(
             "rtn-int4",
@@ -58,6 +63,7 @@ RECIPES: dict[str, Recipe] = {
             "config",
             quantizer={"type": "OnnxBlockWiseRtnQuantization", "bits": 4},
             tunable=(*_INT4_KNOBS, "embedding_bits"),
+            runner="stream",
         ),
         Recipe(
             "rtn-int8",
@@ -66,6 +72,7 @@ RECIPES: dict[str, Recipe] = {
             "config",
             quantizer={"type": "OnnxBlockWiseRtnQuantization", "bits": 8},
             tunable=(*_INT4_KNOBS, "embedding_bits"),
+            runner="stream",
         ),
         Recipe(
             "rtn-int4-head8",
@@ -75,6 +82,7 @@ RECIPES: dict[str, Recipe] = {
             quantizer={"type": "OnnxBlockWiseRtnQuantization", "bits": 4},
             tunable=_RTN_KNOBS,
             lm_head_bits=8,
+            runner="stream",
         ),
         Recipe(
             "dynamic-int8",
@@ -105,6 +113,7 @@ class ConvertSettings:
     config_file: str = ""  # method "config": an Olive workflow JSON; empty: generated
     log_level: int = 1
     recipe: str = ""  # a named recipe (see the tuner); empty: from precision
+    runner: str = "auto"  # "auto": the streaming converter where validated (same output, less memory); "olive": always Olive
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,52 @@ class ConvertParams:
     model: str
     settings: ConvertSettings = field(default_factory=ConvertSettings)
     trust_remote_code: bool = False
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """What the streaming converter makes: the Olive workflow's passes, resolved per node (0 bits: kept in fp32)."""
+
+    bits: int = 0  # MatMul weights and Gather tables; 0: no quantization at all (ModelBuilder fp32)
+    lm_head_bits: int = 0
+    embedding_bits: int = 0
+    block_size: int = 128
+    symmetric: bool = False
+    accuracy_level: int = 0  # 0 leaves the attribute unset
+    prune_lm_head: bool = False
+
+    def bits_for(self, node_name: str) -> int:
+        """The bits a MatMul or Gather node's weight is quantized to (0: it stays fp32), as the workflow's passes do."""
+        if not self.bits:
+            return 0
+        if node_name == LM_HEAD_NODE:
+            return self.lm_head_bits
+        if node_name == EMBED_NODE:
+            return self.embedding_bits
+        return self.bits
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def stream_options(recipe: Recipe, settings: ConvertSettings) -> StreamOptions:
+    """The same conversion as :func:`workflow` makes, per node (see its passes), for the streaming converter."""
+    quantizer = recipe.quantizer or {}
+    if recipe.runner != "stream" or quantizer.get("type", "OnnxBlockWiseRtnQuantization") != "OnnxBlockWiseRtnQuantization":
+        raise ValueError(f"recipe {recipe.name} has no streaming form")
+    bits = int(quantizer.get("bits", 0))
+    if not bits:
+        return StreamOptions(prune_lm_head=settings.prune_lm_head)
+    embedding = settings.embedding_bits
+    return StreamOptions(
+        bits=bits,
+        lm_head_bits=recipe.lm_head_bits or (bits if settings.quantize_lm_head else 0),
+        embedding_bits=bits if embedding in (0, bits) else (0 if embedding >= 32 else embedding),
+        block_size=settings.block_size,
+        symmetric=settings.symmetric,
+        accuracy_level=settings.accuracy_level,
+        prune_lm_head=settings.prune_lm_head,
+    )
 
 
 @dataclass

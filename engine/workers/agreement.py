@@ -5,6 +5,12 @@ so that the model builder can read it; it is kept only if the converted
 model still answers as the source does. Both sides get the same token ids
 (the tokenizer's chat template) and decode greedily; the first
 :data:`COMPARED` tokens of every prompt must be the same.
+
+transformers loads the source in its own dtype (a bf16 checkpoint stays bf16,
+memory-mapped), and is done and freed before the converted model loads, so the
+check needs about the source's size in memory, never the source in fp32 beside
+the converted model. A source bigger than the memory available is not run: the
+check is skipped, and the result says so.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+
+from engine.base.units import human_bytes
 
 COMPARED = 4  # int4 may drift later in an answer; the first tokens show whether the model is the same model
 
@@ -24,7 +32,7 @@ def reference_tokens(
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(source))
-    model = AutoModelForCausalLM.from_pretrained(str(source), dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(str(source), dtype="auto")
     model.eval()
     found = []
     for prompt in prompts:
@@ -46,17 +54,37 @@ def reference_tokens(
     return found
 
 
+def skip_reason(source_bytes: int, available_bytes: int) -> str:
+    """Why the source cannot be run here ('' when it can): its weights must be resident to generate."""
+    if source_bytes <= available_bytes:
+        return ""
+    return (
+        f"the source's weights ({human_bytes(source_bytes)}) do not fit in the {human_bytes(available_bytes)} "
+        "of memory available, so transformers could not run it"
+    )
+
+
 def compare(
     source: Path, folder: Path, prompts: list[str], prompt_format: str | None = None, compared: int = COMPARED
 ) -> dict[str, Any]:
-    """Greedy tokens of the converted model against transformers on the source, prompt by prompt."""
-    import onnxruntime_genai as og
+    """Greedy tokens of the converted model against transformers on the source, prompt by prompt; or, when the
+    source would not fit in memory, ``skipped`` with the reason."""
+    import gc
 
+    import onnxruntime_genai as og
+    import psutil
+
+    from engine.model.inspection import inspect_model
     from engine.workers.verify import greedy_tokens
 
+    skipped = skip_reason(inspect_model(source).weights_bytes, psutil.virtual_memory().available)
+    if skipped:
+        return {"agree": None, "skipped": skipped, "prompts": prompts, "rows": [], "summary": f"not checked: {skipped}"}
+    expected_rows = reference_tokens(source, prompts, compared, prompt_format)
+    gc.collect()  # the torch model is gone before the converted one loads
     model = og.Model(str(folder))  # loaded once for every prompt
     rows = []
-    for ids, expected in reference_tokens(source, prompts, compared, prompt_format):
+    for ids, expected in expected_rows:
         got = greedy_tokens(model, ids, compared)
         rows.append({"expected": expected, "got": got, "agree": got[:compared] == expected[:compared]})
     agreed = sum(r["agree"] for r in rows)

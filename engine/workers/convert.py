@@ -22,11 +22,14 @@ import time
 from pathlib import Path
 from typing import IO
 
+from engine.base.units import human_bytes
 from engine.convert.stages import NO_OUTPUT, StageTracker, failure_reason, percent
 from engine.onnx import genai_config, provenance, runtime_settings
 from engine.process.conventions import PARTIAL_MARK
+from engine.process.memory_kill import memory_kill, oom_kills, tree_rss
 from engine.workers import olive_hooks
 from engine.workers import protocol as p
+from engine.workers.converters import STREAM, run_converter
 from engine.workers.verify import generate, model_files, quantization_facts
 
 _SPLIT = re.compile(rb"[\r\n]+")
@@ -54,7 +57,8 @@ def olive_argv(spec: dict, out_dir: Path, workdir: Path) -> list[str]:
 
 
 class OliveRun:
-    """Olive as a subprocess; each output line goes to the log file, the event stream and the stage tracker."""
+    """Olive (or the streaming converter) as a subprocess; each output line goes to the log file, the event stream and
+    the stage tracker, and the peak memory of its process tree is sampled."""
 
     def __init__(self, log_file: IO[str], fused_quantize: bool, layers: int = 0) -> None:
         self.log_file = log_file
@@ -63,6 +67,12 @@ class OliveRun:
         self.stage_started = time.monotonic()
         self.tail: list[str] = []
         self._last_percent = -10.0
+        self.peak_rss = 0
+        self.oom_kills_before: int | None = None
+
+    def quantize_in_build(self, fused: bool) -> None:
+        """Whether the program about to run quantizes while it builds the graph (no quantize lines of its own)."""
+        self.tracker.fused_quantize = fused
 
     def set_stage(self, name: str) -> None:
         for change in self.tracker.advance(name):
@@ -98,9 +108,11 @@ class OliveRun:
     def run(self, argv: list[str], cwd: Path) -> int:
         self.log_file.write("$ " + shlex.join(argv) + "\n")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.oom_kills_before = oom_kills()
         proc = subprocess.Popen(
             argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
         )
+        threading.Thread(target=self._sample, args=(proc,), daemon=True).start()
         pending = b""
         try:
             while chunk := os.read(proc.stdout.fileno(), 65536):
@@ -115,6 +127,12 @@ class OliveRun:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+    def _sample(self, proc: subprocess.Popen) -> None:
+        """The child's process tree's peak memory, for a report should the kernel kill it for memory."""
+        while proc.poll() is None:
+            self.peak_rss = max(self.peak_rss, tree_rss(proc.pid))
+            time.sleep(0.2)
 
 
 def with_source(spec: dict, source: Path) -> dict:
@@ -201,6 +219,8 @@ def check_repairs(spec: dict, folder: Path, repairs: list[dict], log_path: Path,
             f"Repair {names}: the source model could not be run in transformers to check it ({exc}).",
             f"The output was not kept. Log: {log_path}",
         ) from None
+    if found.get("skipped"):
+        return found  # the source does not fit in memory: the result says the repair is unchecked, and why
     found["checked"] = "the model builder's fp32 graph, before quantization" if reference else "the converted model"
     if not found["agree"]:
         precision = spec.get("precision") or ""
@@ -218,6 +238,16 @@ def check_repairs(spec: dict, folder: Path, repairs: list[dict], log_path: Path,
             "The output was not kept; fix config.json by hand or report the model.",
         )
     return found
+
+
+def _unchecked(verification: dict) -> str:
+    skipped = (verification.get("agreement") or {}).get("skipped")
+    return f" (not checked against the source: {skipped})" if skipped else ""
+
+
+def _estimate_note(spec: dict) -> str:
+    estimate = spec.get("memory_estimate_bytes")
+    return f" The plan estimated {human_bytes(estimate)} for this conversion." if estimate else ""
 
 
 def _preload() -> None:
@@ -257,16 +287,24 @@ def convert(spec: dict) -> None:
             argv = olive_argv(run_spec, staging / "model", workdir)
             p.log(f"log: {log_path}")
             olive.set_stage("load model")  # Olive's own start-up (imports) counts as loading
-            returncode = olive.run(argv, workdir)
+            returncode, runner, runner_reason = run_converter(olive, run_spec, argv, staging / "model", workdir)
+            program = "The streaming converter" if runner == STREAM else "Olive"
             reason = failure_reason(olive.tail)
             if any(_NO_SPACE in line for line in olive.tail):
                 raise p.WorkerError(
-                    f"The disk ran out of space while converting (Olive: {_NO_SPACE}).",
+                    f"The disk ran out of space while converting ({program}: {_NO_SPACE}).",
                     f"Free space in {output.parent} or set convert.output to another disk; nothing partial was kept. Log: {log_path}",
+                )
+            killed = memory_kill(returncode, olive.peak_rss, olive.oom_kills_before)
+            if killed is not None:
+                raise p.WorkerError(
+                    killed.message(f"The conversion ({program})") + _estimate_note(spec),
+                    "Close other programs to free memory, or pick a recipe whose estimate fits (slmops convert --dry-run "
+                    f"shows it). Log: {log_path}",
                 )
             if returncode != 0:
                 raise p.WorkerError(
-                    f"Olive failed (exit status {returncode}): {reason or 'see the log'}", f"Olive's full log: {log_path}"
+                    f"{program} failed (exit status {returncode}): {reason or 'see the log'}", f"The full log: {log_path}"
                 )
             folder = find_model(staging)
             if folder is None:
@@ -320,9 +358,12 @@ def convert(spec: dict) -> None:
             "quantized_ops": found["quantized_ops"],
             "verify_seconds": round(verify_seconds, 2),
             "log": str(log_path),
-            "repairs": ([repair] if repair else []) + [r["name"] for r in repairs],
+            "repairs": ([repair] if repair else []) + [r["name"] + _unchecked(verification) for r in repairs],
             "manifest": str(output / provenance.MANIFEST) if spec.get("manifest") else "",
             "runtime_settings": spec.get("runtime_settings") or [],
+            "runner": runner,
+            "runner_reason": runner_reason,
+            "memory_estimate_bytes": spec.get("memory_estimate_bytes"),
         }
     )
 

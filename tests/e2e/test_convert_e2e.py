@@ -67,7 +67,8 @@ def test_guide_file_block_size_reaches_the_model(tiny_model, tmp_path):
 
 def test_no_output_model_is_a_clear_error(tiny_model, tmp_path):
     # int8 through the ModelBuilder pass: Olive logs a KeyError, says "No output model produced" and exits 0
-    profile = profile_for(tiny_model, tmp_path / "out", method="config", precision="fp32")
+    # (in Olive: the streaming converter would build the fp32 model its own options name)
+    profile = profile_for(tiny_model, tmp_path / "out", method="config", precision="fp32", runner="olive")
     plan = plan_conversion(profile)
     report = check_plan(plan)
     plan.command.config["passes"]["builder"]["precision"] = "int8"
@@ -102,6 +103,9 @@ def test_headless_convert_and_refusal(tiny_model, tmp_path):
     assert done.returncode == 0, done.stderr
     card = json.loads(done.stdout)
     assert card["output"] == str(tmp_path / "out") and card["precision"] == "fp32" and card["size_bytes"] > 0
+    # its peak is measured and reported beside the plan's estimate, and which program made it
+    assert card["peak_rss_bytes"] > 0 and card["memory_estimate_bytes"] > 0 and card["runner"] == "olive"
+    assert "memory: about" in done.stderr and "runs in Olive: recipe guide-fp32 has no streaming form" in done.stderr
     for stage in ("load model: start", "build graph: start", "save: start", "verify: done"):
         assert stage in done.stderr
     again = subprocess.run([*slmops, "convert", "--profile", str(path)], capture_output=True, text=True, timeout=120)

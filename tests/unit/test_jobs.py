@@ -132,3 +132,21 @@ async def test_a_successful_job_keeps_its_files(tmp_path, home):
 def test_argv_is_a_list_never_a_shell_string():
     argv = scripted(("stage", "x; rm -rf /")).argv()
     assert isinstance(argv, list) and argv[1:3] == ["-m", "tests.workers.scripted"]
+
+
+async def test_a_worker_the_kernel_kills_is_reported_as_killed_for_memory_with_its_peak():
+    # the worker ends itself by SIGKILL as the kernel's out-of-memory killer would: the runner did not send it
+    job = scripted(("allocate", 200), ("sleep", 1.0), ("sigkill", None), sample_interval_s=0.2)
+    await job.run()
+    assert not job.finished.ok and job.memory_kill is not None
+    assert job.memory_kill.peak_rss_bytes > 200 << 20
+    assert "memory" in job.error.message and "MB" in job.error.message and "signal SIGKILL" not in job.error.message
+    assert "Close other programs" in job.error.hint
+
+
+async def test_a_sigkill_the_runner_sent_is_a_cancel_not_a_memory_kill():
+    job = scripted(("sleep", 300), grace_s=0.2)
+    async for event in job.events():
+        if isinstance(event, Resources):
+            await job.cancel()
+    assert job.finished.cancelled and job.memory_kill is None

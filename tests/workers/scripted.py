@@ -2,6 +2,7 @@
 
 import itertools
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -79,6 +80,8 @@ def body(spec: dict) -> None:
             os.makedirs(arg)
         elif kind == "allocate":
             globals()["ballast"] = bytearray(arg * 1024 * 1024)
+        elif kind == "sigkill":  # as the kernel's out-of-memory killer ends a process
+            os.kill(os.getpid(), signal.SIGKILL)
     p.result({"done": True})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import deque
 
+import psutil
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -13,10 +14,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Sparkline, Static
 
 from engine.base.errors import SlmopsError
+from engine.base.units import human_bytes
 from engine.convert.plan import (
     ConvertPlan,
     check_plan,
     convert_job,
+    footprint,
     output_status,
     plan_conversion,
     plan_verdict,
@@ -118,6 +121,7 @@ class ConvertPanel(Panel):
             f"block size {c.block_size}  symmetric {str(c.symmetric).lower()}  accuracy level {c.accuracy_level or 'unset'}  "
             f"quantize embedding/lm_head {str(c.quantize_lm_head).lower()}",
             f"output {plan.output}",
+            plan.runner_line(),
             *(f"note: {note}" for note in plan.notes),
         ]
         settings.update(Text("\n".join(lines)))
@@ -133,12 +137,28 @@ class ConvertPanel(Panel):
             support = Text(verdict.summary(), style="yellow" if verdict.repairs else "green")
         except SlmopsError as exc:
             support = Text(f"{exc.message}\n{exc.hint}", style="red")
-        text = Text.assemble(support, "\n", f"output: {self.output_state(plan)}")
+        text = Text.assemble(support, "\n", self.memory_line(plan), "\n", f"output: {self.output_state(plan)}")
         self.app.call_from_thread(self._show_support, plan, text)
 
     def _show_support(self, plan: ConvertPlan, text: Text) -> None:
         if plan is self.plan:
             self.query_one("#convert-support", Static).update(text)
+
+    @staticmethod
+    def memory_line(plan: ConvertPlan) -> Text:
+        """The plan's estimated peak memory against what is available now (the check refuses when it does not fit)."""
+        if not plan.parameters:
+            return Text("memory: estimated once the model can be read", style="dim")
+        needed = footprint(plan)
+        if needed is None:
+            return Text("memory: no measured estimate for this recipe", style="dim")
+        free = psutil.virtual_memory().available
+        fits = needed.ram_bytes <= free
+        return Text(
+            f"memory: about {human_bytes(needed.ram_bytes)} at its peak, {human_bytes(free)} available"
+            + ("" if fits else ": it would not fit; c says what would"),
+            style="" if fits else "red",
+        )
 
     @staticmethod
     def output_state(plan: ConvertPlan) -> str:
@@ -202,6 +222,8 @@ class ConvertPanel(Panel):
             self.notify(warning, severity="warning", timeout=10)
         log.add(f"{report.architecture}, {report.parameters / 1e6:.0f}M parameters")
         log.add(f"$ {plan.display()}")
+        log.add(plan.runner_line())
+        stages.estimate(report.ram_needed)
         self.job = convert_job(worker_spec(plan, report, force=force))
         self.run_worker(drive_job(self, self.job), exclusive=True, group="convert")
 

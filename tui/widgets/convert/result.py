@@ -35,7 +35,11 @@ class ConvertResult(Static):
         )
         blocks = ", ".join(map(str, card.get("block_sizes") or [])) or "-"
         table.add_row("recipe", f"{card.get('recipe')} ({card.get('precision')}), block size {blocks}")
-        table.add_row("took", f"{card.get('duration_s', 0):.1f}s, peak memory {human_bytes(card.get('peak_rss_bytes'))}")
+        estimated = card.get("memory_estimate_bytes")
+        against = f" (estimated {human_bytes(estimated)})" if estimated else ""
+        table.add_row("took", f"{card.get('duration_s', 0):.1f}s, peak memory {human_bytes(card.get('peak_rss_bytes'))}{against}")
+        if card.get("runner"):
+            table.add_row("made by", f"{card['runner']}: {card.get('runner_reason', '')}")
         table.add_row("answer", repr(card.get("answer", "")))
         for setting in card.get("runtime_settings") or []:
             table.add_row("runtime", setting)

@@ -36,6 +36,7 @@ class ConvertStages(Static):
         self.elapsed: dict[str, float] = {}
         self.percent: float | None = None
         self.rss = self.peak_rss = 0
+        self.estimated = 0
         self.refresh_view()
 
     def on_mount(self) -> None:
@@ -67,6 +68,11 @@ class ConvertStages(Static):
         self.rss, self.peak_rss = rss, peak
         self.refresh_view()
 
+    def estimate(self, ram_bytes: int) -> None:
+        """The plan's estimate of the peak (0: none measured), shown beside the measured peak."""
+        self.estimated = ram_bytes
+        self.refresh_view()
+
     def progress(self, percent: float) -> None:
         self.percent = percent
         self.refresh_view()
@@ -89,5 +95,6 @@ class ConvertStages(Static):
             table.add_row(
                 name, Text(_WORD.get(status, status), style=_STYLE[status]), clock, Text(extra, overflow="ellipsis", no_wrap=True)
             )
-        memory = Text(f"worker memory {human_bytes(self.rss)} now, {human_bytes(self.peak_rss)} peak")
+        against = f" of {human_bytes(self.estimated)} estimated" if self.estimated else ""
+        memory = Text(f"worker memory {human_bytes(self.rss)} now, {human_bytes(self.peak_rss)} peak{against}")
         self.update(Group(table, memory))

@@ -1,0 +1,94 @@
+"""What a conversion needs, before it starts: peak memory and disk, from the factors the benchmark measured.
+
+``benchmarks/convert_memory.py`` runs each way of converting (a *side*) on
+models of several sizes, samples the whole process tree's memory and the
+bytes on disk, and keeps every run in ``benchmarks/results``. Its
+``--factors`` step fits, per side, bytes = per_param x parameters + base over
+those results (the line raised to lie on or above every measured peak) and
+writes them into :data:`FACTORS_FILE`, which this module reads. No figure is
+typed here: a side nobody measured has no estimate.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.base.units import human_bytes
+from engine.convert.runner import STREAM
+from engine.recipes.catalog import Recipe
+
+FACTORS_FILE = Path(__file__).with_name("footprint_factors.json")
+# The ways of converting whose footprints differ; every recipe and runner falls in one (see side_of).
+SIDES = {
+    "stream": "the streaming converter, int4",
+    "stream-int8": "the streaming converter, int8",
+    "stream-fp32": "the streaming converter, fp32",
+    "olive": "an Olive workflow (ModelBuilder fp32, then a quantization pass)",
+    "guide": "the model builder's own int4 in Olive (the guide's olive auto-opt)",
+}
+
+
+@dataclass(frozen=True)
+class Fit:
+    """bytes = per_param x parameters + base."""
+
+    per_param: float
+    base: float
+
+    def at(self, parameters: int) -> int:
+        return int(self.per_param * parameters + self.base)
+
+
+@dataclass(frozen=True)
+class SideFactors:
+    ram: Fit
+    disk: Fit
+    basis: str  # where the fit comes from (models, results files, dates)
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """One conversion's estimated peak memory (the whole process tree, verification included) and disk."""
+
+    side: str
+    ram_bytes: int
+    disk_bytes: int
+    basis: str
+
+    def describe(self) -> str:
+        return f"about {human_bytes(self.ram_bytes)} of memory and {human_bytes(self.disk_bytes)} of disk at its peak"
+
+
+def side_of(recipe: Recipe, runner: str) -> str:
+    """Which measured side a recipe run by ``runner`` (olive | stream) resembles."""
+    if recipe.kind == "cli" or recipe.builder_precision == "int4":
+        return "guide"  # the builder quantizes in memory after building the whole fp32 graph (its to_int4)
+    if runner == STREAM:
+        return {"int8": "stream-int8", "fp32": "stream-fp32"}.get(recipe.precision, "stream")
+    return "olive"
+
+
+def load_factors(path: Path | None = None) -> dict[str, SideFactors]:
+    """The fitted factors per side (from :data:`FACTORS_FILE`); empty when the file is missing or unreadable (then
+    nothing is estimated)."""
+    try:
+        data: dict[str, Any] = json.loads((path or FACTORS_FILE).read_text(encoding="utf-8"))
+        return {
+            side: SideFactors(Fit(**entry["ram"]), Fit(**entry["disk"]), entry.get("basis", ""))
+            for side, entry in data["sides"].items()
+        }
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def estimate(recipe: Recipe, runner: str, parameters: int, factors: dict[str, SideFactors] | None = None) -> Footprint | None:
+    """The footprint of converting a model of ``parameters`` with ``recipe`` by ``runner``; None when not measured."""
+    factors = load_factors() if factors is None else factors
+    side = side_of(recipe, runner)
+    found = factors.get(side)
+    if found is None or parameters <= 0:
+        return None
+    return Footprint(side, found.ram.at(parameters), found.disk.at(parameters), f"{SIDES[side]}: {found.basis}")
