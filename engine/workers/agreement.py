@@ -6,9 +6,10 @@ model still answers as the source does. Both sides get the same token ids
 (the tokenizer's chat template) and decode greedily; the first
 :data:`COMPARED` tokens of every prompt must be the same.
 
-transformers loads the source in its own dtype (a bf16 checkpoint stays bf16,
-memory-mapped), and is done and freed before the converted model loads, so the
-check needs about the source's size in memory, never the source in fp32 beside
+transformers runs the source in fp32 where that fits in the memory available
+(a bf16 reference drifts from an fp32 graph on long prompts), else in its own
+dtype (a bf16 checkpoint stays bf16, memory-mapped), and is done and freed
+before the converted model loads, so the check never holds the source beside
 the converted model. A source bigger than the memory available is not run: the
 check is skipped, and the result says so.
 """
@@ -25,14 +26,14 @@ COMPARED = 4  # int4 may drift later in an answer; the first tokens show whether
 
 
 def reference_tokens(
-    source: Path, prompts: list[str], max_new_tokens: int, prompt_format: str | None = None
+    source: Path, prompts: list[str], max_new_tokens: int, prompt_format: str | None = None, dtype: str = "float32"
 ) -> list[tuple[list[int], list[int]]]:
-    """(prompt ids, greedy answer ids) from transformers on the source folder."""
+    """(prompt ids, greedy answer ids) from transformers on the source folder, run in ``dtype`` (or "auto")."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(source))
-    model = AutoModelForCausalLM.from_pretrained(str(source), dtype="auto")
+    model = AutoModelForCausalLM.from_pretrained(str(source), dtype=getattr(torch, dtype, dtype))
     model.eval()
     found = []
     for prompt in prompts:
@@ -54,11 +55,14 @@ def reference_tokens(
     return found
 
 
-def skip_reason(source_bytes: int, available_bytes: int) -> str:
-    """Why the source cannot be run here ('' when it can): its weights must be resident to generate."""
+def reference_dtype(parameters: int, source_bytes: int, available_bytes: int) -> tuple[str, str]:
+    """The dtype transformers runs the source in ("float32", or "auto": the checkpoint's own), or ("", why not):
+    its weights must be resident to generate."""
+    if 4 * parameters <= available_bytes:
+        return "float32", ""
     if source_bytes <= available_bytes:
-        return ""
-    return (
+        return "auto", ""
+    return "", (
         f"the source's weights ({human_bytes(source_bytes)}) do not fit in the {human_bytes(available_bytes)} "
         "of memory available, so transformers could not run it"
     )
@@ -77,10 +81,11 @@ def compare(
     from engine.model.inspection import inspect_model
     from engine.workers.verify import greedy_tokens
 
-    skipped = skip_reason(inspect_model(source).weights_bytes, psutil.virtual_memory().available)
+    info = inspect_model(source)
+    dtype, skipped = reference_dtype(info.parameters, info.weights_bytes, psutil.virtual_memory().available)
     if skipped:
         return {"agree": None, "skipped": skipped, "prompts": prompts, "rows": [], "summary": f"not checked: {skipped}"}
-    expected_rows = reference_tokens(source, prompts, compared, prompt_format)
+    expected_rows = reference_tokens(source, prompts, compared, prompt_format, dtype)
     gc.collect()  # the torch model is gone before the converted one loads
     model = og.Model(str(folder))  # loaded once for every prompt
     rows = []
@@ -93,6 +98,7 @@ def compare(
         "prompts": prompts,
         "rows": rows,
         "compared_tokens": compared,
+        "reference_dtype": "fp32" if dtype == "float32" else "the source's own",
         "summary": f"{agreed}/{len(rows)} prompts, first {compared} tokens",
     }
 

@@ -230,3 +230,13 @@ def test_a_streaming_converter_that_cannot_run_falls_back_to_olive_and_says_why(
     spec["olive_memory_bytes"] = 1 << 60  # Olive would not fit either: the conversion ends, saying so
     with pytest.raises(WorkerError, match="Olive would need about"):
         converters.run_converter(OliveRun(io.StringIO(), False), spec, olive, tmp_path / "out", tmp_path)
+
+
+def test_the_repair_check_runs_the_source_in_fp32_where_it_fits_else_in_its_own_dtype_else_not_at_all():
+    from engine.workers.agreement import reference_dtype
+
+    gb = 1 << 30
+    assert reference_dtype(1_000_000_000, 2 * gb, 5 * gb) == ("float32", "")
+    assert reference_dtype(1_000_000_000, 2 * gb, 3 * gb) == ("auto", "")
+    dtype, why = reference_dtype(1_000_000_000, 2 * gb, 1 * gb)
+    assert dtype == "" and "do not fit" in why
