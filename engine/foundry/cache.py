@@ -204,10 +204,10 @@ def find_entry(entries: list[CacheEntry], name: str) -> CacheEntry | None:
     """
     by_id = [e for e in entries if e.deployed_id == name]
     matches = by_id or [e for e in entries if e.name == name] or [e for e in entries if e.path.name == name]
-    return max(matches, key=lambda e: _version_key(e.version), default=None)
+    return max(matches, key=lambda e: version_key(e.version), default=None)
 
 
-def _version_key(version: str) -> tuple[int, ...]:
+def version_key(version: str) -> tuple[int, ...]:
     try:
         return tuple(int(part) for part in version.split("."))
     except ValueError:

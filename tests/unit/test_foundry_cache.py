@@ -225,3 +225,11 @@ def test_chat_takes_a_deployed_models_id(home: Path, capsys):
     assert main(["chat", "--backend", "foundry-local", "m:3"]) == 1
     error = capsys.readouterr().err
     assert "No model 'm:3'" in error and "holds no" not in error
+
+
+def test_chat_offers_deployed_models_by_id_newest_first(home: Path):
+    from engine.backends.models import chat_models
+    from engine.profiles.profile import Profile
+
+    first, second = deploy_versions(locations.foundry_cache_dir(), "m", 2)
+    assert chat_models(Profile(name="p")) == [("deployed: m:2", second.resolve()), ("deployed: m:1", first.resolve())]
