@@ -152,8 +152,10 @@ def print_report(report: dict) -> None:
         if model.get("error"):
             print(f"  error: {model['error']['message']}\n  what to do: {model['error']['hint']}")
             continue
+        # the run's one peak (load, latency, soak, edge cases, quality), as in the comparison; each length's own below
+        print(f"  peak RSS {human_bytes(model.get('peak_rss_bytes'))} over the whole run")
         print_table(
-            ["input tok", "TTFT ms", "prefill tok/s", "decode tok/s", "e2e p50 ms", "e2e tail ms", "peak RSS", "CPU %"],
+            ["input tok", "TTFT ms", "prefill tok/s", "decode tok/s", "e2e p50 ms", "e2e tail ms", "RSS, these runs", "CPU %"],
             [
                 [
                     r["input_tokens"],
@@ -175,7 +177,7 @@ def print_report(report: dict) -> None:
             )
         for edge in model.get("edge_cases", []):
             print(
-                f"  edge case {edge['name']}: {'handled' if edge['handled'] else 'NOT handled'} ({edge['outcome']}: {edge['detail'][:70]})"
+                f"  edge case {edge['name']}: {'handled' if edge['handled'] else 'NOT handled'} ({edge['outcome']}: {edge['detail']})"
             )
         quality = model.get("quality") or {}
         if quality.get("pass_rate") is not None:
@@ -197,8 +199,8 @@ def print_report(report: dict) -> None:
                 r["ttft_ms_short"],
                 r["ttft_ms_long"],
                 r["peak_rss_mb"],
-                r["pass_rate"],
-                r["agreement"],
+                None if r["pass_rate"] is None else f"{r['pass_rate']:.0%}",
+                None if r["agreement"] is None else f"{r['agreement']:.0%}",
                 r["perplexity"],
             ]
             for r in report["comparison"]
