@@ -166,3 +166,25 @@ async def test_the_status_line_says_only_what_runs_and_esc_stops_only_what_it_sa
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)
         await app.cancel_jobs()
+
+
+async def test_u_shows_the_example_it_copies(home: Path, monkeypatch):
+    from engine.endpoint.records import Endpoint
+    from engine.endpoint.service import ServiceMonitor
+    from tui.screens.snippet import SnippetScreen
+    from tui.widgets.cache.serve_view import ServeView
+
+    app = SlmopsApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        copied: list[str] = []
+        monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
+        await pilot.press("3")
+        view = app.query_one(CachePanel).query_one(ServeView)
+        view.monitor, view.state = ServiceMonitor(home / "serve.log"), "serving"  # as when the serve worker is ready
+        view.monitor.endpoint = Endpoint("http://127.0.0.1:5000", "m:3", 2048, 1, "127.0.0.1", 5000)
+        await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(app.screen, SnippetScreen), 10)
+        shown = app.screen.query_one("#snippet-code").text
+        assert copied == [shown] and 'model="m:3"' in shown  # what the tmux user could not paste, there to read
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SnippetScreen), 10)
