@@ -233,3 +233,10 @@ def test_chat_offers_deployed_models_by_id_newest_first(home: Path):
 
     first, second = deploy_versions(locations.foundry_cache_dir(), "m", 2)
     assert chat_models(Profile(name="p")) == [("deployed: m:2", second.resolve()), ("deployed: m:1", first.resolve())]
+
+
+def test_deploy_of_a_folder_that_is_not_there_does_not_name_it_as_if_it_were(home: Path, capsys):
+    from engine.cli import main
+
+    assert main(["deploy", "--model", "m:3", "--dry-run"]) == 1
+    assert "No converted model (genai_config.json) at m:3: there is no such folder." in capsys.readouterr().err
