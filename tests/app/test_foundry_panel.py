@@ -71,13 +71,19 @@ async def test_requests_made_while_the_worker_starts_go_to_that_one_worker(home:
         await app.cancel_jobs()
 
 
-async def test_a_second_deploy_while_the_first_is_written_is_refused_and_the_first_registered(
-    home: Path, converted: Path, runtimes: list[Job], monkeypatch
-):
+@pytest.fixture
+def demo_output(home: Path, converted: Path) -> Path:
+    """A converted model where the demo profile's conversion lands, for the panel's d to deploy."""
     (converted / "config.json").write_text(json.dumps({"model_type": "llama"}))
-    output = locations.models_dir() / "demo-int4"  # where the demo profile's conversion lands
+    output = locations.models_dir() / "demo-int4"
     output.parent.mkdir(parents=True)
     output.symlink_to(converted, target_is_directory=True)
+    return output
+
+
+async def test_a_second_deploy_while_the_first_is_written_is_refused_and_the_first_registered(
+    demo_output: Path, runtimes: list[Job], monkeypatch
+):
     writing, calls, written = threading.Event(), [], []
 
     def held_execute(plan):
@@ -128,12 +134,8 @@ async def test_a_model_deployed_elsewhere_is_listed_when_the_panel_shows_again(h
 
 
 async def test_the_status_line_says_only_what_runs_and_esc_stops_only_what_it_says_it_stops(
-    home: Path, converted: Path, runtimes: list[Job], monkeypatch
+    demo_output: Path, runtimes: list[Job], monkeypatch
 ):
-    (converted / "config.json").write_text(json.dumps({"model_type": "llama"}))
-    output = locations.models_dir() / "demo-int4"  # where the demo profile's conversion lands
-    output.parent.mkdir(parents=True)
-    output.symlink_to(converted, target_is_directory=True)
     writing = threading.Event()
     monkeypatch.setattr("tui.panels.cache.execute", lambda plan: writing.wait(30) and execute(plan))
     app = SlmopsApp()
