@@ -21,19 +21,6 @@ def test_loading_something_that_is_not_a_run_says_so(tmp_path):
         load_run(tmp_path / "missing")
 
 
-def test_checks_keywords_regex_and_json_shape():
-    case = EvalCase(prompt="", keywords=["paris"], regex=r"\d+", json_keys=["city"])
-    assert check(case, 'Paris has 2 million people: {"city": "Paris"}') == []
-    assert check(case, "Lyon") == ["missing keyword 'paris'", "does not match /\\d+/", "holds no JSON object"]
-
-
-def test_statistics_and_verdicts():
-    assert percentile([1, 2, 3, 4], 0.5) == 2.5 and percentile([], 0.5) is None
-    assert slope([0, 1, 2], [10, 12, 14]) == 2
-    assert verdict([100] * 60, 0.0) == "no leak seen" and verdict([100] * 60, 1e6) == "possible leak"
-    assert agreement(["Paris.", "4"], ["Paris.", "four"])[0] == 0.5
-
-
 def test_the_printed_report_has_no_raw_none_whole_messages_and_one_peak_rss(capsys):
     from engine.bench.runner import comparison
     from engine.cli.bench import print_report
@@ -60,3 +47,16 @@ def test_the_printed_report_has_no_raw_none_whole_messages_and_one_peak_rss(caps
     assert refusal in printed
     assert "327.0 MB over the whole run" in printed and "212.0 MB" in printed and "RSS, these runs" in printed
     assert "327.0" in printed.split("Comparison")[1] and "100%" in printed.split("Comparison")[1]
+
+
+def test_checks_keywords_regex_and_json_shape():
+    case = EvalCase(prompt="", keywords=["paris"], regex=r"\d+", json_keys=["city"])
+    assert check(case, 'Paris has 2 million people: {"city": "Paris"}') == []
+    assert check(case, "Lyon") == ["missing keyword 'paris'", "does not match /\\d+/", "holds no JSON object"]
+
+
+def test_statistics_and_verdicts():
+    assert percentile([1, 2, 3, 4], 0.5) == 2.5 and percentile([], 0.5) is None
+    assert slope([0, 1, 2], [10, 12, 14]) == 2
+    assert verdict([100] * 60, 0.0) == "no leak seen" and verdict([100] * 60, 1e6) == "possible leak"
+    assert agreement(["Paris.", "4"], ["Paris.", "four"])[0] == 0.5
