@@ -26,7 +26,7 @@ from tui.panels.convert import ConvertPanel
 from tui.panels.environment import EnvironmentPanel
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
-from tui.screens.profile_picker import ProfilePicker
+from tui.screens.profile_picker import NEW, ProfilePicker
 from tui.widgets.jobs_status import JobsStatus
 
 PANELS: tuple[type[Panel], ...] = (EnvironmentPanel, ConvertPanel, CachePanel, ChatPanel)
@@ -129,9 +129,18 @@ class SlmopsApp(App[int]):
         try:
             self.profile = find_profile(name_or_path)
         except ProfileError as exc:
-            if explicit:
-                self.notify(f"{exc}\nUsing built-in defaults instead.", title="Profile not loaded", severity="error", timeout=15)
-            self.profile = Profile(name="untitled")
+            if not explicit:
+                self.profile = Profile(name="untitled")
+                self.sub_title = f"profile: {self.profile.name}"
+                return
+            # Said where it cannot be missed, with the way out: the app goes on with the profile it had, else the demo.
+            if self.profile.source is None:
+                self.profile = find_profile(DEFAULT_PROFILE)
+            self.sub_title = f"profile: {self.profile.name} ({name_or_path!r} not opened)"
+            self._offer_profiles(
+                f"Profile {name_or_path!r} not opened: {exc}.\nThe {self.profile.name} profile is open meanwhile."
+            )
+            return
         self.sub_title = f"profile: {self.profile.name}"
 
     def panels(self) -> list[Panel]:
@@ -177,12 +186,17 @@ class SlmopsApp(App[int]):
         self.push_screen(TuneScreen(self.profile))
 
     def action_pick_profile(self) -> None:
+        self._offer_profiles()
+
+    def _offer_profiles(self, why: str = "") -> None:
         def picked(entry) -> None:
-            if entry is not None:
+            if entry == NEW:
+                self.action_new_profile()
+            elif entry is not None:
                 self._load_profile(str(entry.path), explicit=True)
                 self.notify(f"Profile {self.profile.name} loaded from {entry.path}")
 
-        self.push_screen(ProfilePicker(), picked)
+        self.push_screen(ProfilePicker(why), picked)
 
     def action_new_profile(self) -> None:
         from tui.screens.new_profile import NewProfileScreen

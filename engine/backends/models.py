@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.base import locations
+from engine.foundry.cache import scan, version_key
 from engine.onnx import genai_config
 from engine.profiles.profile import Profile
 
@@ -28,7 +29,8 @@ def chat_models(profile: Profile) -> list[tuple[str, Path]]:
     models = locations.models_dir()
     for folder in sorted(models.iterdir()) if models.is_dir() else []:
         add(f"converted: {folder.name}", folder)
-    cache = locations.foundry_cache_dir()
-    for config in sorted(cache.glob(f"**/{genai_config.FILENAME}")) if cache.is_dir() else []:
-        add(f"foundry cache: {config.parent.relative_to(cache)}", config.parent)
+    # deployed models by id, each name's newest version first: a bare name means that one
+    deployed = sorted(scan(locations.foundry_cache_dir()), key=lambda e: (e.name, [-n for n in version_key(e.version)]))
+    for entry in deployed:
+        add(f"deployed: {entry.deployed_id}", entry.path)
     return found

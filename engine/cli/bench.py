@@ -21,9 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--model",
         action="append",
-        type=Path,
         default=[],
-        help="a model folder to measure (repeat to compare fp32 / int8 / int4); default: the profile's output",
+        help="a model to measure: a folder, or a deployed model (NAME:VERSION, or NAME for its newest version); "
+        "repeat to compare fp32 / int8 / int4; default: the profile's output",
     )
     parser.add_argument("--backend", choices=BACKENDS, help="what runs the models (default: the profile's chat.backend)")
     parser.add_argument("--quick", action="store_true", help="short inputs, one run each, a 20-request soak")
@@ -54,15 +54,18 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _models(args: argparse.Namespace, profile) -> list[Path]:
-    """The folders given with --model, else the profile's converted output."""
-    return [m.expanduser().resolve() for m in args.model] or [profile.output_path()]
+    """The models given with --model (folders or deployed models), else the profile's converted output."""
+    from engine.foundry.cache import resolve_location, resolve_model
+
+    cache = resolve_location(None, profile.deploy.cache_dir).path
+    return [resolve_model(m, cache) for m in args.model] or [genai_config.require(profile.output_path())]
 
 
 def _measure(args: argparse.Namespace) -> dict:
     from engine.bench.runner import BenchOptions, run_bench
 
     profile = profile_option.chosen(args)
-    models = [genai_config.require(m) for m in _models(args, profile)]
+    models = _models(args, profile)
     options = BenchOptions.from_profile(profile, models, quick=args.quick)
     if args.backend:
         options.backend = args.backend
@@ -77,7 +80,7 @@ def _http(args: argparse.Namespace) -> int:
     from engine.foundry.cache import resolve_location
 
     profile = profile_option.chosen(args)
-    models = [genai_config.require(m) for m in _models(args, profile)]
+    models = _models(args, profile)
     cache = resolve_location(None, profile.deploy.cache_dir).path
     samples = 6 if args.quick else 20
     new_tokens = min(profile.bench.new_tokens, 32) if args.quick else profile.bench.new_tokens
@@ -149,8 +152,10 @@ def print_report(report: dict) -> None:
         if model.get("error"):
             print(f"  error: {model['error']['message']}\n  what to do: {model['error']['hint']}")
             continue
+        # the run's one peak (load, latency, soak, edge cases, quality), as in the comparison; each length's own below
+        print(f"  peak RSS {human_bytes(model.get('peak_rss_bytes'))} over the whole run")
         print_table(
-            ["input tok", "TTFT ms", "prefill tok/s", "decode tok/s", "e2e p50 ms", "e2e tail ms", "peak RSS", "CPU %"],
+            ["input tok", "TTFT ms", "prefill tok/s", "decode tok/s", "e2e p50 ms", "e2e tail ms", "RSS, these runs", "CPU %"],
             [
                 [
                     r["input_tokens"],
@@ -172,7 +177,7 @@ def print_report(report: dict) -> None:
             )
         for edge in model.get("edge_cases", []):
             print(
-                f"  edge case {edge['name']}: {'handled' if edge['handled'] else 'NOT handled'} ({edge['outcome']}: {edge['detail'][:70]})"
+                f"  edge case {edge['name']}: {'handled' if edge['handled'] else 'NOT handled'} ({edge['outcome']}: {edge['detail']})"
             )
         quality = model.get("quality") or {}
         if quality.get("pass_rate") is not None:
@@ -194,8 +199,8 @@ def print_report(report: dict) -> None:
                 r["ttft_ms_short"],
                 r["ttft_ms_long"],
                 r["peak_rss_mb"],
-                r["pass_rate"],
-                r["agreement"],
+                None if r["pass_rate"] is None else f"{r['pass_rate']:.0%}",
+                None if r["agreement"] is None else f"{r['agreement']:.0%}",
                 r["perplexity"],
             ]
             for r in report["comparison"]

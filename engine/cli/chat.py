@@ -20,7 +20,10 @@ from engine.profiles.profile import BACKENDS
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("chat", help="chat with a converted or deployed model on a plain terminal")
     parser.add_argument(
-        "model", nargs="?", help="a model folder (with genai_config.json); default: the profile's converted output"
+        "model",
+        nargs="?",
+        help="a deployed model (NAME:VERSION, or NAME for its newest version) or a model folder (with genai_config.json); "
+        "default: the profile's converted output",
     )
     profile_option.add(parser, "profile for the defaults (default: demo)")
     parser.add_argument("--backend", choices=BACKENDS, help="what runs the model (default: the profile's chat.backend)")
@@ -30,15 +33,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=handle)
 
 
-def resolve_model(arg: str | None, profile) -> Path:
-    """A folder given on the command line, or the profile's converted output."""
-    return genai_config.require(Path(arg).expanduser().resolve() if arg else profile.output_path())
+def chosen_model(arg: str | None, profile) -> Path:
+    """The model named on the command line (deployed, or a folder), or the profile's converted output."""
+    from engine.foundry.cache import resolve_location, resolve_model
+
+    if arg:
+        return resolve_model(arg, resolve_location(None, profile.deploy.cache_dir).path)
+    return genai_config.require(profile.output_path())
 
 
 def handle(args: argparse.Namespace) -> int:
 
     profile = profile_option.chosen(args)
-    return asyncio.run(_chat(resolve_model(args.model, profile), profile, args))
+    return asyncio.run(_chat(chosen_model(args.model, profile), profile, args))
 
 
 def conversation_from(profile, args: argparse.Namespace):

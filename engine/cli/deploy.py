@@ -70,8 +70,9 @@ def handle(args: argparse.Namespace) -> int:
     source = args.model.expanduser().resolve() if args.model else profile.output_path()
     if find_model_folder(source) is None:
         if args.model:
+            where = f"in {source}" if source.exists() else f"at {args.model}: there is no such folder"
             return fail(
-                "deploy", f"No converted model (genai_config.json) in {source}.", "Point --model at a converted model folder."
+                "deploy", f"No converted model (genai_config.json) {where}.", "Point --model at a converted model folder."
             )
         if args.dry_run:
             from engine.convert.plan import plan_conversion, plan_verdict

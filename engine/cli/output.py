@@ -30,7 +30,8 @@ def fail(command: str, message: str, hint: str = "", *, status: int = 1, as_json
 
 
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    rows = [[str(cell) for cell in row] for row in rows]
+    """Columns padded to their widest cell; a figure that is missing (None) shows as "-"."""
+    rows = [["-" if cell is None else str(cell) for cell in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
     print("  ".join("-" * w for w in widths))

@@ -48,8 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from engine.endpoint.service import is_loopback, resolve_model
-    from engine.foundry.cache import resolve_location
+    from engine.endpoint.service import is_loopback
+    from engine.foundry.cache import resolve_location, resolve_model
 
     if not is_loopback(args.host) and not args.no_auth_ok:
         return fail(
@@ -64,7 +64,7 @@ def handle(args: argparse.Namespace) -> int:
         return fail("serve", f"--port {args.port} is not a port.", "Use 0 (a free port) to 65535.", status=2, as_json=args.json)
     profile = profile_option.chosen(args)
     location = resolve_location(args.cache, profile.deploy.cache_dir)
-    folder = resolve_model(args.name, location.path, profile.deploy_name())
+    folder = resolve_model(args.name or profile.deploy_name(), location.path)
     if not is_loopback(args.host):
         print(
             f"warning: listening on {args.host}: the endpoint has NO authentication; anyone who can reach this port "

@@ -17,7 +17,6 @@ from typing import IO
 
 from engine.base import locations
 from engine.base.errors import SlmopsError
-from engine.foundry.cache import find_entry, scan
 from engine.process.events import Error, Event, Finished, Log, Result, Stage
 from engine.process.jobs import Job
 
@@ -34,23 +33,6 @@ class ServeError(SlmopsError):
 
 def is_loopback(host: str) -> bool:
     return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
-
-
-def resolve_model(name: str | None, cache_dir: Path, default_name: str) -> Path:
-    """The folder to serve: a cache entry by name, id or folder name, or a model folder given as a path."""
-    wanted = name or default_name
-    entry = find_entry(scan(cache_dir), wanted)
-    if entry is not None:
-        if not entry.valid:
-            raise ServeError(f"{entry.model_id or entry.name} cannot be served: {entry.status}.", "Deploy it again.")
-        return entry.path
-    path = Path(wanted).expanduser()
-    if name and (path / "genai_config.json").is_file():
-        return path.resolve()
-    raise ServeError(
-        f"No deployed model {wanted!r} in {cache_dir}.",
-        "slmops cache ls lists the deployed models; deploy one with slmops deploy, or give a model folder.",
-    )
 
 
 def serve_job(model: Path, cache_dir: Path, *, host: str = LOOPBACK, port: int = 0) -> Job:

@@ -15,18 +15,22 @@ def curl(endpoint: Endpoint) -> str:
 
 
 def python(endpoint: Endpoint) -> str:
+    """Lines kept short, so that the example survives being shown (and selected) in an 80-column terminal."""
     return "\n".join(
         [
             "from openai import OpenAI",
             "",
-            f'client = OpenAI(base_url="{endpoint.base_url}", api_key="unused")  # the endpoint has no authentication',
+            "client = OpenAI(",
+            f'    base_url="{endpoint.base_url}",',
+            '    api_key="unused",  # the endpoint has no authentication',
+            ")",
+            f'question = {{"role": "user", "content": "{QUESTION}"}}',
             "stream = client.chat.completions.create(",
-            f'    model="{endpoint.model_id}",',
-            f'    messages=[{{"role": "user", "content": "{QUESTION}"}}],',
-            "    stream=True,",
+            f'    model="{endpoint.model_id}", messages=[question], stream=True',
             ")",
             "for chunk in stream:",
             "    if chunk.choices:",
-            '        print(chunk.choices[0].delta.content or "", end="", flush=True)',
+            "        text = chunk.choices[0].delta.content",
+            '        print(text or "", end="", flush=True)',
         ]
     )

@@ -12,11 +12,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from engine.base import jsonfile, locations
+from engine.base.errors import SlmopsError
 from engine.foundry import inference_model
 from engine.foundry.foundry_cli import find_cli
 from engine.foundry.inference_model import InferenceModelError
 from engine.model.templates import tokenizer_family
 from engine.onnx import genai_config
+from engine.profiles.names import deployed_model_id
 
 CUSTOM = "custom"
 REGISTRY_FILE = "foundry.local.modelinfo.json"
@@ -76,6 +78,11 @@ class CacheEntry:
     @property
     def valid(self) -> bool:
         return not self.problems
+
+    @property
+    def deployed_id(self) -> str:
+        """Its registration's id, else the id it is registered under (``name:<major of Version>``)."""
+        return deployed_model_id(self.name, self.version, self.model_id)
 
     @property
     def status(self) -> str:
@@ -190,16 +197,43 @@ def scan(cache_dir: Path, loaded: set[str] | frozenset[str] = frozenset()) -> li
 
 
 def find_entry(entries: list[CacheEntry], name: str) -> CacheEntry | None:
-    """An entry by model id (``name:2``), folder name or name (the newest version)."""
-    for entry in entries:
-        if name in (entry.model_id, entry.path.name):
-            return entry
-    matches = [e for e in entries if e.name == name]
-    return max(matches, key=lambda e: _version_key(e.version), default=None)
+    """An entry by model id (``name:2``), by name (its newest version), else by folder name.
+
+    The name comes before the folder name: the first version's folder is named after the model
+    (``custom/<name>``), and a bare name means the newest version, not that folder.
+    """
+    by_id = [e for e in entries if e.deployed_id == name]
+    matches = by_id or [e for e in entries if e.name == name] or [e for e in entries if e.path.name == name]
+    return max(matches, key=lambda e: version_key(e.version), default=None)
 
 
-def _version_key(version: str) -> tuple[int, ...]:
+def version_key(version: str) -> tuple[int, ...]:
     try:
         return tuple(int(part) for part in version.split("."))
     except ValueError:
         return (0,)
+
+
+class ModelNotFound(SlmopsError):
+    pass
+
+
+def resolve_model(wanted: str, cache_dir: Path) -> Path:
+    """The converted model ``wanted`` names: a model deployed in the cache, or a folder holding genai_config.json.
+
+    A deployed model goes by its id (``name:3``), its name (the newest version) or its folder name;
+    anything with a path separator is a path. An error names a folder only when it exists.
+    """
+    entry = None if "/" in wanted or "\\" in wanted else find_entry(scan(cache_dir), wanted)
+    if entry is not None:
+        if not entry.valid:
+            raise ModelNotFound(f"{entry.deployed_id} cannot be run: {entry.status}.", "Deploy it again.")
+        return entry.path
+    path = Path(wanted).expanduser()
+    if path.exists():
+        return genai_config.require(path.resolve())
+    raise ModelNotFound(
+        f"No model {wanted!r}: no such folder, and no model of that name or id deployed in {cache_dir}.",
+        "Give a converted model's folder (it holds genai_config.json) or a deployed model's id such as NAME:2; "
+        "slmops cache ls lists the deployed ones.",
+    )

@@ -43,7 +43,7 @@ from engine.base.errors import SlmopsError
 from engine.base.locks import file_lock
 from engine.base.units import human_bytes
 from engine.foundry import inference_model
-from engine.foundry.cache import CUSTOM, SIDECAR, scan
+from engine.foundry.cache import CUSTOM, SIDECAR, CacheEntry, find_entry, scan
 from engine.foundry.inference_model import InferenceModel
 from engine.model.sampling import ModelConfig
 from engine.model.templates import (
@@ -266,6 +266,47 @@ def execute(plan: DeployPlan) -> DeployPlan:
     return plan
 
 
+def deployed_genai(plan: DeployPlan, genai: dict) -> dict:
+    """``genai_config.json`` as deployed: ModelConfig in its search section, the context bound, the runtime settings."""
+    deployed = genai_config.bound_context(apply_search(genai, plan.model.ModelConfig), plan.context_window)
+    genai_config.session_options(deployed).update(runtime_settings.session_options(plan.settings))
+    return deployed
+
+
+def deployed_already(plan: DeployPlan) -> CacheEntry | None:
+    """The newest version of the plan's name, when it holds what the plan would write; else None.
+
+    Its copied files have the source's sizes and times (deploy copies them with their times), and the
+    files deploy writes say the same as the plan would: a second deployment of it would be a copy.
+    """
+    entry = find_entry([e for e in scan(plan.cache_dir) if e.name == plan.slot.name], plan.slot.name)
+    if entry is None or not entry.valid:
+        return None
+    folder, written = entry.path, {genai_config.FILENAME, inference_model.FILENAME, SIDECAR}
+    if plan.chat_template:
+        written |= {"chat_template.jinja", "tokenizer_config.json"}
+        if _text(folder / "chat_template.jinja") != plan.chat_template:
+            return None
+    for item in plan.source.iterdir():
+        if item.is_file() and item.name not in _SKIP and item.name not in written:
+            copy, original = folder / item.name, item.stat()
+            if not copy.is_file() or (copy.stat().st_size, copy.stat().st_mtime_ns) != (original.st_size, original.st_mtime_ns):
+                return None
+    try:
+        same_model = inference_model.read(folder) == dataclasses.replace(plan.model, Version=entry.version)
+        same_genai = genai_config.read(folder) == deployed_genai(plan, genai_config.read(plan.source))
+    except SlmopsError:
+        return None
+    return entry if same_model and same_genai else None
+
+
+def _text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
 def _write(plan: DeployPlan, slot: names.Slot, custom: Path) -> None:
     """Stage every file of the model inside the cache, then rename the folder into its slot."""
     staging = Path(tempfile.mkdtemp(prefix=f".{slot.folder.name}.deploying-", dir=custom))
@@ -273,9 +314,7 @@ def _write(plan: DeployPlan, slot: names.Slot, custom: Path) -> None:
         for item in sorted(plan.source.iterdir()):
             if item.is_file() and item.name not in _SKIP and item.name != inference_model.FILENAME:
                 shutil.copy2(item, staging / item.name)
-        genai = genai_config.bound_context(apply_search(genai_config.read(staging), plan.model.ModelConfig), plan.context_window)
-        genai_config.session_options(genai).update(runtime_settings.session_options(plan.settings))
-        genai_config.write(staging, genai)
+        genai_config.write(staging, deployed_genai(plan, genai_config.read(staging)))
         inference_model.write(staging, plan.model)
         if plan.chat_template:
             write_chat_template(staging, plan.chat_template)

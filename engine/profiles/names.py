@@ -38,6 +38,14 @@ def folder_name(name: str, version: int) -> str:
     return name if version == 1 else f"{name}-v{version}"
 
 
+def _version_of(folder: str, name: str) -> int:
+    """The version a folder of ``name`` holds by :func:`folder_name`'s rule; 0 for a folder named otherwise."""
+    if folder == name:
+        return 1
+    suffix = folder.removeprefix(f"{name}-v")
+    return int(suffix) if suffix != folder and suffix.isdigit() else 0
+
+
 def model_id(name: str, version: int) -> str:
     return f"{name}:{version}"
 
@@ -68,17 +76,19 @@ class Slot:
 
 
 def next_slot(custom_dir: Path, name: str, taken: dict[str, str]) -> Slot:
-    """The next free version of ``name`` under ``custom_dir``.
+    """The version of ``name`` after its newest under ``custom_dir``.
 
     ``taken`` maps folder names already in the cache to the model name in
     them: a folder of another model with the name we want is a clash, not a
-    version of ours.
+    version of ours. A version removed below the newest is not reused: a bare
+    name means the newest version, so the next deployment must be it.
     """
     check_name(name)
     owner = taken.get(name)
     if owner is not None and owner != name:
         raise InvalidName(f"{name!r} is already the folder of the model {owner!r}; choose another name.")
-    version = 1
+    ours = [folder for folder, owner in taken.items() if owner == name]
+    version = 1 + max((_version_of(folder, name) for folder in ours), default=0)
     while folder_name(name, version) in taken or (custom_dir / folder_name(name, version)).exists():
         version += 1
     return Slot(name, version, custom_dir / folder_name(name, version))

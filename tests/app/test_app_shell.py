@@ -130,3 +130,19 @@ async def test_demo_model_offer_builds_on_request_and_cancels_cleanly(tmp_path, 
 
 
 # Run in a fresh interpreter: what matters is what the app itself imports.
+
+
+async def test_a_profile_that_is_not_there_is_said_plainly_and_one_is_offered(home):
+    from tui.screens.new_profile import NewProfileScreen
+
+    app = SlmopsApp(profile_arg="nosuch")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ProfilePicker), 10)
+        said = str(app.screen.query_one("#picker .title").render())
+        assert "no profile named 'nosuch'" in said and "n: a new profile" in said, said
+        assert app.profile.name == "demo" and "nosuch" in app.sub_title  # never a silent "untitled"
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, NewProfileScreen), 10)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, NewProfileScreen), 10)
+        assert app.profile.name == "demo"

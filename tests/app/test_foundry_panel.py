@@ -7,14 +7,17 @@ import threading
 from pathlib import Path
 
 import pytest
+from textual.screen import Screen
 
 from engine.base import locations
-from engine.foundry.cache import scan
-from engine.foundry.deploy import execute
+from engine.foundry.cache import REGISTRY_FILE, scan
+from engine.foundry.deploy import execute, plan_deploy
 from engine.process.jobs import Job
+from engine.profiles.profile import Profile
 from tests.helpers import wait_for
 from tui.app import SlmopsApp
 from tui.panels.cache import CachePanel
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.deploy_review import DeployReview
 from tui.widgets.cache.table import CacheTable
 
@@ -68,13 +71,19 @@ async def test_requests_made_while_the_worker_starts_go_to_that_one_worker(home:
         await app.cancel_jobs()
 
 
-async def test_a_second_deploy_while_the_first_is_written_is_refused_and_the_first_registered(
-    home: Path, converted: Path, runtimes: list[Job], monkeypatch
-):
+@pytest.fixture
+def demo_output(home: Path, converted: Path) -> Path:
+    """A converted model where the demo profile's conversion lands, for the panel's d to deploy."""
     (converted / "config.json").write_text(json.dumps({"model_type": "llama"}))
-    output = locations.models_dir() / "demo-int4"  # where the demo profile's conversion lands
+    output = locations.models_dir() / "demo-int4"
     output.parent.mkdir(parents=True)
     output.symlink_to(converted, target_is_directory=True)
+    return output
+
+
+async def test_a_second_deploy_while_the_first_is_written_is_refused_and_the_first_registered(
+    demo_output: Path, runtimes: list[Job], monkeypatch
+):
     writing, calls, written = threading.Event(), [], []
 
     def held_execute(plan):
@@ -105,3 +114,79 @@ async def test_a_second_deploy_while_the_first_is_written_is_refused_and_the_fir
         assert registered == {e.path.name for e in scan(locations.foundry_cache_dir())}  # nothing written and left unregistered
         assert len(calls) == 1 and any("is under way" in note for note in notes), notes
         await app.cancel_jobs()
+
+
+async def test_a_model_deployed_elsewhere_is_listed_when_the_panel_shows_again(home: Path, converted: Path):
+    (converted / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        table = app.query_one(CachePanel).query_one(CacheTable)
+        assert not table.entries
+        await app.push_screen(Screen())  # as the pipeline's screen covers the panel while its deploy stage runs
+        execute(plan_deploy(Profile(name="p"), converted, locations.foundry_cache_dir()))
+        app.pop_screen()
+        await wait_for(pilot, lambda: table.entries, 10)
+        await pilot.press("1")  # and after a deploy from the command line while another panel shows
+        execute(plan_deploy(Profile(name="p"), converted, locations.foundry_cache_dir()))
+        await pilot.press("3")
+        await wait_for(pilot, lambda: len(table.entries) == 2, 10)
+
+
+async def test_the_status_line_says_only_what_runs_and_esc_stops_only_what_it_says_it_stops(
+    demo_output: Path, runtimes: list[Job], monkeypatch
+):
+    writing = threading.Event()
+    monkeypatch.setattr("tui.panels.cache.execute", lambda plan: writing.wait(30) and execute(plan))
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        notes: list[str] = []
+        monkeypatch.setattr(app, "notify", lambda message, **_: notes.append(message))
+        panel = app.query_one(CachePanel)
+
+        def status() -> str:
+            return str(panel.query_one("#cache-status").render())
+
+        await pilot.press("3", "d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DeployReview))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: panel.deploying)
+        assert "deploying smollm2-135m-demo-int4:1 (finishes by itself)" in status() and "Esc" not in status()
+        await pilot.press("escape")  # nothing Esc can stop: no question, and it says why
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen) and any("cannot be stopped" in n for n in notes), notes
+        writing.set()
+        await wait_for(pilot, lambda: not panel.deploying and not replies_awaited(panel), 30)
+        assert status() == ""  # registered: nothing runs
+        (entry,) = scan(locations.foundry_cache_dir())
+        registration = {"model_path": str(entry.path), "model_info": {"id": "smollm2-135m-demo-int4:1"}}
+        (locations.foundry_cache_dir() / REGISTRY_FILE).write_text(json.dumps({"models": [registration]}))
+        await pilot.press("r", "l")  # as the scripted worker does not write the registration, the test does
+        await wait_for(pilot, lambda: panel.loaded and not replies_awaited(panel), 30)
+        assert status() == "loaded: smollm2-135m-demo-int4:1"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        await app.cancel_jobs()
+
+
+async def test_u_shows_the_example_it_copies(home: Path, monkeypatch):
+    from engine.endpoint.records import Endpoint
+    from engine.endpoint.service import ServiceMonitor
+    from tui.screens.snippet import SnippetScreen
+    from tui.widgets.cache.serve_view import ServeView
+
+    app = SlmopsApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        copied: list[str] = []
+        monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
+        await pilot.press("3")
+        view = app.query_one(CachePanel).query_one(ServeView)
+        view.monitor, view.state = ServiceMonitor(home / "serve.log"), "serving"  # as when the serve worker is ready
+        view.monitor.endpoint = Endpoint("http://127.0.0.1:5000", "m:3", 2048, 1, "127.0.0.1", 5000)
+        await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(app.screen, SnippetScreen), 10)
+        shown = app.screen.query_one("#snippet-code").text
+        assert copied == [shown] and 'model="m:3"' in shown  # what the tmux user could not paste, there to read
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SnippetScreen), 10)

@@ -55,3 +55,29 @@ async def test_foundry_local_streams_paris_stops_and_keeps_a_conversation(deploy
 async def test_foundry_local_refuses_a_prompt_past_search_max_length(limited, tmp_path):
     async with make_backend("foundry-local", limited, cache_dir=str(tmp_path / "foundry-cache")) as backend:
         await over_and_under_the_limit(backend)
+
+
+def test_headless_chat_takes_a_deployed_models_id_and_its_bare_name_is_the_newest(demo_onnx_int4, home):
+    """`slmops chat --backend foundry-local NAME:2` chats with that version; NAME alone, with the newest."""
+    import subprocess
+    import sys
+
+    from engine.base import locations
+
+    cache = locations.foundry_cache_dir()  # the demo profile's: the foundry CLI's is not on Linux
+    for version in (1, 2):
+        folder = cache / "custom" / ("chat-ids" if version == 1 else f"chat-ids-v{version}")
+        folder.mkdir(parents=True)
+        for item in demo_onnx_int4.iterdir():  # hard links: two versions without copying the weights twice
+            if item.is_file():
+                (folder / item.name).hardlink_to(item)
+        (folder / "inference_model.json").write_text(json.dumps({"Name": "chat-ids", "Version": f"{version}.0"}))
+    for wanted in ("chat-ids:2", "chat-ids"):
+        done = subprocess.run(
+            [sys.executable, "-m", "tui.main", "chat", "--backend", "foundry-local", "--max-new-tokens", "4", wanted],
+            input="Hi\n",
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0 and f"Loading {cache / 'custom' / 'chat-ids-v2'} (foundry-local)" in done.stderr, done.stderr

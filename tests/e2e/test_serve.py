@@ -208,6 +208,7 @@ async def test_the_cache_panel_serves_the_selected_model_and_quitting_stops_it(h
     from engine.base import locations
     from tui.app import SlmopsApp
     from tui.panels.cache import CachePanel
+    from tui.screens.snippet import SnippetScreen
     from tui.widgets.cache.serve_view import ServeView
 
     cache = locations.foundry_cache_dir()
@@ -243,7 +244,10 @@ async def test_the_cache_panel_serves_the_selected_model_and_quitting_stops_it(h
         assert await asyncio.to_thread(post) == 200
         await until(lambda: view.monitor.totals.requests == 1)
         assert endpoint.base_url in str(view.render()) and "requests 1" in str(view.render())
-        await pilot.press("u")
+        await pilot.press("u")  # the example is shown as well as copied
+        await until(lambda: isinstance(app.screen, SnippetScreen))
+        assert endpoint.base_url in app.screen.code
+        await pilot.press("escape")
         worker = psutil.Process(endpoint.pid)
         await pilot.press("v")  # stop
         await until(lambda: view.job is None)

@@ -21,6 +21,34 @@ def test_loading_something_that_is_not_a_run_says_so(tmp_path):
         load_run(tmp_path / "missing")
 
 
+def test_the_printed_report_has_no_raw_none_whole_messages_and_one_peak_rss(capsys):
+    from engine.bench.runner import comparison
+    from engine.cli.bench import print_report
+
+    refusal = (
+        "The prompt has 8287 tokens; this model takes at most 8192 (prompt and answer together, search.max_length in "
+        "genai_config.json). (Shorten the message or start a new conversation.)"
+    )
+    latency = {"input_tokens": 40, "ttft_ms": 114.1, "prefill_tps": 350.5, "decode_tps": 133.5, "e2e_p50_ms": 316.9}
+    model = {
+        "name": "demo-int4",
+        "precision": "int4",
+        "size_bytes": 193 * 2**20,
+        "backend": "onnxruntime-genai",
+        "latency": [{**latency, "e2e_tail_ms": 316.9, "e2e_tail": "max of 1", "peak_rss_bytes": 212 * 2**20}],
+        "edge_cases": [{"name": "too long", "handled": True, "outcome": "refused", "detail": refusal, "expect": "refusal"}],
+        "quality": {"pass_rate": 1.0, "similarity": None, "perplexity": 11.8},
+        "peak_rss_bytes": 327 * 2**20,  # the whole run's: the quality pass after the latency runs took more
+    }
+    model["latency"][0]["mean_cpu_percent"] = None  # no sample fell within a run this short
+    print_report({"models": [model], "comparison": comparison([model])})
+    printed = capsys.readouterr().out
+    assert "None" not in printed
+    assert refusal in printed
+    assert "327.0 MB over the whole run" in printed and "212.0 MB" in printed and "RSS, these runs" in printed
+    assert "327.0" in printed.split("Comparison")[1] and "100%" in printed.split("Comparison")[1]
+
+
 def test_checks_keywords_regex_and_json_shape():
     case = EvalCase(prompt="", keywords=["paris"], regex=r"\d+", json_keys=["city"])
     assert check(case, 'Paris has 2 million people: {"city": "Paris"}') == []

@@ -11,12 +11,14 @@ import pytest
 
 from engine.base import locations
 from engine.foundry import inference_model
-from engine.foundry.cache import REGISTRY_FILE, find_entry, resolve_location, scan
+from engine.foundry.cache import REGISTRY_FILE, ModelNotFound, find_entry, resolve_location, resolve_model, scan
 from engine.foundry.deploy import apply_search
 from engine.foundry.foundry_cli import FoundryCli, parse_cache_location, parse_version
 from engine.foundry.inference_model import InferenceModel, InferenceModelError
 from engine.model.sampling import ModelConfig
 from engine.model.templates import TEMPLATES
+from engine.onnx.genai_config import GenaiConfigError
+from engine.profiles.names import folder_name
 
 GENAI = {
     "model": {"context_length": 8192, "decoder": {"filename": "model.onnx", "session_options": {"provider_options": []}}},
@@ -172,3 +174,69 @@ def test_cache_register_takes_a_version_that_is_not_a_number(tmp_path: Path, hom
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["model_id"] == "m:1"
+
+
+def deploy_versions(cache: Path, name: str, count: int) -> list[Path]:
+    """``count`` versions of ``name`` in the cache as deploy lays them out: ``custom/NAME``, then ``custom/NAME-vN``."""
+    folders = []
+    for version in range(1, count + 1):
+        folder = make_model(cache / "custom" / folder_name(name, version), name)
+        info = inference_model.read(folder)
+        inference_model.write(folder, InferenceModel(Name=name, Version=f"{version}.0", PromptTemplate=info.PromptTemplate))
+        folders.append(folder)
+    return folders
+
+
+def test_a_bare_name_is_the_newest_version_though_the_first_versions_folder_has_that_name(tmp_path: Path):
+    first, second, third = deploy_versions(tmp_path, "m", 3)
+    entries = scan(tmp_path)
+    assert find_entry(entries, "m").path == third  # not custom/m, the folder of m:1
+    assert find_entry(entries, "m:1").path == first
+    assert find_entry(entries, "m:2").path == second  # unregistered: its id from its Version
+    assert find_entry(entries, "m-v2").path == second
+    assert find_entry(entries, "m:4") is None
+
+
+def test_a_model_is_named_by_its_deployed_id_or_name_or_folder(tmp_path: Path, monkeypatch):
+    cache = tmp_path / "cache"
+    _, _, third = deploy_versions(cache, "m", 3)
+    converted = make_model(tmp_path / "converted", "converted")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_model("m:3", cache) == third
+    assert resolve_model("m", cache) == third
+    assert resolve_model(str(converted), cache) == converted.resolve()
+    assert resolve_model("converted", cache) == converted.resolve()  # not deployed: a folder here
+    with pytest.raises(ModelNotFound) as missing:
+        resolve_model("m:7", cache)
+    assert "No model 'm:7'" in missing.value.message and str(tmp_path / "m:7") not in missing.value.message
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(GenaiConfigError, match="holds no genai_config.json"):  # a folder that is there, without a model
+        resolve_model("plain", cache)
+    (third / "genai_config.json").unlink()
+    with pytest.raises(ModelNotFound, match="m:3 cannot be run: genai_config.json is missing"):
+        resolve_model("m", cache)
+
+
+def test_chat_takes_a_deployed_models_id(home: Path, capsys):
+    from engine.cli import main
+
+    cache = locations.foundry_cache_dir()
+    deploy_versions(cache, "m", 2)
+    assert main(["chat", "--backend", "foundry-local", "m:3"]) == 1
+    error = capsys.readouterr().err
+    assert "No model 'm:3'" in error and "holds no" not in error
+
+
+def test_chat_offers_deployed_models_by_id_newest_first(home: Path):
+    from engine.backends.models import chat_models
+    from engine.profiles.profile import Profile
+
+    first, second = deploy_versions(locations.foundry_cache_dir(), "m", 2)
+    assert chat_models(Profile(name="p")) == [("deployed: m:2", second.resolve()), ("deployed: m:1", first.resolve())]
+
+
+def test_deploy_of_a_folder_that_is_not_there_does_not_name_it_as_if_it_were(home: Path, capsys):
+    from engine.cli import main
+
+    assert main(["deploy", "--model", "m:3", "--dry-run"]) == 1
+    assert "No converted model (genai_config.json) at m:3: there is no such folder." in capsys.readouterr().err

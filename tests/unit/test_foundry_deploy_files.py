@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.foundry import inference_model
-from engine.foundry.deploy import DeployError, execute, fix_template, plan_deploy
+from engine.foundry.deploy import DeployError, deployed_already, execute, fix_template, plan_deploy
 from engine.model.templates import TEMPLATES
 from engine.profiles.profile import Profile
 
@@ -84,3 +84,32 @@ def test_the_deployed_context_is_model_configs_max_length_when_shorter(converted
     plan = execute(plan_deploy(p, converted, tmp_path / "cache"))
     assert json.loads((plan.slot.folder / "genai_config.json").read_text())["model"]["context_length"] == 32768
     assert "the model's own" in plan.context_note()
+
+
+def test_a_deployment_of_the_same_output_and_settings_is_found_and_any_change_is_not(converted: Path, tmp_path: Path):
+    cache = tmp_path / "cache"
+    assert deployed_already(plan_deploy(profile(), converted, cache)) is None
+    first = execute(plan_deploy(profile(), converted, cache))
+    assert deployed_already(plan_deploy(profile(), converted, cache)).path == first.slot.folder
+    changed = profile()
+    changed.deploy.model_config.temperature = 0.2
+    assert deployed_already(plan_deploy(changed, converted, cache)) is None
+    (converted / "model.onnx").write_bytes(b"reconverted" * 40)
+    assert deployed_already(plan_deploy(profile(), converted, cache)) is None
+
+
+async def test_the_pipeline_reuses_a_deployment_of_its_output_instead_of_adding_a_version(
+    converted: Path, tmp_path: Path, home: Path
+):
+    from engine.foundry.cache import REGISTRY_FILE, scan
+    from engine.pipeline.run import Pipeline, PipelineOptions
+
+    cache = tmp_path / "cache"
+    p = profile()
+    p.convert.output = str(converted)
+    earlier = execute(plan_deploy(p, converted, cache))  # as the Cache panel's d, or slmops deploy, leaves it
+    registration = {"model_path": str(earlier.slot.folder), "model_info": {"id": "m:1"}}
+    (cache / REGISTRY_FILE).write_text(json.dumps({"models": [registration]}))
+    outputs = await Pipeline(p, PipelineOptions(cache_dir=cache))._stage_deploy()
+    assert (outputs["model_id"], outputs["folder"], outputs["reused"]) == ("m:1", str(earlier.slot.folder), True)
+    assert [e.deployed_id for e in scan(cache)] == ["m:1"]

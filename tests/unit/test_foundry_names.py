@@ -50,3 +50,8 @@ def test_a_folder_of_another_model_is_a_clash(tmp_path: Path):
 )
 def test_the_deployed_model_id_of_a_cache_folder(version: str, registered: str, expected: str):
     assert deployed_model_id("m", version, registered) == expected
+
+
+def test_the_next_version_comes_after_the_newest_though_an_older_one_was_removed(tmp_path: Path):
+    # m:2 removed: a new deployment must still be the newest, which a bare name means
+    assert next_slot(tmp_path, "m", {"m": "m", "m-v3": "m", "other-v9": "other"}).model_id == "m:4"

@@ -108,6 +108,15 @@ class CachePanel(Panel):
 
     def on_mount(self) -> None:
         self.action_refresh()
+        # back from a screen (the pipeline's deploys), or shown again: models deployed meanwhile are listed
+        self.app.screen_change_signal.subscribe(self, self._screen_changed)
+
+    def on_show(self) -> None:
+        self._list()
+
+    def _screen_changed(self, screen) -> None:
+        if screen is self.screen and self.app.current_panel() is self:
+            self._list()
 
     def profile_changed(self, profile: Profile) -> None:
         self.action_refresh()
@@ -116,8 +125,11 @@ class CachePanel(Panel):
 
     def action_refresh(self) -> None:
         self.location = resolve_location(None, self.profile.deploy.cache_dir)
-        self.query_one(CacheTable).show(scan(self.location.path, self.loaded))
+        self._list()
         self._show_location()
+
+    def _list(self) -> None:
+        self.query_one(CacheTable).show(scan(self.location.path, self.loaded))
         self._show_detail()
 
     def _show_location(self) -> None:
@@ -132,10 +144,12 @@ class CachePanel(Panel):
         return [f"{r['op']} {r.get('model_id', '')}".strip() for r in self.client.waiting()]
 
     def _show_status(self) -> None:
-        working = self._requests_waiting() + ([self.deploying] if self.deploying else [])
+        """What runs now, and only that: Esc stops the Foundry Local requests; a deploy is never stopped halfway."""
+        working = self._requests_waiting()
         busy = f"working: {', '.join(working)}  (Esc cancels)" if working else ""
+        writing = f"{self.deploying} (finishes by itself)" if self.deploying else ""
         held = f"loaded: {', '.join(sorted(self.loaded))}" if self.loaded else ""
-        self.query_one("#cache-status", Static).update("   ".join(p for p in (busy, held) if p))
+        self.query_one("#cache-status", Static).update("   ".join(p for p in (busy, writing, held) if p))
 
     def _show_detail(self) -> None:
         self.query_one(CacheDetail).show(self.query_one(CacheTable).selected())
@@ -312,7 +326,8 @@ class CachePanel(Panel):
     async def action_cancel(self) -> None:
         working = self._requests_waiting()
         if not working or self.runtime is None:
-            self.focus_home()  # out of the filter
+            if not self.focus_home() and self.deploying:  # Esc on the list: say why the deploy goes on
+                self.notify(f"{self.deploying} cannot be stopped halfway; it finishes in a moment.", severity="warning")
             return
         question = f"Stop {', '.join(working)}?\nModels loaded in Foundry Local are unloaded."
         if await self.app.push_screen_wait(ConfirmScreen(question, yes="Stop", no="Continue")):
@@ -357,7 +372,7 @@ class CachePanel(Panel):
             except DeployError as exc:
                 self.notify(exc.message, severity="error")
                 return
-            self.deploying = f"deploy {final.slot.model_id}"
+            self.deploying = f"deploying {final.slot.model_id}"
             self._show_status()
             self.run_worker(partial(execute, final), thread=True, group="deploy")  # never cancelled: a thread cannot be
             return

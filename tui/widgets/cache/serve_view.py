@@ -19,6 +19,7 @@ from engine.foundry.cache import CacheEntry
 from engine.process.events import Error, Finished
 from engine.process.jobs import Job
 from tui.jobs import JobEvent, drive_job
+from tui.screens.snippet import SnippetScreen
 
 
 class ServeView(Static):
@@ -65,8 +66,14 @@ class ServeView(Static):
         if self.endpoint is None:
             self.notify("Nothing is served: v serves the selected model.", severity="warning")
             return
-        self.app.copy_to_clipboard(snippets.python(self.endpoint))
-        self.notify(f"Copied a Python example for {self.endpoint.base_url}")
+        code = snippets.python(self.endpoint)
+        self.app.copy_to_clipboard(code)
+        # shown too: the clipboard is the terminal's to pass on, and tmux drops it unless set-clipboard is on
+        title = (
+            f"A Python example for {self.endpoint.base_url} (pip install openai), copied to the clipboard if the terminal "
+            "takes it (in tmux: set-clipboard on). Select it here otherwise; esc closes."
+        )
+        self.app.push_screen(SnippetScreen(title, code))
 
     def on_job_event(self, message: JobEvent) -> None:
         if message.job is not self.job:
