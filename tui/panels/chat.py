@@ -23,6 +23,7 @@ from engine.bench.runs import list_runs, load_run
 from engine.conversation import Conversation, TurnsDropped, conversation_for
 from engine.process.events import Error, Result, Token
 from engine.profiles.profile import BACKENDS, Profile
+from tui.jobs import running_worker
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.chat.bench_view import BenchView
@@ -199,7 +200,7 @@ class ChatPanel(Panel):
 
     @property
     def bench_running(self) -> bool:
-        return any(w.group == "bench" and w.is_running for w in self.workers)
+        return running_worker(self, "bench") is not None
 
     async def action_escape(self) -> None:
         if self.busy and self.backend is not None:
@@ -211,7 +212,9 @@ class ChatPanel(Panel):
 
     @work(group="bench-cancel")
     async def _cancel_bench(self) -> None:
-        if await self.app.push_screen_wait(ConfirmScreen("Cancel the running benchmark?", yes="Cancel it", no="Go on")):
+        if await self.app.push_screen_wait(
+            ConfirmScreen("Cancel the running benchmark?", yes="Cancel it", no="Go on", about=running_worker(self, "bench"))
+        ):
             self.workers.cancel_group(self, "bench")
             self.query_one("#bench-progress", Static).update("cancelled")
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from textual import on
+import contextlib
+
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -23,9 +26,11 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("y", "answer(True)", "Yes", tooltip="yes: do what the question says"),
     ]
 
-    def __init__(self, question: str, yes: str = "Yes", no: str = "No") -> None:
+    def __init__(self, question: str, yes: str = "Yes", no: str = "No", *, about: Worker | None = None) -> None:
+        """``about``: the running work the question is about (cancel it?); should it end first, the question closes."""
         super().__init__()
         self.question, self.yes, self.no = question, yes, no
+        self.about = about
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm"):
@@ -36,6 +41,17 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
+        if self.about is not None:
+            self._close_when_over(self.about)
+
+    @work(group="confirm-about")
+    async def _close_when_over(self, about: Worker) -> None:
+        # a question about work that has ended answers itself: no (nothing is left to cancel)
+        with contextlib.suppress(WorkerCancelled, WorkerFailed):
+            await about.wait()
+        if self in self.app.screen_stack:
+            self.pop_until_active()
+            self.dismiss(False)
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

@@ -33,7 +33,7 @@ from engine.process.events import Error, Finished, Stage
 from engine.process.jobs import Job
 from engine.profiles.new_profile import PLAIN, Judged, Proposal, folder_job, judge, machine_precisions, propose, write
 from engine.profiles.profile import Profile, ProfileError, load_profile
-from tui.jobs import JobEvent, drive_job
+from tui.jobs import JobEvent, drive_job, running_worker
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.path_suggester import FolderSuggester
 
@@ -297,7 +297,11 @@ class NewProfileScreen(ModalScreen[Profile | None]):
         if job is None:
             self.dismiss(None)
             return
-        if await self.app.push_screen_wait(ConfirmScreen("Stop turning the GGUF into its folder?", yes="Stop", no="Go on")):
+        if await self.app.push_screen_wait(
+            ConfirmScreen(
+                "Stop turning the GGUF into its folder?", yes="Stop", no="Go on", about=running_worker(self, "np-folder-job")
+            )
+        ):
             if self.folder_job is job:
                 await job.cancel()
 
