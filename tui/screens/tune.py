@@ -120,6 +120,7 @@ class TuneScreen(ModalScreen[None]):
         if not await self.app.push_screen_wait(ConfirmScreen(question, yes="Run", no="Not now")):
             return
         self.query_one(TuneTable).reset([c.name for c in candidates])
+        self.query_one(TuneChart).waiting("measuring: the chart is drawn when the run ends")
         self.tuner = Tuner(self.profile, TuneOptions(candidates, quick=self.quick), lambda u: self.post_message(TuneProgress(u)))
         self.run_worker(self._tune(), exclusive=True, group="tune")
 
