@@ -101,6 +101,7 @@ async def test_a_new_profile_is_saved_while_the_chat_model_and_a_benchmark_run(d
         await wait_for(pilot, lambda: panel.conversation.turns and not panel.busy)  # the chat model is loaded
         await pilot.press("ctrl+b")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "4 generations of 32 tokens" in app.screen.question and "estimate" in app.screen.question  # none saved yet
         await pilot.press("y")  # the quick benchmark: a job of its own, for a while
         await wait_for(pilot, lambda: panel.bench_running)
         await pilot.press("n")

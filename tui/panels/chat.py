@@ -8,6 +8,7 @@ loaded); a running benchmark is cancelled after confirming.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -30,6 +31,9 @@ from tui.widgets.chat.bench_view import BenchView
 from tui.widgets.chat.log import ChatLog
 from tui.widgets.chat.settings import ChatSettings
 from tui.widgets.chat.status import ChatStatus
+
+if TYPE_CHECKING:
+    from engine.bench.runner import BenchOptions
 
 RESIDENT_SAMPLE_S = 1.0  # how often the worker's memory is read into the status line
 
@@ -254,22 +258,30 @@ class ChatPanel(Panel):
         if self.bench_running:
             self.notify("A benchmark is already running; Esc on the Bench tab cancels it.")
             return
+        from engine.bench.runner import BenchOptions, last_duration
+
         backend = self.selected_backend()
+        options = BenchOptions.from_profile(self.profile, [model], quick=True)
+        options.backend = backend
+        last = last_duration(options)
+        estimate = (
+            f"its last run like this one took {last[0]:.0f} s ({last[1]})"
+            if last
+            else "no run like this one is saved yet to estimate its time from"
+        )
         question = (
             f"Run the quick benchmark on {model.name} through {backend}?\n"
-            "It measures speed, memory and quality; it takes a few minutes."
+            f"It loads the model and measures speed, memory and quality: {options.work()}; {estimate}."
         )
         if await self.app.push_screen_wait(ConfirmScreen(question, yes="Run", no="Not now")):
             self.show_bench()
-            self._bench(model, backend)
+            self._bench(options)
 
     @work(exclusive=True, group="bench")
-    async def _bench(self, model: Path, backend_name: str) -> None:
-        from engine.bench.runner import BenchOptions, run_bench
+    async def _bench(self, options: BenchOptions) -> None:
+        from engine.bench.runner import run_bench
 
         progress = self.query_one("#bench-progress", Static)
-        options = BenchOptions.from_profile(self.profile, [model], quick=True)
-        options.backend = backend_name
         report = await run_bench(self.profile, options, progress.update)
         self.query_one(BenchView).show(report)
         progress.update(f"saved to {report.get('saved_to', '-')}")
