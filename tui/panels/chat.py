@@ -20,6 +20,7 @@ from textual.widgets import Button, Input, Select, Static, TabbedContent, TabPan
 from engine.backends import make_backend
 from engine.backends.base import GenerationBackend
 from engine.backends.models import chat_models
+from engine.base import locations
 from engine.bench.runs import list_runs, load_run
 from engine.conversation import Conversation, TurnsDropped, conversation_for
 from engine.process.events import Error, Result, Token
@@ -176,7 +177,8 @@ class ChatPanel(Panel):
     async def _answer(self, backend: GenerationBackend, text: str) -> None:
         log, status = self.query_one(ChatLog), self.status
         await log.add_user(text)
-        status.state = "answering…" if getattr(backend, "running", True) else "loading model…"
+        loading = not getattr(backend, "running", True)
+        status.state = "loading model…" if loading else "answering…"
         started = False
         try:
             async for event in self.conversation.send(backend, text):
@@ -201,6 +203,18 @@ class ChatPanel(Panel):
         finally:
             self.busy = False
             status.context = (self.conversation.tokens_in_context, backend.resident.context_length)
+        if loading and backend.resident.context_length:
+            await log.add_notice(self.context_note(backend.resident.context_length))
+
+    def context_note(self, limit: int) -> str:
+        """Where the model's context limit comes from: a converted and a deployed copy of a model differ."""
+        model, deploy_max = self.selected_model(), self.profile.deploy.model_config.max_length
+        note = f"Context: {limit} tokens, prompt and answer, from search.max_length in the model's genai_config.json"
+        if model is not None and locations.foundry_cache_dir() in model.parents:
+            return note + " (deploying wrote the profile's max_length there)."
+        if limit != deploy_max:
+            return note + f"; deployed, it takes the profile's max_length, {deploy_max}."
+        return note + "."
 
     @property
     def bench_running(self) -> bool:
