@@ -113,6 +113,7 @@ async def test_a_new_profile_is_saved_while_the_chat_model_and_a_benchmark_run(d
         await wait_for(pilot, lambda: app.screen is not screen, timeout=10)
         assert panel.bench_running  # saved without waiting for the benchmark
         assert app.profile.model_path() == demo_model.resolve()
+        assert app.profile.chat.system_prompt and app.profile.bench.eval and app.profile.bench.perplexity_text  # generic
         assert (locations.profiles_dir() / f"{app.profile.name}.toml").is_file()
         await pilot.press("n")  # the keys work
         await wait_for(pilot, lambda: isinstance(app.screen, NewProfileScreen))

@@ -49,6 +49,7 @@ class _Fields:
     precision: str
     template: str
     guide: bool = False
+    prompts: bool = True
 
 
 class NewProfileScreen(ModalScreen[Profile | None]):
@@ -124,6 +125,13 @@ class NewProfileScreen(ModalScreen[Profile | None]):
                 yield Label("recipe")
                 recipes = [("recommended (fastest that keeps quality)", "recommended"), ("the guide's olive auto-opt", "guide")]
                 yield Select(recipes, value="recommended", allow_blank=False, id="np-recipe", compact=True)
+            with Horizontal(classes="row"):
+                yield Label("prompts")
+                prompts = [
+                    ("generic: a system prompt, evaluation prompts and a perplexity text", "generic"),
+                    ("none (write your own into the profile)", "none"),
+                ]
+                yield Select(prompts, value="generic", allow_blank=False, id="np-prompts", compact=True)
             with Horizontal(id="np-buttons"):
                 yield Button("Save (ctrl+s)", variant="primary", id="np-save", compact=True)
                 yield Button("Cancel (esc)", id="np-cancel", compact=True)
@@ -164,6 +172,7 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             precision="" if (chosen := str(self.query_one("#np-precision", Select).value)) == PROPOSED else chosen,
             template="" if template == "auto" else template,
             guide=self.query_one("#np-recipe", Select).value == "guide",
+            prompts=self.query_one("#np-prompts", Select).value == "generic",
         )
 
     @on(Input.Changed, "#np-path")
@@ -203,6 +212,7 @@ class NewProfileScreen(ModalScreen[Profile | None]):
                 deploy_name=deploy,
                 template=fields.template,
                 guide=fields.guide,
+                prompts=fields.prompts,
                 source=judged.source,
                 info=None if made else judged.info,
             )
