@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
-from textual.worker import Worker, WorkerCancelled, WorkerFailed
+from textual.worker import Worker
+
+ABOUT_POLL_S = 0.25  # how soon a question about work that ended closes
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -42,14 +42,13 @@ class ConfirmScreen(ModalScreen[bool]):
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
         if self.about is not None:
-            self._close_when_over(self.about)
+            # Polled, not awaited: a task awaiting the worker's task would cancel it when this screen closes.
+            self.set_interval(ABOUT_POLL_S, self._close_if_over)
 
-    @work(group="confirm-about")
-    async def _close_when_over(self, about: Worker) -> None:
+    def _close_if_over(self) -> None:
         # a question about work that has ended answers itself: no (nothing is left to cancel)
-        with contextlib.suppress(WorkerCancelled, WorkerFailed):
-            await about.wait()
-        if self in self.app.screen_stack:
+        if self.about is not None and self.about.is_finished and self in self.app.screen_stack:
+            self.about = None
             self.pop_until_active()
             self.dismiss(False)
 
