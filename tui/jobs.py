@@ -12,8 +12,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.widget import Widget
+from textual.worker import Worker
 
 from engine.process.events import Event, Progress, Resources
 
@@ -58,3 +60,8 @@ async def drive_job(widget: Widget, job: EventSource) -> EventSource:
         message = JobSample if isinstance(engine_event(item), (Resources, Progress)) else JobEvent
         widget.post_message(message(job, item))
     return job
+
+
+def running_worker(node: DOMNode, group: str) -> Worker | None:
+    """The running Textual worker of ``node`` in ``group`` (the one that drives its job), if any."""
+    return next((w for w in node.workers if w.node is node and w.group == group and w.is_running), None)

@@ -23,7 +23,7 @@ from engine.backends.base import TOKEN_BY_TOKEN, BackendError
 from engine.bench.edge import run_edge_cases
 from engine.bench.latency import LengthResult, LengthRuns, collect_latency, run_latency, summarize_length, tail_cell
 from engine.bench.quality import agreement, run_quality
-from engine.bench.runs import environment, save_run
+from engine.bench.runs import environment, list_runs, load_run, save_run
 from engine.bench.soak import run_soak
 from engine.profiles.profile import PRECISIONS, Profile
 
@@ -56,6 +56,29 @@ class BenchOptions:
                 near_limit=False,
             )
         return cls(models, profile.chat.backend, b.input_lengths, b.new_tokens, b.warmup, b.repeats, b.soak_requests)
+
+    def saved(self) -> dict[str, Any]:
+        """The options as a saved report holds them (JSON: the models as strings)."""
+        return {k: [str(p) for p in v] if k == "models" else v for k, v in vars(self).items()}
+
+    def work(self) -> str:
+        """What a run does per model, for a confirmation."""
+        return (
+            f"{len(self.lengths) * (self.warmup + self.repeats)} generations of {self.new_tokens} tokens "
+            f"(inputs of {', '.join(map(str, self.lengths))} tokens), a soak of {self.soak_requests} requests"
+            + (", the edge cases" if self.edge else "")
+            + " and the quality prompts"
+        )
+
+
+def last_duration(options: BenchOptions) -> tuple[float, str] | None:
+    """How long the newest saved run with the very same options took, and when it ran: what the next one takes."""
+    wanted = options.saved()
+    for run in list_runs():
+        report = load_run(run.path)
+        if report.get("options") == wanted and report.get("duration_s"):
+            return float(report["duration_s"]), str(report.get("created", ""))[:16].replace("T", " ")
+    return None
 
 
 def precision_of(folder: Path) -> str:
@@ -247,7 +270,7 @@ async def run_bench(
         "name": profile.name,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
         "duration_s": round(time.time() - started, 1),
-        "options": {k: [str(p) for p in v] if k == "models" else v for k, v in vars(options).items()},
+        "options": options.saved(),
         "alternated": len(options.models) > 1,
         "environment": environment(),
         "profile": profile.to_dict(),

@@ -24,7 +24,7 @@ from engine.model.support import SMALL_MODEL, Verdict, verdict_for
 from engine.model.templates import FAMILY_NAMES, TEMPLATES
 from engine.process.jobs import Job
 from engine.profiles import citations, names
-from engine.profiles.profile import DeploySection, ModelSection, Profile, ProfileError, save_profile
+from engine.profiles.profile import DeploySection, ModelSection, Profile, ProfileError, load_profile, save_profile
 from engine.profiles.recommended import starting_convert
 
 PLAIN = "plain"  # deploy.template for a model without a chat template: prompts go in as they are
@@ -127,12 +127,14 @@ def propose(
     guide: bool = False,
     source: Source | None = None,
     info: ModelInfo | None = None,
+    prompts: bool = True,
 ) -> Proposal:
     """Inspect the folder ``model`` and propose a profile for it; raises ModelError if it is not a model folder.
 
     ``guide``: convert with the guide's command rather than the recommended recipe. ``source``: where the
     folder came from (a GGUF, an Ollama model), for the names and what Ollama says of the model. ``info``:
     what the folder will be when it is not made yet (a GGUF's, from its header): the proposal shown before.
+    ``prompts``: start from the generic system prompt, evaluation prompts and perplexity text (:func:`generic_prompts`).
     """
     folder = Path(model).expanduser().resolve()
     info = info or inspect_model(folder)
@@ -192,6 +194,8 @@ def propose(
     )
     if info.context_length:
         profile.deploy.model_config.max_length = min(profile.deploy.model_config.max_length, info.context_length)
+    if prompts:
+        reasons.append(generic_prompts(profile, system=template != PLAIN))
     if source and source.ollama:
         _ollama_settings(profile, source, info, reasons)
     return Proposal(info, verdict, profile, profile_path(name), reasons)
@@ -215,6 +219,22 @@ def _default_precision(info: ModelInfo, reasons: list[str]) -> str:
         return "int8"
     reasons.append("precision int4: the guide's advice (start with INT4), and it runs on the CPU")
     return "int4"
+
+
+def generic_prompts(profile: Profile, *, system: bool = True) -> str:
+    """Give ``profile`` the shipped demo profile's generic prompts, so that a new profile's chat has a system prompt
+    and its benchmark measures quality (evaluation prompts, a perplexity text); returns the reason, for the user.
+    ``system``: a plain-completion model takes no system prompt."""
+    demo = load_profile(locations.shipped_profiles_dir() / "demo.toml")
+    if system:
+        profile.chat.system_prompt = demo.chat.system_prompt
+    profile.bench.eval = list(demo.bench.eval)
+    profile.bench.perplexity_text = demo.bench.perplexity_text
+    return (
+        ("generic prompts: the system prompt " + repr(demo.chat.system_prompt) + ", " if system else "generic prompts: ")
+        + f"{len(demo.bench.eval)} evaluation prompts and a perplexity text for the benchmark's quality; "
+        "write your model's own into the profile"
+    )
 
 
 def _ollama_settings(profile: Profile, source: Source, info: ModelInfo, reasons: list[str]) -> None:

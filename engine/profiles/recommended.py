@@ -64,7 +64,10 @@ def guide_convert() -> ConvertSettings:
 
 
 def recommended_convert(model_type: str) -> tuple[Recommendation, str]:
-    """The recommended conversion for an architecture (``config.json``'s ``model_type``) and why."""
+    """The recommended conversion for an architecture (``config.json``'s ``model_type``) and why.
+
+    The reason follows the candidate's name where it is shown ("rtn-int4-b32: won this machine's tuning..."),
+    so it does not start with that name again."""
     past = history.latest(model_type) if model_type else None
     if past is not None and past.get("recipe"):
         candidate = Candidate(past["candidate"], past["recipe"], dict(past.get("convert") or {}))
@@ -80,7 +83,7 @@ def recommended_convert(model_type: str) -> tuple[Recommendation, str]:
             + ([f"perplexity {figures['perplexity']:.2f}"] if figures.get("perplexity") else [])
         )
         reason = (
-            f"{past['candidate']} won this machine's tuning of {model_type} on {past['date'][:10]}"
+            f"won this machine's tuning of {model_type} on {past['date'][:10]}"
             + (f" ({measured})" if measured else "")
             + (f", report {past['report']}" if past.get("report") else "")
         )
@@ -89,7 +92,7 @@ def recommended_convert(model_type: str) -> tuple[Recommendation, str]:
     elif model_type in KNOWN_ARCHITECTURES:
         record = citations.citation(citations.UNTUNED_DEFAULT)
         reason = (
-            f"{UNTUNED_DEFAULT} (RTN int4, lm_head in 8 bits), a route known to convert {model_type}; "
+            f"RTN int4 with lm_head in 8 bits, a route known to convert {model_type}; "
             "not tuned on this machine yet"
             + (f"; on the SmolLM2-135M demo it {record.cited()}" if record else "")
             + "; slmops tune measures it against the others here"

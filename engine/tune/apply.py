@@ -15,6 +15,7 @@ from engine.base.errors import SlmopsError
 from engine.onnx import runtime_settings
 from engine.profiles.profile import Profile, RuntimeSection, save_profile
 from engine.recipes.candidates import Candidate
+from engine.tune.frontier import measured
 from engine.tune.runner import candidate_profile
 
 
@@ -32,6 +33,8 @@ def candidate_of(report: dict[str, Any], name: str | None = None) -> Candidate:
         raise ApplyError(f"{name!r} is not a candidate of this run; it has {', '.join(r['name'] for r in report['candidates'])}.")
     if row.get("error"):
         raise ApplyError(f"{name!r} failed in this run ({row['error']}); apply a measured one.")
+    if not measured(row):
+        raise ApplyError(f"{name!r} was not measured in this run (it ended before its benchmark did); apply a measured one.")
     return Candidate(row["name"], row["recipe"], dict(row.get("settings") or {}))
 
 

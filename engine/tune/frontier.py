@@ -106,6 +106,11 @@ def frontier(rows: list[dict[str, Any]]) -> set[str]:
     return {r["name"] for r in measured if not any(beats(o, r) for o in measured if o is not r)}
 
 
+def measured(row: dict[str, Any]) -> bool:
+    """Its benchmark finished: it has speed figures and no error (a cancelled run leaves rows converted, not timed)."""
+    return not row.get("error") and row.get("decode_tps") is not None
+
+
 def rank(rows: list[dict[str, Any]], bound: QualityBound) -> str | None:
     """Mark each row (keeps_quality, why, on_frontier, rank) in place; returns the chosen candidate's name."""
     reference = next((r for r in rows if r["name"] == FP32), None)

@@ -14,7 +14,7 @@ from engine.bench.runs import save_run
 from engine.bench.stats import MIN_PAIRS
 from engine.profiles.profile import Profile
 from engine.tune.chart import frontier_chart
-from engine.tune.frontier import GUIDE
+from engine.tune.frontier import GUIDE, measured
 from engine.tune.timing import ratio_text
 
 COLUMNS = (
@@ -68,6 +68,7 @@ def table_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
         row["settings"] = " ".join(f"{k}={v}" for k, v in (c.get("settings") or {}).items())
         row["decode_range"] = _range(c.get("decode_tps_spread"))
         row["vs_guide"] = ratio_text((c.get("vs_guide") or {}).get("decode_tps")) if c.get("vs_guide") else None
+        row["measured"] = measured(c)
         rows.append(row)
     return rows
 

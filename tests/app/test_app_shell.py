@@ -129,6 +129,24 @@ async def test_demo_model_offer_builds_on_request_and_cancels_cleanly(tmp_path, 
         assert not target.exists()  # nothing half-built where the model belongs
 
 
+async def test_a_cancel_question_closes_when_its_job_ends_by_itself(tmp_path, monkeypatch):
+    """The build ends behind "Cancel building the demo model?": the question closes, answered no."""
+    monkeypatch.setenv("SLMOPS_DEMO_MODEL_DIR", str(tmp_path / "demo-not-built"))
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(EnvironmentPanel)
+        await wait_for(pilot, lambda: panel.query_one("#demo-notice").display)
+        short = Job("tests.workers.scripted", {"actions": [["sleep", 1.5]]}, label="build demo model")
+        monkeypatch.setattr("tui.panels.environment.build_demo_model_job", lambda **_: short)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: panel.build_job is short and short.pid)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5)
+        await wait_for(pilot, lambda: panel.build_job is None, 30)
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), 2)
+        assert short.finished.ok and not short.finished.cancelled
+
+
 # Run in a fresh interpreter: what matters is what the app itself imports.
 
 

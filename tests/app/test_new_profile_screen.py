@@ -38,3 +38,24 @@ async def test_editing_a_shipped_profile_saves_a_validated_copy(home):
         assert saved.bench.input_lengths == [16, 64]
         assert app.profile.source == copy.resolve()
     assert shipped.read_bytes() == original
+
+
+async def test_the_profile_editor_says_what_a_field_takes(home):
+    app = SlmopsApp(profile_arg="demo")
+    async with app.run_test(size=(100, 34)) as pilot:
+        await pilot.press("e")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ProfileEditor)
+        status = screen.query_one("#pe-status")
+        for field, value, said in (
+            ("#pe-max-length", "0", "max_length: '0' is not valid; it takes a whole number from 1 to 1048576"),
+            ("#pe-top-p", "1.5", "top_p: '1.5' is not valid; it takes a number from 0 to 1"),
+            ("#pe-lengths", "32, abc", "bench input lengths: '32, abc' is not valid; it takes a list of whole numbers"),
+        ):
+            before = screen.query_one(field).value
+            screen.query_one(field).value = value
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert app.screen is screen and said in str(status.render()), str(status.render())
+            screen.query_one(field).value = before

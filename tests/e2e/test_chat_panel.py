@@ -26,6 +26,9 @@ async def test_chat_panel_streams_an_answer(demo_onnx_int4, home):
         await wait_for(pilot, lambda: panel.conversation.turns and not panel.busy)  # answered, and shown
         answer = app.query(Markdown).last()
         assert "Paris" in answer.source and "Paris" in panel.conversation.turns[0].assistant
+        notices = [str(n.render()) for n in app.query(".chat-notice")]
+        # the converted model's limit is its own; the deployed copy's is the profile's: the chat says which is which
+        assert any("8192 tokens" in n and "search.max_length" in n and "max_length, 2048" in n for n in notices), notices
         await pilot.pause(0.6)
         assert re.search(r"ready .* [0-9.]+ tok/s", str(app.query_one("#chat-status-speed").render()))
         await app.action_quit()

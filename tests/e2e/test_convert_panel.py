@@ -48,8 +48,12 @@ async def test_panel_runs_a_real_conversion(tiny_model, tmp_path):
         assert "Convert " in app.screen.question and str(tmp_path / "out") in app.screen.question
         await pilot.press("y")
         await wait_for(pilot, lambda: panel.job is not None, 10)
-        await wait_for(pilot, lambda: panel.job is None, 180)
         stages = panel.query_one(ConvertStages)
+        await wait_for(pilot, lambda: stages.status["build graph"] == "done", 180)
+        await pilot.press("escape")  # asked to cancel, not answered: the conversion finishes behind the question
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)
+        await wait_for(pilot, lambda: panel.job is None, 180)
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), 5)  # which closes: nothing to cancel
         assert stages.status["verify"] == "done" and stages.status["load model"] == "done", stages.status
         assert stages.peak_rss > 0 and stages.elapsed["load model"] > 0
         assert (tmp_path / "out" / "genai_config.json").is_file()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.widgets import Input
+
 from engine.base import locations
 from engine.profiles.profile import load_profile
 from tests.helpers import report_text, wait_for
 from tests.model_folders import unreadable_by_builder
 from tui.app import SlmopsApp
+from tui.panels.chat import ChatPanel
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.new_profile import NewProfileScreen
 
@@ -82,3 +85,38 @@ async def test_a_gguf_whose_folder_was_made_before_is_saved_at_once(gemma_init, 
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: app.screen is not screen)
         assert app.profile.model_path() == folder and app.profile.convert.precision == "int8"
+
+
+async def test_a_new_profile_is_saved_while_the_chat_model_and_a_benchmark_run(demo_onnx_int4, demo_model, home):
+    """Saving waits for its own check of the fields only, never for the app's other work, which may not end soon."""
+    app = SlmopsApp(profile_arg="demo")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("4")
+        panel = app.query_one(ChatPanel)
+        panel._offer_models(select=demo_onnx_int4)
+        chat_input = app.query_one("#chat-input", Input)
+        chat_input.focus()
+        chat_input.value = "Hi"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: panel.conversation.turns and not panel.busy)  # the chat model is loaded
+        await pilot.press("ctrl+b")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "4 generations of 32 tokens" in app.screen.question and "estimate" in app.screen.question  # none saved yet
+        await pilot.press("y")  # the quick benchmark: a job of its own, for a while
+        await wait_for(pilot, lambda: panel.bench_running)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, NewProfileScreen))
+        screen = app.screen
+        screen.query_one("#np-path").value = str(demo_model)
+        await wait_for(pilot, lambda: "supported" in report_text(screen))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen is not screen, timeout=10)
+        assert panel.bench_running  # saved without waiting for the benchmark
+        assert app.profile.model_path() == demo_model.resolve()
+        assert app.profile.chat.system_prompt and app.profile.bench.eval and app.profile.bench.perplexity_text  # generic
+        assert (locations.profiles_dir() / f"{app.profile.name}.toml").is_file()
+        await pilot.press("n")  # the keys work
+        await wait_for(pilot, lambda: isinstance(app.screen, NewProfileScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, NewProfileScreen))
+        await app.action_quit()

@@ -17,7 +17,7 @@ from engine.onnx import runtime_settings
 from engine.onnx import tune_history as history
 from engine.profiles.profile import RuntimeSection, find_profile, load_profile, save_profile
 from engine.recipes.candidates import select
-from engine.tune.apply import apply_candidate, candidate_of, runtime_of
+from engine.tune.apply import ApplyError, apply_candidate, candidate_of, runtime_of
 from engine.tune.frontier import QualityBound, within_bound
 from engine.tune.runner import TuneOptions, Tuner
 
@@ -216,3 +216,51 @@ async def test_tune_view_shows_the_run_and_applies_after_confirming(tuned, home)
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, TuneScreen)
+
+
+async def test_a_run_cancelled_in_the_tune_view_offers_only_what_was_measured(tiny_model, home, tmp_path):
+    """Cancelled during fp32's benchmark: no row is "done" unless timed, and nothing untimed can be applied."""
+    from textual.widgets import Static
+
+    from tests.helpers import wait_for
+    from tui.app import SlmopsApp
+    from tui.screens.confirm import ConfirmScreen
+    from tui.screens.tune import TuneScreen
+    from tui.widgets.tune.table import TuneTable
+
+    profile = save_profile(demo_profile(tiny_model), tmp_path / "tiny.toml")
+    app = SlmopsApp(profile_arg=str(profile))
+    notes: list[str] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, TuneScreen), 10)
+        screen = app.screen
+        table = screen.query_one(TuneTable)
+        chart_text = screen.query_one("#tune-chart-text", Static)
+        assert "run to measure" in str(chart_text.render())
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: screen.running, 10)
+        assert "run to measure" not in str(chart_text.render()) and "measuring" in str(chart_text.render())
+
+        def state(name: str) -> str:
+            return str(table.get_cell(name, table.column_keys[2]))
+
+        await wait_for(pilot, lambda: state("fp32").startswith(("bench", "speed")), 600)  # the guide's converted and scored
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: screen.report is not None and not screen.running, 60)
+        await pilot.pause()
+        report = screen.report
+        assert report["state"] == "cancelled" and report["chosen"] is None
+        assert state("guide-int4") == "not measured"  # converted, scored, never timed
+        assert "done" not in {state(str(key.value)) for key in table.rows}
+        with pytest.raises(ApplyError, match="not measured"):
+            candidate_of(report, "guide-int4")
+        table.move_cursor(row=[r.value for r in table.rows].index("guide-int4"))
+        app.notify = lambda message, **kw: notes.append(message)
+        await pilot.press("a")
+        await pilot.pause(0.3)
+        assert app.screen is screen and any("not measured" in n for n in notes)  # no offer to write it

@@ -60,3 +60,22 @@ def test_statistics_and_verdicts():
     assert slope([0, 1, 2], [10, 12, 14]) == 2
     assert verdict([100] * 60, 0.0) == "no leak seen" and verdict([100] * 60, 1e6) == "possible leak"
     assert agreement(["Paris.", "4"], ["Paris.", "four"])[0] == 0.5
+
+
+def test_the_bench_estimate_is_the_last_saved_run_with_the_same_options(home, tmp_path):
+    from engine.bench.runner import BenchOptions, last_duration
+    from engine.bench.runs import save_run
+    from engine.profiles.profile import find_profile
+
+    options = BenchOptions.from_profile(find_profile("demo"), [tmp_path / "demo-int4"], quick=True)
+    assert last_duration(options) is None  # nothing measured yet: no figure
+    for created, seconds, models in (
+        ("2026-12-06T10:00:00", 30.0, [tmp_path / "demo-int4"]),
+        ("2026-12-06T11:00:00", 14.2, [tmp_path / "demo-int4"]),
+        ("2026-12-06T12:00:00", 99.0, [tmp_path / "other"]),  # another model: not like it
+    ):
+        like = BenchOptions.from_profile(find_profile("demo"), models, quick=True)
+        report = {"name": "demo", "created": created, "duration_s": seconds, "options": like.saved(), "models": []}
+        save_run(report, {}, "", f"demo-{created[11:13]}")
+    assert last_duration(options) == (14.2, "2026-12-06 11:00")
+    assert "4 generations of 32 tokens" in options.work()

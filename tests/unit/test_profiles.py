@@ -94,3 +94,14 @@ def test_find_by_name():
     assert find_profile("demo").name == "demo"
     with pytest.raises(ProfileError, match="no profile named"):
         find_profile("does-not-exist")
+
+
+def test_generic_prompts_come_from_the_shipped_demo_profile():
+    from engine.profiles.new_profile import generic_prompts
+
+    demo, chat, plain = find_profile("demo"), Profile(name="chat"), Profile(name="plain")
+    assert "evaluation prompts" in generic_prompts(chat)
+    assert chat.chat.system_prompt == demo.chat.system_prompt and chat.bench.eval == demo.bench.eval
+    assert chat.bench.perplexity_text == demo.bench.perplexity_text
+    generic_prompts(plain, system=False)  # a plain-completion model takes no system prompt
+    assert not plain.chat.system_prompt and plain.bench.eval == demo.bench.eval

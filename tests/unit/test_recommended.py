@@ -167,3 +167,12 @@ def test_a_pruned_candidate_does_not_reuse_the_unpruned_fp32_graph():
     assert not parse_candidate("rtn-int4-head8:prune_lm_head=true").from_fp32
     with pytest.raises(Exception, match="whole number"):
         parse_candidate("rtn-int4-head8:embedding_bits=x")
+
+
+def test_a_reason_does_not_repeat_the_candidates_name(home: Path):
+    """The New profile screen shows "conversion: NAME: REASON"; it read "rtn-int4-b128-head8-prune: rtn-int4-b128-head8-prune ..."."""
+    untuned = recommended_convert("llama")
+    history.record(report(chosen="rtn-int4-b32", threads=1, pairs=5), "qwen2")
+    tuned = recommended_convert("qwen2")
+    for recommendation, reason in (untuned, tuned):
+        assert f"conversion: {recommendation.candidate}: {reason}".count(recommendation.candidate) == 1, reason

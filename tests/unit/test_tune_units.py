@@ -13,6 +13,7 @@ from engine.recipes.catalog import LM_HEAD_NODE, ConvertParams, ConvertSettings,
 from engine.tune.apply import ApplyError, candidate_of, target_path
 from engine.tune.chart import frontier_chart
 from engine.tune.frontier import QualityBound, rank
+from engine.tune.report import table_rows
 from engine.tune.runner import TuneBusy, TuneOptions, Tuner, candidate_profile, claim_work_dir
 
 
@@ -92,6 +93,16 @@ def test_apply_target_and_profile(home):
     for name in (None, "x", "y"):
         with pytest.raises(ApplyError):
             candidate_of(report, name)
+
+
+def test_only_a_timed_candidate_is_measured_and_can_be_applied():
+    """A cancelled run leaves rows converted and scored but never timed: they are not done and not applied."""
+    timed, untimed = row("rtn-int4", 40.0, 10.0), row("guide-int4", None, 10.0)
+    report = {"chosen": None, "candidates": [timed, untimed]}
+    assert candidate_of(report, "rtn-int4").name == "rtn-int4"
+    with pytest.raises(ApplyError, match="not measured"):
+        candidate_of(report, "guide-int4")
+    assert [r["measured"] for r in table_rows(report)] == [True, False]
 
 
 def test_a_second_run_of_the_same_profile_is_refused_before_it_touches_the_first_ones_models(home):

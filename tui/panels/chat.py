@@ -8,6 +8,7 @@ loaded); a running benchmark is cancelled after confirming.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,16 +20,21 @@ from textual.widgets import Button, Input, Select, Static, TabbedContent, TabPan
 from engine.backends import make_backend
 from engine.backends.base import GenerationBackend
 from engine.backends.models import chat_models
+from engine.base import locations
 from engine.bench.runs import list_runs, load_run
 from engine.conversation import Conversation, TurnsDropped, conversation_for
 from engine.process.events import Error, Result, Token
 from engine.profiles.profile import BACKENDS, Profile
+from tui.jobs import running_worker
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.chat.bench_view import BenchView
 from tui.widgets.chat.log import ChatLog
 from tui.widgets.chat.settings import ChatSettings
 from tui.widgets.chat.status import ChatStatus
+
+if TYPE_CHECKING:
+    from engine.bench.runner import BenchOptions
 
 RESIDENT_SAMPLE_S = 1.0  # how often the worker's memory is read into the status line
 
@@ -171,7 +177,8 @@ class ChatPanel(Panel):
     async def _answer(self, backend: GenerationBackend, text: str) -> None:
         log, status = self.query_one(ChatLog), self.status
         await log.add_user(text)
-        status.state = "answering…" if getattr(backend, "running", True) else "loading model…"
+        loading = not getattr(backend, "running", True)
+        status.state = "loading model…" if loading else "answering…"
         started = False
         try:
             async for event in self.conversation.send(backend, text):
@@ -196,10 +203,22 @@ class ChatPanel(Panel):
         finally:
             self.busy = False
             status.context = (self.conversation.tokens_in_context, backend.resident.context_length)
+        if loading and backend.resident.context_length:
+            await log.add_notice(self.context_note(backend.resident.context_length))
+
+    def context_note(self, limit: int) -> str:
+        """Where the model's context limit comes from: a converted and a deployed copy of a model differ."""
+        model, deploy_max = self.selected_model(), self.profile.deploy.model_config.max_length
+        note = f"Context: {limit} tokens, prompt and answer, from search.max_length in the model's genai_config.json"
+        if model is not None and locations.foundry_cache_dir() in model.parents:
+            return note + " (deploying wrote the profile's max_length there)."
+        if limit != deploy_max:
+            return note + f"; deployed, it takes the profile's max_length, {deploy_max}."
+        return note + "."
 
     @property
     def bench_running(self) -> bool:
-        return any(w.group == "bench" and w.is_running for w in self.workers)
+        return running_worker(self, "bench") is not None
 
     async def action_escape(self) -> None:
         if self.busy and self.backend is not None:
@@ -211,7 +230,9 @@ class ChatPanel(Panel):
 
     @work(group="bench-cancel")
     async def _cancel_bench(self) -> None:
-        if await self.app.push_screen_wait(ConfirmScreen("Cancel the running benchmark?", yes="Cancel it", no="Go on")):
+        if await self.app.push_screen_wait(
+            ConfirmScreen("Cancel the running benchmark?", yes="Cancel it", no="Go on", about=running_worker(self, "bench"))
+        ):
             self.workers.cancel_group(self, "bench")
             self.query_one("#bench-progress", Static).update("cancelled")
 
@@ -251,22 +272,30 @@ class ChatPanel(Panel):
         if self.bench_running:
             self.notify("A benchmark is already running; Esc on the Bench tab cancels it.")
             return
+        from engine.bench.runner import BenchOptions, last_duration
+
         backend = self.selected_backend()
+        options = BenchOptions.from_profile(self.profile, [model], quick=True)
+        options.backend = backend
+        last = last_duration(options)
+        estimate = (
+            f"its last run like this one took {last[0]:.0f} s ({last[1]})"
+            if last
+            else "no run like this one is saved yet to estimate its time from"
+        )
         question = (
             f"Run the quick benchmark on {model.name} through {backend}?\n"
-            "It measures speed, memory and quality; it takes a few minutes."
+            f"It loads the model and measures speed, memory and quality: {options.work()}; {estimate}."
         )
         if await self.app.push_screen_wait(ConfirmScreen(question, yes="Run", no="Not now")):
             self.show_bench()
-            self._bench(model, backend)
+            self._bench(options)
 
     @work(exclusive=True, group="bench")
-    async def _bench(self, model: Path, backend_name: str) -> None:
-        from engine.bench.runner import BenchOptions, run_bench
+    async def _bench(self, options: BenchOptions) -> None:
+        from engine.bench.runner import run_bench
 
         progress = self.query_one("#bench-progress", Static)
-        options = BenchOptions.from_profile(self.profile, [model], quick=True)
-        options.backend = backend_name
         report = await run_bench(self.profile, options, progress.update)
         self.query_one(BenchView).show(report)
         progress.update(f"saved to {report.get('saved_to', '-')}")

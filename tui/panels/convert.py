@@ -30,7 +30,7 @@ from engine.convert.plan import (
 from engine.process.events import Error, Finished, Log, Progress, Resources, Stage
 from engine.process.jobs import Job
 from engine.profiles.profile import Profile
-from tui.jobs import JobEvent, JobSample, drive_job
+from tui.jobs import JobEvent, JobSample, drive_job, running_worker
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.workflow_editor import WorkflowEditor
@@ -274,7 +274,12 @@ class ConvertPanel(Panel):
             self.focus_home()  # out of the filter
             return
         if await self.app.push_screen_wait(
-            ConfirmScreen("Cancel the running conversion?\nIts partial output is deleted.", yes="Cancel it", no="Keep going")
+            ConfirmScreen(
+                "Cancel the running conversion?\nIts partial output is deleted.",
+                yes="Cancel it",
+                no="Keep going",
+                about=running_worker(self, "convert"),
+            )
         ):
             if self.job is job:
                 await job.cancel()

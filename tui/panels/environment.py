@@ -16,7 +16,7 @@ from engine.model.demo import build_demo_model_job, demo_model_ready
 from engine.process.events import Error, Finished, Stage
 from engine.process.jobs import Job
 from engine.profiles.profile import Profile
-from tui.jobs import JobEvent, drive_job
+from tui.jobs import JobEvent, drive_job, running_worker
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
 
@@ -157,7 +157,9 @@ class EnvironmentPanel(Panel):
         job = self.build_job
         if job is None:
             return
-        question = ConfirmScreen("Cancel building the demo model?", yes="Cancel build", no="Keep building")
+        question = ConfirmScreen(
+            "Cancel building the demo model?", yes="Cancel build", no="Keep building", about=running_worker(self, "demo-model")
+        )
         if await self.app.push_screen_wait(question):
             if self.build_job is job:
                 await job.cancel()

@@ -11,6 +11,7 @@ it; a GGUF is first turned into its Hugging Face folder, once, after a confirmat
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -21,6 +22,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from engine.base.errors import SlmopsError
 from engine.base.units import human_bytes
@@ -31,7 +33,7 @@ from engine.process.events import Error, Finished, Stage
 from engine.process.jobs import Job
 from engine.profiles.new_profile import PLAIN, Judged, Proposal, folder_job, judge, machine_precisions, propose, write
 from engine.profiles.profile import Profile, ProfileError, load_profile
-from tui.jobs import JobEvent, drive_job
+from tui.jobs import JobEvent, drive_job, running_worker
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.path_suggester import FolderSuggester
 
@@ -47,6 +49,7 @@ class _Fields:
     precision: str
     template: str
     guide: bool = False
+    prompts: bool = True
 
 
 class NewProfileScreen(ModalScreen[Profile | None]):
@@ -75,6 +78,7 @@ class NewProfileScreen(ModalScreen[Profile | None]):
         self.proposal: Proposal | None = None
         self.judged: Judged | None = None  # the source as judged, for a GGUF the folder it becomes
         self.folder_job: Job | None = None  # turning a GGUF into its folder, before saving
+        self.inspection: Worker | None = None  # the newest inspection of the fields, which saving waits for
         self.problem = ""
         self._proposed_name = ""  # what the name fields were filled with, to know whether the user changed them
         self._proposed_deploy = ""
@@ -121,6 +125,13 @@ class NewProfileScreen(ModalScreen[Profile | None]):
                 yield Label("recipe")
                 recipes = [("recommended (fastest that keeps quality)", "recommended"), ("the guide's olive auto-opt", "guide")]
                 yield Select(recipes, value="recommended", allow_blank=False, id="np-recipe", compact=True)
+            with Horizontal(classes="row"):
+                yield Label("prompts")
+                prompts = [
+                    ("generic: a system prompt, evaluation prompts and a perplexity text", "generic"),
+                    ("none (write your own into the profile)", "none"),
+                ]
+                yield Select(prompts, value="generic", allow_blank=False, id="np-prompts", compact=True)
             with Horizontal(id="np-buttons"):
                 yield Button("Save (ctrl+s)", variant="primary", id="np-save", compact=True)
                 yield Button("Cancel (esc)", id="np-cancel", compact=True)
@@ -161,6 +172,7 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             precision="" if (chosen := str(self.query_one("#np-precision", Select).value)) == PROPOSED else chosen,
             template="" if template == "auto" else template,
             guide=self.query_one("#np-recipe", Select).value == "guide",
+            prompts=self.query_one("#np-prompts", Select).value == "generic",
         )
 
     @on(Input.Changed, "#np-path")
@@ -175,8 +187,11 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             precision = self.fields().precision or (self.proposal.profile.convert.precision if self.proposal else "int4")
             self._proposed_deploy = deploy.value = f"{event.value}-{precision}"
 
-    @work(thread=True, exclusive=True, group="inspect")
     def inspect(self) -> None:
+        self.inspection = self._inspect()
+
+    @work(thread=True, exclusive=True, group="inspect")
+    def _inspect(self) -> None:
         fields = self.fields()
         name = "" if fields.name == self._proposed_name else fields.name
         deploy = "" if fields.deploy_name == self._proposed_deploy else fields.deploy_name
@@ -197,6 +212,7 @@ class NewProfileScreen(ModalScreen[Profile | None]):
                 deploy_name=deploy,
                 template=fields.template,
                 guide=fields.guide,
+                prompts=fields.prompts,
                 source=judged.source,
                 info=None if made else judged.info,
             )
@@ -221,12 +237,17 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             self._proposed_deploy = deploy_input.value = proposal.profile.deploy.name
         report.update(describe(proposal, judged))
 
+    @work(exclusive=True, group="np-save")
     async def action_save(self) -> None:
+        # A worker, so that the keys stay alive while the fields are judged once more. It waits for that
+        # inspection only: the app's other workers (a loaded chat model, a benchmark, a server) may never end.
         if self.folder_job is not None:
             self.notify("The GGUF is still being turned into its folder; the profile is saved when it is done.")
             return
         self.inspect()
-        await self.workers.wait_for_complete()
+        while (inspection := self.inspection) is not None and inspection.is_running:
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):  # replaced by a newer one: wait for that
+                await inspection.wait()
         proposal = self.proposal
         if proposal is None:
             self.notify(self.problem or "Type or pick a model first.", severity="error")
@@ -276,7 +297,7 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             self.folder_job = None
             self._status("")
             if event.ok:  # the folder is there now: the profile is proposed from it, then saved as usual
-                await self.action_save()
+                self.action_save()
             elif event.cancelled:
                 self.notify("Stopped: nothing was left half-written.")
 
@@ -286,7 +307,11 @@ class NewProfileScreen(ModalScreen[Profile | None]):
         if job is None:
             self.dismiss(None)
             return
-        if await self.app.push_screen_wait(ConfirmScreen("Stop turning the GGUF into its folder?", yes="Stop", no="Go on")):
+        if await self.app.push_screen_wait(
+            ConfirmScreen(
+                "Stop turning the GGUF into its folder?", yes="Stop", no="Go on", about=running_worker(self, "np-folder-job")
+            )
+        ):
             if self.folder_job is job:
                 await job.cancel()
 
@@ -306,8 +331,8 @@ class NewProfileScreen(ModalScreen[Profile | None]):
         self.dismiss(profile)
 
     @on(Button.Pressed, "#np-save")
-    async def _save_pressed(self) -> None:
-        await self.action_save()
+    def _save_pressed(self) -> None:
+        self.action_save()
 
     @on(Button.Pressed, "#np-cancel")
     def _cancel_pressed(self) -> None:

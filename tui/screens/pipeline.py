@@ -25,7 +25,7 @@ from engine.base.units import human_bytes
 from engine.pipeline import STAGES, Pipeline, PipelineEvent, PipelineOptions
 from engine.process.events import Error, Log, Progress, Resources, Stage
 from engine.profiles.profile import Profile
-from tui.jobs import JobEvent, drive_job
+from tui.jobs import JobEvent, drive_job, running_worker
 from tui.screens.confirm import ConfirmScreen
 
 MARKS = {"": "  ", "start": "> ", "done": "ok", "skipped": "--", "failed": "!!"}
@@ -218,6 +218,8 @@ class PipelineScreen(ModalScreen[None]):
             "Cancel the pipeline? The running stage stops and leaves nothing partial; "
             "finished stages are kept and skipped next time."
         )
-        if await self.app.push_screen_wait(ConfirmScreen(question, yes="Cancel it", no="Keep going")):
+        if await self.app.push_screen_wait(
+            ConfirmScreen(question, yes="Cancel it", no="Keep going", about=running_worker(self, "pipeline"))
+        ):
             if self.pipeline is not None:
                 await self.pipeline.cancel()

@@ -25,12 +25,37 @@ from engine.tune.apply import target_path
 from tui.screens.confirm import ConfirmScreen
 
 LENGTHS = r"^\s*\d+(\s*,\s*\d+)*\s*$"
+# Each validator says what the field takes: an error names the field, the value and that.
 # (field id, label, path in the profile, Input type, validator)
 NUMBERS = (
-    ("pe-max-length", "max_length", ("deploy", "model_config", "max_length"), "integer", Integer(1, 1 << 20)),
-    ("pe-temperature", "temperature", ("deploy", "model_config", "temperature"), "number", Number(0.0, 5.0)),
-    ("pe-top-p", "top_p", ("deploy", "model_config", "top_p"), "number", Number(0.0, 1.0)),
-    ("pe-repetition", "repetition penalty", ("deploy", "model_config", "repetition_penalty"), "number", Number(0.5, 5.0)),
+    (
+        "pe-max-length",
+        "max_length",
+        ("deploy", "model_config", "max_length"),
+        "integer",
+        Integer(1, 1 << 20, failure_description=f"a whole number from 1 to {1 << 20}"),
+    ),
+    (
+        "pe-temperature",
+        "temperature",
+        ("deploy", "model_config", "temperature"),
+        "number",
+        Number(0.0, 5.0, failure_description="a number from 0 to 5"),
+    ),
+    (
+        "pe-top-p",
+        "top_p",
+        ("deploy", "model_config", "top_p"),
+        "number",
+        Number(0.0, 1.0, failure_description="a number from 0 to 1"),
+    ),
+    (
+        "pe-repetition",
+        "repetition penalty",
+        ("deploy", "model_config", "repetition_penalty"),
+        "number",
+        Number(0.5, 5.0, failure_description="a number from 0.5 to 5"),
+    ),
 )
 
 
@@ -95,7 +120,12 @@ class ProfileEditor(ModalScreen[Profile | None]):
                         p.deploy.name,
                         placeholder=f"default: {p.deploy_name()}",
                         id="pe-deploy",
-                        validators=[Regex(r"^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", failure_description="letters, digits, . _ -")],
+                        validators=[
+                            Regex(
+                                r"^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+                                failure_description="up to 100 letters, digits, . _ or -, starting with a letter or digit (empty: the default)",
+                            )
+                        ],
                         compact=True,
                     )
                 for field_id, label, path, kind, validator in NUMBERS:
@@ -107,7 +137,11 @@ class ProfileEditor(ModalScreen[Profile | None]):
                     yield Input(
                         ", ".join(map(str, p.bench.input_lengths)),
                         id="pe-lengths",
-                        validators=[Regex(LENGTHS, failure_description="whole numbers separated by commas")],
+                        validators=[
+                            Regex(
+                                LENGTHS, failure_description="a list of whole numbers separated by commas, such as 32, 256, 1024"
+                            )
+                        ],
                         compact=True,
                     )
             yield Static(f"saves to {target_path(p)}", id="pe-status")
@@ -120,9 +154,11 @@ class ProfileEditor(ModalScreen[Profile | None]):
 
     def edited(self) -> Profile:
         """The profile with the fields' values, checked by the profile loader's rules; raises ProfileError."""
-        invalid = [i for i in self.query(Input) if i.validators and not i.validate(i.value).is_valid]
-        if invalid:
-            raise ProfileError(f"{invalid[0].id.removeprefix('pe-')}: {invalid[0].value!r} is not valid here")
+        for field in self.query(Input):
+            checked = field.validate(field.value) if field.validators else None
+            if checked is not None and not checked.is_valid:
+                label = field.parent.query_one(Label).content
+                raise ProfileError(f"{label}: {field.value!r} is not valid; it takes {checked.failure_descriptions[0]}")
         data = self.profile.to_dict()
         convert = data["convert"]
         convert["precision"] = str(self.query_one("#pe-precision", Select).value)

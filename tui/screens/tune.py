@@ -22,6 +22,7 @@ from textual.widgets import Footer, Static
 from engine.profiles.profile import Profile, ProfileError, load_profile
 from engine.recipes.candidates import select
 from engine.tune.runner import TuneOptions, Tuner, TuneUpdate
+from tui.jobs import running_worker
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.tune.chart import TuneChart
 from tui.widgets.tune.table import TuneTable
@@ -90,7 +91,7 @@ class TuneScreen(ModalScreen[None]):
 
     @property
     def running(self) -> bool:
-        return any(w.is_running for w in self.workers if w.group == "tune")
+        return running_worker(self, "tune") is not None
 
     def action_toggle_quick(self) -> None:
         if self.running:
@@ -119,6 +120,7 @@ class TuneScreen(ModalScreen[None]):
         if not await self.app.push_screen_wait(ConfirmScreen(question, yes="Run", no="Not now")):
             return
         self.query_one(TuneTable).reset([c.name for c in candidates])
+        self.query_one(TuneChart).waiting("measuring: the chart is drawn when the run ends")
         self.tuner = Tuner(self.profile, TuneOptions(candidates, quick=self.quick), lambda u: self.post_message(TuneProgress(u)))
         self.run_worker(self._tune(), exclusive=True, group="tune")
 
@@ -199,7 +201,9 @@ class TuneScreen(ModalScreen[None]):
             self.dismiss(None)
             return
         if await self.app.push_screen_wait(
-            ConfirmScreen("Cancel the tuner? What was measured is kept.", yes="Cancel run", no="Go on")
+            ConfirmScreen(
+                "Cancel the tuner? What was measured is kept.", yes="Cancel run", no="Go on", about=running_worker(self, "tune")
+            )
         ):
             for worker in self.workers:
                 if worker.group == "tune":

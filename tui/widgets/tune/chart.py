@@ -26,15 +26,24 @@ class TuneChart(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(self.placeholder, id="tune-chart-text")
 
+    def waiting(self, text: str) -> None:
+        """A run is under way: say so in place of the chart (or the last run's), which is drawn when it ends."""
+        if self.plot is not None:
+            self.plot.display = False
+        label = self.query_one("#tune-chart-text", Static)
+        label.display = True
+        label.update(text)
+
     def show(self, candidates: list[dict[str, Any]], chosen: str | None) -> None:
         text = self.query_one("#tune-chart-text", Static)
         if not plots_wanted():
             text.update(Text(frontier_chart(candidates, chosen, width=48, height=10)))
             return
+        text.display = False
         from tui.widgets.plots import FrontierPlot
 
         if self.plot is None:  # first chart: mount it (and import plotext) now
-            text.display = False
             self.plot = FrontierPlot(id="tune-frontier")
             self.mount(self.plot)
+        self.plot.display = True
         self.plot.show(candidates, chosen)

@@ -34,7 +34,7 @@ class TuneTable(DataTable):
         """The ranked figures (``engine.tune.report.table_rows``), in rank order."""
         self.clear()
         for r in rows:
-            state = "failed" if r["error"] else "chosen" if r.get("chosen") else "done"
+            state = "failed" if r["error"] else "chosen" if r.get("chosen") else "done" if r["measured"] else "not measured"
             quality = "failed" if r["error"] else QUALITY[r["keeps_quality"]]
             self.add_row(
                 _cell(r["rank"]),
