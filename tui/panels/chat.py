@@ -43,8 +43,7 @@ class ChatPanel(Panel):
             "escape",
             "escape",
             "Stop/back",
-            tooltip="stop the answer (the model stays loaded); in a field: back to the message box; "
-            "in the message box: leave it, so that the app's keys work",
+            tooltip="stop the answer (the model stays loaded); in a text field: leave it, so that the app's keys work",
         ),
         Binding("ctrl+l", "clear_chat", "Clear chat", tooltip="clear the chat: forget the conversation so far"),
         Binding("ctrl+b", "run_bench", "Bench", tooltip="run the quick benchmark (on the chosen model, after confirming)"),
@@ -206,8 +205,13 @@ class ChatPanel(Panel):
             await self.backend.stop_generation()
         elif self.bench_running and self.query_one("#chat-tabs", TabbedContent).active == "bench-pane":
             self._cancel_bench()
-        elif not self.focus_home():
-            self.query_one(ChatLog).focus()  # out of the message box: the app's keys work again
+        elif isinstance(self.screen.focused, Input):
+            self._leave_field()
+
+    def _leave_field(self) -> None:
+        """Out of a text field, never into one: the app's keys work again."""
+        on_bench = self.query_one("#chat-tabs", TabbedContent).active == "bench-pane"
+        self.screen.set_focus(self.query_one("#bench-table" if on_bench else "#chat-log"))
 
     @work(group="bench-cancel")
     async def _cancel_bench(self) -> None:
