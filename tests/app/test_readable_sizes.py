@@ -1,0 +1,68 @@
+"""What a user reads at the common terminal sizes, 80x24 and 100x30: footers, pop-up messages, panels' lines.
+
+The snapshots (test_snapshots.py) show the same screens; these say what must hold in them.
+"""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+from textual.widgets._toast import Toast
+
+from tests.helpers import wait_for
+from tui.app import SlmopsApp
+
+SIZES = [(80, 24), (100, 30)]
+# The keys that matter most on each panel: the footer must show them in full, whatever the size.
+MAIN_KEYS = {
+    "environment": {"r", "g", "question_mark", "q"},
+    "convert": {"c", "escape", "f", "g", "question_mark", "q"},
+    "cache": {"d", "l", "c", "v", "g", "question_mark", "q"},
+    "chat": {"escape", "ctrl+l", "ctrl+b"},  # the message box has focus: letters are typed, not keys
+}
+
+
+async def footer_keys_in_full(pilot, app: SlmopsApp) -> set[str]:
+    """The keys the footer shows in full: left of the palette's key, inside the screen."""
+    footer = app.screen.query_one(Footer)
+    await wait_for(pilot, lambda: footer.query(FooterKey), 5)  # the footer recomposes after a change
+    await pilot.pause(0.2)
+    keys = [k for k in footer.query(FooterKey) if not k.has_class("-command-palette")]
+    palette = footer.query(".-command-palette")
+    right = palette.first().region.x if palette else app.size.width
+    cut = [k.key for k in keys if k.region.right > right]
+    assert not cut, f"cut off: {cut}"
+    return {k.key for k in keys}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "100x30"])
+async def test_every_footer_shows_its_keys_in_full(size):
+    app = SlmopsApp()
+    async with app.run_test(size=size) as pilot:
+        for panel, keys in MAIN_KEYS.items():
+            app.show_panel(panel)
+            await pilot.pause(0.2)
+            assert keys <= await footer_keys_in_full(pilot, app), panel
+        for key in ("t",):  # a screen over the panels, with a footer of its own
+            await pilot.press("escape", key)
+            await pilot.pause(0.2)
+            await footer_keys_in_full(pilot, app)
+            await pilot.press("escape")
+            await pilot.pause(0.2)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "100x30"])
+async def test_messages_leave_the_status_lines_and_the_keys_readable(size):
+    app = SlmopsApp()
+    async with app.run_test(size=size, notifications=True) as pilot:
+        for panel, status in (("cache", "#cache-status"), ("chat", "#chat-status")):
+            app.show_panel(panel)
+            app.notify("A message of two lines\nthat says what happened, at some length.", timeout=30)
+            await pilot.pause(0.3)
+            toasts = list(app.screen.query(Toast))
+            assert toasts
+            below = [app.screen.query_one(status).region, app.screen.query_one(Footer).region]
+            for toast in toasts:
+                assert not any(toast.region.overlaps(region) for region in below), (panel, toast.region, below)
+            app.clear_notifications()
