@@ -6,7 +6,8 @@ The snapshots (test_snapshots.py) show the same screens; these say what must hol
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Footer
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable, Footer
 from textual.widgets._footer import FooterKey
 from textual.widgets._toast import Toast
 
@@ -66,3 +67,28 @@ async def test_messages_leave_the_status_lines_and_the_keys_readable(size):
             for toast in toasts:
                 assert not any(toast.region.overlaps(region) for region in below), (panel, toast.region, below)
             app.clear_notifications()
+
+
+LONG_VALUE = "in-process runtime 2.2.1 (foundry-local-sdk); no foundry CLI on PATH, so `foundry` commands are not offered"
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "100x30"])
+async def test_environment_lines_are_wrapped_not_cut(size, monkeypatch):
+    from engine import environment as checks
+
+    found = [checks.Check("Python", "pass", "3.11.7"), checks.Check("Foundry Local", "warn", LONG_VALUE, "Install it.")]
+
+    async def fixed_checks(probe=None):
+        return found
+
+    monkeypatch.setattr(checks, "run_checks", fixed_checks)
+    monkeypatch.setattr(checks, "probe_job", lambda: None)
+    app = SlmopsApp()
+    async with app.run_test(size=size) as pilot:
+        table = app.query_one("#checks", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 2, 10)
+        await pilot.pause()
+        widths = sum(column.get_render_width(table) for column in table.columns.values())
+        assert widths <= table.scrollable_content_region.width, (widths, table.scrollable_content_region)
+        shown = str(table.get_cell_at(Coordinate(1, 2)))
+        assert " ".join(shown.split()) == LONG_VALUE
