@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable, Footer, Select
 from textual.widgets._footer import FooterKey
 from textual.widgets._toast import Toast
 
+from engine.profiles.profile import BACKENDS
 from tests.helpers import wait_for
 from tui.app import SlmopsApp
 
@@ -92,3 +93,16 @@ async def test_environment_lines_are_wrapped_not_cut(size, monkeypatch):
         assert widths <= table.scrollable_content_region.width, (widths, table.scrollable_content_region)
         shown = str(table.get_cell_at(Coordinate(1, 2)))
         assert " ".join(shown.split()) == LONG_VALUE
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "100x30"])
+async def test_chat_has_room_for_the_system_prompt_the_backend_and_the_transcript(size):
+    app = SlmopsApp()
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("4")
+        await pilot.pause()
+        assert app.query_one("#system-prompt").content_region.width >= size[0] // 2
+        backend = app.query_one("#chat-backend", Select)
+        assert backend.region.height == 1  # its name on one line, not wrapped
+        assert backend.content_region.width >= max(len(b) for b in BACKENDS) + 2  # and the arrow
+        assert app.query_one("#chat-log").content_region.height >= size[1] - 15

@@ -60,8 +60,8 @@ class ChatPanel(Panel):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="chat-model-bar"):
-            yield Select([], id="chat-model", prompt="model", allow_blank=True)
-            yield Select([(b, b) for b in BACKENDS], id="chat-backend", value=BACKENDS[0], allow_blank=False)
+            yield Select([], id="chat-model", prompt="model", allow_blank=True, compact=True)
+            yield Select([(b, b) for b in BACKENDS], id="chat-backend", value=BACKENDS[0], allow_blank=False, compact=True)
         with TabbedContent(id="chat-tabs"):
             with TabPane("Chat", id="chat-pane"):
                 with Vertical():
