@@ -106,3 +106,47 @@ async def test_chat_has_room_for_the_system_prompt_the_backend_and_the_transcrip
         assert backend.region.height == 1  # its name on one line, not wrapped
         assert backend.content_region.width >= max(len(b) for b in BACKENDS) + 2  # and the arrow
         assert app.query_one("#chat-log").content_region.height >= size[1] - 15
+
+
+def tuned_row(rank: int, name: str) -> dict:
+    return {
+        "rank": rank,
+        "name": name,
+        "error": None,
+        "chosen": rank == 1,
+        "keeps_quality": True,
+        "size_mb": 1234.5,
+        "decode_tps": 168.1,
+        "ttft_ms_short": 45.2,
+        "ttft_ms_long": 310.7,
+        "peak_rss_mb": 1890.3,
+        "pass_rate": 1.0,
+        "perplexity": 12.345,
+    }
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "100x30"])
+async def test_the_tuners_ranking_columns_show_after_a_run(size):
+    from engine.recipes.candidates import select
+    from tui.widgets.tune.table import TuneTable
+
+    app = SlmopsApp()
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        table = app.screen.query_one(TuneTable)
+        table.set_state("fp32", "converting: olive auto-opt int4, 12.3 s")  # the run widened its state column
+        names = [c.name for c in select(None, quick=False)]
+        table.show_rows([tuned_row(i + 1, n) for i, n in enumerate(names)], [])
+        await pilot.pause()
+        headings = [str(c.label) for c in table.columns.values()]
+        # what ranks a candidate shows: through ppl at 80 columns, through the quality at 100
+        shown = headings.index("ppl" if size[0] < 100 else "quality") + 1
+        assert {"RSS MB", "pass", "ppl"} <= set(headings[:shown])
+        right_edge = sum(c.get_render_width(table) for c in list(table.columns.values())[:shown])
+        widths = [(str(c.label), c.get_render_width(table)) for c in table.columns.values()]
+        assert right_edge <= table.scrollable_content_region.width, (right_edge, table.scrollable_content_region.width, widths)
+        table.focus()
+        await pilot.press("right", "right", "right")  # the rest are reachable
+        await pilot.pause(0.3)
+        assert table.scroll_x > 0
