@@ -150,3 +150,24 @@ async def test_the_tuners_ranking_columns_show_after_a_run(size):
         await pilot.press("right", "right", "right")  # the rest are reachable
         await pilot.pause(0.3)
         assert table.scroll_x > 0
+
+
+async def test_a_bench_chart_at_80_columns_has_room_for_its_bars(home):
+    from engine.bench.runs import save_run
+    from tui.widgets.chat.bench_view import BenchView
+
+    name = "qwen2.5-coder-0.5b-instruct-int4"
+    row = {"model": name, "precision": "int4", "size_mb": 402.5, "decode_tps": 168.1, "peak_rss_mb": 325.2}
+    save_run({"name": "one", "models": [{"name": name}], "comparison": [row]}, {"comparison": [row]}, "", "one")
+    app = SlmopsApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4", "ctrl+o")
+        await pilot.pause(0.5)
+        plot = app.query_one(BenchView)._bars["decode_tps"]
+        chart = plot.plt.build()
+        lines = chart.splitlines()
+        bars = [line for line in lines if "█" in line]
+        assert bars and len(bars) <= len(lines) // 3  # one model is a bar, not a block filling the chart
+        assert max(line.count("█") for line in bars) >= 5  # the label leaves the bar room
+        assert "qwen" in chart and name not in chart
+        assert "200" in lines[-1]  # the axis goes past 168.1
