@@ -281,3 +281,27 @@ async def test_the_status_line_shows_what_runs():
         await job.cancel()
         await pilot.pause(0.3)
         assert not status.display
+
+
+@pytest.mark.parametrize("panel", ["environment", "convert", "cache", "chat"])
+async def test_the_palette_finds_deploy_serve_and_one_quit_from_any_panel(panel):
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.show_panel(panel)
+        await pilot.pause()
+        for query, title in (
+            ("deploy", "Deploy the converted model to Foundry Local"),
+            ("serve", "Serve the model"),
+            ("quit", "Quit"),
+        ):
+            await pilot.press("ctrl+p", *query)
+            listed = app.screen.query_one(CommandList)
+            await wait_for(pilot, lambda: listed.option_count, 10)  # noqa: B023 (awaited here, in this turn)
+            await pilot.pause(0.3)
+            hits = [str(option.hit.text) for option in listed.options]
+            assert hits[0].startswith(title), (panel, query, hits)
+            if query == "quit":
+                assert hits.count("Quit") == 1, hits
+            await pilot.press("escape")
+            await pilot.pause()
+        _no_job_and_main_screen(app, f"tab-{panel}")
