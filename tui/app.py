@@ -46,12 +46,13 @@ class SlmopsApp(App[int]):
     COMMANDS = App.COMMANDS | {SlmopsCommands}
     HELP = "`ctrl+p` opens the command palette: these keys and those of the panel or screen on show, searchable."
     BINDINGS = [
-        # The tab labels show these keys already; the footer keeps its room for the panel's own.
+        # The tab labels show these keys already; the footer keeps its room for the panel's own. At 80 columns it
+        # holds the panel's main keys and the app's g, ? and q: the others are in the help (?) and the palette.
         *(
             Binding(p.KEY, f"show_panel('{panel_id(p)}')", f"Show {p.TITLE}", show=False, tooltip=f"show the {p.TITLE} panel")
             for p in PANELS
         ),
-        Binding("p", "pick_profile", "Profile", tooltip="pick a profile: open another one"),
+        Binding("p", "pick_profile", "Profile", show=False, tooltip="pick a profile: open another one"),
         Binding(
             "n",
             "new_profile",
@@ -78,6 +79,7 @@ class SlmopsApp(App[int]):
             "t",
             "tune",
             "Tune",
+            show=False,
             tooltip="tune the recipe (the recipe tuner): convert with several recipes, measure each, apply the fastest "
             "that keeps quality (`slmops tune` headless)",
         ),

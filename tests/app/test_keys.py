@@ -154,9 +154,6 @@ async def test_showing_chat_focuses_the_message_box_and_esc_comes_back_to_it():
         await pilot.press(*"Write a quick haiku about tigers")
         assert app.focused.value == "Write a quick haiku about tigers"
         _no_job_and_main_screen(app, "tab-chat")
-        app.query_one("#set-temperature").focus()
-        await pilot.press("escape")
-        assert app.focused.id == "chat-input"
         await pilot.press("escape")  # leaves the message box: the app's keys work again
         assert app.focused.id == "chat-log"
         await pilot.press("1")
@@ -168,6 +165,36 @@ async def test_showing_chat_focuses_the_message_box_and_esc_comes_back_to_it():
         assert app.focused.id == "convert-log-lines"
         await pilot.press("f", *"olive", "escape")
         assert app.focused.id == "convert-log-lines"
+
+
+async def test_esc_leaves_a_text_field_and_never_enters_one():
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await pilot.pause()
+        panel = app.query_one(ChatPanel)
+        app.query_one("#set-temperature").focus()
+        await pilot.press("escape")  # a settings field: out of it, not into the message box
+        assert app.focused.id == "chat-log"
+        await pilot.press("escape", "escape")
+        assert app.focused.id == "chat-log"
+        await pilot.press("question_mark")  # a screen over the panel, closed: focus comes back where it was
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("escape", "escape")
+        assert app.focused.id == "chat-log"
+        panel.show_bench()
+        await pilot.pause()
+        await pilot.press("escape", "escape")
+        assert app.focused.id == "bench-table"
+        await pilot.press("g")  # the app's key, not a letter typed into the hidden message box
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.query_one("#chat-input", Input).value == ""
+        _no_job_and_main_screen(app, "tab-chat")
 
 
 async def test_number_fields_take_only_numbers_in_range():
@@ -254,3 +281,27 @@ async def test_the_status_line_shows_what_runs():
         await job.cancel()
         await pilot.pause(0.3)
         assert not status.display
+
+
+@pytest.mark.parametrize("panel", ["environment", "convert", "cache", "chat"])
+async def test_the_palette_finds_deploy_serve_and_one_quit_from_any_panel(panel):
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.show_panel(panel)
+        await pilot.pause()
+        for query, title in (
+            ("deploy", "Deploy the converted model to Foundry Local"),
+            ("serve", "Serve the model"),
+            ("quit", "Quit"),
+        ):
+            await pilot.press("ctrl+p", *query)
+            listed = app.screen.query_one(CommandList)
+            await wait_for(pilot, lambda: listed.option_count, 10)  # noqa: B023 (awaited here, in this turn)
+            await pilot.pause(0.3)
+            hits = [str(option.hit.text) for option in listed.options]
+            assert hits[0].startswith(title), (panel, query, hits)
+            if query == "quit":
+                assert hits.count("Quit") == 1, hits
+            await pilot.press("escape")
+            await pilot.pause()
+        _no_job_and_main_screen(app, f"tab-{panel}")

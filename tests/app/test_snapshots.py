@@ -1,19 +1,25 @@
-"""Each panel at 80x24, as a snapshot (pytest-textual-snapshot): layout, keys in the footer, focus.
+"""Each panel and each screen at 80x24 and 100x30, as a snapshot (pytest-textual-snapshot): layout, keys, focus.
 
-Only what is the same on every machine is shown: a profile with fixed paths, and the
-Environment panel's checks replaced by fixed ones (they measure this machine).
-Update after an intended change: ``pytest tests/test_snapshots.py --snapshot-update``.
+Only what is the same on every machine is shown: a profile with fixed paths, the Environment panel's checks
+replaced by fixed ones (they measure this machine), no model found in this machine's caches, and a pipeline
+report made from fixed stage outputs.
+Update after an intended change: ``pytest tests/app/test_snapshots.py --snapshot-update``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from textual.widgets import Input
 
 from engine import environment as checks
-from engine.profiles.profile import profile_from_dict, save_profile
+from engine.profiles.profile import ProfileEntry, profile_from_dict, save_profile
+from tests.app.finished_pipeline import FinishedPipelineScreen
+from tests.helpers import wait_for
 from tui.app import SlmopsApp
 
 FIXED = "/tmp/slmops-snapshot"  # never created: nothing is read from or written there
@@ -22,6 +28,8 @@ CHECKS = [
     checks.Check("RAM", "pass", "20.0 GB free of 24.0 GB"),
     checks.Check("Foundry Local", "warn", "SDK 2.2.1; the foundry CLI is not installed", "Install it for the CLI."),
 ]
+SIZES = {"80x24": (80, 24), "100x30": (100, 30)}
+sizes = pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())
 
 
 @pytest.fixture
@@ -32,8 +40,14 @@ def app(tmp_path, monkeypatch, home):
     monkeypatch.setattr(checks, "run_checks", fixed_checks)
     monkeypatch.setattr(checks, "probe_job", lambda: None)
     monkeypatch.setattr("tui.panels.environment.demo_model_ready", lambda *a, **k: True)
-    # "in 0.0 s", whatever the machine (the panel's clock only: asyncio keeps the real one)
+    # "in 0.0 s", whatever the machine (the panels' and the pipeline's clocks only: asyncio keeps the real one)
     monkeypatch.setattr("tui.panels.environment.time", SimpleNamespace(monotonic=lambda: 1000.0))
+    monkeypatch.setattr("tui.screens.pipeline.time", SimpleNamespace(monotonic=lambda: 1000.0))
+    # no model in this machine's Hugging Face cache, Ollama or LM Studio (the New profile screen lists them)
+    for name in ("HOME", "HF_HUB_CACHE", "OLLAMA_MODELS"):
+        monkeypatch.setenv(name, str(tmp_path / "empty" / name.lower()))
+    monkeypatch.delenv("HUGGINGFACE_HUB_CACHE", raising=False)
+    monkeypatch.chdir(tmp_path)  # the pipeline's report is "report.md" here
     profile = save_profile(
         profile_from_dict(
             {
@@ -48,21 +62,82 @@ def app(tmp_path, monkeypatch, home):
     return SlmopsApp(profile_arg=str(profile))
 
 
+async def settle(pilot) -> None:
+    for field in pilot.app.screen.query(Input):  # a blinking cursor would be on or off by chance
+        field.cursor_blink = False
+    await pilot.app.workers.wait_for_complete()  # the Convert panel's support verdict, in a thread
+    await pilot.pause()
+
+
 def pressing(key: str):
     async def run_before(pilot) -> None:
         await pilot.press(key)
-        for field in pilot.app.query(Input):  # a blinking cursor would be on or off by chance
-            field.cursor_blink = False
-        await pilot.app.workers.wait_for_complete()  # the Convert panel's support verdict, in a thread
-        await pilot.pause()
+        await settle(pilot)
 
     return run_before
 
 
+@sizes
 @pytest.mark.parametrize("key", ["1", "2", "3", "4"], ids=["environment", "convert", "cache", "chat"])
-def test_panel_at_80x24(snap_compare, app, key):
-    assert snap_compare(app, run_before=pressing(key), terminal_size=(80, 24))
+def test_panel(snap_compare, app, key, size):
+    assert snap_compare(app, run_before=pressing(key), terminal_size=size)
 
 
-def test_help_at_80x24(snap_compare, app):
-    assert snap_compare(app, run_before=pressing("question_mark"), terminal_size=(80, 24))
+@sizes
+# The confirmation over the panels is left out: its picture is the same every time, but how Rich splits the dimmed
+# panels behind it into segments varies from run to run, and the snapshot's name is a hash of those segments.
+@pytest.mark.parametrize("key", ["question_mark", "t", "n"], ids=["help", "tuner", "new-profile"])
+def test_screen(snap_compare, app, key, size):
+    assert snap_compare(app, run_before=pressing(key), terminal_size=size)
+
+
+@sizes
+def test_profile_editor(snap_compare, app, size):
+    from tui.screens.profile_editor import ProfileEditor
+
+    async def run_before(pilot) -> None:
+        # the profile's file is in a folder of this run: the title names a fixed one instead
+        await pilot.app.push_screen(ProfileEditor(dataclasses.replace(pilot.app.profile, source=Path(f"{FIXED}/snapshot.toml"))))
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)
+
+
+@sizes
+def test_profile_picker(snap_compare, app, size, monkeypatch):
+    entries = [
+        ProfileEntry("snapshot", Path(f"{FIXED}/snapshot.toml"), shipped=False),
+        ProfileEntry("demo", Path(f"{FIXED}/demo.toml"), shipped=True),
+    ]
+    monkeypatch.setattr("tui.screens.profile_picker.list_profiles", lambda: entries)
+    assert snap_compare(app, run_before=pressing("p"), terminal_size=size)
+
+
+@sizes
+def test_workflow_editor(snap_compare, app, size):
+    from tui.screens.workflow_editor import WorkflowEditor
+
+    workflow = {
+        "input_model": {"type": "HfModel", "model_path": f"{FIXED}/model"},
+        "passes": {"builder": {"type": "ModelBuilder"}},
+    }
+
+    async def run_before(pilot) -> None:
+        await pilot.app.push_screen(WorkflowEditor(json.dumps(workflow, indent=2) + "\n", f"{FIXED}/workflow.json"))
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)
+
+
+@sizes
+def test_pipeline_report_scrolled_to_its_end(snap_compare, app, size):
+    async def run_before(pilot) -> None:
+        screen = FinishedPipelineScreen(Path("report.md"))
+        await pilot.app.push_screen(screen)
+        report = screen.query_one("#pipeline-report")
+        await wait_for(pilot, lambda: report.max_scroll_y > 0, 10)
+        await pilot.press("end")
+        await wait_for(pilot, lambda: report.scroll_y == report.max_scroll_y, 10)
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)

@@ -47,40 +47,73 @@ class CachePanel(Panel):
         "Browses the Foundry Local model cache; deploys, loads and removes models. "
         "Headless: `slmops deploy --profile P`, `slmops cache ls|show|rm|register|ask`, `slmops serve [NAME]`."
     )
+    # The footer shows d, l, c and v (what fits at 80 columns beside the app's keys); the rest are in ? and the palette.
     BINDINGS = [
         Binding(
             "d", "deploy", "Deploy", tooltip="deploy the converted model to Foundry Local (review the prompt template first)"
         ),
-        Binding("l", "toggle_load", "Load/unload", tooltip="load or unload the selected model (in Foundry Local)"),
+        Binding("l", "toggle_load", "Load", tooltip="load or unload the selected model (in Foundry Local)"),
         Binding("c", "chat", "Chat", tooltip="chat with the selected model (in the Chat & Bench panel)"),
-        Binding("b", "bench", "Bench", tooltip="benchmark the selected model: choose it in the Chat & Bench panel"),
-        Binding("x", "remove", "Remove", tooltip="remove the selected model: its files and its registration (after confirming)"),
-        Binding("R", "register", "Re-register", key_display="R", tooltip="re-register the selected model with Foundry Local"),
+        Binding("b", "bench", "Bench", show=False, tooltip="benchmark the selected model: choose it in the Chat & Bench panel"),
+        Binding(
+            "x",
+            "remove",
+            "Remove",
+            show=False,
+            tooltip="remove the selected model: its files and its registration (after confirming)",
+        ),
+        Binding(
+            "R",
+            "register",
+            "Re-register",
+            key_display="R",
+            show=False,
+            tooltip="re-register the selected model with Foundry Local",
+        ),
         Binding(
             "a",
             "apply_settings",
             "Settings",
+            show=False,
             tooltip="apply the measured runtime settings: write them into the selected model's genai_config.json "
             "(after confirming)",
         ),
-        Binding("y", "copy_path", "Copy path", tooltip="copy the selected model's path"),
+        Binding("y", "copy_path", "Copy path", show=False, tooltip="copy the selected model's path"),
         Binding(
             "v",
             "toggle_serve",
             "Serve",
             tooltip="serve the model to applications, or stop serving: the selected one, OpenAI-compatible, on 127.0.0.1",
         ),
-        Binding("u", "copy_snippet", "Copy snippet", tooltip="copy a Python snippet that calls the served model (with openai)"),
-        Binding("slash", "focus_filter", "Filter", key_display="/", tooltip="filter the list (enter or esc: back to the list)"),
-        Binding("s", "sort", "Sort", tooltip="sort the list by the next column"),
-        Binding("r", "refresh", "Refresh", tooltip="refresh the list: read the cache folders again"),
         Binding(
-            "o", "check_public", "Public catalog", tooltip="check the public catalog (needs the internet; offline is normal)"
+            "u",
+            "copy_snippet",
+            "Copy snippet",
+            show=False,
+            tooltip="copy a Python snippet that calls the served model (with openai)",
+        ),
+        Binding(
+            "slash",
+            "focus_filter",
+            "Filter",
+            key_display="/",
+            show=False,
+            tooltip="filter the list (enter or esc: back to the list)",
+        ),
+        Binding("s", "sort", "Sort", show=False, tooltip="sort the list by the next column"),
+        Binding("r", "refresh", "Refresh", show=False, tooltip="refresh the list: read the cache folders again"),
+        Binding(
+            "o",
+            "check_public",
+            "Public catalog",
+            show=False,
+            tooltip="check the public catalog (needs the internet; offline is normal)",
         ),
         Binding(
             "escape",
             "cancel",
             "Cancel",
+            show=False,
             tooltip="stop the Foundry Local work under way (after confirming); in the filter: back to the list",
         ),
     ]

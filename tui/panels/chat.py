@@ -49,8 +49,7 @@ class ChatPanel(Panel):
             "escape",
             "escape",
             "Stop/back",
-            tooltip="stop the answer (the model stays loaded); in a field: back to the message box; "
-            "in the message box: leave it, so that the app's keys work",
+            tooltip="stop the answer (the model stays loaded); in a text field: leave it, so that the app's keys work",
         ),
         Binding("ctrl+l", "clear_chat", "Clear chat", tooltip="clear the chat: forget the conversation so far"),
         Binding("ctrl+b", "run_bench", "Bench", tooltip="run the quick benchmark (on the chosen model, after confirming)"),
@@ -67,8 +66,8 @@ class ChatPanel(Panel):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="chat-model-bar"):
-            yield Select([], id="chat-model", prompt="model", allow_blank=True)
-            yield Select([(b, b) for b in BACKENDS], id="chat-backend", value=BACKENDS[0], allow_blank=False)
+            yield Select([], id="chat-model", prompt="model", allow_blank=True, compact=True)
+            yield Select([(b, b) for b in BACKENDS], id="chat-backend", value=BACKENDS[0], allow_blank=False, compact=True)
         with TabbedContent(id="chat-tabs"):
             with TabPane("Chat", id="chat-pane"):
                 with Vertical():
@@ -225,8 +224,13 @@ class ChatPanel(Panel):
             await self.backend.stop_generation()
         elif self.bench_running and self.query_one("#chat-tabs", TabbedContent).active == "bench-pane":
             self._cancel_bench()
-        elif not self.focus_home():
-            self.query_one(ChatLog).focus()  # out of the message box: the app's keys work again
+        elif isinstance(self.screen.focused, Input):
+            self._leave_field()
+
+    def _leave_field(self) -> None:
+        """Out of a text field, never into one: the app's keys work again."""
+        on_bench = self.query_one("#chat-tabs", TabbedContent).active == "bench-pane"
+        self.screen.set_focus(self.query_one("#bench-table" if on_bench else "#chat-log"))
 
     @work(group="bench-cancel")
     async def _cancel_bench(self) -> None:

@@ -69,6 +69,7 @@ class ConvertPanel(Panel):
             "w",
             "edit_workflow",
             "Workflow",
+            show=False,
             tooltip="edit the Olive workflow file (method 2): view it, change it, save it beside the profile",
         ),
         Binding("f", "focus_filter", "Filter log", tooltip="filter the log"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 import time
 
 from rich.text import Text
@@ -85,15 +86,32 @@ class EnvironmentPanel(Panel):
 
     def show_checks(self, found: list[environment.Check], elapsed: float) -> None:
         self.checks = found
+        self._fill_table()
         table = self.query_one("#checks", DataTable)
-        row = table.cursor_row
-        table.clear()
-        for check in found:
-            table.add_row(check.name, Text(check.status.upper(), style=STATUS_STYLE[check.status]), check.value)
-        table.move_cursor(row=min(row, len(found) - 1))
         verdict = "some checks FAILED" if any(c.status == "fail" for c in found) else "ready"
         self.query_one("#env-summary", Static).update(f"{environment.summary(found)} in {elapsed:.1f} s: {verdict}. r re-runs.")
         self.show_fix(table.cursor_row)
+
+    def _fill_table(self) -> None:
+        """One row per check, its value wrapped to the room the table has: nothing is cut off at the right."""
+        table = self.query_one("#checks", DataTable)
+        row = table.cursor_row
+        table.clear()
+        room = self._value_room(table)
+        for check in self.checks:
+            lines = textwrap.wrap(check.value, room, break_on_hyphens=False) or [""]
+            status = Text(check.status.upper(), style=STATUS_STYLE[check.status])
+            table.add_row(check.name, status, "\n".join(lines), height=len(lines))
+        table.move_cursor(row=min(row, len(self.checks) - 1))
+
+    def _value_room(self, table: DataTable) -> int:
+        names = max((len(c.name) for c in self.checks), default=0)
+        used = max(names, len("check")) + len("status") + 6 * table.cell_padding + 2  # and room for the scroll bar
+        return max(table.size.width - used, 20)
+
+    def on_resize(self) -> None:
+        if self.checks:
+            self._fill_table()
 
     def show_fix(self, row: int) -> None:
         fix = self.query_one("#env-fix", Static)

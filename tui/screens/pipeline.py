@@ -3,7 +3,8 @@
 Stages whose inputs did not change since their last success are skipped, so
 running again after a failure resumes where it stopped. It starts only after a
 confirmation that names what will run (:func:`describe`). ``esc`` cancels
-(after confirming) or closes; ``o`` toggles the report and the log.
+(after confirming) or closes; ``o`` toggles the report and the log, which read
+with the usual paging keys (and ``j`` / ``k`` / ``space``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import ContentSwitcher, Footer, Markdown, RichLog, Static
@@ -51,7 +52,8 @@ class PipelineScreen(ModalScreen[None]):
     HELP_TITLE = "Pipeline"
     HELP = (
         "Opened with `g` after confirming; runs checks, convert, verify, deploy, a quick benchmark and a report. "
-        "Stages whose inputs did not change are skipped (`slmops run` headless)."
+        "Stages whose inputs did not change are skipped (`slmops run` headless). The report and the log scroll "
+        "with `up` / `down`, `pageup` / `pagedown`, `home` / `end`, and `j` / `k` / `space`."
     )
     DEFAULT_CSS = """
     PipelineScreen { align: center middle; }
@@ -61,7 +63,9 @@ class PipelineScreen(ModalScreen[None]):
     #pipeline-stages { width: 34; height: auto; padding: 1 1 0 0; }
     #pipeline-right { width: 1fr; height: 1fr; }
     #pipeline-log, #pipeline-report { height: 1fr; }
-    #pipeline-status { height: 2; color: $text-muted; }
+    /* the report has its own stage table: it takes the whole width */
+    #pipeline-body.-report #pipeline-stages { display: none; }
+    #pipeline-status { height: auto; max-height: 3; color: $text-muted; }
     """
     BINDINGS = [
         Binding(
@@ -69,6 +73,9 @@ class PipelineScreen(ModalScreen[None]):
         ),
         Binding("g", "run", "Run again", tooltip="run the pipeline again (after confirming); finished stages are skipped"),
         Binding("o", "toggle_report", "Report/log", tooltip="switch between the report and the log"),
+        Binding("j", "scroll('down')", "Down", show=False, tooltip="scroll the report or the log down a line"),
+        Binding("k", "scroll('up')", "Up", show=False, tooltip="scroll the report or the log up a line"),
+        Binding("space", "scroll('page')", "Page down", show=False, tooltip="scroll the report or the log down a page"),
     ]
 
     def __init__(self, profile: Profile, *, quick: bool = True) -> None:
@@ -80,6 +87,7 @@ class PipelineScreen(ModalScreen[None]):
         self.stage_started: dict[str, float] = {}
         self.stage_time: dict[str, float] = {}
         self.started = 0.0
+        self.ended = 0.0  # the elapsed clock stops here
         self.detail = ""
         self.peak_rss = 0
 
@@ -93,7 +101,8 @@ class PipelineScreen(ModalScreen[None]):
                 yield Static(id="pipeline-stages")
                 with ContentSwitcher(initial="pipeline-log", id="pipeline-right"):
                     yield RichLog(id="pipeline-log", wrap=True, max_lines=5000, min_width=20)  # wrapped to the pane, not to 78
-                    yield Markdown(id="pipeline-report")
+                    with VerticalScroll(id="pipeline-report"):  # focused when shown: the paging keys scroll it
+                        yield Markdown(id="pipeline-report-text")
             yield Static(id="pipeline-status")
         yield Footer()
 
@@ -133,8 +142,8 @@ class PipelineScreen(ModalScreen[None]):
     def _start(self, pipeline: Pipeline) -> None:
         self.stage_status = {name: "" for name in STAGES}
         self.stage_time.clear()
-        self.started = time.monotonic()
-        self.query_one(ContentSwitcher).current = "pipeline-log"
+        self.started, self.ended = time.monotonic(), 0.0
+        self._show_pane("pipeline-log")
         self.pipeline = pipeline
         self._drive(pipeline)
 
@@ -177,13 +186,14 @@ class PipelineScreen(ModalScreen[None]):
 
     def on_pipeline_done(self, message: PipelineDone) -> None:
         report = message.report
+        self.ended = time.monotonic()
         self.stage_status = {name: s for name, s in self.stage_status.items() if s != "start"} | {
             name: stage["status"] for name, stage in report.get("stages", {}).items()
         }
         path = report.get("report_md")
         if path and Path(path).is_file():
-            self.query_one("#pipeline-report", Markdown).update(Path(path).read_text(encoding="utf-8"))
-            self.query_one(ContentSwitcher).current = "pipeline-report"
+            self.query_one("#pipeline-report-text", Markdown).update(Path(path).read_text(encoding="utf-8"))
+            self._show_pane("pipeline-report")
         verdict = "finished" if report.get("ok") else "stopped"
         self.detail = f"{verdict}; report: {path}"
         self.notify(f"Pipeline {verdict}. Report: {path}", severity="information" if report.get("ok") else "warning")
@@ -200,14 +210,26 @@ class PipelineScreen(ModalScreen[None]):
             clock = f"{seconds:6.1f}s" if seconds is not None else ""
             lines.append(f"{MARKS.get(status, '  ')} {name:<8} {status:<8} {clock}")
         self.query_one("#pipeline-stages", Static).update("\n".join(lines))
-        elapsed = time.monotonic() - self.started if self.started else 0
+        elapsed = (self.ended or time.monotonic()) - self.started if self.started else 0
         self.query_one("#pipeline-status", Static).update(
             f"elapsed {elapsed:.0f}s  peak memory {human_bytes(self.peak_rss)}\n{self.detail[:200]}"
         )
 
     def action_toggle_report(self) -> None:
-        switcher = self.query_one(ContentSwitcher)
-        switcher.current = "pipeline-report" if switcher.current == "pipeline-log" else "pipeline-log"
+        self._show_pane("pipeline-report" if self.query_one(ContentSwitcher).current == "pipeline-log" else "pipeline-log")
+
+    def _show_pane(self, pane: str) -> None:
+        """Show the log or the report, focused: the paging keys reach the one on show."""
+        self.query_one(ContentSwitcher).current = pane
+        self.query_one("#pipeline-body").set_class(pane == "pipeline-report", "-report")
+        self.set_focus(self.query_one(f"#{pane}"))
+
+    def action_scroll(self, how: str) -> None:
+        pane = self.query_one(f"#{self.query_one(ContentSwitcher).current}")
+        if how == "page":
+            pane.scroll_page_down()
+        else:
+            (pane.scroll_down if how == "down" else pane.scroll_up)()
 
     @work(group="pipeline-cancel")
     async def action_cancel_or_close(self) -> None:

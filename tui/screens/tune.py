@@ -45,6 +45,7 @@ class TuneScreen(ModalScreen[None]):
     #tune-body { height: 1fr; }
     TuneTable { width: 1fr; height: 1fr; }
     TuneChart { width: 62; height: 1fr; }
+    TuneScreen.-narrow #tune { width: 100%; height: 100%; padding: 0; }  /* the table's ranking columns fit at 80 */
     TuneScreen.-narrow #tune-body { layout: vertical; }
     TuneScreen.-narrow TuneTable { height: auto; max-height: 9; }
     TuneScreen.-narrow TuneChart { width: 1fr; height: 1fr; min-height: 6; }

@@ -11,6 +11,8 @@ from typing import Any
 
 from textual_plotext import PlotextPlot
 
+from tui.widgets.charts import axis_ticks, short_labels, tick_label
+
 # plotext markers that read without colour: the quality of a candidate is its shape
 QUALITY_MARKERS = {True: "+", False: "x", None: "?"}
 # in the title, not plotext's legend box, which would hide the points near the top left
@@ -18,7 +20,7 @@ FRONTIER_TITLE = "tok/s vs MB: * chosen + keeps quality x loses ? unknown"
 
 
 class BarPlot(PlotextPlot):
-    """One horizontal bar per model."""
+    """One horizontal bar per model, labelled short (the table names them in full), on an axis that reaches the top value."""
 
     def show(self, title: str, names: list[str], values: list[float]) -> None:
         plt = self.plt
@@ -26,7 +28,11 @@ class BarPlot(PlotextPlot):
         plt.clear_figure()
         plt.title(title)
         if names:
-            plt.bar(names, values, orientation="horizontal", width=0.3)
+            plt.bar(short_labels(names), values, orientation="horizontal", width=0.3)
+            ticks = axis_ticks(max(values))
+            plt.xlim(0, ticks[-1])
+            plt.xticks(ticks, [tick_label(t) for t in ticks])
+            plt.ylim(0, len(names) + 1)  # room around the bars: one bar is a bar, not the whole chart
         self.refresh()
 
 

@@ -7,7 +7,7 @@ one is out of range; an invalid field keeps the previous value.
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.validation import Integer, Number
 from textual.widgets import Input, Label
 
@@ -21,26 +21,32 @@ FIELDS = (  # (settings attribute, label, Input type, validator)
 )
 
 
-class ChatSettings(Horizontal):
+class ChatSettings(Vertical):
+    """Two compact lines: the system prompt across the width, then the numbers (the transcript keeps the height)."""
+
     DEFAULT_CSS = """
     ChatSettings { height: auto; }
-    ChatSettings Label { padding: 1 1 0 1; }
+    ChatSettings Horizontal { height: 1; }
+    ChatSettings Label { padding: 0 1; }
     ChatSettings #system-prompt { width: 1fr; }
-    ChatSettings .chat-number { width: 10; }
+    ChatSettings .chat-number { width: 8; }
     """
 
     def compose(self) -> ComposeResult:
-        yield Label("system")
-        yield Input(id="system-prompt", placeholder="system prompt")
-        for name, label, kind, validator in FIELDS:
-            yield Label(label)
-            yield Input(
-                id=f"set-{name}",
-                classes="chat-number",
-                type=kind,
-                validators=[validator],
-                tooltip=f"{label}: {validator.minimum} to {validator.maximum}",
-            )
+        with Horizontal():
+            yield Label("system")
+            yield Input(id="system-prompt", placeholder="system prompt", compact=True)
+        with Horizontal():
+            for name, label, kind, validator in FIELDS:
+                yield Label(label)
+                yield Input(
+                    id=f"set-{name}",
+                    classes="chat-number",
+                    type=kind,
+                    validators=[validator],
+                    tooltip=f"{label}: {validator.minimum} to {validator.maximum}",
+                    compact=True,
+                )
 
     def show(self, system_prompt: str, settings: Settings) -> None:
         self.query_one("#system-prompt", Input).value = system_prompt

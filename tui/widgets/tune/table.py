@@ -6,7 +6,8 @@ from typing import Any
 
 from textual.widgets import DataTable
 
-COLUMNS = ("#", "candidate", "state", "MB", "tok/s", "TTFT short", "TTFT long", "RSS MB", "pass", "ppl", "quality")
+# What ranks a candidate first, so that it shows at 80 columns; the latencies follow (the table scrolls to them).
+COLUMNS = ("#", "candidate", "state", "MB", "tok/s", "RSS MB", "pass", "ppl", "quality", "TTFT short", "TTFT long")
 QUALITY = {True: "keeps", False: "loses", None: "?"}
 STATE_WIDTH = 40  # the longest state shown; what fits in the table at 80 columns
 
@@ -42,12 +43,12 @@ class TuneTable(DataTable):
                 state,
                 _cell(r["size_mb"]),
                 _cell(r["decode_tps"]),
-                _cell(r["ttft_ms_short"]),
-                _cell(r["ttft_ms_long"]),
                 _cell(r["peak_rss_mb"]),
                 _cell(r["pass_rate"]),
                 _cell(r["perplexity"]),
                 quality,
+                _cell(r["ttft_ms_short"]),
+                _cell(r["ttft_ms_long"]),
                 key=r["name"],
             )
         for name in skipped:
