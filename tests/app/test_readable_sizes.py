@@ -114,6 +114,7 @@ def tuned_row(rank: int, name: str) -> dict:
         "name": name,
         "error": None,
         "chosen": rank == 1,
+        "measured": True,
         "keeps_quality": True,
         "size_mb": 1234.5,
         "decode_tps": 168.1,
