@@ -124,6 +124,7 @@ def test_workflow_editor(snap_compare, app, size):
 
     async def run_before(pilot) -> None:
         await pilot.app.push_screen(WorkflowEditor(json.dumps(workflow, indent=2) + "\n", f"{FIXED}/workflow.json"))
+        pilot.app.screen.query_one("#workflow-text").cursor_blink = False  # a blinking cursor is caught on or off
         await settle(pilot)
 
     assert snap_compare(app, run_before=run_before, terminal_size=size)
