@@ -97,7 +97,9 @@ def claim_work_dir(profile: Profile) -> Iterator[Path]:
 
 
 def candidate_profile(profile: Profile, candidate: Candidate) -> Profile:
-    """The profile as it would be with this candidate as its conversion recipe (what apply writes)."""
+    """The profile as it would be with this candidate as its conversion recipe (what apply writes). A candidate
+    prunes lm_head only if it says so: one inherited from a pruned profile would make the fp32 reference and the
+    unpruned candidates pruned too (their perplexity unscorable in one pass, the reused fp32 model not theirs)."""
     recipe = candidate.recipe_data
     convert = dataclasses.replace(
         profile.convert,
@@ -105,7 +107,7 @@ def candidate_profile(profile: Profile, candidate: Candidate) -> Profile:
         precision=recipe.precision,
         recipe=candidate.recipe,
         config_file="",
-        **candidate.settings,
+        **{"prune_lm_head": False, **candidate.settings},
     )
     return dataclasses.replace(profile, convert=convert)
 

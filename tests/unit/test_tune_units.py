@@ -333,3 +333,11 @@ def test_a_candidate_as_fast_as_the_guides_that_halves_the_first_token_replaces_
     by_name["fp32"]["beats_guide"] = False
     assert rank(rows, QualityBound()) == "pruned"
     assert "first token of the long prompt" in by_name["pruned"]["choice_note"]
+
+
+def test_a_candidate_prunes_lm_head_only_if_it_says_so(home):
+    pruned = find_profile("qwen")
+    assert pruned.convert.prune_lm_head  # the Qwen profile prunes: its candidates must not inherit it
+    assert not candidate_profile(pruned, parse_candidate("fp32")).convert.prune_lm_head
+    assert not candidate_profile(pruned, parse_candidate("rtn-int4-b128")).convert.prune_lm_head
+    assert candidate_profile(pruned, parse_candidate("rtn-int4-b128-prune")).convert.prune_lm_head
