@@ -171,7 +171,9 @@ def derive(doc: dict[str, Any]) -> dict[str, Any]:
     return {
         "summary": summary,
         "comparisons": comparisons,
-        "targets": targets.judge_all(targets.CONVERT_MEMORY, values, judged=not doc["quick"]),
+        "targets": targets.judge_all(
+            targets.CONVERT_MEMORY, values, judged=not doc["quick"], verdicts=[None, comparisons[2].get("verdict"), None]
+        ),
     }
 
 

@@ -164,11 +164,12 @@ def derive(doc: dict[str, Any]) -> dict[str, Any]:
     runs = doc["runs"]
     comparisons = [pairs.compare(runs, a, b, m, hi, equal_work=eq) for a, b, m, hi, eq in COMPARISONS]
     judged = not doc["quick"] and (doc["model"] or {}).get("key") == "qwen"
-    values = [pairs.find(comparisons, "slmops", "guide", m).get("median") for m in ("decode_tps", "ttft_ms_mid", "peak_bytes")]
+    behind = [pairs.find(comparisons, "slmops", "guide", m) for m in ("decode_tps", "ttft_ms_mid", "peak_bytes")]
+    values, verdicts = [c.get("median") for c in behind], [c.get("verdict") for c in behind]
     return {
         "summary": pairs.summary(runs, METRICS),
         "comparisons": comparisons,
-        "targets": targets.judge_all(targets.FOUNDRY, values, judged=judged),
+        "targets": targets.judge_all(targets.FOUNDRY, values, judged=judged, verdicts=verdicts),
     }
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.lib import hf_agreement, pairs, record
+from benchmarks.lib import hf_agreement, pairs, record, targets
 from engine.base.atomic import write_text_atomic
 from engine.profiles import citations
 
@@ -148,7 +148,7 @@ def render_foundry(docs: list[dict[str, Any]]) -> list[str]:
         lines += [
             "",
             "Targets: "
-            + "; ".join(f"{t['name']} {t['value']:.2f} ({t['target']}): {'met' if t['met'] else 'not met'}" for t in judged)
+            + "; ".join(f"{t['name']} {t['value']:.2f} ({t['target']}): {targets.verdict_text(t)}" for t in judged)
             + ".",
         ]
     return lines
@@ -246,7 +246,7 @@ def render_tune(docs: list[dict[str, Any]]) -> list[str]:
         share = "perplexity" in t["name"]  # a share over fp32; the others are ratios
         op, limit = t["target"].split()
         value = "-" if t["value"] is None else (percent(t["value"]) if share else f"{t['value']:.2f}x")
-        verdict = ("met" if t["met"] else "not met") if t["judged"] else "not judged"
+        verdict = targets.verdict_text(t)
         rows.append([t["name"], value, f"{op} {percent(float(limit)) if share else limit + 'x'}", verdict])
     lines = [
         caption(doc, how),
@@ -377,7 +377,7 @@ def render_convert_memory(docs: list[dict[str, Any]]) -> list[str]:
         if judged:
             lines += [
                 "Targets: "
-                + "; ".join(f"{t['name']} {t['value']:.2f} ({t['target']}): {'met' if t['met'] else 'not met'}" for t in judged)
+                + "; ".join(f"{t['name']} {t['value']:.2f} ({t['target']}): {targets.verdict_text(t)}" for t in judged)
                 + ".",
                 "",
             ]

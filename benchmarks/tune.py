@@ -111,12 +111,13 @@ def derive(doc: dict[str, Any]) -> dict[str, Any]:
     )
     decode = pairs.find(comparisons, chosen_label, setting_label(settings[0]), "decode_tps", SETTINGS) if settings else None
     same_method = chosen.get("perplexity_method") == fp32.get("perplexity_method")
+    prefill = pairs.find(comparisons, "slmops", "transformers-fp32", "prefill_tps", PREFILL_BLOCK)
     values = [
         (decode or {}).get("median"),
         chosen["perplexity"] / fp32["perplexity"] - 1
         if same_method and chosen.get("perplexity") and fp32.get("perplexity")
         else None,
-        pairs.find(comparisons, "slmops", "transformers-fp32", "prefill_tps", PREFILL_BLOCK).get("median"),
+        prefill.get("median"),
         chosen["size_bytes"] / doc["settings"]["source_bytes"] if chosen.get("size_bytes") else None,
     ]
     judged = not doc["quick"] and (doc["model"] or {}).get("key") == "qwen"
@@ -124,7 +125,12 @@ def derive(doc: dict[str, Any]) -> dict[str, Any]:
         block: pairs.summary(runs, SPEED, block) for block in sorted({r["block"] for r in runs if r["block"] != PREFILL_BLOCK})
     }
     summary[PREFILL_BLOCK] = pairs.summary(runs, ["prefill_tps"], PREFILL_BLOCK)
-    return {"summary": summary, "comparisons": comparisons, "targets": targets.judge_all(targets.TUNE, values, judged=judged)}
+    verdicts = [(decode or {}).get("verdict"), None, prefill.get("verdict"), None]
+    return {
+        "summary": summary,
+        "comparisons": comparisons,
+        "targets": targets.judge_all(targets.TUNE, values, judged=judged, verdicts=verdicts),
+    }
 
 
 def tables(doc: dict[str, Any]) -> list[str]:
