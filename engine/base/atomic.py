@@ -41,7 +41,7 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes, *, overwrite: bool 
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    fsync_dir(target.parent)
+    fsync_path(target.parent)
     return target
 
 
@@ -49,10 +49,11 @@ def write_text_atomic(path: str | os.PathLike, text: str, *, overwrite: bool = T
     return write_bytes_atomic(path, text.encode("utf-8"), overwrite=overwrite)
 
 
-def fsync_dir(folder: str | os.PathLike) -> None:
-    """Make a rename inside ``folder`` durable."""
+def fsync_path(path: str | os.PathLike) -> None:
+    """Flush ``path`` to disk: a file's dirty pages, or a folder's entries (what makes a rename inside it durable).
+    A path that cannot be opened or flushed is left as it is."""
     try:
-        fd = os.open(folder, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return
     try:

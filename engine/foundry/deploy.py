@@ -38,7 +38,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.base.atomic import fsync_dir, write_text_atomic
+from engine.base.atomic import fsync_path, write_text_atomic
 from engine.base.errors import SlmopsError
 from engine.base.locks import file_lock
 from engine.base.units import human_bytes
@@ -328,7 +328,7 @@ def _write(plan: DeployPlan, slot: names.Slot, custom: Path) -> None:
         }
         write_text_atomic(staging / SIDECAR, json.dumps(sidecar, indent=2) + "\n")
         staging.rename(slot.folder)  # the slot is free (checked under the lock): never replaces anything
-        fsync_dir(custom)
+        fsync_path(custom)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

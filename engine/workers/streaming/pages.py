@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from engine.base.atomic import fsync_path
+
 MADV_DONTNEED = 4  # <sys/mman.h> on Linux
 
 
@@ -23,16 +25,7 @@ def write_back(folder: Path) -> None:
     """Have the kernel write out the checkpoint's pages still dirty in the page cache (a model saved moments ago):
     until then a mapping shows them as written (``Private_Dirty``), and :class:`PageRelease` must leave them."""
     for path in sorted(folder.glob("*.safetensors")):
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass  # a file system that cannot: its pages are only released once written back
-        finally:
-            os.close(fd)
+        fsync_path(path)  # a file system that cannot: its pages are only released once written back
 
 
 class PageRelease:
