@@ -35,9 +35,11 @@ def test_quick_run(script: str, bench_home: Path, tmp_path: Path, demo_model: Pa
         timeout=1800,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    path = tmp_path / record.file_name(script, "demo", quick=True)
+    printed = json.loads(done.stdout)
+    key = (printed["model"] or {}).get("key", "none")  # "demo"; benchmarks.gguf names its small test GGUF
+    path = tmp_path / record.file_name(script, key, quick=True)
     doc = json.loads(path.read_text())
-    assert json.loads(done.stdout) == doc  # --json prints the document it wrote
+    assert printed == doc  # --json prints the document it wrote
     assert record.validate(doc) == [] and doc["quick"] and doc["complete"]
     assert doc["machine"]["cpu_model"] and doc["toolchain"]["onnxruntime-genai"]
     assert doc["runs"] and all(not r["error"] for r in doc["runs"])
