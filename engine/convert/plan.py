@@ -33,6 +33,7 @@ from engine.recipes.catalog import RECIPES, ConvertParams, OliveCommand, Recipe,
 VERIFY_PROMPT = "What is the capital of France?"
 # Memory this close to the estimate (a share of what is available) is worth a warning: other programs grow too.
 TIGHT_MEMORY = 0.8
+BLOCK_SIZES = (16, 32, 64, 128, 256)  # the quantization block sizes ONNX Runtime's MatMulNBits kernels take
 # a repaired conversion is checked against transformers on these when the profile has no evaluation prompts
 AGREEMENT_PROMPTS = (VERIFY_PROMPT, "Write a haiku about the sea.", "Explain what a compiler does, in two sentences.")
 
@@ -187,6 +188,12 @@ def check_plan(plan: ConvertPlan, *, force: bool = False) -> InputReport:
         trust_remote_code=plan.params.trust_remote_code,
         builder_precision=builder_precision(plan),
     )
+    block = plan.params.settings.block_size
+    if "block_size" in plan.recipe.tunable and block not in BLOCK_SIZES:
+        raise ConvertError(  # ONNX Runtime's 4- and 8-bit MatMul kernels take no other; Olive would fail minutes in
+            f"Block size must be one of {', '.join(map(str, BLOCK_SIZES))} for recipe {plan.recipe.name}, not {block}.",
+            "Set convert.block_size to one of them (128 is the default).",
+        )
     if plan.output.exists() and not force:
         raise ConvertError(
             f"The output {plan.output} already exists.", "Choose another output, or confirm replacing it (--force headless)."

@@ -10,7 +10,7 @@ import pytest
 
 from engine.base.errors import SlmopsError
 from engine.convert.checks import check_inputs
-from engine.convert.plan import check_plan, plan_conversion
+from engine.convert.plan import check_plan, footprint, plan_conversion
 from engine.model.builder_source import supported_architectures
 from tests.helpers import profile_for
 
@@ -42,9 +42,11 @@ def test_remote_code_needs_consent(tiny_model, tmp_path):
 
 
 def test_report_has_parameters_and_resources(tiny_model, tmp_path):
-    report = check_plan(plan_conversion(profile_for(tiny_model, tmp_path / "out")))
+    report = check_plan(plan := plan_conversion(profile_for(tiny_model, tmp_path / "out")))
     assert report.architecture == "LlamaForCausalLM" and report.parameters > 1_000_000
-    assert report.disk_free > report.disk_needed > report.weights_bytes
+    assert report.disk_free > report.disk_needed > 0 and report.ram_free > report.ram_needed > 0
+    needed = footprint(plan)  # the measured factors, for this recipe and runner
+    assert (report.disk_needed, report.ram_needed) == (needed.disk_bytes, needed.ram_bytes)
 
 
 def test_fp16_refused_on_cpu(tiny_model, tmp_path):

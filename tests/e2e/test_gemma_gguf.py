@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from engine.base import locations
+from engine.convert.plan import verify_prompts
 from engine.model.gguf_folder import SOURCE_RECORD, read_record
 from engine.profiles.profile import load_profile, save_profile
 from tests.gguf_files import GEMMA3_270M
@@ -74,8 +75,11 @@ def test_the_fp32_conversion_agrees_with_transformers_token_for_token(gemma_init
 
     manifest = json.loads((gemma_fp32 / "slmops_manifest.json").read_text())
     agreement = manifest["verification"]["agreement"]
-    assert agreement["agree"] and len(agreement["rows"]) == 3 and agreement["checked"] == "the converted model"
-    source = load_profile(Path(gemma_init["written"])).model_path()
+    profile = load_profile(Path(gemma_init["written"]))
+    assert agreement["prompts"] == verify_prompts(profile)  # the profile's evaluation prompts, at most three
+    assert agreement["agree"] and len(agreement["rows"]) >= 2 and agreement["checked"] == "the converted model"
+    assert agreement["reference_dtype"] == "fp32"
+    source = profile.model_path()
     found = compare(source, gemma_fp32, [PROMPTS[0], LONG], "{Content}", compared=16)
     assert found["agree"], found["summary"]
     ids, _ = reference_tokens(source, [PROMPTS[0]], 1, "{Content}")[0]

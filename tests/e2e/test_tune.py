@@ -21,7 +21,7 @@ from engine.tune.apply import ApplyError, apply_candidate, candidate_of, runtime
 from engine.tune.frontier import QualityBound, within_bound
 from engine.tune.runner import TuneOptions, Tuner
 
-BAD = "rtn-int4:block_size=7"  # Olive's RTN quantizer refuses blocks under 16
+BAD = "rtn-int4:block_size=7"  # refused by the plan before any work: no int4 kernel takes it
 HEAD8 = "rtn-int4-b128-head8"  # two quantization passes: int4 layers, then lm_head in 8 bits
 
 

@@ -240,3 +240,11 @@ def test_the_repair_check_runs_the_source_in_fp32_where_it_fits_else_in_its_own_
     assert reference_dtype(1_000_000_000, 2 * gb, 3 * gb) == ("auto", "")
     dtype, why = reference_dtype(1_000_000_000, 2 * gb, 1 * gb)
     assert dtype == "" and "do not fit" in why
+
+
+def test_a_block_size_no_kernel_takes_is_refused_before_any_work(tmp_path, factors):
+    model = llama(tmp_path / "m", 100_000_000)
+    with pytest.raises(SlmopsError, match="Block size must be one of 16, 32, 64, 128, 256") as refused:
+        check_plan(plan_conversion(profile_for(model, tmp_path / "out", method="config", recipe="rtn-int4", block_size=7)))
+    assert "convert.block_size" in refused.value.hint and not (tmp_path / "out").exists()
+    check_plan(plan_conversion(profile_for(model, tmp_path / "out", method="config", recipe="rtn-int4", block_size=32)))
