@@ -24,6 +24,7 @@ from engine.model.support import SMALL_MODEL, Verdict, verdict_for
 from engine.model.templates import FAMILY_NAMES, TEMPLATES
 from engine.process.jobs import Job
 from engine.profiles import citations, names
+from engine.profiles.limits import input_room
 from engine.profiles.profile import DeploySection, ModelSection, Profile, ProfileError, load_profile, save_profile
 from engine.profiles.recommended import starting_convert
 
@@ -198,7 +199,18 @@ def propose(
         reasons.append(generic_prompts(profile, system=template != PLAIN))
     if source and source.ollama:
         _ollama_settings(profile, source, info, reasons)
+    _fit_input_lengths(profile, reasons)
     return Proposal(info, verdict, profile, profile_path(name), reasons)
+
+
+def _fit_input_lengths(profile: Profile, reasons: list[str]) -> None:
+    """Keep only the bench input lengths the context holds beside an answer (the profile check refuses others)."""
+    bench, context = profile.bench, profile.deploy.model_config.max_length
+    room = input_room(context, bench.new_tokens)
+    fitting = [n for n in bench.input_lengths if n <= room] or ([room] if room >= 1 else [])
+    if fitting != bench.input_lengths and fitting:
+        reasons.append(f"bench input lengths {', '.join(map(str, fitting))}: what a context of {context} tokens holds")
+        bench.input_lengths = fitting
 
 
 def int4_note() -> str:

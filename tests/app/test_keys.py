@@ -209,12 +209,12 @@ async def test_number_fields_take_only_numbers_in_range():
         await pilot.press(*"12ab.5")
         assert max_new.value == "125"
         temperature = app.query_one("#set-temperature", Input)
-        temperature.value = "7"
+        temperature.value = "7"  # beyond the profile's limit (the chat takes what a profile takes)
         top_p = app.query_one("#set-top_p", Input)
         top_p.value = "0.5"
         before = panel.conversation.settings.temperature
         _, bad = settings.read(panel.conversation.settings)
-        assert bad == ["temp (0.0 to 2.0)"]
+        assert bad == ["temp (0 to 5)"]
         assert panel.conversation.settings.temperature == before  # the previous value is kept
         assert panel.conversation.settings.max_new_tokens == 125 and panel.conversation.settings.top_p == 0.5
 
