@@ -56,7 +56,8 @@ class ConvertPanel(Panel):
             "c",
             "start",
             "Convert",
-            tooltip="convert the profile's model (after confirming; an existing output is replaced only if you say so)",
+            tooltip="convert the profile's model (after confirming, at the profile's precision: int4, int8, fp16 or fp32, "
+            "changed with e; an existing output is replaced only if you say so)",
         ),
         Binding(
             "escape",
