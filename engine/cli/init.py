@@ -81,7 +81,9 @@ def handle(args: argparse.Namespace) -> int:
         )
 
     if judged.source.kind == "gguf":  # judged from the header: say so before anything is written
-        print(f"source     {judged.source.reference} ({judged.source.store}): {judged.source.gguf}", file=out)
+        source = judged.source  # a path given is the file itself: named once
+        where = str(source.gguf) if source.store == "path" else f"{source.reference} ({source.store}): {source.gguf}"
+        print(f"source     {where}", file=out)
         for line in describe_model(judged.info)[1:]:
             print(line, file=out)
         print(f"verdict    {judged.verdict.summary()}", file=out)

@@ -131,7 +131,11 @@ def plan_conversion(profile: Profile, *, precision: str | None = None, output: P
             command = OliveCommand(config=config)
             recipe = Recipe("workflow-file", workflow_precision(config), f"the olive workflow in {config_path.name}", "config")
         else:
-            where = f"; save it (w, or --write-config) to {config_path} to edit it" if convert.method == "config" else ""
+            where = (
+                f"; to edit it, save it to {config_path}: slmops convert --write-config, or w in the Convert panel"
+                if convert.method == "config"
+                else ""
+            )
             notes.append(f"the workflow is generated{where}")
     info = _info(params)
     runner = choose_runner(recipe, convert, info)

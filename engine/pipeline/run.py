@@ -284,7 +284,8 @@ class Pipeline:
             plan = await publish(plan)
         except FoundryRuntimeError as exc:
             raise StageFailed(
-                f"Registering with Foundry Local failed: {exc.message}", "Re-register it from the Cache panel (g)."
+                f"Registering with Foundry Local failed: {exc.message}",
+                f"Re-register it: slmops cache register {plan.slot.model_id}, or R in the Cache panel.",
             ) from None
         self._emit(Progress(2, 2, f"registered {plan.slot.model_id}"))
         return {**plan.to_dict(), "registered": True}

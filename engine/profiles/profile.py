@@ -47,10 +47,18 @@ class ProfileError(SlmopsError, ValueError):
         *,
         path: Path | None = None,
         key: str = "",
-        hint: str = "Fix the setting named above in the profile file, or pick another profile.",
+        hint: str = "",
     ) -> None:
         where = f"{path}: " if path else ""
         at = f"[{key}] " if key else ""
+        if not hint:  # the default names only what the message names
+            hint = (
+                "Fix the setting named above in the profile file, or pick another profile."
+                if key
+                else "Fix the profile file named above, or pick another profile."
+                if path
+                else "Pick another profile."
+            )
         super().__init__(f"{where}{at}{message}", hint)
         self.path = path
         self.key = key
@@ -296,4 +304,7 @@ def find_profile(name_or_path: str) -> Profile:
     for entry in list_profiles():
         if name_or_path in (entry.name, entry.path.stem):
             return load_profile(entry.path)
-    raise ProfileError(f"no profile named {name_or_path!r}; `slmops profiles` lists them")
+    raise ProfileError(
+        f"no profile named {name_or_path!r}",
+        hint="slmops profiles lists them (a name or a .toml path); slmops init SOURCE makes one for a model you have.",
+    )
