@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import engine.profiles.profile as profile_module
-from engine.cli import main
+from engine.cli import build_parser, main
 from engine.cli.interrupts import on_interrupt
 from engine.cli.output import READER_GONE
 
@@ -145,3 +145,17 @@ def test_the_command_line_names_its_own_commands_not_the_apps_keys(demo_model: P
     assert main(["convert", "--method", "config", "--dry-run"]) == 0
     note = next(line for line in capsys.readouterr().out.splitlines() if "workflow is generated" in line)
     assert "slmops convert --write-config" in note and "(w," not in note, note
+
+
+@pytest.mark.parametrize("piped, asked, temperature", [(True, None, 0.0), (True, 0.5, 0.5), (False, None, 0.7)])
+def test_questions_piped_into_chat_are_answered_greedy(piped, asked, temperature, monkeypatch):
+    """Fails on the old chat, which answered questions piped in at the profile's temperature 0.7."""
+    from engine.cli.chat import conversation_from
+    from engine.cli.profile_option import chosen
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: not piped)
+    args = build_parser().parse_args(["chat", *(["--temperature", str(asked)] if asked is not None else [])])
+    settings = conversation_from(chosen(args), args).settings
+    assert settings.temperature == temperature
+    if piped and asked is None:
+        assert (settings.top_p, settings.repetition_penalty) == (1.0, 1.0)  # as measurements ask
