@@ -151,7 +151,7 @@ def propose(
         precision = _default_precision(info, reasons)
     verdict = verdict_for(info, precision=precision)
     if precision == "int4" and 0 < info.parameters < SMALL_MODEL:
-        verdict.notes.append(int4_note())
+        verdict.notes.append(int4_note(info.model_type))
     name = name or slug(source.name if source else folder.name)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise ProfileError(
@@ -213,11 +213,12 @@ def _fit_input_lengths(profile: Profile, reasons: list[str]) -> None:
         bench.input_lengths = fitting
 
 
-def int4_note() -> str:
-    """What int4 costs a model this small, plainly; figures only from the committed record."""
+def int4_note(model_type: str) -> str:
+    """What int4 costs a model this small, plainly; figures only from the committed record, and only when it
+    measured a model of this kind (Gemma 3's loss says little of a SmolLM's)."""
     record = citations.citation(citations.INT4_SMALL_MODEL)
     return "int4 costs a model this small much of its quality; int8 keeps nearly all of it (--precision int8 or fp32)" + (
-        f": {record.cited()}" if record else "."
+        f": {record.cited()}" if record and record.about(model_type) else "."
     )
 
 

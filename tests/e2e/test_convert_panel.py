@@ -88,7 +88,10 @@ async def test_escape_cancels_after_confirming(tiny_model, tmp_path):
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         await wait_for(pilot, lambda: panel.job is None, 30)
-        assert "Cancelled" in shown(panel.query_one("#convert-result", Static))
+        result = shown(panel.query_one("#convert-result", Static))
+        assert result.startswith("cancelled: nothing was kept") and "failed" not in result, result  # not "failed: Cancelled"
+        stages = panel.query_one(ConvertStages).status
+        assert "cancelled" in stages.values() and "failed" not in stages.values(), stages
         assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.partial-*"))
 
 

@@ -176,3 +176,14 @@ def test_a_reason_does_not_repeat_the_candidates_name(home: Path):
     tuned = recommended_convert("qwen2")
     for recommendation, reason in (untuned, tuned):
         assert f"conversion: {recommendation.candidate}: {reason}".count(recommendation.candidate) == 1, reason
+
+
+def test_the_int4_note_quotes_a_measured_loss_only_for_the_kind_of_model_measured():
+    """Fails on the old note, which quoted Gemma 3's int4 loss for a SmolLM (llama) model."""
+    from engine.profiles.new_profile import int4_note
+
+    record = citations.citation(citations.INT4_SMALL_MODEL)
+    assert record is not None and record.model_type == "gemma3_text"
+    assert record.cited() in int4_note("gemma3_text")
+    llama = int4_note("llama")
+    assert "Gemma" not in llama and "%" not in llama and llama.endswith(".")

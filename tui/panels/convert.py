@@ -263,9 +263,11 @@ class ConvertPanel(Panel):
             self.notify("Conversion verified and in place.")
             self.refresh_plan()  # the output line now says "up to date"
             return
-        self.query_one(ConvertStages).fail_running()
         if event.cancelled:
-            self.query_one(ConvertResult).show_error("Cancelled: nothing was kept but the log.")
+            self.query_one(ConvertStages).fail_running("cancelled")
+            self.query_one(ConvertResult).show_error("nothing was kept but the log.", state="cancelled")
+            return
+        self.query_one(ConvertStages).fail_running()
 
     # cancel, workflow, filter -------------------------------------------------
 

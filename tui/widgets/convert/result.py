@@ -16,6 +16,7 @@ class ConvertResult(Static):
     ConvertResult { height: auto; padding: 0 1; }
     ConvertResult.failed { border: round $error; }
     ConvertResult.ok { border: round $success; }
+    ConvertResult.cancelled { border: round $warning; }
     """
 
     def clear(self) -> None:
@@ -50,13 +51,14 @@ class ConvertResult(Static):
         self.set_classes("ok")
         self.update(table)
 
-    def show_error(self, message: str, hint: str = "", log: str = "") -> None:
+    def show_error(self, message: str, hint: str = "", log: str = "", *, state: str = "failed") -> None:
+        """What ended the conversion: ``state`` (failed, or cancelled), what happened, what to do, the log's end."""
         text = Text()
-        text.append("failed: ", style="bold red")
+        text.append(f"{state}: ", style="bold red" if state == "failed" else "bold yellow")
         text.append(message)
         if hint:
             text.append(f"\nwhat to do: {hint}")
         if log:
             text.append(f"\nlog: {log}")
-        self.set_classes("failed")
+        self.set_classes(state)
         self.update(text)
