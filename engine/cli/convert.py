@@ -48,6 +48,7 @@ def handle(args: argparse.Namespace) -> int:
         plan_conversion,
         result_card,
         reuse_current,
+        size_words,
         worker_spec,
         write_config,
     )
@@ -104,7 +105,7 @@ def handle(args: argparse.Namespace) -> int:
         print_json(card)
     else:
         print(f"converted: {card['output']}")
-        print(f"  size {human_bytes(card['size_bytes'])} = {card['ratio']} x the source weights (guide: {card['guide_ratio']})")
+        print(f"  size {size_words(card)}")
         estimate = f" (estimated {human_bytes(card['memory_estimate_bytes'])})" if card.get("memory_estimate_bytes") else ""
         print(
             f"  {card['duration_s']:.1f}s, peak memory {human_bytes(card['peak_rss_bytes'])}{estimate}; answer: {card['answer']!r}"

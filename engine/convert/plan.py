@@ -433,6 +433,19 @@ def result_card(job: Job) -> dict[str, Any]:
     return card
 
 
+def size_words(card: dict[str, Any]) -> str:
+    """A converted model's size against its source's, read as what it is: the guide's ratio counts the quantized
+    weights alone, so a whole model (tables kept in more bits, the scales) is larger without anything being wrong."""
+    ratio, guide = card.get("ratio"), card.get("guide_ratio")
+    words = human_bytes(card.get("size_bytes"))
+    if ratio is not None:
+        words += f", {ratio} of the source's {human_bytes(card.get('source_bytes'))}"
+    if guide is not None and guide < 1:
+        precision = card.get("precision") or "quantized"
+        words += f" (the guide's {guide} is for {precision} weights alone; tables kept in more bits and the scales add the rest)"
+    return words
+
+
 async def run_conversion(profile: Profile, *, force: bool = False, **overrides: Any) -> Job:
     """Plan, check and run a conversion to its end (scripts, fixtures, benchmarks); leaves no partial output."""
     plan = plan_conversion(profile, **overrides)

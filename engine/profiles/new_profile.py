@@ -163,7 +163,7 @@ def propose(
     except names.InvalidName as exc:
         raise ProfileError(str(exc), key="deploy.name", hint=PICK_ANOTHER) from None
     start, why = starting_convert(info.model_type, precision, guide=guide, repaired=bool(verdict.repairs))
-    reasons.append(f"conversion: {start.candidate}: {why}")
+    reasons.append(f"conversion: {start.named()}: {why}")  # as the profile names it
     if template:
         if template not in TEMPLATES and template != PLAIN:
             raise ProfileError(

@@ -58,7 +58,7 @@ async def test_panel_runs_a_real_conversion(tiny_model, tmp_path):
         assert stages.peak_rss > 0 and stages.elapsed["load model"] > 0
         assert (tmp_path / "out" / "genai_config.json").is_file()
         card = shown(panel.query_one("#convert-result", Static))
-        assert "converted" in card and "the guide expects 0.125" in card
+        assert "converted" in card and "the guide's 0.125 is for int4 weights alone" in card
         log = panel.query_one(ConvertLog)
         assert any("Running pass" in line for line in log.lines)
         await pilot.press("f")

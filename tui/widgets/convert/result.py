@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from engine.base.units import human_bytes
+from engine.convert.plan import size_words
 
 
 class ConvertResult(Static):
@@ -27,13 +28,8 @@ class ConvertResult(Static):
         table = Table.grid(padding=(0, 1))
         table.add_column(style="bold")
         table.add_column()
-        ratio = card.get("ratio")
         table.add_row("converted", Text(str(card.get("output", "")), style="green"))
-        table.add_row(
-            "size",
-            f"{human_bytes(card.get('size_bytes'))}: {ratio} x the source weights "
-            f"({human_bytes(card.get('source_bytes'))}); the guide expects {card.get('guide_ratio')}",
-        )
+        table.add_row("size", size_words(card))
         blocks = ", ".join(map(str, card.get("block_sizes") or [])) or "-"
         table.add_row("recipe", f"{card.get('recipe')} ({card.get('precision')}), block size {blocks}")
         estimated = card.get("memory_estimate_bytes")
