@@ -159,6 +159,8 @@ class ChatPanel(Panel):
 
     @on(Input.Submitted, "#chat-input")
     def _send(self, event: Input.Submitted) -> None:
+        if not event.value.strip():  # enter on an empty line asks nothing
+            return
         if self.busy:
             self.notify("An answer is still coming: Esc stops it.")
             return
@@ -193,6 +195,8 @@ class ChatPanel(Panel):
                     if not started:
                         await log.begin_answer()
                     await log.end_answer()
+                    if event.data.get("stopped"):  # the transcript says the answer is cut short, not only the status
+                        await log.add_notice("(stopped)")
                     status.last = event.data
                     status.state = "stopped" if event.data.get("stopped") else "ready"
                 elif isinstance(event, Error):
