@@ -53,6 +53,12 @@ def input_room(context: int, new_tokens: int) -> int:
     return context - new_tokens - ANSWER_MARGIN
 
 
+def fitting_lengths(lengths: list[int], context: int, new_tokens: int) -> list[int]:
+    """The lengths that fit ``context`` beside an answer; the longest that fits when none does (none when nothing fits)."""
+    room = input_room(context, new_tokens)
+    return [n for n in lengths if n <= room] or ([room] if room >= 1 else [])
+
+
 def lengths_problem(lengths: list[int], context: int, new_tokens: int) -> str:
     """Why these bench input lengths cannot all be measured in ``context`` tokens; empty when they can."""
     if any(length < 1 for length in lengths):

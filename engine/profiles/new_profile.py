@@ -24,7 +24,7 @@ from engine.model.support import SMALL_MODEL, Verdict, verdict_for
 from engine.model.templates import FAMILY_NAMES, TEMPLATES
 from engine.process.jobs import Job
 from engine.profiles import citations, names
-from engine.profiles.limits import input_room
+from engine.profiles.limits import fitting_lengths
 from engine.profiles.profile import DeploySection, ModelSection, Profile, ProfileError, load_profile, save_profile
 from engine.profiles.recommended import starting_convert
 
@@ -206,8 +206,7 @@ def propose(
 def _fit_input_lengths(profile: Profile, reasons: list[str]) -> None:
     """Keep only the bench input lengths the context holds beside an answer (the profile check refuses others)."""
     bench, context = profile.bench, profile.deploy.model_config.max_length
-    room = input_room(context, bench.new_tokens)
-    fitting = [n for n in bench.input_lengths if n <= room] or ([room] if room >= 1 else [])
+    fitting = fitting_lengths(bench.input_lengths, context, bench.new_tokens)
     if fitting != bench.input_lengths and fitting:
         reasons.append(f"bench input lengths {', '.join(map(str, fitting))}: what a context of {context} tokens holds")
         bench.input_lengths = fitting

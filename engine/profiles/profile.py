@@ -21,7 +21,7 @@ from engine.base.errors import SlmopsError
 from engine.model.builtins import BUILTINS, from_reference
 from engine.model.sampling import ModelConfig
 from engine.model.templates import PromptTemplate
-from engine.profiles.limits import LIMITS, lengths_problem
+from engine.profiles.limits import LIMITS, fitting_lengths, lengths_problem
 from engine.recipes.catalog import ConvertSettings
 
 if sys.version_info >= (3, 11):
@@ -225,7 +225,7 @@ def _build(cls: type, data: dict[str, Any], prefix: str, path: Path | None) -> A
         if key in _CHOICES and value not in _CHOICES[key]:
             raise ProfileError(f"{value!r} is not one of {', '.join(_CHOICES[key])}", path=path, key=key)
         if key in LIMITS and value not in LIMITS[key]:
-            raise ProfileError(f"{value} is not {LIMITS[key].describe()}", path=path, key=key)
+            raise ProfileError(f"{value} is outside what it takes: {LIMITS[key].describe()}", path=path, key=key)
         values[name] = value
     return cls(**values)
 
@@ -233,7 +233,10 @@ def _build(cls: type, data: dict[str, Any], prefix: str, path: Path | None) -> A
 def profile_from_dict(data: dict[str, Any], source: Path | None = None) -> Profile:
     profile = _build(Profile, data, "", source)
     profile.source = source
-    problem = lengths_problem(profile.bench.input_lengths, profile.deploy.model_config.max_length, profile.bench.new_tokens)
+    bench, context = profile.bench, profile.deploy.model_config.max_length
+    if "input_lengths" not in (data.get("bench") or {}):  # the defaults follow a shorter context; lengths given must fit
+        bench.input_lengths = fitting_lengths(bench.input_lengths, context, bench.new_tokens) or bench.input_lengths
+    problem = lengths_problem(bench.input_lengths, context, bench.new_tokens)
     if problem:
         raise ProfileError(problem, path=source, key="bench.input_lengths")
     if profile.model.path.startswith("@") and not from_reference(profile.model.path):

@@ -119,11 +119,14 @@ def test_bench_input_lengths_beyond_the_context_are_refused():
     assert "99999999 does not fit the context: 2048 tokens" in str(info.value)
     data["bench"]["input_lengths"] = [32, 2048 - 64 - 8]  # the longest that leaves room for a 64-token answer
     assert profile_from_dict(data).bench.input_lengths == [32, 1976]
+    del data["bench"]["input_lengths"]  # not given: the defaults follow a shorter context
+    data["deploy"]["model_config"]["max_length"] = 512
+    assert profile_from_dict(data).bench.input_lengths == [32, 256]
 
 
 def test_one_table_of_limits_checks_profiles_and_describes_them():
     data = Profile(name="x").to_dict()
     data["deploy"]["model_config"]["temperature"] = 5.5
-    with pytest.raises(ProfileError, match=r"5.5 is not a number from 0 to 5"):
+    with pytest.raises(ProfileError, match=r"5.5 is outside what it takes: a number from 0 to 5"):
         profile_from_dict(data)
     assert LIMITS["chat.max_new_tokens"].describe() == "a whole number from 1 to 1048576"
