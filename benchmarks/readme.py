@@ -537,10 +537,12 @@ def unrecorded_figures(text: str) -> list[str]:
 # ---- citations in the app's texts ---------------------------------------------------------------------------
 
 
-def cited(doc: dict[str, Any], path: Path, text: str) -> dict[str, Any]:
-    """A claim ``text`` drawn from the results file ``path``, with its date and machine."""
+def cited(doc: dict[str, Any], path: Path, text: str, model_type: str = "") -> dict[str, Any]:
+    """A claim ``text`` drawn from the results file ``path``, with its date and machine (and the measured model's
+    architecture, when the claim holds for that model only)."""
     where = f"benchmarks/results/{path.name}"
-    return citations.Citation(text, where, doc["date"]["started"][:10], record.machine_text(doc["machine"])).to_dict()
+    machine = record.machine_text(doc["machine"])
+    return citations.Citation(text, where, doc["date"]["started"][:10], machine, model_type).to_dict()
 
 
 def expected_citations(results: Path) -> tuple[dict[str, Any], list[str]]:
@@ -580,7 +582,7 @@ def expected_citations(results: Path) -> tuple[dict[str, Any], list[str]]:
                 f"on Gemma 3 270M from its Q4_K_M GGUF, perplexity {percent(int4['perplexity_vs_fp32'])} in int4, "
                 f"{percent(int8['perplexity_vs_fp32'])} in int8, over fp32"
             )
-            found[citations.INT4_SMALL_MODEL] = cited(doc, path, text)
+            found[citations.INT4_SMALL_MODEL] = cited(doc, path, text, citations.INT4_SMALL_MODEL_TYPE)
     return found, problems
 
 

@@ -52,7 +52,7 @@ async def main() -> None:
         await pilot.press("c")
         await pilot.pause(1)
         await pilot.press("y")  # the confirmation that names what will run
-        await wait_for(pilot, app, "the guide expects")
+        await wait_for(pilot, app, "of the source's")
         save(app, "convert")
 
         profile = find_profile("demo")

@@ -66,7 +66,8 @@ class SlmopsApp(App[int]):
             "edit_profile",
             "Edit profile",
             show=False,
-            tooltip="edit the profile: its common settings (a shipped example is saved as a copy in your folder)",
+            tooltip="edit the profile: change its common settings: precision (int4, int8, fp16, fp32), method, recipe, "
+            "output folder, deploy name, sampling, bench input lengths (a shipped example is saved as a copy in your folder)",
         ),
         Binding(
             "g",

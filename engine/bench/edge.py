@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from engine.backends.base import GenerationBackend, GenerationRequest
+from engine.base.units import count
 from engine.process.events import Error, Result, Token
 
 ANSWER, REFUSE = "answer", "refuse"
@@ -84,17 +85,21 @@ def judge(case: EdgeCase, outcome: Outcome, alive: bool) -> EdgeResult:
                 case.name, False, "refused", f"the refusal does not say why (lacks {missing}): {detail}", case.expect
             )
         if outcome.streamed:
-            return EdgeResult(case.name, False, "refused", f"refused only after {outcome.streamed} tokens: {detail}", case.expect)
+            return EdgeResult(
+                case.name, False, "refused", f"refused only after {count(outcome.streamed, 'token')}: {detail}", case.expect
+            )
         return EdgeResult(case.name, True, "refused", detail, case.expect)
     data = outcome.data or {}
     tokens = int(data.get("tokens_out") or 0)
-    detail = f"{tokens} tokens: {str(data.get('text', ''))[:60]!r}"
+    detail = f"{count(tokens, 'token')}: {str(data.get('text', ''))[:60]!r}"
     if case.expect == REFUSE:
         return EdgeResult(case.name, False, "answered", f"expected a refusal before generation, got {detail}", case.expect)
     if tokens < 1:
         return EdgeResult(case.name, False, "answered", f"expected at least one token, got {detail}", case.expect)
     if case.exact_tokens is not None and tokens != case.exact_tokens:
-        return EdgeResult(case.name, False, "answered", f"asked for {case.exact_tokens} token(s), got {detail}", case.expect)
+        return EdgeResult(
+            case.name, False, "answered", f"asked for {count(case.exact_tokens, 'token')}, got {detail}", case.expect
+        )
     return EdgeResult(case.name, True, "answered", detail, case.expect)
 
 

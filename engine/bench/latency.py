@@ -17,6 +17,7 @@ from engine.backends.base import BackendError, GenerationBackend, GenerationRequ
 from engine.bench.prompts import prompt_of_length
 from engine.bench.stats import mean, median, rounded, tail
 from engine.process.events import Error, Result
+from engine.profiles.limits import input_room
 
 
 @dataclass
@@ -61,7 +62,7 @@ async def generate_once(backend: GenerationBackend, request: GenerationRequest) 
 
 def usable_lengths(lengths: list[int], context: int, new_tokens: int, near_limit: bool) -> list[int]:
     """The lengths that fit the context with room for the answer, plus one near the limit if asked."""
-    room = context - new_tokens - 8
+    room = input_room(context, new_tokens)
     chosen = sorted({n for n in lengths if n <= room})
     if near_limit and room > (chosen[-1] if chosen else 0):
         chosen.append(room)

@@ -91,7 +91,7 @@ async def run_quality(
     await backend.start()
     results = []
     for i, case in enumerate(cases):
-        on_progress(f"quality {i + 1}/{len(cases)}")
+        on_progress(f"quality prompt {i + 1} of {len(cases)}")
         messages = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [
             {"role": "user", "content": case.prompt}
         ]

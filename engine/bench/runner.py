@@ -20,6 +20,7 @@ from typing import Any
 
 from engine.backends import make_backend
 from engine.backends.base import TOKEN_BY_TOKEN, BackendError
+from engine.base.units import count
 from engine.bench.edge import run_edge_cases
 from engine.bench.latency import LengthResult, LengthRuns, collect_latency, run_latency, summarize_length, tail_cell
 from engine.bench.quality import agreement, run_quality
@@ -64,8 +65,8 @@ class BenchOptions:
     def work(self) -> str:
         """What a run does per model, for a confirmation."""
         return (
-            f"{len(self.lengths) * (self.warmup + self.repeats)} generations of {self.new_tokens} tokens "
-            f"(inputs of {', '.join(map(str, self.lengths))} tokens), a soak of {self.soak_requests} requests"
+            f"{count(len(self.lengths) * (self.warmup + self.repeats), 'generation')} of {count(self.new_tokens, 'token')} "
+            f"(inputs of {', '.join(map(str, self.lengths))} tokens), a soak of {count(self.soak_requests, 'request')}"
             + (", the edge cases" if self.edge else "")
             + " and the quality prompts"
         )

@@ -20,7 +20,7 @@ from importlib import metadata
 
 from engine.base.errors import SlmopsError
 from engine.cli import profile_option
-from engine.cli.output import fail
+from engine.cli.output import fail, until_the_reader_stops
 from engine.profiles.profile import ProfileError
 
 
@@ -56,6 +56,10 @@ def main(argv: Sequence[str] | None = None, launch_tui: Callable[[argparse.Names
             parser.print_help()
             return 2
         return launch_tui(args)
+    return until_the_reader_stops(lambda: _handle(args))
+
+
+def _handle(args: argparse.Namespace) -> int:
     try:
         return args.handler(args)
     except SlmopsError as exc:

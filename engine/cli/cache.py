@@ -29,7 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     action("register", "register a model folder with Foundry Local again")
     rm = action("rm", "remove a model: its files and its registration, nothing else")
     rm.add_argument("--yes", "-y", action="store_true", help="do not ask")
-    ask = action("ask", "ask a model one question through the Foundry Local runtime")
+    ask = action(
+        "ask", "ask a model one question through the Foundry Local runtime, answered greedy (its best answer, every time)"
+    )
     ask.add_argument("prompt")
     ask.add_argument("--max-tokens", type=int, default=64)
     settings = action("settings", "a deployed model's runtime settings, where they came from; --apply writes the measured ones")
@@ -152,7 +154,15 @@ def _runtime_action(args: argparse.Namespace, cache_dir: Path, entry) -> int:
     else:  # ask
         if not entry.model_id:
             return fail("cache", f"{entry.name} is not registered", f"slmops cache register {entry.name}")
-        ops = [{"op": "chat", "model_id": entry.model_id, "prompt": args.prompt, "max_output_tokens": args.max_tokens}]
+        ops = [  # one question: the model's best answer, not one drawn at the profile's temperature
+            {
+                "op": "chat",
+                "model_id": entry.model_id,
+                "prompt": args.prompt,
+                "max_output_tokens": args.max_tokens,
+                "greedy": True,
+            }
+        ]
     (result,) = asyncio.run(run_ops(cache_dir, ops))
     if args.json:
         print_json(result)

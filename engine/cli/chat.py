@@ -2,6 +2,8 @@
 
 Tokens are printed as they come; Ctrl-C stops the answer (a second Ctrl-C
 at the prompt quits), ``/quit`` quits, ``/clear`` forgets the conversation.
+Questions piped in are answered greedy (the model's best answer, the same every
+time) unless ``--temperature`` is given; typed ones with the profile's sampling.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from engine.profiles.profile import BACKENDS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("chat", help="chat with a converted or deployed model on a plain terminal")
+    parser = sub.add_parser(
+        "chat",
+        help="chat with a converted or deployed model on a plain terminal (questions piped in are answered greedy)",
+    )
     parser.add_argument(
         "model",
         nargs="?",
@@ -29,7 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--backend", choices=BACKENDS, help="what runs the model (default: the profile's chat.backend)")
     parser.add_argument("--system", help="system prompt (default: the profile's)")
     parser.add_argument("--max-new-tokens", type=int, help="answer length limit in tokens")
-    parser.add_argument("--temperature", type=float, help="0 for greedy (default: the profile's ModelConfig)")
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        help="0 for greedy (default: the profile's ModelConfig when typed; greedy for questions piped in)",
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -51,6 +60,7 @@ def handle(args: argparse.Namespace) -> int:
 def conversation_from(profile, args: argparse.Namespace):
     """The profile's conversation, with what the command line changes in it."""
     from engine.conversation import conversation_for
+    from engine.model.sampling import greedy
 
     conversation = conversation_for(profile)
     if args.system is not None:
@@ -59,12 +69,15 @@ def conversation_from(profile, args: argparse.Namespace):
         conversation.settings.max_new_tokens = args.max_new_tokens
     if args.temperature is not None:
         conversation.settings.temperature = args.temperature
+    elif not sys.stdin.isatty():  # questions piped in: each gets the model's best answer, not a sampled one
+        for name, value in vars(greedy()).items():
+            setattr(conversation.settings, name, value)
     return conversation
 
 
 async def _chat(model: Path, profile, args: argparse.Namespace) -> int:
     from engine.backends import make_backend
-    from engine.base.units import human_bytes
+    from engine.base.units import count, human_bytes
     from engine.conversation import TurnsDropped
     from engine.process.events import Error, Result, Token
 
@@ -89,7 +102,7 @@ async def _chat(model: Path, profile, args: argparse.Namespace) -> int:
                     if isinstance(event, Token):
                         print(event.text, end="", flush=True)
                     elif isinstance(event, TurnsDropped):
-                        print(f"(dropped {event.count} oldest turn(s) to fit the context window)", file=sys.stderr)
+                        print(f"({count(event.count, 'turn')} dropped, the oldest, to fit the context window)", file=sys.stderr)
                     elif isinstance(event, Result):
                         print()
                         print(_status(event.data, backend.resident, human_bytes), file=sys.stderr, flush=True)

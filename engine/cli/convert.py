@@ -44,9 +44,11 @@ def handle(args: argparse.Namespace) -> int:
     from engine.convert.plan import (
         check_plan,
         convert_job,
+        output_status,
         plan_conversion,
         result_card,
         reuse_current,
+        size_words,
         worker_spec,
         write_config,
     )
@@ -60,32 +62,39 @@ def handle(args: argparse.Namespace) -> int:
         path = write_config(plan, Path(args.write_config) if args.write_config else None, force=args.force)
         print(f"saved {path}\nrun it with: olive run --config {path} --disable_telemetry")
         return 0
-    reused = None if args.force else reuse_current(plan)
+    if args.dry_run and not args.force:  # a dry run writes nothing, not even the runtime settings a reuse writes
+        status, manifest = output_status(plan)
+        if status == "current" and manifest is not None:
+            return _up_to_date(plan, manifest, args.json)
+    reused = None if args.force or args.dry_run else reuse_current(plan)
     if reused is not None:
         manifest, settings = reused
         for setting in settings:
             print(f"runtime: {setting.describe()}", file=sys.stderr)
         return _up_to_date(plan, manifest, args.json)
     report = check_plan(plan, force=args.force)
-    if report.verdict is not None:
-        print(f"support: {report.verdict.summary()}", file=sys.stderr)
-    print(f"recipe {plan.recipe.name}: {plan.recipe.description}", file=sys.stderr)
-    print(
-        f"model {report.model} ({report.architecture}, {report.parameters / 1e6:.0f}M parameters, {human_bytes(report.weights_bytes)})",
-        file=sys.stderr,
-    )
-    print(f"$ {plan.display()}", file=sys.stderr)
-    print(plan.runner_line(), file=sys.stderr)
-    if report.ram_needed:
-        print(
-            f"memory: about {human_bytes(report.ram_needed)} at its peak ({human_bytes(report.ram_free)} available), "
-            f"disk about {human_bytes(report.disk_needed)}",
-            file=sys.stderr,
-        )
-    for note in plan.notes + report.warnings:
-        print(f"note: {note}", file=sys.stderr)
-    if args.dry_run:
+    lines = _plan_lines(plan, report)
+    if args.dry_run:  # the plan is the answer: on stdout
+        if args.json:
+            print_json(
+                {
+                    "ok": True,
+                    "dry_run": True,
+                    "output": str(plan.output),
+                    "recipe": plan.recipe.name,
+                    "runner": plan.runner.to_dict(),
+                    "command": plan.display(),
+                    "memory_needed_bytes": report.ram_needed,
+                    "memory_free_bytes": report.ram_free,
+                    "disk_needed_bytes": report.disk_needed,
+                    "plan": lines,
+                }
+            )
+        else:
+            print("\n".join(lines))
         return 0
+    for line in lines:  # before a run: progress beside the job's, on stderr
+        print(line, file=sys.stderr)
     job = run_job(convert_job(worker_spec(plan, report, force=args.force)), verbose=args.verbose)
     if not job.finished.ok:
         if args.json and job.error:
@@ -96,7 +105,7 @@ def handle(args: argparse.Namespace) -> int:
         print_json(card)
     else:
         print(f"converted: {card['output']}")
-        print(f"  size {human_bytes(card['size_bytes'])} = {card['ratio']} x the source weights (guide: {card['guide_ratio']})")
+        print(f"  size {size_words(card)}")
         estimate = f" (estimated {human_bytes(card['memory_estimate_bytes'])})" if card.get("memory_estimate_bytes") else ""
         print(
             f"  {card['duration_s']:.1f}s, peak memory {human_bytes(card['peak_rss_bytes'])}{estimate}; answer: {card['answer']!r}"
@@ -105,6 +114,24 @@ def handle(args: argparse.Namespace) -> int:
         for setting in card.get("runtime_settings") or []:
             print(f"  runtime: {setting}")
     return 0
+
+
+def _plan_lines(plan, report) -> list[str]:
+    """What a conversion will do, from its plan and the checks' report."""
+    lines = [f"support: {report.verdict.summary()}"] if report.verdict is not None else []
+    lines += [
+        f"recipe {plan.recipe.name}: {plan.recipe.description}",
+        f"model {report.model} ({report.architecture}, {report.parameters / 1e6:.0f}M parameters, "
+        f"{human_bytes(report.weights_bytes)})",
+        f"$ {plan.display()}",
+        plan.runner_line(),
+    ]
+    if report.ram_needed:
+        lines.append(
+            f"memory: about {human_bytes(report.ram_needed)} at its peak ({human_bytes(report.ram_free)} available), "
+            f"disk about {human_bytes(report.disk_needed)}"
+        )
+    return lines + [f"note: {note}" for note in plan.notes + report.warnings]
 
 
 def _up_to_date(plan, manifest: dict, as_json: bool) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from engine.base.units import human_bytes
+from engine.base.units import article, human_bytes
 from engine.cli.output import fail, print_json, run_job
 from engine.profiles.profile import PRECISIONS, TEMPLATE_FAMILIES
 
@@ -81,7 +81,9 @@ def handle(args: argparse.Namespace) -> int:
         )
 
     if judged.source.kind == "gguf":  # judged from the header: say so before anything is written
-        print(f"source     {judged.source.reference} ({judged.source.store}): {judged.source.gguf}", file=out)
+        source = judged.source  # a path given is the file itself: named once
+        where = str(source.gguf) if source.store == "path" else f"{source.reference} ({source.store}): {source.gguf}"
+        print(f"source     {where}", file=out)
         for line in describe_model(judged.info)[1:]:
             print(line, file=out)
         print(f"verdict    {judged.verdict.summary()}", file=out)
@@ -94,7 +96,9 @@ def handle(args: argparse.Namespace) -> int:
             return exists(early, args.json)  # said before minutes of work, not after
         else:
             print(
-                f"folder     turning it into a {folder.dtype} Hugging Face folder: {folder.output} (once)", file=out, flush=True
+                f"folder     turning it into {article(folder.dtype)} Hugging Face folder: {folder.output} (once)",
+                file=out,
+                flush=True,
             )
             job = run_job(folder_job(judged), quiet=args.json)
             if not job.finished.ok:  # its progress lines have said why; JSON callers get it as JSON

@@ -4,15 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from engine.base.units import human_bytes
 from engine.cli.interrupts import on_interrupt
 from engine.process.events import Error, Event, Finished, Log, Progress, Resources, Stage, Token
 from engine.process.jobs import Job
+
+# The status of a command whose reader stopped reading (``| head``): the shell's for a death by SIGPIPE.
+READER_GONE = 128 + 13
+
+
+def until_the_reader_stops(command: Callable[[], int]) -> int:
+    """Run ``command``, whose output may go to a reader that stops early (``slmops profiles demo | head -5``):
+    then it ends quietly, with :data:`READER_GONE`, instead of in a BrokenPipeError traceback."""
+    try:
+        status = command()
+        sys.stdout.flush()  # inside: what is still buffered meets the closed pipe here, not at exit
+        return status
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at nothing, so that flush has no pipe to break.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return READER_GONE
 
 
 def print_json(data: Any) -> None:

@@ -131,7 +131,11 @@ def plan_conversion(profile: Profile, *, precision: str | None = None, output: P
             command = OliveCommand(config=config)
             recipe = Recipe("workflow-file", workflow_precision(config), f"the olive workflow in {config_path.name}", "config")
         else:
-            where = f"; save it (w, or --write-config) to {config_path} to edit it" if convert.method == "config" else ""
+            where = (
+                f"; to edit it, save it to {config_path}: slmops convert --write-config, or w in the Convert panel"
+                if convert.method == "config"
+                else ""
+            )
             notes.append(f"the workflow is generated{where}")
     info = _info(params)
     runner = choose_runner(recipe, convert, info)
@@ -427,6 +431,19 @@ def result_card(job: Job) -> dict[str, Any]:
         card["duration_s"] = job.finished.duration_s
         card["peak_rss_bytes"] = job.finished.peak_rss_bytes
     return card
+
+
+def size_words(card: dict[str, Any]) -> str:
+    """A converted model's size against its source's, read as what it is: the guide's ratio counts the quantized
+    weights alone, so a whole model (tables kept in more bits, the scales) is larger without anything being wrong."""
+    ratio, guide = card.get("ratio"), card.get("guide_ratio")
+    words = human_bytes(card.get("size_bytes"))
+    if ratio is not None:
+        words += f", {ratio} of the source's {human_bytes(card.get('source_bytes'))}"
+    if guide is not None and guide < 1:
+        precision = card.get("precision") or "quantized"
+        words += f" (the guide's {guide} is for {precision} weights alone; tables kept in more bits and the scales add the rest)"
+    return words
 
 
 async def run_conversion(profile: Profile, *, force: bool = False, **overrides: Any) -> Job:

@@ -75,17 +75,16 @@ def registered(manager: FoundryLocalManager) -> list[IModel]:
     return local_catalog(manager).list_models()
 
 
-def chat_once(
-    model: IModel, prompt: str, *, max_output_tokens: int | None = None, temperature: float | None = None
-) -> tuple[str, str, dict]:
+def chat_once(model: IModel, prompt: str, *, max_output_tokens: int | None = None, greedy: bool = False) -> tuple[str, str, dict]:
     """One question in a fresh chat session: (answer, finish reason, token usage).
 
-    Without ``temperature`` the model's own sampling defaults apply (genai_config.json's search section).
+    ``greedy``: the model's most likely answer, the same every time; else the model's own sampling
+    defaults apply (genai_config.json's search section).
     """
     with ChatSession(model) as session:  # closed at the end: an open session keeps the model from unloading
         request = Request()
         request.add_item(MessageItem(MessageRole.USER, prompt))
-        search = SearchOptions(max_output_tokens=max_output_tokens, temperature=temperature)
+        search = SearchOptions(max_output_tokens=max_output_tokens, do_sample=False if greedy else None)
         request.set_options(RequestOptions(search=search))
         with session.process_request(request) as response:
             text = "".join(getattr(part, "text", "") or "" for item in response for part in getattr(item, "_parts", [item]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.base.units import article
 from engine.model import gguf_loader
 from engine.model.gguf import GgufHeader
 from engine.model.gguf_folder import storage_dtype
@@ -62,7 +63,7 @@ def gguf_verdict(header: GgufHeader, info: ModelInfo, **kwargs: Any) -> Verdict:
         verdict.notes.append(f"a GGUF in {header.split[1]} parts: merged into one file first (transformers reads one file)")
     quantized = header.file_type or "its"
     verdict.notes.append(
-        f"{quantized} weights are dequantized into a {storage_dtype(info.model_type)} Hugging Face folder once, "
+        f"{quantized} weights are dequantized into {article(storage_dtype(info.model_type))} Hugging Face folder once, "
         "then quantized again by the conversion"
     )
     return verdict

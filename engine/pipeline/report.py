@@ -65,7 +65,7 @@ def markdown(report: dict[str, Any]) -> str:
                     _mb(convert.get("size_bytes")),
                     convert.get("ratio"),
                     convert.get("guide_ratio"),
-                    f"{convert.get('duration_s', 0):.1f} s",
+                    "up to date" if convert.get("reused") else f"{convert.get('duration_s', 0):.1f} s",
                     _mb(convert.get("peak_rss_bytes")),
                     convert.get("answer"),
                 ]

@@ -143,7 +143,7 @@ class Pipeline:
         duration = time.monotonic() - started
         # The key is taken after the stage, so that it covers what the stage itself produced.
         self.state.finish(name, "done", key=self._inputs_key(name, outputs), duration_s=duration, outputs=outputs)
-        self._transition("done", f"{duration:.1f}s")
+        self._transition("done", "up to date" if outputs.get("reused") else f"{duration:.1f}s")  # reused: nothing was made
         return {"status": "done", "outputs": outputs, "duration_s": round(duration, 2)}
 
     async def _follow(self, job: Job) -> Job:
@@ -284,7 +284,8 @@ class Pipeline:
             plan = await publish(plan)
         except FoundryRuntimeError as exc:
             raise StageFailed(
-                f"Registering with Foundry Local failed: {exc.message}", "Re-register it from the Cache panel (g)."
+                f"Registering with Foundry Local failed: {exc.message}",
+                f"Re-register it: slmops cache register {plan.slot.model_id}, or R in the Cache panel.",
             ) from None
         self._emit(Progress(2, 2, f"registered {plan.slot.model_id}"))
         return {**plan.to_dict(), "registered": True}

@@ -15,6 +15,7 @@ from typing import Any
 FILE = Path(__file__).with_name("citations.json")
 UNTUNED_DEFAULT = "untuned-default"  # what the recipe a new profile starts from did on the demo's full tuning
 INT4_SMALL_MODEL = "int4-small-model"  # what int4 and int8 cost a small model brought as a GGUF (Gemma 3 270M)
+INT4_SMALL_MODEL_TYPE = "gemma3_text"  # the architecture of the model that record measured
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,11 @@ class Citation:
     path: str  # the results file, relative to the repository
     date: str
     machine: str
+    model_type: str = ""  # the measured model's architecture: a claim about one model is quoted only for its kind
+
+    def about(self, model_type: str) -> bool:
+        """Whether the record speaks of a model of this architecture (one about no model in particular speaks of any)."""
+        return not self.model_type or self.model_type == model_type
 
     def cited(self) -> str:
         return f"{self.text} ({self.path}, {self.date}, {self.machine})"

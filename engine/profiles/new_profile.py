@@ -24,6 +24,7 @@ from engine.model.support import SMALL_MODEL, Verdict, verdict_for
 from engine.model.templates import FAMILY_NAMES, TEMPLATES
 from engine.process.jobs import Job
 from engine.profiles import citations, names
+from engine.profiles.limits import fitting_lengths
 from engine.profiles.profile import DeploySection, ModelSection, Profile, ProfileError, load_profile, save_profile
 from engine.profiles.recommended import starting_convert
 
@@ -150,7 +151,7 @@ def propose(
         precision = _default_precision(info, reasons)
     verdict = verdict_for(info, precision=precision)
     if precision == "int4" and 0 < info.parameters < SMALL_MODEL:
-        verdict.notes.append(int4_note())
+        verdict.notes.append(int4_note(info.model_type))
     name = name or slug(source.name if source else folder.name)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise ProfileError(
@@ -162,7 +163,7 @@ def propose(
     except names.InvalidName as exc:
         raise ProfileError(str(exc), key="deploy.name", hint=PICK_ANOTHER) from None
     start, why = starting_convert(info.model_type, precision, guide=guide, repaired=bool(verdict.repairs))
-    reasons.append(f"conversion: {start.candidate}: {why}")
+    reasons.append(f"conversion: {start.named()}: {why}")  # as the profile names it
     if template:
         if template not in TEMPLATES and template != PLAIN:
             raise ProfileError(
@@ -198,14 +199,25 @@ def propose(
         reasons.append(generic_prompts(profile, system=template != PLAIN))
     if source and source.ollama:
         _ollama_settings(profile, source, info, reasons)
+    _fit_input_lengths(profile, reasons)
     return Proposal(info, verdict, profile, profile_path(name), reasons)
 
 
-def int4_note() -> str:
-    """What int4 costs a model this small, plainly; figures only from the committed record."""
+def _fit_input_lengths(profile: Profile, reasons: list[str]) -> None:
+    """Keep only the bench input lengths the context holds beside an answer (the profile check refuses others)."""
+    bench, context = profile.bench, profile.deploy.model_config.max_length
+    fitting = fitting_lengths(bench.input_lengths, context, bench.new_tokens)
+    if fitting != bench.input_lengths and fitting:
+        reasons.append(f"bench input lengths {', '.join(map(str, fitting))}: what a context of {context} tokens holds")
+        bench.input_lengths = fitting
+
+
+def int4_note(model_type: str) -> str:
+    """What int4 costs a model this small, plainly; figures only from the committed record, and only when it
+    measured a model of this kind (Gemma 3's loss says little of a SmolLM's)."""
     record = citations.citation(citations.INT4_SMALL_MODEL)
     return "int4 costs a model this small much of its quality; int8 keeps nearly all of it (--precision int8 or fp32)" + (
-        f": {record.cited()}" if record else "."
+        f": {record.cited()}" if record and record.about(model_type) else "."
     )
 
 

@@ -21,6 +21,7 @@ from engine.base.errors import SlmopsError
 from engine.model.builtins import BUILTINS, from_reference
 from engine.model.sampling import ModelConfig
 from engine.model.templates import PromptTemplate
+from engine.profiles.limits import LIMITS, fitting_lengths, lengths_problem
 from engine.recipes.catalog import ConvertSettings
 
 if sys.version_info >= (3, 11):
@@ -46,10 +47,18 @@ class ProfileError(SlmopsError, ValueError):
         *,
         path: Path | None = None,
         key: str = "",
-        hint: str = "Fix the setting named above in the profile file, or pick another profile.",
+        hint: str = "",
     ) -> None:
         where = f"{path}: " if path else ""
         at = f"[{key}] " if key else ""
+        if not hint:  # the default names only what the message names
+            hint = (
+                "Fix the setting named above in the profile file, or pick another profile."
+                if key
+                else "Fix the profile file named above, or pick another profile."
+                if path
+                else "Pick another profile."
+            )
         super().__init__(f"{where}{at}{message}", hint)
         self.path = path
         self.key = key
@@ -133,12 +142,18 @@ class Profile:
         return model.path() if model else self.resolve(self.model.path)
 
     def output_path(self) -> Path:
-        if self.convert.output:
-            return self.resolve(self.convert.output)
-        return locations.models_dir() / f"{self.name}-{self.convert.precision}"
+        return self.resolve(self.convert.output) if self.convert.output else self.default_output_path()
+
+    def default_output_path(self, precision: str = "") -> Path:
+        """Where the model goes when ``convert.output`` is empty (at ``precision``, else the profile's)."""
+        return locations.models_dir() / self.default_deploy_name(precision)
 
     def deploy_name(self) -> str:
-        return self.deploy.name or f"{self.name}-{self.convert.precision}"
+        return self.deploy.name or self.default_deploy_name()
+
+    def default_deploy_name(self, precision: str = "") -> str:
+        """The deploy name when ``deploy.name`` is empty: <profile>-<precision>."""
+        return f"{self.name}-{precision or self.convert.precision}"
 
     def to_dict(self) -> dict[str, Any]:
         return _to_dict(self)
@@ -154,21 +169,6 @@ _CHOICES = {
     "chat.backend": BACKENDS,
     "convert.embedding_bits": (0, 4, 8, 32),
     "convert.runner": ("auto", "olive"),
-}
-_RANGES = {
-    "convert.block_size": (16, 256),
-    "convert.accuracy_level": (0, 4),
-    "convert.log_level": (0, 4),
-    "deploy.model_config.max_length": (1, 1 << 20),
-    "deploy.model_config.temperature": (0.0, 5.0),
-    "deploy.model_config.top_p": (0.0, 1.0),
-    "deploy.model_config.repetition_penalty": (0.5, 5.0),
-    "chat.max_new_tokens": (1, 1 << 20),
-    "bench.new_tokens": (1, 1 << 20),
-    "bench.warmup": (0, 1000),
-    "bench.repeats": (1, 10000),
-    "bench.soak_requests": (0, 1_000_000),
-    "runtime.intra_op_num_threads": (0, 1024),
 }
 
 
@@ -224,10 +224,8 @@ def _build(cls: type, data: dict[str, Any], prefix: str, path: Path | None) -> A
         value = _convert(value, hints[name], key, path)
         if key in _CHOICES and value not in _CHOICES[key]:
             raise ProfileError(f"{value!r} is not one of {', '.join(_CHOICES[key])}", path=path, key=key)
-        if key in _RANGES:
-            low, high = _RANGES[key]
-            if not low <= value <= high:
-                raise ProfileError(f"{value} is outside {low} to {high}", path=path, key=key)
+        if key in LIMITS and value not in LIMITS[key]:
+            raise ProfileError(f"{value} is outside what it takes: {LIMITS[key].describe()}", path=path, key=key)
         values[name] = value
     return cls(**values)
 
@@ -235,8 +233,12 @@ def _build(cls: type, data: dict[str, Any], prefix: str, path: Path | None) -> A
 def profile_from_dict(data: dict[str, Any], source: Path | None = None) -> Profile:
     profile = _build(Profile, data, "", source)
     profile.source = source
-    if any(length < 1 for length in profile.bench.input_lengths):
-        raise ProfileError("input lengths must be at least 1", path=source, key="bench.input_lengths")
+    bench, context = profile.bench, profile.deploy.model_config.max_length
+    if "input_lengths" not in (data.get("bench") or {}):  # the defaults follow a shorter context; lengths given must fit
+        bench.input_lengths = fitting_lengths(bench.input_lengths, context, bench.new_tokens) or bench.input_lengths
+    problem = lengths_problem(bench.input_lengths, context, bench.new_tokens)
+    if problem:
+        raise ProfileError(problem, path=source, key="bench.input_lengths")
     if profile.model.path.startswith("@") and not from_reference(profile.model.path):
         known = ", ".join(m.reference for m in BUILTINS.values())
         raise ProfileError(
@@ -305,4 +307,7 @@ def find_profile(name_or_path: str) -> Profile:
     for entry in list_profiles():
         if name_or_path in (entry.name, entry.path.stem):
             return load_profile(entry.path)
-    raise ProfileError(f"no profile named {name_or_path!r}; `slmops profiles` lists them")
+    raise ProfileError(
+        f"no profile named {name_or_path!r}",
+        hint="slmops profiles lists them (a name or a .toml path); slmops init SOURCE makes one for a model you have.",
+    )

@@ -44,6 +44,18 @@ class Recommendation:
     reason: str
     candidate: str  # the tuner's candidate name, or "guide-int4"
 
+    def named(self) -> str:
+        """The conversion in the profile's own words: its recipe and the knobs set apart from the defaults (the
+        tuner's name for it, ``candidate``, is nowhere in the profile)."""
+        convert, default = self.convert, ConvertSettings()
+        knobs = [
+            f"{f.name} = {str(value).lower() if isinstance(value, bool) else value}"
+            for f in dataclasses.fields(ConvertSettings)
+            if f.name not in ("method", "precision", "recipe") and (value := getattr(convert, f.name)) != getattr(default, f.name)
+        ]
+        what = f"recipe {convert.recipe}" if convert.recipe else f"method {convert.method}, precision {convert.precision}"
+        return what + (f" ({', '.join(knobs)})" if knobs else "")
+
 
 def convert_section(candidate: Candidate, extra: dict | None = None) -> ConvertSettings:
     """The [convert] section that runs ``candidate`` (what the tuner's apply writes)."""
@@ -100,7 +112,7 @@ def recommended_convert(model_type: str) -> tuple[Recommendation, str]:
         result = Recommendation(convert_section(BY_NAME[UNTUNED_DEFAULT]), RuntimeSection(), reason, UNTUNED_DEFAULT)
     else:
         reason = (
-            f"the guide's command: {UNTUNED_DEFAULT} is not known to convert {model_type or 'this architecture'}; "
+            f"the guide's command: the RTN route is not known to convert {model_type or 'this architecture'}; "
             "slmops tune measures the others"
         )
         result = Recommendation(guide_convert(), RuntimeSection(), reason, "guide-int4")

@@ -9,7 +9,7 @@ loaded). Operations:
 - ``register`` {path, model_id}: register a deployed folder in the local catalog
 - ``list``: registered models and which are loaded
 - ``load`` / ``unload`` {model_id}
-- ``chat`` {model_id, prompt, max_output_tokens?, temperature?}: one answer, loading the model if needed
+- ``chat`` {model_id, prompt, max_output_tokens?, greedy?}: one answer, loading the model if needed
 - ``remove`` {model_id?, path?, cache_dir}: unload, unregister, delete the folder (only inside the cache)
 - ``public``: whether the public catalog can be reached (it needs the internet)
 """
@@ -88,7 +88,7 @@ class FoundryWorker:
             model,
             r["prompt"],
             max_output_tokens=r.get("max_output_tokens"),
-            temperature=r.get("temperature"),
+            greedy=bool(r.get("greedy")),
         )
         p.stage("chat", "done")
         return {"model_id": model.id, "answer": text, "finish_reason": finish, **usage}

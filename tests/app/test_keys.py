@@ -64,6 +64,12 @@ WORDS = [
     ("new profile", "New profile from the model you have", 1),
     ("edit profile", "Edit the profile", 1),
     ("quit", "Quit", 1),
+    # words of a command's help find it too (fails on the old palette, which searched the titles only)
+    ("int8", "Edit the profile", 2),
+    ("int8", "Convert the profile's model", 2),
+    ("precision", "Edit the profile", 2),  # after New profile, which also chooses one
+    ("change precision", "Edit the profile", 1),
+    ("convert int8", "Convert the profile's model", 1),
 ]
 
 
@@ -76,8 +82,10 @@ async def test_the_palette_finds_every_action_by_the_words_a_user_types(monkeypa
             listed = app.screen.query_one(CommandList)
             await wait_for(pilot, lambda: listed.option_count, 10)  # noqa: B023 (awaited here, in this turn)
             await pilot.pause(0.3)  # every provider has answered
-            hits = [option.hit.text for option in listed.options]
+            hits = [str(option.hit.text) for option in listed.options]
             assert title in hits[:within] and len(set(hits)) == len(hits), (query, hits)
+            helps = [str(option.hit.help) for option in listed.options]
+            assert not any("`" in help for help in helps), helps  # code is shown bold, not in raw backticks
             await pilot.press("escape")
             await pilot.pause()
         notes: list[str] = []
@@ -209,12 +217,12 @@ async def test_number_fields_take_only_numbers_in_range():
         await pilot.press(*"12ab.5")
         assert max_new.value == "125"
         temperature = app.query_one("#set-temperature", Input)
-        temperature.value = "7"
+        temperature.value = "7"  # beyond the profile's limit (the chat takes what a profile takes)
         top_p = app.query_one("#set-top_p", Input)
         top_p.value = "0.5"
         before = panel.conversation.settings.temperature
         _, bad = settings.read(panel.conversation.settings)
-        assert bad == ["temp (0.0 to 2.0)"]
+        assert bad == ["temp (0 to 5)"]
         assert panel.conversation.settings.temperature == before  # the previous value is kept
         assert panel.conversation.settings.max_new_tokens == 125 and panel.conversation.settings.top_p == 0.5
 

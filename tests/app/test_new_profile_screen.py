@@ -59,3 +59,41 @@ async def test_the_profile_editor_says_what_a_field_takes(home):
             await pilot.pause()
             assert app.screen is screen and said in str(status.render()), str(status.render())
             screen.query_one(field).value = before
+
+
+async def test_the_profile_editor_names_every_problem_at_once_and_refuses_lengths_beyond_the_context(home):
+    """Fails on the old editor: it took 32, 99999999 with a 2048-token context and said one error per save."""
+    app = SlmopsApp(profile_arg="demo")
+    async with app.run_test(size=(100, 34)) as pilot:
+        await pilot.press("e")
+        await pilot.pause()
+        screen = app.screen
+        status = screen.query_one("#pe-status")
+        screen.query_one("#pe-lengths").value = "32, 99999999"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        said = str(status.render())
+        assert app.screen is screen and "99999999 does not fit the context: 2048 tokens" in said, said
+        screen.query_one("#pe-lengths").value = "32, abc"
+        screen.query_one("#pe-top-p").value = "1.5"
+        screen.query_one("#pe-temperature").value = "9"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        said = str(status.render())
+        for field in ("temperature: '9'", "top_p: '1.5'", "bench input lengths: '32, abc'"):
+            assert field in said, said
+
+
+async def test_clearing_the_deploy_name_shows_the_real_default(home):
+    """Fails on the old editor: with deploy.name demo-x the placeholder said default: demo-x."""
+    profile = load_profile(locations.shipped_profiles_dir() / "demo.toml")
+    profile.deploy.name = "demo-x"
+    app = SlmopsApp(profile_arg="demo")
+    async with app.run_test(size=(100, 34)) as pilot:
+        app.push_screen(ProfileEditor(profile))
+        await pilot.pause()
+        deploy = app.screen.query_one("#pe-deploy")
+        assert deploy.value == "demo-x" and deploy.placeholder == f"default: demo-{profile.convert.precision}"
+        app.screen.query_one("#pe-precision").value = "int8"
+        await pilot.pause()
+        assert deploy.placeholder == "default: demo-int8"

@@ -32,7 +32,7 @@ async def test_a_model_is_picked_from_the_stores_and_a_gguf_converts_only_after_
         assert path.value == "ollama:smollm2:135m" and app.focused is path
         await wait_for(pilot, lambda: "supported: model_type llama" in report_text(screen))
         report = report_text(screen)
-        assert "Ollama:" in report and "saving first turns it into a fp16 Hugging Face folder" in report
+        assert "Ollama:" in report and "saving first turns it into an fp16 Hugging Face folder" in report
         assert "max_length 4096" in report  # Ollama's num_ctx, in the choices shown
         assert screen.query_one("#np-name").value == "smollm2-135m"
         await pilot.press("ctrl+s")

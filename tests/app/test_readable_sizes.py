@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable, Footer, Select
+from textual.widgets import DataTable, Footer, Select, Tabs
 from textual.widgets._footer import FooterKey
 from textual.widgets._toast import Toast
 
@@ -64,10 +64,19 @@ async def test_messages_leave_the_status_lines_and_the_keys_readable(size):
             await pilot.pause(0.3)
             toasts = list(app.screen.query(Toast))
             assert toasts
-            below = [app.screen.query_one(status).region, app.screen.query_one(Footer).region]
+            # fails on the old placement, over the tab bar: the panels' names were hidden while a message showed
+            kept = [app.screen.query_one(status).region, app.screen.query_one(Footer).region, app.query_one(Tabs).region]
             for toast in toasts:
-                assert not any(toast.region.overlaps(region) for region in below), (panel, toast.region, below)
+                assert not any(toast.region.overlaps(region) for region in kept), (panel, toast.region, kept)
             app.clear_notifications()
+        app.show_panel("environment")
+        await pilot.pause(0.2)
+        await pilot.press("e")  # a dialog: its title stays readable too
+        await pilot.pause(0.3)
+        app.notify("A message of two lines\nthat says what happened, at some length.", timeout=30)
+        await pilot.pause(0.3)
+        title = app.screen.query_one("#pe-title").region
+        assert all(not toast.region.overlaps(title) for toast in app.screen.query(Toast)), title
 
 
 LONG_VALUE = "in-process runtime 2.2.1 (foundry-local-sdk); no foundry CLI on PATH, so `foundry` commands are not offered"

@@ -54,3 +54,27 @@ async def test_a_model_converted_after_start_up_is_offered_when_the_panel_is_sho
         await pilot.press("4")
         await pilot.pause()
         assert picker.value == str(output.resolve()) or picker.value == str(output)
+
+
+async def test_an_empty_message_is_ignored_and_a_stopped_answer_says_so(demo_onnx_int4, home):
+    """Fails on the old panel: enter on an empty line set the status to error; a stopped answer carried no mark."""
+    app = SlmopsApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("4")
+        panel = app.query_one(ChatPanel)
+        panel._offer_models(select=demo_onnx_int4)
+        chat_input = app.query_one("#chat-input", Input)
+        chat_input.focus()
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        assert not panel.busy and panel.status.state != "error" and not app.query(".chat-user")
+        app.query_one("#set-max_new_tokens", Input).value = "400"
+        chat_input.value = "Write a long story about a lighthouse keeper."
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: panel.busy and panel.query(".chat-answer"), 120)  # the answer has begun
+        await pilot.pause(0.5)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not panel.busy, 60)
+        notices = [str(n.render()) for n in app.query(".chat-notice")]
+        assert panel.status.state == "stopped" and "(stopped)" in notices, notices
+        await app.action_quit()

@@ -58,7 +58,7 @@ async def test_panel_runs_a_real_conversion(tiny_model, tmp_path):
         assert stages.peak_rss > 0 and stages.elapsed["load model"] > 0
         assert (tmp_path / "out" / "genai_config.json").is_file()
         card = shown(panel.query_one("#convert-result", Static))
-        assert "converted" in card and "the guide expects 0.125" in card
+        assert "converted" in card and "the guide's 0.125 is for int4 weights alone" in card
         log = panel.query_one(ConvertLog)
         assert any("Running pass" in line for line in log.lines)
         await pilot.press("f")
@@ -88,7 +88,10 @@ async def test_escape_cancels_after_confirming(tiny_model, tmp_path):
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         await wait_for(pilot, lambda: panel.job is None, 30)
-        assert "Cancelled" in shown(panel.query_one("#convert-result", Static))
+        result = shown(panel.query_one("#convert-result", Static))
+        assert result.startswith("cancelled: nothing was kept") and "failed" not in result, result  # not "failed: Cancelled"
+        stages = panel.query_one(ConvertStages).status
+        assert "cancelled" in stages.values() and "failed" not in stages.values(), stages
         assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.partial-*"))
 
 

@@ -113,6 +113,16 @@ async def test_profile_temperature_changes_what_the_runtime_does(deployed: dict,
     assert len({r["answer"] for r in hot}) > 1, hot
 
 
+def test_cache_ask_answers_one_question_greedy_whatever_the_profiles_temperature(deployed: dict, env: dict, cache: Path):
+    """Fails on the old `cache ask`, which drew its answer at the model's temperature (1.5 here: a new one each time)."""
+    answers = set()
+    for _ in range(3):
+        done = slmops("cache", "ask", "demo-hot", QUESTION, "--max-tokens", "24", "--cache", str(cache), env=env)
+        assert done.returncode == 0, done.stderr
+        answers.add(done.stdout)
+    assert len(answers) == 1, answers
+
+
 def test_second_deploy_of_a_name_is_a_new_version(deployed: dict, demo_onnx_int4: Path, env: dict, cache: Path, tmp_path: Path):
     profile = write_profile(tmp_path, "again", "demo-greedy", 0.0)
     before = (cache / "custom" / "demo-greedy" / "inference_model.json").read_text()

@@ -78,7 +78,8 @@ def test_bad_names_and_precisions_are_refused(tiny_model, home):
 def test_a_new_profile_starts_from_the_recommended_recipe_with_the_guide_one_choice_away(tiny_model, home):
     recommended = propose(tiny_model)
     assert recommended.profile.convert.recipe == starting_convert("llama")[0].convert.recipe
-    assert any(UNTUNED_DEFAULT in reason and "won" not in reason for reason in recommended.reasons)
+    recipe = f"recipe {recommended.profile.convert.recipe}"  # named as the profile names it, not by the tuner's name
+    assert any(recipe in reason and UNTUNED_DEFAULT not in reason and "won" not in reason for reason in recommended.reasons)
     guide = propose(tiny_model, guide=True)
     assert (guide.profile.convert.method, guide.profile.convert.precision, guide.profile.convert.recipe) == (
         "auto-opt",

@@ -106,3 +106,12 @@ def test_a_taken_profile_name_is_said_before_minutes_of_conversion(smollm2_gguf,
     done = init(str(smollm2_gguf))
     assert done.returncode == 1 and "already exists" in done.stderr and time.monotonic() - started < 10, done.stderr
     assert taken.read_text() == "# mine\n" and not locations.gguf_models_dir().exists()
+
+
+def test_init_names_a_gguf_path_once(smollm2_gguf, home):
+    """Fails on the old init: `source  FILE.gguf (path): /abs/FILE.gguf` named the file twice."""
+    locations.profiles_dir().mkdir(parents=True, exist_ok=True)
+    (locations.profiles_dir() / "taken.toml").write_text('name = "taken"\n')  # stops it before the folder is made
+    done = init(str(smollm2_gguf), "--name", "taken")
+    source = next(line for line in done.stdout.splitlines() if line.startswith("source"))
+    assert source.split() == ["source", str(smollm2_gguf)], source

@@ -150,3 +150,17 @@ async def test_the_app_asks_before_replacing_an_output_the_pipeline_did_not_make
         screen = app.screen
         assert isinstance(screen, PipelineScreen) and screen.pipeline is None
         assert "not started" in screen.detail
+
+
+async def test_a_reused_conversion_reads_up_to_date_not_a_time(tiny_model, tmp_path, home):
+    """Fails on the old pipeline, which showed `convert done 0.0s` for an output it only reused."""
+    profile_path = make_profile(tmp_path, tiny_model, deploy_name="bad/name")  # stops at deploy: enough here
+    await run(profile_path, tmp_path / "first")
+    pipeline = Pipeline(load_profile(profile_path), PipelineOptions(workdir=tmp_path / "second", quick=True))
+    details = [
+        item.event.detail
+        async for item in pipeline.events()
+        if item.own and item.stage == "convert" and item.event.status == "done"
+    ]
+    assert details == ["up to date"]
+    assert "| up to date |" in Path(pipeline.report["report_md"]).read_text()  # the report's duration column too

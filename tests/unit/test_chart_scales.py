@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui.widgets.charts import LABEL_WIDTH, axis_ticks, short_labels, tick_label
+from tui.widgets.charts import LABEL_WIDTH, SOAK_MIN_SPAN_MB, axis_ticks, short_labels, tick_label, value_range
 
 TOPS = [168.1, 126.1, 100.0, 99.99, 7.5, 3, 1, 0.5, 0.0123, 230, 1000, 20480.5]
 
@@ -37,3 +37,20 @@ def test_long_names_keep_their_start_and_end_within_the_width():
 
 def test_names_that_would_read_the_same_are_numbered():
     assert short_labels(["my-finetune-v1-int4", "my-finetune-v2-int4"]) == ["#1", "#2"]
+
+
+def test_a_flat_soak_gets_an_axis_tall_enough_to_look_flat():
+    """Fails on the old soak chart, whose axis spanned the samples' own 0.7 MB: noise drew as a climb."""
+    low, high = value_range([230.1, 230.5, 230.8], SOAK_MIN_SPAN_MB)
+    assert high - low == SOAK_MIN_SPAN_MB and low < 230.1 and high > 230.8
+    assert value_range([100.0, 180.0], SOAK_MIN_SPAN_MB) == (100.0, 180.0)  # a real climb keeps its own span
+    assert value_range([1.0, 2.0], SOAK_MIN_SPAN_MB)[0] == 0.0  # never below zero
+
+
+def test_the_soak_chart_sets_that_axis(monkeypatch):
+    from tui.widgets.plots import SoakPlot
+
+    plot, asked = SoakPlot(), []
+    monkeypatch.setattr(plot.plt, "ylim", lambda low, high: asked.append((low, high)))
+    plot.show({"demo-int4": [int(m * 2**20) for m in (230.1, 230.5, 230.8)]})
+    assert len(asked) == 1 and asked[0][1] - asked[0][0] >= SOAK_MIN_SPAN_MB

@@ -6,14 +6,17 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 
 import engine.profiles.profile as profile_module
-from engine.cli import main
+from engine.cli import build_parser, main
 from engine.cli.interrupts import on_interrupt
+from engine.cli.output import READER_GONE
 
 # Each command that takes a profile, with the arguments it needs to start.
 PROFILE_COMMANDS = [["convert", "--dry-run"], ["deploy", "--dry-run"], ["run"], ["bench"], ["chat"], ["serve"], ["tune"]]
@@ -108,3 +111,51 @@ async def test_ctrl_c_runs_the_action_and_waits_for_it():
         await asyncio.sleep(0.05)
     assert done == ["stopped"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Python's own handling again
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path):
+    """Fails on the old command line: `slmops profiles demo | head -5` ended in a BrokenPipeError traceback."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before a line is written
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run(
+        [sys.executable, "-m", "tui.main", "profiles", "demo"], stdout=write, stderr=subprocess.PIPE, env=env, timeout=60
+    )
+    os.close(write)
+    assert done.returncode == READER_GONE and b"Traceback" not in done.stderr, done.stderr.decode()
+
+
+def test_an_unknown_profile_says_how_to_find_one_not_a_setting_named_above(capsys):
+    assert main(["profiles", "nonexist"]) == 2
+    err = capsys.readouterr().err
+    assert "no profile named 'nonexist'" in err and "named above" not in err and "slmops profiles lists them" in err
+
+
+def test_a_dry_run_prints_its_plan_on_stdout_and_as_json(demo_model: Path, home: Path, capsys):
+    """Fails on the old convert: the plan went to stderr, and --json printed nothing."""
+    assert main(["convert", "--dry-run"]) == 0
+    out, _ = capsys.readouterr()
+    assert "recipe " in out and "\n$ olive " in out
+    assert main(["convert", "--dry-run", "--json"]) == 0
+    said = json.loads(capsys.readouterr().out)
+    assert said["ok"] and said["dry_run"] and said["command"].startswith("olive ") and said["plan"]
+
+
+def test_the_command_line_names_its_own_commands_not_the_apps_keys(demo_model: Path, home: Path, capsys):
+    assert main(["convert", "--method", "config", "--dry-run"]) == 0
+    note = next(line for line in capsys.readouterr().out.splitlines() if "workflow is generated" in line)
+    assert "slmops convert --write-config" in note and "(w," not in note, note
+
+
+@pytest.mark.parametrize("piped, asked, temperature", [(True, None, 0.0), (True, 0.5, 0.5), (False, None, 0.7)])
+def test_questions_piped_into_chat_are_answered_greedy(piped, asked, temperature, monkeypatch):
+    """Fails on the old chat, which answered questions piped in at the profile's temperature 0.7."""
+    from engine.cli.chat import conversation_from
+    from engine.cli.profile_option import chosen
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: not piped)
+    args = build_parser().parse_args(["chat", *(["--temperature", str(asked)] if asked is not None else [])])
+    settings = conversation_from(chosen(args), args).settings
+    assert settings.temperature == temperature
+    if piped and asked is None:
+        assert (settings.top_p, settings.repetition_penalty) == (1.0, 1.0)  # as measurements ask

@@ -9,7 +9,7 @@ import pytest
 
 from engine.base.errors import SlmopsError
 from engine.convert.guide_config import translate, workflow_precision
-from engine.convert.plan import check_plan, plan_conversion, write_config
+from engine.convert.plan import check_plan, plan_conversion, size_words, write_config
 from engine.convert.stages import StageTracker, failure_reason, percent
 from engine.recipes.catalog import RECIPES, ConvertParams, ConvertSettings, build_command, recipe_for
 from tests.helpers import profile_for
@@ -116,3 +116,12 @@ def test_a_precision_asked_for_wins_over_a_named_recipe_of_another(tmp_path):
     assert plan_conversion(profile).recipe.name == "rtn-int8"
     assert plan_conversion(profile, precision="fp32").recipe.name == "mb-fp32"  # not int8 under an fp32 name
     assert plan_conversion(profile, precision="int8").recipe.name == "rtn-int8"
+
+
+def test_a_models_size_reads_as_what_it_is_not_as_a_miss():
+    """Fails on the old text, "0.378 x the source weights; the guide expects 0.125", which read as a failure."""
+    card = {"size_bytes": 194_000_000, "source_bytes": 513_000_000, "ratio": 0.378, "guide_ratio": 0.125, "precision": "int4"}
+    words = size_words(card)
+    assert words.startswith("185.0 MB, 0.378 of the source's 489.2 MB") and "expects" not in words
+    assert "the guide's 0.125 is for int4 weights alone" in words
+    assert size_words({**card, "guide_ratio": 1.0, "precision": "fp32"}) == "185.0 MB, 0.378 of the source's 489.2 MB"

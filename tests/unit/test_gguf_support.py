@@ -37,7 +37,7 @@ def test_the_three_real_files(smollm2_gguf, qwen_gguf, gemma_gguf):
     info, verdict = judged(smollm2_gguf)
     assert verdict.status == SUPPORTED and (info.model_type, info.architecture) == ("llama", "LlamaForCausalLM")
     assert info.chat_template and info.template_family == "chatml" and info.context_length == 8192 and info.tied_embeddings
-    assert any("Q4_1 weights are dequantized into a fp16" in note for note in verdict.notes)
+    assert any("Q4_1 weights are dequantized into an fp16" in note for note in verdict.notes)
     info, verdict = judged(qwen_gguf)
     assert verdict.status == SUPPORTED and info.architecture == "Qwen2ForCausalLM" and info.tied_embeddings is False
     info, verdict = judged(gemma_gguf)

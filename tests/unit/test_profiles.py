@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.base import locations
+from engine.profiles.limits import LIMITS
 from engine.profiles.profile import (
     EvalCase,
     Profile,
@@ -14,6 +15,7 @@ from engine.profiles.profile import (
     find_profile,
     list_profiles,
     load_profile,
+    profile_from_dict,
     save_profile,
 )
 
@@ -105,3 +107,26 @@ def test_generic_prompts_come_from_the_shipped_demo_profile():
     assert chat.bench.perplexity_text == demo.bench.perplexity_text
     generic_prompts(plain, system=False)  # a plain-completion model takes no system prompt
     assert not plain.chat.system_prompt and plain.bench.eval == demo.bench.eval
+
+
+def test_bench_input_lengths_beyond_the_context_are_refused():
+    """Fails on the old check, which took 99999999 with a 2048-token context (the bench then dropped it)."""
+    data = Profile(name="x").to_dict()
+    data["bench"]["input_lengths"] = [32, 99999999]
+    with pytest.raises(ProfileError) as info:
+        profile_from_dict(data)
+    assert info.value.key == "bench.input_lengths"
+    assert "99999999 does not fit the context: 2048 tokens" in str(info.value)
+    data["bench"]["input_lengths"] = [32, 2048 - 64 - 8]  # the longest that leaves room for a 64-token answer
+    assert profile_from_dict(data).bench.input_lengths == [32, 1976]
+    del data["bench"]["input_lengths"]  # not given: the defaults follow a shorter context
+    data["deploy"]["model_config"]["max_length"] = 512
+    assert profile_from_dict(data).bench.input_lengths == [32, 256]
+
+
+def test_one_table_of_limits_checks_profiles_and_describes_them():
+    data = Profile(name="x").to_dict()
+    data["deploy"]["model_config"]["temperature"] = 5.5
+    with pytest.raises(ProfileError, match=r"5.5 is outside what it takes: a number from 0 to 5"):
+        profile_from_dict(data)
+    assert LIMITS["chat.max_new_tokens"].describe() == "a whole number from 1 to 1048576"

@@ -169,10 +169,25 @@ def test_a_pruned_candidate_does_not_reuse_the_unpruned_fp32_graph():
         parse_candidate("rtn-int4-head8:embedding_bits=x")
 
 
-def test_a_reason_does_not_repeat_the_candidates_name(home: Path):
-    """The New profile screen shows "conversion: NAME: REASON"; it read "rtn-int4-b128-head8-prune: rtn-int4-b128-head8-prune ..."."""
+def test_a_new_profiles_conversion_is_named_as_the_profile_names_it(home: Path):
+    """The New profile screen shows "conversion: NAME: REASON". Fails on the old text, which named the tuner's
+    candidate (rtn-int4-b128-head8-prune) where the profile says recipe = "rtn-int4-head8"."""
     untuned = recommended_convert("llama")
     history.record(report(chosen="rtn-int4-b32", threads=1, pairs=5), "qwen2")
     tuned = recommended_convert("qwen2")
-    for recommendation, reason in (untuned, tuned):
-        assert f"conversion: {recommendation.candidate}: {reason}".count(recommendation.candidate) == 1, reason
+    for recommendation, reason in (untuned, tuned, recommended_convert("gpt2")):
+        line = f"conversion: {recommendation.named()}: {reason}"
+        assert recommendation.candidate not in line or recommendation.candidate == recommendation.convert.recipe, line
+        assert f'recipe = "{recommendation.convert.recipe}"' in Profile(convert=recommendation.convert).to_toml()
+    assert untuned[0].named() == "recipe rtn-int4-head8 (prune_lm_head = true)"
+
+
+def test_the_int4_note_quotes_a_measured_loss_only_for_the_kind_of_model_measured():
+    """Fails on the old note, which quoted Gemma 3's int4 loss for a SmolLM (llama) model."""
+    from engine.profiles.new_profile import int4_note
+
+    record = citations.citation(citations.INT4_SMALL_MODEL)
+    assert record is not None and record.model_type == "gemma3_text"
+    assert record.cited() in int4_note("gemma3_text")
+    llama = int4_note("llama")
+    assert "Gemma" not in llama and "%" not in llama and llama.endswith(".")

@@ -21,6 +21,7 @@ from engine.backends import make_backend
 from engine.backends.base import GenerationBackend
 from engine.backends.models import chat_models
 from engine.base import locations
+from engine.base.units import count
 from engine.bench.runs import list_runs, load_run
 from engine.conversation import Conversation, TurnsDropped, conversation_for
 from engine.process.events import Error, Result, Token
@@ -158,6 +159,8 @@ class ChatPanel(Panel):
 
     @on(Input.Submitted, "#chat-input")
     def _send(self, event: Input.Submitted) -> None:
+        if not event.value.strip():  # enter on an empty line asks nothing
+            return
         if self.busy:
             self.notify("An answer is still coming: Esc stops it.")
             return
@@ -187,11 +190,13 @@ class ChatPanel(Panel):
                         await log.begin_answer()
                     await log.add_text(event.text)
                 elif isinstance(event, TurnsDropped):
-                    await log.add_notice(f"{event.count} oldest turn(s) dropped to fit the context window.")
+                    await log.add_notice(f"{count(event.count, 'turn')} dropped, the oldest, to fit the context window.")
                 elif isinstance(event, Result):
                     if not started:
                         await log.begin_answer()
                     await log.end_answer()
+                    if event.data.get("stopped"):  # the transcript says the answer is cut short, not only the status
+                        await log.add_notice("(stopped)")
                     status.last = event.data
                     status.state = "stopped" if event.data.get("stopped") else "ready"
                 elif isinstance(event, Error):

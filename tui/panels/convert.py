@@ -56,7 +56,8 @@ class ConvertPanel(Panel):
             "c",
             "start",
             "Convert",
-            tooltip="convert the profile's model (after confirming; an existing output is replaced only if you say so)",
+            tooltip="convert the profile's model (after confirming, at the profile's precision: int4, int8, fp16 or fp32, "
+            "changed with e; an existing output is replaced only if you say so)",
         ),
         Binding(
             "escape",
@@ -262,9 +263,11 @@ class ConvertPanel(Panel):
             self.notify("Conversion verified and in place.")
             self.refresh_plan()  # the output line now says "up to date"
             return
-        self.query_one(ConvertStages).fail_running()
         if event.cancelled:
-            self.query_one(ConvertResult).show_error("Cancelled: nothing was kept but the log.")
+            self.query_one(ConvertStages).fail_running("cancelled")
+            self.query_one(ConvertResult).show_error("nothing was kept but the log.", state="cancelled")
+            return
+        self.query_one(ConvertStages).fail_running()
 
     # cancel, workflow, filter -------------------------------------------------
 

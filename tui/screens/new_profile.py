@@ -25,7 +25,7 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from engine.base.errors import SlmopsError
-from engine.base.units import human_bytes
+from engine.base.units import article, human_bytes
 from engine.model.sources import Found, discover
 from engine.model.support import REPAIR, SUPPORTED
 from engine.model.templates import TEMPLATES
@@ -269,7 +269,7 @@ class NewProfileScreen(ModalScreen[Profile | None]):
     async def _make_folder(self, judged: Judged) -> None:
         plan = judged.folder
         question = ConfirmScreen(
-            f"Turn {judged.source.reference} into a {plan.dtype} Hugging Face folder?\n{plan.output}\n"
+            f"Turn {judged.source.reference} into {article(plan.dtype)} Hugging Face folder?\n{plan.output}\n"
             f"It needs about {human_bytes(plan.bytes_needed)} of disk and takes minutes, once; the profile is saved after.",
             yes="Convert",
             no="Not now",
@@ -350,7 +350,7 @@ def _source(judged: Judged | None, text: Text) -> None:
         text.append(f"made from this GGUF before: {plan.output} (reused)\n")
     elif plan is not None:
         text.append(
-            f"saving first turns it into a {plan.dtype} Hugging Face folder, {plan.output} "
+            f"saving first turns it into {article(plan.dtype)} Hugging Face folder, {plan.output} "
             f"(about {human_bytes(plan.bytes_needed)} of disk, minutes, once; asks first)\n"
         )
 

@@ -16,46 +16,24 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.validation import Integer, Number, Regex
+from textual.validation import Regex
 from textual.widgets import Button, Input, Label, Select, Static
 
+from engine.profiles.limits import LIMITS, lengths_problem
 from engine.profiles.profile import METHODS, PRECISIONS, Profile, ProfileError, load_profile, profile_from_dict, save_profile
 from engine.recipes.catalog import RECIPES
 from engine.tune.apply import target_path
 from tui.screens.confirm import ConfirmScreen
+from tui.widgets.limits import number_field
 
 LENGTHS = r"^\s*\d+(\s*,\s*\d+)*\s*$"
-# Each validator says what the field takes: an error names the field, the value and that.
-# (field id, label, path in the profile, Input type, validator)
+# (field id, label, setting in the profile); each validator says what the field takes, from the one table of
+# limits: an error names the field, the value and that.
 NUMBERS = (
-    (
-        "pe-max-length",
-        "max_length",
-        ("deploy", "model_config", "max_length"),
-        "integer",
-        Integer(1, 1 << 20, failure_description=f"a whole number from 1 to {1 << 20}"),
-    ),
-    (
-        "pe-temperature",
-        "temperature",
-        ("deploy", "model_config", "temperature"),
-        "number",
-        Number(0.0, 5.0, failure_description="a number from 0 to 5"),
-    ),
-    (
-        "pe-top-p",
-        "top_p",
-        ("deploy", "model_config", "top_p"),
-        "number",
-        Number(0.0, 1.0, failure_description="a number from 0 to 1"),
-    ),
-    (
-        "pe-repetition",
-        "repetition penalty",
-        ("deploy", "model_config", "repetition_penalty"),
-        "number",
-        Number(0.5, 5.0, failure_description="a number from 0.5 to 5"),
-    ),
+    ("pe-max-length", "max_length", "deploy.model_config.max_length"),
+    ("pe-temperature", "temperature", "deploy.model_config.temperature"),
+    ("pe-top-p", "top_p", "deploy.model_config.top_p"),
+    ("pe-repetition", "repetition penalty", "deploy.model_config.repetition_penalty"),
 )
 
 
@@ -113,12 +91,12 @@ class ProfileEditor(ModalScreen[Profile | None]):
                     )
                 with Horizontal(classes="row"):
                     yield Label("output folder")
-                    yield Input(p.convert.output, placeholder=f"default: {p.output_path()}", id="pe-output", compact=True)
+                    yield Input(p.convert.output, placeholder=f"default: {p.default_output_path()}", id="pe-output", compact=True)
                 with Horizontal(classes="row"):
                     yield Label("deploy name")
                     yield Input(
                         p.deploy.name,
-                        placeholder=f"default: {p.deploy_name()}",
+                        placeholder=f"default: {p.default_deploy_name()}",
                         id="pe-deploy",
                         validators=[
                             Regex(
@@ -128,10 +106,11 @@ class ProfileEditor(ModalScreen[Profile | None]):
                         ],
                         compact=True,
                     )
-                for field_id, label, path, kind, validator in NUMBERS:
+                for field_id, label, key in NUMBERS:
                     with Horizontal(classes="row"):
                         yield Label(label)
-                        yield Input(str(getattr(cfg, path[-1])), type=kind, validators=[validator], id=field_id, compact=True)
+                        value = str(getattr(cfg, key.rsplit(".", 1)[-1]))
+                        yield Input(value, id=field_id, compact=True, **number_field(LIMITS[key]))
                 with Horizontal(classes="row"):
                     yield Label("bench input lengths")
                     yield Input(
@@ -153,12 +132,23 @@ class ProfileEditor(ModalScreen[Profile | None]):
         self.query_one("#pe-precision", Select).focus()
 
     def edited(self) -> Profile:
-        """The profile with the fields' values, checked by the profile loader's rules; raises ProfileError."""
+        """The profile with the fields' values, checked by the profile loader's rules; raises ProfileError
+        naming every field at fault at once (one line each)."""
+        problems, invalid = [], set()
         for field in self.query(Input):
             checked = field.validate(field.value) if field.validators else None
             if checked is not None and not checked.is_valid:
                 label = field.parent.query_one(Label).content
-                raise ProfileError(f"{label}: {field.value!r} is not valid; it takes {checked.failure_descriptions[0]}")
+                problems.append(f"{label}: {field.value!r} is not valid; it takes {checked.failure_descriptions[0]}")
+                invalid.add(field.id)
+        if not invalid & {"pe-lengths", "pe-max-length"}:
+            lengths = [int(x) for x in self.query_one("#pe-lengths", Input).value.split(",")]
+            context = int(self.query_one("#pe-max-length", Input).value)
+            problem = lengths_problem(lengths, context, self.profile.bench.new_tokens)
+            if problem:
+                problems.append(f"bench input lengths: {problem}")
+        if problems:
+            raise ProfileError("\n".join(problems))
         data = self.profile.to_dict()
         convert = data["convert"]
         convert["precision"] = str(self.query_one("#pe-precision", Select).value)
@@ -166,9 +156,10 @@ class ProfileEditor(ModalScreen[Profile | None]):
         convert["recipe"] = str(self.query_one("#pe-recipe", Select).value)
         convert["output"] = self.query_one("#pe-output", Input).value.strip()
         data["deploy"]["name"] = self.query_one("#pe-deploy", Input).value.strip()
-        for field_id, _, path, kind, _ in NUMBERS:
+        for field_id, _, key in NUMBERS:
             text = self.query_one(f"#{field_id}", Input).value
-            data[path[0]][path[1]][path[2]] = int(text) if kind == "integer" else float(text)
+            section, table, name = key.split(".")
+            data[section][table][name] = int(text) if LIMITS[key].whole else float(text)
         lengths = self.query_one("#pe-lengths", Input).value
         data["bench"]["input_lengths"] = [int(x) for x in lengths.split(",")]
         return profile_from_dict(data, source=self.profile.source)
@@ -194,6 +185,13 @@ class ProfileEditor(ModalScreen[Profile | None]):
             self.query_one("#pe-status").update(f"Not saved: {exc}")
             return
         self.dismiss(saved)
+
+    @on(Select.Changed, "#pe-precision")
+    def _precision_changed(self, event: Select.Changed) -> None:
+        """The defaults shown follow the precision picked (they are named after it)."""
+        precision = str(event.value)
+        self.query_one("#pe-output", Input).placeholder = f"default: {self.profile.default_output_path(precision)}"
+        self.query_one("#pe-deploy", Input).placeholder = f"default: {self.profile.default_deploy_name(precision)}"
 
     @on(Button.Pressed, "#pe-save")
     def _save_pressed(self) -> None:

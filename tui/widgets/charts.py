@@ -23,6 +23,20 @@ def axis_ticks(top: float, most: int = 3) -> list[float]:
     return [round(i * step, 12) for i in range(math.ceil(top / step - 1e-9) + 1)]
 
 
+# Memory over a soak: an axis at least this tall (MB), so that the allocator's noise of a megabyte draws as the flat
+# line it is, while a leak of a few megabytes over the run still climbs a visible share of it.
+SOAK_MIN_SPAN_MB = 16.0
+
+
+def value_range(values: list[float], min_span: float) -> tuple[float, float]:
+    """The lowest and highest of ``values``, widened about their middle to at least ``min_span`` (never below 0)."""
+    low, high = min(values), max(values)
+    if high - low >= min_span:
+        return low, high
+    low = max(0.0, (low + high - min_span) / 2)
+    return low, low + min_span
+
+
 def tick_label(value: float) -> str:
     return f"{value:g}"
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from textual_plotext import PlotextPlot
 
-from tui.widgets.charts import axis_ticks, short_labels, tick_label
+from tui.widgets.charts import SOAK_MIN_SPAN_MB, axis_ticks, short_labels, tick_label, value_range
 
 # plotext markers that read without colour: the quality of a candidate is its shape
 QUALITY_MARKERS = {True: "+", False: "x", None: "?"}
@@ -67,7 +67,10 @@ class SoakPlot(PlotextPlot):
         plt.clear_figure()
         plt.title("memory over the soak (MB)")
         plt.xlabel("request")
+        megabytes = [b / 2**20 for rss in series.values() for b in rss]
         for name, rss in series.items():
             if rss:
                 plt.plot(list(range(1, len(rss) + 1)), [b / 2**20 for b in rss], label=name, marker="braille")
+        if megabytes:
+            plt.ylim(*value_range(megabytes, SOAK_MIN_SPAN_MB))
         self.refresh()

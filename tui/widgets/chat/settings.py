@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.validation import Integer, Number
 from textual.widgets import Input, Label
 
 from engine.conversation import Settings
+from engine.profiles.limits import LIMITS, number
+from tui.widgets.limits import number_field
 
-FIELDS = (  # (settings attribute, label, Input type, validator)
-    ("temperature", "temp", "number", Number(minimum=0.0, maximum=2.0)),
-    ("top_p", "top_p", "number", Number(minimum=0.0, maximum=1.0)),
-    ("repetition_penalty", "rep", "number", Number(minimum=0.5, maximum=2.0)),
-    ("max_new_tokens", "max new", "integer", Integer(minimum=1, maximum=32768)),
+# (settings attribute, label, setting in a profile): a chat starts from the profile's [deploy.model_config] and
+# chat.max_new_tokens, so its fields take what the profile takes (one table of limits).
+FIELDS = (
+    ("temperature", "temp", "deploy.model_config.temperature"),
+    ("top_p", "top_p", "deploy.model_config.top_p"),
+    ("repetition_penalty", "rep", "deploy.model_config.repetition_penalty"),
+    ("max_new_tokens", "max new", "chat.max_new_tokens"),
 )
 
 
@@ -37,15 +40,14 @@ class ChatSettings(Vertical):
             yield Label("system")
             yield Input(id="system-prompt", placeholder="system prompt", compact=True)
         with Horizontal():
-            for name, label, kind, validator in FIELDS:
+            for name, label, key in FIELDS:
                 yield Label(label)
                 yield Input(
                     id=f"set-{name}",
                     classes="chat-number",
-                    type=kind,
-                    validators=[validator],
-                    tooltip=f"{label}: {validator.minimum} to {validator.maximum}",
+                    tooltip=f"{label}: {LIMITS[key].describe()}",
                     compact=True,
+                    **number_field(LIMITS[key]),
                 )
 
     def show(self, system_prompt: str, settings: Settings) -> None:
@@ -56,11 +58,12 @@ class ChatSettings(Vertical):
     def read(self, settings: Settings) -> tuple[str, list[str]]:
         """The system prompt, and settings updated in place; returns the labels of fields out of range."""
         bad = []
-        for name, label, kind, validator in FIELDS:
+        for name, label, key in FIELDS:
             field = self.query_one(f"#set-{name}", Input)
             result = field.validate(field.value)
+            limit = LIMITS[key]
             if field.value and (result is None or result.is_valid):
-                setattr(settings, name, int(field.value) if kind == "integer" else float(field.value))
+                setattr(settings, name, int(field.value) if limit.whole else float(field.value))
             else:
-                bad.append(f"{label} ({validator.minimum} to {validator.maximum})")
+                bad.append(f"{label} ({number(limit.low)} to {number(limit.high)})")
         return self.query_one("#system-prompt", Input).value, bad

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from engine.base.units import human_bytes
+from engine.convert.plan import size_words
 
 
 class ConvertResult(Static):
@@ -16,6 +17,7 @@ class ConvertResult(Static):
     ConvertResult { height: auto; padding: 0 1; }
     ConvertResult.failed { border: round $error; }
     ConvertResult.ok { border: round $success; }
+    ConvertResult.cancelled { border: round $warning; }
     """
 
     def clear(self) -> None:
@@ -26,13 +28,8 @@ class ConvertResult(Static):
         table = Table.grid(padding=(0, 1))
         table.add_column(style="bold")
         table.add_column()
-        ratio = card.get("ratio")
         table.add_row("converted", Text(str(card.get("output", "")), style="green"))
-        table.add_row(
-            "size",
-            f"{human_bytes(card.get('size_bytes'))}: {ratio} x the source weights "
-            f"({human_bytes(card.get('source_bytes'))}); the guide expects {card.get('guide_ratio')}",
-        )
+        table.add_row("size", size_words(card))
         blocks = ", ".join(map(str, card.get("block_sizes") or [])) or "-"
         table.add_row("recipe", f"{card.get('recipe')} ({card.get('precision')}), block size {blocks}")
         estimated = card.get("memory_estimate_bytes")
@@ -50,13 +47,14 @@ class ConvertResult(Static):
         self.set_classes("ok")
         self.update(table)
 
-    def show_error(self, message: str, hint: str = "", log: str = "") -> None:
+    def show_error(self, message: str, hint: str = "", log: str = "", *, state: str = "failed") -> None:
+        """What ended the conversion: ``state`` (failed, or cancelled), what happened, what to do, the log's end."""
         text = Text()
-        text.append("failed: ", style="bold red")
+        text.append(f"{state}: ", style="bold red" if state == "failed" else "bold yellow")
         text.append(message)
         if hint:
             text.append(f"\nwhat to do: {hint}")
         if log:
             text.append(f"\nlog: {log}")
-        self.set_classes("failed")
+        self.set_classes(state)
         self.update(text)

@@ -15,7 +15,14 @@ from engine.convert.stages import STAGES
 from engine.process.events import Stage
 
 # Words first, so that the list reads the same without colour.
-_STYLE = {"waiting": "dim", "start": "bold yellow", "done": "green", "skipped": "dim", "failed": "bold red"}
+_STYLE = {
+    "waiting": "dim",
+    "start": "bold yellow",
+    "done": "green",
+    "skipped": "dim",
+    "failed": "bold red",
+    "cancelled": "yellow",
+}
 _WORD = {"start": "running"}
 _SECONDS = re.compile(r"[\d.]+s")
 
@@ -59,10 +66,11 @@ class ConvertStages(Static):
         self.detail[event.name] = event.detail
         self.refresh_view()
 
-    def fail_running(self) -> None:
-        for name, status in self.status.items():
-            if status == "start":
-                self.stage(Stage(name, "failed"))
+    def fail_running(self, status: str = "failed") -> None:
+        """End the stage running now as ``status`` (failed, or cancelled)."""
+        for name, now in self.status.items():
+            if now == "start":
+                self.stage(Stage(name, status))
 
     def memory(self, rss: int, peak: int) -> None:
         self.rss, self.peak_rss = rss, peak
