@@ -7,7 +7,6 @@ import contextlib
 import signal
 from collections.abc import Iterable
 
-from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -18,6 +17,7 @@ from engine.process import journal
 from engine.process.jobs import REGISTRY
 from engine.profiles.profile import Profile, ProfileError, find_profile
 from tui.commands import SlmopsCommands
+from tui.jobs import run_worker, work
 from tui.messages import OpenInChat
 from tui.panels.base import Panel, PanelPane
 from tui.panels.cache import CachePanel
@@ -120,7 +120,7 @@ class SlmopsApp(App[int]):
 
     def _on_sigterm(self) -> None:
         # a worker, not a bare task: the app keeps it until it ends (the loop holds tasks only weakly)
-        self.run_worker(self._end_on_signal(), group="end-on-signal")
+        run_worker(self, self._end_on_signal(), what="Quitting", group="end-on-signal")
 
     async def _end_on_signal(self) -> None:
         # The runs stay in the journal: the next start reports them as interrupted.
@@ -175,7 +175,7 @@ class SlmopsApp(App[int]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen(PANELS))
 
-    @work(exclusive=True, group="confirm-pipeline")
+    @work(what="Opening the pipeline", exclusive=True, group="confirm-pipeline")
     async def action_pipeline(self) -> None:
         from tui.screens.pipeline import PipelineScreen, describe
 

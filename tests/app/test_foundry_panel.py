@@ -190,3 +190,28 @@ async def test_u_shows_the_example_it_copies(home: Path, monkeypatch):
         assert copied == [shown] and 'model="m:3"' in shown  # what the tmux user could not paste, there to read
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, SnippetScreen), 10)
+
+
+async def test_a_deploy_that_fails_is_said_and_the_app_goes_on(demo_output: Path, runtimes: list[Job], monkeypatch):
+    from engine.foundry.cache import CUSTOM
+
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        notes: list[tuple[str, str]] = []
+        monkeypatch.setattr(app, "notify", lambda message, title="", **_: notes.append((title, message)))
+        panel = app.query_one(CachePanel)
+        await pilot.press("3", "d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DeployReview))
+        custom = locations.foundry_cache_dir() / CUSTOM
+        custom.parent.mkdir(parents=True, exist_ok=True)
+        custom.write_text("")  # taken meanwhile, by a file where the deployed models' folder goes
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: any(title == "Deploying failed" for title, _ in notes), 30)
+        assert app.is_running and app.return_code is None
+        assert not panel.deploying and str(panel.query_one("#cache-status").render()) == ""
+        custom.unlink()  # and once the place is free, deploying works again
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DeployReview))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: scan(locations.foundry_cache_dir()) and not panel.deploying, 30)
+        await app.cancel_jobs()

@@ -18,7 +18,7 @@ from engine.endpoint.service import Notice, ServiceMonitor, serve_job, stop
 from engine.foundry.cache import CacheEntry
 from engine.process.events import Error, Finished
 from engine.process.jobs import Job
-from tui.jobs import JobEvent, drive_job
+from tui.jobs import JobEvent, drive_job, run_worker
 from tui.screens.snippet import SnippetScreen
 
 
@@ -60,7 +60,7 @@ class ServeView(Static):
         self.job = serve_job(entry.path, cache_dir)
         self.add_class("-active")
         self._show()
-        self.run_worker(drive_job(self, self.job), group="serve")
+        run_worker(self, drive_job(self, self.job), what="Serving", group="serve")
 
     def copy_snippet(self) -> None:
         if self.endpoint is None:
