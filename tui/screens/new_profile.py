@@ -33,7 +33,7 @@ from engine.process.events import Error, Finished, Stage
 from engine.process.jobs import Job
 from engine.profiles.new_profile import PLAIN, Judged, Proposal, folder_job, judge, machine_precisions, propose, write
 from engine.profiles.profile import Profile, ProfileError, load_profile
-from tui.jobs import JobEvent, drive_job, run_worker, running_worker, work
+from tui.jobs import JobEvent, drive_job, readable, run_worker, running_worker, shorten, work
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.path_suggester import FolderSuggester
 
@@ -220,6 +220,8 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             self.app.call_from_thread(self._show, judged, None, str(exc))
         except SlmopsError as exc:
             self.app.call_from_thread(self._show, judged, None, f"{exc.message}\n{exc.hint}")
+        except Exception as exc:  # what is typed reaches readers of paths, headers and manifests: said, whatever they raise
+            self.app.call_from_thread(self._show, judged, None, f"{shorten(fields.path)} cannot be read: {readable(exc)}")
         else:
             self.app.call_from_thread(self._show, judged, proposal, "")
 
