@@ -14,10 +14,10 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, TabbedContent
 
 from engine.process import journal
-from engine.process.jobs import REGISTRY
+from engine.process.jobs import REGISTRY, Job
 from engine.profiles.profile import Profile, ProfileError, find_profile
 from tui.commands import SlmopsCommands
-from tui.jobs import run_worker, work
+from tui.jobs import run_worker, running_worker, work
 from tui.messages import OpenInChat
 from tui.panels.base import Panel, PanelPane
 from tui.panels.cache import CachePanel
@@ -34,6 +34,15 @@ DEFAULT_PROFILE = "demo"
 # Actions for the panels, never from over another of the app's screens (the palette offers the app's actions on every
 # screen): the tuner and the pipeline run the profile they were opened with, which must not be swapped under them.
 MAIN_SCREEN_ACTIONS = {"show_panel", "pick_profile", "new_profile", "edit_profile", "pipeline", "tune"}
+
+
+# Jobs that lose nothing when stopped: the environment checks only read, and run again at the next start.
+LOSES_NOTHING = {"engine.workers.probe"}
+
+
+def jobs_to_lose() -> list[Job]:
+    """The running jobs that quitting would stop with work undone (a conversion, a benchmark, a server...)."""
+    return [job for job in REGISTRY.running() if job.module not in LOSES_NOTHING]
 
 
 def panel_id(panel_cls: type[Panel]) -> str:
@@ -84,7 +93,7 @@ class SlmopsApp(App[int]):
             "that keeps quality (`slmops tune` headless)",
         ),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="show the help: every key and what it does"),
-        Binding("q", "quit", "Quit", tooltip="quit; running jobs are cancelled"),
+        Binding("q", "quit", "Quit", tooltip="quit; asks first while jobs run (quitting cancels them)"),
     ]
 
     profile: reactive[Profile] = reactive(Profile, always_update=True)
@@ -218,8 +227,26 @@ class SlmopsApp(App[int]):
             self.notify(f"Profile {profile.name} saved to {profile.source} and opened")
 
     async def action_quit(self) -> None:
+        """Quit; while work runs, after asking (one stray key must not throw away a conversion, a benchmark, a tune)."""
+        if running_worker(self, "confirm-quit") is not None:
+            return  # the question is on show
+        if jobs_to_lose():
+            self._confirm_quit()
+            return
         await self.cancel_jobs()
         self.exit(0)
+
+    @work(what="Quitting", group="confirm-quit")
+    async def _confirm_quit(self) -> None:
+        jobs = jobs_to_lose()
+        if not jobs:  # all ended while the confirmation was being opened
+            await self.action_quit()
+            return
+        names = ", ".join(dict.fromkeys(job.label for job in jobs))
+        question = f"Quit slmops?\n\nStill running: {names}.\nQuitting stops them; what they had not finished is lost."
+        if await self.push_screen_wait(ConfirmScreen(question, yes="Quit", no="Go on")):
+            await self.cancel_jobs()
+            self.exit(0)
 
     async def cancel_jobs(self, *, interrupted: bool = False) -> None:
         """End every running worker process (and its children), whichever panel or screen started it."""

@@ -1,5 +1,5 @@
 """The app shell with Pilot: panels, palette, help, profile picker, the live Environment
-panel, the demo model offer, and quitting that leaves no process behind."""
+panel, the demo model offer, and quitting: it asks while jobs run, and leaves no process behind."""
 
 from __future__ import annotations
 
@@ -99,6 +99,8 @@ async def test_quitting_during_a_job_leaves_no_process_behind():
         grandchild = int(next(line for line in job.log_tail if line.startswith("child ")).split()[1])
         assert job in REGISTRY and not gone(grandchild)
         await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)
+        await pilot.press("y")
     assert gone(worker) and gone(grandchild)
     assert job.finished is None or job.finished.cancelled
 
@@ -164,3 +166,52 @@ async def test_a_profile_that_is_not_there_is_said_plainly_and_one_is_offered(ho
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, NewProfileScreen), 10)
         assert app.profile.name == "demo"
+
+
+async def test_quitting_while_a_job_runs_asks_first_however_it_is_asked():
+    from textual.command import CommandList
+
+    from tui.screens.tune import TuneScreen
+
+    app = SlmopsApp()
+    job = Job("tests.workers.scripted", {"actions": [["sleep", 300]]}, label="scripted test")
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(EnvironmentPanel)
+        panel.run_worker(drive_job(panel, job), group="test-job")
+        await wait_for(pilot, lambda: job.running, 30)
+        # the key, Textual's own ctrl+q, the palette, and ctrl+q over a screen (the tuner's)
+        for keys in (["q"], ["ctrl+q"], ["ctrl+p"], ["t"]):
+            await pilot.press(*keys)
+            if keys == ["ctrl+p"]:
+                await wait_for(pilot, lambda: app.screen.query(CommandList), 10)
+                await pilot.press(*"quit")
+                listed = app.screen.query_one(CommandList)
+                await wait_for(pilot, lambda: listed.option_count, 10)  # noqa: B023 (awaited here, in this turn)
+                await pilot.pause(0.3)
+                await pilot.press("enter")
+            elif keys == ["t"]:
+                await wait_for(pilot, lambda: isinstance(app.screen, TuneScreen), 10)
+                await pilot.press("ctrl+q")  # over a screen, q is not the app's: Textual's ctrl+q is
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)
+            assert "Still running: scripted test" in str(app.screen.query_one("#question").render()), keys
+            await pilot.press("n")
+            await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), 10)
+            assert app.return_code is None and job.running, keys
+            if isinstance(app.screen, TuneScreen):
+                await pilot.press("escape")
+                await wait_for(pilot, lambda: not isinstance(app.screen, TuneScreen), 10)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)
+        await pilot.press("q")  # a second q while it asks: the one question stays
+        await pilot.pause(0.2)
+        assert sum(isinstance(s, ConfirmScreen) for s in app.screen_stack) == 1
+        await pilot.press("y")
+    assert app.return_code == 0 and job.finished is not None and job.finished.cancelled
+
+
+async def test_quitting_with_nothing_to_lose_is_at_once():
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")  # the environment checks may still run: they lose nothing
+        await pilot.pause(0.5)
+        assert app.return_code == 0
