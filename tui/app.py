@@ -122,8 +122,10 @@ class SlmopsApp(App[int]):
         # The palette offers our quit (it ends the jobs first) from BINDINGS: Textual's would be a second "Quit".
         return (command for command in super().get_system_commands(screen) if command.title != "Quit")
 
+    @work(what="Cleaning up after interrupted runs", thread=True, group="recover")
     def report_interrupted(self) -> None:
-        """Clean up after runs a killed app left behind, and say so."""
+        """Clean up after runs a killed app left behind, and say so: in a thread, as removing folders and waiting
+        for an orphaned worker to end take seconds that the first screen must not wait for."""
         for entry in journal.recover():
             self.notify(entry.message(), title="Interrupted run", severity="warning", timeout=30)
 

@@ -215,3 +215,37 @@ async def test_quitting_with_nothing_to_lose_is_at_once():
         await pilot.press("q")  # the environment checks may still run: they lose nothing
         await pilot.pause(0.5)
         assert app.return_code == 0
+
+
+async def test_cleaning_up_after_an_interrupted_run_does_not_hold_up_the_first_screen(home, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    import threading
+
+    from engine.process import journal
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    partial = tmp_path / ".out.partial-abc"
+    partial.mkdir()
+    (partial / "model.onnx").write_bytes(b"half")
+    journal.begin(journal.Entry("conversion", "of gone (int4)", str(tmp_path / "out"), [str(partial)], pid=dead.pid))
+    # the clean-up held until the test lets it go, as a big folder or a slow worker would hold it
+    gate, recovered, real = threading.Event(), [], journal.recover
+
+    def held() -> list[journal.Entry]:
+        gate.wait(20)
+        recovered.append(real())
+        return recovered[-1]
+
+    monkeypatch.setattr(journal, "recover", held)
+    app = SlmopsApp()
+    notes: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        monkeypatch.setattr(app, "notify", lambda message, **_: notes.append(message))
+        await pilot.press("2")  # the app answers keys while the clean-up runs
+        await pilot.pause()
+        assert active_tab(app) == "tab-convert" and not recovered
+        gate.set()
+        await wait_for(pilot, lambda: any("of gone (int4)" in n and "interrupted" in n for n in notes), 20)
+    assert not partial.exists() and journal.entries() == []
