@@ -307,11 +307,17 @@ class CachePanel(Panel):
         entry = self.selected()
         if entry is None:
             return
+        view = self.query_one(ServeView)
         question = (
             f"Remove {entry.model_id or entry.name}?\n\nThis deletes its folder {entry.path}\n"
             "and its Foundry Local registration, and nothing else."
         )
+        if view.serves(entry.path):  # its clients would get "no such model" from an endpoint that still runs
+            where = f" at {view.endpoint.base_url}" if view.endpoint else ""
+            question += f"\n\nIt is being served{where}: serving stops first."
         if await self.app.push_screen_wait(ConfirmScreen(question, yes="Remove", no="Keep")):
+            if view.serves(entry.path):
+                await view.stop_serving()
             await self.run_op({"op": "remove", "model_id": entry.model_id, "path": str(entry.path)})
 
     @work(what="Applying the runtime settings", exclusive=True, group="cache-settings")
