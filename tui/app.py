@@ -241,14 +241,13 @@ class SlmopsApp(App[int]):
     @work(what="Quitting", group="confirm-quit")
     async def _confirm_quit(self) -> None:
         jobs = jobs_to_lose()
-        if not jobs:  # all ended while the confirmation was being opened
-            await self.action_quit()
-            return
-        names = ", ".join(dict.fromkeys(job.label for job in jobs))
-        question = f"Quit slmops?\n\nStill running: {names}.\nQuitting stops them; what they had not finished is lost."
-        if await self.push_screen_wait(ConfirmScreen(question, yes="Quit", no="Go on")):
-            await self.cancel_jobs()
-            self.exit(0)
+        if jobs:  # else they all ended meanwhile: nothing to ask about
+            names = ", ".join(dict.fromkeys(job.label for job in jobs))
+            question = f"Quit slmops?\n\nStill running: {names}.\nQuitting stops them; what they had not finished is lost."
+            if not await self.push_screen_wait(ConfirmScreen(question, yes="Quit", no="Go on")):
+                return
+        await self.cancel_jobs()
+        self.exit(0)
 
     async def cancel_jobs(self, *, interrupted: bool = False) -> None:
         """End every running worker process (and its children), whichever panel or screen started it."""
