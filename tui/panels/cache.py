@@ -410,14 +410,14 @@ class CachePanel(Panel):
             except DeployError as exc:
                 self.notify(exc.message, severity="error")
                 return
+            self.deploying = f"deploying {final.slot.model_id}"  # at once: a second d is refused from now on
+            self._show_status()
             self._deploy(final)
             return
 
     @work(what="Deploying", group="deploy")
     async def _deploy(self, plan: DeployPlan) -> None:
         """Write the model into the cache (in a thread: it copies files), then register it."""
-        self.deploying = f"deploying {plan.slot.model_id}"
-        self._show_status()
         try:
             # never cancelled halfway: the thread runs on should the worker be cancelled, as the status line says
             plan = await asyncio.to_thread(execute, plan)
