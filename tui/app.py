@@ -7,7 +7,6 @@ import contextlib
 import signal
 from collections.abc import Iterable
 
-from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -15,9 +14,10 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, TabbedContent
 
 from engine.process import journal
-from engine.process.jobs import REGISTRY
+from engine.process.jobs import REGISTRY, Job
 from engine.profiles.profile import Profile, ProfileError, find_profile
 from tui.commands import SlmopsCommands
+from tui.jobs import run_worker, running_worker, work
 from tui.messages import OpenInChat
 from tui.panels.base import Panel, PanelPane
 from tui.panels.cache import CachePanel
@@ -34,6 +34,15 @@ DEFAULT_PROFILE = "demo"
 # Actions for the panels, never from over another of the app's screens (the palette offers the app's actions on every
 # screen): the tuner and the pipeline run the profile they were opened with, which must not be swapped under them.
 MAIN_SCREEN_ACTIONS = {"show_panel", "pick_profile", "new_profile", "edit_profile", "pipeline", "tune"}
+
+
+# Jobs that lose nothing when stopped: the environment checks only read, and run again at the next start.
+LOSES_NOTHING = {"engine.workers.probe"}
+
+
+def jobs_to_lose() -> list[Job]:
+    """The running jobs that quitting would stop with work undone (a conversion, a benchmark, a server...)."""
+    return [job for job in REGISTRY.running() if job.module not in LOSES_NOTHING]
 
 
 def panel_id(panel_cls: type[Panel]) -> str:
@@ -85,7 +94,7 @@ class SlmopsApp(App[int]):
             "that keeps quality (`slmops tune` headless)",
         ),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="show the help: every key and what it does"),
-        Binding("q", "quit", "Quit", tooltip="quit; running jobs are cancelled"),
+        Binding("q", "quit", "Quit", tooltip="quit; asks first while jobs run (quitting cancels them)"),
     ]
 
     profile: reactive[Profile] = reactive(Profile, always_update=True)
@@ -114,14 +123,16 @@ class SlmopsApp(App[int]):
         # The palette offers our quit (it ends the jobs first) from BINDINGS: Textual's would be a second "Quit".
         return (command for command in super().get_system_commands(screen) if command.title != "Quit")
 
+    @work(what="Cleaning up after interrupted runs", thread=True, group="recover")
     def report_interrupted(self) -> None:
-        """Clean up after runs a killed app left behind, and say so."""
+        """Clean up after runs a killed app left behind, and say so: in a thread, as removing folders and waiting
+        for an orphaned worker to end take seconds that the first screen must not wait for."""
         for entry in journal.recover():
             self.notify(entry.message(), title="Interrupted run", severity="warning", timeout=30)
 
     def _on_sigterm(self) -> None:
         # a worker, not a bare task: the app keeps it until it ends (the loop holds tasks only weakly)
-        self.run_worker(self._end_on_signal(), group="end-on-signal")
+        run_worker(self, self._end_on_signal(), what="Quitting", group="end-on-signal")
 
     async def _end_on_signal(self) -> None:
         # The runs stay in the journal: the next start reports them as interrupted.
@@ -176,7 +187,7 @@ class SlmopsApp(App[int]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen(PANELS))
 
-    @work(exclusive=True, group="confirm-pipeline")
+    @work(what="Opening the pipeline", exclusive=True, group="confirm-pipeline")
     async def action_pipeline(self) -> None:
         from tui.screens.pipeline import PipelineScreen, describe
 
@@ -219,6 +230,23 @@ class SlmopsApp(App[int]):
             self.notify(f"Profile {profile.name} saved to {profile.source} and opened")
 
     async def action_quit(self) -> None:
+        """Quit; while work runs, after asking (one stray key must not throw away a conversion, a benchmark, a tune)."""
+        if running_worker(self, "confirm-quit") is not None:
+            return  # the question is on show
+        if jobs_to_lose():
+            self._confirm_quit()
+            return
+        await self.cancel_jobs()
+        self.exit(0)
+
+    @work(what="Quitting", group="confirm-quit")
+    async def _confirm_quit(self) -> None:
+        jobs = jobs_to_lose()
+        if jobs:  # else they all ended meanwhile: nothing to ask about
+            names = ", ".join(dict.fromkeys(job.label for job in jobs))
+            question = f"Quit slmops?\n\nStill running: {names}.\nQuitting stops them; what they had not finished is lost."
+            if not await self.push_screen_wait(ConfirmScreen(question, yes="Quit", no="Go on")):
+                return
         await self.cancel_jobs()
         self.exit(0)
 

@@ -166,16 +166,27 @@ class Job:
     async def events(self) -> AsyncIterator[Event]:
         started = time.monotonic()
         self._oom_kills_before = oom_kills()
-        self._proc = proc = await asyncio.create_subprocess_exec(
-            *self.argv(),
-            stdin=asyncio.subprocess.PIPE if self.interactive else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=self._environment(),
-            cwd=self.cwd,
-            start_new_session=True,  # its own process group, so cancel reaches grandchildren
-            limit=_STREAM_LIMIT,
-        )
+        try:
+            self._proc = proc = await asyncio.create_subprocess_exec(
+                *self.argv(),
+                stdin=asyncio.subprocess.PIPE if self.interactive else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=self._environment(),
+                cwd=self.cwd,
+                start_new_session=True,  # its own process group, so cancel reaches grandchildren
+                limit=_STREAM_LIMIT,
+            )
+        except OSError as exc:  # no process to run it in: a job that ends at once, failed, as any other (never a raise)
+            self.error = Error(
+                message=f"The {self.label} worker could not start: {exc.strerror or exc}"
+                + (f" ({exc.filename})" if exc.filename else ""),
+                hint="Free some memory, disk or open files, or check the folder it runs in, then try again.",
+            )
+            yield self.error
+            self.finished = Finished(ok=False, returncode=None, duration_s=round(time.monotonic() - started, 3))
+            yield self.finished
+            return
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
         helpers = [
             asyncio.create_task(self._pump(proc.stdout, parse_event, queue)),

@@ -1,5 +1,5 @@
 """The app shell with Pilot: panels, palette, help, profile picker, the live Environment
-panel, the demo model offer, and quitting that leaves no process behind."""
+panel, the demo model offer, and quitting: it asks while jobs run, and leaves no process behind."""
 
 from __future__ import annotations
 
@@ -99,6 +99,8 @@ async def test_quitting_during_a_job_leaves_no_process_behind():
         grandchild = int(next(line for line in job.log_tail if line.startswith("child ")).split()[1])
         assert job in REGISTRY and not gone(grandchild)
         await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)
+        await pilot.press("y")
     assert gone(worker) and gone(grandchild)
     assert job.finished is None or job.finished.cancelled
 
@@ -164,3 +166,86 @@ async def test_a_profile_that_is_not_there_is_said_plainly_and_one_is_offered(ho
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, NewProfileScreen), 10)
         assert app.profile.name == "demo"
+
+
+async def test_quitting_while_a_job_runs_asks_first_however_it_is_asked():
+    from textual.command import CommandList
+
+    from tui.screens.tune import TuneScreen
+
+    app = SlmopsApp()
+    job = Job("tests.workers.scripted", {"actions": [["sleep", 300]]}, label="scripted test")
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(EnvironmentPanel)
+        panel.run_worker(drive_job(panel, job), group="test-job")
+        await wait_for(pilot, lambda: job.running, 30)
+        # the key, Textual's own ctrl+q, the palette, and ctrl+q over a screen (the tuner's)
+        for keys in (["q"], ["ctrl+q"], ["ctrl+p"], ["t"]):
+            await pilot.press(*keys)
+            if keys == ["ctrl+p"]:
+                await wait_for(pilot, lambda: app.screen.query(CommandList), 10)
+                await pilot.press(*"quit")
+                listed = app.screen.query_one(CommandList)
+                await wait_for(pilot, lambda: listed.option_count, 10)  # noqa: B023 (awaited here, in this turn)
+                await pilot.pause(0.3)
+                await pilot.press("enter")
+            elif keys == ["t"]:
+                await wait_for(pilot, lambda: isinstance(app.screen, TuneScreen), 10)
+                await pilot.press("ctrl+q")  # over a screen, q is not the app's: Textual's ctrl+q is
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)
+            assert "Still running: scripted test" in str(app.screen.query_one("#question").render()), keys
+            await pilot.press("n")
+            await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), 10)
+            assert app.return_code is None and job.running, keys
+            if isinstance(app.screen, TuneScreen):
+                await pilot.press("escape")
+                await wait_for(pilot, lambda: not isinstance(app.screen, TuneScreen), 10)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)
+        await pilot.press("q")  # a second q while it asks: the one question stays
+        await pilot.pause(0.2)
+        assert sum(isinstance(s, ConfirmScreen) for s in app.screen_stack) == 1
+        await pilot.press("y")
+    assert app.return_code == 0 and job.finished is not None and job.finished.cancelled
+
+
+async def test_quitting_with_nothing_to_lose_is_at_once():
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")  # the environment checks may still run: they lose nothing
+        await pilot.pause(0.5)
+        assert app.return_code == 0
+
+
+async def test_cleaning_up_after_an_interrupted_run_does_not_hold_up_the_first_screen(home, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    import threading
+
+    from engine.process import journal
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    partial = tmp_path / ".out.partial-abc"
+    partial.mkdir()
+    (partial / "model.onnx").write_bytes(b"half")
+    journal.begin(journal.Entry("conversion", "of gone (int4)", str(tmp_path / "out"), [str(partial)], pid=dead.pid))
+    # the clean-up held until the test lets it go, as a big folder or a slow worker would hold it
+    gate, recovered, real = threading.Event(), [], journal.recover
+
+    def held() -> list[journal.Entry]:
+        gate.wait(20)
+        recovered.append(real())
+        return recovered[-1]
+
+    monkeypatch.setattr(journal, "recover", held)
+    app = SlmopsApp()
+    notes: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        monkeypatch.setattr(app, "notify", lambda message, **_: notes.append(message))
+        await pilot.press("2")  # the app answers keys while the clean-up runs
+        await pilot.pause()
+        assert active_tab(app) == "tab-convert" and not recovered
+        gate.set()
+        await wait_for(pilot, lambda: any("of gone (int4)" in n and "interrupted" in n for n in notes), 20)
+    assert not partial.exists() and journal.entries() == []

@@ -190,3 +190,65 @@ async def test_u_shows_the_example_it_copies(home: Path, monkeypatch):
         assert copied == [shown] and 'model="m:3"' in shown  # what the tmux user could not paste, there to read
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, SnippetScreen), 10)
+
+
+async def test_a_deploy_that_fails_is_said_and_the_app_goes_on(demo_output: Path, runtimes: list[Job], monkeypatch):
+    from engine.foundry.cache import CUSTOM
+
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        notes: list[tuple[str, str]] = []
+        monkeypatch.setattr(app, "notify", lambda message, title="", **_: notes.append((title, message)))
+        panel = app.query_one(CachePanel)
+        await pilot.press("3", "d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DeployReview))
+        custom = locations.foundry_cache_dir() / CUSTOM
+        custom.parent.mkdir(parents=True, exist_ok=True)
+        custom.write_text("")  # taken meanwhile, by a file where the deployed models' folder goes
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: any(title == "Deploying failed" for title, _ in notes), 30)
+        assert app.is_running and app.return_code is None
+        assert not panel.deploying and str(panel.query_one("#cache-status").render()) == ""
+        custom.unlink()  # and once the place is free, deploying works again
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DeployReview))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: scan(locations.foundry_cache_dir()) and not panel.deploying, 30)
+        await app.cancel_jobs()
+
+
+async def test_removing_a_served_model_says_so_and_stops_serving_it_first(home: Path, converted: Path, runtimes, monkeypatch):
+    from tests.helpers import deploy_default
+    from tui.widgets.cache.serve_view import ServeView
+
+    deploy_default(converted, locations.foundry_cache_dir())
+    served: list[Job] = []
+
+    def scripted_serve(model: Path, cache_dir: Path) -> Job:  # serves until its input closes, as the serve worker does
+        served.append(Job("tests.workers.scripted", {"actions": [["foundry", []]]}, interactive=True, label="serve"))
+        return served[-1]
+
+    monkeypatch.setattr("tui.widgets.cache.serve_view.serve_job", scripted_serve)
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(CachePanel)
+        sent: list[tuple[str, bool]] = []  # each request, and whether the service still ran when it was sent
+        run_op = panel.run_op
+
+        async def recording(op: dict) -> None:
+            sent.append((op["op"], any(job.running for job in served)))
+            await run_op(op)
+
+        monkeypatch.setattr(panel, "run_op", recording)
+        await pilot.press("3")
+        await wait_for(pilot, lambda: panel.query_one(CacheTable).entries, 10)
+        await pilot.press("v")
+        await wait_for(pilot, lambda: served and served[0].running, 30)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)
+        assert "being served" in str(app.screen.query_one("#question").render())
+        await pilot.press("y")
+        await wait_for(pilot, lambda: sent, 30)
+        assert sent == [("remove", False)] and served[0].finished is not None
+        await wait_for(pilot, lambda: panel.query_one(ServeView).job is None, 10)
+        await app.cancel_jobs()

@@ -43,6 +43,8 @@ def app(tmp_path, monkeypatch, home):
     # "in 0.0 s", whatever the machine (the panels' and the pipeline's clocks only: asyncio keeps the real one)
     monkeypatch.setattr("tui.panels.environment.time", SimpleNamespace(monotonic=lambda: 1000.0))
     monkeypatch.setattr("tui.screens.pipeline.time", SimpleNamespace(monotonic=lambda: 1000.0))
+    # a toast stays until the picture is taken, however busy the machine (its 5 s would run out on a slow one)
+    monkeypatch.setattr(SlmopsApp, "NOTIFICATION_TIMEOUT", 3600)
     # no model in this machine's Hugging Face cache, Ollama or LM Studio (the New profile screen lists them)
     for name in ("HOME", "HF_HUB_CACHE", "OLLAMA_MODELS"):
         monkeypatch.setenv(name, str(tmp_path / "empty" / name.lower()))
@@ -136,9 +138,15 @@ def test_pipeline_report_scrolled_to_its_end(snap_compare, app, size):
         screen = FinishedPipelineScreen(Path("report.md"))
         await pilot.app.push_screen(screen)
         report = screen.query_one("#pipeline-report")
+        # the report laid out whole (its tables fill in after it shows), its toast shown and then cleared
+        await wait_for(pilot, lambda: pilot.app.screen.query("Toast"), 10)
         await wait_for(pilot, lambda: report.max_scroll_y > 0, 10)
-        await pilot.press("end")
-        await wait_for(pilot, lambda: report.scroll_y == report.max_scroll_y, 10)
+        height = -1
+        while height != report.max_scroll_y:
+            height = report.max_scroll_y
+            await pilot.press("end")
+            await wait_for(pilot, lambda: report.scroll_y == report.max_scroll_y, 10)
+            await pilot.pause(0.2)
         pilot.app.clear_notifications()  # "Pipeline finished" lasts seconds: on a busy machine it was there or not
         await settle(pilot)
 

@@ -36,6 +36,8 @@ async def test_quitting_during_a_benchmark_leaves_no_worker_behind(demo_onnx_int
         await wait_for(pilot, lambda: watch.running(lambda job: job.module.startswith("engine.workers.generate")), 120)
         await wait_for(pilot, lambda: "loading" not in str(panel.query_one("#bench-progress").render()), 120)
         await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)  # it asks while a job runs
+        await pilot.press("y")
     await settle()
     watch.assert_all_gone()
 
@@ -54,6 +56,8 @@ async def test_quitting_during_a_tune_leaves_no_worker_behind(tiny_model, home, 
         await pilot.press("y")
         # converting the first candidate: the worker has started Olive
         await wait_for(pilot, lambda: watch.running(lambda job: bool(psutil.Process(job.pid).children())), 120)
-        await pilot.press("q")
+        await pilot.press("ctrl+q")  # over the tuner's screen, the app's quit is ctrl+q
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)  # it asks while a job runs
+        await pilot.press("y")
     await settle()
     watch.assert_all_gone()

@@ -208,6 +208,7 @@ async def test_the_cache_panel_serves_the_selected_model_and_quitting_stops_it(h
     from engine.base import locations
     from tui.app import SlmopsApp
     from tui.panels.cache import CachePanel
+    from tui.screens.confirm import ConfirmScreen
     from tui.screens.snippet import SnippetScreen
     from tui.widgets.cache.serve_view import ServeView
 
@@ -256,5 +257,7 @@ async def test_the_cache_panel_serves_the_selected_model_and_quitting_stops_it(h
         await until(lambda: view.endpoint is not None)
         worker = psutil.Process(view.endpoint.pid)
         await pilot.press("q")
+        await until(lambda: isinstance(app.screen, ConfirmScreen))  # serving: it asks first
+        await pilot.press("y")
     worker.wait(30) if worker.is_running() else None
     assert not worker.is_running()

@@ -150,3 +150,13 @@ async def test_a_sigkill_the_runner_sent_is_a_cancel_not_a_memory_kill():
         if isinstance(event, Resources):
             await job.cancel()
     assert job.finished.cancelled and job.memory_kill is None
+
+
+async def test_a_worker_that_cannot_start_ends_as_a_failed_job(tmp_path):
+    from engine.process.jobs import REGISTRY
+
+    job = scripted(("stage", "load"), cwd=tmp_path / "gone", label="convert")
+    events = await job.run()
+    assert [type(e) for e in events] == [Error, Finished] and not events[-1].ok and job.finished is events[-1]
+    assert events[0].message.startswith("The convert worker could not start: No such file or directory") and events[0].hint
+    assert job not in REGISTRY and not job.running

@@ -7,15 +7,14 @@ worker that the panel keeps while models are loaded in it.
 
 from __future__ import annotations
 
-from functools import partial
+import asyncio
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Static
-from textual.worker import Worker, WorkerState
 
 from engine.foundry import settings
 from engine.foundry.cache import CacheEntry, CacheLocation, resolve_location, scan
@@ -26,7 +25,7 @@ from engine.process.events import Error, Finished
 from engine.process.jobs import Job
 from engine.profiles.names import deployed_model_id
 from engine.profiles.profile import Profile
-from tui.jobs import JobEvent, JobSample, drive_job
+from tui.jobs import JobEvent, JobSample, drive_job, run_worker, work
 from tui.messages import OpenInChat
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
@@ -226,12 +225,12 @@ class CachePanel(Panel):
             self.runtime = foundry_job(self.location.path, [request], interactive=True)
             self.client.sender = self.runtime.send
             self.unsent = []
-            self.run_worker(drive_job(self, self.runtime), group="foundry-runtime")
+            run_worker(self, drive_job(self, self.runtime), what="The Foundry Local worker", group="foundry-runtime")
         else:
             request = self.client.new(**op)
             self.unsent.append(request)
             await self._send_unsent()
-        self.run_worker(self._await_reply(self.client, request), group="foundry-replies")
+        run_worker(self, self._await_reply(self.client, request), what="A Foundry Local request", group="foundry-replies")
         self._show_status()
 
     async def _send_unsent(self) -> None:
@@ -303,19 +302,25 @@ class CachePanel(Panel):
         self._show_location()
         await self.run_op({"op": "public"})
 
-    @work(group="cache-confirm")
+    @work(what="Removing the model", group="cache-confirm")
     async def action_remove(self) -> None:
         entry = self.selected()
         if entry is None:
             return
+        view = self.query_one(ServeView)
         question = (
             f"Remove {entry.model_id or entry.name}?\n\nThis deletes its folder {entry.path}\n"
             "and its Foundry Local registration, and nothing else."
         )
+        if view.serves(entry.path):  # its clients would get "no such model" from an endpoint that still runs
+            where = f" at {view.endpoint.base_url}" if view.endpoint else ""
+            question += f"\n\nIt is being served{where}: serving stops first."
         if await self.app.push_screen_wait(ConfirmScreen(question, yes="Remove", no="Keep")):
+            if view.serves(entry.path):
+                await view.stop_serving()
             await self.run_op({"op": "remove", "model_id": entry.model_id, "path": str(entry.path)})
 
-    @work(exclusive=True, group="cache-settings")
+    @work(what="Applying the runtime settings", exclusive=True, group="cache-settings")
     async def action_apply_settings(self) -> None:
         entry = self.selected()
         found = self.query_one(CacheSettings).show(entry) if entry else None
@@ -355,7 +360,7 @@ class CachePanel(Panel):
         if entry is not None:
             self.post_message(OpenInChat(entry.path, bench=True))
 
-    @work(group="cache-confirm")
+    @work(what="Stopping the Foundry Local work", group="cache-confirm")
     async def action_cancel(self) -> None:
         working = self._requests_waiting()
         if not working or self.runtime is None:
@@ -389,7 +394,7 @@ class CachePanel(Panel):
             return
         self._review(plan)
 
-    @work(exclusive=True, group="deploy-review")
+    @work(what="Deploying", exclusive=True, group="deploy-review")
     async def _review(self, plan: DeployPlan) -> None:
         while (choice := await self.app.push_screen_wait(DeployReview(plan))) is not None:
             action, template = choice
@@ -405,21 +410,20 @@ class CachePanel(Panel):
             except DeployError as exc:
                 self.notify(exc.message, severity="error")
                 return
-            self.deploying = f"deploying {final.slot.model_id}"
+            self.deploying = f"deploying {final.slot.model_id}"  # at once: a second d is refused from now on
             self._show_status()
-            self.run_worker(partial(execute, final), thread=True, group="deploy")  # never cancelled: a thread cannot be
+            self._deploy(final)
             return
 
-    async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        if worker.group != "deploy" or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
-            return
-        self.deploying = ""
-        if event.state == WorkerState.ERROR:
-            self.notify(f"Deploying failed: {worker.error}", severity="error", timeout=12)
+    @work(what="Deploying", group="deploy")
+    async def _deploy(self, plan: DeployPlan) -> None:
+        """Write the model into the cache (in a thread: it copies files), then register it."""
+        try:
+            # never cancelled halfway: the thread runs on should the worker be cancelled, as the status line says
+            plan = await asyncio.to_thread(execute, plan)
+        finally:
+            self.deploying = ""
             self._show_status()
-            return
-        plan: DeployPlan = worker.result
         self.notify(f"Written to {plan.slot.folder}; registering {plan.slot.model_id}...")
         self.action_refresh()
         await self.run_op({"op": "register", "path": str(plan.slot.folder), "model_id": plan.slot.model_id})

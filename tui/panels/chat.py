@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -26,7 +26,7 @@ from engine.bench.runs import list_runs, load_run
 from engine.conversation import Conversation, TurnsDropped, conversation_for
 from engine.process.events import Error, Result, Token
 from engine.profiles.profile import BACKENDS, Profile
-from tui.jobs import running_worker
+from tui.jobs import run_worker, running_worker, work
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.chat.bench_view import BenchView
@@ -174,7 +174,7 @@ class ChatPanel(Panel):
         text = event.value
         event.input.value = ""
         self.busy = True
-        self.run_worker(self._answer(backend, text), exclusive=True, group="chat")
+        run_worker(self, self._answer(backend, text), what="Answering", exclusive=True, group="chat")
 
     async def _answer(self, backend: GenerationBackend, text: str) -> None:
         log, status = self.query_one(ChatLog), self.status
@@ -237,7 +237,7 @@ class ChatPanel(Panel):
         on_bench = self.query_one("#chat-tabs", TabbedContent).active == "bench-pane"
         self.screen.set_focus(self.query_one("#bench-table" if on_bench else "#chat-log"))
 
-    @work(group="bench-cancel")
+    @work(what="Cancelling the benchmark", group="bench-cancel")
     async def _cancel_bench(self) -> None:
         if await self.app.push_screen_wait(
             ConfirmScreen("Cancel the running benchmark?", yes="Cancel it", no="Go on", about=running_worker(self, "bench"))
@@ -272,7 +272,7 @@ class ChatPanel(Panel):
         # at once: a focused widget left in the hidden chat tab would hand focus on inside it, and that tab back
         self.screen.set_focus(self.query_one("#bench-table"))
 
-    @work(group="bench-confirm")
+    @work(what="Starting the benchmark", group="bench-confirm")
     async def _confirm_bench(self) -> None:
         model = self.selected_model()
         if model is None:
@@ -300,7 +300,7 @@ class ChatPanel(Panel):
             self.show_bench()
             self._bench(options)
 
-    @work(exclusive=True, group="bench")
+    @work(what="The benchmark", exclusive=True, group="bench")
     async def _bench(self, options: BenchOptions) -> None:
         from engine.bench.runner import run_bench
 

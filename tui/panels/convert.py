@@ -7,7 +7,6 @@ from collections import deque
 
 import psutil
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -30,7 +29,7 @@ from engine.convert.plan import (
 from engine.process.events import Error, Finished, Log, Progress, Resources, Stage
 from engine.process.jobs import Job
 from engine.profiles.profile import Profile
-from tui.jobs import JobEvent, JobSample, drive_job, running_worker
+from tui.jobs import JobEvent, JobSample, drive_job, run_worker, running_worker, work
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.workflow_editor import WorkflowEditor
@@ -131,7 +130,7 @@ class ConvertPanel(Panel):
         self.query_one("#convert-support", Static).update(Text("checking the model and the output ...", style="dim"))
         self.check_support(plan)
 
-    @work(thread=True, exclusive=True, group="convert-support")
+    @work(what="Checking the model", thread=True, exclusive=True, group="convert-support")
     def check_support(self, plan: ConvertPlan) -> None:
         """The support verdict and the output's state read files (a fraction of a second): off the UI thread."""
         try:
@@ -179,7 +178,7 @@ class ConvertPanel(Panel):
 
     # starting ---------------------------------------------------------------
 
-    @work(exclusive=True, group="convert-confirm")
+    @work(what="Starting the conversion", exclusive=True, group="convert-confirm")
     async def action_start(self) -> None:
         if self.running:
             self.notify("A conversion is already running; Esc cancels it.", severity="warning")
@@ -227,7 +226,7 @@ class ConvertPanel(Panel):
         log.add(plan.runner_line())
         stages.estimate(report.ram_needed)
         self.job = convert_job(worker_spec(plan, report, force=force))
-        self.run_worker(drive_job(self, self.job), exclusive=True, group="convert")
+        run_worker(self, drive_job(self, self.job), what="The conversion", exclusive=True, group="convert")
 
     # events -----------------------------------------------------------------
 
@@ -271,7 +270,7 @@ class ConvertPanel(Panel):
 
     # cancel, workflow, filter -------------------------------------------------
 
-    @work(group="convert-cancel")
+    @work(what="Cancelling the conversion", group="convert-cancel")
     async def action_cancel(self) -> None:
         job = self.job
         if job is None:
@@ -288,7 +287,7 @@ class ConvertPanel(Panel):
             if self.job is job:
                 await job.cancel()
 
-    @work(exclusive=True, group="convert-workflow")
+    @work(what="Editing the workflow", exclusive=True, group="convert-workflow")
     async def action_edit_workflow(self) -> None:
         self.refresh_plan()
         plan = self.plan

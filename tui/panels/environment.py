@@ -6,7 +6,6 @@ import textwrap
 import time
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
@@ -17,7 +16,7 @@ from engine.model.demo import build_demo_model_job, demo_model_ready
 from engine.process.events import Error, Finished, Stage
 from engine.process.jobs import Job
 from engine.profiles.profile import Profile
-from tui.jobs import JobEvent, drive_job, running_worker
+from tui.jobs import JobEvent, drive_job, run_worker, running_worker, work
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
 
@@ -71,7 +70,7 @@ class EnvironmentPanel(Panel):
 
     # --- checks -------------------------------------------------------------------
 
-    @work(exclusive=True, group="environment-checks")
+    @work(what="The environment checks", exclusive=True, group="environment-checks")
     async def run_checks(self) -> None:
         self.running = True
         self.query_one("#env-summary", Static).update("Running the checks ...")
@@ -168,9 +167,9 @@ class EnvironmentPanel(Panel):
             self.build_job = build_demo_model_job(model=self.builtin().key)
             self._build_started, self._build_stage = time.monotonic(), "starting"
             self.refresh_demo_notice()
-            self.run_worker(drive_job(self, self.build_job), exclusive=True, group="demo-model")
+            run_worker(self, drive_job(self, self.build_job), what="Building the demo model", exclusive=True, group="demo-model")
 
-    @work(group="demo-model-cancel")
+    @work(what="Cancelling the build", group="demo-model-cancel")
     async def action_cancel_build(self) -> None:
         job = self.build_job
         if job is None:

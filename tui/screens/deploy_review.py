@@ -78,7 +78,7 @@ class DeployReview(ModalScreen[tuple[str, PromptTemplate] | None]):
         try:
             data = json.loads(self.query_one("#deploy-template", TextArea).text)
             return PromptTemplate(**{k: str(data[k]) for k in ("system", "user", "assistant", "prompt")})
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
             self.query_one("#deploy-error", Static).update(
                 Text(f"The template must be JSON with system, user, assistant and prompt strings ({exc}).", style="red")
             )

@@ -15,7 +15,7 @@ import contextlib
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -33,7 +33,7 @@ from engine.process.events import Error, Finished, Stage
 from engine.process.jobs import Job
 from engine.profiles.new_profile import PLAIN, Judged, Proposal, folder_job, judge, machine_precisions, propose, write
 from engine.profiles.profile import Profile, ProfileError, load_profile
-from tui.jobs import JobEvent, drive_job, running_worker
+from tui.jobs import JobEvent, drive_job, readable, run_worker, running_worker, shorten, work
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.path_suggester import FolderSuggester
 
@@ -143,7 +143,7 @@ class NewProfileScreen(ModalScreen[Profile | None]):
         if self.start_path:
             self.inspect()
 
-    @work(thread=True, exclusive=True, group="np-find")
+    @work(what="Looking for models", thread=True, exclusive=True, group="np-find")
     def find_models(self) -> None:
         """List the models in the stores (directory listings: quick, but kept off the UI thread)."""
         found = discover()
@@ -190,7 +190,7 @@ class NewProfileScreen(ModalScreen[Profile | None]):
     def inspect(self) -> None:
         self.inspection = self._inspect()
 
-    @work(thread=True, exclusive=True, group="inspect")
+    @work(what="Reading the model", thread=True, exclusive=True, group="inspect")
     def _inspect(self) -> None:
         fields = self.fields()
         name = "" if fields.name == self._proposed_name else fields.name
@@ -220,6 +220,8 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             self.app.call_from_thread(self._show, judged, None, str(exc))
         except SlmopsError as exc:
             self.app.call_from_thread(self._show, judged, None, f"{exc.message}\n{exc.hint}")
+        except Exception as exc:  # what is typed reaches readers of paths, headers and manifests: said, whatever they raise
+            self.app.call_from_thread(self._show, judged, None, f"{shorten(fields.path)} cannot be read: {readable(exc)}")
         else:
             self.app.call_from_thread(self._show, judged, proposal, "")
 
@@ -237,7 +239,7 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             self._proposed_deploy = deploy_input.value = proposal.profile.deploy.name
         report.update(describe(proposal, judged))
 
-    @work(exclusive=True, group="np-save")
+    @work(what="Saving the profile", exclusive=True, group="np-save")
     async def action_save(self) -> None:
         # A worker, so that the keys stay alive while the fields are judged once more. It waits for that
         # inspection only: the app's other workers (a loaded chat model, a benchmark, a server) may never end.
@@ -265,7 +267,7 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             return
         self._write(proposal, overwrite=False)
 
-    @work(exclusive=True, group="np-folder")
+    @work(what="Turning the GGUF into its folder", exclusive=True, group="np-folder")
     async def _make_folder(self, judged: Judged) -> None:
         plan = judged.folder
         question = ConfirmScreen(
@@ -278,7 +280,9 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             return
         self.folder_job = folder_job(judged)
         self._status(f"turning {judged.source.gguf.name} into its folder: starting (esc stops it)")
-        self.run_worker(drive_job(self, self.folder_job), exclusive=True, group="np-folder-job")
+        run_worker(
+            self, drive_job(self, self.folder_job), what="Turning the GGUF into its folder", exclusive=True, group="np-folder-job"
+        )
 
     def _status(self, text: str) -> None:
         status = self.query_one("#np-status", Static)
@@ -301,7 +305,7 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             elif event.cancelled:
                 self.notify("Stopped: nothing was left half-written.")
 
-    @work(exclusive=True, group="np-close")
+    @work(what="Closing", exclusive=True, group="np-close")
     async def action_close(self) -> None:
         job = self.folder_job
         if job is None:
@@ -315,7 +319,7 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             if self.folder_job is job:
                 await job.cancel()
 
-    @work(exclusive=True, group="np-replace")
+    @work(what="Saving the profile", exclusive=True, group="np-replace")
     async def _confirm_replace(self, proposal: Proposal) -> None:
         question = ConfirmScreen(f"{proposal.path} exists.\nReplace it with this profile?", yes="Replace", no="Keep")
         if await self.app.push_screen_wait(question):

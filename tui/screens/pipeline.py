@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -26,7 +25,7 @@ from engine.base.units import human_bytes
 from engine.pipeline import STAGES, Pipeline, PipelineEvent, PipelineOptions
 from engine.process.events import Error, Log, Progress, Resources, Stage
 from engine.profiles.profile import Profile
-from tui.jobs import JobEvent, drive_job, running_worker
+from tui.jobs import JobEvent, drive_job, running_worker, work
 from tui.screens.confirm import ConfirmScreen
 
 MARKS = {"": "  ", "start": "> ", "done": "ok", "skipped": "--", "failed": "!!"}
@@ -117,7 +116,7 @@ class PipelineScreen(ModalScreen[None]):
     def action_run(self) -> None:
         self._begin(confirmed=False)
 
-    @work(exclusive=True, group="pipeline-start")
+    @work(what="Starting the pipeline", exclusive=True, group="pipeline-start")
     async def _begin(self, *, confirmed: bool) -> None:
         if self.running:
             self.notify("The pipeline is already running.")
@@ -147,7 +146,7 @@ class PipelineScreen(ModalScreen[None]):
         self.pipeline = pipeline
         self._drive(pipeline)
 
-    @work(exclusive=True, group="pipeline")
+    @work(what="The pipeline", exclusive=True, group="pipeline")
     async def _drive(self, pipeline: Pipeline) -> None:
         await drive_job(self, pipeline)
         self.post_message(PipelineDone(pipeline.report))  # after its events: one queue keeps their order
@@ -231,7 +230,7 @@ class PipelineScreen(ModalScreen[None]):
         else:
             (pane.scroll_down if how == "down" else pane.scroll_up)()
 
-    @work(group="pipeline-cancel")
+    @work(what="Cancelling the pipeline", group="pipeline-cancel")
     async def action_cancel_or_close(self) -> None:
         if not self.running:
             self.dismiss(None)

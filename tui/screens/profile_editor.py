@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -23,6 +23,7 @@ from engine.profiles.limits import LIMITS, lengths_problem
 from engine.profiles.profile import METHODS, PRECISIONS, Profile, ProfileError, load_profile, profile_from_dict, save_profile
 from engine.recipes.catalog import RECIPES
 from engine.tune.apply import target_path
+from tui.jobs import work
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.limits import number_field
 
@@ -172,7 +173,7 @@ class ProfileEditor(ModalScreen[Profile | None]):
             return
         self._save(edited, target_path(self.profile))
 
-    @work(exclusive=True, group="pe-save")
+    @work(what="Saving the profile", exclusive=True, group="pe-save")
     async def _save(self, edited: Profile, path: Path) -> None:
         if path.exists():
             question = ConfirmScreen(f"Save over {path}?\nComments in the file are not kept.", yes="Save", no="Back")

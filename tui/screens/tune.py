@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -22,7 +21,7 @@ from textual.widgets import Footer, Static
 from engine.profiles.profile import Profile, ProfileError, load_profile
 from engine.recipes.candidates import select
 from engine.tune.runner import TuneOptions, Tuner, TuneUpdate
-from tui.jobs import running_worker
+from tui.jobs import run_worker, running_worker, work
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.tune.chart import TuneChart
 from tui.widgets.tune.table import TuneTable
@@ -99,7 +98,7 @@ class TuneScreen(ModalScreen[None]):
             return
         self.quick = not self.quick
 
-    @work(exclusive=True, group="tune-confirm")
+    @work(what="Starting the tuner", exclusive=True, group="tune-confirm")
     async def action_run(self) -> None:
         if self.running:
             self.notify("The tuner is already running.")
@@ -123,7 +122,7 @@ class TuneScreen(ModalScreen[None]):
         self.query_one(TuneTable).reset([c.name for c in candidates])
         self.query_one(TuneChart).waiting("measuring: the chart is drawn when the run ends")
         self.tuner = Tuner(self.profile, TuneOptions(candidates, quick=self.quick), lambda u: self.post_message(TuneProgress(u)))
-        self.run_worker(self._tune(), exclusive=True, group="tune")
+        run_worker(self, self._tune(), what="The tuner", exclusive=True, group="tune")
 
     async def _tune(self) -> None:
         from engine.tune.runner import TuneBusy
@@ -165,7 +164,7 @@ class TuneScreen(ModalScreen[None]):
             + f"\nsaved {report.get('saved_to', '-')}  (a applies the selected row)"
         )
 
-    @work(exclusive=True, group="tune-apply")
+    @work(what="Applying the candidate", exclusive=True, group="tune-apply")
     async def action_apply(self) -> None:
         from engine.tune.apply import ApplyError, apply_candidate, candidate_of, describe_runtime, runtime_of, target_path
 
@@ -196,7 +195,7 @@ class TuneScreen(ModalScreen[None]):
         self.app.profile = self.profile
         self.notify(f"Applied {candidate.name} to {written}")
 
-    @work(exclusive=True, group="tune-cancel")
+    @work(what="Cancelling the tuner", exclusive=True, group="tune-cancel")
     async def action_cancel_or_close(self) -> None:
         if not self.running:
             self.dismiss(None)

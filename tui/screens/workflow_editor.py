@@ -45,7 +45,7 @@ class WorkflowEditor(ModalScreen[str | None]):
         text = self.query_one(TextArea).text
         try:
             json.loads(text)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
             self.query_one("#workflow-error", Static).update(f"not valid JSON: {exc}")
             return
         self.dismiss(text)

@@ -15,13 +15,14 @@ class FolderSuggester(Suggester):
     async def get_suggestion(self, value: str) -> str | None:
         if not value:
             return None
-        typed = Path(os.path.expanduser(value))
-        parent, prefix = (typed, "") if value.endswith(os.sep) else (typed.parent, typed.name)
+        # Textual runs this in a worker that closes the app on an error: nothing typed may raise here
         try:
+            typed = Path(os.path.expanduser(value))
+            parent, prefix = (typed, "") if value.endswith(os.sep) else (typed.parent, typed.name)
             names = sorted(
                 e.name for e in os.scandir(parent) if e.is_dir() and not e.name.startswith(".") and e.name.startswith(prefix)
             )
-        except OSError:
+        except (OSError, ValueError):  # no such folder, a name too long, a NUL byte
             return None
         if not names or names[0] == prefix:
             return None

@@ -18,7 +18,7 @@ from engine.endpoint.service import Notice, ServiceMonitor, serve_job, stop
 from engine.foundry.cache import CacheEntry
 from engine.process.events import Error, Finished
 from engine.process.jobs import Job
-from tui.jobs import JobEvent, drive_job
+from tui.jobs import JobEvent, drive_job, run_worker
 from tui.screens.snippet import SnippetScreen
 
 
@@ -33,6 +33,7 @@ class ServeView(Static):
         self.job: Job | None = None
         self.monitor: ServiceMonitor | None = None
         self.name_served = ""
+        self.path_served: Path | None = None
         self.state = ""  # starting | serving | stopping | failed: what, why
         self.notes: list[str] = []
         self.recent: collections.deque[RequestRecord] = collections.deque(maxlen=3)
@@ -45,22 +46,32 @@ class ServeView(Static):
     def serving(self) -> bool:
         return self.job is not None and self.job.running
 
-    async def toggle(self, entry: CacheEntry | None, cache_dir: Path) -> None:
-        """Stop the service if it runs, else serve ``entry``."""
+    def serves(self, path: Path) -> bool:
+        """Whether the service runs (or starts) on the model in ``path``."""
+        return self.job is not None and self.path_served == path
+
+    async def stop_serving(self) -> None:
+        """Stop the service, if it runs; returns once its worker has ended."""
         if self.job is not None:
             self.state = "stopping"
             self._show()
             await stop(self.job)
+
+    async def toggle(self, entry: CacheEntry | None, cache_dir: Path) -> None:
+        """Stop the service if it runs, else serve ``entry``."""
+        if self.job is not None:
+            await self.stop_serving()
             return
         if entry is None:
             return
         self.monitor, self.notes, self.name_served = ServiceMonitor(), [], entry.model_id or entry.name
+        self.path_served = entry.path
         self.recent.clear()
         self.state = "starting"
         self.job = serve_job(entry.path, cache_dir)
         self.add_class("-active")
         self._show()
-        self.run_worker(drive_job(self, self.job), group="serve")
+        run_worker(self, drive_job(self, self.job), what="Serving", group="serve")
 
     def copy_snippet(self) -> None:
         if self.endpoint is None:
