@@ -137,8 +137,7 @@ def _settings(entry, apply: bool, as_json: bool) -> int:
 
 
 def _runtime_action(args: argparse.Namespace, cache_dir: Path, entry) -> int:
-    from engine.foundry.runtime import run_ops
-    from engine.profiles.names import deployed_model_id
+    from engine.foundry.runtime import Ask, Register, Remove, run_calls
 
     if args.action == "rm":
         if not args.yes:
@@ -146,24 +145,15 @@ def _runtime_action(args: argparse.Namespace, cache_dir: Path, entry) -> int:
                 return fail("cache", f"removing {entry.path} needs confirmation", "pass --yes")
             if input(f"Remove {entry.model_id or entry.name} and its files {entry.path}? [y/N] ").strip().lower() != "y":
                 return 1
-        ops = [{"op": "remove", "model_id": entry.model_id, "path": str(entry.path)}]
+        call = Remove(entry.model_id, entry.path)
     elif args.action == "register":
-        ops = [
-            {"op": "register", "path": str(entry.path), "model_id": deployed_model_id(entry.name, entry.version, entry.model_id)}
-        ]
+        call = Register(entry.path, entry.deployed_id)
     else:  # ask
         if not entry.model_id:
             return fail("cache", f"{entry.name} is not registered", f"slmops cache register {entry.name}")
-        ops = [  # one question: the model's best answer, not one drawn at the profile's temperature
-            {
-                "op": "chat",
-                "model_id": entry.model_id,
-                "prompt": args.prompt,
-                "max_output_tokens": args.max_tokens,
-                "greedy": True,
-            }
-        ]
-    (result,) = asyncio.run(run_ops(cache_dir, ops))
+        # one question: the model's best answer, not one drawn at the profile's temperature
+        call = Ask(entry.model_id, args.prompt, max_output_tokens=args.max_tokens, greedy=True)
+    (result,) = asyncio.run(run_calls(cache_dir, [call]))
     if args.json:
         print_json(result)
     elif args.action == "ask":

@@ -61,9 +61,8 @@ def _say_if_stale(profile) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from engine.foundry.cache import resolve_location
-    from engine.foundry.deploy import DeployError, find_model_folder
-    from engine.foundry.publish import plan_publish, publish
-    from engine.foundry.runtime import FoundryRuntimeError
+    from engine.foundry.deploy import find_model_folder
+    from engine.foundry.publish import deploy_or_reuse, plan_publish
     from engine.model.templates import FAMILY_NAMES
 
     profile = profile_option.chosen(args)
@@ -105,17 +104,15 @@ def handle(args: argparse.Namespace) -> int:
     if args.dry_run:
         print_json(plan.to_dict())
         return 0
-    try:
-        plan = asyncio.run(publish(plan))
-    except FoundryRuntimeError as exc:
-        raise DeployError(
-            f"The files are in place but registering with Foundry Local failed: {exc.message}",
-            f"Re-register it: slmops cache register {plan.slot.model_id}",
-        ) from exc
-    print(f"written: {plan.slot.folder}", file=sys.stderr)
-    result = {**plan.to_dict(), "registered": True, "cache_source": location.source, "cache_reason": location.reason}
+    deployment = asyncio.run(deploy_or_reuse(plan))
+    if deployment.reused:
+        print(f"up to date: {deployment.model_id} holds this model already; reusing it", file=sys.stderr)
+    else:
+        print(f"written: {deployment.folder}", file=sys.stderr)
+    result = {**deployment.to_dict(), "cache_source": location.source, "cache_reason": location.reason}
     if args.json:
         print_json(result)
     else:
-        print(f"deployed {plan.slot.model_id} ({FAMILY_NAMES.get(plan.family, plan.family)} template) to {plan.slot.folder}")
+        family = FAMILY_NAMES.get(deployment.plan.family, deployment.plan.family)
+        print(f"deployed {deployment.model_id} ({family} template) to {deployment.folder}")
     return 0
