@@ -8,7 +8,10 @@ import sys
 from pathlib import Path
 
 from engine.base.units import human_bytes
+from engine.cli import profile_option
 from engine.cli.output import fail, print_json, print_table
+
+JSON = "print the result as JSON"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,8 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         p = actions.add_parser(name, help=help_text)
         if needs_name:
             p.add_argument("name", help="model name (newest version), name:version, or folder name")
-        p.add_argument("--cache", type=Path, help="the model cache (default: the foundry CLI's, else slmops' own)")
-        p.add_argument("--json", action="store_true")
+        profile_option.add(p)
+        profile_option.add_cache(p)
         p.set_defaults(handler=handle)
         return p
 
@@ -41,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     from engine.foundry.cache import find_entry, resolve_location, scan
 
-    location = resolve_location(args.cache)
+    location = resolve_location(args.cache, profile_option.chosen(args).deploy.cache_dir)  # as the Cache panel does
     entries = scan(location.path)
     if args.action == "ls":
         return _ls(location, entries, args.json)

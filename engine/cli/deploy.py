@@ -10,11 +10,13 @@ from pathlib import Path
 from engine.cli import profile_option
 from engine.cli.output import fail, print_json, run_job
 
+JSON = "print the result as JSON"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("deploy", help="deploy the profile's converted model to Foundry Local (converts first if needed)")
     profile_option.add(parser)
-    parser.add_argument("--cache", type=Path, help="the Foundry Local model cache (default: the foundry CLI's, else slmops' own)")
+    profile_option.add_cache(parser)
     parser.add_argument("--model", type=Path, help="a converted model folder to deploy instead of the profile's convert output")
     parser.add_argument("--name", help="override deploy.name")
     parser.add_argument(
@@ -23,7 +25,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="when the prompt template disagrees with the tokenizer's chat template, use the tokenizer's",
     )
     parser.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(handler=handle)
 
 
