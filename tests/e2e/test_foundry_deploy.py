@@ -120,12 +120,19 @@ def test_cache_ask_answers_one_question_greedy_whatever_the_profiles_temperature
 
 
 def test_second_deploy_of_a_name_is_a_new_version(deployed: dict, demo_onnx_int4: Path, env: dict, cache: Path, tmp_path: Path):
-    profile = write_profile(tmp_path, "again", "demo-greedy", 0.0)
+    """The same model with the same settings is the deployment made before; with others, a new version of the name."""
     before = (cache / "custom" / "demo-greedy" / "inference_model.json").read_text()
-    done = slmops("deploy", "--profile", str(profile), "--model", str(demo_onnx_int4), "--cache", str(cache), "--json", env=env)
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
-    assert (result["model_id"], Path(result["folder"]).name) == ("demo-greedy:2", "demo-greedy-v2")
+    for temperature, expected in (
+        (0.0, ("demo-greedy:1", "demo-greedy", True)),
+        (0.3, ("demo-greedy:2", "demo-greedy-v2", False)),
+    ):
+        profile = write_profile(tmp_path, f"again-{temperature}", "demo-greedy", temperature)
+        done = slmops(
+            "deploy", "--profile", str(profile), "--model", str(demo_onnx_int4), "--cache", str(cache), "--json", env=env
+        )
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)
+        assert (result["model_id"], Path(result["folder"]).name, result["reused"]) == expected
     assert result["inference_model"]["Version"] == "2.0"
     assert (cache / "custom" / "demo-greedy" / "inference_model.json").read_text() == before
 
