@@ -135,3 +135,14 @@ def test_resolving_and_judging_import_no_ml_library(stores, gemma_gguf):
     )
     done = subprocess.run([sys.executable, "-c", code, "ollama:gemma3:270m"], capture_output=True, text=True, timeout=60)
     assert done.stdout.split("\n")[:2] == ["repair", "[]"], done.stderr
+
+
+def test_a_digest_names_a_blob_and_nothing_outside_blobs(stores, tmp_path):
+    store = OllamaStore(stores / ".ollama" / "models")
+    outside = store.root / "secret.gguf"
+    outside.write_bytes(b"GGUF")
+    for digest in ("../secret.gguf", "sha256:../../secret.gguf", "sha256-" + "A" * 64, 5):
+        store.add("evil", "latest", [{"mediaType": "application/vnd.ollama.image.model", "digest": digest}])
+        refused("ollama:evil", "not a sha256 digest")
+    for name in ("../../x", "a/../b", "x:..", "./x", "a/b/c/d", "x:", "r:1/ns/m:t/u"):
+        refused(f"ollama:{name}", "not an Ollama model name")
