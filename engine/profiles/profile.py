@@ -232,6 +232,11 @@ def _build(cls: type, data: dict[str, Any], prefix: str, path: Path | None) -> A
     return cls(**values)
 
 
+def allowed_range(key: str) -> tuple[float, float]:
+    """The lowest and highest value a numeric profile key takes (``deploy.model_config.temperature``...)."""
+    return _RANGES[key]
+
+
 def profile_from_dict(data: dict[str, Any], source: Path | None = None) -> Profile:
     profile = _build(Profile, data, "", source)
     profile.source = source
