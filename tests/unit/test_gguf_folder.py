@@ -70,3 +70,28 @@ def test_a_touched_file_is_hashed_once_and_its_record_takes_the_new_time(smollm2
     assert json.loads((folder / SOURCE_RECORD).read_text())["mtime_ns"] == 5
     monkeypatch.setattr(gguf_folder, "_HASHED", {})  # another process: the record says it at once
     assert plan_gguf_folder(header, "llama", name="smollm2", reference="x").reuse and hashed == [copy]
+
+
+def test_a_full_disk_while_saving_is_said_whichever_library_met_it(tmp_path):
+    from safetensors import SafetensorError
+
+    from engine.workers.gguf_folder import _save
+    from engine.workers.protocol import WorkerError
+
+    class Full:
+        def __init__(self, error: Exception) -> None:
+            self.error = error
+
+        def save_pretrained(self, folder, **kwargs):
+            raise self.error
+
+    errors = [
+        SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)"),
+        OSError(28, "No space left on device"),
+    ]
+    for error in errors:
+        with pytest.raises(WorkerError, match="ran out of space") as info:
+            _save(Full(error), None, tmp_path / "model", {}, tmp_path / "out")
+        assert "SLMOPS_HOME" in info.value.hint
+    with pytest.raises(SafetensorError):  # anything else stays what it is
+        _save(Full(SafetensorError("Error while serializing: shape mismatch")), None, tmp_path / "model", {}, tmp_path / "out")
