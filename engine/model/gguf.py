@@ -315,7 +315,10 @@ class _Cursor:
         if kind == _STRING:
             return self.string()
         if kind != _ARRAY:
-            raise GgufError(f"{self.name}: key {key!r} has value type {kind}; the file is damaged or newer than this reader.")
+            raise GgufError(
+                f"{self.name}: key {key!r} has value type {kind}; the file is damaged or newer than this reader.",
+                "Convert it again with a current llama.cpp, or download it again.",
+            )
         if depth >= _MAX_DEPTH:
             raise GgufError(f"{self.name}: array {key} nests arrays {depth + 1} deep; the file is damaged.", _DAMAGED)
         element, count = self.scalar("<I"), self.count(f"array {key}")
