@@ -10,7 +10,6 @@ is file logic: the app calls it.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import os
@@ -26,7 +25,7 @@ from engine.base.units import human_bytes
 from engine.model.errors import ModelError
 from engine.model.gguf import GgufHeader
 from engine.process import journal
-from engine.process.conventions import PARTIAL_MARK
+from engine.process.conventions import new_run, partials_glob
 from engine.process.jobs import Job
 
 SOURCE_RECORD = "slmops-source.json"
@@ -141,14 +140,11 @@ def check_disk(output: Path, needed: int) -> None:
         )
 
 
-def partials(output: Path) -> str:
-    """The staging folders a conversion into ``output`` makes beside it."""
-    return str(Path(glob.escape(str(output.parent))) / f".{glob.escape(output.name)}{PARTIAL_MARK}*")
-
-
 def gguf_folder_job(plan: GgufFolderPlan, *, stops: list[str] | None = None) -> Job:
     """The worker that turns the GGUF into its folder; ``stops`` (Ollama's) that are one special token end answers."""
+    run = new_run()
     spec = {
+        "run": run,
         "gguf": str(plan.gguf),
         "output": str(plan.output),
         "dtype": plan.dtype,
@@ -156,5 +152,7 @@ def gguf_folder_job(plan: GgufFolderPlan, *, stops: list[str] | None = None) -> 
         "stops": stops or [],
         "record": {"reference": plan.reference, "sha256": plan.sha256},
     }
-    entry = journal.Entry("conversion", f"of {plan.gguf.name} to a model folder", str(plan.output), [partials(plan.output)])
+    entry = journal.Entry(
+        "conversion", f"of {plan.gguf.name} to a model folder", str(plan.output), [partials_glob(plan.output, run)]
+    )
     return Job("engine.workers.gguf_folder", spec, journal_entry=entry)

@@ -21,11 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from engine.base.locks import writing
 from engine.model.builtins import BUILTINS
 from engine.model.gguf import read_header, read_model
 from engine.model.gguf_folder import SOURCE_RECORD, sha256_of
 from engine.model.gguf_split import merge_split
-from engine.process.conventions import PARTIAL_MARK
+from engine.process.conventions import new_run, staging_prefix
 from engine.workers import protocol as p
 from engine.workers.gguf_parts import gguf_file
 
@@ -132,8 +133,13 @@ def build(spec: dict) -> None:
         p.result({"path": str(output), "built": False})
         return
     output.parent.mkdir(parents=True, exist_ok=True)
+    with writing(output):  # one run writes an output at a time: a second is refused, not interleaved
+        _build(spec, output, tiny, dtype)
+
+
+def _build(spec: dict, output: Path, tiny: bool, dtype: str) -> None:
     # run_worker turns SIGTERM (cancel, or the app's death) into SystemExit, so the clean-up below runs.
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}{PARTIAL_MARK}", dir=output.parent))
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(output, spec.get("run") or new_run()), dir=output.parent))
     try:
         gguf = _source_gguf(spec, staging)
         p.stage("import")
