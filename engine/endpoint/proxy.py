@@ -29,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from engine.endpoint.records import CLIENT_GONE, RequestRecord
+from engine.profiles.names import ModelId
 from engine.profiles.profile import allowed_range
 
 # Headers that belong to one connection, not to the message (RFC 9110, 7.6.1).
@@ -62,7 +63,8 @@ class ServedModel:
 
     def accepts(self, name: Any) -> bool:
         """Its full id, or its name without the version."""
-        return isinstance(name, str) and name in (self.model_id, self.model_id.split(":")[0])
+        parsed = ModelId.parse_or_none(self.model_id)
+        return isinstance(name, str) and name in (self.model_id, parsed.name if parsed else self.model_id)
 
 
 class Rejected(Exception):
