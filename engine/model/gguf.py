@@ -299,15 +299,24 @@ class _Cursor:
         return self.take(length).decode("utf-8", errors="replace")
 
     def skip_strings(self, count: int) -> None:
-        """Step over ``count`` strings (a vocabulary): one unpack per string, nothing decoded."""
+        """Step over ``count`` strings (a vocabulary): one unpack per string, nothing decoded, the window moved
+        only when a length lies past it."""
         self.walk(count)
         unpack = struct.unpack_from
+        buf, base, pos = self.buf, self.base, self.pos
+        end = base + len(buf)
         for _ in range(count):
-            self.need(self.pos + 8)
-            length = unpack("<Q", self.buf, self.pos - self.base)[0]
+            if pos + 8 > end:
+                self.pos = pos
+                self.need(pos + 8)
+                buf, base = self.buf, self.base
+                end = base + len(buf)
+            length = unpack("<Q", buf, pos - base)[0]
             if length > _MAX_STRING:
                 raise GgufError(f"{self.name}: a vocabulary string claims {length:,} bytes; the file is damaged.", _DAMAGED)
-            self.skip(8 + length)
+            pos += 8 + length
+        self.pos = pos
+        self.need(pos)
 
     def value(self, kind: int, key: str, depth: int = 0) -> Any:
         if kind in _SCALAR:
