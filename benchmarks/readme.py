@@ -428,6 +428,27 @@ def render_gguf(docs: list[dict[str, Any]]) -> list[str]:
     return [caption(doc, how), "", *table(["step", "time", "disk", "peak memory", "perplexity (over fp32)"], rows)]
 
 
+def render_fuzz(docs: list[dict[str, Any]]) -> list[str]:
+    (doc,) = docs
+    s, settings = doc["summary"], doc["settings"]
+    how = (
+        f"Hypothesis, fixed seeds, {settings['max_examples']:,} inputs per parser and {settings['max_examples_io']:,} "
+        f"per target that lays out folders or opens sockets, {settings['deadline_s']:.0f} s at most per input"
+    )
+    rows = [[t["side"], t["description"], f"{t['inputs']:,}", f"{t['results']:,}", f"{t['errors']:,}"] for t in s["targets"]]
+    faults = [[f["what"], "held" if f["held"] else "**not held**"] for f in s["faults"]]
+    return [
+        caption(doc, how),
+        "",
+        *table(["target", "what is generated", "inputs", "a result", "an error with a hint"], rows),
+        "",
+        f"{s['inputs_total']:,} generated inputs in all, none ended otherwise. Crafted faults, one test each "
+        f"({s['faults_held']} of {len(s['faults'])} held):",
+        "",
+        *table(["fault", "outcome"], faults),
+    ]
+
+
 @dataclass(frozen=True)
 class Block:
     id: str
@@ -465,6 +486,7 @@ BLOCKS = {
             ("python -m benchmarks.convert_memory",),
         ),
         Block("gguf-gemma3", ("gguf-gemma3.json",), render_gguf, ("python -m benchmarks.gguf",)),
+        Block("fuzz", ("fuzz-engine.json",), render_fuzz, ("python -m benchmarks.fuzz",)),
     )
 }
 
