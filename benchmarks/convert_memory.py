@@ -34,8 +34,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from benchmarks.lib import cli, fresh, hf_agreement, models, pairs, random_qwen, record, targets, turns
 from benchmarks.lib.memory import Sampled, sample
 from engine.base import locations
@@ -43,6 +41,7 @@ from engine.base.atomic import write_text_atomic
 from engine.base.units import GB, human_bytes
 from engine.convert import footprint
 from engine.model.inspection import inspect_model
+from engine.process.memory_kill import available_memory
 from engine.recipes.candidates import BY_NAME
 from engine.recipes.catalog import RECIPES
 
@@ -147,7 +146,7 @@ def _figures(found: Sampled, parameters: int) -> dict[str, Any]:
 
 def agreement(model: models.Model, converted: Path, parameters: int) -> dict[str, Any]:
     """The stream side's model against transformers in fp32 on the source, when the fp32 model fits in memory."""
-    needed, free = int(4 * parameters * FP32_MARGIN), psutil.virtual_memory().available
+    needed, free = int(4 * parameters * FP32_MARGIN), available_memory()
     if needed > free * MEMORY_SHARE:
         return {"skipped": f"transformers in fp32 would need about {human_bytes(needed)}, {human_bytes(free)} is available"}
     try:
@@ -214,7 +213,7 @@ def measure(model: models.Model, args) -> dict[str, Any]:
     chosen = list(QUICK_SIDES if args.quick else args.sides)
     settings = {"rounds": rounds, "parameters": parameters, "sides": chosen, "memory_share": args.memory_share}
     doc = record.start(SCRIPT, model.to_dict(), args, settings)
-    free = psutil.virtual_memory().available
+    free = available_memory()
     running = []
     for side in chosen:
         spec = SIDES[side]

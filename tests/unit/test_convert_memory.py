@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-import engine.convert.checks as checks
 import engine.convert.footprint as footprint
 import engine.convert.plan as plan_module
 from engine.base.errors import SlmopsError
@@ -130,7 +129,8 @@ def factors(tmp_path, monkeypatch) -> Path:
 
 def available(monkeypatch, gigabytes: float) -> None:
     memory = types.SimpleNamespace(available=int(gigabytes * GB), total=int(64 * GB))
-    monkeypatch.setattr(checks.psutil, "virtual_memory", lambda: memory)
+    monkeypatch.setattr(memory_kill.psutil, "virtual_memory", lambda: memory)
+    monkeypatch.setattr(memory_kill, "cgroup_headroom", lambda proc_cgroup=None: None)
 
 
 def test_a_conversion_that_would_not_fit_is_refused_before_any_work(tmp_path, factors, monkeypatch, capsys):
@@ -188,6 +188,35 @@ def test_oom_kills_are_read_from_cgroup_v1_and_v2(tmp_path, monkeypatch):
     (tmp_path / "user.slice" / "memory.events").write_text("low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\n")
     assert memory_kill.oom_kills("0::/user.slice\n") == 1
     assert memory_kill.oom_kills("0::/elsewhere\n") is None
+
+
+def test_the_memory_available_is_the_smaller_of_the_machines_and_the_cgroups(tmp_path, monkeypatch):
+    """A container (v2) or a systemd unit's cgroup (v1) with a limit allows less than the machine has free."""
+    monkeypatch.setattr(memory_kill, "CGROUP_ROOT", tmp_path)
+    gb = 1 << 30
+    container = tmp_path / "system.slice" / "box.scope"
+    container.mkdir(parents=True)
+    (container / "memory.max").write_text(f"{4 * gb}\n")
+    (container / "memory.current").write_text(f"{3 * gb}\n")
+    (container / "memory.stat").write_text(f"anon 1\ninactive_file {gb // 2}\n")  # page cache the kernel reclaims
+    assert memory_kill.cgroup_headroom("0::/system.slice/box.scope\n") == gb + gb // 2
+    (tmp_path / "system.slice" / "memory.max").write_text(f"{8 * gb}\n")  # a parent's limit binds too
+    (tmp_path / "system.slice" / "memory.current").write_text(f"{7 * gb + gb // 4}\n")
+    assert memory_kill.cgroup_headroom("0::/system.slice/box.scope\n") == gb * 3 // 4
+    monkeypatch.setattr(memory_kill.psutil, "virtual_memory", lambda: types.SimpleNamespace(available=16 * gb))
+    assert memory_kill.available_memory("0::/system.slice/box.scope\n") == gb * 3 // 4
+    v1 = tmp_path / "memory" / "process_api" / "x"
+    v1.mkdir(parents=True)
+    (v1 / "memory.limit_in_bytes").write_text(f"{2 * gb}\n")
+    (v1 / "memory.usage_in_bytes").write_text(f"{gb}\n")
+    (tmp_path / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")  # v1's "no limit"
+    (tmp_path / "memory" / "memory.usage_in_bytes").write_text(f"{9 * gb}\n")
+    assert memory_kill.available_memory("4:memory:/process_api/x\n0::/\n") == gb
+    (container / "memory.max").write_text("max\n")
+    (tmp_path / "system.slice" / "memory.max").write_text("max\n")
+    assert memory_kill.cgroup_headroom("0::/system.slice/box.scope\n") is None
+    assert memory_kill.available_memory("0::/system.slice/box.scope\n") == 16 * gb  # no limit: the machine's
+    assert memory_kill.available_memory("") == 16 * gb  # unreadable: the machine's
 
 
 def test_a_converter_the_kernel_kills_is_a_memory_kill_with_its_peak(monkeypatch):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections import deque
 
-import psutil
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -29,6 +28,7 @@ from engine.convert.plan import (
 )
 from engine.process.events import Error, Finished, Log, Progress, Resources, Stage
 from engine.process.jobs import Job
+from engine.process.memory_kill import available_memory
 from engine.profiles.profile import Profile
 from tui.jobs import JobEvent, JobSample, drive_job, running_worker
 from tui.panels.base import Panel
@@ -153,7 +153,7 @@ class ConvertPanel(Panel):
         needed = footprint(plan)
         if needed is None:
             return Text("memory: no measured estimate for this recipe", style="dim")
-        free = psutil.virtual_memory().available
+        free = available_memory()
         fits = needed.ram_bytes <= free
         return Text(
             f"memory: about {human_bytes(needed.ram_bytes)} at its peak, {human_bytes(free)} available"
