@@ -1,12 +1,14 @@
-"""The streaming converter against Olive, really run, on the demo model: the same recipe makes the same model.
+"""The streaming converter against Olive, really run: the same recipe makes the same model.
 
-Each case converts SmolLM2 twice through slmops' own convert, once with
+Each case converts a model (SmolLM2 for Llama; the Qwen built-in and a bf16
+sharded Qwen2 folder for Qwen2) twice through slmops' own convert, once with
 ``convert.runner = "olive"`` (today's Olive workflow) and once with the
 streaming converter, and compares the two models: every initializer's bytes,
 every node, the graph's inputs, outputs and opsets, and genai_config's decoder
 mapping. Only the layout may differ (Olive keeps small models' weights inside
 model.onnx). These tests are what lets ``engine.convert.runner`` trust the
-streaming converter with a toolchain and an architecture.
+streaming converter with a toolchain and an architecture: every architecture in its
+``STREAM_ARCHITECTURES`` has one here (:data:`GOLDEN`, checked by ``tests/unit/test_convert_memory.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,14 @@ from engine.convert.plan import run_conversion
 from engine.onnx import genai_config
 from tests.helpers import profile_for
 
+# architecture -> the tests that compare its streamed model with Olive's
+GOLDEN = {
+    "LlamaForCausalLM": ("test_the_streaming_converter_makes_olives_model",),
+    "Qwen2ForCausalLM": (
+        "test_qwen2_from_the_qwen_built_in_is_olives_model",
+        "test_a_bf16_sharded_qwen2_folder_is_olives_model",
+    ),
+}
 CASES = {
     # the recipe an untuned model starts from, and the Qwen built-in's
     "rtn-int4-head8-prune": ("rtn-int4-head8", {"prune_lm_head": True}),
