@@ -19,7 +19,8 @@ results say "would not fit" with the estimate: the guide and Olive on a 3B model
 (on a shared machine, leave stream-fp32 out with --sides too: verifying an fp32 3B model takes twice its size).
 After the rounds each streamed model is set against transformers in fp32 on the source (greedy tokens and
 the next-token logits' cosine), where the fp32 model fits in memory. --factors fits, per side, bytes = per_param
-x parameters + base through every full results file (raised to lie on or above each measured peak).
+x parameters + base through every committed peak (this script's and the GGUF benchmark's; raised to lie on or
+above each), and states the margin an estimate adds (engine/convert/footprint.py).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -248,40 +248,97 @@ def measure(model: models.Model, args) -> dict[str, Any]:
     return record.finish(doc, derive(doc))
 
 
+# added on top of the fitted line: the committed peaks vary little run to run, but one architecture's bytes per
+# parameter are not another's (Gemma 3's vocabulary against Qwen2's), and an estimate must not under-promise
+MARGIN = 0.15  # figure-ok: policy
+
+
 def fit(points: list[tuple[int, int]]) -> dict[str, float]:
-    """bytes = per_param x parameters + base through ``points``, raised to lie on or above each of them."""
-    if len(points) == 1:
-        ((x, y),) = points
-        return {"per_param": y / x, "base": 0.0}
+    """bytes = per_param x parameters + base through ``points``: the least-squares slope (at least 0), and the base,
+    a fixed overhead of at least 0, raised so that the line lies on or above each point. With one model size the
+    slope is not known: bytes per parameter of the largest point, no base."""
+    if len({x for x, _ in points}) == 1:
+        return {"per_param": max(y / x for x, y in points), "base": 0.0}
     n = len(points)
     mean_x, mean_y = sum(x for x, _ in points) / n, sum(y for _, y in points) / n
     spread = sum((x - mean_x) ** 2 for x, _ in points)
-    slope = max(0.0, sum((x - mean_x) * (y - mean_y) for x, y in points) / spread) if spread else 0.0
-    return {"per_param": slope, "base": max(y - slope * x for x, y in points)}
+    slope = max(0.0, sum((x - mean_x) * (y - mean_y) for x, y in points) / spread)
+    return {"per_param": slope, "base": max(0.0, max(y - slope * x for x, y in points))}
+
+
+def peaks(results: Path) -> list[dict[str, Any]]:
+    """Every conversion peak a committed results file measured: its file, side, the model's parameters, the peak
+    memory of the whole process tree, and the peak disk where measured. From this script's files and the GGUF
+    benchmark's (its conversions of Gemma 3, in Olive: Gemma 3 is not streamed)."""
+    found = []
+    for path in sorted(results.glob("*.json")):
+        doc = record.load(path)
+        if doc.get("quick"):
+            continue
+        if doc["script"] == SCRIPT:
+            parameters = doc["settings"]["parameters"]
+            for run in doc["runs"]:
+                if not run.get("error") and run.get("peak_rss_bytes"):
+                    found.append(
+                        {
+                            "file": path.name,
+                            "side": run["side"],
+                            "parameters": parameters,
+                            "ram": run["peak_rss_bytes"],
+                            "disk": run["peak_disk_bytes"],
+                            "date": doc["date"]["started"][:10],
+                            "model": doc["model"]["key"],
+                        }
+                    )
+        elif doc["script"] == "gguf":
+            folder = next((r for r in doc["runs"] if r["side"] == "folder" and not r.get("error")), {})
+            if not folder.get("parameters"):
+                continue  # recorded before the GGUF benchmark counted parameters: nothing to fit against
+            for run in doc["runs"]:
+                if run["side"] in BY_NAME and not run.get("error") and run.get("peak_tree_bytes"):
+                    side = footprint.side_of(BY_NAME[run["side"]].recipe_data, run.get("runner") or "olive")
+                    found.append(
+                        {
+                            "file": path.name,
+                            "side": side,
+                            "parameters": folder["parameters"],
+                            "ram": run["peak_tree_bytes"],
+                            "disk": None,
+                            "date": doc["date"]["started"][:10],
+                            "model": doc["model"]["key"],
+                        }
+                    )
+    return found
+
+
+def factors_data(results: Path) -> dict[str, Any]:
+    """engine/convert/footprint_factors.json's content: the fit of every peak in ``results`` (see :func:`peaks`)."""
+    found = peaks(results)
+    sides = {}
+    for side in footprint.SIDES:
+        mine = [p for p in found if p["side"] == side]
+        disk = [(p["parameters"], p["disk"]) for p in mine if p["disk"]]
+        if not mine or not disk:
+            continue
+        seen = sorted({f"{p['model']} {p['parameters'] / 1e9:.2f}B params {p['date']} ({p['file']})" for p in mine})
+        sizes = [p["parameters"] for p in mine]
+        sides[side] = {
+            "ram": fit([(p["parameters"], p["ram"]) for p in mine]),
+            "disk": fit(disk),
+            "measured_parameters": [min(sizes), max(sizes)],
+            "basis": f"{len(mine)} measured peaks: {'; '.join(seen)}",
+        }
+    return {
+        "made_by": "python -m benchmarks.convert_memory --factors",
+        "margin": MARGIN,
+        "results": sorted({p["file"] for p in found}),
+        "sides": sides,
+    }
 
 
 def write_factors(results: Path) -> Path:
-    """engine/convert/footprint_factors.json from every full results file of this script in ``results``."""
-    docs = [record.load(p) for p in sorted(results.glob(f"{SCRIPT}-*.json")) if not p.stem.endswith("-quick")]
-    docs = [d for d in docs if not d["quick"] and d["runs"]]
-    sides = {}
-    for side in SIDES:
-        ram, disk, seen = [], [], []
-        for doc in docs:
-            ran = [r for r in doc["runs"] if r["side"] == side and not r.get("error")]
-            if ran:
-                parameters = doc["settings"]["parameters"]
-                ram.append((parameters, max(r["peak_rss_bytes"] for r in ran)))
-                disk.append((parameters, max(r["peak_disk_bytes"] for r in ran)))
-                seen.append(f"{doc['model']['key']} {parameters / 1e9:.2f}B params {doc['date']['started'][:10]}")
-        if ram:
-            sides[side] = {"ram": fit(ram), "disk": fit(disk), "basis": f"benchmarks/convert_memory.py on {'; '.join(seen)}"}
-    data = {
-        "made_by": "python -m benchmarks.convert_memory --factors",
-        "made": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "results": [f"{SCRIPT}-{d['model']['key']}.json" for d in docs],
-        "sides": sides,
-    }
+    """engine/convert/footprint_factors.json from every committed peak in ``results``."""
+    data = factors_data(results)
     write_text_atomic(footprint.FACTORS_FILE, json.dumps(data, indent=1) + "\n", overwrite=True)
     return footprint.FACTORS_FILE
 

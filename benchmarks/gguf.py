@@ -106,6 +106,7 @@ async def convert_run(folder: Path, candidate: str, output: Path) -> dict[str, A
     if not job.finished.ok:  # a result too: a recipe refused, and why
         return {**run, "refused": job.error.message if job.error else "cancelled"}
     agreement = json.loads((output / "slmops_manifest.json").read_text())["verification"].get("agreement") or {}
+    run["runner"] = (job.result or {}).get("runner")  # which converter made it: the memory estimate's side
     run.update(output_bytes=folder_bytes(output), repair_check={k: agreement.get(k) for k in ("agree", "summary", "checked")})
     run["perplexity"] = json_from(["-c", ORT_PERPLEXITY, str(output), TEXT], candidate)
     return run

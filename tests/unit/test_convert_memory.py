@@ -17,7 +17,7 @@ from engine.base.errors import SlmopsError
 from engine.base.units import GB
 from engine.cli import main
 from engine.convert.plan import check_plan, plan_conversion, worker_spec
-from engine.convert.runner import STREAM_ARCHITECTURES, STREAM_VERSIONS, choose_runner
+from engine.convert.runner import STREAM, STREAM_ARCHITECTURES, STREAM_VERSIONS, choose_runner
 from engine.convert.stages import StageTracker
 from engine.model.inspection import inspect_model
 from engine.process import memory_kill
@@ -176,7 +176,44 @@ def test_the_committed_factors_cover_every_side_and_name_their_measurements():
     found = footprint.load_factors()
     assert set(found) == set(footprint.SIDES)
     for side in found.values():
-        assert side.ram.per_param > 0 and side.ram.at(1_000_000_000) > 0 and "convert_memory" in side.basis
+        assert side.ram.per_param > 0 and side.ram.base >= 0 and side.margin > 0 and "convert_memory" in side.basis
+
+
+def test_the_committed_factors_are_the_fit_of_the_committed_results():
+    """A results file added or re-measured without `python -m benchmarks.convert_memory --factors` fails here, and
+    so does a factor edited by hand (any change to footprint_factors.json's numbers)."""
+    from benchmarks.convert_memory import factors_data
+
+    committed = json.loads(footprint.FACTORS_FILE.read_text(encoding="utf-8"))
+    assert committed == factors_data(ROOT / "benchmarks" / "results")
+
+
+def test_no_committed_peak_exceeds_its_estimate():
+    """Every conversion peak in benchmarks/results (convert_memory's sides, the GGUF benchmark's Gemma 3 conversions)
+    is at or under the estimate for its side and model size. It fails on factors that under-promise: with the margin
+    at 0, or the base lowered (the line then passes under the peak that raised it)."""
+    from benchmarks.convert_memory import peaks
+
+    found = peaks(ROOT / "benchmarks" / "results")
+    assert {p["side"] for p in found} == set(footprint.SIDES)
+    factors = footprint.load_factors()
+    over = [p for p in found if p["ram"] > factors[p["side"]].ram_at(p["parameters"])]
+    over += [p for p in found if p["disk"] and p["disk"] > factors[p["side"]].disk_at(p["parameters"])]
+    assert over == []
+    tight = {
+        side: dataclasses.replace(f, margin=0.0, ram=footprint.Fit(f.ram.per_param, f.ram.base - GB // 8))
+        for side, f in factors.items()
+    }
+    assert any(p["ram"] > tight[p["side"]].ram_at(p["parameters"]) for p in found)  # the check can fail
+
+
+def test_an_estimate_outside_the_measured_sizes_says_it_extrapolates():
+    factors = footprint.load_factors()
+    recipe, low, high = RECIPES["rtn-int4-head8"], *factors["stream"].measured
+    inside = footprint.estimate(recipe, STREAM, (low + high) // 2)
+    beyond = footprint.estimate(recipe, STREAM, high * 3)
+    assert inside and not inside.extrapolated and "extrapolated" not in inside.basis
+    assert beyond and beyond.extrapolated and "extrapolated" in beyond.basis and "margin" in beyond.basis
 
 
 def test_oom_kills_are_read_from_cgroup_v1_and_v2(tmp_path, monkeypatch):

@@ -156,7 +156,9 @@ class ConvertPanel(Panel):
         free = available_memory()
         fits = needed.ram_bytes <= free
         return Text(
-            f"memory: about {human_bytes(needed.ram_bytes)} at its peak, {human_bytes(free)} available"
+            f"memory: about {human_bytes(needed.ram_bytes)} at its peak"
+            + (" (extrapolated beyond the model sizes measured)" if needed.extrapolated else "")
+            + f", {human_bytes(free)} available"
             + ("" if fits else ": it would not fit; c says what would"),
             style="" if fits else "red",
         )
