@@ -1,6 +1,6 @@
 """Conversion memory: the peak memory, bytes per parameter, disk and time of slmops' conversion and the guide's command.
 
-    python -m benchmarks.convert_memory [--model qwen|qwen3b|demo|DIR] [--runs 3] [--sides ...] [--quick] [--json]
+    python -m benchmarks.convert_memory [--model qwen|qwen3b|demo|DIR] [--runs 5] [--sides ...] [--quick] [--json]
     python -m benchmarks.convert_memory --factors     # fit engine/convert/footprint_factors.json from the results
 
 Without --model it measures the Qwen built-in, then ``qwen3b``: a model of Qwen2.5-3B's shape with random
@@ -25,6 +25,7 @@ above each), and states the margin an estimate adds (engine/convert/footprint.py
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -95,15 +96,29 @@ def side_estimate(side: str, parameters: int) -> footprint.Footprint | None:
     return footprint.estimate(recipe, runner, parameters)
 
 
-def profile_file(model: models.Model, side: str, scratch: Path) -> Path:
-    from engine.profiles.profile import save_profile
+def side_profile(model: models.Model, side: str):
+    """The profile a side converts with: the model's, with the side's candidate and runner."""
     from engine.recipes.candidates import parse_candidate
     from engine.tune.runner import candidate_profile
 
     candidate, runner = SIDES[side]  # type: ignore[misc]
     profile = candidate_profile(models.profile_for(model), parse_candidate(candidate))
     profile.convert.runner = runner
-    return save_profile(profile, scratch / f"{side}.toml")
+    return profile
+
+
+def resolved_settings(model: models.Model, side: str) -> dict[str, Any]:
+    """The [convert] settings a side really runs with (the candidate's, over the model's profile), so that a row can
+    be told from another recorded before a change to how candidates resolve (one once inherited prune_lm_head)."""
+    settings = dataclasses.asdict(side_profile(model, side).convert)
+    settings.pop("output", None)  # a scratch folder per run
+    return settings
+
+
+def profile_file(model: models.Model, side: str, scratch: Path) -> Path:
+    from engine.profiles.profile import save_profile
+
+    return save_profile(side_profile(model, side), scratch / f"{side}.toml")
 
 
 def run_side(model: models.Model, side: str, parameters: int, scratch: Path, keep: Path | None) -> dict[str, Any]:
@@ -223,6 +238,7 @@ def measure(model: models.Model, args) -> dict[str, Any]:
             if spec is None
             else ["slmops", "convert", "--runner", spec[1]],
             "candidate": None if spec is None else spec[0],
+            "settings": None if spec is None else resolved_settings(model, side),
             "estimate_bytes": estimate.ram_bytes if estimate else None,
         }
         if estimate and estimate.ram_bytes > free * args.memory_share:
@@ -344,7 +360,8 @@ def write_factors(results: Path) -> Path:
 
 
 def main() -> int:
-    parser = cli.parser(__doc__, runs=3, quick_runs=1)
+    # 5 rounds: a gain target is judged only over at least five pairs (benchmarks.lib.pairs)
+    parser = cli.parser(__doc__, runs=5, quick_runs=1)
     parser.add_argument("--sides", nargs="+", choices=list(SIDES), default=list(SIDES), help="the sides to run (default: all)")
     parser.add_argument(
         "--memory-share", type=float, default=MEMORY_SHARE, help="run a side only within this share of the memory available"
