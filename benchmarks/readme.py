@@ -391,9 +391,9 @@ def not_run_text(side: str, about: dict[str, Any], parameters: int) -> str:
     available = about["not_run"].rpartition(", ")[2]
     now = side_estimate(side, parameters)
     if now is None:
-        return f"not run: would not fit ({available})"
+        return f"not run: the estimate of the day did not fit ({available})"
     how = "extrapolated" if now.extrapolated else "estimated"
-    return f"not run: would not fit ({available}); {how} today at {in_gb(now.ram_bytes)} GB"
+    return f"not run: the estimate of the day did not fit ({available}); {how} today at {in_gb(now.ram_bytes)} GB"
 
 
 def render_convert_memory(docs: list[dict[str, Any]]) -> list[str]:
