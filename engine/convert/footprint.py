@@ -5,8 +5,10 @@ models of several sizes, samples the whole process tree's memory and the
 bytes on disk, and keeps every run in ``benchmarks/results``; ``benchmarks/gguf.py``
 records the peak of each Gemma 3 conversion too. ``convert_memory --factors``
 fits, per side, bytes = per_param x parameters + base through every committed
-peak (least squares for the slope; the base, a fixed overhead of at least 0,
-raised so that the line lies on or above every measured peak) and writes them
+peak (least squares for the slope; the base, a fixed overhead, raised so that
+the line lies on or above every measured peak, and never under the smallest
+overhead a side measured on two model sizes shows: every conversion runs the
+same worker and verification) and writes them
 into :data:`FACTORS_FILE`, which this module reads. An estimate adds the file's
 stated margin on top, and says when the model is outside the sizes measured
 (an extrapolation). No figure is typed here: a side nobody measured has no

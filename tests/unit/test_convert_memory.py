@@ -176,7 +176,9 @@ def test_the_committed_factors_cover_every_side_and_name_their_measurements():
     found = footprint.load_factors()
     assert set(found) == set(footprint.SIDES)
     for side in found.values():
-        assert side.ram.per_param > 0 and side.ram.base >= 0 and side.margin > 0 and "convert_memory" in side.basis
+        assert side.ram.per_param > 0 and side.margin > 0 and "convert_memory" in side.basis
+    overhead = json.loads(footprint.FACTORS_FILE.read_text(encoding="utf-8"))["overhead"]
+    assert overhead > 0 and all(side.ram.base >= overhead for side in found.values())  # no side without a fixed overhead
 
 
 def test_the_committed_factors_are_the_fit_of_the_committed_results():
