@@ -29,12 +29,9 @@ class Deployment:
 
     plan: DeployPlan  # as carried out (another process may have taken its version meanwhile)
     model_id: str
+    version: int  # the version its id says (0 for an id not of slmops' form, deployed by hand)
     folder: Path
     reused: bool
-
-    @property
-    def version(self) -> int:
-        return int(self.model_id.rsplit(":", 1)[1])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,12 +59,12 @@ async def deploy_or_reuse(plan: DeployPlan, session: FoundrySession | None = Non
     """
     earlier = deployed_already(plan)
     if earlier is not None:  # deployed before, from anywhere: a new version would be a copy
-        deployment = Deployment(plan, earlier.deployed_id, earlier.path, reused=True)
+        deployment = Deployment(plan, earlier.deployed_id, earlier.version_number, earlier.path, reused=True)
         if earlier.registered:
             return deployment
     else:
         plan = await asyncio.to_thread(execute, plan)  # copies files: off the event loop
-        deployment = Deployment(plan, plan.slot.model_id, plan.slot.folder, reused=False)
+        deployment = Deployment(plan, plan.slot.model_id, plan.slot.version, plan.slot.folder, reused=False)
     call = Register(deployment.folder, deployment.model_id)
     try:
         await (session.call(call) if session is not None else run_calls(plan.cache_dir, [call]))
