@@ -14,6 +14,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from engine.foundry import settings
@@ -32,7 +33,7 @@ from engine.foundry.runtime import (
 )
 from engine.process.events import Error, Event, Finished
 from engine.profiles.profile import Profile
-from tui.jobs import JobEvent, run_worker, work
+from tui.jobs import run_worker, work
 from tui.messages import OpenInChat
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
@@ -41,6 +42,15 @@ from tui.widgets.cache.detail import CacheDetail
 from tui.widgets.cache.serve_view import ServeView
 from tui.widgets.cache.settings import CacheSettings
 from tui.widgets.cache.table import CacheTable
+
+
+class RuntimeEvent(Message):
+    """An event of the panel's Foundry Local worker, handled in the panel's own time."""
+
+    def __init__(self, session: FoundrySession, event: Event) -> None:
+        super().__init__()
+        self.session, self.event = session, event
+
 
 OFFLINE = "offline: the public catalog needs the internet; local models work as usual"
 
@@ -244,13 +254,11 @@ class CachePanel(Panel):
         self._show_status()
 
     def _heard(self, session: FoundrySession, event: Event) -> None:
-        """An event of the Foundry Local worker: its failure and its end are handled in the panel's own time."""
+        """An event of the Foundry Local worker (from the session's own task): its failure and its end matter here."""
         if isinstance(event, (Error, Finished)):
-            self.post_message(JobEvent(session, event))
+            self.post_message(RuntimeEvent(session, event))
 
-    async def on_job_event(self, message: JobEvent) -> None:
-        if not isinstance(message.job, FoundrySession):  # the serve view's events pass by on their way up
-            return
+    def on_runtime_event(self, message: RuntimeEvent) -> None:
         event = message.event
         if isinstance(event, Error):
             self.notify(f"{event.message}\n{event.hint}".strip(), title="Foundry Local", severity="error", timeout=12)
