@@ -14,6 +14,8 @@ from engine.base.units import article, human_bytes
 from engine.cli.output import fail, print_json, run_job
 from engine.profiles.profile import PRECISIONS, TEMPLATE_FAMILIES
 
+JSON = "print what was found and written as JSON"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("init", help="make a profile for your own model (inspects it and checks that it converts)")
@@ -35,7 +37,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="convert with the guide's command (olive auto-opt int4) instead of the recommended recipe",
     )
     parser.add_argument("--force", action="store_true", help="replace an existing profile of that name")
-    parser.add_argument("--json", action="store_true", help="print what was found and written as JSON")
     parser.set_defaults(handler=handle)
 
 

@@ -11,6 +11,8 @@ from engine.cli import profile_option
 from engine.cli.interrupts import on_interrupt
 from engine.cli.output import fail
 
+JSON = "print the report as JSON"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("tune", help="find the fastest conversion recipe that keeps quality, measured on this machine")
@@ -34,7 +36,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="CANDIDATE",
         help="write the chosen (or the named) candidate into the profile as its recipe",
     )
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=handle)
 
 
