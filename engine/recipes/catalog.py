@@ -136,6 +136,9 @@ class StreamOptions:
     symmetric: bool = False
     accuracy_level: int = 0  # 0 leaves the attribute unset
     prune_lm_head: bool = False
+    # a GGUF source: "exact" or "int4", how blocks with a fractional minimum are mapped (the gguf-* recipes);
+    # "": every quantized tensor dequantized and rounded by this recipe, as from a folder
+    gguf: str = ""
 
     def bits_for(self, node_name: str) -> int:
         """The bits a MatMul or Gather node's weight is quantized to (0: it stays fp32), as the workflow's passes do."""

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.model.gguf_stream import MAPPED_TYPES
+
 EXACT, INT4 = "exact", "int4"  # StreamOptions.gguf: the two ways of mapping what does not map exactly
 FIT_BLOCK = 32  # the block K-quants are re-rounded at
-PLAIN_TYPES = ("F32", "F16", "BF16")  # plain weights: the profile's own recipe quantizes them
-MAPPED_TYPES = ("Q4_0", "Q8_0", "Q5_0", "Q6_K", "Q4_1", "Q5_1", "Q4_K", "Q5_K")  # codes passed through
 
 
 @dataclass
