@@ -92,3 +92,21 @@ def estimate(recipe: Recipe, runner: str, parameters: int, factors: dict[str, Si
     if found is None or parameters <= 0:
         return None
     return Footprint(side, found.ram.at(parameters), found.disk.at(parameters), f"{SIDES[side]}: {found.basis}")
+
+
+def estimate_gguf(
+    recipe: Recipe, parameters: int, held_values: int, factors: dict[str, SideFactors] | None = None
+) -> Footprint | None:
+    """The footprint of streaming a GGUF: the streaming converter's measured side at the model's size, plus the
+    float32 values it holds beyond a folder's memory-mapped weights (``held_values``: one decoder layer and the
+    largest tensor, dequantized); None when that side was not measured."""
+    found = estimate(recipe, STREAM, parameters, factors)
+    if found is None:
+        return None
+    extra = 4 * held_values
+    return Footprint(
+        found.side,
+        found.ram_bytes + extra,
+        found.disk_bytes,
+        f"{found.basis}; plus {human_bytes(extra)} of float32 values read from the GGUF (a layer and its largest tensor)",
+    )

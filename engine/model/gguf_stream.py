@@ -12,8 +12,10 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
-from engine.model.gguf import GgufHeader
+from engine.model import gguf_loader
+from engine.model.gguf import MAGIC, GgufHeader
 
 LAYER = re.compile(r"^blk\.(\d+)\.(\w+)\.(weight|bias)$")
 # llama.cpp's layer tensor -> the model builder's module within a decoder layer
@@ -31,7 +33,9 @@ LAYER_MODULES = {
 TOP_MODULES = {"token_embd": "embedding", "output_norm": "final_norm", "output": "lm_head"}
 RECOMPUTED = ("rope_freqs.weight",)  # rotary tables the builder computes from the config
 PERMUTED = ("llama",)  # architectures whose q and k rows llama.cpp's converter interleaves
-STREAM_GGUF_ARCHITECTURES = ("llama", "qwen2")  # llama.cpp's names of the builders validated for streaming
+# the model types (as transformers reads the GGUF) whose builders are validated for streaming: a llama named like
+# Mistral is a mistral there, and goes through a folder
+STREAM_GGUF_MODEL_TYPES = ("llama", "qwen2")
 PLAIN_TYPES = ("F32", "F16", "BF16")  # plain weights: the profile's own recipe quantizes them
 MAPPED_TYPES = ("Q4_0", "Q8_0", "Q5_0", "Q6_K", "Q4_1", "Q5_1", "Q4_K", "Q5_K")  # blocks passed through
 EXACT_TYPES = ("Q4_0", "Q8_0", "Q5_0", "Q6_K")  # ... with their own integer zero point: no rounding at all
@@ -82,6 +86,11 @@ def header_problem(header: GgufHeader, readable: frozenset[str] | None = None) -
     return None
 
 
+def streams_directly(header: GgufHeader) -> bool:
+    """Whether the streaming converter reads this GGUF itself (else it becomes a model folder first)."""
+    return gguf_loader.model_type(header) in STREAM_GGUF_MODEL_TYPES
+
+
 def qkv_fusable(header: GgufHeader) -> bool:
     """Whether q, k and v may be packed into one MatMul: only when none has blocks to pass through (a packed
     weight is a concatenation the streamer cannot trace back to its three tensors)."""
@@ -89,5 +98,24 @@ def qkv_fusable(header: GgufHeader) -> bool:
 
 
 def largest_tensor(header: GgufHeader) -> int:
-    """Elements of the largest tensor: the converter holds it in float32 at its peak."""
+    """Elements of the largest tensor (an embedding, lm_head): the converter holds it in float32 at its peak."""
     return max((t.elements for t in header.tensors), default=0)
+
+
+def largest_layer(header: GgufHeader) -> int:
+    """Elements of the largest decoder layer: the converter holds one layer's values in float32 at a time."""
+    layers: dict[str, int] = {}
+    for tensor in header.tensors:
+        match = LAYER.match(tensor.name)
+        if match:
+            layers[match.group(1)] = layers.get(match.group(1), 0) + tensor.elements
+    return max(layers.values(), default=0)
+
+
+def is_gguf_file(path: Path) -> bool:
+    """A file that begins as a GGUF does (an Ollama blob has no .gguf suffix)."""
+    try:
+        with path.open("rb") as fh:
+            return path.is_file() and fh.read(4) == MAGIC
+    except OSError:
+        return False
