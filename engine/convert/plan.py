@@ -226,9 +226,8 @@ def footprint(plan: ConvertPlan) -> Footprint | None:
     """This plan's estimated peak memory and disk (None: no measurement covers its recipe and runner)."""
     if plan.runner.name == STREAM and is_gguf_file(Path(plan.params.model)):
         header = read_model(plan.params.model)
-        # one layer's values at a time; the largest tensor up to three times while the gguf package dequantizes it
-        # (its blocks' product, the result, the torch tensor the builder reads)
-        return estimate_gguf(plan.recipe, plan.parameters, largest_layer(header) + 3 * largest_tensor(header))
+        # one layer's values at a time, and the largest tensor (an embedding, a tied lm_head read again)
+        return estimate_gguf(plan.recipe, plan.parameters, largest_layer(header) + largest_tensor(header))
     return estimate(plan.recipe, plan.runner.name, plan.parameters)
 
 

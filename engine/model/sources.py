@@ -53,7 +53,9 @@ def _gguf_name(path: Path) -> str:
 
 
 def _from_path(text: str, path: Path) -> Source:
-    path = path.resolve()
+    # a file keeps the name it was given: a split GGUF's parts are found by their names, and in the hub cache each is
+    # a link to a blob named by its hash
+    path = path.resolve() if path.is_dir() else path.absolute()
     if path.is_dir():
         if (path / "config.json").is_file():
             return Source(text, "path", path.name, folder=path)

@@ -146,6 +146,8 @@ def propose(
     """
     folder = Path(model).expanduser().resolve()
     gguf = is_gguf_file(folder)
+    if gguf:  # by the name it was given: a split part in the hub cache links to a blob with no part name
+        folder = Path(model).expanduser().absolute()
     info = info or (gguf_info(read_model(folder)) if gguf else inspect_model(folder))
     reasons = []
     available = machine_precisions()

@@ -8,6 +8,7 @@ atomically and never replaces a file unless told to.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,7 +131,13 @@ class Profile:
 
     def model_path(self) -> Path:
         model = from_reference(self.model.path)
-        return model.path() if model else self.resolve(self.model.path)
+        if model:
+            return model.path()
+        found = self.resolve(self.model.path)
+        if found.is_file():  # a GGUF, by the name it was given: a split part in the hub cache links to a blob
+            path = Path(self.model.path).expanduser()
+            return Path(os.path.abspath(path if path.is_absolute() else self.base_dir() / path))
+        return found
 
     def output_path(self) -> Path:
         if self.convert.output:

@@ -21,6 +21,7 @@ import numpy as np
 
 from engine.model.gguf_stream import LAYER, PERMUTED
 from engine.workers.streaming.pages import PageRelease
+from engine.workers.streaming.quantize import SLICE_BYTES
 
 
 class Weight:
@@ -133,19 +134,25 @@ class GgufSource:
         return data[order] if order is not None else data
 
     def values(self, name: str) -> np.ndarray:
-        """The tensor as float32, in transformers' shape and order."""
+        """The tensor as float32, in transformers' shape and order, dequantized rows at a time into one array (the
+        package's intermediate arrays never span the whole tensor)."""
         from engine.workers.streaming.gguf_blocks import dequantize
 
         tensor = self.tensors[name]
         shape = tuple(int(d) for d in reversed(tensor.shape))
         raw = self.raw(name)
         kind = tensor.tensor_type.name
-        if kind == "F32":
-            values = raw.view(np.float32).copy()
-        elif kind == "F16":
-            values = raw.view(np.float16).astype(np.float32)
-        else:
-            values = dequantize(raw, kind)
+        rows, width = raw.shape
+        values = np.empty((rows, int(tensor.n_elements) // rows), dtype=np.float32)
+        step = max(1, SLICE_BYTES // max(1, 4 * values.shape[1]))
+        for r0 in range(0, rows, step):
+            part = raw[r0 : r0 + step]
+            if kind == "F32":
+                values[r0 : r0 + step] = part.view(np.float32)
+            elif kind == "F16":
+                values[r0 : r0 + step] = part.view(np.float16)
+            else:
+                values[r0 : r0 + step] = dequantize(part, kind).reshape(part.shape[0], -1)
         self.release.drop(np.asarray(tensor.data))
         return values.reshape(shape)
 
