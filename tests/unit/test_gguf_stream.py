@@ -116,3 +116,22 @@ def test_fractional_types_map_any_bytes_without_escaping(kind, seed):
         for mode in (gb.EXACT, gb.INT4):
             nbits = gb.to_nbits(raw, kind, mode, 512)
             assert nbits.q.shape[0] == 2 and nbits.scales.size == 2 * 512 // nbits.block
+
+
+def test_a_split_gguf_in_the_hub_cache_keeps_its_part_names(split_gguf, tmp_path, home, monkeypatch):
+    from engine.model.gguf_folder import plan_gguf_folder
+    from engine.model.gguf_stream import largest_tensor
+    from tests.stores import hub_repo
+
+    cache = tmp_path / "hub"
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    hub_repo(cache, "someone/SmolLM2-split-GGUF", {part.name: part for part in split_gguf})
+    judged = judge("someone/SmolLM2-split-GGUF")
+    first = judged.model_folder
+    assert first.name == split_gguf[0].name and first.is_symlink()  # the snapshot's name, not the blob's
+    header = read_model(first)
+    assert header.split == (0, 3) and largest_tensor(header) == largest_tensor(read_model(split_gguf[0]))
+    proposal = propose(first, source=judged.source)
+    assert proposal.profile.model_path().name == split_gguf[0].name
+    # the folder path (an architecture that does not stream) merges every part, named as they are
+    assert plan_gguf_folder(header, "llama", name="x", reference="x").gguf.name == split_gguf[0].name
