@@ -16,6 +16,7 @@ import numpy as np
 from engine.model.gguf import read_model, split_parts
 from engine.model.gguf_stream import PLAIN_TYPES, header_problem, qkv_fusable
 from engine.recipes.catalog import StreamOptions
+from engine.workers.streaming import LINE_PREFIX
 from engine.workers.streaming.datafile import DataFile
 from engine.workers.streaming.gguf_blocks import to_nbits
 from engine.workers.streaming.gguf_source import GgufSource, GgufWeights
@@ -69,7 +70,7 @@ class GgufStreamer(Streamer):
             writers[1](n0 * k_blocks * 4, part.scales)
             if zp_per_row:
                 writers[2](n0 * zp_per_row, part.zero_point)
-        self.source.release.drop(raw)
+        self.source.release.drop(np.asarray(self.source.tensors[origin].data))  # the file pages, not a permuted copy
         assert first is not None
         found = Quantized(
             "MatMul",
@@ -132,4 +133,6 @@ def build_gguf(spec: dict[str, Any], options: StreamOptions) -> GgufStreamer:
     weights = GgufWeights(source, header.layers)
     extra = {} if qkv_fusable(header) else {"disable_qkv_fusion": True}
     build_graph(folder, output, streamer, source.release, spec["cache_dir"], options, loader=lambda: weights, extra=extra)
+    mode = f"gguf {options.gguf}" if options.gguf else "none: every weight rounded by the recipe"
+    print(f"{LINE_PREFIX}{streamer.passed} MatMul weights mapped from their GGUF blocks ({mode})", flush=True)
     return streamer
