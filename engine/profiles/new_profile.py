@@ -215,6 +215,9 @@ def propose(
         reasons.append(generic_prompts(profile, system=template != PLAIN))
     if source and source.ollama:
         _ollama_settings(profile, source, info, reasons)
+        if gguf and source.ollama.stops:
+            profile.model.stops = list(source.ollama.stops)
+            reasons.append(f"stops {', '.join(source.ollama.stops)}: Ollama's, they end answers too")
     return Proposal(info, verdict, profile, profile_path(name), reasons)
 
 

@@ -61,6 +61,9 @@ class ProfileError(SlmopsError, ValueError):
 class ModelSection:
     path: str = DEMO_MODEL
     trust_remote_code: bool = False
+    # a GGUF converted straight from the file: strings that also end answers where each is one special token
+    # (Ollama's stop parameters), written into the converted model's end-of-answer tokens
+    stops: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -50,6 +50,7 @@ def stream_spec(spec: dict[str, Any], out_dir: Path, workdir: Path) -> dict[str,
     elif is_gguf_file(Path(source["model_path"])):  # read straight from the file, with no model folder
         child["gguf"] = source["model_path"]
         child["cache_dir"] = str(workdir / "cache")
+        child["stops"] = list(spec.get("stops") or [])
     else:
         child["source"] = source["model_path"]  # a repaired copy when the spec was pointed at one
         child["cache_dir"] = str(workdir / "cache")

@@ -53,3 +53,14 @@ def test_a_split_gguf_converts_part_by_part_to_the_same_model(smollm2_gguf, spli
     parts = converted(split_gguf[0], tmp_path / "parts", "gguf-exact")
     assert whole["answer"] == parts["answer"]
     assert weights_digest(tmp_path / "whole") == weights_digest(tmp_path / "parts")
+
+
+def test_ollama_stops_become_end_of_answer_tokens_of_the_streamed_model(smollm2_gguf, tmp_path):
+    import json
+
+    from engine.workers.streaming.gguf_build import header_folder
+
+    header_folder(smollm2_gguf, tmp_path, ["<|im_start|>", "<|im_end|>"])
+    eos = json.loads((tmp_path / "generation_config.json").read_text())["eos_token_id"]
+    assert set(eos) == {1, 2}  # <|im_end|> was already the end; <|im_start|> joins it
+    assert json.loads((tmp_path / "config.json").read_text())["architectures"] == ["LlamaForCausalLM"]
