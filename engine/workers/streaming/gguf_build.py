@@ -81,8 +81,9 @@ class GgufStreamer(Streamer):
             k,
             n,
             first.block,
-            # ONNX Runtime's int8-activation kernel (accuracy level 4) on these 8-bit blocks was seen to lose a real
-            # model's answers (SmolLM2's Q4_1 widened: a wrong answer where level 0 gives the fp32 model's)
+            # ONNX Runtime 1.31's 8-bit kernel at accuracy level 4 (int8 activations) loses SmolLM2's answers, the
+            # blocks passed through as well as Olive's own 8-bit RTN ("L'Etoile ..." for Paris); level 0 answers as
+            # the fp32 model does, but dequantizes the weight on every call (tens of times slower)
             0 if first.bits == 8 else None,
         )
         self.by_weight[key] = found
