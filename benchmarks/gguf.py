@@ -162,7 +162,7 @@ def derive(doc: dict[str, Any]) -> dict[str, Any]:
             row.update(output_bytes=run["output_bytes"], perplexity=ppl, repair_check=run["repair_check"])
             row["perplexity_vs_fp32"] = round(ppl / fp32 - 1, 4) if fp32 else None
         conversions[name] = row
-    gguf_reference = (runs.get("transformers-gguf", {}).get("perplexity") or {}).get("perplexity")
+    gguf_reference = runs.get("transformers-gguf", {}).get("perplexity")
 
     def over_gguf(ppl: float | None) -> float | None:
         return round(ppl / gguf_reference - 1, 4) if ppl and gguf_reference else None
