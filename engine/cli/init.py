@@ -91,7 +91,9 @@ def handle(args: argparse.Namespace) -> int:
         if not judged.verdict.ok:
             raise judged.verdict.error()
         folder = judged.folder
-        if folder.reuse:
+        if folder is None:
+            print("folder     none: the converter streams straight from the GGUF", file=out)
+        elif folder.reuse:
             print(f"folder     {folder.output} (made from this file before: reused)", file=out)
         elif (early := proposed(judged.info)).exists and not args.force:
             return exists(early, args.json)  # said before minutes of work, not after

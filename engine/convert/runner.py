@@ -46,10 +46,17 @@ class RunnerChoice:
 
 
 def choose_runner(
-    recipe: Recipe, settings: ConvertSettings, info: ModelInfo | None, versions: dict[str, str | None] | None = None
+    recipe: Recipe,
+    settings: ConvertSettings,
+    info: ModelInfo | None,
+    versions: dict[str, str | None] | None = None,
+    *,
+    gguf: bool = False,
 ) -> RunnerChoice:
     """The streaming converter for a recipe that has a streaming form, on a validated architecture and toolchain,
-    from safetensors weights, unless the profile asks for Olive; else Olive, with the reason."""
+    from safetensors weights or a GGUF (``gguf``), unless the profile asks for Olive; else Olive, with the reason."""
+    if gguf and settings.runner == OLIVE:
+        return RunnerChoice(OLIVE, 'convert.runner = "olive" in the profile, and Olive reads no GGUF')
     if recipe.runner != STREAM:
         return RunnerChoice(OLIVE, f"recipe {recipe.name} has no streaming form")
     if settings.runner == OLIVE:
@@ -61,7 +68,7 @@ def choose_runner(
             OLIVE,
             f"the streaming converter is validated for {', '.join(STREAM_ARCHITECTURES)}, not {info.architecture or 'this model'}",
         )
-    if not info.weight_files or not all(name.endswith(".safetensors") for name in info.weight_files):
+    if not gguf and (not info.weight_files or not all(name.endswith(".safetensors") for name in info.weight_files)):
         return RunnerChoice(OLIVE, "the weights are not all safetensors files, which the streaming converter reads in place")
     versions = installed(STREAM_VERSIONS) if versions is None else versions
     differ = [f"{name} {versions.get(name) or 'missing'}" for name, want in STREAM_VERSIONS.items() if versions.get(name) != want]
@@ -69,4 +76,5 @@ def choose_runner(
         return RunnerChoice(
             OLIVE, f"the streaming converter is validated with constraints.txt's toolchain, not {', '.join(differ)}"
         )
-    return RunnerChoice(STREAM, f"recipe {recipe.name} on {info.architecture}, with the toolchain it was validated with")
+    what = "read straight from the GGUF, " if gguf else ""
+    return RunnerChoice(STREAM, f"recipe {recipe.name} on {info.architecture}, {what}with the toolchain it was validated with")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engine.base.units import human_bytes
+from engine.model.gguf_stream import is_gguf_file
 from engine.process.memory_kill import available_memory
 from engine.workers import protocol as p
 from engine.workers.streaming import LINE_PREFIX, NOT_APPLICABLE_EXIT
@@ -45,6 +46,10 @@ def stream_spec(spec: dict[str, Any], out_dir: Path, workdir: Path) -> dict[str,
         folder = Path(source["model_path"])
         child["from_onnx"] = str(folder)
         child["copy_files"] = [Path(f).name for f in (source.get("model_attributes") or {}).get("additional_files") or []]
+    elif is_gguf_file(Path(source["model_path"])):  # read straight from the file, with no model folder
+        child["gguf"] = source["model_path"]
+        child["cache_dir"] = str(workdir / "cache")
+        child["stops"] = list(spec.get("stops") or [])
     else:
         child["source"] = source["model_path"]  # a repaired copy when the spec was pointed at one
         child["cache_dir"] = str(workdir / "cache")
@@ -69,6 +74,11 @@ def run_converter(
         if returncode != NOT_APPLICABLE_EXIT:
             return returncode, STREAM, reason
         said = next((line[len(LINE_PREFIX) :] for line in reversed(run.tail) if line.startswith(LINE_PREFIX)), "gave no reason")
+        if is_gguf_file(Path(((spec.get("config") or {}).get("input_model") or {}).get("model_path") or "")):
+            raise p.WorkerError(
+                f"The streaming converter {said}; Olive reads no GGUF, so there is nothing to fall back to.",
+                "Install the tested toolchain (pip install -c constraints.txt -e '.[ml]').",
+            )
         needed, available = int(spec.get("olive_memory_bytes") or 0), available_memory()
         if needed > available:
             raise p.WorkerError(

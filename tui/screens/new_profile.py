@@ -353,7 +353,9 @@ def _source(judged: Judged | None, text: Text) -> None:
     source = judged.source
     text.append(f"{source.store}: {source.gguf or source.folder}\n", style="dim")
     plan = judged.folder
-    if plan is not None and plan.reuse:
+    if plan is None and source.gguf is not None and judged.verdict.ok:
+        text.append("no model folder: the converter streams straight from the GGUF\n")
+    elif plan is not None and plan.reuse:
         text.append(f"made from this GGUF before: {plan.output} (reused)\n")
     elif plan is not None:
         text.append(
