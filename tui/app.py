@@ -12,7 +12,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Header, TabbedContent
+from textual.widgets import Footer, Header, Input, TabbedContent, TextArea
 
 from engine.process import journal
 from engine.process.jobs import REGISTRY
@@ -38,6 +38,19 @@ MAIN_SCREEN_ACTIONS = {"show_panel", "pick_profile", "new_profile", "edit_profil
 
 def panel_id(panel_cls: type[Panel]) -> str:
     return panel_cls.__name__.removesuffix("Panel").lower()
+
+
+class MainScreen(Screen):
+    """The screen of the panels. Back from a screen over it (a picker, the tuner, an editor), focus goes home.
+
+    Textual gives focus back to the widget that had it, such as a list the user picked from: letters typed
+    next would reach the app's keys (t, e, ...). A text field keeps it (what is typed goes into it).
+    """
+
+    def on_screen_resume(self) -> None:
+        panel = self.app.current_panel()
+        if panel is not None and not isinstance(self.focused, (Input, TextArea)):
+            panel.focus_home()
 
 
 class SlmopsApp(App[int]):
@@ -92,6 +105,9 @@ class SlmopsApp(App[int]):
     def __init__(self, profile_arg: str | None = None) -> None:
         super().__init__()
         self._profile_arg = profile_arg
+
+    def get_default_screen(self) -> Screen:
+        return MainScreen()
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -39,6 +39,11 @@ if TYPE_CHECKING:
 RESIDENT_SAMPLE_S = 1.0  # how often the worker's memory is read into the status line
 
 
+def deployed(model: Path) -> bool:
+    """The model is a copy in Foundry Local's cache (deploying put it there)."""
+    return locations.foundry_cache_dir().resolve() in model.resolve().parents
+
+
 class ChatPanel(Panel):
     TITLE = "Chat & Bench"
     KEY = "4"
@@ -102,8 +107,13 @@ class ChatPanel(Panel):
         self._offer_models()
 
     def choose_model(self, model: Path) -> None:
-        """Offer ``model`` (a folder from anywhere) and select it."""
+        """Offer ``model`` (a folder from anywhere) and select it, with the backend that runs it."""
         self._offer_models(select=model)
+        self._backend_for(model)
+
+    def _backend_for(self, model: Path) -> None:
+        """A deployed model runs in Foundry Local; a converted folder (Foundry Local has not got it) in onnxruntime-genai."""
+        self.query_one("#chat-backend", Select).value = "foundry-local" if deployed(model) else "onnxruntime-genai"
 
     def _offer_models(self, select: Path | None = None) -> None:
         models = chat_models(self.profile)
@@ -128,9 +138,14 @@ class ChatPanel(Panel):
 
     @on(Select.Changed, "#chat-model")
     @on(Select.Changed, "#chat-backend")
-    async def _model_changed(self) -> None:
+    async def _model_changed(self, event: Select.Changed) -> None:
         await self._close_backend()
         self.status.state = "model not loaded yet"
+        if event.select.has_focus_within:  # the user's pick, not the list refilled for a profile
+            if event.select.id == "chat-model" and (model := self.selected_model()) is not None:
+                self._backend_for(model)
+            # after the list's own refocus: letters typed next go into the message, never to the app's keys
+            self.call_after_refresh(self.focus_home)
 
     async def _close_backend(self) -> None:
         if self.backend is not None:
@@ -209,7 +224,7 @@ class ChatPanel(Panel):
         """Where the model's context limit comes from: a converted and a deployed copy of a model differ."""
         model, deploy_max = self.selected_model(), self.profile.deploy.model_config.max_length
         note = f"Context: {limit} tokens, prompt and answer, from search.max_length in the model's genai_config.json"
-        if model is not None and locations.foundry_cache_dir() in model.parents:
+        if model is not None and deployed(model):
             return note + " (deploying wrote the profile's max_length there)."
         if limit != deploy_max:
             return note + f"; deployed, it takes the profile's max_length, {deploy_max}."
