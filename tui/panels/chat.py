@@ -104,7 +104,13 @@ class ChatPanel(Panel):
         self.conversation = conversation_for(profile)
         self.query_one(ChatSettings).show(self.conversation.system_prompt, self.conversation.settings)
         self.query_one("#chat-backend", Select).value = profile.chat.backend
-        self._offer_models()
+        # another profile's model, transcript and benchmark are not this one's: chat and ctrl+b start from its own
+        self.query_one(ChatLog).remove_children()
+        self.status.last = None
+        self.status.context = (0, 0)
+        self.query_one(BenchView).clear()
+        self.query_one("#bench-progress", Static).update("")
+        self._offer_models(own=True)
 
     def choose_model(self, model: Path) -> None:
         """Offer ``model`` (a folder from anywhere) and select it, with the backend that runs it."""
@@ -115,18 +121,24 @@ class ChatPanel(Panel):
         """A deployed model runs in Foundry Local; a converted folder (Foundry Local has not got it) in onnxruntime-genai."""
         self.query_one("#chat-backend", Select).value = "foundry-local" if deployed(model) else "onnxruntime-genai"
 
-    def _offer_models(self, select: Path | None = None) -> None:
+    def _offer_models(self, select: Path | None = None, *, own: bool = False) -> None:
+        """List the models found and select ``select``, else the one selected (``own``: the profile's output), if any."""
         models = chat_models(self.profile)
         if select is not None and all(path != select.resolve() for _, path in models):
             models.insert(0, (f"chosen: {select.name}", select.resolve()))
         options = [(label, str(path)) for label, path in models]
         picker = self.query_one("#chat-model", Select)
-        if options == self._model_options and (select is None or picker.value == str(select.resolve())):
-            return  # unchanged: keep the loaded model
-        self._model_options = options
-        picker.set_options(options)
-        chosen = select.resolve() if select else models[0][1] if models else None
-        if chosen is not None:
+        paths = [path for _, path in models]
+        chosen = select.resolve() if select else None if own else self.selected_model()
+        if chosen not in paths:
+            output = self.profile.output_path().resolve()
+            chosen = output if output in paths else None  # no other profile's model in its place
+        if options != self._model_options:
+            self._model_options = options
+            picker.set_options(options)
+        if chosen is None:
+            picker.clear()
+        elif picker.value != str(chosen):  # unchanged: the loaded model stays loaded
             picker.value = str(chosen)
 
     def selected_model(self) -> Path | None:

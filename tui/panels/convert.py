@@ -17,6 +17,7 @@ from engine.base.errors import SlmopsError
 from engine.base.units import human_bytes
 from engine.convert.plan import (
     ConvertPlan,
+    check_builtin_built,
     check_plan,
     convert_job,
     footprint,
@@ -99,7 +100,17 @@ class ConvertPanel(Panel):
         self.refresh_plan()
 
     def profile_changed(self, profile: Profile) -> None:
+        if not self.running:  # the last profile's result or error is not this one's; a running job shows on to its end
+            self.clear_run()
         self.refresh_plan()
+
+    def clear_run(self) -> None:
+        """Empty stages, memory, log and result: what a run shows."""
+        self.query_one(ConvertResult).clear()
+        self.query_one(ConvertStages).reset()
+        self.memory.clear()
+        self.query_one("#convert-memory", Sparkline).data = []
+        self.query_one(ConvertLog).clear()
 
     @property
     def running(self) -> bool:
@@ -187,6 +198,12 @@ class ConvertPanel(Panel):
         plan = self.plan
         if plan is None:
             return
+        try:  # nothing to convert yet: said before asking, not after
+            check_builtin_built(plan)
+        except SlmopsError as exc:
+            self.clear_run()
+            self.query_one(ConvertResult).show_error(exc.message, exc.hint)
+            return
         c = self.profile.convert
         question = (
             f"Convert {plan.params.model} to {c.precision} ({plan.recipe.name}) with Olive?\n\n"
@@ -209,11 +226,7 @@ class ConvertPanel(Panel):
         result = self.query_one(ConvertResult)
         stages = self.query_one(ConvertStages)
         log = self.query_one(ConvertLog)
-        result.clear()
-        stages.reset()
-        self.memory.clear()
-        self.query_one("#convert-memory", Sparkline).data = []
-        log.clear()
+        self.clear_run()
         try:
             report = check_plan(plan, force=force)
         except SlmopsError as exc:

@@ -66,6 +66,13 @@ class BenchView(VerticalScroll):
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(*(heading for _, heading in COLUMNS))
 
+    def clear(self) -> None:
+        """Nothing shown (another profile's run is not this one's): the table's rows, the charts."""
+        self.query_one(DataTable).clear()
+        self.query_one("#bench-charts", Static).update("")
+        if self._bars is not None:
+            self.query_one("#bench-plots").display = self._soak.display = False
+
     def show(self, report: dict[str, Any]) -> None:
         rows = report.get("comparison", [])
         table = self.query_one(DataTable)
@@ -85,6 +92,7 @@ class BenchView(VerticalScroll):
             self._bars = {key: BarPlot() for key, _ in CHARTS}
             self._soak = SoakPlot(id="bench-soak")
             self.mount(Horizontal(*self._bars.values(), id="bench-plots"), self._soak)
+        self.query_one("#bench-plots").display = True
         names = [r["model"] for r in rows]
         for key, title in CHARTS:
             shown = [(name, r[key]) for name, r in zip(names, rows) if isinstance(r.get(key), (int, float))]
