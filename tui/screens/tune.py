@@ -77,15 +77,24 @@ class TuneScreen(ModalScreen[None]):
             with Horizontal(id="tune-body"):
                 yield TuneTable(id="tune-table")
                 yield TuneChart("(run to measure)", id="tune-chart")
-            yield Static("r runs the tuner: each candidate is converted with Olive, then measured.", id="tune-status")
+            yield Static(
+                "r runs the tuner: each candidate is converted (by the program its row names), then measured.", id="tune-status"
+            )
         yield Footer()
 
     def watch_quick(self) -> None:
-        names = [c.name for c in select(None, quick=self.quick)]
+        candidates = select(None, quick=self.quick)
+        names = [c.name for c in candidates]
         self.query_one("#tune-title", Static).update(
             f"Recipe tuner - profile {self.profile.name} - {'quick' if self.quick else 'full'} set: {', '.join(names)}"
         )
-        self.query_one(TuneTable).reset(names)
+        self.query_one(TuneTable).reset(names, self._converters(candidates))
+
+    def _converters(self, candidates: list) -> dict[str, str]:
+        """Which program converts each candidate; the streaming converter where the plan chooses it, as convert does."""
+        from engine.tune.runner import converter_of
+
+        return {c.name: converter_of(self.profile, c) for c in candidates}
 
     def _status(self, text: str) -> None:
         self.query_one("#tune-status", Static).update(text)
@@ -113,14 +122,15 @@ class TuneScreen(ModalScreen[None]):
             self._status(f"{exc.message}\n{exc.hint}")
             return
         candidates = select(None, quick=self.quick)
+        converters = self._converters(candidates)
         question = (
-            f"Run the recipe tuner on profile {self.profile.name}?\nIt converts the model with Olive "
-            f"{len(candidates)} times ({', '.join(c.name for c in candidates)}) and measures each: "
-            "several minutes, with the machine busy."
+            f"Run the recipe tuner on profile {self.profile.name}?\nIt converts the model "
+            f"{len(candidates)} times ({', '.join(f'{c.name} by {converters[c.name]}' for c in candidates)}) and measures "
+            "each: several minutes, with the machine busy."
         )
         if not await self.app.push_screen_wait(ConfirmScreen(question, yes="Run", no="Not now")):
             return
-        self.query_one(TuneTable).reset([c.name for c in candidates])
+        self.query_one(TuneTable).reset([c.name for c in candidates], converters)
         self.query_one(TuneChart).waiting("measuring: the chart is drawn when the run ends")
         self.tuner = Tuner(self.profile, TuneOptions(candidates, quick=self.quick), lambda u: self.post_message(TuneProgress(u)))
         self.run_worker(self._tune(), exclusive=True, group="tune")
@@ -142,11 +152,13 @@ class TuneScreen(ModalScreen[None]):
             return
         table = self.query_one(TuneTable)
         table.set_state(u.candidate, u.detail if u.status == "failed" else f"{u.status}: {u.detail}" if u.detail else u.status)
+        if u.status == "done" and u.row is not None:  # its figures now, not when the whole run ends
+            table.set_figures(u.row)
         if u.status not in ("done", "failed"):
             self._status(f"{u.candidate}: {u.status} {u.detail}")
 
     def _show_report(self) -> None:
-        from engine.tune.report import speedup, table_rows, verdict_line
+        from engine.tune.report import chosen_none, speedup, table_rows, verdict_line
 
         report = self.report
         if report is None:
@@ -158,7 +170,7 @@ class TuneScreen(ModalScreen[None]):
         self.query_one(TuneChart).show(report["candidates"], report["chosen"])
         gain = speedup(report, report["chosen"])
         self._status(
-            f"{report['state']}: chosen {report['chosen'] or 'none'}"
+            f"{report['state']}: chosen {report['chosen'] or chosen_none(report)}"
             + (f" ({gain}x guide int4)" if gain else "")
             + (f"; measured settings: {report['chosen_settings']}" if report.get("chosen_settings") else "")
             + (f"\n{line}" if (line := verdict_line(report)) else "")

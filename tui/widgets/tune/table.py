@@ -6,6 +6,8 @@ from typing import Any
 
 from textual.widgets import DataTable
 
+from engine.tune.report import table_rows
+
 # What ranks a candidate first, so that it shows at 80 columns; the latencies follow (the table scrolls to them).
 COLUMNS = ("#", "candidate", "state", "MB", "tok/s", "RSS MB", "pass", "ppl", "quality", "TTFT short", "TTFT long")
 QUALITY = {True: "keeps", False: "loses", None: "?"}
@@ -21,15 +23,27 @@ class TuneTable(DataTable):
         self.cursor_type = "row"
         self.column_keys = self.add_columns(*COLUMNS)
 
-    def reset(self, names: list[str]) -> None:
+    def reset(self, names: list[str], converters: dict[str, str] | None = None) -> None:
+        """Every candidate queued, with the program that converts it."""
         self.clear()
         for name in names:
-            self.add_row("", name, "queued", *["" for _ in COLUMNS[3:]], key=name)
+            by = (converters or {}).get(name)
+            self.add_row("", name, f"queued: {by}"[:STATE_WIDTH] if by else "queued", *["" for _ in COLUMNS[3:]], key=name)
 
     def set_state(self, name: str, state: str) -> None:
         if name in self.rows:
             # the column widens to the state, so that it is shown in full
             self.update_cell(name, self.column_keys[2], state[:STATE_WIDTH], update_width=True)
+
+    def set_figures(self, candidate: dict[str, Any]) -> None:
+        """A candidate's figures as soon as it is measured (``engine.tune.runner``'s row); quality is told at the end."""
+        (r,) = table_rows({"candidates": [candidate]})
+        if r["name"] not in self.rows:
+            return
+        figures = ("size_mb", "decode_tps", "peak_rss_mb", "pass_rate", "perplexity", None, "ttft_ms_short", "ttft_ms_long")
+        for column, key in zip(self.column_keys[3:], figures):
+            if key is not None:
+                self.update_cell(r["name"], column, _cell(r[key]), update_width=True)
 
     def show_rows(self, rows: list[dict[str, Any]], skipped: list[str]) -> None:
         """The ranked figures (``engine.tune.report.table_rows``), in rank order."""
