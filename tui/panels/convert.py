@@ -48,8 +48,9 @@ class ConvertPanel(Panel):
     # The panel's keys work where focus is inside it; the log view takes them (the filter would swallow letters).
     AUTO_FOCUS = "#convert-log-lines"
     HELP = (
-        "Converts and quantizes the profile's model with Olive and verifies the result. The exact `olive` command "
-        "line is shown so that you can paste it elsewhere. Headless: "
+        "Converts and quantizes the profile's model with Olive, or with the streaming converter where it makes the same "
+        "model in a fraction of the memory (the panel says which, and why), and verifies the result. The exact `olive` "
+        "command line is shown so that you can paste it elsewhere. Headless: "
         "`slmops convert --profile P [--precision X] [--output DIR] [--force] [--json]`."
     )
     BINDINGS = [
@@ -206,7 +207,7 @@ class ConvertPanel(Panel):
             return
         c = self.profile.convert
         question = (
-            f"Convert {plan.params.model} to {c.precision} ({plan.recipe.name}) with Olive?\n\n"
+            f"Convert {plan.params.model} to {c.precision} ({plan.recipe.name}) with {plan.runner.program}?\n\n"
             f"into {plan.output}, then load and verify it; a minute or more, with the machine busy."
         )
         if plan.output.exists():

@@ -44,6 +44,8 @@ class ConvertResult(Static):
         for setting in card.get("runtime_settings") or []:
             table.add_row("runtime", setting)
         table.add_row("command", Text(str(card.get("command", "")), overflow="fold"))
+        if card.get("same_as"):  # the streaming converter ran: the Olive command whose model it makes, byte for byte
+            table.add_row("same as", Text(str(card["same_as"]), overflow="fold"))
         table.add_row("log", str(card.get("log", "")))
         for repair in card.get("repairs", []):
             table.add_row("repaired", repair)
