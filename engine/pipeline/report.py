@@ -55,7 +55,8 @@ def markdown(report: dict[str, Any]) -> str:
         lines += ["", f"**What went wrong:** {failed.get('message', '')}", "", f"**What to do:** {failed.get('hint', '')}"]
     convert = (stages.get("convert") or {}).get("outputs") or {}
     if convert:
-        lines += ["", "## Conversion", "", f"`{convert.get('command', '')}`", ""]
+        same_as = f", the model of `{convert['same_as']}`" if convert.get("same_as") else ""  # the streaming converter ran
+        lines += ["", "## Conversion", "", f"`{convert.get('command', '')}`{same_as}", ""]
         lines += _table(
             ["recipe", "output", "size", "ratio to source", "guide's ratio", "duration", "peak memory", "answer"],
             [
