@@ -142,3 +142,20 @@ def test_pipeline_report_scrolled_to_its_end(snap_compare, app, size):
         await settle(pilot)
 
     assert snap_compare(app, run_before=run_before, terminal_size=size)
+
+
+@sizes
+def test_deploy_review(snap_compare, app, size, converted):
+    """The template editor and the buttons stay on screen at 80x24."""
+    from engine.base import locations
+    from engine.foundry.deploy import plan_deploy
+    from tui.screens.deploy_review import DeployReview
+
+    async def run_before(pilot) -> None:
+        plan = plan_deploy(pilot.app.profile, converted, locations.foundry_cache_dir())
+        slot = dataclasses.replace(plan.slot, folder=Path(f"{FIXED}/cache/custom/{plan.slot.name}"))
+        await pilot.app.push_screen(DeployReview(dataclasses.replace(plan, source=Path(f"{FIXED}/out"), slot=slot)))
+        pilot.app.screen.query_one("#deploy-template").cursor_blink = False
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)
