@@ -78,7 +78,7 @@ async def test_a_builtin_not_built_says_so_before_any_confirmation(home, tmp_pat
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
         await pilot.pause()
-        settings = str(app.query_one("#convert-settings").render())
+        settings = str(app.query_one("#convert-support").render())
         assert "not built: press b in the Environment panel" in settings and "could not be inspected" not in settings
         await pilot.press("c")
         result = app.query_one(ConvertResult)

@@ -159,3 +159,74 @@ def test_deploy_review(snap_compare, app, size, converted):
         await settle(pilot)
 
     assert snap_compare(app, run_before=run_before, terminal_size=size)
+
+
+CARD = {  # a conversion's result card as the convert worker makes it, with fixed figures and paths
+    "output": f"{FIXED}/out",
+    "size_bytes": 160 * 2**20,
+    "source_bytes": 513 * 2**20,
+    "ratio": 0.312,
+    "guide_ratio": 0.3,
+    "recipe": "rtn-int4",
+    "precision": "int4",
+    "block_sizes": [128],
+    "duration_s": 41.3,
+    "peak_rss_bytes": 900 * 2**20,
+    "memory_estimate_bytes": 1000 * 2**20,
+    "runner": "stream",
+    "runner_reason": "recipe rtn-int4 on LlamaForCausalLM, with the toolchain it was validated with",
+    "answer": "The capital of France is Paris.",
+    "runtime_settings": ["intra_op_num_threads = 2 (default: physical cores)"],
+    "command": "python -m engine.workers.streaming SPEC_JSON",
+    "same_as": f"olive run --config {FIXED}/snapshot-olive.json --disable_telemetry",
+    "log": f"{FIXED}/logs/convert-snapshot.log",
+}
+
+
+@sizes
+def test_convert_made(snap_compare, app, size, monkeypatch):
+    """A conversion made: its whole result card, with the five stages' times, shows at 80x24."""
+    from engine.process.events import Stage
+    from tui.widgets.convert.stages import ConvertStages
+
+    monkeypatch.setattr("tui.widgets.convert.stages.time", SimpleNamespace(monotonic=lambda: 1000.0))
+
+    async def run_before(pilot) -> None:
+        await pilot.press("2")
+        panel = pilot.app.query_one("#convert")
+        stages = panel.query_one(ConvertStages)
+        for name in stages.status:
+            stages.stage(Stage(name, "start"))
+            stages.stage(Stage(name, "done"))
+        stages.estimate(1000 * 2**20)
+        stages.memory(800 * 2**20, 900 * 2**20)
+        panel.show_made(CARD)
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)
+
+
+@sizes
+def test_convert_running(snap_compare, app, size, monkeypatch):
+    """A conversion under way: the five stages, the worker's memory against the estimate, the log beside them."""
+    from engine.process.events import Stage
+    from tui.widgets.convert.log import ConvertLog
+    from tui.widgets.convert.stages import ConvertStages
+
+    monkeypatch.setattr("tui.widgets.convert.stages.time", SimpleNamespace(monotonic=lambda: 1000.0))
+
+    async def run_before(pilot) -> None:
+        await pilot.press("2")
+        stages = pilot.app.query_one(ConvertStages)
+        for name in ("load model", "build graph"):
+            stages.stage(Stage(name, "start"))
+            stages.stage(Stage(name, "done"))
+        stages.stage(Stage("quantize", "start"))
+        stages.progress(40.0)
+        stages.estimate(1000 * 2**20)
+        stages.memory(800 * 2**20, 900 * 2**20)
+        for line in ("[2026-12-08 03:00:00,000] Building the graph", "[2026-12-08 03:00:09,000] Quantizing layer 4 of 30"):
+            pilot.app.query_one(ConvertLog).add(line)
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)

@@ -84,11 +84,12 @@ class ConvertPanel(Panel):
         self.memory: deque[int] = deque(maxlen=MEMORY_SAMPLES)  # the worker's RSS, for the sparkline
 
     def compose(self) -> ComposeResult:
-        # the settings and the result card scroll within a share of the height, so that 80x24 still shows the stages
+        # What decides the run first (which program, whether the model converts, memory, the output's state, the
+        # command), the settings after: the top scrolls within a share of the height, so that 80x24 shows the stages.
         with VerticalScroll(id="convert-top"):
-            yield Static("", id="convert-settings")
             yield Static("", id="convert-support")
             yield Static("", id="convert-command")
+            yield Static("", id="convert-settings")
         with Horizontal(id="convert-body"):
             with Vertical(id="convert-left"):
                 yield ConvertStages(id="convert-stages")
@@ -107,6 +108,7 @@ class ConvertPanel(Panel):
 
     def clear_run(self) -> None:
         """Empty stages, memory, log and result: what a run shows."""
+        self.remove_class("-made")
         self.query_one(ConvertResult).clear()
         self.query_one(ConvertStages).reset()
         self.memory.clear()
@@ -124,22 +126,23 @@ class ConvertPanel(Panel):
             self.plan = plan_conversion(self.profile)
         except SlmopsError as exc:
             self.plan = None
-            settings.update(Text(f"{exc.message}\n{exc.hint}", style="red"))
+            self.query_one("#convert-support", Static).update(Text(f"{exc.message}\n{exc.hint}", style="red"))
+            settings.update("")
             command.update("")
             return
         c, plan = self.profile.convert, self.plan
         lines = [
             f"model {plan.params.model}",
+            f"output {plan.output}",
             f"method {c.method}  precision {c.precision}  recipe {plan.recipe.name}  {c.device}/{c.provider}",
             f"block size {c.block_size}  symmetric {str(c.symmetric).lower()}  accuracy level {c.accuracy_level or 'unset'}  "
             f"quantize embedding/lm_head {str(c.quantize_lm_head).lower()}",
-            f"output {plan.output}",
-            plan.runner_line(),
             *(f"note: {note}" for note in plan.notes),
         ]
         settings.update(Text("\n".join(lines)))
         command.update(Text(f"$ {plan.display()}", style="bold"))
-        self.query_one("#convert-support", Static).update(Text("checking the model and the output ...", style="dim"))
+        checking = Text.assemble(plan.runner_line(), "\n", Text("checking the model and the output ...", style="dim"))
+        self.query_one("#convert-support", Static).update(checking)
         self.check_support(plan)
 
     @work(thread=True, exclusive=True, group="convert-support")
@@ -150,7 +153,9 @@ class ConvertPanel(Panel):
             support = Text(verdict.summary(), style="yellow" if verdict.repairs else "green")
         except SlmopsError as exc:
             support = Text(f"{exc.message}\n{exc.hint}", style="red")
-        text = Text.assemble(support, "\n", self.memory_line(plan), "\n", f"output: {self.output_state(plan)}")
+        text = Text.assemble(
+            plan.runner_line(), "\n", support, "\n", self.memory_line(plan), "\n", f"output: {self.output_state(plan)}"
+        )
         self.app.call_from_thread(self._show_support, plan, text)
 
     def _show_support(self, plan: ConvertPlan, text: Text) -> None:
@@ -272,13 +277,18 @@ class ConvertPanel(Panel):
     def finished(self, job: Job, event: Finished) -> None:
         self.job = None
         if event.ok:
-            self.query_one(ConvertResult).show_result(result_card(job))
+            self.show_made(result_card(job))
             self.notify("Conversion verified and in place.")
             self.refresh_plan()  # the output line now says "up to date"
             return
         self.query_one(ConvertStages).fail_running()
         if event.cancelled:
             self.query_one(ConvertResult).show_error("Cancelled: nothing was kept but the log.")
+
+    def show_made(self, card: dict) -> None:
+        """The result card of a conversion made, with its stages' times; it takes the room the settings had."""
+        self.add_class("-made")
+        self.query_one(ConvertResult).show_result({**card, "stages": self.query_one(ConvertStages).summary()})
 
     # cancel, workflow, filter -------------------------------------------------
 

@@ -38,8 +38,11 @@ class ConvertResult(Static):
         estimated = card.get("memory_estimate_bytes")
         against = f" (estimated {human_bytes(estimated)})" if estimated else ""
         table.add_row("took", f"{card.get('duration_s', 0):.1f}s, peak memory {human_bytes(card.get('peak_rss_bytes'))}{against}")
+        if card.get("stages"):
+            table.add_row("stages", card["stages"])
         if card.get("runner"):
-            table.add_row("made by", f"{card['runner']}: {card.get('runner_reason', '')}")
+            program = "the streaming converter" if card["runner"] == "stream" else "Olive"
+            table.add_row("made by", f"{program}: {card.get('runner_reason', '')}")
         table.add_row("answer", repr(card.get("answer", "")))
         for setting in card.get("runtime_settings") or []:
             table.add_row("runtime", setting)
