@@ -47,6 +47,9 @@ class MainScreen(Screen):
     next would reach the app's keys (t, e, ...). A text field keeps it (what is typed goes into it).
     """
 
+    # Below 120 columns the panels stack what stands side by side (the Cache panel's table and detail)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+
     def on_screen_resume(self) -> None:
         panel = self.app.current_panel()
         if panel is not None and not isinstance(self.focused, (Input, TextArea)):

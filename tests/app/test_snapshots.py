@@ -230,3 +230,22 @@ def test_convert_running(snap_compare, app, size, monkeypatch):
         await settle(pilot)
 
     assert snap_compare(app, run_before=run_before, terminal_size=size)
+
+
+@sizes
+def test_cache_with_models(snap_compare, app, size, monkeypatch):
+    """Every column of the cache table (state, status, template, size, EP) shows; the detail goes under it below 120."""
+    from engine.foundry.cache import CacheEntry
+
+    def entry(name: str, **fields) -> CacheEntry:
+        return CacheEntry(name, Path(f"{FIXED}/cache/custom/{name}"), **fields)
+
+    entries = [
+        entry("broken", problems=["no genai_config.json"]),
+        entry("qwen-coder-int4", version="2", model_id="qwen-coder-int4:2", precision="int4", registered=True,
+              execution_provider="CPUExecutionProvider", size_bytes=420 * 2**20, template_family="chatml"),
+        entry("snapshot-int4", version="1", model_id="snapshot-int4:1", precision="int4", registered=True, loaded=True,
+              execution_provider="CPUExecutionProvider", size_bytes=160 * 2**20, template_family="chatml", slmops=True),
+    ]  # fmt: skip
+    monkeypatch.setattr("tui.panels.cache.scan", lambda *args, **kwargs: entries)
+    assert snap_compare(app, run_before=pressing("3"), terminal_size=size)
