@@ -55,7 +55,7 @@ async def test_the_tuner_says_which_program_converts_each_candidate(home, qwen_m
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, TuneScreen), 30)
         table = app.screen.query_one(TuneTable)
-        states = {key.value: table.get_row(key)[2] for key in table.rows}
+        states = {key.value: table.get_row(key)[1] for key in table.rows}
         assert states["guide-int4"] == "queued: Olive"  # auto-opt has no streaming form
         assert states["fp32"] == "queued: streaming converter"
         # the quick set's int4 candidates prune lm_head: each is built from the model, not from fp32's ONNX model

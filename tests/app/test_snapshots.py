@@ -249,3 +249,43 @@ def test_cache_with_models(snap_compare, app, size, monkeypatch):
     ]  # fmt: skip
     monkeypatch.setattr("tui.panels.cache.scan", lambda *args, **kwargs: entries)
     assert snap_compare(app, run_before=pressing("3"), terminal_size=size)
+
+
+def cancelled_tune_report() -> dict:
+    """A quick tuning run cancelled after three candidates: guide-int4 and fp32 measured, one candidate paired."""
+    from engine.tune.frontier import QualityBound, rank
+
+    def row(name: str, recipe: str, mb: float, tps: float | None, ppl: float, **figures) -> dict:
+        return {
+            "name": name, "recipe": recipe, "settings": {}, "precision": "int4", "error": None,
+            "size_bytes": int(mb * 2**20), "decode_tps": tps, "peak_rss_bytes": int((mb + 150) * 2**20),
+            "pass_rate": 1.0, "perplexity": ppl, "perplexity_method": "whole", **figures,
+        }  # fmt: skip
+
+    pairs = {"decode_tps": {"median": 1.2, "low": 1.1, "high": 1.3, "ratios": [1.1, 1.2, 1.3]}}
+    rows = [
+        row("guide-int4", "guide-int4", 160.0, 41.2, 12.61, ttft_ms_short=21.0, ttft_ms_long=180.5, beats_guide=None),
+        row("fp32", "mb-fp32", 513.0, 18.3, 12.02, ttft_ms_short=35.0, ttft_ms_long=410.2, beats_guide=False),
+        row("rtn-int4-b128-head8-prune", "rtn-int4-head8", 150.0, 49.4, 12.70, ttft_ms_short=19.0, ttft_ms_long=120.4,
+            vs_guide=pairs, beats_guide=False),
+    ]  # fmt: skip
+    rank(rows, QualityBound())
+    return {
+        "name": "snapshot", "state": "cancelled", "quick": True, "judged": False, "runs": 3, "chosen": None,
+        "candidates": rows, "skipped": ["rtn-int4-b128-prune"], "settings": [], "chosen_settings": {},
+        "saved_to": f"{FIXED}/runs/tune-snapshot", "bound": QualityBound().to_dict(),
+    }  # fmt: skip
+
+
+@sizes
+def test_tuner_after_a_cancel(snap_compare, app, size):
+    """The table's every column and the status with the verdict line show; nothing is chosen."""
+
+    async def run_before(pilot) -> None:
+        await pilot.press("t")
+        screen = pilot.app.screen
+        screen.report = cancelled_tune_report()
+        screen._show_report()
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)

@@ -35,7 +35,10 @@ class TuneProgress(Message):
 
 class TuneScreen(ModalScreen[None]):
     HELP_TITLE = "Recipe tuner"
-    HELP = "Opened with `t`. Headless: `slmops tune --profile P`."
+    HELP = (
+        "Opened with `t`. The table's `TTFT s` and `TTFT l`: milliseconds to the first token of the short and the long "
+        "prompt. Headless: `slmops tune --profile P`."
+    )
     # Below 120 columns the chart goes under the table, so that the table's state column shows in full.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     DEFAULT_CSS = """
@@ -49,7 +52,7 @@ class TuneScreen(ModalScreen[None]):
     TuneScreen.-narrow #tune-body { layout: vertical; }
     TuneScreen.-narrow TuneTable { height: auto; max-height: 9; }
     TuneScreen.-narrow TuneChart { width: 1fr; height: 1fr; min-height: 6; }
-    #tune-status { height: 2; color: $text-muted; }
+    #tune-status { height: auto; max-height: 6; color: $text-muted; }
     """
     BINDINGS = [
         Binding("r", "run", "Run", tooltip="run the tuner: convert and measure every candidate of the set (after confirming)"),
@@ -85,8 +88,10 @@ class TuneScreen(ModalScreen[None]):
     def watch_quick(self) -> None:
         candidates = select(None, quick=self.quick)
         names = [c.name for c in candidates]
+        # one line: the table lists the candidates
         self.query_one("#tune-title", Static).update(
-            f"Recipe tuner - profile {self.profile.name} - {'quick' if self.quick else 'full'} set: {', '.join(names)}"
+            f"Recipe tuner - profile {self.profile.name} - the {'quick' if self.quick else 'full'} set of {len(names)} "
+            "candidates (k switches)"
         )
         self.query_one(TuneTable).reset(names, self._converters(candidates))
 
