@@ -289,3 +289,64 @@ def test_tuner_after_a_cancel(snap_compare, app, size):
         await settle(pilot)
 
     assert snap_compare(app, run_before=run_before, terminal_size=size)
+
+
+@sizes
+def test_chat_status_while_answering(snap_compare, app, size):
+    """The status line's every figure shows (two lines below 120 columns): speed, context, memory, CPU."""
+    from tui.widgets.chat.status import ChatStatus
+
+    async def run_before(pilot) -> None:
+        await pilot.press("4")
+        status = pilot.app.query_one(ChatStatus)
+        status.state = "answering…"
+        status.last = {"ttft_ms": 123.0, "decode_tps": 45.6}
+        status.context = (1234, 2048)
+        status.resident = (343 * 2**20, 98.0)
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)
+
+
+BENCH_REPORT = {  # a quick benchmark of two models, as engine.bench.runner reports it (fixed figures)
+    "models": [{"name": "snapshot-int4"}, {"name": "snapshot-fp32"}],
+    "comparison": [
+        {"model": "snapshot-int4", "precision": "int4", "size_mb": 160.0, "decode_tps": 49.4, "ttft_ms_short": 19.0,
+         "ttft_ms_long": 120.4, "e2e_tail_ms": 410.0, "e2e_tail": "410 (max of 3)", "peak_rss_mb": 300.2, "pass_rate": 1.0, "agreement": 0.92,
+         "perplexity": 12.7, "soak": "flat", "edge_handled": "3/3"},
+        {"model": "snapshot-fp32", "precision": "fp32", "size_mb": 513.0, "decode_tps": 18.3, "ttft_ms_short": 35.0,
+         "ttft_ms_long": 410.2, "e2e_tail_ms": 1210.0, "e2e_tail": "1210 (max of 3)", "peak_rss_mb": 663.0, "pass_rate": 1.0, "agreement": 1.0,
+         "perplexity": 12.02, "soak": "flat", "edge_handled": "3/3"},
+    ],
+}  # fmt: skip
+
+
+@sizes
+def test_bench_results(snap_compare, app, size):
+    """The bench table's every column shows at 100 columns (and the ranking ones at 80), the charts under it."""
+    from tui.widgets.chat.bench_view import BenchView
+
+    async def run_before(pilot) -> None:
+        await pilot.press("4")
+        pilot.app.query_one("#chat").show_bench()
+        pilot.app.query_one(BenchView).show(BENCH_REPORT)
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)
+
+
+@sizes
+def test_pipeline_report_at_its_conversion(snap_compare, app, size):
+    """The conversion and the deployment read in full (a path, a model's answer), not squeezed into table cells."""
+    from textual.widgets._markdown import MarkdownH2
+
+    async def run_before(pilot) -> None:
+        screen = FinishedPipelineScreen(Path("report.md"))
+        await pilot.app.push_screen(screen)
+        report = screen.query_one("#pipeline-report")
+        await wait_for(pilot, lambda: report.max_scroll_y > 0, 10)
+        heading = next(h for h in screen.query(MarkdownH2) if "Conversion" in str(h.content))
+        report.scroll_to_widget(heading, animate=False, top=True)
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)
