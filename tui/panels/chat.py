@@ -48,7 +48,12 @@ class ChatPanel(Panel):
     TITLE = "Chat & Bench"
     KEY = "4"
     AUTO_FOCUS = "#chat-input"
-    HELP = "Headless: `slmops chat [MODEL]`, `slmops bench --profile P [--model DIR ...] [--json]`."
+    HELP = (
+        "The bench table: `MB` on disk, decode `tok/s`, `TTFT s` and `TTFT l` the milliseconds to the first token of "
+        "the short and the long prompt, `e2e` the slowest answers' milliseconds (the 95th percentile, or a quick run's maximum), `RSS MB` the peak "
+        "memory. "
+        "Headless: `slmops chat [MODEL]`, `slmops bench --profile P [--model DIR ...] [--json]`."
+    )
     BINDINGS = [
         Binding(
             "escape",
@@ -82,8 +87,8 @@ class ChatPanel(Panel):
                     yield Input(id="chat-input", placeholder="Message (Enter sends, Esc stops the answer)")
             with TabPane("Bench", id="bench-pane"):
                 with Horizontal(id="bench-bar"):
-                    yield Button("Run quick bench", id="bench-run", variant="primary")
-                    yield Button("Load last run", id="bench-load")
+                    yield Button("Run quick bench", id="bench-run", variant="primary", compact=True)
+                    yield Button("Load last run", id="bench-load", compact=True)
                     yield Static("", id="bench-progress")
                 yield BenchView(id="bench-view")
 
