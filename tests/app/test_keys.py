@@ -359,7 +359,15 @@ async def test_focus_walk_every_pick_close_and_switch_leaves_letters_to_a_text_f
         await typing_lands_in_the_message_box("picked a converted model")
         await pick("#chat-backend", "foundry-local")
         await typing_lands_in_the_message_box("picked a backend")
-        for key, close in (("t", "escape"), ("e", "escape"), ("p", "escape"), ("question_mark", "escape"), ("g", "n")):
+        # closed, and picked from: the profile picker's enter opens a profile (another title, the same focus)
+        for key, close in (
+            ("t", "escape"),
+            ("e", "escape"),
+            ("p", "escape"),
+            ("p", "enter"),
+            ("question_mark", "escape"),
+            ("g", "n"),
+        ):
             app.screen.set_focus(app.query_one("#chat-log"))  # out of the message box (esc), so that the key acts
             await pilot.press(key)
             await wait_for(pilot, lambda: len(app.screen_stack) > 1, 10)
