@@ -12,7 +12,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Header, Input, TabbedContent, TextArea
+from textual.widgets import Footer, Header, TabbedContent
 
 from engine.process import journal
 from engine.process.jobs import REGISTRY
@@ -26,6 +26,7 @@ from tui.panels.convert import ConvertPanel
 from tui.panels.environment import EnvironmentPanel
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
+from tui.screens.main import MainScreen
 from tui.screens.profile_picker import NEW, ProfilePicker
 from tui.widgets.jobs_status import JobsStatus
 
@@ -38,22 +39,6 @@ MAIN_SCREEN_ACTIONS = {"show_panel", "pick_profile", "new_profile", "edit_profil
 
 def panel_id(panel_cls: type[Panel]) -> str:
     return panel_cls.__name__.removesuffix("Panel").lower()
-
-
-class MainScreen(Screen):
-    """The screen of the panels. Back from a screen over it (a picker, the tuner, an editor), focus goes home.
-
-    Textual gives focus back to the widget that had it, such as a list the user picked from: letters typed
-    next would reach the app's keys (t, e, ...). A text field keeps it (what is typed goes into it).
-    """
-
-    # Below 120 columns the panels stack what stands side by side (the Cache panel's table and detail)
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
-
-    def on_screen_resume(self) -> None:
-        panel = self.app.current_panel()
-        if panel is not None and not isinstance(self.focused, (Input, TextArea)):
-            panel.focus_home()
 
 
 class SlmopsApp(App[int]):
