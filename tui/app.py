@@ -26,6 +26,7 @@ from tui.panels.convert import ConvertPanel
 from tui.panels.environment import EnvironmentPanel
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
+from tui.screens.main import MainScreen
 from tui.screens.profile_picker import NEW, ProfilePicker
 from tui.widgets.jobs_status import JobsStatus
 
@@ -103,6 +104,9 @@ class SlmopsApp(App[int]):
         super().__init__()
         self._profile_arg = profile_arg
         self._unopened = ""  # a profile asked for that could not be opened, said beside the one open instead
+
+    def get_default_screen(self) -> Screen:
+        return MainScreen()
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -106,7 +106,7 @@ async def _run(profile, options) -> dict:
 def print_report(report: dict) -> None:
     from engine.cli.output import print_table
     from engine.tune.chart import frontier_chart
-    from engine.tune.report import chosen_note, settings_rows, speedup, table_rows, verdict_line
+    from engine.tune.report import chosen_none, chosen_note, settings_rows, speedup, table_rows, verdict_line
 
     rows = table_rows(report)
     print(
@@ -179,7 +179,7 @@ def print_report(report: dict) -> None:
     print(frontier_chart(report["candidates"], report["chosen"]))
     gain = speedup(report, report["chosen"])
     print(
-        f"\nchosen: {report['chosen'] or 'none within the quality bound'}"
+        f"\nchosen: {report['chosen'] or chosen_none(report)}"
         + (f" ({gain}x the guide's auto-opt int4 decode speed)" if gain else "")
         + (f"; {note}" if (note := chosen_note(report)) else "")
     )

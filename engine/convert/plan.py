@@ -18,7 +18,7 @@ from engine.convert.errors import ConvertError
 from engine.convert.footprint import Footprint, estimate, estimate_gguf
 from engine.convert.guide_config import ConfigFileError, load_workflow, workflow_precision
 from engine.convert.runner import OLIVE, STREAM, RunnerChoice, choose_runner
-from engine.model.builtins import DEFAULT, from_reference
+from engine.model.builtins import DEFAULT, BuiltinModel, from_reference
 from engine.model.gguf import read_model
 from engine.model.gguf_stream import is_gguf_file, largest_layer, largest_tensor
 from engine.model.gguf_support import gguf_info
@@ -59,6 +59,9 @@ class ConvertPlan:
 
     def runner_line(self) -> str:
         """Which program runs and why; for the streaming converter, what the command shown is to it."""
+        builtin = unbuilt_builtin(self)
+        if builtin is not None:  # which program would run is decided once the model can be read
+            return f"not built: press b in the Environment panel to build {builtin.name} ({builtin.build_time}, once)"
         if self.runner.name == STREAM and is_gguf_file(Path(self.params.model)):
             return (
                 f"runs in {self.runner.describe()}: the GGUF read tensor by tensor, each weight written as it is "
@@ -170,19 +173,22 @@ def builder_precision(plan: ConvertPlan) -> str:
     return str(builder.get("precision", ""))
 
 
+def unbuilt_builtin(plan: ConvertPlan) -> BuiltinModel | None:
+    """The built-in model the profile names, when it is not built yet (there is nothing to convert)."""
+    builtin = from_reference(plan.profile.model.path)
+    return None if builtin is None or Path(plan.params.model).is_dir() else builtin
+
+
 def check_builtin_built(plan: ConvertPlan) -> None:
     """A profile on a built-in model that is not built yet is told how to build it; raises ConvertError."""
-    builtin = from_reference(plan.profile.model.path)
-    if builtin is None or Path(plan.params.model).is_dir():
+    builtin = unbuilt_builtin(plan)
+    if builtin is None:
         return
-    if builtin.key == DEFAULT:
-        raise ConvertError(
-            f"The demo model is not built yet ({plan.params.model}).",
-            "Build it once: slmops demo-model, or b in the Environment panel.",
-        )
+    what = "The demo model" if builtin.key == DEFAULT else f"The built-in model {builtin.name}"
+    command = "slmops demo-model" + ("" if builtin.key == DEFAULT else f" --model {builtin.key}")
     raise ConvertError(
-        f"The built-in model {builtin.name} is not built yet ({plan.params.model}).",
-        f"Build it once ({builtin.build_time}): slmops demo-model --model {builtin.key}",
+        f"{what} is not built yet ({plan.params.model}).",
+        f"Press b in the Environment panel to build it ({builtin.build_time}, once), or run {command}.",
     )
 
 

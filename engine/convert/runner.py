@@ -37,9 +37,13 @@ class RunnerChoice:
     name: str  # olive | stream
     reason: str
 
+    @property
+    def program(self) -> str:
+        """The program's name, as a sentence says it."""
+        return "the streaming converter" if self.name == STREAM else "Olive"
+
     def describe(self) -> str:
-        what = "the streaming converter" if self.name == STREAM else "Olive"
-        return f"{what}: {self.reason}"
+        return f"{self.program}: {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -30,7 +30,7 @@ from engine.process.conventions import new_run, staging_prefix
 from engine.process.memory_kill import memory_kill, oom_kills, tree_rss
 from engine.workers import olive_hooks
 from engine.workers import protocol as p
-from engine.workers.converters import STREAM, run_converter
+from engine.workers.converters import STREAM, STREAM_COMMAND, run_converter
 from engine.workers.verify import generate, model_files, quantization_facts
 
 _SPLIT = re.compile(rb"[\r\n]+")
@@ -358,7 +358,9 @@ def _convert(spec: dict, output: Path) -> None:
             "guide_ratio": spec.get("guide_ratio"),
             "precision": spec.get("precision"),
             "recipe": spec.get("recipe"),
-            "command": spec.get("command"),
+            # what ran: the streaming converter's own entry, with the Olive command whose model it makes
+            "command": STREAM_COMMAND if runner == STREAM else spec.get("command"),
+            "same_as": spec.get("command") if runner == STREAM else None,
             "answer": found["answer"],
             "block_sizes": found["block_sizes"],
             "bits": found["bits"],

@@ -58,6 +58,10 @@ def stream_spec(spec: dict[str, Any], out_dir: Path, workdir: Path) -> dict[str,
     return child
 
 
+# The streaming converter's command as a result shows it: its spec (a JSON argument) is long and made per run.
+STREAM_COMMAND = "python -m engine.workers.streaming SPEC_JSON"
+
+
 def stream_argv(spec: dict[str, Any], out_dir: Path, workdir: Path) -> list[str]:
     return [sys.executable, "-m", "engine.workers.streaming", json.dumps(stream_spec(spec, out_dir, workdir))]
 

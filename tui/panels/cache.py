@@ -145,7 +145,7 @@ class CachePanel(Panel):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="cache-location")
-        yield Input(placeholder="Filter (/): name, template, status...", id="cache-filter")
+        yield Input(placeholder="Filter (/): name, template, status...", id="cache-filter", compact=True)
         with Horizontal(id="cache-body"):
             yield CacheTable(id="cache-table")
             yield CacheDetail(id="cache-detail")
