@@ -64,6 +64,12 @@ def app(tmp_path, monkeypatch, home):
     return SlmopsApp(profile_arg=str(profile))
 
 
+async def calm(pilot) -> None:
+    """The panels drawn and still: the tab bar's underline in place (a screen pushed over it would freeze it mid-move)."""
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+
+
 async def settle(pilot) -> None:
     for field in pilot.app.screen.query(Input):  # a blinking cursor would be on or off by chance
         field.cursor_blink = False
@@ -73,6 +79,7 @@ async def settle(pilot) -> None:
 
 def pressing(key: str):
     async def run_before(pilot) -> None:
+        await calm(pilot)
         await pilot.press(key)
         await settle(pilot)
 
@@ -98,6 +105,8 @@ def test_profile_editor(snap_compare, app, size):
     from tui.screens.profile_editor import ProfileEditor
 
     async def run_before(pilot) -> None:
+
+        await calm(pilot)
         # the profile's file is in a folder of this run: the title names a fixed one instead
         await pilot.app.push_screen(ProfileEditor(dataclasses.replace(pilot.app.profile, source=Path(f"{FIXED}/snapshot.toml"))))
         await settle(pilot)
@@ -125,6 +134,8 @@ def test_workflow_editor(snap_compare, app, size):
     }
 
     async def run_before(pilot) -> None:
+
+        await calm(pilot)
         await pilot.app.push_screen(WorkflowEditor(json.dumps(workflow, indent=2) + "\n", f"{FIXED}/workflow.json"))
         pilot.app.screen.query_one("#workflow-text").cursor_blink = False  # a blinking cursor is caught on or off
         await settle(pilot)
@@ -135,6 +146,7 @@ def test_workflow_editor(snap_compare, app, size):
 @sizes
 def test_pipeline_report_scrolled_to_its_end(snap_compare, app, size):
     async def run_before(pilot) -> None:
+        await calm(pilot)
         screen = FinishedPipelineScreen(Path("report.md"))
         await pilot.app.push_screen(screen)
         report = screen.query_one("#pipeline-report")
@@ -161,6 +173,8 @@ def test_deploy_review(snap_compare, app, size, converted):
     from tui.screens.deploy_review import DeployReview
 
     async def run_before(pilot) -> None:
+
+        await calm(pilot)
         plan = plan_deploy(pilot.app.profile, converted, locations.foundry_cache_dir())
         slot = dataclasses.replace(plan.slot, folder=Path(f"{FIXED}/cache/custom/{plan.slot.name}"))
         await pilot.app.push_screen(DeployReview(dataclasses.replace(plan, source=Path(f"{FIXED}/out"), slot=slot)))
@@ -201,6 +215,8 @@ def test_convert_made(snap_compare, app, size, monkeypatch):
     monkeypatch.setattr("tui.widgets.convert.stages.time", SimpleNamespace(monotonic=lambda: 1000.0))
 
     async def run_before(pilot) -> None:
+
+        await calm(pilot)
         await pilot.press("2")
         panel = pilot.app.query_one("#convert")
         stages = panel.query_one(ConvertStages)
@@ -225,6 +241,8 @@ def test_convert_running(snap_compare, app, size, monkeypatch):
     monkeypatch.setattr("tui.widgets.convert.stages.time", SimpleNamespace(monotonic=lambda: 1000.0))
 
     async def run_before(pilot) -> None:
+
+        await calm(pilot)
         await pilot.press("2")
         stages = pilot.app.query_one(ConvertStages)
         for name in ("load model", "build graph"):
@@ -291,6 +309,8 @@ def test_tuner_after_a_cancel(snap_compare, app, size):
     """The table's every column and the status with the verdict line show; nothing is chosen."""
 
     async def run_before(pilot) -> None:
+
+        await calm(pilot)
         await pilot.press("t")
         screen = pilot.app.screen
         screen.report = cancelled_tune_report()
@@ -306,6 +326,8 @@ def test_chat_status_while_answering(snap_compare, app, size):
     from tui.widgets.chat.status import ChatStatus
 
     async def run_before(pilot) -> None:
+
+        await calm(pilot)
         await pilot.press("4")
         status = pilot.app.query_one(ChatStatus)
         status.state = "answering…"
@@ -339,6 +361,8 @@ def test_bench_results(snap_compare, app, size, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
 
     async def run_before(pilot) -> None:
+
+        await calm(pilot)
         await pilot.press("4")
         pilot.app.query_one("#chat").show_bench()
         pilot.app.query_one(BenchView).show(BENCH_REPORT)
@@ -353,6 +377,8 @@ def test_pipeline_report_at_its_conversion(snap_compare, app, size):
     from textual.widgets._markdown import MarkdownH2
 
     async def run_before(pilot) -> None:
+
+        await calm(pilot)
         screen = FinishedPipelineScreen(Path("report.md"))
         await pilot.app.push_screen(screen)
         report = screen.query_one("#pipeline-report")
