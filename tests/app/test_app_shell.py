@@ -116,7 +116,14 @@ async def test_demo_model_offer_builds_on_request_and_cancels_cleanly(tmp_path, 
         assert "not built yet" in str(notice.render()) and "b" in app.active_bindings
         assert "Build the demo model the profile uses" in [o.command.title for o in keymap.palette(app, app.screen)]
 
+        await pilot.press("b")  # a build of minutes asks first; "not now" starts nothing
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await pilot.pause()
+        assert panel.build_job is None and not isinstance(app.screen, ConfirmScreen)
         await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
         await wait_for(pilot, lambda: panel.build_job is not None and panel.build_job.pid)
         job = panel.build_job
         await wait_for(pilot, lambda: "Building the demo model - import" in str(notice.render()), 60)
@@ -141,6 +148,8 @@ async def test_a_cancel_question_closes_when_its_job_ends_by_itself(tmp_path, mo
         short = Job("tests.workers.scripted", {"actions": [["sleep", 1.5]]}, label="build demo model")
         monkeypatch.setattr("tui.panels.environment.build_demo_model_job", lambda **_: short)
         await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
         await wait_for(pilot, lambda: panel.build_job is short and short.pid)
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5)

@@ -39,7 +39,7 @@ class EnvironmentPanel(Panel):
             "b",
             "build_demo",
             "Build demo",
-            tooltip="build the demo model the profile uses (@demo or @qwen), offered when it is missing",
+            tooltip="build the demo model the profile uses (@demo or @qwen), offered when it is missing (after confirming)",
         ),
         Binding("escape", "cancel_build", "Cancel build", tooltip="cancel building the demo model (after confirming)"),
     ]
@@ -162,9 +162,16 @@ class EnvironmentPanel(Panel):
             return self.build_job is not None
         return True
 
-    def action_build_demo(self) -> None:
-        if self.build_job is None and self.demo_missing():
-            self.build_job = build_demo_model_job(model=self.builtin().key)
+    @work(what="Building the demo model", group="demo-model-ask")
+    async def action_build_demo(self) -> None:
+        builtin = self.builtin()
+        if self.build_job is not None or not self.demo_missing():
+            return
+        question = ConfirmScreen(f"Build {builtin.name} now? It takes {builtin.build_time}.", yes="Build", no="Not now")
+        if not await self.app.push_screen_wait(question):
+            return
+        if self.build_job is None and self.demo_missing():  # as it was before the question
+            self.build_job = build_demo_model_job(model=builtin.key)
             self._build_started, self._build_stage = time.monotonic(), "starting"
             self.refresh_demo_notice()
             run_worker(self, drive_job(self, self.build_job), what="Building the demo model", exclusive=True, group="demo-model")
