@@ -197,10 +197,19 @@ class Job:
         ]
         open_streams = 2
         REGISTRY.add(self)
-        if self.journal_entry is not None:
-            self.journal_entry.worker_pid = proc.pid
-            journal.begin(self.journal_entry)
         try:
+            if self.journal_entry is not None:
+                self.journal_entry.worker_pid = proc.pid
+                try:
+                    journal.begin(self.journal_entry)
+                except OSError as exc:  # a run that recovery could not find after a crash does not go on
+                    self.error = Error(
+                        message=f"The {self.label} run could not be recorded: {exc.strerror or exc}",
+                        hint="Free some disk space in slmops' data folder (see slmops doctor), then try again.",
+                    )
+                    yield self.error
+                    await self._terminate()
+                    open_streams = 0
             while open_streams:
                 event = await queue.get()
                 if event is None:

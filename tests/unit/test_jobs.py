@@ -160,3 +160,19 @@ async def test_a_worker_that_cannot_start_ends_as_a_failed_job(tmp_path):
     assert [type(e) for e in events] == [Error, Finished] and not events[-1].ok and job.finished is events[-1]
     assert events[0].message.startswith("The convert worker could not start: No such file or directory") and events[0].hint
     assert job not in REGISTRY and not job.running
+
+
+async def test_a_run_that_cannot_be_recorded_stops_its_worker(tmp_path, home, monkeypatch):
+    """A full disk when the journal entry is written: the worker is ended and the job fails with a hint."""
+    import errno
+
+    def full(entry):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(journal, "begin", full)
+    entry = journal.Entry("conversion", "to out", str(tmp_path / "out"), [str(tmp_path / ".out.partial-*")])
+    job = scripted(("sleep", 30), journal_entry=entry, label="convert")
+    events = await asyncio.wait_for(job.run(), 20)
+    errors = [e for e in events if isinstance(e, Error)]
+    assert errors and errors[0].message == "The convert run could not be recorded: No space left on device"
+    assert not job.finished.ok and not psutil.pid_exists(job.pid)
