@@ -105,7 +105,6 @@ def test_profile_editor(snap_compare, app, size):
     from tui.screens.profile_editor import ProfileEditor
 
     async def run_before(pilot) -> None:
-
         await calm(pilot)
         # the profile's file is in a folder of this run: the title names a fixed one instead
         await pilot.app.push_screen(ProfileEditor(dataclasses.replace(pilot.app.profile, source=Path(f"{FIXED}/snapshot.toml"))))
@@ -134,7 +133,6 @@ def test_workflow_editor(snap_compare, app, size):
     }
 
     async def run_before(pilot) -> None:
-
         await calm(pilot)
         await pilot.app.push_screen(WorkflowEditor(json.dumps(workflow, indent=2) + "\n", f"{FIXED}/workflow.json"))
         pilot.app.screen.query_one("#workflow-text").cursor_blink = False  # a blinking cursor is caught on or off
@@ -173,7 +171,6 @@ def test_deploy_review(snap_compare, app, size, converted):
     from tui.screens.deploy_review import DeployReview
 
     async def run_before(pilot) -> None:
-
         await calm(pilot)
         plan = plan_deploy(pilot.app.profile, converted, locations.foundry_cache_dir())
         slot = dataclasses.replace(plan.slot, folder=Path(f"{FIXED}/cache/custom/{plan.slot.name}"))
@@ -215,7 +212,6 @@ def test_convert_made(snap_compare, app, size, monkeypatch):
     monkeypatch.setattr("tui.widgets.convert.stages.time", SimpleNamespace(monotonic=lambda: 1000.0))
 
     async def run_before(pilot) -> None:
-
         await calm(pilot)
         await pilot.press("2")
         panel = pilot.app.query_one("#convert")
@@ -241,7 +237,6 @@ def test_convert_running(snap_compare, app, size, monkeypatch):
     monkeypatch.setattr("tui.widgets.convert.stages.time", SimpleNamespace(monotonic=lambda: 1000.0))
 
     async def run_before(pilot) -> None:
-
         await calm(pilot)
         await pilot.press("2")
         stages = pilot.app.query_one(ConvertStages)
@@ -309,7 +304,6 @@ def test_tuner_after_a_cancel(snap_compare, app, size):
     """The table's every column and the status with the verdict line show; nothing is chosen."""
 
     async def run_before(pilot) -> None:
-
         await calm(pilot)
         await pilot.press("t")
         screen = pilot.app.screen
@@ -326,7 +320,6 @@ def test_chat_status_while_answering(snap_compare, app, size):
     from tui.widgets.chat.status import ChatStatus
 
     async def run_before(pilot) -> None:
-
         await calm(pilot)
         await pilot.press("4")
         status = pilot.app.query_one(ChatStatus)
@@ -361,7 +354,6 @@ def test_bench_results(snap_compare, app, size, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
 
     async def run_before(pilot) -> None:
-
         await calm(pilot)
         await pilot.press("4")
         pilot.app.query_one("#chat").show_bench()
@@ -377,7 +369,6 @@ def test_pipeline_report_at_its_conversion(snap_compare, app, size):
     from textual.widgets._markdown import MarkdownH2
 
     async def run_before(pilot) -> None:
-
         await calm(pilot)
         screen = FinishedPipelineScreen(Path("report.md"))
         await pilot.app.push_screen(screen)
