@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from engine.backends import make_backend
-from engine.backends.base import TOKEN_BY_TOKEN, BackendError
+from engine.backends.base import BackendError
 from engine.base.units import count
 from engine.bench.edge import run_edge_cases
 from engine.bench.latency import LengthResult, LengthRuns, collect_latency, run_latency, summarize_length, tail_cell
 from engine.bench.quality import agreement, run_quality
 from engine.bench.runs import environment, list_runs, load_run, save_run
 from engine.bench.soak import run_soak
+from engine.process.conventions import TOKEN_BY_TOKEN
 from engine.profiles.profile import PRECISIONS, Profile
 
 

@@ -24,7 +24,7 @@ from engine.model.inspection import ModelInfo, inspect_model
 from engine.model.support import Verdict
 from engine.model.templates import TEMPLATES
 from engine.onnx import provenance, runtime_settings
-from engine.process import journal
+from engine.process import journal, workers
 from engine.process.conventions import PARTIAL_MARK
 from engine.process.jobs import Job
 from engine.profiles.profile import Profile
@@ -421,7 +421,7 @@ def convert_job(spec: dict[str, Any]) -> Job:
         "conversion", spec.get("title") or f"to {output}", str(output), [partials_glob(output)], spec.get("log", "")
     )
     # Olive goes quiet for minutes on big models while it quantizes; only a silent hour means a hang.
-    return Job("engine.workers.convert", spec, idle_timeout_s=3600, journal_entry=entry)
+    return Job(workers.CONVERT, spec, idle_timeout_s=3600, journal_entry=entry)
 
 
 def result_card(job: Job) -> dict[str, Any]:

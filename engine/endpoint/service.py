@@ -17,10 +17,10 @@ from typing import IO
 
 from engine.base import locations
 from engine.base.errors import SlmopsError
+from engine.process import workers
 from engine.process.events import Error, Event, Finished, Log, Result, Stage
 from engine.process.jobs import Job
 
-WORKER = "engine.workers.serve"
 LOOPBACK = "127.0.0.1"
 OFFLINE = "public catalog offline (it needs the internet); the local model is served as usual"
 _CATALOG_NOISE = re.compile(r"catalog", re.IGNORECASE)
@@ -39,7 +39,7 @@ def serve_job(model: Path, cache_dir: Path, *, host: str = LOOPBACK, port: int =
     """The worker that serves ``model``; it stops when its input closes (``Job.close_input``) or is cancelled."""
     # Interactive: its stdin is how it is told to stop cleanly. Silent while idle, so no idle limit.
     return Job(
-        WORKER,
+        workers.SERVE,
         {"model": str(model), "cache_dir": str(cache_dir), "host": host, "port": port},
         interactive=True,
         idle_timeout_s=None,

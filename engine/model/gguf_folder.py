@@ -22,7 +22,7 @@ from engine.base import jsonfile, locations
 from engine.base.units import human_bytes
 from engine.model.errors import ModelError
 from engine.model.gguf import GgufHeader
-from engine.process import journal
+from engine.process import journal, workers
 from engine.process.conventions import PARTIAL_MARK
 from engine.process.jobs import Job
 
@@ -132,4 +132,4 @@ def gguf_folder_job(plan: GgufFolderPlan, *, stops: list[str] | None = None) -> 
         "record": {"reference": plan.reference, "sha256": plan.sha256},
     }
     entry = journal.Entry("conversion", f"of {plan.gguf.name} to a model folder", str(plan.output), [partials(plan.output)])
-    return Job("engine.workers.gguf_folder", spec, journal_entry=entry)
+    return Job(workers.GGUF_FOLDER, spec, journal_entry=entry)

@@ -15,6 +15,7 @@ from engine.base.errors import SlmopsError
 from engine.onnx import genai_config
 from engine.pipeline.report import write_report
 from engine.pipeline.state import PipelineState, fingerprint, inputs_hash
+from engine.process import workers
 from engine.process.events import Error, Event, Log, Progress, Result, Stage
 from engine.process.jobs import Job
 from engine.profiles.profile import Profile
@@ -250,7 +251,7 @@ class Pipeline:
         except SlmopsError:
             info = None  # the converted model can still be verified with its tokenizer's template
         spec = {"path": str(self._output()), "prompt": VERIFY_PROMPT, "prompt_format": prompt_format(self.profile, info)}
-        job = Job("engine.workers.verify", spec, timeout_s=600)
+        job = Job(workers.VERIFY, spec, timeout_s=600)
         await self._follow(job)
         return dict(job.result or {})
 

@@ -256,7 +256,7 @@ def _preload() -> None:
     import onnxruntime_genai  # noqa: F401
 
 
-def convert(spec: dict) -> None:
+def main(spec: dict) -> None:
     output = Path(spec["output"])
     log_path = Path(spec["log"])
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -369,4 +369,4 @@ def convert(spec: dict) -> None:
 
 
 if __name__ == "__main__":
-    p.run_worker(convert)
+    p.run_worker(main)

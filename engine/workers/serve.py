@@ -2,7 +2,7 @@
 
 Spec: ``{"model": DIR, "cache_dir": DIR, "host": "127.0.0.1", "port": 0}``.
 The model is loaded in the in-process runtime, whose web service listens on
-a free loopback port; the checking proxy (engine.endpoint.proxy) listens on
+a free loopback port; the checking proxy (engine.workers.proxy) listens on
 ``host:port`` in front of it, and is what applications get. Results: one
 ``{"op": "ready", ...endpoint}``, then ``{"op": "request", ...record}`` per
 request. Runs until stdin closes or SIGTERM, then stops the proxy and the web
@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from engine.endpoint.proxy import EndpointProxy, ServedModel
 from engine.endpoint.records import Endpoint, RequestRecord
 from engine.workers import protocol as p
 from engine.workers.generate_foundry import FoundryModel
+from engine.workers.proxy import EndpointProxy, ServedModel
 
 _emit_lock = threading.Lock()  # requests are recorded from the proxy's threads
 
@@ -50,7 +50,7 @@ def main(spec: dict[str, Any]) -> None:
     p.stage("load", "done")
     proxy = None
     try:
-        model.manager.start_web_service()  # on 127.0.0.1, a free port (engine.foundry.sdk)
+        model.manager.start_web_service()  # on 127.0.0.1, a free port (engine.workers.foundry_sdk)
         runtime = urlsplit(model.manager.urls[0])
         limit = model.context_length  # the runtime's context within ModelConfig's max_length, as chat and bench take it
         proxy = _bind(host, port, (runtime.hostname, runtime.port), ServedModel(model.model.id, limit, model.count))

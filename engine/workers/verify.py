@@ -108,7 +108,7 @@ def verify_model(folder: Path, prompt: str, max_new_tokens: int = 16, prompt_for
     return {**facts, **generate(folder, prompt, max_new_tokens, prompt_format)}
 
 
-def run(spec: dict) -> None:
+def main(spec: dict) -> None:
     folder = Path(spec["path"]).expanduser().resolve()
     p.stage("verify", detail=str(folder))
     found = verify_model(
@@ -122,4 +122,4 @@ def run(spec: dict) -> None:
 
 
 if __name__ == "__main__":
-    p.run_worker(run)
+    p.run_worker(main)
