@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 
+from engine.base.choices import DEFAULT_PRECISION, Precision
 from engine.base.units import human_bytes
 from engine.convert.errors import ConvertError
 from engine.environment import GPU_PROVIDERS, gpu_providers
@@ -45,7 +46,7 @@ def check_model(
     model: Path,
     *,
     trust_remote_code: bool,
-    precision: str = "int4",
+    precision: Precision = DEFAULT_PRECISION,
     device: str = "cpu",
     provider: str = "CPUExecutionProvider",
     builder_precision: str = "",

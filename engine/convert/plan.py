@@ -12,13 +12,14 @@ from typing import Any
 
 from engine.base import locations
 from engine.base.atomic import write_text_atomic
+from engine.base.choices import QUANTIZED, Method, Precision, Runner
 from engine.base.errors import SlmopsError
 from engine.base.units import human_bytes
 from engine.convert.checks import InputReport, check_inputs, check_model
 from engine.convert.errors import ConvertError
 from engine.convert.footprint import Footprint, estimate
 from engine.convert.guide_config import ConfigFileError, load_workflow, workflow_precision
-from engine.convert.runner import OLIVE, STREAM, RunnerChoice, choose_runner
+from engine.convert.runner import RunnerChoice, choose_runner
 from engine.model.builtins import DEFAULT, from_reference
 from engine.model.inspection import ModelInfo, inspect_model
 from engine.model.support import Verdict
@@ -57,7 +58,7 @@ class ConvertPlan:
 
     def runner_line(self) -> str:
         """Which program runs and why; for the streaming converter, what the command shown is to it."""
-        if self.runner.name == STREAM:
+        if self.runner.name == Runner.STREAM:
             return (
                 f"runs in {self.runner.describe()}: the model of the command above, byte for byte, each weight "
                 "quantized and written as it is built, never the whole model in memory"
@@ -70,14 +71,14 @@ def default_config_path(profile: Profile) -> Path:
     return profile.base_dir() / f"{profile.name}-olive.json"
 
 
-def plan_conversion(profile: Profile, *, precision: str | None = None, output: Path | None = None) -> ConvertPlan:
+def plan_conversion(profile: Profile, *, precision: Precision | str | None = None, output: Path | None = None) -> ConvertPlan:
     """Resolve the profile (with command-line overrides) into a recipe and the exact olive command."""
     convert = profile.convert
     if precision:
         named = RECIPES.get(convert.recipe)
         # the precision asked for wins over a named recipe that makes another (int8's rtn-int8, asked for fp32)
         recipe = convert.recipe if named is None or named.precision == precision else ""
-        convert = dataclasses.replace(convert, precision=precision, recipe=recipe)
+        convert = dataclasses.replace(convert, precision=Precision(precision), recipe=recipe)
         profile = dataclasses.replace(profile, convert=convert)
     try:
         recipe = recipe_for(convert.method, convert.precision, convert.recipe)
@@ -94,14 +95,14 @@ def plan_conversion(profile: Profile, *, precision: str | None = None, output: P
         )
     if recipe.precision != convert.precision:
         notes.append(f"recipe {recipe.name} makes {recipe.precision}, not the profile's {convert.precision}")
-    if recipe.kind == "cli" and recipe.precision == "int4":
+    if recipe.method == Method.AUTO_OPT and recipe.precision == Precision.INT4:
         notes.append(
             "olive auto-opt takes no block size, symmetry or lm_head option: it applies the model builder's defaults. "
             'Use method "config" to apply the profile\'s.'
         )
-    if convert.method == "auto-opt" and convert.precision == "int8":
+    if convert.method == Method.AUTO_OPT and convert.precision == Precision.INT8:
         notes.append("auto-opt has no int8 route that works on the CPU: using the rtn-int8 workflow instead")
-    if convert.prune_lm_head and recipe.kind == "cli":
+    if convert.prune_lm_head and recipe.method == Method.AUTO_OPT:
         notes.append(
             "olive auto-opt passes no model builder option, so prune_lm_head has no effect: "
             'method "config" (the guide\'s workflow file) applies it'
@@ -217,7 +218,7 @@ def lighter_recipes(plan: ConvertPlan, info: ModelInfo | None, ram_free: int) ->
     found = []
     for recipe in RECIPES.values():
         choice = choose_runner(recipe, settings, info)
-        needed = estimate(recipe, choice.name, info.parameters) if info and choice.name == STREAM else None
+        needed = estimate(recipe, choice.name, info.parameters) if info and choice.name == Runner.STREAM else None
         if needed is not None and needed.ram_bytes <= ram_free and recipe.precision != "fp32":
             same = ' (the same recipe, without convert.runner = "olive")' if recipe is plan.recipe else ""
             found.append(
@@ -375,7 +376,7 @@ def worker_spec(plan: ConvertPlan, report: InputReport, *, force: bool = False, 
         "recipe": plan.recipe.name,
         "precision": plan.recipe.precision,
         # the model builder quantizes while it builds the graph; a separate pass has lines of its own
-        "fused_quantize": plan.recipe.quantizer is None and plan.recipe.precision in ("int4", "int8"),
+        "fused_quantize": plan.recipe.quantizer is None and plan.recipe.precision in QUANTIZED,
         "runner": runner_spec(plan),
         "memory_estimate_bytes": report.ram_needed or None,
         # should the streaming converter not fit this toolchain after all, Olive runs if this fits (engine.workers.converters)
@@ -399,13 +400,13 @@ def worker_spec(plan: ConvertPlan, report: InputReport, *, force: bool = False, 
 
 def runner_spec(plan: ConvertPlan) -> dict[str, Any]:
     spec: dict[str, Any] = plan.runner.to_dict()
-    if plan.runner.name == STREAM:
+    if plan.runner.name == Runner.STREAM:
         spec["options"] = stream_options(plan.recipe, plan.params.settings).to_dict()
     return spec
 
 
 def _olive_ram(plan: ConvertPlan, parameters: int) -> int | None:
-    needed = estimate(plan.recipe, OLIVE, parameters) if plan.runner.name == STREAM else None
+    needed = estimate(plan.recipe, Runner.OLIVE, parameters) if plan.runner.name == Runner.STREAM else None
     return needed.ram_bytes if needed else None
 
 

@@ -103,7 +103,7 @@ def candidate_profile(profile: Profile, candidate: Candidate) -> Profile:
     recipe = candidate.recipe_data
     convert = dataclasses.replace(
         profile.convert,
-        method="auto-opt" if recipe.kind == "cli" else "config",
+        method=recipe.method,
         precision=recipe.precision,
         recipe=candidate.recipe,
         config_file="",

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import IO
 
+from engine.base.choices import QUANTIZED, Runner
 from engine.base.units import human_bytes
 from engine.convert.stages import NO_OUTPUT, StageTracker, failure_reason, percent
 from engine.onnx import genai_config, provenance, runtime_settings
@@ -29,7 +30,7 @@ from engine.process.conventions import PARTIAL_MARK
 from engine.process.memory_kill import memory_kill, oom_kills, tree_rss
 from engine.workers import olive_hooks
 from engine.workers import protocol as p
-from engine.workers.converters import STREAM, run_converter
+from engine.workers.converters import run_converter
 from engine.workers.verify import generate, model_files, quantization_facts
 
 _SPLIT = re.compile(rb"[\r\n]+")
@@ -187,7 +188,7 @@ def builder_graph(folder: Path, workdir: Path, precision: str) -> Path | None:
     A repair changes how the builder reads the model, so its graph is where the repair shows; a quantization pass
     changes greedy answers of a small model on its own, and would hide whether the repair held.
     """
-    if precision not in ("int4", "int8"):
+    if precision not in QUANTIZED:
         return None
     for config in sorted(workdir.rglob(genai_config.FILENAME)):
         try:
@@ -224,7 +225,7 @@ def check_repairs(spec: dict, folder: Path, repairs: list[dict], log_path: Path,
     found["checked"] = "the model builder's fp32 graph, before quantization" if reference else "the converted model"
     if not found["agree"]:
         precision = spec.get("precision") or ""
-        if reference is None and precision in ("int4", "int8"):
+        if reference is None and precision in QUANTIZED:
             raise p.WorkerError(
                 f"Repair {names} could not be confirmed: the {precision} model's greedy tokens differ from transformers "
                 f"on the source ({found['summary']} agree), and this recipe quantizes while it builds, so there is no "
@@ -288,7 +289,7 @@ def main(spec: dict) -> None:
             p.log(f"log: {log_path}")
             olive.set_stage("load model")  # Olive's own start-up (imports) counts as loading
             returncode, runner, runner_reason = run_converter(olive, run_spec, argv, staging / "model", workdir)
-            program = "The streaming converter" if runner == STREAM else "Olive"
+            program = "The streaming converter" if runner == Runner.STREAM else "Olive"
             reason = failure_reason(olive.tail)
             if any(_NO_SPACE in line for line in olive.tail):
                 raise p.WorkerError(

@@ -19,11 +19,10 @@ from typing import Any, Protocol
 
 import psutil
 
+from engine.base.choices import Runner
 from engine.base.units import human_bytes
 from engine.workers import protocol as p
 from engine.workers.streaming import LINE_PREFIX, NOT_APPLICABLE_EXIT
-
-OLIVE, STREAM = "olive", "stream"
 
 
 class ChildRun(Protocol):
@@ -64,11 +63,11 @@ def run_converter(
     """Run the chosen converter into ``out_dir``: its exit status, which one ran (``olive`` or ``stream``) and why."""
     chosen = spec.get("runner") or {}
     reason = str(chosen.get("reason", ""))
-    if chosen.get("name") == STREAM:
+    if chosen.get("name") == Runner.STREAM:
         run.quantize_in_build(True)
         returncode = run.run(stream_argv(spec, out_dir, workdir), workdir)
         if returncode != NOT_APPLICABLE_EXIT:
-            return returncode, STREAM, reason
+            return returncode, Runner.STREAM, reason
         said = next((line[len(LINE_PREFIX) :] for line in reversed(run.tail) if line.startswith(LINE_PREFIX)), "gave no reason")
         needed, available = int(spec.get("olive_memory_bytes") or 0), psutil.virtual_memory().available
         if needed > available:
@@ -81,4 +80,4 @@ def run_converter(
         run.line(f"falling back to Olive, the same conversion with more memory: {reason}")
         shutil.rmtree(out_dir, ignore_errors=True)
     run.quantize_in_build(bool(spec.get("fused_quantize")))
-    return run.run(olive_argv, workdir), OLIVE, reason
+    return run.run(olive_argv, workdir), Runner.OLIVE, reason

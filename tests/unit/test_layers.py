@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Bottom first. Packages on one floor know nothing of each other.
 FLOORS: list[tuple[str, ...]] = [
-    ("base",),  # errors, units, locations, atomic writes, locks, versions: nothing about models
+    ("base",),  # errors, units, locations, atomic writes, locks, versions, conversion choices: nothing about models
     ("process",),  # running worker processes and talking to them
     ("environment",),  # this machine and its toolchain
     ("model",),  # the source model: what it is, whether the toolchain builds it
