@@ -2,7 +2,7 @@
 #   make run    create .venv, install, build the demo model once, open the app on it
 #   make test   create the same environment, lint the code (ruff), build both built-in models once, fetch the test GGUFs, run the whole test suite
 # and, for every change, the fast tier:
-#   make check  lint, then the unit and app tests (no model is built, nothing is converted; the test GGUFs are fetched once)
+#   make check  lint, then the unit, app and fuzz tests (no model is built, nothing is converted; the test GGUFs are fetched once)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -45,9 +45,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# tests/unit and tests/app need no model and start no conversion; tests/e2e runs the real ones.
+# tests/unit, tests/app and tests/fuzz (generated inputs for every parser of outside input) need no model and start
+# no conversion; tests/e2e runs the real ones.
 check: lint test-ggufs
-	$(BIN)/python -m pytest -q tests/unit tests/app
+	$(BIN)/python -m pytest -q tests/unit tests/app tests/fuzz
 
 test: lint demo-model qwen-model test-ggufs
 	$(BIN)/python -m pytest -ra --durations=20

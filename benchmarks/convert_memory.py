@@ -1,6 +1,6 @@
 """Conversion memory: the peak memory, bytes per parameter, disk and time of slmops' conversion and the guide's command.
 
-    python -m benchmarks.convert_memory [--model qwen|qwen3b|demo|DIR] [--runs 3] [--sides ...] [--quick] [--json]
+    python -m benchmarks.convert_memory [--model qwen|qwen3b|demo|DIR] [--runs 5] [--sides ...] [--quick] [--json]
     python -m benchmarks.convert_memory --factors     # fit engine/convert/footprint_factors.json from the results
 
 Without --model it measures the Qwen built-in, then ``qwen3b``: a model of Qwen2.5-3B's shape with random
@@ -19,22 +19,21 @@ results say "would not fit" with the estimate: the guide and Olive on a 3B model
 (on a shared machine, leave stream-fp32 out with --sides too: verifying an fp32 3B model takes twice its size).
 After the rounds each streamed model is set against transformers in fp32 on the source (greedy tokens and
 the next-token logits' cosine), where the fp32 model fits in memory. --factors fits, per side, bytes = per_param
-x parameters + base through every full results file (raised to lie on or above each measured peak).
+x parameters + base through every committed peak (this script's and the GGUF benchmark's; raised to lie on or
+above each), and states the margin an estimate adds (engine/convert/footprint.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-import psutil
 
 from benchmarks.lib import cli, fresh, hf_agreement, models, pairs, random_qwen, record, targets, turns
 from benchmarks.lib.memory import Sampled, sample
@@ -43,6 +42,7 @@ from engine.base.atomic import write_text_atomic
 from engine.base.units import GB, human_bytes
 from engine.convert import footprint
 from engine.model.inspection import inspect_model
+from engine.process.memory_kill import available_memory
 from engine.recipes.candidates import BY_NAME
 from engine.recipes.catalog import RECIPES
 
@@ -96,15 +96,29 @@ def side_estimate(side: str, parameters: int) -> footprint.Footprint | None:
     return footprint.estimate(recipe, runner, parameters)
 
 
-def profile_file(model: models.Model, side: str, scratch: Path) -> Path:
-    from engine.profiles.profile import save_profile
+def side_profile(model: models.Model, side: str):
+    """The profile a side converts with: the model's, with the side's candidate and runner."""
     from engine.recipes.candidates import parse_candidate
     from engine.tune.runner import candidate_profile
 
     candidate, runner = SIDES[side]  # type: ignore[misc]
     profile = candidate_profile(models.profile_for(model), parse_candidate(candidate))
     profile.convert.runner = runner
-    return save_profile(profile, scratch / f"{side}.toml")
+    return profile
+
+
+def resolved_settings(model: models.Model, side: str) -> dict[str, Any]:
+    """The [convert] settings a side really runs with (the candidate's, over the model's profile), so that a row can
+    be told from another recorded before a change to how candidates resolve (one once inherited prune_lm_head)."""
+    settings = dataclasses.asdict(side_profile(model, side).convert)
+    settings.pop("output", None)  # a scratch folder per run
+    return settings
+
+
+def profile_file(model: models.Model, side: str, scratch: Path) -> Path:
+    from engine.profiles.profile import save_profile
+
+    return save_profile(side_profile(model, side), scratch / f"{side}.toml")
 
 
 def run_side(model: models.Model, side: str, parameters: int, scratch: Path, keep: Path | None) -> dict[str, Any]:
@@ -147,7 +161,7 @@ def _figures(found: Sampled, parameters: int) -> dict[str, Any]:
 
 def agreement(model: models.Model, converted: Path, parameters: int) -> dict[str, Any]:
     """The stream side's model against transformers in fp32 on the source, when the fp32 model fits in memory."""
-    needed, free = int(4 * parameters * FP32_MARGIN), psutil.virtual_memory().available
+    needed, free = int(4 * parameters * FP32_MARGIN), available_memory()
     if needed > free * MEMORY_SHARE:
         return {"skipped": f"transformers in fp32 would need about {human_bytes(needed)}, {human_bytes(free)} is available"}
     try:
@@ -214,7 +228,7 @@ def measure(model: models.Model, args) -> dict[str, Any]:
     chosen = list(QUICK_SIDES if args.quick else args.sides)
     settings = {"rounds": rounds, "parameters": parameters, "sides": chosen, "memory_share": args.memory_share}
     doc = record.start(SCRIPT, model.to_dict(), args, settings)
-    free = psutil.virtual_memory().available
+    free = available_memory()
     running = []
     for side in chosen:
         spec = SIDES[side]
@@ -224,6 +238,7 @@ def measure(model: models.Model, args) -> dict[str, Any]:
             if spec is None
             else ["slmops", "convert", "--runner", spec[1]],
             "candidate": None if spec is None else spec[0],
+            "settings": None if spec is None else resolved_settings(model, side),
             "estimate_bytes": estimate.ram_bytes if estimate else None,
         }
         if estimate and estimate.ram_bytes > free * args.memory_share:
@@ -249,46 +264,113 @@ def measure(model: models.Model, args) -> dict[str, Any]:
     return record.finish(doc, derive(doc))
 
 
+# added on top of the fitted line: the committed peaks vary little run to run, but one architecture's bytes per
+# parameter are not another's (Gemma 3's vocabulary against Qwen2's), and an estimate must not under-promise
+MARGIN = 0.15  # figure-ok: policy
+
+
 def fit(points: list[tuple[int, int]]) -> dict[str, float]:
-    """bytes = per_param x parameters + base through ``points``, raised to lie on or above each of them."""
-    if len(points) == 1:
-        ((x, y),) = points
-        return {"per_param": y / x, "base": 0.0}
+    """bytes = per_param x parameters + base through ``points``: the least-squares slope (at least 0), and the base,
+    a fixed overhead of at least 0, raised so that the line lies on or above each point. With one model size the
+    slope is not known: bytes per parameter of the largest point, no base."""
+    if len({x for x, _ in points}) == 1:
+        return {"per_param": max(y / x for x, y in points), "base": 0.0}
     n = len(points)
     mean_x, mean_y = sum(x for x, _ in points) / n, sum(y for _, y in points) / n
     spread = sum((x - mean_x) ** 2 for x, _ in points)
-    slope = max(0.0, sum((x - mean_x) * (y - mean_y) for x, y in points) / spread) if spread else 0.0
-    return {"per_param": slope, "base": max(y - slope * x for x, y in points)}
+    slope = max(0.0, sum((x - mean_x) * (y - mean_y) for x, y in points) / spread)
+    return {"per_param": slope, "base": max(0.0, max(y - slope * x for x, y in points))}
+
+
+def peaks(results: Path) -> list[dict[str, Any]]:
+    """Every conversion peak a committed results file measured: its file, side, the model's parameters, the peak
+    memory of the whole process tree, and the peak disk where measured. From this script's files and the GGUF
+    benchmark's (its conversions of Gemma 3, in Olive: Gemma 3 is not streamed)."""
+    found = []
+    for path in sorted(results.glob("*.json")):
+        doc = record.load(path)
+        if doc.get("quick"):
+            continue
+        if doc["script"] == SCRIPT:
+            parameters = doc["settings"]["parameters"]
+            for run in doc["runs"]:
+                if not run.get("error") and run.get("peak_rss_bytes"):
+                    found.append(
+                        {
+                            "file": path.name,
+                            "side": run["side"],
+                            "parameters": parameters,
+                            "ram": run["peak_rss_bytes"],
+                            "disk": run["peak_disk_bytes"],
+                            "date": doc["date"]["started"][:10],
+                            "model": doc["model"]["key"],
+                        }
+                    )
+        elif doc["script"] == "gguf":
+            folder = next((r for r in doc["runs"] if r["side"] == "folder" and not r.get("error")), {})
+            if not folder.get("parameters"):
+                continue  # recorded before the GGUF benchmark counted parameters: nothing to fit against
+            for run in doc["runs"]:
+                if run["side"] in BY_NAME and not run.get("error") and run.get("peak_tree_bytes"):
+                    side = footprint.side_of(BY_NAME[run["side"]].recipe_data, run.get("runner") or "olive")
+                    found.append(
+                        {
+                            "file": path.name,
+                            "side": side,
+                            "parameters": folder["parameters"],
+                            "ram": run["peak_tree_bytes"],
+                            "disk": None,
+                            "date": doc["date"]["started"][:10],
+                            "model": doc["model"]["key"],
+                        }
+                    )
+    return found
+
+
+def factors_data(results: Path) -> dict[str, Any]:
+    """engine/convert/footprint_factors.json's content: the fit of every peak in ``results`` (see :func:`peaks`)."""
+    found = peaks(results)
+    sides = {}
+    for side in footprint.SIDES:
+        mine = [p for p in found if p["side"] == side]
+        disk = [(p["parameters"], p["disk"]) for p in mine if p["disk"]]
+        if not mine or not disk:
+            continue
+        seen = sorted({f"{p['model']} {p['parameters'] / 1e9:.2f}B params {p['date']} ({p['file']})" for p in mine})
+        sizes = [p["parameters"] for p in mine]
+        sides[side] = {
+            "ram": fit([(p["parameters"], p["ram"]) for p in mine]),
+            "disk": fit(disk),
+            "measured_parameters": [min(sizes), max(sizes)],
+            "two_sizes": len(set(sizes)) > 1,
+            "basis": f"{len(mine)} measured peaks: {'; '.join(seen)}",
+        }
+    # every conversion runs the same worker and verification: no side holds less than the smallest fixed overhead a
+    # side with two model sizes shows (a side whose slope alone reaches its peaks, base 0, gets it too)
+    bases = [entry["ram"]["base"] for entry in sides.values() if entry["ram"]["base"] > 0 and entry["two_sizes"]]
+    overhead = min(bases, default=0.0)
+    for entry in sides.values():
+        entry["ram"]["base"] = max(entry["ram"]["base"], overhead)
+        del entry["two_sizes"]
+    return {
+        "made_by": "python -m benchmarks.convert_memory --factors",
+        "margin": MARGIN,
+        "overhead": overhead,
+        "results": sorted({p["file"] for p in found}),
+        "sides": sides,
+    }
 
 
 def write_factors(results: Path) -> Path:
-    """engine/convert/footprint_factors.json from every full results file of this script in ``results``."""
-    docs = [record.load(p) for p in sorted(results.glob(f"{SCRIPT}-*.json")) if not p.stem.endswith("-quick")]
-    docs = [d for d in docs if not d["quick"] and d["runs"]]
-    sides = {}
-    for side in SIDES:
-        ram, disk, seen = [], [], []
-        for doc in docs:
-            ran = [r for r in doc["runs"] if r["side"] == side and not r.get("error")]
-            if ran:
-                parameters = doc["settings"]["parameters"]
-                ram.append((parameters, max(r["peak_rss_bytes"] for r in ran)))
-                disk.append((parameters, max(r["peak_disk_bytes"] for r in ran)))
-                seen.append(f"{doc['model']['key']} {parameters / 1e9:.2f}B params {doc['date']['started'][:10]}")
-        if ram:
-            sides[side] = {"ram": fit(ram), "disk": fit(disk), "basis": f"benchmarks/convert_memory.py on {'; '.join(seen)}"}
-    data = {
-        "made_by": "python -m benchmarks.convert_memory --factors",
-        "made": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "results": [f"{SCRIPT}-{d['model']['key']}.json" for d in docs],
-        "sides": sides,
-    }
+    """engine/convert/footprint_factors.json from every committed peak in ``results``."""
+    data = factors_data(results)
     write_text_atomic(footprint.FACTORS_FILE, json.dumps(data, indent=1) + "\n", overwrite=True)
     return footprint.FACTORS_FILE
 
 
 def main() -> int:
-    parser = cli.parser(__doc__, runs=3, quick_runs=1)
+    # 5 rounds: a gain target is judged only over at least five pairs (benchmarks.lib.pairs)
+    parser = cli.parser(__doc__, runs=5, quick_runs=1)
     parser.add_argument("--sides", nargs="+", choices=list(SIDES), default=list(SIDES), help="the sides to run (default: all)")
     parser.add_argument(
         "--memory-share", type=float, default=MEMORY_SHARE, help="run a side only within this share of the memory available"

@@ -72,6 +72,7 @@ def header_run(gguf: Path) -> dict[str, Any]:
 
 
 async def folder_run(gguf: Path) -> dict[str, Any]:
+    from engine.model.inspection import inspect_model
     from engine.profiles.new_profile import folder_job, judge
 
     judged = judge(str(gguf))
@@ -87,6 +88,7 @@ async def folder_run(gguf: Path) -> dict[str, Any]:
         "peak_tree_bytes": job.finished.peak_rss_bytes,
         "gguf_bytes": gguf.stat().st_size,
         "folder_bytes": folder_bytes(folder),
+        "parameters": inspect_model(folder).parameters,  # what the memory estimate is fitted against
         "repairs": [r.name for r in judged.verdict.repairs],
     }
 
@@ -104,6 +106,7 @@ async def convert_run(folder: Path, candidate: str, output: Path) -> dict[str, A
     if not job.finished.ok:  # a result too: a recipe refused, and why
         return {**run, "refused": job.error.message if job.error else "cancelled"}
     agreement = json.loads((output / "slmops_manifest.json").read_text())["verification"].get("agreement") or {}
+    run["runner"] = (job.result or {}).get("runner")  # which converter made it: the memory estimate's side
     run.update(output_bytes=folder_bytes(output), repair_check={k: agreement.get(k) for k in ("agree", "summary", "checked")})
     run["perplexity"] = json_from(["-c", ORT_PERPLEXITY, str(output), TEXT], candidate)
     return run
@@ -131,7 +134,7 @@ def derive(doc: dict[str, Any]) -> dict[str, Any]:
     folder = runs.get("folder", {})
     summary = {
         "header_seconds_max": max(headers) if headers else None,
-        "folder": {k: folder.get(k) for k in ("seconds", "peak_tree_bytes", "gguf_bytes", "folder_bytes", "dtype")},
+        "folder": {k: folder.get(k) for k in ("seconds", "peak_tree_bytes", "gguf_bytes", "folder_bytes", "dtype", "parameters")},
         "perplexity_transformers": reference,
         "conversions": conversions,
     }

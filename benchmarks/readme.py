@@ -9,8 +9,8 @@ results file that made it, the date, the machine and how it was measured. A bloc
 there yet is a placeholder naming the command that makes it. ``--check`` also fails when: a results file is
 quick, incomplete or malformed, or its summary, comparisons and targets differ from a recomputation from its
 runs; a number with a unit appears in the performance section outside a block; the citations texts the app
-shows (``engine/profiles/citations.json``) no longer follow from their results files; the qwen profile's
-recipe is not the one the tuner chose in ``tune-qwen.json``.
+shows (``engine/profiles/citations.json``) no longer follow from their results files; once ``tune-qwen.json``
+exists, the qwen profile's recipe is not the one the tuner chose in it.
 """
 
 from __future__ import annotations
@@ -31,11 +31,18 @@ from engine.profiles import citations
 
 ROOT = record.ROOT
 README = ROOT / "README.md"
-BLOCK = re.compile(r"<!-- figures: (?P<id>[\w-]+) -->\n(?P<body>.*?)<!-- /figures -->", re.S)
-SECTION = re.compile(r"<!-- figures-section -->(?P<body>.*?)<!-- /figures-section -->", re.S)
-FIGURE = re.compile(
-    r"(?<![\w.\-/])(?:\d[\d,]*(?:\.\d+)?\s?(?:tok/s|tokens/s|KB|MB|GB|ms|s|%)(?![\w/])|\d+(?:\.\d+)?x(?!\w)|\d[\d,.]*\s?(?:->|→)\s?\d)"
+# the first line names the block and, for each of its results files, the digest it was rendered from
+BLOCK = re.compile(
+    r"<!-- figures: (?P<id>[\w-]+)(?P<digests>(?: [\w.-]+@[0-9a-f]{16})*) -->\n(?P<body>.*?)<!-- /figures -->", re.S
 )
+SECTION = re.compile(r"<!-- figures-section -->(?P<body>.*?)<!-- /figures-section -->", re.S)
+# a number with a unit, a ratio, a bare decimal (a ratio or a score) or a number with thousands separators
+FIGURE = re.compile(
+    r"(?<![\w.\-/])(?:\d[\d,]*(?:\.\d+)?\s?(?:tok/s|tokens/s|KB|MB|GB|ms|s|%)(?![\w/])|\d+(?:\.\d+)?x(?!\w)"
+    r"|\d[\d,.]*\s?(?:->|→)\s?\d|\d+\.\d+(?![\w.])|\d{1,3}(?:,\d{3})+(?![\w,]))"
+)
+# the README's sections whose numbers must all come from a block: converting, performance
+SECTIONS = 2
 PLACEHOLDER = "*Not measured yet"
 
 
@@ -73,6 +80,21 @@ def ratio(comparison: dict[str, Any] | None) -> str:
     return text
 
 
+def search_text(search: dict[str, Any]) -> str:
+    """A side's generation options as its genai_config.json sets them: greedy or sampling, and the penalty."""
+    how = (
+        f"sampling, temperature {search.get('temperature')}, top-p {search.get('top_p')}" if search.get("do_sample") else "greedy"
+    )
+    return f"{how}, repetition penalty {search.get('repetition_penalty')}"
+
+
+def noise(comparison: dict[str, Any] | None) -> str:
+    """What a ratio without a verdict means: its rounds disagree, so it shows neither a gain nor a loss."""
+    if comparison and comparison.get("n") and comparison["verdict"] not in ("better", "worse", pairs.REFUSED):
+        return ": within the spread of its rounds, neither a gain nor a loss (a shared machine's noise)"
+    return ""
+
+
 def percent(value: float) -> str:
     return f"{value:+.1%}".replace("%", " %")
 
@@ -83,8 +105,11 @@ def caption(doc: dict[str, Any], how: str) -> str:
     versions = ", ".join(
         f"{k} {v}" for k, v in doc["toolchain"].items() if k in ("onnxruntime-genai", "foundry-local-sdk", "olive-ai") and v
     )
+    code = doc.get("code") or {}
+    dirty = f" · measured on commit {str(code.get('slmops_commit'))[:10]} with uncommitted changes" if code.get("dirty") else ""
     return (
-        f"<sub>`benchmarks/{doc['script']}.py` → `{path}` · {doc['date']['started'][:10]} · {machine} · {how} · {versions}</sub>"
+        f"<sub>`benchmarks/{doc['script']}.py` → `{path}` · {doc['date']['started'][:10]} · {machine} · {how} · "
+        f"{versions}{dirty}</sub>"
     )
 
 
@@ -136,12 +161,32 @@ def render_foundry(docs: list[dict[str, Any]]) -> list[str]:
             ratio(pairs.find(comps, "slmops", "guide", "ttft_ms_long")),
         ],
         [
-            f"peak memory (VmHWM) of the {prompts['long']}-token run",
+            f"peak memory (VmHWM) of the {prompts['long']}-token run, each with the context it deploys "
+            f"(guide {sides['guide']['context_length']:,} tokens, slmops {sides['slmops']['context_length']:,})",
             spread(s["guide"].get("peak_bytes"), in_gb) + " GB",
             spread(s["slmops"].get("peak_bytes"), in_gb) + " GB",
             ratio(pairs.find(comps, "slmops", "guide", "peak_bytes")),
         ],
     ]
+    equal = pairs.find(comps, "slmops-native-context", "guide", "peak_bytes")
+    if equal and "slmops-native-context" in s:
+        context = sides["slmops-native-context"]["context_length"]
+        rows.append(
+            [
+                f"the same, at equal context: slmops' recipe with the guide's {context:,}-token window",
+                spread(s["guide"].get("peak_bytes"), in_gb) + " GB",
+                spread(s["slmops-native-context"].get("peak_bytes"), in_gb) + " GB",
+                ratio(equal),
+            ]
+        )
+    if all("search" in sides[k] for k in ("guide", "slmops")):
+        rows.append(
+            [
+                "generation options (genai_config.json's search)",
+                *(search_text(sides[k]["search"]) for k in ("guide", "slmops")),
+                "",
+            ]
+        )
     lines = [caption(doc, how), "", *table(["", "guide", "slmops", "slmops / guide per round"], rows)]
     judged = [t for t in doc["targets"] if t["judged"]]
     if judged:
@@ -165,7 +210,8 @@ def render_gains(docs: list[dict[str, Any]]) -> list[str]:
         [
             "threads: the session options deploy writes, alone",
             "`guide-threads` / `guide` (Foundry Local)",
-            f"decode {ratio(pairs.find(fc, 'guide-threads', 'guide', 'decode_tps'))}",
+            f"decode {ratio(pairs.find(fc, 'guide-threads', 'guide', 'decode_tps'))}"
+            + noise(pairs.find(fc, "guide-threads", "guide", "decode_tps")),
         ],
         [
             "last-token logits (`prune_lm_head`)",
@@ -337,6 +383,19 @@ CONVERT_SIDES = {
 }
 
 
+def not_run_text(side: str, about: dict[str, Any], parameters: int) -> str:
+    """A side the script did not run because it would not fit: the memory then available, from the results file, and
+    today's estimate, from today's factors (the estimate recorded then came from factors since refitted)."""
+    from benchmarks.convert_memory import side_estimate
+
+    available = about["not_run"].rpartition(", ")[2]
+    now = side_estimate(side, parameters)
+    if now is None:
+        return f"not run: the estimate of the day did not fit ({available})"
+    how = "extrapolated" if now.extrapolated else "estimated"
+    return f"not run: the estimate of the day did not fit ({available}); {how} today at {in_gb(now.ram_bytes)} GB"
+
+
 def render_convert_memory(docs: list[dict[str, Any]]) -> list[str]:
     lines: list[str] = []
     for doc in docs:
@@ -348,7 +407,7 @@ def render_convert_memory(docs: list[dict[str, Any]]) -> list[str]:
         rows = []
         for side, about in doc["sides"].items():
             if about.get("not_run"):
-                rows.append([CONVERT_SIDES[side], f"not run: {about['not_run']}", "-", "-", "-"])
+                rows.append([CONVERT_SIDES[side], not_run_text(side, about, settings["parameters"]), "-", "-", "-"])
                 continue
             found = s[side]
             rows.append(
@@ -428,6 +487,27 @@ def render_gguf(docs: list[dict[str, Any]]) -> list[str]:
     return [caption(doc, how), "", *table(["step", "time", "disk", "peak memory", "perplexity (over fp32)"], rows)]
 
 
+def render_fuzz(docs: list[dict[str, Any]]) -> list[str]:
+    (doc,) = docs
+    s, settings = doc["summary"], doc["settings"]
+    how = (
+        f"Hypothesis, fixed seeds, {settings['max_examples']:,} inputs per parser and {settings['max_examples_io']:,} "
+        f"per target that lays out folders or opens sockets, {settings['deadline_s']:.0f} s at most per input"
+    )
+    rows = [[t["side"], t["description"], f"{t['inputs']:,}", f"{t['results']:,}", f"{t['errors']:,}"] for t in s["targets"]]
+    faults = [[f["what"], "held" if f["held"] else "**not held**"] for f in s["faults"]]
+    return [
+        caption(doc, how),
+        "",
+        *table(["target", "what is generated", "inputs", "a result", "an error with a hint"], rows),
+        "",
+        f"{s['inputs_total']:,} generated inputs in all, none ended otherwise. Crafted faults, one test each "
+        f"({s['faults_held']} of {len(s['faults'])} held):",
+        "",
+        *table(["fault", "outcome"], faults),
+    ]
+
+
 @dataclass(frozen=True)
 class Block:
     id: str
@@ -465,6 +545,7 @@ BLOCKS = {
             ("python -m benchmarks.convert_memory",),
         ),
         Block("gguf-gemma3", ("gguf-gemma3.json",), render_gguf, ("python -m benchmarks.gguf",)),
+        Block("fuzz", ("fuzz-engine.json",), render_fuzz, ("python -m benchmarks.fuzz",)),
     )
 }
 
@@ -498,6 +579,14 @@ def render(block: Block, results: Path) -> list[str]:
     return block.render([load_result(results / f) for f in block.files])
 
 
+def digests(block: Block, results: Path) -> str:
+    """ " NAME@DIGEST" for each results file of ``block`` that exists: its table says what it was rendered from."""
+    import hashlib
+
+    found = [results / f for f in block.files if (results / f).is_file()]
+    return "".join(f" {p.name}@{hashlib.sha256(p.read_bytes()).hexdigest()[:16]}" for p in found)
+
+
 def rendered_readme(text: str, results: Path) -> tuple[str, list[str]]:
     """The README with every block rendered, and the problems found on the way."""
     problems, seen = [], []
@@ -513,7 +602,7 @@ def rendered_readme(text: str, results: Path) -> tuple[str, list[str]]:
         except (CheckError, KeyError, StopIteration) as exc:
             problems.append(f"{block_id}: {exc}")
             return match.group(0)
-        return f"<!-- figures: {block_id} -->\n{body}<!-- /figures -->"
+        return f"<!-- figures: {block_id}{digests(BLOCKS[block_id], results)} -->\n{body}<!-- /figures -->"
 
     out = BLOCK.sub(replace, text)
     problems += [f"figures block {b!r} appears more than once" for b in sorted({b for b in seen if seen.count(b) > 1})]
@@ -522,15 +611,19 @@ def rendered_readme(text: str, results: Path) -> tuple[str, list[str]]:
 
 
 def unrecorded_figures(text: str) -> list[str]:
-    """Numbers with a unit in the performance section that sit outside every figures block."""
-    section = SECTION.search(text)
-    if not section:
-        return ["the README has no <!-- figures-section --> ... <!-- /figures-section --> around its performance section"]
-    start = text[: section.start("body")].count("\n")
+    """Figures in the converting and performance sections that sit outside every figures block."""
+    sections = list(SECTION.finditer(text))
+    if len(sections) < SECTIONS:
+        return [
+            f"the README has {len(sections)} <!-- figures-section --> ... <!-- /figures-section --> of {SECTIONS}: "
+            "one around its converting section, one around its performance section"
+        ]
     found = []
-    blanked = BLOCK.sub(lambda m: "\n" * m.group(0).count("\n"), section["body"])
-    for offset, line in enumerate(blanked.splitlines()):
-        found += [f"README.md:{start + offset + 1}: unrecorded figure {f!r}" for f in FIGURE.findall(line)]
+    for section in sections:
+        start = text[: section.start("body")].count("\n")
+        blanked = BLOCK.sub(lambda m: "\n" * m.group(0).count("\n"), section["body"])
+        for offset, line in enumerate(blanked.splitlines()):
+            found += [f"README.md:{start + offset + 1}: unrecorded figure {f!r}" for f in FIGURE.findall(line)]
     return found
 
 
@@ -643,7 +736,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.check and not problems:
         if rendered != text:
             for old, new in zip(BLOCK.finditer(text), BLOCK.finditer(rendered)):
-                if old.group(0) != new.group(0):
+                if old["digests"] != new["digests"]:
+                    problems.append(
+                        f"{old['id']}: a results file changed after its table was rendered "
+                        f"(rendered from{old['digests'] or ' nothing recorded'}, now{new['digests']}): "
+                        "run python -m benchmarks.readme"
+                    )
+                elif old.group(0) != new.group(0):
                     problems.append(
                         f"{old['id']}: the README's figures differ from its results file:\n--- README\n{old['body']}+++ results\n{new['body']}"
                     )

@@ -26,6 +26,7 @@ from engine.base.units import GB, human_gb
 from engine.base.versions import installed, version_tuple
 from engine.process import workers
 from engine.process.jobs import Job
+from engine.process.memory_kill import available_memory
 
 MIN_FREE_RAM = 8 * GB  # the guide's prerequisite
 WARN_FREE_DISK = 10 * GB  # a 1B model in fp32 plus its int4 copy and Olive's cache
@@ -86,7 +87,7 @@ def check_python(version: tuple[int, ...] = tuple(sys.version_info[:3])) -> Chec
 
 
 def check_ram(available: int | None = None) -> Check:
-    available = psutil.virtual_memory().available if available is None else available
+    available = available_memory() if available is None else available
     total = psutil.virtual_memory().total
     value = f"{human_gb(available)} free of {human_gb(total)}"
     if available >= MIN_FREE_RAM:

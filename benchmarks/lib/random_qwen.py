@@ -33,17 +33,32 @@ QWEN25_3B = {
 COPIED = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "chat_template.jinja", "generation_config.json")
 
 
-def make(folder: Path, tokenizer_from: Path, seed: int = 0) -> Path:
+def make(
+    folder: Path,
+    tokenizer_from: Path,
+    seed: int = 0,
+    shape: dict | None = None,
+    max_shard_size: str = "2GB",  # figure-ok: a shard size, as checkpoints are published
+    biases: bool = False,
+) -> Path:
+    """Qwen2.5-3B's shape unless ``shape`` gives another (the golden tests use a tiny one, in several shards).
+    transformers starts attention biases at zero, which the model builder leaves out; ``biases`` makes them random,
+    as a trained model's are, so that the conversion of biases is exercised too."""
     import torch
     from transformers import AutoModelForCausalLM, Qwen2Config
 
     staging = folder.with_name(folder.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
-    config = Qwen2Config(**QWEN25_3B, architectures=["Qwen2ForCausalLM"])
+    config = Qwen2Config(**(shape or QWEN25_3B), architectures=["Qwen2ForCausalLM"])
     torch.manual_seed(seed)
     torch.set_default_dtype(torch.bfloat16)  # made in bf16 directly: half the memory of an fp32 model
     model = AutoModelForCausalLM.from_config(config)
-    model.save_pretrained(staging, max_shard_size="2GB")  # figure-ok: a shard size, as checkpoints are published
+    if biases:
+        with torch.no_grad():
+            for name, parameter in model.named_parameters():
+                if name.endswith(".bias"):
+                    parameter.normal_(std=0.02)
+    model.save_pretrained(staging, max_shard_size=max_shard_size)
     for name in COPIED:
         if (tokenizer_from / name).is_file():
             shutil.copy(tokenizer_from / name, staging / name)

@@ -50,6 +50,8 @@ INSTRUCTION_SETS = (
     "sse4_1 sse4_2 avx avx2 fma f16c avx512f avx512bw avx512vl avx512dq avx512_vnni avx_vnni avx512_bf16 "
     "amx_tile amx_int8 amx_bf16 asimd asimddp i8mm sve"
 ).split()
+# the integer matrix units a label names, by the flags that show them
+INT8_UNITS = {"VNNI": ("avx512_vnni", "avx_vnni"), "AMX": ("amx_tile", "amx_int8", "amx_bf16")}
 REQUIRED = (
     "schema script model quick command date code machine toolchain settings sides runs summary comparisons "
     "targets complete errors"
@@ -97,7 +99,10 @@ def machine_text(block: dict[str, Any]) -> str:
     sets = block.get("instruction_sets") or []
     best = next((s.upper().replace("_", "-") for s in ("avx512f", "avx2", "asimd") if s in sets), "")
     best = {"AVX512F": "AVX-512"}.get(best, best)
-    return ", ".join(p for p in (block.get("cpu_model", "?"), f"{block.get('physical_cores')} cores", best) if p)
+    # the int4 and int8 kernels of ONNX Runtime take other paths with VNNI and AMX: a figure depends on them
+    extras = [name for name, flags in INT8_UNITS.items() if set(flags) & set(sets)]
+    parts = (block.get("cpu_model", "?"), f"{block.get('physical_cores')} cores", " ".join([best, *extras]).strip())
+    return ", ".join(p for p in parts if p)
 
 
 def code(script: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.base import locations
-from engine.foundry.cache import scan, version_key
+from engine.foundry.cache import scan
 from engine.onnx import genai_config
 from engine.profiles.profile import Profile
 
@@ -30,7 +30,7 @@ def chat_models(profile: Profile) -> list[tuple[str, Path]]:
     for folder in sorted(models.iterdir()) if models.is_dir() else []:
         add(f"converted: {folder.name}", folder)
     # deployed models by id, each name's newest version first: a bare name means that one
-    deployed = sorted(scan(locations.foundry_cache_dir()), key=lambda e: (e.name, [-n for n in version_key(e.version)]))
+    deployed = sorted(scan(locations.foundry_cache_dir()), key=lambda e: (e.name, -e.version_number))
     for entry in deployed:
         add(f"deployed: {entry.deployed_id}", entry.path)
     return found

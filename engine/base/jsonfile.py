@@ -30,7 +30,7 @@ def read_object(
         raise (missing or error(f"{name} does not exist", hint)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{name} cannot be read: {exc}", hint) from None
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # also numbers too long to convert and nesting too deep to parse
         raise error(f"{name} is not valid JSON: {exc}", hint) from None
     if not isinstance(data, dict):
         raise error(f"{name} is not a JSON object", hint)

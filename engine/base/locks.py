@@ -1,4 +1,5 @@
-"""An exclusive lock on a file, across processes: one deployment per cache, one tuning run per profile."""
+"""An exclusive lock on a file, across processes: one deployment per cache, one tuning run per profile, one run
+writing an output."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import contextlib
 import fcntl
 from collections.abc import Iterator
 from pathlib import Path
+
+from engine.base.errors import SlmopsError
 
 
 @contextlib.contextmanager
@@ -19,3 +22,19 @@ def file_lock(path: Path, *, wait: bool = True) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def writing(output: Path) -> Iterator[None]:
+    """Hold ``output`` while one run writes it (a lock file beside it); a second run is refused at once."""
+    lock = file_lock(output.parent / f".{output.name}.lock", wait=False)
+    try:
+        lock.__enter__()
+    except BlockingIOError:
+        raise SlmopsError(
+            f"Another run is writing {output} now.", "Wait for it to finish, or give this run another output."
+        ) from None
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)

@@ -12,14 +12,13 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
-
 from engine.base.choices import DEFAULT_PRECISION, Precision
 from engine.base.units import human_bytes
 from engine.convert.errors import ConvertError
 from engine.environment import GPU_PROVIDERS, gpu_providers
 from engine.model.inspection import ModelInfo
 from engine.model.support import Verdict, check_support
+from engine.process.memory_kill import available_memory
 
 # Before anything is estimated, a folder with less free disk than this cannot even stage a conversion's files.
 MIN_DISK = 100 << 20
@@ -103,7 +102,7 @@ def check_inputs(
         info.parameters,
         info.weights_bytes,
         0,
-        psutil.virtual_memory().available,
+        available_memory(),
         0,
         disk_free,
         info.layers,

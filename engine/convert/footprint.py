@@ -2,11 +2,18 @@
 
 ``benchmarks/convert_memory.py`` runs each way of converting (a *side*) on
 models of several sizes, samples the whole process tree's memory and the
-bytes on disk, and keeps every run in ``benchmarks/results``. Its
-``--factors`` step fits, per side, bytes = per_param x parameters + base over
-those results (the line raised to lie on or above every measured peak) and
-writes them into :data:`FACTORS_FILE`, which this module reads. No figure is
-typed here: a side nobody measured has no estimate.
+bytes on disk, and keeps every run in ``benchmarks/results``; ``benchmarks/gguf.py``
+records the peak of each Gemma 3 conversion too. ``convert_memory --factors``
+fits, per side, bytes = per_param x parameters + base through every committed
+peak (least squares for the slope; the base, a fixed overhead, raised so that
+the line lies on or above every measured peak, and never under the smallest
+overhead a side measured on two model sizes shows: every conversion runs the
+same worker and verification) and writes them
+into :data:`FACTORS_FILE`, which this module reads. An estimate adds the file's
+stated margin on top, and says when the model is outside the sizes measured
+(an extrapolation). No figure is typed here: a side nobody measured has no
+estimate. ``tests/unit/test_convert_memory.py`` checks that the file is the fit
+of the committed results and that no committed peak exceeds its estimate.
 """
 
 from __future__ import annotations
@@ -47,6 +54,14 @@ class SideFactors:
     ram: Fit
     disk: Fit
     basis: str  # where the fit comes from (models, results files, dates)
+    measured: tuple[int, int] = (0, 0)  # the smallest and largest parameter counts measured
+    margin: float = 0.0  # the share added on top of the fitted line
+
+    def ram_at(self, parameters: int) -> int:
+        return int(self.ram.at(parameters) * (1 + self.margin))
+
+    def disk_at(self, parameters: int) -> int:
+        return int(self.disk.at(parameters) * (1 + self.margin))
 
 
 @dataclass(frozen=True)
@@ -57,6 +72,7 @@ class Footprint:
     ram_bytes: int
     disk_bytes: int
     basis: str
+    extrapolated: bool = False  # the model is outside the parameter counts measured
 
     def describe(self) -> str:
         return f"about {human_bytes(self.ram_bytes)} of memory and {human_bytes(self.disk_bytes)} of disk at its peak"
@@ -76,8 +92,15 @@ def load_factors(path: Path | None = None) -> dict[str, SideFactors]:
     nothing is estimated)."""
     try:
         data: dict[str, Any] = json.loads((path or FACTORS_FILE).read_text(encoding="utf-8"))
+        margin = float(data.get("margin", 0.0))
         return {
-            side: SideFactors(Fit(**entry["ram"]), Fit(**entry["disk"]), entry.get("basis", ""))
+            side: SideFactors(
+                Fit(**entry["ram"]),
+                Fit(**entry["disk"]),
+                entry.get("basis", ""),
+                tuple(entry.get("measured_parameters") or (0, 0)),  # type: ignore[arg-type]
+                margin,
+            )
             for side, entry in data["sides"].items()
         }
     except (OSError, ValueError, KeyError, TypeError):
@@ -91,4 +114,12 @@ def estimate(recipe: Recipe, runner: str, parameters: int, factors: dict[str, Si
     found = factors.get(side)
     if found is None or parameters <= 0:
         return None
-    return Footprint(side, found.ram.at(parameters), found.disk.at(parameters), f"{SIDES[side]}: {found.basis}")
+    low, high = found.measured
+    outside = not low <= parameters <= high
+    basis = f"{SIDES[side]}: {found.basis}, plus a {found.margin:.0%} margin"
+    if outside:
+        basis += (
+            f"; extrapolated: this model has {parameters / 1e9:.2f}B parameters, "
+            f"the measurements {low / 1e9:.2f}B to {high / 1e9:.2f}B"
+        )
+    return Footprint(side, found.ram_at(parameters), found.disk_at(parameters), basis, outside)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import glob
 import json
 import time
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from engine.model.support import Verdict
 from engine.model.templates import TEMPLATES
 from engine.onnx import provenance, runtime_settings
 from engine.process import journal, workers
-from engine.process.conventions import PARTIAL_MARK
+from engine.process.conventions import new_run, partials_glob
 from engine.process.jobs import Job
 from engine.profiles.profile import Profile
 from engine.recipes.catalog import RECIPES, ConvertParams, OliveCommand, Recipe, build_command, recipe_for, stream_options
@@ -410,16 +409,12 @@ def _olive_ram(plan: ConvertPlan, parameters: int) -> int | None:
     return needed.ram_bytes if needed else None
 
 
-def partials_glob(output: Path) -> str:
-    """The staging and scratch folders a conversion into ``output`` makes beside it."""
-    return str(Path(glob.escape(str(output.parent))) / f".{glob.escape(output.name)}{PARTIAL_MARK}*")
-
-
 def convert_job(spec: dict[str, Any]) -> Job:
     output = Path(spec["output"])
+    spec = {**spec, "run": spec.get("run") or new_run()}
     # recorded in the journal while it runs: if the app dies, the next start removes the partials and says so
     entry = journal.Entry(
-        "conversion", spec.get("title") or f"to {output}", str(output), [partials_glob(output)], spec.get("log", "")
+        "conversion", spec.get("title") or f"to {output}", str(output), [partials_glob(output, spec["run"])], spec.get("log", "")
     )
     # Olive goes quiet for minutes on big models while it quantizes; only a silent hour means a hang.
     return Job(workers.CONVERT, spec, idle_timeout_s=3600, journal_entry=entry)

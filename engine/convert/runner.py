@@ -18,7 +18,8 @@ from engine.model.inspection import ModelInfo
 from engine.recipes.catalog import ConvertSettings, Recipe
 
 # Architectures whose builders finish each module's initializers and nodes before the next module, checked by the
-# golden tests against Olive's output (Qwen2: the Qwen built-in and random Qwen2 shapes; Llama: SmolLM2).
+# golden tests against Olive's output (Qwen2: the Qwen built-in and a random bf16 Qwen2 folder in shards; Llama:
+# SmolLM2; tests/e2e/test_convert_stream.py's GOLDEN). Gemma 3 is not here: no test compares its streamed model.
 # Extend only with that evidence: a builder that reads one module's weights while building another breaks the hooks.
 STREAM_ARCHITECTURES = ("LlamaForCausalLM", "Qwen2ForCausalLM")
 # The toolchain the hooks were written against and the golden tests ran on (constraints.txt pins the same versions).

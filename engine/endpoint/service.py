@@ -9,6 +9,7 @@ the log file only, and "public catalog offline" is said once.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import re
 import time
 from dataclasses import dataclass, field
@@ -32,7 +33,13 @@ class ServeError(SlmopsError):
 
 
 def is_loopback(host: str) -> bool:
-    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+    """Only addresses that never leave the machine: 127.0.0.0/8, ::1 and the name localhost (not 127.x.example)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def serve_job(model: Path, cache_dir: Path, *, host: str = LOOPBACK, port: int = 0) -> Job:

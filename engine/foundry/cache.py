@@ -18,7 +18,7 @@ from engine.foundry.foundry_cli import find_cli
 from engine.foundry.inference_model import InferenceModelError
 from engine.model.templates import tokenizer_family
 from engine.onnx import genai_config
-from engine.profiles.names import deployed_model_id
+from engine.profiles.names import ModelId, deployed_model_id
 
 CUSTOM = "custom"
 REGISTRY_FILE = "foundry.local.modelinfo.json"
@@ -83,6 +83,12 @@ class CacheEntry:
     def deployed_id(self) -> str:
         """Its registration's id, else the id it is registered under (``name:<major of Version>``)."""
         return deployed_model_id(self.name, self.version, self.model_id)
+
+    @property
+    def version_number(self) -> int:
+        """The version its id says (what a bare name's newest means); 0 for an id not of slmops' form."""
+        parsed = ModelId.parse_or_none(self.deployed_id)
+        return parsed.version if parsed else 0
 
     @property
     def status(self) -> str:
@@ -204,14 +210,7 @@ def find_entry(entries: list[CacheEntry], name: str) -> CacheEntry | None:
     """
     by_id = [e for e in entries if e.deployed_id == name]
     matches = by_id or [e for e in entries if e.name == name] or [e for e in entries if e.path.name == name]
-    return max(matches, key=lambda e: version_key(e.version), default=None)
-
-
-def version_key(version: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in version.split("."))
-    except ValueError:
-        return (0,)
+    return max(matches, key=lambda e: e.version_number, default=None)
 
 
 class ModelNotFound(SlmopsError):

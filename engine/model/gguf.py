@@ -19,6 +19,7 @@ import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any, BinaryIO
 
 from engine.model.errors import ModelError
@@ -26,6 +27,12 @@ from engine.model.errors import ModelError
 MAGIC = b"GGUF"
 _MAX_STRING = 64 << 20  # a metadata string longer than this means a damaged file (chat templates are kilobytes)
 _MAX_ITEMS = 1 << 24  # keys, tensors, or elements of a skipped array: more means a damaged file
+# Bounds on what a damaged or hostile header can cost: the largest real headers (262k-token vocabularies) take a
+# few MB, a few million items walked one by one and no nested arrays; the spec allows arrays of arrays, so one level.
+_MAX_HEADER = 256 << 20
+_MAX_WALKED = 1 << 23
+_MAX_DEPTH = 2
+_MAX_KEPT = 1 << 20  # array elements decoded in all; a bigger array keeps only its length, as the vocabulary does
 _SKIPPED = ("tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type", "tokenizer.ggml.merges")
 _DAMAGED = "Download the file again; if it came from a conversion, convert it again."
 
@@ -224,38 +231,52 @@ class GgufHeader:
 
 
 class _Cursor:
-    """A position in the file's first bytes, read in large blocks (a header is a few MB at most)."""
+    """A position in the file's header, read through a window of at most a few blocks: what is skipped (a
+    vocabulary's strings, a big array) is stepped over, not kept, so a header that claims gigabytes costs none."""
 
     BLOCK = 8 << 20
 
     def __init__(self, fh: BinaryIO, size: int, name: str) -> None:
         self.fh, self.size, self.name = fh, size, name
         self.buf = b""
-        self.pos = 0
+        self.base = 0  # the file offset of buf[0]
+        self.pos = 0  # a file offset
+        self.walked = 0  # items stepped through one by one (strings, elements, keys, tensors)
+        self.kept = 0  # array elements decoded into the metadata
 
     def need(self, end: int) -> None:
-        if end <= len(self.buf):
-            return
+        """Bytes ``pos`` to ``end`` in the window: what lies before ``pos`` is dropped, the window starts there."""
+        if end > _MAX_HEADER:
+            raise GgufError(
+                f"{self.name}: its header runs past {_MAX_HEADER >> 20} MB (real ones take a few); the file is damaged.",
+                _DAMAGED,
+            )
         if end > self.size:
             raise GgufError(
                 f"{self.name} ends inside its header (it needs byte {end:,} and has {self.size:,}): the file is truncated.",
                 _DAMAGED,
             )
-        self.fh.seek(len(self.buf))
-        self.buf += self.fh.read(min(max(end, len(self.buf) * 2, self.BLOCK), self.size) - len(self.buf))
-        if end > len(self.buf):
-            raise GgufError(f"{self.name} could not be read past byte {len(self.buf):,}.", _DAMAGED)
+        if self.base <= self.pos and end <= self.base + len(self.buf):
+            return
+        self.fh.seek(self.pos)
+        self.buf, self.base = self.fh.read(min(max(end - self.pos, self.BLOCK), self.size - self.pos)), self.pos
+        if end > self.base + len(self.buf):
+            raise GgufError(f"{self.name} could not be read past byte {self.base + len(self.buf):,}.", _DAMAGED)
 
     def take(self, count: int) -> bytes:
         self.need(self.pos + count)
-        data = self.buf[self.pos : self.pos + count]
+        start = self.pos - self.base
         self.pos += count
-        return data
+        return self.buf[start : start + count]
+
+    def skip(self, count: int) -> None:
+        self.pos += count
+        self.need(self.pos)  # only checks the bounds unless the window must move
 
     def scalar(self, fmt: str) -> Any:
         width = struct.calcsize(fmt)
         self.need(self.pos + width)
-        value = struct.unpack_from(fmt, self.buf, self.pos)[0]
+        value = struct.unpack_from(fmt, self.buf, self.pos - self.base)[0]
         self.pos += width
         return value
 
@@ -265,6 +286,12 @@ class _Cursor:
             raise GgufError(f"{self.name}: {what} claims {value:,} items; the file is damaged.", _DAMAGED)
         return value
 
+    def walk(self, items: int) -> None:
+        """Count items stepped through one by one: a header with more than any model's is damaged, not slow."""
+        self.walked += items
+        if self.walked > _MAX_WALKED:
+            raise GgufError(f"{self.name}: its header holds more than {_MAX_WALKED:,} items; the file is damaged.", _DAMAGED)
+
     def string(self) -> str:
         length = self.scalar("<Q")
         if length > _MAX_STRING:
@@ -272,39 +299,56 @@ class _Cursor:
         return self.take(length).decode("utf-8", errors="replace")
 
     def skip_strings(self, count: int) -> None:
-        """Step over ``count`` strings (a vocabulary): one unpack per string, nothing decoded."""
-        unpack, pos = struct.unpack_from, self.pos
+        """Step over ``count`` strings (a vocabulary): one unpack per string, nothing decoded, the window moved
+        only when a length lies past it."""
+        self.walk(count)
+        unpack = struct.unpack_from
+        buf, base, pos = self.buf, self.base, self.pos
+        end = base + len(buf)
         for _ in range(count):
-            if pos + 8 > len(self.buf):
+            if pos + 8 > end:
+                self.pos = pos
                 self.need(pos + 8)
-            length = unpack("<Q", self.buf, pos)[0]
+                buf, base = self.buf, self.base
+                end = base + len(buf)
+            length = unpack("<Q", buf, pos - base)[0]
             if length > _MAX_STRING:
                 raise GgufError(f"{self.name}: a vocabulary string claims {length:,} bytes; the file is damaged.", _DAMAGED)
             pos += 8 + length
-        self.need(pos)
         self.pos = pos
+        self.need(pos)
 
-    def value(self, kind: int, key: str) -> Any:
+    def value(self, kind: int, key: str, depth: int = 0) -> Any:
         if kind in _SCALAR:
             return self.scalar(_SCALAR[kind])
         if kind == _STRING:
             return self.string()
         if kind != _ARRAY:
-            raise GgufError(f"{self.name}: key {key!r} has value type {kind}; the file is damaged or newer than this reader.")
+            raise GgufError(
+                f"{self.name}: key {key!r} has value type {kind}; the file is damaged or newer than this reader.",
+                "Convert it again with a current llama.cpp, or download it again.",
+            )
+        if depth >= _MAX_DEPTH:
+            raise GgufError(f"{self.name}: array {key} nests arrays {depth + 1} deep; the file is damaged.", _DAMAGED)
         element, count = self.scalar("<I"), self.count(f"array {key}")
-        if key in _SKIPPED:
+        if element not in _SCALAR and element not in (_STRING, _ARRAY):
+            raise GgufError(f"{self.name}: array {key} has element type {element}; the file is damaged.", _DAMAGED)
+        if key in _SKIPPED or self.kept + count > _MAX_KEPT:  # only its length is kept
             if element == _STRING:
                 self.skip_strings(count)
             elif element in _SCALAR:
-                self.need(self.pos + struct.calcsize(_SCALAR[element]) * count)
-                self.pos += struct.calcsize(_SCALAR[element]) * count
+                self.skip(struct.calcsize(_SCALAR[element]) * count)
             else:
-                raise GgufError(f"{self.name}: array {key} has element type {element}; the file is damaged.", _DAMAGED)
-            return count  # only its length is kept
+                self.walk(count)
+                for _ in range(count):
+                    self.value(element, key, depth + 1)
+            return count
+        self.kept += count
         if element in _SCALAR:
             fmt = _SCALAR[element]
             return list(struct.unpack(f"<{count}{fmt[1]}", self.take(struct.calcsize(fmt) * count)))
-        return [self.value(element, key) for _ in range(count)]
+        self.walk(count)
+        return [self.value(element, key, depth + 1) for _ in range(count)]
 
 
 def _not_gguf(path: Path, start: bytes) -> GgufError:
@@ -323,14 +367,21 @@ def _not_gguf(path: Path, start: bytes) -> GgufError:
     return GgufError(f"{path.name} is not a GGUF file: it starts with {start!r}, not b'GGUF'{what}.", hint)
 
 
+def unreadable(path: Path, exc: OSError) -> GgufError:
+    return GgufError(f"{path} cannot be read: {exc.strerror or exc}.", "Check the path and its permissions.")
+
+
 def read_header(path: str | Path) -> GgufHeader:
     """The header of one GGUF file; raises :class:`GgufError` with the reason for anything else."""
     path = Path(path)
     try:
-        size = path.stat().st_size
+        stat = path.stat()
+        if not S_ISREG(stat.st_mode):  # opening a FIFO or a device waits for a writer that never comes
+            raise GgufError(f"{path} is not a regular file.", "Give slmops the .gguf file itself.")
+        size = stat.st_size
         fh = path.open("rb")
     except OSError as exc:
-        raise GgufError(f"{path} cannot be read: {exc.strerror or exc}.", "Check the path and its permissions.") from None
+        raise unreadable(path, exc) from None
     with fh:
         cursor = _Cursor(fh, size, path.name)
         start = fh.read(4)
@@ -344,6 +395,7 @@ def read_header(path: str | Path) -> GgufHeader:
                 "Convert it again with a current llama.cpp.",
             )
         tensor_count, key_count = cursor.count("the tensor count"), cursor.count("the key count")
+        cursor.walk(tensor_count + key_count)
         metadata: dict[str, Any] = {}
         spans: dict[str, tuple[int, int]] = {}
         for _ in range(key_count):
@@ -381,9 +433,17 @@ def split_parts(path: str | Path) -> list[Path]:
     match = SPLIT_NAME.match(path.name)
     if not match:
         return [path]
-    count = int(match.group("count"))
+    index, count = int(match.group("index")), int(match.group("count"))
+    if not 1 <= index <= count:
+        raise GgufError(
+            f"{path.name} is named like part {index} of a {count}-part GGUF, which cannot be (parts count from 1).",
+            "Give slmops the file under its original name.",
+        )
     parts = [path.with_name(f"{match.group('stem')}-{i:05d}-of-{count:05d}.gguf") for i in range(1, count + 1)]
-    missing = [p.name for p in parts if not p.is_file()]
+    try:
+        missing = [p.name for p in parts if not p.is_file()]
+    except OSError as exc:
+        raise unreadable(path, exc) from None
     if missing:
         raise GgufError(
             f"{path.name} is one part of a {count}-part GGUF; missing beside it: {', '.join(missing)}.",

@@ -10,8 +10,9 @@ is file logic: the app calls it.
 
 from __future__ import annotations
 
-import glob
 import hashlib
+import json
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -19,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from engine.base import jsonfile, locations
+from engine.base.atomic import write_text_atomic
 from engine.base.units import human_bytes
 from engine.model.errors import ModelError
 from engine.model.gguf import GgufHeader
 from engine.process import journal, workers
-from engine.process.conventions import PARTIAL_MARK
+from engine.process.conventions import new_run, partials_glob
 from engine.process.jobs import Job
 
 SOURCE_RECORD = "slmops-source.json"
@@ -71,16 +73,38 @@ def sha256_of(path: Path) -> str:
 
 
 def made_from(folder: Path, gguf: Path, sha256: str = "") -> bool:
-    """``folder`` is a complete conversion of ``gguf``: same size and modification time, else the same SHA-256."""
+    """``folder`` is a complete conversion of ``gguf``: same size and modification time, else the same SHA-256.
+
+    A file only touched (copied back, restored) is hashed once: its record then takes the new time, and a
+    process asks the same question of the same file state without hashing again (the app judges per keystroke).
+    """
     record = read_record(folder)
     if not record or not (folder / "config.json").is_file():
         return False
     stat = gguf.stat()
-    if record.get("size") != stat.st_size:
+    if record.get("size") != stat.st_size or not record.get("sha256"):
         return False
-    if record.get("path") == str(gguf) and record.get("mtime_ns") == stat.st_mtime_ns:
+    here = record.get("path") == str(gguf)
+    if here and record.get("mtime_ns") == stat.st_mtime_ns:
         return True
-    return record.get("sha256") == (sha256 or sha256_of(gguf))
+    if record["sha256"] != (sha256 or _sha256_once(gguf, stat)):
+        return False
+    if here:
+        try:
+            write_text_atomic(folder / SOURCE_RECORD, json.dumps({**record, "mtime_ns": stat.st_mtime_ns}, indent=2) + "\n")
+        except OSError:  # a read-only data folder: the next process hashes again, nothing worse
+            pass
+    return True
+
+
+_HASHED: dict[tuple[str, int, int, int, int], str] = {}  # a file's state -> its SHA-256, for this process
+
+
+def _sha256_once(path: Path, stat: os.stat_result) -> str:
+    state = (str(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if state not in _HASHED:
+        _HASHED[state] = sha256_of(path)
+    return _HASHED[state]
 
 
 def _output_for(name: str, gguf: Path) -> Path:
@@ -116,14 +140,11 @@ def check_disk(output: Path, needed: int) -> None:
         )
 
 
-def partials(output: Path) -> str:
-    """The staging folders a conversion into ``output`` makes beside it."""
-    return str(Path(glob.escape(str(output.parent))) / f".{glob.escape(output.name)}{PARTIAL_MARK}*")
-
-
 def gguf_folder_job(plan: GgufFolderPlan, *, stops: list[str] | None = None) -> Job:
     """The worker that turns the GGUF into its folder; ``stops`` (Ollama's) that are one special token end answers."""
+    run = new_run()
     spec = {
+        "run": run,
         "gguf": str(plan.gguf),
         "output": str(plan.output),
         "dtype": plan.dtype,
@@ -131,5 +152,7 @@ def gguf_folder_job(plan: GgufFolderPlan, *, stops: list[str] | None = None) -> 
         "stops": stops or [],
         "record": {"reference": plan.reference, "sha256": plan.sha256},
     }
-    entry = journal.Entry("conversion", f"of {plan.gguf.name} to a model folder", str(plan.output), [partials(plan.output)])
+    entry = journal.Entry(
+        "conversion", f"of {plan.gguf.name} to a model folder", str(plan.output), [partials_glob(plan.output, run)]
+    )
     return Job(workers.GGUF_FOLDER, spec, journal_entry=entry)

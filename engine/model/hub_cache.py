@@ -61,8 +61,8 @@ def _repo_folder(cache: Path, org: str, name: str) -> Path | None:
 def _snapshot(repo: Path, repo_id: str, revision: str) -> Path:
     snapshots = repo / "snapshots"
     ref = repo / "refs" / revision
-    commit = ref.read_text(encoding="utf-8").strip() if ref.is_file() else revision
-    if (snapshots / commit).is_dir():
+    commit = ref.read_text(encoding="utf-8", errors="replace").strip() if ref.is_file() else revision
+    if _plain(commit) and (snapshots / commit).is_dir():
         return snapshots / commit
     have = sorted(snapshots.iterdir(), key=lambda p: p.stat().st_mtime) if snapshots.is_dir() else []
     if revision == "main" and have and not ref.exists():
@@ -71,6 +71,11 @@ def _snapshot(repo: Path, repo_id: str, revision: str) -> Path:
         f"{repo_id}@{revision} has no snapshot in {repo} (there: {', '.join(p.name[:12] for p in have) or 'none'}).",
         "Download that revision first, or give slmops the snapshot folder itself.",
     )
+
+
+def _plain(name: str) -> bool:
+    """One folder name, not a way out of the cache (``..``, a path, a NUL)."""
+    return bool(name) and name not in (".", "..") and "/" not in name and "\0" not in name
 
 
 def _check_complete(snapshot: Path, repo_id: str) -> None:
@@ -111,6 +116,8 @@ def find(reference: str, cache: Path | None = None) -> CachedModel:
     if not match:
         raise ModelError(f"{reference!r} is not a model id (ORG/NAME).", "Write it as on the hub: Qwen/Qwen2.5-0.5B-Instruct")
     org, name, revision = match.group("org"), match.group("name"), match.group("revision") or "main"
+    if ".." in revision.split("/"):
+        raise ModelError(f"{reference!r} names a revision outside the cache.", "Give a branch, a tag or a commit: ORG/NAME@main")
     cache = cache or cache_dir()
     repo = _repo_folder(cache, org, name)
     if repo is None:

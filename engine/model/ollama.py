@@ -11,6 +11,7 @@ name is ``[registry/][namespace/]model[:tag]``, with Ollama's defaults
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,10 @@ from engine.model.templates import detect_family
 
 REGISTRY, NAMESPACE, TAG = "registry.ollama.ai", "library", "latest"
 _MEDIA = "application/vnd.ollama.image."
+# What Ollama's own name checks accept: a registry host (with a port), then names and a tag of letters, digits, _ . -
+_REGISTRY = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,253}(:[0-9]{1,5})?")
+_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_DIGEST = re.compile(r"sha256[:-]([0-9a-f]{64})")
 _PULL = "Pull it first (ollama pull NAME), or set OLLAMA_MODELS to the folder Ollama keeps its models in."
 
 
@@ -41,7 +46,8 @@ class OllamaModel:
     @property
     def stops(self) -> list[str]:
         stop = self.params.get("stop") or []
-        return [stop] if isinstance(stop, str) else [str(s) for s in stop]
+        stop = [stop] if isinstance(stop, str) else stop if isinstance(stop, list) else []
+        return [s for s in stop if isinstance(s, str) and s]
 
     def context(self, trained: int | None) -> int | None:
         """The context window the user gave Ollama (num_ctx), never beyond the model's own."""
@@ -67,7 +73,9 @@ def parse_name(name: str) -> tuple[str, str, str, str]:
     if ":" in name.rsplit("/", 1)[-1]:
         rest, tag = name.rsplit(":", 1)
     parts = rest.split("/")
-    if not all(parts) or not tag or len(parts) > 3:
+    registry_ok = len(parts) < 3 or _REGISTRY.fullmatch(parts[0])
+    named = all(_PART.fullmatch(part) and part not in (".", "..") for part in [*parts[-2:], tag])
+    if len(parts) > 3 or not registry_ok or not named:
         raise ModelError(f"{name!r} is not an Ollama model name.", "Write it as Ollama does: ollama:gemma3:270m")
     if len(parts) == 1:
         return REGISTRY, NAMESPACE, parts[0], tag
@@ -126,7 +134,12 @@ def find(name: str, models: Path | None = None) -> OllamaModel:
         )
 
     def blob(layer: dict[str, Any]) -> Path:
-        path = models / "blobs" / str(layer.get("digest", "")).replace(":", "-")
+        digest = _DIGEST.fullmatch(str(layer.get("digest", "")))
+        if digest is None:  # a digest names a file in blobs/, and nothing else
+            raise ModelError(
+                f"{manifest} names a layer {str(layer.get('digest'))[:80]!r}, not a sha256 digest.", f"Pull {short} again."
+            )
+        path = models / "blobs" / f"sha256-{digest.group(1)}"
         if not path.is_file() or (isinstance(layer.get("size"), int) and path.stat().st_size != layer["size"]):
             raise ModelError(
                 f"Ollama's {short} is incomplete: {path.name[:19]}... is missing or cut short.", f"Pull {short} again."

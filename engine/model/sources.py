@@ -53,7 +53,12 @@ def _gguf_name(path: Path) -> str:
 
 
 def _from_path(text: str, path: Path) -> Source:
-    path = path.resolve()
+    try:
+        path = path.resolve()
+    except RuntimeError:  # Python 3.11's word for a symbolic link loop
+        raise ModelError(
+            f"{text} is a symbolic link that leads back to itself.", "Give slmops the file the link means."
+        ) from None
     if path.is_dir():
         if (path / "config.json").is_file():
             return Source(text, "path", path.name, folder=path)
@@ -77,10 +82,38 @@ def _from_hub(text: str, reference: str) -> Source:
 
 
 def resolve(text: str) -> Source:
-    """The model ``text`` names; raises ModelError with the reason and what is there."""
+    """The model ``text`` names; raises ModelError with the reason and what is there, and nothing else: what the
+    file system refuses (a name too long, a folder without permission) is said as such."""
     text = text.strip()
     if not text:
         raise ModelError("No model given.", f"slmops takes {FORMS}.")
+    try:
+        return _resolve(text)
+    except OSError as exc:
+        raise unreadable(text, exc) from None
+    except ValueError as exc:  # a NUL character in a path
+        raise ModelError(f"{text[:200]!r} cannot be a path: {exc}.", f"slmops takes {FORMS}.") from None
+
+
+def unreadable(text: str, exc: OSError) -> ModelError:
+    """What the file system said when it refused a path."""
+    return ModelError(
+        f"{text[:200]} cannot be read: {exc.strerror or exc}" + (f" ({exc.filename})." if exc.filename else "."),
+        "Check the path and its permissions (paths longer than the file system allows are refused too).",
+    )
+
+
+def _expanded(text: str) -> Path:
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # ~name of no user here
+        user = text.split("/", 1)[0]
+        raise ModelError(
+            f"{user} names no user's home folder on this machine.", f"Write the whole path; slmops takes {FORMS}."
+        ) from None
+
+
+def _resolve(text: str) -> Source:
     if text.startswith(OLLAMA):
         model = ollama.find(text[len(OLLAMA) :])
         return Source(text, "Ollama", model.name.rsplit("/", 1)[-1].replace(":", "-"), gguf=model.gguf, ollama=model)
@@ -89,7 +122,7 @@ def resolve(text: str) -> Source:
         return Source(text, "LM Studio", _gguf_name(gguf), gguf=gguf)
     if text.startswith(HUB):
         return _from_hub(text, text[len(HUB) :])
-    path = Path(text).expanduser()
+    path = _expanded(text)
     if path.exists():
         return _from_path(text, path)
     if hub_cache.REPO_ID.match(text):

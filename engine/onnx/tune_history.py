@@ -53,6 +53,10 @@ def entry_of(report: dict[str, Any], architecture: str) -> dict[str, Any] | None
         "figures": {k: chosen.get(k) for k in FIGURES},
         "guide_figures": {k: guide.get(k) for k in FIGURES} if guide else None,
         "report": report.get("saved_to"),
+        # why the tuner chose it: a gain over the guide's recipe beyond the spread, or only its quality
+        "why": chosen.get("choice_note")
+        or ("beat the guide's recipe beyond the spread of the pairs, keeping quality" if chosen.get("beats_guide") else "")
+        or "kept quality within the bound",
         "pairs": report.get("runs"),
         "quick": bool(report.get("quick")),
         "judged": bool(report.get("judged")),

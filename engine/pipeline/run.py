@@ -272,10 +272,9 @@ class Pipeline:
                 self._emit(Log(f"up to date: {earlier.deployed_id} holds this output already; reusing it", source="runner"))
                 if not earlier.registered:
                     await run_ops(location.path, [{"op": "register", "path": str(earlier.path), "model_id": earlier.deployed_id}])
-                version = earlier.deployed_id.rsplit(":", 1)[1]
                 return {
                     **plan.to_dict(),
-                    "version": int(version),
+                    "version": earlier.version_number,
                     "model_id": earlier.deployed_id,
                     "folder": str(earlier.path),
                     "registered": True,

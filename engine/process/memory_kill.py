@@ -21,28 +21,32 @@ from engine.base.units import human_bytes
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
-def _counter_files(proc_cgroup: str) -> list[Path]:
-    """The files that may count this process's cgroup's OOM kills, from the text of /proc/self/cgroup."""
-    files = []
+def _cgroup_dirs(proc_cgroup: str) -> list[tuple[str, Path]]:
+    """This process's memory cgroup folders, ("v2" | "v1", folder), from the text of /proc/self/cgroup."""
+    found = []
     for line in proc_cgroup.splitlines():
         hierarchy, _, rest = line.partition(":")
         controllers, _, path = rest.partition(":")
         relative = path.strip().lstrip("/")
         if hierarchy == "0" and controllers == "":
-            files.append(CGROUP_ROOT / relative / "memory.events")
-            files.append(CGROUP_ROOT / "unified" / relative / "memory.events")
+            found += [("v2", CGROUP_ROOT / relative), ("v2", CGROUP_ROOT / "unified" / relative)]
         elif "memory" in controllers.split(","):
-            files.append(CGROUP_ROOT / "memory" / relative / "memory.oom_control")
-    return files
+            found.append(("v1", CGROUP_ROOT / "memory" / relative))
+    return found
+
+
+def _proc_cgroup(proc_cgroup: str | None) -> str | None:
+    try:
+        return Path("/proc/self/cgroup").read_text(encoding="utf-8") if proc_cgroup is None else proc_cgroup
+    except OSError:
+        return None
 
 
 def oom_kills(proc_cgroup: str | None = None) -> int | None:
     """How many processes of this process's cgroup the kernel killed for memory so far; None where unreadable."""
-    try:
-        text = Path("/proc/self/cgroup").read_text(encoding="utf-8") if proc_cgroup is None else proc_cgroup
-    except OSError:
-        return None
-    for path in _counter_files(text):
+    text = _proc_cgroup(proc_cgroup)
+    for version, folder in _cgroup_dirs(text or ""):
+        path = folder / ("memory.events" if version == "v2" else "memory.oom_control")
         try:
             for line in path.read_text(encoding="utf-8").splitlines():
                 key, _, value = line.partition(" ")
@@ -51,6 +55,68 @@ def oom_kills(proc_cgroup: str | None = None) -> int | None:
         except (OSError, ValueError):
             continue
     return None
+
+
+# v1 writes "no limit" as the largest page-aligned signed 64-bit number; anything this large is no limit
+NO_LIMIT = 1 << 60
+# the file names of each cgroup version: limit, usage, and the memory.stat key of reclaimable page cache
+CGROUP_FILES = {
+    "v2": ("memory.max", "memory.current", "inactive_file"),
+    "v1": ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file"),
+}
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    if text == "max":
+        return NO_LIMIT
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def _stat(path: Path, key: str) -> int:
+    try:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            name, _, value = line.partition(" ")
+            if name == key:
+                return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def cgroup_headroom(proc_cgroup: str | None = None) -> int | None:
+    """What this process's cgroups (a container's, a systemd unit's, and the ones above them) still allow: the
+    smallest limit minus usage, counting inactive page cache as free (the kernel reclaims it before it kills);
+    None where no cgroup sets a limit or none is readable."""
+    text = _proc_cgroup(proc_cgroup)
+    best: int | None = None
+    for version, folder in _cgroup_dirs(text or ""):
+        limit_name, usage_name, reclaimable = CGROUP_FILES[version]
+        # a limit on a parent (a systemd slice, the container around a nested cgroup) binds as much as one's own
+        for level in (folder, *folder.parents):
+            if not level.is_relative_to(CGROUP_ROOT):
+                break
+            limit, usage = _read_int(level / limit_name), _read_int(level / usage_name)
+            if limit is None or usage is None or limit >= NO_LIMIT:
+                continue
+            room = max(0, limit - usage + _stat(level / "memory.stat", reclaimable))
+            best = room if best is None else min(best, room)
+    return best
+
+
+def available_memory(proc_cgroup: str | None = None) -> int:
+    """The memory a new process may still take: the smaller of the machine's available memory and what this
+    process's cgroups allow (a container or a systemd unit with a memory limit kills before the machine runs out).
+    Every memory check asks this, never psutil alone."""
+    free = psutil.virtual_memory().available
+    room = cgroup_headroom(proc_cgroup)
+    return free if room is None else min(free, room)
 
 
 @dataclass(frozen=True)
@@ -79,7 +145,7 @@ def memory_kill(returncode: int | None, peak_rss_bytes: int, oom_kills_before: i
         return None
     after = oom_kills()
     confirmed = oom_kills_before is not None and after is not None and after > oom_kills_before
-    return MemoryKill(peak_rss_bytes, psutil.virtual_memory().available, confirmed)
+    return MemoryKill(peak_rss_bytes, available_memory(), confirmed)
 
 
 def tree_rss(pid: int) -> int:

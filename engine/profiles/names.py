@@ -46,8 +46,33 @@ def _version_of(folder: str, name: str) -> int:
     return int(suffix) if suffix != folder and suffix.isdigit() else 0
 
 
-def model_id(name: str, version: int) -> str:
-    return f"{name}:{version}"
+@dataclass(frozen=True, order=True)
+class ModelId:
+    """A Foundry Local model id, ``<name>:<version>`` with a whole-number version: the one parse and the one
+    spelling of the ids slmops deploys, registers and looks up (ordered by name, then version)."""
+
+    name: str
+    version: int
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.version}"
+
+    @classmethod
+    def parse(cls, text: str) -> ModelId:
+        """``name:3`` as a ModelId; InvalidName for anything else (no version, a version that is not a number)."""
+        name, colon, version = text.rpartition(":")
+        if not colon or not name or not re.fullmatch(r"[0-9]{1,9}", version):
+            raise InvalidName(
+                f"{text!r} is not a model id (NAME:VERSION, the version a whole number).", "Write it as Foundry does: name:1"
+            )
+        return cls(name, int(version))
+
+    @classmethod
+    def parse_or_none(cls, text: str) -> ModelId | None:
+        try:
+            return cls.parse(text)
+        except InvalidName:
+            return None
 
 
 def deployed_model_id(name: str, version: str, registered_id: str = "") -> str:
@@ -59,7 +84,7 @@ def deployed_model_id(name: str, version: str, registered_id: str = "") -> str:
     if registered_id:
         return registered_id
     major = version.split(".")[0].strip()
-    return model_id(name, int(major) if re.fullmatch(r"[0-9]+", major) else 1)
+    return str(ModelId(name, int(major) if re.fullmatch(r"[0-9]+", major) else 1))
 
 
 @dataclass(frozen=True)
@@ -72,7 +97,7 @@ class Slot:
 
     @property
     def model_id(self) -> str:
-        return model_id(self.name, self.version)
+        return str(ModelId(self.name, self.version))
 
 
 def next_slot(custom_dir: Path, name: str, taken: dict[str, str]) -> Slot:

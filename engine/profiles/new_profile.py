@@ -20,12 +20,12 @@ from engine.model.gguf import read_model
 from engine.model.gguf_folder import GgufFolderPlan, gguf_folder_job, plan_gguf_folder
 from engine.model.gguf_support import gguf_info, gguf_verdict
 from engine.model.inspection import ModelInfo, inspect_model
-from engine.model.sources import Source, resolve
+from engine.model.sources import Source, resolve, unreadable
 from engine.model.support import SMALL_MODEL, Verdict, verdict_for
 from engine.model.templates import FAMILY_NAMES, TEMPLATES
 from engine.process.jobs import Job
 from engine.profiles import citations, names
-from engine.profiles.limits import fitting_lengths
+from engine.profiles.limits import LIMITS, fitting_lengths
 from engine.profiles.profile import DeploySection, ModelSection, Profile, ProfileError, load_profile, save_profile
 from engine.profiles.recommended import starting_convert
 
@@ -87,6 +87,13 @@ class Judged:
 def judge(text: str, *, precision: Precision = DEFAULT_PRECISION) -> Judged:
     """Resolve and judge a source (folder, GGUF, hub id, Ollama or LM Studio name); raises ModelError if it is none."""
     source = resolve(text)
+    try:
+        return _judged(source, precision)
+    except OSError as exc:  # the files went away or became unreadable after resolving
+        raise unreadable(text, exc) from None
+
+
+def _judged(source: Source, precision: str) -> Judged:
     if source.folder is not None:
         info = inspect_model(source.folder)
         return Judged(source, info, verdict_for(info, precision=precision))
@@ -254,14 +261,19 @@ def _ollama_settings(profile: Profile, source: Source, info: ModelInfo, reasons:
     """What Ollama's parameters say of the model: its context window and sampling defaults."""
     model, config = source.ollama, profile.deploy.model_config
     context = model.context(info.context_length)
-    if context:
+    if context and _allowed("max_length", context):
         config.max_length = context
         reasons.append(f"max_length {context}: Ollama's num_ctx for {model.name}")
     for key, field_name in (("temperature", "temperature"), ("top_p", "top_p"), ("repeat_penalty", "repetition_penalty")):
         value = model.params.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and _allowed(field_name, value):
             setattr(config, field_name, float(value))
             reasons.append(f"{field_name} {float(value)}: Ollama's {key} for {model.name}")
+
+
+def _allowed(field_name: str, value: float) -> bool:
+    """Whether a value Ollama gives fits the profile (one it would refuse is left out, not written)."""
+    return value in LIMITS[f"deploy.model_config.{field_name}"]
 
 
 def write(proposal: Proposal, *, overwrite: bool = False) -> Path:

@@ -8,6 +8,7 @@ atomically and never replaces a file unless told to.
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 from dataclasses import dataclass, field
 from enum import Enum
@@ -168,6 +169,8 @@ _CHOICES = {
     "convert.embedding_bits": (0, 4, 8, 32),
     "convert.runner": PROFILE_RUNNERS,
 }
+# Foundry ids are name:<major of Version>; the first deployment is name:1, so its Version's major is 1
+_FIRST_VERSION = re.compile(r"1(\.[0-9]{1,6}){0,2}")
 
 
 def _to_dict(obj: Any) -> Any:
@@ -234,6 +237,14 @@ def _build(cls: type, data: dict[str, Any], prefix: str, path: Path | None) -> A
             raise ProfileError(f"{raw!r} is not one of {', '.join(_CHOICES[key])}", path=path, key=key)
         if key in LIMITS and value not in LIMITS[key]:
             raise ProfileError(f"{value} is outside what it takes: {LIMITS[key].describe()}", path=path, key=key)
+        if key == "deploy.version" and not _FIRST_VERSION.fullmatch(value):
+            raise ProfileError(
+                f"{value!r} cannot be the first deployment's version: it is 1, 1.N or 1.N.N",
+                path=path,
+                key=key,
+                hint='Write version = "1.0": slmops numbers later deployments 2.0, 3.0 ... itself, and their ids name:2, '
+                "name:3 (a first version of 2.0 would take the next one's id, 5.0 would stay the newest for ever).",
+            )
         values[name] = value
     return cls(**values)
 

@@ -79,8 +79,9 @@ def guide_convert() -> ConvertSettings:
 def recommended_convert(model_type: str) -> tuple[Recommendation, str]:
     """The recommended conversion for an architecture (``config.json``'s ``model_type``) and why.
 
-    The reason follows the candidate's name where it is shown ("rtn-int4-b32: won this machine's tuning..."),
-    so it does not start with that name again."""
+    The reason follows the candidate's name where it is shown ("rtn-int4-b32: chosen by this machine's tuning..."),
+    so it does not start with that name again. It says why (the tuner's own words: a gain over the guide's recipe,
+    or only its quality) and cites the report, or says the recipe is a default."""
     past = history.latest(model_type) if model_type else None
     if past is not None and past.get("recipe"):
         candidate = Candidate(past["candidate"], past["recipe"], dict(past.get("convert") or {}))
@@ -96,24 +97,25 @@ def recommended_convert(model_type: str) -> tuple[Recommendation, str]:
             + ([f"perplexity {figures['perplexity']:.2f}"] if figures.get("perplexity") else [])
         )
         reason = (
-            f"won this machine's tuning of {model_type} on {past['date'][:10]}"
+            f"chosen by this machine's tuning of {model_type} on {past['date'][:10]}: "
+            + (past.get("why") or "the tuner's choice")
             + (f" ({measured})" if measured else "")
-            + (f", report {past['report']}" if past.get("report") else "")
+            + (f"; report {past['report']}" if past.get("report") else "")
         )
         extra = DEPLOY_KNOBS if candidate.recipe_data.method == Method.CONFIG else None  # pruning changes no weight
         result = Recommendation(convert_section(candidate, extra), runtime, reason, candidate.name)
     elif model_type in KNOWN_ARCHITECTURES:
         record = citations.citation(citations.UNTUNED_DEFAULT)
         reason = (
-            f"RTN int4 with lm_head in 8 bits, a route known to convert {model_type}; "
-            "not tuned on this machine yet"
+            f"a default, not measured on this machine: RTN int4 with lm_head in 8 bits, a route known to convert "
+            f"{model_type}; not tuned on this machine yet"
             + (f"; on the SmolLM2-135M demo it {record.cited()}" if record else "")
             + "; slmops tune measures it against the others here"
         )
         result = Recommendation(convert_section(BY_NAME[UNTUNED_DEFAULT]), RuntimeSection(), reason, UNTUNED_DEFAULT)
     else:
         reason = (
-            f"the guide's command: the RTN route is not known to convert {model_type or 'this architecture'}; "
+            f"a default, the guide's command: the RTN route is not known to convert {model_type or 'this architecture'}; "
             "slmops tune measures the others"
         )
         result = Recommendation(guide_convert(), RuntimeSection(), reason, "guide-int4")

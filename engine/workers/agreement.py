@@ -76,13 +76,13 @@ def compare(
     import gc
 
     import onnxruntime_genai as og
-    import psutil
 
     from engine.model.inspection import inspect_model
+    from engine.process.memory_kill import available_memory
     from engine.workers.verify import greedy_tokens
 
     info = inspect_model(source)
-    dtype, skipped = reference_dtype(info.parameters, info.weights_bytes, psutil.virtual_memory().available)
+    dtype, skipped = reference_dtype(info.parameters, info.weights_bytes, available_memory())
     if skipped:
         return {"agree": None, "skipped": skipped, "prompts": prompts, "rows": [], "summary": f"not checked: {skipped}"}
     expected_rows = reference_tokens(source, prompts, compared, prompt_format, dtype)

@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import IO
 
 from engine.base.choices import QUANTIZED, Runner
+from engine.base.locks import writing
 from engine.base.units import human_bytes
 from engine.convert.stages import NO_OUTPUT, StageTracker, failure_reason, percent
 from engine.onnx import genai_config, provenance, runtime_settings
-from engine.process.conventions import PARTIAL_MARK
+from engine.process.conventions import new_run, staging_prefix
 from engine.process.memory_kill import memory_kill, oom_kills, tree_rss
 from engine.workers import olive_hooks
 from engine.workers import protocol as p
@@ -259,14 +260,20 @@ def _preload() -> None:
 
 def main(spec: dict) -> None:
     output = Path(spec["output"])
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with writing(output):  # one run writes an output at a time: a second is refused, not interleaved
+        _convert(spec, output)
+
+
+def _convert(spec: dict, output: Path) -> None:
     log_path = Path(spec["log"])
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    output.parent.mkdir(parents=True, exist_ok=True)
     # run_worker turns SIGTERM (cancel, or the app's death) into SystemExit, so the clean-up below runs.
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}{PARTIAL_MARK}", dir=output.parent))
+    run = spec.get("run") or new_run()
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(output, run), dir=output.parent))
     # Olive writes .olive-cache into its cwd: a scratch folder with the staging mark, so that the job's
     # clean-up (engine.process.jobs, by the journal entry) removes it too after a kill; it can hold a full-size model.
-    workdir = Path(tempfile.mkdtemp(prefix=f".{output.name}{PARTIAL_MARK}work-", dir=output.parent))
+    workdir = Path(tempfile.mkdtemp(prefix=staging_prefix(output, run) + "work-", dir=output.parent))
     preload = threading.Thread(target=_preload, daemon=True)
     preload.start()
     repairs = spec.get("repairs") or []

@@ -17,10 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any, Protocol
 
-import psutil
-
 from engine.base.choices import Runner
 from engine.base.units import human_bytes
+from engine.process.memory_kill import available_memory
 from engine.workers import protocol as p
 from engine.workers.streaming import LINE_PREFIX, NOT_APPLICABLE_EXIT
 
@@ -69,7 +68,7 @@ def run_converter(
         if returncode != NOT_APPLICABLE_EXIT:
             return returncode, Runner.STREAM, reason
         said = next((line[len(LINE_PREFIX) :] for line in reversed(run.tail) if line.startswith(LINE_PREFIX)), "gave no reason")
-        needed, available = int(spec.get("olive_memory_bytes") or 0), psutil.virtual_memory().available
+        needed, available = int(spec.get("olive_memory_bytes") or 0), available_memory()
         if needed > available:
             raise p.WorkerError(
                 f"The streaming converter {said}; Olive would need about "

@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.base import locations
 from engine.onnx import genai_config
+from engine.profiles.names import ModelId
 from engine.workers import prompt
 from engine.workers.protocol import WorkerError, run_worker
 from engine.workers.serving import Prepared, serve
@@ -24,11 +25,12 @@ from engine.workers.serving import Prepared, serve
 def _free_model_id(folder: Path, taken: set[str]) -> str:
     """An id to register ``folder`` under that takes no other folder's registration."""
     name = str(prompt.read_inference_model(folder).get("Name") or folder.name)
-    base = re.sub(r"[^A-Za-z0-9._-]+", "-", name.split(":")[0]).strip("-") or "model"
+    parsed = ModelId.parse_or_none(name)
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", parsed.name if parsed else name).strip("-") or "model"
     version = 1
-    while f"{base}:{version}" in taken:
+    while str(ModelId(base, version)) in taken:
         version += 1
-    return f"{base}:{version}"
+    return str(ModelId(base, version))
 
 
 class FoundryModel:

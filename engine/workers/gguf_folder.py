@@ -13,21 +13,24 @@ folder is written beside its destination and renamed into place; nothing partial
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
+from engine.base.locks import writing
 from engine.model.builtins import BUILTINS
 from engine.model.gguf import read_header, read_model
 from engine.model.gguf_folder import SOURCE_RECORD, sha256_of
 from engine.model.gguf_split import merge_split
-from engine.process.conventions import PARTIAL_MARK
+from engine.process.conventions import new_run, staging_prefix
 from engine.workers import protocol as p
 from engine.workers.gguf_parts import gguf_file
 
-_NO_SPACE = 28  # errno ENOSPC
+_NO_SPACE = os.strerror(errno.ENOSPC)  # "No space left on device", also inside other libraries' errors
 
 
 def greedy_answer(model, tokenizer, prompt: str, max_new_tokens: int = 24) -> str:
@@ -130,8 +133,13 @@ def main(spec: dict) -> None:
         p.result({"path": str(output), "built": False})
         return
     output.parent.mkdir(parents=True, exist_ok=True)
+    with writing(output):  # one run writes an output at a time: a second is refused, not interleaved
+        _build(spec, output, tiny, dtype)
+
+
+def _build(spec: dict, output: Path, tiny: bool, dtype: str) -> None:
     # run_worker turns SIGTERM (cancel, or the app's death) into SystemExit, so the clean-up below runs.
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}{PARTIAL_MARK}", dir=output.parent))
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(output, spec.get("run") or new_run()), dir=output.parent))
     try:
         gguf = _source_gguf(spec, staging)
         p.stage("import")
@@ -157,17 +165,7 @@ def main(spec: dict) -> None:
         answer = _check(spec, model, tokenizer) if spec.get("check") and not tiny else ""
         p.stage("save", detail=str(output))
         folder = staging / "model"
-        try:
-            model.save_pretrained(folder, safe_serialization=True)
-            tokenizer.save_pretrained(folder)
-            (folder / SOURCE_RECORD).write_text(json.dumps(_record(spec, gguf), indent=2) + "\n", encoding="utf-8")
-        except OSError as exc:
-            if exc.errno == _NO_SPACE:
-                raise p.WorkerError(
-                    f"The disk ran out of space while writing the model folder into {output.parent}.",
-                    "Nothing partial was kept. Free some space, or set SLMOPS_HOME to a folder on a larger disk.",
-                ) from None
-            raise
+        _save(model, tokenizer, folder, _record(spec, gguf), output)
         if output.exists():  # force: the old folder goes only once the new one is complete
             output.rename(staging / "replaced")
         folder.rename(output)
@@ -176,6 +174,22 @@ def main(spec: dict) -> None:
         shutil.rmtree(staging, ignore_errors=True)
     size = sum(f.stat().st_size for f in output.rglob("*") if f.is_file())
     p.result({"path": str(output), "built": True, "answer": answer, "size_bytes": size, "dtype": dtype})
+
+
+def _save(model, tokenizer, folder: Path, record: dict, output: Path) -> None:
+    """The folder's files; a full disk is said as such, whichever library met it (safetensors raises its own
+    error, with the operating system's words inside)."""
+    try:
+        model.save_pretrained(folder, safe_serialization=True)
+        tokenizer.save_pretrained(folder)
+        (folder / SOURCE_RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    except Exception as exc:
+        if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or _NO_SPACE in str(exc):
+            raise p.WorkerError(
+                f"The disk ran out of space while writing the model folder into {output.parent}.",
+                "Nothing partial was kept. Free some space, or set SLMOPS_HOME to a folder on a larger disk.",
+            ) from None
+        raise
 
 
 def _check(spec: dict, model, tokenizer) -> str:

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import ipaddress
 import json
+import math
+import re
 import select
 import socket
 import sys
@@ -26,6 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from engine.endpoint.records import CLIENT_GONE, RequestRecord
+from engine.profiles.limits import LIMITS, number
+from engine.profiles.names import ModelId
 
 # Headers that belong to one connection, not to the message (RFC 9110, 7.6.1).
 HOP_BY_HOP = {
@@ -42,6 +47,10 @@ HOP_BY_HOP = {
 }
 UPSTREAM_TIMEOUT_S = 600.0
 MAX_BODY = 32 * 1024 * 1024
+READ_TIMEOUT_S = 30.0  # a client silent this long in the middle of its request is gone; its thread is freed
+_LENGTH = re.compile(r"[0-9]{1,15}")
+# Sampling settings a request may give, within the limits a profile takes for them
+_SAMPLING = {"temperature": "deploy.model_config.temperature", "top_p": "deploy.model_config.top_p"}
 
 
 @dataclass
@@ -54,7 +63,8 @@ class ServedModel:
 
     def accepts(self, name: Any) -> bool:
         """Its full id, or its name without the version."""
-        return isinstance(name, str) and name in (self.model_id, self.model_id.split(":")[0])
+        parsed = ModelId.parse_or_none(self.model_id)
+        return isinstance(name, str) and name in (self.model_id, parsed.name if parsed else self.model_id)
 
 
 class Rejected(Exception):
@@ -79,7 +89,14 @@ def plain_messages(messages: Any) -> list[dict[str, str]]:
             )
         content = message.get("content") or ""
         if isinstance(content, list):
-            content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
+            texts = [part.get("text") for part in content if isinstance(part, dict) and part.get("type", "text") == "text"]
+            if not all(isinstance(text, str) for text in texts):
+                raise Rejected(
+                    400, "Each text part of a message's content needs a 'text' string.", "invalid_messages", "messages"
+                )
+            content = "".join(texts)
+        elif not isinstance(content, str):
+            raise Rejected(400, "A message's content must be a string or a list of text parts.", "invalid_messages", "messages")
         role = "system" if message["role"] == "developer" else message["role"]
         plain.append({"role": role, "content": str(content)})
     return plain
@@ -101,6 +118,17 @@ def check_chat(body: bytes, model: ServedModel) -> tuple[dict[str, Any], int]:
             "model",
         )
     request["model"] = model.model_id
+    for key, profile_key in _SAMPLING.items():
+        value, limit = request.get(key), LIMITS[profile_key]
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value in limit):
+            raise Rejected(
+                400,
+                f"'{key}' must be a number from {number(limit.low)} to {number(limit.high)}; it is {json.dumps(value)[:40]}.",
+                "invalid_value",
+                key,
+            )
     tokens_in = model.count(plain_messages(request.get("messages")))
     room = model.context_limit - tokens_in
     limit_key = "max_completion_tokens" if "max_completion_tokens" in request else "max_tokens"
@@ -132,6 +160,7 @@ class ChatStream:
         self.head: dict[str, Any] = {}
         self.text: list[str] = []
         self.finish_reason: str | None = None
+        self.cut = ""  # why the runtime's stream ended before the answer did, if it did
 
     def see(self, chunk: dict[str, Any]) -> None:
         self.head = self.head or {k: chunk.get(k) for k in ("id", "created", "model", "system_fingerprint")}
@@ -147,6 +176,16 @@ class ChatStream:
     @property
     def ttft_ms(self) -> float | None:
         return round((self.first - self.started) * 1000, 1) if self.first else None
+
+    def ended(self, events: Iterator[tuple[bytes, dict[str, Any] | None]]) -> Iterator[tuple[bytes, dict[str, Any] | None]]:
+        """The events, noting (in ``cut``) a stream that stopped before its answer had a finish reason."""
+        try:
+            yield from events
+        except (OSError, http.client.HTTPException) as exc:  # the runtime's connection broke mid-answer
+            self.cut = f"the model's runtime broke off the answer ({exc or type(exc).__name__})"
+            return
+        if self.finish_reason is None:
+            self.cut = "the model's runtime ended the answer before it was complete (no finish reason)"
 
     def completion(self) -> dict[str, Any]:
         """The answer as one ``chat.completion`` object, for a client that did not ask for a stream."""
@@ -180,12 +219,15 @@ def _data(event: bytes) -> dict[str, Any] | None:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as clients expect of an OpenAI endpoint
+    timeout = READ_TIMEOUT_S
     server: EndpointProxy
+    _replied = False  # a streamed answer's head has gone out: no other reply can follow on this request
 
     def log_message(self, format: str, *args: Any) -> None:  # each request is recorded by the proxy instead
         pass
 
     def do_GET(self) -> None:
+        self._replied = False
         self._forward()
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
@@ -202,21 +244,49 @@ class _Handler(BaseHTTPRequestHandler):
             record.update(status=CLIENT_GONE, error="the client closed the connection")
             self.close_connection = True
         except (OSError, http.client.HTTPException) as exc:
-            record.update(status=502, error=f"the model's runtime did not answer: {exc}")
-            body = json.dumps({"error": {"message": record["error"], "type": "server_error", "param": None, "code": "upstream"}})
-            try:
-                self._reply(502, body.encode())
-            except OSError:
-                self.close_connection = True
+            self._fail(record, 502, f"the model's runtime did not answer: {exc}", "upstream")
+        except Exception as exc:  # a defect here still answers the client and is logged, never a dropped connection
+            self._fail(record, 500, f"the endpoint failed on this request: {type(exc).__name__}: {exc}", "internal_error")
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
         self.server.record(RequestRecord(started=started_wall, duration_ms=duration_ms, **record))
 
-    def _exchange(self, record: dict[str, Any], started: float) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+    def _fail(self, record: dict[str, Any], status: int, message: str, code: str) -> None:
+        record.update(status=status, error=message)
+        if self._replied:  # the answer had begun: its connection is all that can still say something went wrong
+            self.close_connection = True
+            return
+        body = json.dumps({"error": {"message": message, "type": "server_error", "param": None, "code": code}})
+        try:
+            self._reply(status, body.encode())
+        except OSError:
+            self.close_connection = True
+
+    def _body(self) -> bytes:
+        """The request's body, by its Content-Length; anything that cannot be read for sure is refused, and the
+        connection closed (the next request could not be told from the rest of this one)."""
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+            raise Rejected(411, "Send the request body with a Content-Length, not in chunks.", "length_required")
+        lengths = set(self.headers.get_all("Content-Length") or [])
+        if len(lengths) > 1 or not all(_LENGTH.fullmatch(value.strip()) for value in lengths):
+            self.close_connection = True
+            raise Rejected(400, f"Content-Length {', '.join(sorted(lengths))[:40]!r} is not one byte count.", "invalid_length")
+        length = int(lengths.pop()) if lengths else 0
         if length > MAX_BODY:
             self.close_connection = True
             raise Rejected(413, f"The request body is larger than {MAX_BODY // 2**20} MB.", "too_large")
-        body = self.rfile.read(length) if length else b""
+        try:
+            body = self.rfile.read(length) if length else b""
+        except TimeoutError:
+            self.close_connection = True
+            raise Rejected(408, f"The request body did not arrive within {READ_TIMEOUT_S:.0f} s.", "timeout") from None
+        if len(body) < length:
+            self.close_connection = True
+            raise Rejected(400, f"The request body ended after {len(body)} of {length} bytes.", "incomplete_body")
+        return body
+
+    def _exchange(self, record: dict[str, Any], started: float) -> None:
+        body = self._body()
         chat = None
         if self.command == "POST" and self.path.rstrip("/").endswith("/chat/completions"):
             chat, record["tokens_in"] = check_chat(body, self.server.model)
@@ -239,15 +309,18 @@ class _Handler(BaseHTTPRequestHandler):
                 if chat.get("stream"):
                     self._relay(response, answer, bool((chat.get("stream_options") or {}).get("include_usage")))
                 else:
-                    for _, data in sse_events(response):
+                    for _, data in answer.ended(sse_events(response)):
                         if data:
                             answer.see(data)
                         if self._client_gone():
                             raise ConnectionResetError
-                    self._reply(200, json.dumps(answer.completion()).encode("utf-8"))
+                    if not answer.cut:
+                        self._reply(200, json.dumps(answer.completion()).encode("utf-8"))
             finally:  # also for a client that left: what it got so far
                 usage = answer.usage or {}
                 record.update(tokens_out=usage.get("completion_tokens", answer.chunks), ttft_ms=answer.ttft_ms)
+            if answer.cut:  # never a success: the client gets an error (or, streaming, an error event) and the log says why
+                self._fail(record, 502, answer.cut, "upstream_cut")
 
     def _relay(self, response: http.client.HTTPResponse, answer: ChatStream, wants_usage: bool) -> None:
         """Pass the events on as they come; the usage the proxy asked for goes only to a client that asked too."""
@@ -256,7 +329,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        for event, data in sse_events(response):
+        self._replied = True
+        for event, data in answer.ended(sse_events(response)):
             if data is not None:
                 answer.see(data)
                 if "usage" in data and data["usage"] is not None and not wants_usage:
@@ -265,6 +339,10 @@ class _Handler(BaseHTTPRequestHandler):
                     event = b"data: " + json.dumps({k: v for k, v in data.items() if k != "usage"}).encode("utf-8") + b"\n\n"
             self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
             self.wfile.flush()
+        if answer.cut:  # as OpenAI's streams say an error: an event with an error object, then the end
+            error = {"error": {"message": answer.cut, "type": "server_error", "param": None, "code": "upstream_cut"}}
+            event = b"data: " + json.dumps(error).encode("utf-8") + b"\n\n"
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
@@ -294,6 +372,18 @@ def _error_message(data: bytes) -> str:
         return ""
 
 
+def _is_ipv6(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).version == 6
+    except ValueError:
+        return False
+
+
+def url_host(host: str) -> str:
+    """``host`` as a URL writes it: an IPv6 address in brackets."""
+    return f"[{host.strip('[]')}]" if _is_ipv6(host) else host
+
+
 class EndpointProxy(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False  # a port in use is an error, not something to share
@@ -301,6 +391,9 @@ class EndpointProxy(ThreadingHTTPServer):
     def __init__(
         self, address: tuple[str, int], upstream: tuple[str, int], model: ServedModel, on_request: Callable[[RequestRecord], None]
     ) -> None:
+        if _is_ipv6(address[0]):  # the class's family is IPv4's; ::1 needs its own
+            self.address_family = socket.AF_INET6
+            address = (address[0].strip("[]"), *address[1:])
         super().__init__(address, _Handler)
         self.upstream = upstream
         self.model = model

@@ -15,13 +15,13 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from engine.endpoint.records import Endpoint, RequestRecord
 from engine.workers import protocol as p
 from engine.workers.generate_foundry import FoundryModel
-from engine.workers.proxy import EndpointProxy, ServedModel
+from engine.workers.proxy import EndpointProxy, ServedModel, url_host
 
 _emit_lock = threading.Lock()  # requests are recorded from the proxy's threads
 
@@ -43,6 +43,22 @@ def _bind(host: str, port: int, upstream: tuple[str, int], served: ServedModel) 
         ) from None
 
 
+def serve_until_told(model: Path, stdin: IO[str], poll_s: float = 1.0) -> bool:
+    """Wait until the input closes (True: told to stop) or the model's folder is gone (False: removed from the
+    cache while served, so clients would get errors for a model the cache no longer has)."""
+    stopped = threading.Event()
+
+    def read() -> None:
+        stdin.read()  # this worker takes no requests: its input closing is the signal to stop
+        stopped.set()
+
+    threading.Thread(target=read, name="stdin", daemon=True).start()
+    while not stopped.wait(poll_s):
+        if not model.is_dir():
+            return False
+    return True
+
+
 def main(spec: dict[str, Any]) -> None:
     host, port = spec.get("host", "127.0.0.1"), int(spec.get("port", 0))
     p.stage("load", detail=spec["model"])
@@ -57,7 +73,7 @@ def main(spec: dict[str, Any]) -> None:
         threading.Thread(target=proxy.serve_forever, name="endpoint", daemon=True).start()
         bound_host, bound_port = proxy.server_address[:2]
         endpoint = Endpoint(
-            url=f"http://{bound_host}:{bound_port}",
+            url=f"http://{url_host(bound_host)}:{bound_port}",
             model_id=model.model.id,
             context_limit=limit,
             pid=os.getpid(),
@@ -66,7 +82,11 @@ def main(spec: dict[str, Any]) -> None:
         )
         p.log(f"runtime web service: {model.manager.urls[0]}; proxy: {endpoint.url}")
         _result({"op": "ready", **endpoint.to_dict()})
-        sys.stdin.read()  # this worker takes no requests: its input closing is the signal to stop
+        if not serve_until_told(Path(spec["model"]), sys.stdin):
+            raise p.WorkerError(
+                f"{model.model.id} was removed from the model cache, so it is no longer served.",
+                "Deploy it again to serve it (slmops deploy), or serve another model.",
+            )
     finally:
         p.stage("stop")
         if proxy is not None:

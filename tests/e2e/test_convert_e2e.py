@@ -105,7 +105,9 @@ def test_headless_convert_and_refusal(tiny_model, tmp_path):
     card = json.loads(done.stdout)
     assert card["output"] == str(tmp_path / "out") and card["precision"] == "fp32" and card["size_bytes"] > 0
     # its peak is measured and reported beside the plan's estimate, and which program made it
-    assert card["peak_rss_bytes"] > 0 and card["memory_estimate_bytes"] > 0 and card["runner"] == "olive"
+    # the estimate must not under-promise: a factors file with no fixed overhead (base 0) or no margin estimates this
+    # small model at a few MB and fails here
+    assert 0 < card["peak_rss_bytes"] <= card["memory_estimate_bytes"] and card["runner"] == "olive"
     assert "memory: about" in done.stderr and "runs in Olive: recipe guide-fp32 has no streaming form" in done.stderr
     for stage in ("load model: start", "build graph: start", "save: start", "verify: done"):
         assert stage in done.stderr

@@ -1,12 +1,14 @@
-"""The streaming converter against Olive, really run, on the demo model: the same recipe makes the same model.
+"""The streaming converter against Olive, really run: the same recipe makes the same model.
 
-Each case converts SmolLM2 twice through slmops' own convert, once with
+Each case converts a model (SmolLM2 for Llama; the Qwen built-in and a bf16
+sharded Qwen2 folder for Qwen2) twice through slmops' own convert, once with
 ``convert.runner = "olive"`` (today's Olive workflow) and once with the
 streaming converter, and compares the two models: every initializer's bytes,
 every node, the graph's inputs, outputs and opsets, and genai_config's decoder
 mapping. Only the layout may differ (Olive keeps small models' weights inside
 model.onnx). These tests are what lets ``engine.convert.runner`` trust the
-streaming converter with a toolchain and an architecture.
+streaming converter with a toolchain and an architecture: every architecture in its
+``STREAM_ARCHITECTURES`` has one here (:data:`GOLDEN`, checked by ``tests/unit/test_convert_memory.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,14 @@ from engine.convert.plan import run_conversion
 from engine.onnx import genai_config
 from tests.helpers import profile_for
 
+# architecture -> the tests that compare its streamed model with Olive's
+GOLDEN = {
+    "LlamaForCausalLM": ("test_the_streaming_converter_makes_olives_model",),
+    "Qwen2ForCausalLM": (
+        "test_qwen2_from_the_qwen_built_in_is_olives_model",
+        "test_a_bf16_sharded_qwen2_folder_is_olives_model",
+    ),
+}
 CASES = {
     # the recipe an untuned model starts from, and the Qwen built-in's
     "rtn-int4-head8-prune": ("rtn-int4-head8", {"prune_lm_head": True}),
@@ -108,3 +118,49 @@ def test_the_tuners_candidates_from_its_fp32_model_are_olives_too(demo_model, tm
         cards[runner] = asyncio.run(convert_candidate(profile, candidate, tmp_path / runner, fp32, lambda update: None))
     assert (cards["olive"]["runner"], cards["auto"]["runner"]) == ("olive", "stream")
     assert differences(model_summary(tmp_path / "olive"), model_summary(tmp_path / "auto")) == []
+
+
+def test_qwen2_from_the_qwen_built_in_is_olives_model(qwen_model, tmp_path):
+    """Qwen2 (attention biases, tied embeddings) with the Qwen profile's recipe: int4 everywhere, lm_head pruned."""
+    recipe, knobs = CASES["rtn-int4-all4-prune"]
+    olive = converted(qwen_model, tmp_path / "olive", recipe, "olive", **knobs)
+    stream = converted(qwen_model, tmp_path / "stream", recipe, "auto", **knobs)
+    assert (olive["runner"], stream["runner"]) == ("olive", "stream")
+    assert differences(model_summary(tmp_path / "olive"), model_summary(tmp_path / "stream")) == []
+    assert stream["answer"] == olive["answer"]
+
+
+# A Qwen2 folder as fine-tunes are published: bf16, in several shards, untied lm_head, with random weights small
+# enough to convert in seconds; the demo's tokenizer (its vocabulary size and special tokens).
+TINY_QWEN2 = {
+    "hidden_size": 128,
+    "intermediate_size": 256,
+    "num_hidden_layers": 3,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "vocab_size": 49152,
+    "max_position_embeddings": 2048,
+    "rms_norm_eps": 1e-6,
+    "rope_theta": 1000000.0,
+    "tie_word_embeddings": False,
+    "bos_token_id": 1,
+    "eos_token_id": 2,
+}
+
+
+@pytest.mark.parametrize("case", ["rtn-int4-head8-prune", "rtn-int8-symmetric"])
+def test_a_bf16_sharded_qwen2_folder_is_olives_model(case, demo_model, tmp_path):
+    from benchmarks.lib.random_qwen import make
+
+    model = make(tmp_path / "qwen2", demo_model, shape=TINY_QWEN2, max_shard_size="10MB", biases=True)  # figure-ok: a shard size
+    shards = sorted(p.name for p in model.glob("*.safetensors"))
+    assert len(shards) > 1, shards
+    assert json.loads((model / "config.json").read_text())["dtype"] == "bfloat16"
+    recipe, knobs = CASES[case]
+    olive = converted(model, tmp_path / "olive", recipe, "olive", **knobs)
+    stream = converted(model, tmp_path / "stream", recipe, "auto", **knobs)
+    assert (olive["runner"], stream["runner"]) == ("olive", "stream")
+    a, b = model_summary(tmp_path / "olive"), model_summary(tmp_path / "stream")
+    assert any(name.endswith(".bias") for name in a["initializers"])  # Qwen2's attention biases are converted
+    assert differences(a, b) == []
+    assert stream["answer"] == olive["answer"]

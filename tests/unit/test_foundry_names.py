@@ -55,3 +55,30 @@ def test_the_deployed_model_id_of_a_cache_folder(version: str, registered: str, 
 def test_the_next_version_comes_after_the_newest_though_an_older_one_was_removed(tmp_path: Path):
     # m:2 removed: a new deployment must still be the newest, which a bare name means
     assert next_slot(tmp_path, "m", {"m": "m", "m-v3": "m", "other-v9": "other"}).model_id == "m:4"
+
+
+def test_a_model_id_has_one_parse_and_one_spelling():
+    from engine.profiles.names import ModelId
+
+    assert ModelId.parse("m:3") == ModelId("m", 3) and str(ModelId("m", 3)) == "m:3"
+    assert ModelId.parse("a:b:12") == ModelId("a:b", 12) and ModelId("m", 2) > ModelId("m", 1)
+    for text in ("m", "m:", ":3", "m:x", "m:\u00b2", "m:-1", "m:1.0"):
+        with pytest.raises(InvalidName):
+            ModelId.parse(text)
+        assert ModelId.parse_or_none(text) is None
+
+
+def test_deploy_version_is_one_the_id_scheme_orders(tmp_path: Path):
+    from engine.foundry.cache import CacheEntry, find_entry
+    from engine.profiles.profile import ProfileError, profile_from_dict
+
+    for version in ("1.0", "1", "1.2.3"):
+        assert profile_from_dict({"deploy": {"version": version}}).deploy.version == version
+    for version in ("5.0", "2.0", "x", "", "1.0-beta", "01.0"):
+        with pytest.raises(ProfileError, match="first deployment") as info:
+            profile_from_dict({"deploy": {"version": version}})
+        assert info.value.key == "deploy.version" and info.value.hint
+    # a cache written before: the first deployment says Version 5.0, yet m:2 is the newest a bare name means
+    first = CacheEntry("m", tmp_path / "m", version="5.0", model_id="m:1", registered=True)
+    second = CacheEntry("m", tmp_path / "m-v2", version="2.0", model_id="m:2", registered=True)
+    assert find_entry([first, second], "m") is second and find_entry([first, second], "m:1") is first

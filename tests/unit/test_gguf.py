@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import struct
+import threading
 import time
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import pytest
 
 from engine.model.gguf import GgufError, read_header, read_model, split_parts
 from engine.model.gguf_split import merge_split
+from tests import crafted
 
 
 def test_the_three_real_files_read_in_well_under_a_second(smollm2_gguf, qwen_gguf, gemma_gguf):
@@ -94,3 +98,72 @@ def test_a_missing_part_is_named(split_gguf, tmp_path):
     (tmp_path / "smollm2-00003-of-00003.gguf").write_bytes((tmp_path / split_gguf[0].name).read_bytes())
     with pytest.raises(GgufError, match="is not part 3"):
         read_model(tmp_path / split_gguf[0].name)
+
+
+def test_a_header_claiming_gigabytes_is_stepped_over_not_held(tmp_path):
+    """A sparse file whose vocabulary's strings claim 240 MB: the reader steps over them, memory stays flat."""
+    path = tmp_path / "sparse.gguf"
+    strings, length = 6, 40 << 20
+    vocabulary = struct.pack("<IQ", crafted.STRING, strings)
+    start = len(crafted.header([b""])) + len(crafted.string("tokenizer.ggml.tokens")) + 4 + len(vocabulary)
+    with path.open("wb") as out:
+        out.write(crafted.header([crafted.key("tokenizer.ggml.tokens", crafted.ARRAY, vocabulary)]))
+        at = start
+        for _ in range(strings):
+            out.seek(at)
+            out.write(struct.pack("<Q", length))
+            at += 8 + length
+        out.seek(at)
+        out.write(crafted.key("general.name", crafted.STRING, crafted.string("sparse")))
+    data = bytearray(path.read_bytes()[:32])
+    struct.pack_into("<Q", data, 16, 2)  # two keys: the vocabulary and the name after it
+    with path.open("r+b") as out:
+        out.write(data)
+    tracemalloc.start()
+    try:
+        header = read_header(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert header.metadata == {"tokenizer.ggml.tokens": strings, "general.name": "sparse"}
+    assert peak < 32 << 20, f"{peak / 2**20:.0f} MB held to read a header of {path.stat().st_size / 2**20:.0f} MB"
+
+
+def test_arrays_nest_only_so_deep(tmp_path):
+    path = tmp_path / "nested.gguf"
+    path.write_bytes(crafted.header([crafted.key("x", crafted.ARRAY, crafted.nested_array(6000))]))
+    with pytest.raises(GgufError, match="nests arrays") as info:
+        read_header(path)
+    assert info.value.hint
+    path.write_bytes(crafted.header([crafted.key("x", crafted.ARRAY, crafted.nested_array(2))]))
+    assert read_header(path).metadata == {"x": [[]]}
+
+
+def test_a_fifo_named_gguf_is_refused_at_once(tmp_path):
+    fifo = tmp_path / "model.gguf"
+    os.mkfifo(fifo)
+    outcome: list[BaseException | None] = []
+
+    def read() -> None:
+        try:
+            read_header(fifo)
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(5)
+    if reader.is_alive():  # let the blocked open return before failing
+        os.close(os.open(fifo, os.O_WRONLY))
+        reader.join(5)
+        pytest.fail("reading a FIFO waited for a writer")
+    assert isinstance(outcome[0], GgufError) and "not a regular file" in outcome[0].message
+
+
+def test_a_split_name_that_cannot_be_is_refused(tmp_path):
+    for name in ("x-00000-of-00000.gguf", "x-00003-of-00002.gguf"):
+        path = tmp_path / name
+        path.write_bytes(b"GGUF")
+        with pytest.raises(GgufError, match="cannot be"):
+            read_model(path)

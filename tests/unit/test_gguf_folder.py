@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.base import locations
+from engine.model import gguf_folder
 from engine.model.errors import ModelError
 from engine.model.gguf import read_model
 from engine.model.gguf_folder import SOURCE_RECORD, check_disk, plan_gguf_folder, sha256_of
@@ -52,3 +53,45 @@ def test_not_enough_disk_is_said_before_anything_is_written(tmp_path):
         check_disk(tmp_path / "not" / "made", free * 2)
     assert "SLMOPS_HOME" in info.value.hint and not (tmp_path / "not").exists()
     check_disk(tmp_path / "not" / "made", 1)
+
+
+def test_a_touched_file_is_hashed_once_and_its_record_takes_the_new_time(smollm2_gguf, tmp_path, home, monkeypatch):
+    copy = tmp_path / "copy" / smollm2_gguf.name
+    copy.parent.mkdir()
+    shutil.copy(smollm2_gguf, copy)
+    folder = made(locations.gguf_models_dir() / "smollm2", copy)
+    os.utime(copy, ns=(5, 5))  # touched: same content, another time
+    hashed = []
+    monkeypatch.setattr(gguf_folder, "sha256_of", lambda path: hashed.append(path) or sha256_of(path))
+    header = read_model(copy)
+    for _ in range(3):  # the New profile screen judges as the user types
+        assert plan_gguf_folder(header, "llama", name="smollm2", reference="x").reuse
+    assert hashed == [copy]
+    assert json.loads((folder / SOURCE_RECORD).read_text())["mtime_ns"] == 5
+    monkeypatch.setattr(gguf_folder, "_HASHED", {})  # another process: the record says it at once
+    assert plan_gguf_folder(header, "llama", name="smollm2", reference="x").reuse and hashed == [copy]
+
+
+def test_a_full_disk_while_saving_is_said_whichever_library_met_it(tmp_path):
+    from safetensors import SafetensorError
+
+    from engine.workers.gguf_folder import _save
+    from engine.workers.protocol import WorkerError
+
+    class Full:
+        def __init__(self, error: Exception) -> None:
+            self.error = error
+
+        def save_pretrained(self, folder, **kwargs):
+            raise self.error
+
+    errors = [
+        SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)"),
+        OSError(28, "No space left on device"),
+    ]
+    for error in errors:
+        with pytest.raises(WorkerError, match="ran out of space") as info:
+            _save(Full(error), None, tmp_path / "model", {}, tmp_path / "out")
+        assert "SLMOPS_HOME" in info.value.hint
+    with pytest.raises(SafetensorError):  # anything else stays what it is
+        _save(Full(SafetensorError("Error while serializing: shape mismatch")), None, tmp_path / "model", {}, tmp_path / "out")

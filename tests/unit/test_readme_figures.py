@@ -259,3 +259,38 @@ def test_a_gain_target_is_met_only_beyond_the_spread():
     assert not gain.judge(1.6, judged=True, verdict="too few pairs")["met"]
     assert bound.judge(1.0, judged=True, verdict="same")["met"]  # not slower: no gain claimed
     assert not gain.judge(1.4, judged=True, verdict="better")["met"]
+
+
+def test_a_results_file_changed_after_its_table_was_rendered_fails(copy, capsys):
+    """Its block's first line holds the digest of the file it was rendered from: a change the table does not show
+    (here a run's figure no table cites) fails too, until the README is rendered again."""
+    path = copy["results"] / "convert_memory-qwen.json"
+    doc = record.load(path)
+    assert " convert_memory-qwen.json@" in copy["readme"].read_text()
+    doc["machine"]["load_avg_end"] = [9.0, 9.0, 9.0]
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    capsys.readouterr()
+    assert run(copy, "--check") == 1
+    assert "convert_memory: a results file changed after its table was rendered" in capsys.readouterr().err
+    assert run(copy) == 0 and run(copy, "--check") == 0
+
+
+def test_a_bare_ratio_or_count_outside_a_block_is_unrecorded(copy, capsys):
+    """Prose in the converting or the performance section may cite no figure of its own: a ratio without a unit
+    ("0.52") or a count ("4,096") fails like "1.7 GB"."""
+    text = copy["readme"].read_text()
+    copy["readme"].write_text(text.replace("Olive does. The guide's", "Olive does, 0.52 of it, at 4,096 tokens. The guide's"))
+    assert run(copy, "--check") == 1
+    err = capsys.readouterr().err
+    assert "unrecorded figure '0.52'" in err and "unrecorded figure '4,096'" in err
+
+
+def test_a_machine_label_names_the_integer_units_and_a_dirty_tree_is_marked():
+    """VNNI and AMX change ONNX Runtime's int4 and int8 kernels: a label without them hides why figures differ."""
+    machine = {"cpu_model": "Xeon", "physical_cores": 8, "instruction_sets": ["avx2", "avx512f", "avx512_vnni", "amx_int8"]}
+    assert record.machine_text(machine) == "Xeon, 8 cores, AVX-512 VNNI AMX"
+    doc = foundry_doc()
+    doc["code"] = {"slmops_commit": "0123456789abcdef", "dirty": True}
+    assert "measured on commit 0123456789 with uncommitted changes" in readme.caption(doc, "how")
+    doc["code"]["dirty"] = False
+    assert "uncommitted" not in readme.caption(doc, "how")

@@ -77,6 +77,28 @@ def test_a_tuned_architecture_starts_from_its_winner_and_settings(home: Path):
     assert recommended_convert("llama")[0].runtime == RuntimeSection()  # another architecture: not this history
 
 
+def test_a_tuned_reason_says_why_the_tuner_chose_it_not_that_it_won(home: Path):
+    """A candidate chosen for its quality without beating the guide's recipe is not a win: the reason repeats the
+    tuner's note and cites the report (before, any choice read "won this machine's tuning")."""
+    chosen_for_quality = report()
+    chosen_for_quality["candidates"][-1]["choice_note"] = (
+        "no candidate beat the guide's beyond the spread; chosen for its quality"
+    )
+    chosen_for_quality["saved_to"] = "/data/tune/qwen.json"
+    history.record(chosen_for_quality, "qwen2")
+    _, reason = recommended_convert("qwen2")
+    assert "won" not in reason and "chosen for its quality" in reason and "report /data/tune/qwen.json" in reason
+    beat = report()
+    beat["candidates"][-1]["beats_guide"] = True
+    history.record(beat, "qwen2")
+    assert "beat the guide's recipe beyond the spread" in recommended_convert("qwen2")[1]
+
+
+def test_an_untuned_or_unknown_architectures_reason_says_it_is_a_default(home: Path):
+    assert recommended_convert("qwen2")[1].startswith("a default")
+    assert recommended_convert("mamba")[1].startswith("a default")
+
+
 def test_the_untuned_reason_states_only_what_a_record_shows(home: Path, tmp_path: Path, monkeypatch):
     """Fails on the text that said the default "won on the Qwen2.5-Coder-0.5B built-in" with no record of it."""
     monkeypatch.setattr(citations, "FILE", tmp_path / "none.json")

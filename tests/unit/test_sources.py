@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -135,3 +136,70 @@ def test_resolving_and_judging_import_no_ml_library(stores, gemma_gguf):
     )
     done = subprocess.run([sys.executable, "-c", code, "ollama:gemma3:270m"], capture_output=True, text=True, timeout=60)
     assert done.stdout.split("\n")[:2] == ["repair", "[]"], done.stderr
+
+
+def test_a_digest_names_a_blob_and_nothing_outside_blobs(stores, tmp_path):
+    store = OllamaStore(stores / ".ollama" / "models")
+    outside = store.root / "secret.gguf"
+    outside.write_bytes(b"GGUF")
+    for digest in ("../secret.gguf", "sha256:../../secret.gguf", "sha256-" + "A" * 64, 5):
+        store.add("evil", "latest", [{"mediaType": "application/vnd.ollama.image.model", "digest": digest}])
+        refused("ollama:evil", "not a sha256 digest")
+    for name in ("../../x", "a/../b", "x:..", "./x", "a/b/c/d", "x:", "r:1/ns/m:t/u"):
+        refused(f"ollama:{name}", "not an Ollama model name")
+
+
+# Typed into the New profile screen or given to slmops init: each said as an error with a hint, none as a traceback
+HOSTILE = {
+    "~nosuchuser": "names no user's home",
+    "~nosuchuser/model.gguf": "names no user's home",
+    "a" * 300: "cannot be read: File name too long",
+    "x\0y": "Nothing at",
+    "ollama:stop5": "",  # its parameters say "stop": 5
+}
+
+
+def test_hostile_sources_are_errors_with_a_hint_in_judge_and_in_the_cli(stores, smollm2_gguf, tmp_path):
+    from engine.profiles.new_profile import judge
+
+    store = OllamaStore(stores / ".ollama" / "models")
+    store.model("stop5", "latest", smollm2_gguf, CHATML_GO_TEMPLATE, {"stop": 5, "num_ctx": 10**30, "temperature": 99})
+    judged = judge("ollama:stop5")
+    assert judged.source.ollama.stops == [] and judged.source.ollama.params["stop"] == 5
+    proposal = propose_for(judged)
+    assert proposal.profile.deploy.model_config.temperature != 99  # out of the profile's range: not taken
+    for text, match in HOSTILE.items():
+        if match:
+            with pytest.raises(ModelError, match=match) as info:
+                judge(text)
+            assert info.value.hint, text
+    env = {**os.environ, "HOME": str(stores), "SLMOPS_HOME": str(tmp_path / "data")}
+    for text in ("~nosuchuser", "a" * 300):
+        done = subprocess.run(
+            [sys.executable, "-m", "tui.main", "init", text, "--json"], capture_output=True, text=True, env=env, timeout=120
+        )
+        assert "Traceback" not in done.stderr + done.stdout, (text, done.stderr[-2000:])
+
+
+def propose_for(judged):
+    from engine.profiles.new_profile import propose
+
+    return propose(judged.model_folder, source=judged.source, info=judged.info)
+
+
+def test_a_folder_without_permission_is_said_not_raised(stores, monkeypatch, tmp_path):
+    """As a user without permission sees it (the tests run as root, who has every permission): EACCES from stat."""
+    from engine.profiles.new_profile import judge
+
+    locked = tmp_path / "locked"
+    real_stat = Path.stat
+
+    def stat(self, *args, **kwargs):
+        if str(self).startswith(str(locked)):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_stat(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    with pytest.raises(ModelError, match="Permission denied") as info:
+        judge(str(locked / "model"))
+    assert info.value.hint

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections import deque
 
-import psutil
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -28,6 +27,7 @@ from engine.convert.plan import (
 )
 from engine.process.events import Error, Finished, Log, Progress, Resources, Stage
 from engine.process.jobs import Job
+from engine.process.memory_kill import available_memory
 from engine.profiles.profile import Profile
 from tui.jobs import JobEvent, JobSample, drive_job, run_worker, running_worker, work
 from tui.panels.base import Panel
@@ -153,10 +153,12 @@ class ConvertPanel(Panel):
         needed = footprint(plan)
         if needed is None:
             return Text("memory: no measured estimate for this recipe", style="dim")
-        free = psutil.virtual_memory().available
+        free = available_memory()
         fits = needed.ram_bytes <= free
         return Text(
-            f"memory: about {human_bytes(needed.ram_bytes)} at its peak, {human_bytes(free)} available"
+            f"memory: about {human_bytes(needed.ram_bytes)} at its peak"
+            + (" (extrapolated beyond the model sizes measured)" if needed.extrapolated else "")
+            + f", {human_bytes(free)} available"
             + ("" if fits else ": it would not fit; c says what would"),
             style="" if fits else "red",
         )

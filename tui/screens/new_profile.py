@@ -124,7 +124,10 @@ class NewProfileScreen(ModalScreen[Profile | None]):
                 yield Select(options, value="auto", allow_blank=False, id="np-template", compact=True)
             with Horizontal(classes="row"):
                 yield Label("recipe")
-                recipes = [("recommended (fastest that keeps quality)", "recommended"), ("the guide's olive auto-opt", "guide")]
+                recipes = [
+                    ("slmops' choice (tuned here, or a default: why below)", "recommended"),
+                    ("the guide's olive auto-opt", "guide"),
+                ]
                 yield Select(recipes, value="recommended", allow_blank=False, id="np-recipe", compact=True)
             with Horizontal(classes="row"):
                 yield Label("prompts")
