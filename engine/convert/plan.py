@@ -27,6 +27,7 @@ from engine.onnx import provenance, runtime_settings
 from engine.process import journal, workers
 from engine.process.conventions import new_run, partials_glob
 from engine.process.jobs import Job
+from engine.process.workers import ConvertSpec
 from engine.profiles.profile import Profile
 from engine.recipes.catalog import RECIPES, ConvertParams, OliveCommand, Recipe, build_command, recipe_for, stream_options
 
@@ -364,37 +365,37 @@ def new_log_path(plan: ConvertPlan) -> Path:
     return folder / f"convert-{plan.profile.name}-{plan.recipe.name}-{time.strftime('%Y%m%d-%H%M%S')}.log"
 
 
-def worker_spec(plan: ConvertPlan, report: InputReport, *, force: bool = False, log_path: Path | None = None) -> dict[str, Any]:
+def worker_spec(plan: ConvertPlan, report: InputReport, *, force: bool = False, log_path: Path | None = None) -> ConvertSpec:
     settings = runtime_settings.resolve(plan.profile.runtime)
-    return {
-        "argv": plan.command.argv,
-        "config": plan.command.config,
-        "output": str(plan.output),
-        "force": force,
-        "log": str(log_path or new_log_path(plan)),
-        "recipe": plan.recipe.name,
-        "precision": plan.recipe.precision,
+    return ConvertSpec(
+        argv=plan.command.argv,
+        config=plan.command.config,
+        output=str(plan.output),
+        force=force,
+        log=str(log_path or new_log_path(plan)),
+        recipe=plan.recipe.name,
+        precision=plan.recipe.precision,
         # the model builder quantizes while it builds the graph; a separate pass has lines of its own
-        "fused_quantize": plan.recipe.quantizer is None and plan.recipe.precision in QUANTIZED,
-        "runner": runner_spec(plan),
-        "memory_estimate_bytes": report.ram_needed or None,
+        fused_quantize=plan.recipe.quantizer is None and plan.recipe.precision in QUANTIZED,
+        runner=runner_spec(plan),
+        memory_estimate_bytes=report.ram_needed or None,
         # should the streaming converter not fit this toolchain after all, Olive runs if this fits (engine.workers.converters)
-        "olive_memory_bytes": _olive_ram(plan, report.parameters),
-        "guide_ratio": plan.recipe.guide_ratio,
-        "source_bytes": report.weights_bytes,
-        "layers": report.layers,
-        "command": plan.display(),
-        "prompt": VERIFY_PROMPT,
+        olive_memory_bytes=_olive_ram(plan, report.parameters),
+        guide_ratio=plan.recipe.guide_ratio,
+        source_bytes=report.weights_bytes,
+        layers=report.layers,
+        command=plan.display(),
+        prompt=VERIFY_PROMPT,
         # ONNX Runtime session options written into genai_config.json before verifying, and where each came from
-        "session_options": runtime_settings.session_options(settings),
-        "runtime_settings": [s.describe() for s in settings],
-        "title": f"of {plan.profile.name} ({plan.recipe.precision}) to {plan.output}",
-        "source_model": plan.params.model,
-        "manifest": plan_identity(plan, report),
-        "repairs": [r.to_dict() for r in report.verdict.repairs] if report.verdict else [],
-        "agreement_prompts": verify_prompts(plan.profile),
-        "prompt_format": prompt_format(plan.profile, report.info),
-    }
+        session_options=runtime_settings.session_options(settings),
+        runtime_settings=[s.describe() for s in settings],
+        title=f"of {plan.profile.name} ({plan.recipe.precision}) to {plan.output}",
+        source_model=plan.params.model,
+        manifest=plan_identity(plan, report),
+        repairs=[r.to_dict() for r in report.verdict.repairs] if report.verdict else [],
+        agreement_prompts=verify_prompts(plan.profile),
+        prompt_format=prompt_format(plan.profile, report.info),
+    )
 
 
 def runner_spec(plan: ConvertPlan) -> dict[str, Any]:
@@ -409,15 +410,13 @@ def _olive_ram(plan: ConvertPlan, parameters: int) -> int | None:
     return needed.ram_bytes if needed else None
 
 
-def convert_job(spec: dict[str, Any]) -> Job:
-    output = Path(spec["output"])
-    spec = {**spec, "run": spec.get("run") or new_run()}
+def convert_job(spec: ConvertSpec) -> Job:
+    output = Path(spec.output)
+    spec = dataclasses.replace(spec, run=spec.run or new_run())
     # recorded in the journal while it runs: if the app dies, the next start removes the partials and says so
-    entry = journal.Entry(
-        "conversion", spec.get("title") or f"to {output}", str(output), [partials_glob(output, spec["run"])], spec.get("log", "")
-    )
+    entry = journal.Entry("conversion", spec.title or f"to {output}", str(output), [partials_glob(output, spec.run)], spec.log)
     # Olive goes quiet for minutes on big models while it quantizes; only a silent hour means a hang.
-    return Job(workers.CONVERT, spec, idle_timeout_s=3600, journal_entry=entry)
+    return Job(workers.CONVERT, spec.to_dict(), idle_timeout_s=3600, journal_entry=entry)
 
 
 def result_card(job: Job) -> dict[str, Any]:

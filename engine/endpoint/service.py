@@ -21,6 +21,7 @@ from engine.base.errors import SlmopsError
 from engine.process import workers
 from engine.process.events import Error, Event, Finished, Log, Result, Stage
 from engine.process.jobs import Job
+from engine.process.workers import ServeSpec
 
 LOOPBACK = "127.0.0.1"
 OFFLINE = "public catalog offline (it needs the internet); the local model is served as usual"
@@ -47,7 +48,7 @@ def serve_job(model: Path, cache_dir: Path, *, host: str = LOOPBACK, port: int =
     # Interactive: its stdin is how it is told to stop cleanly. Silent while idle, so no idle limit.
     return Job(
         workers.SERVE,
-        {"model": str(model), "cache_dir": str(cache_dir), "host": host, "port": port},
+        ServeSpec(str(model), str(cache_dir), host, port).to_dict(),
         interactive=True,
         idle_timeout_s=None,
         grace_s=STOP_GRACE_S,

@@ -119,9 +119,8 @@ async def convert_candidate(
     plan = plan_conversion(candidate_profile(profile, candidate), output=output)
     spec = worker_spec(plan, check_plan(plan, force=True), force=True)
     if fp32_dir is not None and candidate.from_fp32:
-        spec["config"] = onnx_input_workflow(spec["config"], fp32_dir)
         # no model builder runs: a repair was applied, and checked against transformers, in the fp32 model it starts from
-        spec["repairs"] = []
+        spec = dataclasses.replace(spec, config=onnx_input_workflow(spec.config, fp32_dir), repairs=[])
     job = convert_job(spec)
     async for event in job.events():
         if isinstance(event, Stage) and event.status == "start":

@@ -19,6 +19,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from engine.endpoint.records import Endpoint, RequestRecord
+from engine.process.workers import ServeSpec
 from engine.workers import protocol as p
 from engine.workers.generate_foundry import FoundryModel
 from engine.workers.proxy import EndpointProxy, ServedModel, url_host
@@ -59,10 +60,11 @@ def serve_until_told(model: Path, stdin: IO[str], poll_s: float = 1.0) -> bool:
     return True
 
 
-def main(spec: dict[str, Any]) -> None:
-    host, port = spec.get("host", "127.0.0.1"), int(spec.get("port", 0))
-    p.stage("load", detail=spec["model"])
-    model = FoundryModel(Path(spec["model"]).expanduser(), Path(spec["cache_dir"]).expanduser())
+def main(data: dict[str, Any]) -> None:
+    spec = ServeSpec(**data)
+    host, port = spec.host, spec.port
+    p.stage("load", detail=spec.model)
+    model = FoundryModel(Path(spec.model).expanduser(), Path(spec.cache_dir).expanduser())
     p.stage("load", "done")
     proxy = None
     try:
