@@ -1,6 +1,6 @@
 """Worker: a deployed model served to applications through Foundry Local's OpenAI-compatible web service.
 
-Spec: ``{"model": DIR, "cache_dir": DIR, "host": "127.0.0.1", "port": 0}``.
+Spec: ``engine.process.workers.ServeSpec`` (model, cache_dir, host, port).
 The model is loaded in the in-process runtime, whose web service listens on
 a free loopback port; the checking proxy (engine.workers.proxy) listens on
 ``host:port`` in front of it, and is what applications get. Results: one
@@ -84,7 +84,7 @@ def main(data: dict[str, Any]) -> None:
         )
         p.log(f"runtime web service: {model.manager.urls[0]}; proxy: {endpoint.url}")
         _result({"op": "ready", **endpoint.to_dict()})
-        if not serve_until_told(Path(spec["model"]), sys.stdin):
+        if not serve_until_told(Path(spec.model), sys.stdin):
             raise p.WorkerError(
                 f"{model.model.id} was removed from the model cache, so it is no longer served.",
                 "Deploy it again to serve it (slmops deploy), or serve another model.",
