@@ -7,7 +7,12 @@ time and peak memory of its process tree, sizes), then each recipe converted by 
 dequantized folder in transformers (fp32: the reference) and under each converted model in ONNX Runtime
 GenAI (a fresh process each, ``<bos>`` first where the tokenizer wants it).
 
+A GGUF the streaming converter reads itself (llama, qwen2) is also converted straight from the file by each
+:data:`DIRECT` recipe, side by side with the folder-then-RTN path, and every model is scored against the GGUF
+itself, dequantized by transformers (fp32).
+
     python -m benchmarks.gguf              # Gemma 3 270M: benchmarks/results/gguf-gemma3.json
+    python -m benchmarks.gguf --gguf qwen  # the Qwen built-in's Q4_K_M, direct and through the folder
     python -m benchmarks.gguf --quick      # the SmolLM2 demo's GGUF, fp32 and int8 only: checks the script
 """
 
@@ -38,13 +43,18 @@ TEXT = (
 )
 CANDIDATES = ("fp32", "rtn-int8", "rtn-int4-b128-head8", "guide-int4")
 QUICK = ("fp32", "rtn-int8")
+DIRECT = ("gguf-exact", "gguf-int4")  # straight from the GGUF (engine.workers.streaming.gguf_build)
+QUICK_DIRECT = ("gguf-exact",)
 GGUF_NAMES = {"gemma3": "Gemma 3 270M (Q4_K_M)", "smollm2": "SmolLM2-135M-Instruct (Q4_1)", "qwen": "Qwen2.5-Coder-0.5B-Instruct"}
 
 TRANSFORMERS_PERPLEXITY = r"""
 import json, math, sys, torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
-tokenizer = AutoTokenizer.from_pretrained(sys.argv[1])
-model = AutoModelForCausalLM.from_pretrained(sys.argv[1], dtype=torch.float32).eval()
+where = {"pretrained_model_name_or_path": sys.argv[1]}
+if sys.argv[1].endswith(".gguf"):  # the GGUF itself, dequantized by transformers' loader
+    where = {"pretrained_model_name_or_path": sys.argv[1].rsplit("/", 1)[0], "gguf_file": sys.argv[1].rsplit("/", 1)[1]}
+tokenizer = AutoTokenizer.from_pretrained(**where)
+model = AutoModelForCausalLM.from_pretrained(**where, dtype=torch.float32).eval()
 ids = tokenizer(sys.argv[2], return_tensors="pt")["input_ids"]
 with torch.no_grad():
     loss = model(ids, labels=ids).loss
@@ -72,18 +82,24 @@ def header_run(gguf: Path) -> dict[str, Any]:
 
 
 async def folder_run(gguf: Path) -> dict[str, Any]:
+    from engine.model.gguf import read_model
+    from engine.model.gguf_folder import gguf_folder_job, plan_gguf_folder
     from engine.model.inspection import inspect_model
-    from engine.profiles.new_profile import folder_job, judge
+    from engine.profiles.new_profile import judge
 
     judged = judge(str(gguf))
-    job = folder_job(judged)
+    # a GGUF that streams needs no folder any more; today's path makes it all the same, to compare
+    plan = judged.folder or plan_gguf_folder(
+        read_model(gguf), judged.info.model_type, name=judged.source.name, reference=judged.source.reference
+    )
+    job = gguf_folder_job(plan)
     await job.run()
     if not job.finished.ok:
         return {"error": job.error.message if job.error else "cancelled", "seconds": round(job.finished.duration_s, 1)}
-    folder = judged.folder.output
+    folder = plan.output
     return {
         "folder": str(folder),
-        "dtype": judged.folder.dtype,
+        "dtype": plan.dtype,
         "seconds": round(job.finished.duration_s, 1),
         "peak_tree_bytes": job.finished.peak_rss_bytes,
         "gguf_bytes": gguf.stat().st_size,
@@ -112,6 +128,24 @@ async def convert_run(folder: Path, candidate: str, output: Path) -> dict[str, A
     return run
 
 
+async def direct_run(gguf: Path, recipe: str, output: Path) -> dict[str, Any]:
+    """A GGUF converted straight from the file by ``recipe`` (block 32 for its plain weights too)."""
+    from engine.convert.plan import run_conversion
+    from engine.profiles.profile import ModelSection, Profile
+    from engine.recipes.catalog import RECIPES, ConvertSettings
+
+    section = ConvertSettings(
+        method="config", precision=RECIPES[recipe].precision, recipe=recipe, block_size=32, output=str(output)
+    )
+    job = await run_conversion(Profile(name=f"gguf-{recipe}", model=ModelSection(path=str(gguf)), convert=section))
+    run = {"seconds": round(job.finished.duration_s, 1), "peak_tree_bytes": job.finished.peak_rss_bytes}
+    if not job.finished.ok:
+        return {**run, "refused": job.error.message if job.error else "cancelled"}
+    run.update(output_bytes=folder_bytes(output), estimate_bytes=(job.result or {}).get("memory_estimate_bytes"))
+    run["perplexity"] = json_from(["-c", ORT_PERPLEXITY, str(output), TEXT], recipe)
+    return run
+
+
 def derive(doc: dict[str, Any]) -> dict[str, Any]:
     """The figures cited, from the runs alone (``python -m benchmarks.readme --check`` recomputes them)."""
     runs = {r["side"]: r for r in doc["runs"] if not r.get("error") and r["side"] != "header"}
@@ -131,6 +165,28 @@ def derive(doc: dict[str, Any]) -> dict[str, Any]:
             row.update(output_bytes=run["output_bytes"], perplexity=ppl, repair_check=run["repair_check"])
             row["perplexity_vs_fp32"] = round(ppl / fp32 - 1, 4) if fp32 else None
         conversions[name] = row
+    gguf_reference = runs.get("transformers-gguf", {}).get("perplexity")
+
+    def over_gguf(ppl: float | None) -> float | None:
+        return round(ppl / gguf_reference - 1, 4) if ppl and gguf_reference else None
+
+    newer = "direct" in doc["settings"]  # records made before the direct path have neither
+    if newer:
+        for row in conversions.values():
+            row["perplexity_vs_gguf"] = over_gguf(row.get("perplexity"))
+    direct = {}
+    for name in doc["settings"].get("direct") or []:
+        run = runs.get(f"direct {name}")
+        if run is None:
+            continue
+        row = {"seconds": run["seconds"], "peak_tree_bytes": run["peak_tree_bytes"]}
+        if "refused" in run:
+            row["refused"] = run["refused"]
+        else:
+            ppl = run["perplexity"]["perplexity"]
+            row.update(output_bytes=run["output_bytes"], estimate_bytes=run.get("estimate_bytes"), perplexity=ppl)
+            row["perplexity_vs_gguf"] = over_gguf(ppl)
+        direct[name] = row
     folder = runs.get("folder", {})
     summary = {
         "header_seconds_max": max(headers) if headers else None,
@@ -138,6 +194,8 @@ def derive(doc: dict[str, Any]) -> dict[str, Any]:
         "perplexity_transformers": reference,
         "conversions": conversions,
     }
+    if newer:
+        summary.update(perplexity_gguf=gguf_reference, direct=direct)
     return {"summary": summary, "comparisons": [], "targets": []}
 
 
@@ -150,6 +208,16 @@ def tables(doc: dict[str, Any]) -> list[str]:
         f"GGUF {folder['gguf_bytes'] / 2**20:.0f} MB -> folder {folder['folder_bytes'] / 2**20:.0f} MB",
         f"transformers perplexity (fp32, the dequantized folder): {s['perplexity_transformers']}",
     ]
+    lines.append(f"transformers perplexity (fp32, the GGUF itself): {s.get('perplexity_gguf')}")
+    for name, row in (s.get("direct") or {}).items():
+        if "refused" in row:
+            lines.append(f"  direct {name}: refused ({row['refused'][:100]})")
+        else:
+            lines.append(
+                f"  direct {name}: {row['output_bytes'] / 2**20:.0f} MB, {row['seconds']} s, peak "
+                f"{row['peak_tree_bytes'] / 2**30:.2f} GB, perplexity {row['perplexity']} "
+                f"({row['perplexity_vs_gguf']:+.2%} over the GGUF)"
+            )
     for name, row in s["conversions"].items():
         if "refused" in row:
             lines.append(f"  {name}: refused ({row['refused'][:100]})")
@@ -170,11 +238,19 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="slmops-gguf-bench-"))
     os.environ["SLMOPS_HOME"] = str(home)  # nothing made earlier is reused
     candidates = QUICK if args.quick else CANDIDATES
+    from engine.model.gguf import read_model
+    from engine.model.gguf_stream import streams_directly
+
+    direct = (QUICK_DIRECT if args.quick else DIRECT) if streams_directly(read_model(gguf)) else ()
     model = {"key": key, "name": GGUF_NAMES[key], "path": str(gguf), "gguf_sha256": FILES[key].sha256}
-    doc = record.start(SCRIPT, model, args, {"perplexity_text": TEXT, "candidates": list(candidates), "header_repeats": 5})
-    doc["sides"] = {"transformers": {"what": "the dequantized folder in transformers, fp32"}} | {
-        name: {"what": f"slmops convert, candidate {name}"} for name in candidates
-    }
+    settings = {"perplexity_text": TEXT, "candidates": list(candidates), "direct": list(direct), "header_repeats": 5}
+    doc = record.start(SCRIPT, model, args, settings)
+    doc["sides"] = (
+        {"transformers": {"what": "the dequantized folder in transformers, fp32"}}
+        | {"transformers-gguf": {"what": "the GGUF itself in transformers, dequantized to fp32"}}
+        | {name: {"what": f"slmops convert of the folder, candidate {name}"} for name in candidates}
+        | {f"direct {name}": {"what": f"slmops convert straight from the GGUF, recipe {name}"} for name in direct}
+    )
 
     def add(side: str, run: dict[str, Any], position: int = 0) -> None:
         doc["runs"].append({"round": 0, "position": position, "side": side, "error": run.pop("error", None), **run})
@@ -188,6 +264,15 @@ def main() -> int:
         add("transformers", json_from(["-c", TRANSFORMERS_PERPLEXITY, str(folder), TEXT], "transformers"))
     except RunFailed as exc:
         add("transformers", {"error": str(exc)[-500:]})
+    try:
+        add("transformers-gguf", json_from(["-c", TRANSFORMERS_PERPLEXITY, str(gguf), TEXT], "transformers-gguf"))
+    except RunFailed as exc:
+        add("transformers-gguf", {"error": str(exc)[-500:]})
+    for name in direct:
+        try:
+            add(f"direct {name}", asyncio.run(direct_run(gguf, name, home / "onnx" / f"direct-{name}")))
+        except RunFailed as exc:
+            add(f"direct {name}", {"error": str(exc)[-500:]})
     for name in candidates:
         try:
             add(name, asyncio.run(convert_run(folder, name, home / "onnx" / name)))

@@ -508,6 +508,53 @@ def render_fuzz(docs: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+def render_gguf_direct(docs: list[dict[str, Any]]) -> list[str]:
+    """A GGUF straight into the streaming converter beside today's folder-then-RTN path, scored against the GGUF."""
+    (doc,) = docs
+    s = doc["summary"]
+    folder = s["folder"]
+    how = (
+        "slmops' own jobs in a fresh home, one run each; perplexity of one text in ONNX Runtime GenAI, against the "
+        f"GGUF itself dequantized in transformers (fp32: {s['perplexity_gguf']})"
+    )
+    rows = []
+    for name, row in s["direct"].items():
+        if "refused" in row:
+            rows.append([f"`{name}`, straight from the GGUF", f"{row['seconds']:.0f} s", "-", "-", "refused"])
+            continue
+        rows.append(
+            [
+                f"`{name}`, straight from the GGUF",
+                f"{row['seconds']:.0f} s",
+                mb(row["output_bytes"]),
+                f"{in_gb(row['peak_tree_bytes'])} GB",
+                f"{row['perplexity']} ({percent(row['perplexity_vs_gguf'])})",
+            ]
+        )
+    rows.append(
+        [
+            f"today: into a {folder['dtype']} folder first",
+            f"{folder['seconds']:.0f} s",
+            mb(folder["folder_bytes"]),
+            f"{in_gb(folder['peak_tree_bytes'])} GB",
+            "-",
+        ]
+    )
+    for name, row in s["conversions"].items():
+        if "refused" in row or name == "guide-int4":
+            continue
+        rows.append(
+            [
+                f"then `{name}` from the folder",
+                f"{row['seconds']:.0f} s",
+                mb(row["output_bytes"]),
+                f"{in_gb(row['peak_tree_bytes'])} GB",
+                f"{row['perplexity']} ({percent(row['perplexity_vs_gguf'])})",
+            ]
+        )
+    return [caption(doc, how), "", *table(["step", "time", "disk", "peak memory", "perplexity (over the GGUF)"], rows)]
+
+
 @dataclass(frozen=True)
 class Block:
     id: str
@@ -546,6 +593,7 @@ BLOCKS = {
         ),
         Block("gguf-gemma3", ("gguf-gemma3.json",), render_gguf, ("python -m benchmarks.gguf",)),
         Block("fuzz", ("fuzz-engine.json",), render_fuzz, ("python -m benchmarks.fuzz",)),
+        Block("gguf-qwen", ("gguf-qwen.json",), render_gguf_direct, ("python -m benchmarks.gguf --gguf qwen",)),
     )
 }
 

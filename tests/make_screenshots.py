@@ -39,7 +39,7 @@ def save(app, name: str) -> None:
 
 async def main() -> None:
     from engine.foundry.cache import resolve_location
-    from engine.foundry.publish import plan_publish, publish
+    from engine.foundry.publish import deploy_or_reuse, plan_publish
     from engine.profiles.profile import find_profile
     from tui.app import SlmopsApp
 
@@ -56,7 +56,7 @@ async def main() -> None:
         save(app, "convert")
 
         profile = find_profile("demo")
-        await publish(plan_publish(profile, profile.output_path(), resolve_location(None, "").path))
+        await deploy_or_reuse(plan_publish(profile, profile.output_path(), resolve_location(None, "").path))
         await pilot.press("3")
         await pilot.press("r")
         await wait_for(pilot, app, profile.deploy_name())

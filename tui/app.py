@@ -26,6 +26,7 @@ from tui.panels.convert import ConvertPanel
 from tui.panels.environment import EnvironmentPanel
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
+from tui.screens.main import MainScreen
 from tui.screens.profile_picker import NEW, ProfilePicker
 from tui.widgets.jobs_status import JobsStatus
 
@@ -102,6 +103,10 @@ class SlmopsApp(App[int]):
     def __init__(self, profile_arg: str | None = None) -> None:
         super().__init__()
         self._profile_arg = profile_arg
+        self._unopened = ""  # a profile asked for that could not be opened, said beside the one open instead
+
+    def get_default_screen(self) -> Screen:
+        return MainScreen()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -139,23 +144,31 @@ class SlmopsApp(App[int]):
         await self.cancel_jobs(interrupted=True)
         self.exit(return_code=128 + signal.SIGTERM)  # the exit status; a bare argument would be the result
 
+    def watch_profile(self) -> None:
+        # whoever opens a profile (the picker, New profile, the editor, the tuner's Apply), the subtitle follows
+        self._unopened = ""
+        self._show_profile()
+
+    def _show_profile(self) -> None:
+        """The subtitle: the open profile, and one asked for that could not be opened. Set here only."""
+        unopened = f" ({self._unopened!r} not opened)" if self._unopened else ""
+        self.sub_title = f"profile: {self.profile.name}{unopened}"
+
     def _load_profile(self, name_or_path: str, explicit: bool) -> None:
         try:
             self.profile = find_profile(name_or_path)
         except ProfileError as exc:
             if not explicit:
                 self.profile = Profile(name="untitled")
-                self.sub_title = f"profile: {self.profile.name}"
                 return
             # Said where it cannot be missed, with the way out: the app goes on with the profile it had, else the demo.
             if self.profile.source is None:
                 self.profile = find_profile(DEFAULT_PROFILE)
-            self.sub_title = f"profile: {self.profile.name} ({name_or_path!r} not opened)"
+            self._unopened = name_or_path
+            self._show_profile()
             self._offer_profiles(
                 f"Profile {name_or_path!r} not opened: {exc}.\nThe {self.profile.name} profile is open meanwhile."
             )
-            return
-        self.sub_title = f"profile: {self.profile.name}"
 
     def panels(self) -> list[Panel]:
         return list(self.query(Panel))
@@ -226,7 +239,6 @@ class SlmopsApp(App[int]):
         """A profile the New profile or Edit screen saved becomes the app's profile."""
         if profile is not None:
             self.profile = profile
-            self.sub_title = f"profile: {profile.name}"
             self.notify(f"Profile {profile.name} saved to {profile.source} and opened")
 
     async def action_quit(self) -> None:

@@ -180,10 +180,10 @@ def guide_deploy(converted_folder: Path, cache: Path, name: str) -> Path:
 
 def slmops_deploy(profile, converted_folder: Path, cache: Path, name: str) -> Path:
     """slmops deploy of a converted folder into ``cache`` (template, runtime settings, bounded context)."""
-    from engine.foundry.publish import plan_publish, publish
+    from engine.foundry.publish import deploy_or_reuse, plan_publish
 
-    plan = asyncio.run(publish(plan_publish(profile, converted_folder, cache, name=name, use_tokenizer_template=True)))
-    return plan.slot.folder
+    plan = plan_publish(profile, converted_folder, cache, name=name, use_tokenizer_template=True)
+    return asyncio.run(deploy_or_reuse(plan)).folder
 
 
 def onnx_bytes(folder: Path) -> int:

@@ -2,7 +2,9 @@
 
 Each module in this package that defines ``register(subparsers)`` adds one
 command; it sets ``handler`` on its parser, a function of the parsed
-arguments that returns the exit status. A handler lets an engine error
+arguments that returns the exit status. A module whose command can print
+JSON says what it prints in ``JSON``; :func:`build_parser` adds the one
+``--json`` option to that command (to each of its actions, if it has some). A handler lets an engine error
 (:class:`SlmopsError`) rise: :func:`main` says it once for every command, as
 JSON too when the command has a ``--json`` option and it is given. Modules
 here import only light things at module level, so that ``slmops --help``
@@ -44,8 +46,21 @@ def build_parser() -> argparse.ArgumentParser:
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{__name__}.{info.name}")
         if hasattr(module, "register"):
+            known = set(sub.choices)
             module.register(sub)
+            if getattr(module, "JSON", ""):
+                for command in set(sub.choices) - known:
+                    for leaf in _leaves(sub.choices[command]):
+                        leaf.add_argument("--json", action="store_true", help=module.JSON)
     return parser
+
+
+def _leaves(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The parsers that run a handler: ``parser``, or those of its actions (``slmops cache ls``, ...)."""
+    subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subparsers:
+        return [parser]
+    return [leaf for action in subparsers for child in action.choices.values() for leaf in _leaves(child)]
 
 
 def main(argv: Sequence[str] | None = None, launch_tui: Callable[[argparse.Namespace], int] | None = None) -> int:

@@ -14,6 +14,8 @@ from engine.cli import profile_option
 from engine.onnx import genai_config
 from engine.profiles.profile import BACKENDS
 
+JSON = "print the whole report as JSON"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("bench", help="benchmark models: speed, memory, leaks, edge cases, quality; saved under runs/")
@@ -35,7 +37,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "beside the same model in-process",
     )
     parser.add_argument("--load", type=Path, metavar="RUN", help="show a saved run instead of measuring")
-    parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
     parser.set_defaults(handler=handle)
 
 

@@ -8,7 +8,10 @@ import sys
 from pathlib import Path
 
 from engine.base.units import human_bytes
+from engine.cli import profile_option
 from engine.cli.output import fail, print_json, print_table
+
+JSON = "print the result as JSON"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,8 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         p = actions.add_parser(name, help=help_text)
         if needs_name:
             p.add_argument("name", help="model name (newest version), name:version, or folder name")
-        p.add_argument("--cache", type=Path, help="the model cache (default: the foundry CLI's, else slmops' own)")
-        p.add_argument("--json", action="store_true")
+        profile_option.add(p)
+        profile_option.add_cache(p)
         p.set_defaults(handler=handle)
         return p
 
@@ -41,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     from engine.foundry.cache import find_entry, resolve_location, scan
 
-    location = resolve_location(args.cache)
+    location = resolve_location(args.cache, profile_option.chosen(args).deploy.cache_dir)  # as the Cache panel does
     entries = scan(location.path)
     if args.action == "ls":
         return _ls(location, entries, args.json)
@@ -137,8 +140,7 @@ def _settings(entry, apply: bool, as_json: bool) -> int:
 
 
 def _runtime_action(args: argparse.Namespace, cache_dir: Path, entry) -> int:
-    from engine.foundry.runtime import run_ops
-    from engine.profiles.names import deployed_model_id
+    from engine.foundry.runtime import Ask, Register, Remove, run_calls
 
     if args.action == "rm":
         if not args.yes:
@@ -146,24 +148,15 @@ def _runtime_action(args: argparse.Namespace, cache_dir: Path, entry) -> int:
                 return fail("cache", f"removing {entry.path} needs confirmation", "pass --yes")
             if input(f"Remove {entry.model_id or entry.name} and its files {entry.path}? [y/N] ").strip().lower() != "y":
                 return 1
-        ops = [{"op": "remove", "model_id": entry.model_id, "path": str(entry.path)}]
+        call = Remove(entry.model_id, entry.path)
     elif args.action == "register":
-        ops = [
-            {"op": "register", "path": str(entry.path), "model_id": deployed_model_id(entry.name, entry.version, entry.model_id)}
-        ]
+        call = Register(entry.path, entry.deployed_id)
     else:  # ask
         if not entry.model_id:
             return fail("cache", f"{entry.name} is not registered", f"slmops cache register {entry.name}")
-        ops = [  # one question: the model's best answer, not one drawn at the profile's temperature
-            {
-                "op": "chat",
-                "model_id": entry.model_id,
-                "prompt": args.prompt,
-                "max_output_tokens": args.max_tokens,
-                "greedy": True,
-            }
-        ]
-    (result,) = asyncio.run(run_ops(cache_dir, ops))
+        # one question: the model's best answer, not one drawn at the profile's temperature
+        call = Ask(entry.model_id, args.prompt, max_output_tokens=args.max_tokens, greedy=True)
+    (result,) = asyncio.run(run_calls(cache_dir, [call]))
     if args.json:
         print_json(result)
     elif args.action == "ask":

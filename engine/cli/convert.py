@@ -11,6 +11,8 @@ from engine.base.units import human_bytes
 from engine.cli import profile_option
 from engine.cli.output import print_json, run_job
 
+JSON = "print the result as JSON"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("convert", help="convert the profile's model to a verified ONNX Runtime GenAI model with Olive")
@@ -25,7 +27,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--output", type=Path, help="override convert.output")
     parser.add_argument("--force", action="store_true", help="replace an existing output (or workflow file)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--verbose", "-v", action="store_true", help="print Olive's log lines too")
     parser.add_argument("--dry-run", action="store_true", help="check the inputs and print the olive command, without running it")
     parser.add_argument(

@@ -9,6 +9,8 @@ from engine.cli.output import print_json, run_job
 from engine.model.builtins import BUILTINS, DEFAULT
 from engine.model.demo import build_demo_model_job
 
+JSON = "print the result as JSON"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("demo-model", help="build a built-in model (default: the SmolLM2 demo) if it is missing")
@@ -21,7 +23,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--tiny", action="store_true", help="a tiny random-weight model of the same architecture (tests)")
     parser.add_argument("--force", action="store_true", help="rebuild even if it exists")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(handler=handle)
 
 

@@ -10,11 +10,13 @@ from pathlib import Path
 from engine.cli import profile_option
 from engine.cli.output import fail, print_json, run_job
 
+JSON = "print the result as JSON"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("deploy", help="deploy the profile's converted model to Foundry Local (converts first if needed)")
     profile_option.add(parser)
-    parser.add_argument("--cache", type=Path, help="the Foundry Local model cache (default: the foundry CLI's, else slmops' own)")
+    profile_option.add_cache(parser)
     parser.add_argument("--model", type=Path, help="a converted model folder to deploy instead of the profile's convert output")
     parser.add_argument("--name", help="override deploy.name")
     parser.add_argument(
@@ -23,7 +25,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="when the prompt template disagrees with the tokenizer's chat template, use the tokenizer's",
     )
     parser.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(handler=handle)
 
 
@@ -61,9 +62,8 @@ def _say_if_stale(profile) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from engine.foundry.cache import resolve_location
-    from engine.foundry.deploy import DeployError, find_model_folder
-    from engine.foundry.publish import plan_publish, publish
-    from engine.foundry.runtime import FoundryRuntimeError
+    from engine.foundry.deploy import find_model_folder
+    from engine.foundry.publish import deploy_or_reuse, plan_publish
     from engine.model.templates import FAMILY_NAMES
 
     profile = profile_option.chosen(args)
@@ -105,17 +105,15 @@ def handle(args: argparse.Namespace) -> int:
     if args.dry_run:
         print_json(plan.to_dict())
         return 0
-    try:
-        plan = asyncio.run(publish(plan))
-    except FoundryRuntimeError as exc:
-        raise DeployError(
-            f"The files are in place but registering with Foundry Local failed: {exc.message}",
-            f"Re-register it: slmops cache register {plan.slot.model_id}",
-        ) from exc
-    print(f"written: {plan.slot.folder}", file=sys.stderr)
-    result = {**plan.to_dict(), "registered": True, "cache_source": location.source, "cache_reason": location.reason}
+    deployment = asyncio.run(deploy_or_reuse(plan))
+    if deployment.reused:
+        print(f"up to date: {deployment.model_id} holds this model already; reusing it", file=sys.stderr)
+    else:
+        print(f"written: {deployment.folder}", file=sys.stderr)
+    result = {**deployment.to_dict(), "cache_source": location.source, "cache_reason": location.reason}
     if args.json:
         print_json(result)
     else:
-        print(f"deployed {plan.slot.model_id} ({FAMILY_NAMES.get(plan.family, plan.family)} template) to {plan.slot.folder}")
+        family = FAMILY_NAMES.get(deployment.plan.family, deployment.plan.family)
+        print(f"deployed {deployment.model_id} ({family} template) to {deployment.folder}")
     return 0

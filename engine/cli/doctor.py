@@ -5,14 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+JSON = 'print {"checks": [{"name", "status", "value", "fix"}, ...], "interrupted": [runs cleaned up, ...]}'
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("doctor", help="check Python, RAM, disk, the toolchain, execution providers and Foundry Local")
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        help='print {"checks": [{"name", "status", "value", "fix"}, ...], "interrupted": [runs cleaned up, ...]}',
-    )
     parser.set_defaults(handler=handle)
 
 

@@ -15,6 +15,8 @@ from engine.base.units import article, human_bytes
 from engine.cli.output import fail, print_json, run_job
 from engine.profiles.profile import TEMPLATE_FAMILIES
 
+JSON = "print what was found and written as JSON"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("init", help="make a profile for your own model (inspects it and checks that it converts)")
@@ -38,7 +40,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="convert with the guide's command (olive auto-opt int4) instead of the recommended recipe",
     )
     parser.add_argument("--force", action="store_true", help="replace an existing profile of that name")
-    parser.add_argument("--json", action="store_true", help="print what was found and written as JSON")
     parser.set_defaults(handler=handle)
 
 
@@ -93,7 +94,9 @@ def handle(args: argparse.Namespace) -> int:
         if not judged.verdict.ok:
             raise judged.verdict.error()
         folder = judged.folder
-        if folder.reuse:
+        if folder is None:
+            print("folder     none: the converter streams straight from the GGUF", file=out)
+        elif folder.reuse:
             print(f"folder     {folder.output} (made from this file before: reused)", file=out)
         elif (early := proposed(judged.info)).exists and not args.force:
             return exists(early, args.json)  # said before minutes of work, not after

@@ -7,11 +7,18 @@ stands. Neither sets a default of its own, so nothing silently replaces a choice
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from engine.profiles.profile import Profile, find_profile
 
 DEFAULT_PROFILE = "demo"
 HELP = f"profile name or path (default: {DEFAULT_PROFILE})"
+
+
+def add_cache(parser: argparse.ArgumentParser, what: str = "the Foundry Local model cache") -> None:
+    """The one ``--cache`` option; the command resolves it, with the profile's, by ``foundry.cache.resolve_location``."""
+    default = "the profile's deploy.cache_dir, else the foundry CLI's, else slmops' own"
+    parser.add_argument("--cache", type=Path, help=f"{what} (default: {default})")
 
 
 def add_top_level(parser: argparse.ArgumentParser) -> None:

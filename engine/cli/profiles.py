@@ -7,11 +7,12 @@ import argparse
 from engine.cli.output import print_json, print_table
 from engine.profiles.profile import find_profile, list_profiles
 
+JSON = "print the result as JSON"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("profiles", help="list profiles, or show one as TOML")
     parser.add_argument("name", nargs="?", help="a profile to show (name or path); checks it too")
-    parser.add_argument("--json", action="store_true")
     parser.set_defaults(handler=handle)
 
 

@@ -13,6 +13,8 @@ from engine.cli.interrupts import on_interrupt
 from engine.cli.output import describe, print_json
 from engine.process.events import Resources, Result, Token
 
+JSON = "print the final report as JSON"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("run", help="run the whole guide: checks, convert, verify, deploy, benchmark, report")
@@ -20,10 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--workdir", type=Path, help="where the state and the report go (default: <data>/runs/pipeline-<profile>)"
     )
-    parser.add_argument("--cache", type=Path, help="the Foundry Local model cache to deploy into")
+    profile_option.add_cache(parser, "the Foundry Local model cache to deploy into")
     parser.add_argument("--quick", action="store_true", help="a short benchmark instead of the profile's full one")
     parser.add_argument("--force", action="store_true", help="replace a conversion output that this pipeline did not make")
-    parser.add_argument("--json", action="store_true", help="print the final report as JSON")
     parser.add_argument("--verbose", "-v", action="store_true", help="print every log line")
     parser.set_defaults(handler=handle)
 

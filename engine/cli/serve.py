@@ -22,6 +22,9 @@ from engine.cli.output import fail
 NO_AUTH_FLAG = "--i-know-there-is-no-auth"
 
 
+JSON = "print one JSON line with the URL and model id when ready"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("serve", help="serve a deployed model on an OpenAI-compatible endpoint (127.0.0.1) until Ctrl-C")
     parser.add_argument(
@@ -30,9 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="deployed model: name, name:version or folder name, or a model folder (default: the profile's deploy name)",
     )
     profile_option.add(parser, "profile for the defaults (default: demo)")
-    parser.add_argument(
-        "--cache", type=Path, help="the model cache (default: the profile's, else the foundry CLI's, else slmops' own)"
-    )
+    profile_option.add_cache(parser)
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     parser.add_argument(
         "--host", default="127.0.0.1", help=f"address to listen on (default: 127.0.0.1); any other needs {NO_AUTH_FLAG}"
@@ -43,7 +44,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="allow a non-loopback --host although the endpoint has no authentication",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON line with the URL and model id when ready")
     parser.set_defaults(handler=handle)
 
 

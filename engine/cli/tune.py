@@ -11,6 +11,8 @@ from engine.cli import profile_option
 from engine.cli.interrupts import on_interrupt
 from engine.cli.output import fail
 
+JSON = "print the report as JSON"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("tune", help="find the fastest conversion recipe that keeps quality, measured on this machine")
@@ -34,7 +36,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="CANDIDATE",
         help="write the chosen (or the named) candidate into the profile as its recipe",
     )
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=handle)
 
 
@@ -105,7 +106,7 @@ async def _run(profile, options) -> dict:
 def print_report(report: dict) -> None:
     from engine.cli.output import print_table
     from engine.tune.chart import frontier_chart
-    from engine.tune.report import chosen_note, settings_rows, speedup, table_rows, verdict_line
+    from engine.tune.report import chosen_none, chosen_note, settings_rows, speedup, table_rows, verdict_line
 
     rows = table_rows(report)
     print(
@@ -178,7 +179,7 @@ def print_report(report: dict) -> None:
     print(frontier_chart(report["candidates"], report["chosen"]))
     gain = speedup(report, report["chosen"])
     print(
-        f"\nchosen: {report['chosen'] or 'none within the quality bound'}"
+        f"\nchosen: {report['chosen'] or chosen_none(report)}"
         + (f" ({gain}x the guide's auto-opt int4 decode speed)" if gain else "")
         + (f"; {note}" if (note := chosen_note(report)) else "")
     )

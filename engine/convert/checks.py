@@ -16,8 +16,11 @@ from engine.base.choices import DEFAULT_PRECISION, Precision
 from engine.base.units import human_bytes
 from engine.convert.errors import ConvertError
 from engine.environment import GPU_PROVIDERS, gpu_providers
+from engine.model.gguf import read_model
+from engine.model.gguf_stream import STREAM_GGUF_MODEL_TYPES, header_problem, is_gguf_file, streams_directly
+from engine.model.gguf_support import gguf_info, gguf_verdict
 from engine.model.inspection import ModelInfo
-from engine.model.support import Verdict, check_support
+from engine.model.support import UNSUPPORTED, Verdict, check_support
 from engine.process.memory_kill import available_memory
 
 # Before anything is estimated, a folder with less free disk than this cannot even stage a conversion's files.
@@ -51,9 +54,8 @@ def check_model(
     builder_precision: str = "",
 ) -> tuple[ModelInfo, Verdict, list[str]]:
     """The folder holds a model the installed toolchain can convert this way (the support verdict); raises ConvertError."""
-    info, verdict = check_support(
-        model, precision=precision, device=device, provider=provider, builder_precision=builder_precision
-    )
+    judge = gguf_support if is_gguf_file(model) else check_support
+    info, verdict = judge(model, precision=precision, device=device, provider=provider, builder_precision=builder_precision)
     if not verdict.ok:
         raise verdict.error()
     warnings = list(verdict.notes)
@@ -68,6 +70,25 @@ def check_model(
     for repair in verdict.repairs:
         warnings.append(f"repair {repair.name}: {repair.description}; kept only if the converted model agrees with the source")
     return info, verdict, warnings
+
+
+def gguf_support(model: Path, **kwargs: object) -> tuple[ModelInfo, Verdict]:
+    """A GGUF's verdict for streaming straight from the file, from its header: every tensor readable (by name and
+    type), an architecture the streaming converter is validated for, a config and tokenizer transformers rebuilds."""
+    header = read_model(model)
+    info = gguf_info(header)
+    problem = header_problem(header)
+    if problem is None and not streams_directly(header):
+        problem_text = (
+            f"{model.name} is a {info.model_type or 'GGUF'} model: the streaming converter reads "
+            f"{', '.join(STREAM_GGUF_MODEL_TYPES)} GGUFs directly, and other GGUFs become a model folder first.",
+            "Give slmops init the GGUF: it makes that folder (after a memory estimate) and a profile for it.",
+        )
+    else:
+        problem_text = (problem.message, problem.hint) if problem else None
+    if problem_text is not None:
+        return info, Verdict(UNSUPPORTED, info.model_type, info.architecture, *problem_text)
+    return info, gguf_verdict(header, info, streamed=True, **kwargs)
 
 
 def check_inputs(

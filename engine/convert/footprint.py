@@ -123,3 +123,22 @@ def estimate(recipe: Recipe, runner: str, parameters: int, factors: dict[str, Si
             f"the measurements {low / 1e9:.2f}B to {high / 1e9:.2f}B"
         )
     return Footprint(side, found.ram_at(parameters), found.disk_at(parameters), basis, outside)
+
+
+def estimate_gguf(
+    recipe: Recipe, parameters: int, held_values: int, factors: dict[str, SideFactors] | None = None
+) -> Footprint | None:
+    """The footprint of streaming a GGUF: the streaming converter's measured side at the model's size, plus the
+    float32 values it holds beyond a folder's memory-mapped weights (``held_values``: one decoder layer and the
+    largest tensor, dequantized); None when that side was not measured."""
+    found = estimate(recipe, Runner.STREAM, parameters, factors)
+    if found is None:
+        return None
+    extra = 4 * held_values
+    return Footprint(
+        found.side,
+        found.ram_bytes + extra,
+        found.disk_bytes,
+        f"{found.basis}; plus {human_bytes(extra)} of float32 values read from the GGUF (a layer and its largest tensor)",
+        found.extrapolated,
+    )

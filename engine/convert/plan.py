@@ -16,10 +16,13 @@ from engine.base.errors import SlmopsError
 from engine.base.units import human_bytes
 from engine.convert.checks import InputReport, check_inputs, check_model
 from engine.convert.errors import ConvertError
-from engine.convert.footprint import Footprint, estimate
+from engine.convert.footprint import Footprint, estimate, estimate_gguf
 from engine.convert.guide_config import ConfigFileError, load_workflow, workflow_precision
 from engine.convert.runner import RunnerChoice, choose_runner
-from engine.model.builtins import DEFAULT, from_reference
+from engine.model.builtins import DEFAULT, BuiltinModel, from_reference
+from engine.model.gguf import read_model
+from engine.model.gguf_stream import is_gguf_file, largest_layer, largest_tensor
+from engine.model.gguf_support import gguf_info
 from engine.model.inspection import ModelInfo, inspect_model
 from engine.model.support import Verdict
 from engine.model.templates import TEMPLATES
@@ -58,6 +61,14 @@ class ConvertPlan:
 
     def runner_line(self) -> str:
         """Which program runs and why; for the streaming converter, what the command shown is to it."""
+        builtin = unbuilt_builtin(self)
+        if builtin is not None:  # which program would run is decided once the model can be read
+            return f"not built: press b in the Environment panel to build {builtin.name} ({builtin.build_time}, once)"
+        if self.runner.name == Runner.STREAM and is_gguf_file(Path(self.params.model)):
+            return (
+                f"runs in {self.runner.describe()}: the GGUF read tensor by tensor, each weight written as it is "
+                "built; the command above is the same recipe's Olive workflow, which reads model folders only"
+            )
         if self.runner.name == Runner.STREAM:
             return (
                 f"runs in {self.runner.describe()}: the model of the command above, byte for byte, each weight "
@@ -139,12 +150,17 @@ def plan_conversion(profile: Profile, *, precision: Precision | str | None = Non
             )
             notes.append(f"the workflow is generated{where}")
     info = _info(params)
-    runner = choose_runner(recipe, convert, info)
+    gguf = is_gguf_file(Path(params.model))
+    runner = choose_runner(recipe, convert, info, gguf=gguf)
+    if gguf and runner.name == Runner.STREAM and recipe.gguf:
+        notes.append(f"the GGUF streams straight into the converter: {recipe.description}")
     return ConvertPlan(profile, recipe, params, target, command, runner, config_path, notes, info.parameters if info else 0)
 
 
 def _info(params: ConvertParams) -> ModelInfo | None:
     try:
+        if is_gguf_file(Path(params.model)):
+            return gguf_info(read_model(params.model))
         return inspect_model(params.model)
     except SlmopsError:
         return None  # the checks say what is wrong with the folder
@@ -159,19 +175,22 @@ def builder_precision(plan: ConvertPlan) -> str:
     return str(builder.get("precision", ""))
 
 
+def unbuilt_builtin(plan: ConvertPlan) -> BuiltinModel | None:
+    """The built-in model the profile names, when it is not built yet (there is nothing to convert)."""
+    builtin = from_reference(plan.profile.model.path)
+    return None if builtin is None or Path(plan.params.model).is_dir() else builtin
+
+
 def check_builtin_built(plan: ConvertPlan) -> None:
     """A profile on a built-in model that is not built yet is told how to build it; raises ConvertError."""
-    builtin = from_reference(plan.profile.model.path)
-    if builtin is None or Path(plan.params.model).is_dir():
+    builtin = unbuilt_builtin(plan)
+    if builtin is None:
         return
-    if builtin.key == DEFAULT:
-        raise ConvertError(
-            f"The demo model is not built yet ({plan.params.model}).",
-            "Build it once: slmops demo-model, or b in the Environment panel.",
-        )
+    what = "The demo model" if builtin.key == DEFAULT else f"The built-in model {builtin.name}"
+    command = "slmops demo-model" + ("" if builtin.key == DEFAULT else f" --model {builtin.key}")
     raise ConvertError(
-        f"The built-in model {builtin.name} is not built yet ({plan.params.model}).",
-        f"Build it once ({builtin.build_time}): slmops demo-model --model {builtin.key}",
+        f"{what} is not built yet ({plan.params.model}).",
+        f"Press b in the Environment panel to build it ({builtin.build_time}, once), or run {command}.",
     )
 
 
@@ -199,6 +218,13 @@ def check_plan(plan: ConvertPlan, *, force: bool = False) -> InputReport:
             f"Block size must be one of {', '.join(map(str, BLOCK_SIZES))} for recipe {plan.recipe.name}, not {block}.",
             "Set convert.block_size to one of them (128 is the default).",
         )
+    if is_gguf_file(model) and plan.runner.name != Runner.STREAM:
+        raise ConvertError(
+            f"{model.name} is a GGUF, which only the streaming converter reads, and it cannot run this conversion: "
+            f"{plan.runner.reason}.",
+            "Pick a streaming recipe (gguf-int4, gguf-exact, rtn-int4 ...) and convert.runner auto; or give slmops "
+            "init the GGUF again for a model folder made from it.",
+        )
     if plan.output.exists() and not force:
         raise ConvertError(
             f"The output {plan.output} already exists.", "Choose another output, or confirm replacing it (--force headless)."
@@ -209,6 +235,10 @@ def check_plan(plan: ConvertPlan, *, force: bool = False) -> InputReport:
 
 def footprint(plan: ConvertPlan) -> Footprint | None:
     """This plan's estimated peak memory and disk (None: no measurement covers its recipe and runner)."""
+    if plan.runner.name == Runner.STREAM and is_gguf_file(Path(plan.params.model)):
+        header = read_model(plan.params.model)
+        # one layer's values at a time, and the largest tensor (an embedding, a tied lm_head read again)
+        return estimate_gguf(plan.recipe, plan.parameters, largest_layer(header) + largest_tensor(header))
     return estimate(plan.recipe, plan.runner.name, plan.parameters)
 
 
@@ -391,6 +421,7 @@ def worker_spec(plan: ConvertPlan, report: InputReport, *, force: bool = False, 
         runtime_settings=[s.describe() for s in settings],
         title=f"of {plan.profile.name} ({plan.recipe.precision}) to {plan.output}",
         source_model=plan.params.model,
+        stops=list(plan.profile.model.stops),
         manifest=plan_identity(plan, report),
         repairs=[r.to_dict() for r in report.verdict.repairs] if report.verdict else [],
         agreement_prompts=verify_prompts(plan.profile),
@@ -406,6 +437,8 @@ def runner_spec(plan: ConvertPlan) -> dict[str, Any]:
 
 
 def _olive_ram(plan: ConvertPlan, parameters: int) -> int | None:
+    if is_gguf_file(Path(plan.params.model)):
+        return None  # Olive reads no GGUF: there is nothing to fall back to
     needed = estimate(plan.recipe, Runner.OLIVE, parameters) if plan.runner.name == Runner.STREAM else None
     return needed.ram_bytes if needed else None
 

@@ -37,19 +37,30 @@ class RunnerChoice:
     name: Runner  # OLIVE or STREAM
     reason: str
 
+    @property
+    def program(self) -> str:
+        """The program's name, as a sentence says it."""
+        return "the streaming converter" if self.name == Runner.STREAM else "Olive"
+
     def describe(self) -> str:
-        what = "the streaming converter" if self.name == Runner.STREAM else "Olive"
-        return f"{what}: {self.reason}"
+        return f"{self.program}: {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def choose_runner(
-    recipe: Recipe, settings: ConvertSettings, info: ModelInfo | None, versions: dict[str, str | None] | None = None
+    recipe: Recipe,
+    settings: ConvertSettings,
+    info: ModelInfo | None,
+    versions: dict[str, str | None] | None = None,
+    *,
+    gguf: bool = False,
 ) -> RunnerChoice:
     """The streaming converter for a recipe that has a streaming form, on a validated architecture and toolchain,
-    from safetensors weights, unless the profile asks for Olive; else Olive, with the reason."""
+    from safetensors weights or a GGUF (``gguf``), unless the profile asks for Olive; else Olive, with the reason."""
+    if gguf and settings.runner == Runner.OLIVE:
+        return RunnerChoice(Runner.OLIVE, 'convert.runner = "olive" in the profile, and Olive reads no GGUF')
     if recipe.runner != Runner.STREAM:
         return RunnerChoice(Runner.OLIVE, f"recipe {recipe.name} has no streaming form")
     if settings.runner == Runner.OLIVE:
@@ -61,7 +72,7 @@ def choose_runner(
             Runner.OLIVE,
             f"the streaming converter is validated for {', '.join(STREAM_ARCHITECTURES)}, not {info.architecture or 'this model'}",
         )
-    if not info.weight_files or not all(name.endswith(".safetensors") for name in info.weight_files):
+    if not gguf and (not info.weight_files or not all(name.endswith(".safetensors") for name in info.weight_files)):
         return RunnerChoice(
             Runner.OLIVE, "the weights are not all safetensors files, which the streaming converter reads in place"
         )
@@ -71,4 +82,7 @@ def choose_runner(
         return RunnerChoice(
             Runner.OLIVE, f"the streaming converter is validated with constraints.txt's toolchain, not {', '.join(differ)}"
         )
-    return RunnerChoice(Runner.STREAM, f"recipe {recipe.name} on {info.architecture}, with the toolchain it was validated with")
+    what = "read straight from the GGUF, " if gguf else ""
+    return RunnerChoice(
+        Runner.STREAM, f"recipe {recipe.name} on {info.architecture}, {what}with the toolchain it was validated with"
+    )

@@ -119,7 +119,7 @@ def _output_for(name: str, gguf: Path) -> Path:
 
 def plan_gguf_folder(header: GgufHeader, model_type: str, *, name: str, reference: str, sha256: str = "") -> GgufFolderPlan:
     """Where ``header``'s model goes and whether it is there; raises ModelError when the disk cannot hold it."""
-    gguf = header.path.resolve()
+    gguf = header.path.absolute()  # not resolved: a split part in the hub cache links to a blob with no part name
     output = _output_for(name, gguf)
     dtype = storage_dtype(model_type)
     needed = header.parameters * DTYPE_BYTES[dtype] + _TOKENIZER_ROOM + (header.file_size if header.split else 0)

@@ -51,13 +51,21 @@ def gguf_info(header: GgufHeader) -> ModelInfo:
     )
 
 
-def gguf_verdict(header: GgufHeader, info: ModelInfo, **kwargs: Any) -> Verdict:
-    """Whether this GGUF's model converts (``verdict_for``'s keyword arguments: precision, provider...)."""
+def gguf_verdict(header: GgufHeader, info: ModelInfo, *, streamed: bool = False, **kwargs: Any) -> Verdict:
+    """Whether this GGUF's model converts (``verdict_for``'s keyword arguments: precision, provider...); ``streamed``:
+    straight from the file by the streaming converter, rather than through a folder."""
     problem = (header.problems[0], "Download the file again.") if header.problems else gguf_loader.loader_problem(header)
     if problem is not None:
         return Verdict(UNSUPPORTED, info.model_type, info.architecture, *problem)
     verdict = verdict_for(info, **kwargs)
     if not verdict.ok:
+        return verdict
+    if streamed:
+        parts = f", its {header.split[1]} parts in turn" if header.split else ""
+        verdict.notes.append(
+            f"streamed straight from the GGUF ({header.file_type or 'its weights'}) into the converter{parts}: "
+            "no model folder, blocks kept where they map"
+        )
         return verdict
     if header.split:
         verdict.notes.append(f"a GGUF in {header.split[1]} parts: merged into one file first (transformers reads one file)")

@@ -53,8 +53,10 @@ def _gguf_name(path: Path) -> str:
 
 
 def _from_path(text: str, path: Path) -> Source:
+    # a file keeps the name it was given: a split GGUF's parts are found by their names, and in the hub cache each is
+    # a link to a blob named by its hash
     try:
-        path = path.resolve()
+        path = path.resolve() if path.is_dir() else path.absolute()
     except RuntimeError:  # Python 3.11's word for a symbolic link loop
         raise ModelError(
             f"{text} is a symbolic link that leads back to itself.", "Give slmops the file the link means."

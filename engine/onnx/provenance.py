@@ -24,6 +24,8 @@ from typing import Any
 from engine.base import jsonfile
 from engine.base.atomic import write_text_atomic
 from engine.base.versions import installed
+from engine.model.errors import ModelError
+from engine.model.gguf import split_parts
 from engine.model.inspection import WEIGHT_PATTERNS
 
 MANIFEST = "slmops_manifest.json"
@@ -56,12 +58,19 @@ def _weight_digest(path: Path) -> str:
 
 
 def source_digest(model: Path) -> dict[str, Any]:
-    """A content hash of a model folder: small files whole, weights by size, mtime, header and both ends."""
-    files = sorted(f for f in model.iterdir() if f.is_file() and not f.name.startswith(".")) if model.is_dir() else []
+    """A content hash of a model folder: small files whole, weights by size, mtime, header and both ends; a GGUF
+    file (every part of a split one) as a weight."""
+    if model.is_dir():
+        files = sorted(f for f in model.iterdir() if f.is_file() and not f.name.startswith("."))
+    else:
+        try:
+            files = split_parts(model) if model.is_file() else []
+        except ModelError:
+            files = [model]
     parts = []
     for f in files:
         try:
-            value = _weight_digest(f) if _is_weight(f) else hashlib.sha256(f.read_bytes()).hexdigest()
+            value = _weight_digest(f) if _is_weight(f) or not model.is_dir() else hashlib.sha256(f.read_bytes()).hexdigest()
         except OSError:
             continue
         parts.append((f.name, value))

@@ -55,28 +55,26 @@ def markdown(report: dict[str, Any]) -> str:
         lines += ["", f"**What went wrong:** {failed.get('message', '')}", "", f"**What to do:** {failed.get('hint', '')}"]
     convert = (stages.get("convert") or {}).get("outputs") or {}
     if convert:
-        lines += ["", "## Conversion", "", f"`{convert.get('command', '')}`", ""]
-        lines += _table(
-            ["recipe", "output", "size", "ratio to source", "guide's ratio", "duration", "peak memory", "answer"],
-            [
-                [
-                    convert.get("recipe"),
-                    convert.get("output_path"),
-                    _mb(convert.get("size_bytes")),
-                    convert.get("ratio"),
-                    convert.get("guide_ratio"),
-                    "up to date" if convert.get("reused") else f"{convert.get('duration_s', 0):.1f} s",
-                    _mb(convert.get("peak_rss_bytes")),
-                    convert.get("answer"),
-                ]
-            ],
-        )
+        same_as = f", the model of `{convert['same_as']}`" if convert.get("same_as") else ""  # the streaming converter ran
+        lines += ["", "## Conversion", "", f"`{convert.get('command', '')}`{same_as}", ""]
+        # a list, not a table: a path and a model's answer read in full at any width (a table's cells are squeezed)
+        lines += [
+            f"- recipe: {_cell(convert.get('recipe'))}",
+            f"- output: {_cell(convert.get('output_path'))}",
+            f"- size: {_mb(convert.get('size_bytes'))}, {_cell(convert.get('ratio'))} x the source's; "
+            f"the guide's ratio {_cell(convert.get('guide_ratio'))}",
+            f"- took {'no time: up to date' if convert.get('reused') else format(convert.get('duration_s', 0), '.1f') + ' s'}, "
+            f"peak memory {_mb(convert.get('peak_rss_bytes'))}",
+            f"- answer: {_cell(convert.get('answer'))}",
+        ]
     deploy = (stages.get("deploy") or {}).get("outputs") or {}
     if deploy:
         lines += ["", "## Deployment to Foundry Local", ""]
-        lines += _table(
-            ["model id", "folder", "template"], [[deploy.get("model_id"), deploy.get("folder"), deploy.get("template_family")]]
-        )
+        lines += [
+            f"- model id: {_cell(deploy.get('model_id'))}",
+            f"- folder: {_cell(deploy.get('folder'))}",
+            f"- template: {_cell(deploy.get('template_family'))}",
+        ]
         lines += [f"- warning: {w}" for w in deploy.get("warnings", [])]
     bench = (stages.get("bench") or {}).get("outputs") or {}
     if bench:

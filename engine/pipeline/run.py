@@ -258,38 +258,19 @@ class Pipeline:
 
     async def _stage_deploy(self) -> dict[str, Any]:
         from engine.foundry.cache import resolve_location
-        from engine.foundry.deploy import deployed_already
-        from engine.foundry.publish import plan_publish, publish
-        from engine.foundry.runtime import FoundryRuntimeError, run_ops
+        from engine.foundry.publish import deploy_or_reuse, plan_publish
 
         location = resolve_location(self.options.cache_dir, self.profile.deploy.cache_dir)
         self._emit(Log(f"cache: {location.path} ({location.reason})", source="runner"))
-        try:
-            plan = plan_publish(self.profile, self._output(), location.path)
-            for warning in plan.warnings:
-                self._emit(Log(f"warning: {warning}", source="runner"))
-            earlier = deployed_already(plan)
-            if earlier is not None:  # deployed from the Cache panel or the command line: a new version would be a copy
-                self._emit(Log(f"up to date: {earlier.deployed_id} holds this output already; reusing it", source="runner"))
-                if not earlier.registered:
-                    await run_ops(location.path, [{"op": "register", "path": str(earlier.path), "model_id": earlier.deployed_id}])
-                return {
-                    **plan.to_dict(),
-                    "version": earlier.version_number,
-                    "model_id": earlier.deployed_id,
-                    "folder": str(earlier.path),
-                    "registered": True,
-                    "reused": True,
-                }
-            self._emit(Progress(1, 2, f"writing {plan.slot.model_id} into the cache"))
-            plan = await publish(plan)
-        except FoundryRuntimeError as exc:
-            raise StageFailed(
-                f"Registering with Foundry Local failed: {exc.message}",
-                f"Re-register it: slmops cache register {plan.slot.model_id}, or R in the Cache panel.",
-            ) from None
-        self._emit(Progress(2, 2, f"registered {plan.slot.model_id}"))
-        return {**plan.to_dict(), "registered": True}
+        plan = plan_publish(self.profile, self._output(), location.path)
+        for warning in plan.warnings:
+            self._emit(Log(f"warning: {warning}", source="runner"))
+        self._emit(Progress(1, 2, f"deploying {plan.slot.name} into the cache"))
+        deployment = await deploy_or_reuse(plan)
+        if deployment.reused:  # deployed from the Cache panel or the command line: a new version would be a copy
+            self._emit(Log(f"up to date: {deployment.model_id} holds this output already; reusing it", source="runner"))
+        self._emit(Progress(2, 2, f"registered {deployment.model_id}"))
+        return deployment.to_dict()
 
     async def _stage_bench(self) -> dict[str, Any]:
         from engine.bench.runner import BenchOptions, run_bench

@@ -49,6 +49,7 @@ class ConvertSpec:
     runtime_settings: list[str] = field(default_factory=list)  # where each session option came from
     title: str = ""
     source_model: str = ""
+    stops: list[str] = field(default_factory=list)  # the model's stop strings, for a GGUF streamed straight in
     manifest: dict[str, Any] | None = None  # the provenance written beside the model
     repairs: list[dict[str, Any]] = field(default_factory=list)
     agreement_prompts: list[str] = field(default_factory=list)

@@ -9,6 +9,7 @@ Used by ``slmops init`` and the app's New profile screen alike.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from engine.base.choices import DEFAULT_PRECISION, Precision
 from engine.environment import gpu_providers
 from engine.model.gguf import read_model
 from engine.model.gguf_folder import GgufFolderPlan, gguf_folder_job, plan_gguf_folder
+from engine.model.gguf_stream import header_problem, is_gguf_file, streams_directly
 from engine.model.gguf_support import gguf_info, gguf_verdict
 from engine.model.inspection import ModelInfo, inspect_model
 from engine.model.sources import Source, resolve, unreadable
@@ -28,7 +30,10 @@ from engine.profiles import citations, names
 from engine.profiles.limits import LIMITS, fitting_lengths
 from engine.profiles.profile import DeploySection, ModelSection, Profile, ProfileError, load_profile, save_profile
 from engine.profiles.recommended import starting_convert
+from engine.recipes.catalog import RECIPES, ConvertSettings
 
+# what a streamed GGUF converts with, per precision (engine.recipes.catalog)
+GGUF_RECIPES = {Precision.INT4: "gguf-int4", Precision.INT8: "gguf-exact"}
 PLAIN = "plain"  # deploy.template for a model without a chat template: prompts go in as they are
 PICK_ANOTHER = "Pick another value."  # a choice made for the new profile, not a file, is at fault
 
@@ -67,8 +72,10 @@ class Judged:
 
     @property
     def model_folder(self) -> Path:
-        """The Hugging Face folder the profile will name."""
-        return self.source.folder if self.source.folder is not None else self.folder.output
+        """What the profile will name: the Hugging Face folder, or a GGUF the converter streams from directly."""
+        if self.source.folder is not None:
+            return self.source.folder
+        return self.folder.output if self.folder is not None else self.source.gguf
 
     @property
     def needs_folder(self) -> bool:
@@ -99,8 +106,9 @@ def _judged(source: Source, precision: str) -> Judged:
         return Judged(source, info, verdict_for(info, precision=precision))
     header = read_model(source.gguf)
     info = gguf_info(header)
-    verdict = gguf_verdict(header, info, precision=precision)
-    if not verdict.ok:
+    streamed = streams_directly(header) and header_problem(header) is None
+    verdict = gguf_verdict(header, info, precision=precision, streamed=streamed)
+    if not verdict.ok or streamed:  # a streamed GGUF is converted straight from the file: no folder to make
         return Judged(source, info, verdict)
     known = source.ollama.sha256 if source.ollama else ""
     plan = plan_gguf_folder(header, info.model_type, name=source.name, reference=source.reference, sha256=known)
@@ -146,7 +154,10 @@ def propose(
     ``prompts``: start from the generic system prompt, evaluation prompts and perplexity text (:func:`generic_prompts`).
     """
     folder = Path(model).expanduser().resolve()
-    info = info or inspect_model(folder)
+    gguf = is_gguf_file(folder)
+    if gguf:  # by the name it was given: a split part in the hub cache links to a blob with no part name
+        folder = Path(model).expanduser().absolute()
+    info = info or (gguf_info(read_model(folder)) if gguf else inspect_model(folder))
     reasons = []
     available = machine_precisions()
     if precision and precision not in available:
@@ -171,7 +182,13 @@ def propose(
     except names.InvalidName as exc:
         raise ProfileError(str(exc), key="deploy.name", hint=PICK_ANOTHER) from None
     start, why = starting_convert(info.model_type, precision, guide=guide, repaired=bool(verdict.repairs))
-    reasons.append(f"conversion: {start.named()}: {why}")  # as the profile names it
+    if gguf and precision in GGUF_RECIPES:
+        recipe = GGUF_RECIPES[precision]
+        start = dataclasses.replace(start, convert=ConvertSettings(method="config", precision=precision, recipe=recipe))
+        why = f"the GGUF streams straight into the converter, its blocks kept where they map: {RECIPES[recipe].description}"
+        reasons.append(f"conversion: {recipe}: {why}")
+    else:
+        reasons.append(f"conversion: {start.named()}: {why}")  # as the profile names it
     if template:
         if template not in TEMPLATES and template != PLAIN:
             raise ProfileError(
@@ -207,6 +224,9 @@ def propose(
         reasons.append(generic_prompts(profile, system=template != PLAIN))
     if source and source.ollama:
         _ollama_settings(profile, source, info, reasons)
+        if gguf and source.ollama.stops:
+            profile.model.stops = list(source.ollama.stops)
+            reasons.append(f"stops {', '.join(source.ollama.stops)}: Ollama's, they end answers too")
     _fit_input_lengths(profile, reasons)
     return Proposal(info, verdict, profile, profile_path(name), reasons)
 

@@ -8,6 +8,7 @@ atomically and never replaces a file unless told to.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -70,6 +71,9 @@ class ProfileError(SlmopsError, ValueError):
 class ModelSection:
     path: str = DEMO_MODEL
     trust_remote_code: bool = False
+    # a GGUF converted straight from the file: strings that also end answers where each is one special token
+    # (Ollama's stop parameters), written into the converted model's end-of-answer tokens
+    stops: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -140,7 +144,13 @@ class Profile:
 
     def model_path(self) -> Path:
         model = from_reference(self.model.path)
-        return model.path() if model else self.resolve(self.model.path)
+        if model:
+            return model.path()
+        found = self.resolve(self.model.path)
+        if found.is_file():  # a GGUF, by the name it was given: a split part in the hub cache links to a blob
+            path = Path(self.model.path).expanduser()
+            return Path(os.path.abspath(path if path.is_absolute() else self.base_dir() / path))
+        return found
 
     def output_path(self) -> Path:
         return self.resolve(self.convert.output) if self.convert.output else self.default_output_path()

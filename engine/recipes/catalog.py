@@ -33,6 +33,7 @@ class Recipe:
     tunable: tuple[str, ...] = ()  # which int4 settings this recipe applies
     lm_head_bits: int = 0  # when set, lm_head gets a pass of its own at these bits after the quantizer
     runner: Runner = Runner.OLIVE  # STREAM: the streaming converter makes the same output where it is validated
+    gguf: str = ""  # a GGUF source's blocks: "exact" or "int4" (engine.workers.streaming.gguf_blocks); "": re-rounded
 
     @property
     def guide_ratio(self) -> float | None:
@@ -97,6 +98,28 @@ RECIPES: dict[str, Recipe] = {
             runner=Runner.STREAM,
         ),
         Recipe(
+            "gguf-exact",
+            Precision.INT8,
+            "a GGUF's own blocks: Q4_0, Q8_0, Q5_0, Q6_K exact; K-quants' codes moved into 8 bits, no second rounding",
+            Method.CONFIG,
+            quantizer={"type": "OnnxBlockWiseRtnQuantization", "bits": 8},
+            tunable=_RTN_KNOBS,
+            lm_head_bits=8,
+            runner=Runner.STREAM,
+            gguf="exact",
+        ),
+        Recipe(
+            "gguf-int4",
+            Precision.INT4,
+            "a GGUF's own blocks: Q4_0, Q8_0, Q5_0, Q6_K exact; K-quants re-fitted in 4 bits at block 32",
+            Method.CONFIG,
+            quantizer={"type": "OnnxBlockWiseRtnQuantization", "bits": 4},
+            tunable=_RTN_KNOBS,
+            lm_head_bits=8,
+            runner=Runner.STREAM,
+            gguf="int4",
+        ),
+        Recipe(
             "dynamic-int8",
             Precision.INT8,
             "ModelBuilder fp32, then OnnxDynamicQuantization (QInt8 weights)",
@@ -148,6 +171,9 @@ class StreamOptions:
     symmetric: bool = False
     accuracy_level: int = 0  # 0 leaves the attribute unset
     prune_lm_head: bool = False
+    # a GGUF source: "exact" or "int4", how blocks with a fractional minimum are mapped (the gguf-* recipes);
+    # "": every quantized tensor dequantized and rounded by this recipe, as from a folder
+    gguf: str = ""
 
     def bits_for(self, node_name: str) -> int:
         """The bits a MatMul or Gather node's weight is quantized to (0: it stays fp32), as the workflow's passes do."""
@@ -180,6 +206,7 @@ def stream_options(recipe: Recipe, settings: ConvertSettings) -> StreamOptions:
         symmetric=settings.symmetric,
         accuracy_level=settings.accuracy_level,
         prune_lm_head=settings.prune_lm_head,
+        gguf=recipe.gguf,
     )
 
 

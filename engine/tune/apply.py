@@ -14,8 +14,8 @@ from engine.base import locations
 from engine.base.errors import SlmopsError
 from engine.onnx import runtime_settings
 from engine.profiles.profile import Profile, RuntimeSection, save_profile
-from engine.recipes.candidates import Candidate
-from engine.tune.frontier import measured
+from engine.recipes.candidates import FP32, Candidate
+from engine.tune.frontier import GUIDE, measured
 from engine.tune.runner import candidate_profile
 
 
@@ -35,6 +35,12 @@ def candidate_of(report: dict[str, Any], name: str | None = None) -> Candidate:
         raise ApplyError(f"{name!r} failed in this run ({row['error']}); apply a measured one.")
     if not measured(row):
         raise ApplyError(f"{name!r} was not measured in this run (it ended before its benchmark did); apply a measured one.")
+    if report.get("state") == "cancelled" and not row.get("vs_guide") and name != GUIDE:
+        raise ApplyError(
+            f"{name!r} was not timed against the guide's recipe before the run was cancelled"
+            + (" (it is the quality reference, timed once)" if name == FP32 else "")
+            + ": apply one that was, or run the tuner to its end."
+        )
     return Candidate(row["name"], row["recipe"], dict(row.get("settings") or {}))
 
 

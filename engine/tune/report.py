@@ -107,6 +107,13 @@ def verdict_line(report: dict[str, Any]) -> str:
     )
 
 
+def chosen_none(report: dict[str, Any]) -> str:
+    """Why nothing is chosen."""
+    if report.get("state") != "complete":
+        return "none: not every candidate was measured"
+    return "none within the quality bound"
+
+
 def chosen_note(report: dict[str, Any]) -> str:
     return next((c.get("choice_note") or "" for c in report["candidates"] if c["name"] == report.get("chosen")), "")
 
@@ -146,7 +153,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"Quality bound: perplexity at most +{bound['max_ppl_increase']:.0%} over fp32"
         + (", evaluation pass rate no lower than fp32's." if bound["keep_pass_rate"] else "."),
         "",
-        f"**Chosen: {report['chosen'] or 'none'}**"
+        f"**Chosen: {report['chosen'] or chosen_none(report)}**"
         + (
             f" ({speedup(report, report['chosen'])}x the decode speed of the guide's auto-opt int4, median of per-pair ratios)"
             if speedup(report, report["chosen"])

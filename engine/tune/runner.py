@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.base import locations
+from engine.base.choices import Runner
 from engine.base.errors import SlmopsError
 from engine.base.locks import file_lock
 from engine.bench.quality import agreement
@@ -110,6 +111,16 @@ def candidate_profile(profile: Profile, candidate: Candidate) -> Profile:
         **{"prune_lm_head": False, **candidate.settings},
     )
     return dataclasses.replace(profile, convert=convert)
+
+
+def converter_of(profile: Profile, candidate: Candidate) -> str:
+    """Which program converts the candidate (the plan's choice, engine.convert.runner), and from what, in words."""
+    try:
+        plan = plan_conversion(candidate_profile(profile, candidate))
+    except SlmopsError as exc:
+        return f"not convertible: {exc.message}"
+    program = "streaming converter" if plan.runner.name == Runner.STREAM else "Olive"
+    return f"{program}, from fp32" if candidate.from_fp32 else program
 
 
 async def convert_candidate(
@@ -318,6 +329,7 @@ class Tuner:
             state = "complete"
         finally:  # also on cancel: what was measured is kept and saved
             add_agreement(rows)
+            chosen = rank(rows, options.bound)
             self.report = {
                 "name": profile.name,
                 "state": state,
@@ -329,7 +341,8 @@ class Tuner:
                 "bound": options.bound.to_dict(),
                 "lengths": options.lengths,
                 "runs": options.run_count,
-                "chosen": rank(rows, options.bound),
+                # a cancelled run measured only some candidates: it reports them and chooses none
+                "chosen": chosen if state == "complete" else None,
                 "candidates": rows,
                 # The chosen recipe per setting, each against the guide's recipe at default settings;
                 # chosen_settings: session option name -> value, to write into genai_config.json.

@@ -28,12 +28,18 @@ COMPARED = 4  # int4 may drift later in an answer; the first tokens show whether
 def reference_tokens(
     source: Path, prompts: list[str], max_new_tokens: int, prompt_format: str | None = None, dtype: str = "float32"
 ) -> list[tuple[list[int], list[int]]]:
-    """(prompt ids, greedy answer ids) from transformers on the source folder, run in ``dtype`` (or "auto")."""
+    """(prompt ids, greedy answer ids) from transformers on the source folder, run in ``dtype`` (or "auto"); a GGUF
+    source is dequantized by transformers' own GGUF loader."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(str(source))
-    model = AutoModelForCausalLM.from_pretrained(str(source), dtype=getattr(torch, dtype, dtype))
+    from engine.model.gguf_stream import is_gguf_file
+
+    where = {"pretrained_model_name_or_path": str(source)}
+    if is_gguf_file(source):
+        where = {"pretrained_model_name_or_path": str(source.parent), "gguf_file": source.name}
+    tokenizer = AutoTokenizer.from_pretrained(**where)
+    model = AutoModelForCausalLM.from_pretrained(**where, dtype=getattr(torch, dtype, dtype))
     model.eval()
     found = []
     for prompt in prompts:
@@ -77,12 +83,18 @@ def compare(
 
     import onnxruntime_genai as og
 
+    from engine.model.gguf import read_model
+    from engine.model.gguf_stream import is_gguf_file
+    from engine.model.gguf_support import gguf_info
     from engine.model.inspection import inspect_model
     from engine.process.memory_kill import available_memory
     from engine.workers.verify import greedy_tokens
 
-    info = inspect_model(source)
-    dtype, skipped = reference_dtype(info.parameters, info.weights_bytes, available_memory())
+    gguf = is_gguf_file(source)
+    info = gguf_info(read_model(source)) if gguf else inspect_model(source)
+    # a GGUF runs dequantized, in fp32 only
+    resident = 4 * info.parameters if gguf else info.weights_bytes
+    dtype, skipped = reference_dtype(info.parameters, resident, available_memory())
     if skipped:
         return {"agree": None, "skipped": skipped, "prompts": prompts, "rows": [], "summary": f"not checked: {skipped}"}
     expected_rows = reference_tokens(source, prompts, compared, prompt_format, dtype)

@@ -33,7 +33,7 @@ from engine.process.memory_kill import memory_kill, oom_kills, tree_rss
 from engine.process.workers import ConvertSpec
 from engine.workers import olive_hooks
 from engine.workers import protocol as p
-from engine.workers.converters import run_converter
+from engine.workers.converters import STREAM_COMMAND, run_converter
 from engine.workers.verify import generate, model_files, quantization_facts
 
 _SPLIT = re.compile(rb"[\r\n]+")
@@ -362,7 +362,9 @@ def _convert(spec: ConvertSpec, output: Path) -> None:
             "guide_ratio": spec.guide_ratio,
             "precision": spec.precision,
             "recipe": spec.recipe,
-            "command": spec.command,
+            # what ran: the streaming converter's own entry, with the Olive command whose model it makes
+            "command": STREAM_COMMAND if runner == Runner.STREAM else spec.command,
+            "same_as": spec.command if runner == Runner.STREAM else None,
             "answer": found["answer"],
             "block_sizes": found["block_sizes"],
             "bits": found["bits"],

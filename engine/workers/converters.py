@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from engine.base.choices import Runner
 from engine.base.units import human_bytes
+from engine.model.gguf_stream import is_gguf_file
 from engine.process.memory_kill import available_memory
 from engine.process.workers import ConvertSpec
 from engine.workers import protocol as p
@@ -45,12 +46,20 @@ def stream_spec(spec: ConvertSpec, out_dir: Path, workdir: Path) -> dict[str, An
         folder = Path(source["model_path"])
         child["from_onnx"] = str(folder)
         child["copy_files"] = [Path(f).name for f in (source.get("model_attributes") or {}).get("additional_files") or []]
+    elif is_gguf_file(Path(source["model_path"])):  # read straight from the file, with no model folder
+        child["gguf"] = source["model_path"]
+        child["cache_dir"] = str(workdir / "cache")
+        child["stops"] = list(spec.stops)
     else:
         child["source"] = source["model_path"]  # a repaired copy when the spec was pointed at one
         child["cache_dir"] = str(workdir / "cache")
         child["trust_remote_code"] = bool((source.get("load_kwargs") or {}).get("trust_remote_code"))
         child["hooks"] = [hook for repair in spec.repairs for hook in repair.get("hooks") or []]
     return child
+
+
+# The streaming converter's command as a result shows it: its spec (a JSON argument) is long and made per run.
+STREAM_COMMAND = "python -m engine.workers.streaming SPEC_JSON"
 
 
 def stream_argv(spec: ConvertSpec, out_dir: Path, workdir: Path) -> list[str]:
@@ -67,6 +76,11 @@ def run_converter(run: ChildRun, spec: ConvertSpec, olive_argv: list[str], out_d
         if returncode != NOT_APPLICABLE_EXIT:
             return returncode, Runner.STREAM, reason
         said = next((line[len(LINE_PREFIX) :] for line in reversed(run.tail) if line.startswith(LINE_PREFIX)), "gave no reason")
+        if is_gguf_file(Path(((spec.config or {}).get("input_model") or {}).get("model_path") or "")):
+            raise p.WorkerError(
+                f"The streaming converter {said}; Olive reads no GGUF, so there is nothing to fall back to.",
+                "Install the tested toolchain (pip install -c constraints.txt -e '.[ml]').",
+            )
         needed, available = int(spec.olive_memory_bytes or 0), available_memory()
         if needed > available:
             raise p.WorkerError(

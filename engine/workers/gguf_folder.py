@@ -77,7 +77,7 @@ def _rebuilt(quantized, tiny: bool, dtype: str):
     return model.to(torch_dtype)
 
 
-def _stop_ids(tokenizer, stops: list[str]) -> list[int]:
+def stop_ids(tokenizer, stops: list[str]) -> list[int]:
     """The ids of the stop strings that are one special token each (ONNX Runtime GenAI stops on token ids only)."""
     special = set(tokenizer.all_special_tokens) | {str(t) for t in tokenizer.added_tokens_decoder.values()}
     ids = []
@@ -155,7 +155,7 @@ def _build(spec: dict, output: Path, tiny: bool, dtype: str) -> None:
         model = _rebuilt(quantized, tiny, dtype)
         del quantized
         model.generation_config.pad_token_id = tokenizer.pad_token_id or tokenizer.eos_token_id
-        stops = _stop_ids(tokenizer, list(spec.get("stops") or []))
+        stops = stop_ids(tokenizer, list(spec.get("stops") or []))
         if stops:
             eos = model.generation_config.eos_token_id
             eos = list(eos) if isinstance(eos, (list, tuple)) else [eos] if eos is not None else []

@@ -249,3 +249,15 @@ async def test_cleaning_up_after_an_interrupted_run_does_not_hold_up_the_first_s
         gate.set()
         await wait_for(pilot, lambda: any("of gone (int4)" in n and "interrupted" in n for n in notes), 20)
     assert not partial.exists() and journal.entries() == []
+
+
+async def test_the_subtitle_follows_the_profile_whoever_changes_it(home):
+    """Fails on the old app, whose subtitle kept the old name when the tuner's Apply opened the profile it wrote."""
+    from engine.profiles.profile import Profile
+
+    app = SlmopsApp()
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.sub_title == "profile: demo"
+        app.profile = Profile(name="demo-tuned")  # as the tuner's Apply does (tui/screens/tune.py)
+        await pilot.pause()
+        assert app.sub_title == "profile: demo-tuned"

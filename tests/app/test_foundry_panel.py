@@ -49,7 +49,7 @@ def runtimes(monkeypatch) -> list[Job]:
         started.append(job)
         return job
 
-    monkeypatch.setattr("tui.panels.cache.foundry_job", scripted_foundry)
+    monkeypatch.setattr("engine.foundry.runtime.foundry_job", scripted_foundry)
     return started
 
 
@@ -65,8 +65,8 @@ async def test_requests_made_while_the_worker_starts_go_to_that_one_worker(home:
         await panel.action_check_public()
         await panel.action_check_public()  # before the first one's worker has started (two quick keys on a busy machine)
         await wait_for(pilot, lambda: not replies_awaited(panel), 30)
-        assert len(runtimes) == 1 and panel.runtime is runtimes[0]
-        assert panel.public.startswith("offline") and not panel.client.waiting()
+        assert len(runtimes) == 1 and panel.session.job is runtimes[0]
+        assert panel.public.startswith("offline") and not panel.session.waiting()
         assert "working" not in str(panel.query_one("#cache-status").render())  # answered, and shown so
         await app.cancel_jobs()
 
@@ -92,9 +92,7 @@ async def test_a_second_deploy_while_the_first_is_written_is_refused_and_the_fir
         written.append(execute(plan))
         return written[-1]
 
-    monkeypatch.setattr("tui.panels.cache.execute", held_execute)
-    replies: list[dict] = []
-    monkeypatch.setattr(CachePanel, "_done", lambda self, data: replies.append(data))
+    monkeypatch.setattr("engine.foundry.publish.execute", held_execute)
     app = SlmopsApp()
     async with app.run_test(size=SIZE) as pilot:
         notes: list[str] = []
@@ -110,8 +108,8 @@ async def test_a_second_deploy_while_the_first_is_written_is_refused_and_the_fir
         await pilot.pause()
         writing.set()
         await wait_for(pilot, lambda: len(written) == len(calls) and not panel.deploying and not replies_awaited(panel), 30)
-        registered = {Path(r["path"]).name for r in replies if r["op"] == "register"}
-        assert registered == {e.path.name for e in scan(locations.foundry_cache_dir())}  # nothing written and left unregistered
+        registered = [note for note in notes if "registered with Foundry Local" in note]
+        assert len(scan(locations.foundry_cache_dir())) == 1 == len(registered)  # nothing written and left unregistered
         assert len(calls) == 1 and any("is under way" in note for note in notes), notes
         await app.cancel_jobs()
 
@@ -137,7 +135,7 @@ async def test_the_status_line_says_only_what_runs_and_esc_stops_only_what_it_sa
     demo_output: Path, runtimes: list[Job], monkeypatch
 ):
     writing = threading.Event()
-    monkeypatch.setattr("tui.panels.cache.execute", lambda plan: writing.wait(30) and execute(plan))
+    monkeypatch.setattr("engine.foundry.publish.execute", lambda plan: writing.wait(30) and execute(plan))
     app = SlmopsApp()
     async with app.run_test(size=SIZE) as pilot:
         notes: list[str] = []
@@ -235,9 +233,9 @@ async def test_removing_a_served_model_says_so_and_stops_serving_it_first(home: 
         sent: list[tuple[str, bool]] = []  # each request, and whether the service still ran when it was sent
         run_op = panel.run_op
 
-        async def recording(op: dict) -> None:
-            sent.append((op["op"], any(job.running for job in served)))
-            await run_op(op)
+        async def recording(call) -> None:
+            sent.append((call.op, any(job.running for job in served)))
+            await run_op(call)
 
         monkeypatch.setattr(panel, "run_op", recording)
         await pilot.press("3")

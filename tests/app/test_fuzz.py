@@ -242,7 +242,7 @@ def quiet(home: Path, tmp_path: Path, monkeypatch, converted: Path) -> Path:
     def scripted_foundry(cache_dir: Path, ops: list[dict], *, interactive: bool = False) -> Job:
         return Job("tests.workers.scripted", {"actions": [["foundry", ops]]}, interactive=interactive, label="Foundry Local")
 
-    monkeypatch.setattr("tui.panels.cache.foundry_job", scripted_foundry)
+    monkeypatch.setattr("engine.foundry.runtime.foundry_job", scripted_foundry)
     for name in ("HOME", "HF_HUB_CACHE", "OLLAMA_MODELS"):
         monkeypatch.setenv(name, str(tmp_path / "empty" / name.lower()))
     monkeypatch.delenv("HUGGINGFACE_HUB_CACHE", raising=False)

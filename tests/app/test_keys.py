@@ -259,8 +259,8 @@ async def test_the_tuner_table_shows_its_state_column_in_full(width):
         table.set_state(name, state)
         await pilot.pause()
         columns = list(table.columns.values())
-        right_edge = sum(c.get_render_width(table) for c in columns[:3])
-        assert columns[2].content_width >= len(state)
+        right_edge = sum(c.get_render_width(table) for c in columns[:2])
+        assert columns[1].content_width >= len(state)
         assert right_edge <= table.scrollable_content_region.width, (right_edge, table.scrollable_content_region.width)
 
 
@@ -313,3 +313,74 @@ async def test_the_palette_finds_deploy_serve_and_one_quit_from_any_panel(panel)
             await pilot.press("escape")
             await pilot.pause()
         _no_job_and_main_screen(app, f"tab-{panel}")
+
+
+def _fake_models() -> tuple[str, str]:
+    """A converted folder and a deployed one, as the model list finds them (a genai_config.json each; never loaded)."""
+    from engine.base import locations
+
+    converted = locations.models_dir() / "demo-int4"
+    deployed = locations.foundry_cache_dir() / "custom" / "demo-int4"
+    for folder in (converted, deployed):
+        folder.mkdir(parents=True)
+        (folder / "genai_config.json").write_text('{"model": {"type": "llama"}, "search": {}}', encoding="utf-8")
+    return str(converted.resolve()), str(deployed.resolve())
+
+
+async def test_focus_walk_every_pick_close_and_switch_leaves_letters_to_a_text_field(home):
+    """After a pick from a list, a screen closed or a panel switched to, typed letters go into the message box."""
+    from textual.widgets import Select
+
+    converted, deployed = _fake_models()
+    app = SlmopsApp()
+
+    async def typing_lands_in_the_message_box(why: str) -> None:
+        await pilot.pause()
+        box = app.query_one("#chat-input", Input)
+        assert app.focused is box, (why, app.focused)
+        box.value = ""
+        await pilot.press(*"the end")  # t: tuner, e: editor, n: new profile, if they reached the app
+        await pilot.pause()
+        assert box.value == "the end", why
+        _no_job_and_main_screen(app, "tab-chat")
+        box.value = ""
+
+    async def pick(select_id: str, value: str) -> None:
+        select = app.query_one(select_id, Select)
+        app.screen.set_focus(select)
+        await pilot.press("enter")  # opens the list
+        await pilot.pause()
+        options = [v for _, v in select._options]
+        steps = options.index(value) - options.index(select.value)
+        await pilot.press(*(["down"] * steps if steps > 0 else ["up"] * -steps), "enter")
+        await pilot.pause()
+        assert select.value == value
+
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await typing_lands_in_the_message_box("switched to chat")
+        await pick("#chat-model", deployed)
+        assert app.query_one("#chat-backend", Select).value == "foundry-local"  # a deployed model runs in Foundry Local
+        await typing_lands_in_the_message_box("picked a deployed model")
+        await pick("#chat-model", converted)
+        assert app.query_one("#chat-backend", Select).value == "onnxruntime-genai"
+        await typing_lands_in_the_message_box("picked a converted model")
+        await pick("#chat-backend", "foundry-local")
+        await typing_lands_in_the_message_box("picked a backend")
+        # closed, and picked from: the profile picker's enter opens a profile (another title, the same focus)
+        for key, close in (
+            ("t", "escape"),
+            ("e", "escape"),
+            ("p", "escape"),
+            ("p", "enter"),
+            ("question_mark", "escape"),
+            ("g", "n"),
+        ):
+            app.screen.set_focus(app.query_one("#chat-log"))  # out of the message box (esc), so that the key acts
+            await pilot.press(key)
+            await wait_for(pilot, lambda: len(app.screen_stack) > 1, 10)
+            await pilot.press(close)
+            await wait_for(pilot, lambda: len(app.screen_stack) == 1, 10)
+            await typing_lands_in_the_message_box(f"closed what {key} opened")
+        await pilot.press("escape", "1", "4")
+        await typing_lands_in_the_message_box("switched away and back")

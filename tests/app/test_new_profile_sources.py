@@ -19,6 +19,8 @@ async def test_a_model_is_picked_from_the_stores_and_a_gguf_converts_only_after_
     OllamaStore(tmp_path / ".ollama" / "models").model("smollm2", "135m", smollm2_gguf, CHATML_GO_TEMPLATE, {"num_ctx": 4096})
     hub_repo(tmp_path / ".cache" / "huggingface" / "hub", "bartowski/SmolLM2-GGUF", {"SmolLM2-Q4_1.gguf": smollm2_gguf})
     olmo = with_value(smollm2_gguf, tmp_path / "olmo.gguf", "general.architecture", "olmo2")
+    # a llama named like Mistral is a mistral to transformers: not streamed, it becomes a folder first
+    mistral = with_value(smollm2_gguf, tmp_path / "mistral.gguf", "general.name", "Mistral 135M 8k Lc100K Mix1 Ep2")
     app = SlmopsApp(profile_arg="demo")
     async with app.run_test(size=(110, 40)) as pilot:
         await pilot.press("n")
@@ -32,9 +34,12 @@ async def test_a_model_is_picked_from_the_stores_and_a_gguf_converts_only_after_
         assert path.value == "ollama:smollm2:135m" and app.focused is path
         await wait_for(pilot, lambda: "supported: model_type llama" in report_text(screen))
         report = report_text(screen)
-        assert "Ollama:" in report and "saving first turns it into an fp16 Hugging Face folder" in report
+        assert "Ollama:" in report and "no model folder: the converter streams straight from the GGUF" in report
+        assert "conversion: gguf-int4" in report
         assert "max_length 4096" in report  # Ollama's num_ctx, in the choices shown
         assert screen.query_one("#np-name").value == "smollm2-135m"
+        path.value = str(mistral)
+        await wait_for(pilot, lambda: "saving first turns it into an fp16 Hugging Face folder" in report_text(screen))
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("n")  # not now: nothing starts, nothing is written

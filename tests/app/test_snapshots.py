@@ -151,3 +151,214 @@ def test_pipeline_report_scrolled_to_its_end(snap_compare, app, size):
         await settle(pilot)
 
     assert snap_compare(app, run_before=run_before, terminal_size=size)
+
+
+@sizes
+def test_deploy_review(snap_compare, app, size, converted):
+    """The template editor and the buttons stay on screen at 80x24."""
+    from engine.base import locations
+    from engine.foundry.deploy import plan_deploy
+    from tui.screens.deploy_review import DeployReview
+
+    async def run_before(pilot) -> None:
+        plan = plan_deploy(pilot.app.profile, converted, locations.foundry_cache_dir())
+        slot = dataclasses.replace(plan.slot, folder=Path(f"{FIXED}/cache/custom/{plan.slot.name}"))
+        await pilot.app.push_screen(DeployReview(dataclasses.replace(plan, source=Path(f"{FIXED}/out"), slot=slot)))
+        pilot.app.screen.query_one("#deploy-template").cursor_blink = False
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)
+
+
+CARD = {  # a conversion's result card as the convert worker makes it, with fixed figures and paths
+    "output": f"{FIXED}/out",
+    "size_bytes": 160 * 2**20,
+    "source_bytes": 513 * 2**20,
+    "ratio": 0.312,
+    "guide_ratio": 0.3,
+    "recipe": "rtn-int4",
+    "precision": "int4",
+    "block_sizes": [128],
+    "duration_s": 41.3,
+    "peak_rss_bytes": 900 * 2**20,
+    "memory_estimate_bytes": 1000 * 2**20,
+    "runner": "stream",
+    "runner_reason": "recipe rtn-int4 on LlamaForCausalLM, with the toolchain it was validated with",
+    "answer": "The capital of France is Paris.",
+    "runtime_settings": ["intra_op_num_threads = 2 (default: physical cores)"],
+    "command": "python -m engine.workers.streaming SPEC_JSON",
+    "same_as": f"olive run --config {FIXED}/snapshot-olive.json --disable_telemetry",
+    "log": f"{FIXED}/logs/convert-snapshot.log",
+}
+
+
+@sizes
+def test_convert_made(snap_compare, app, size, monkeypatch):
+    """A conversion made: its whole result card, with the five stages' times, shows at 80x24."""
+    from engine.process.events import Stage
+    from tui.widgets.convert.stages import ConvertStages
+
+    monkeypatch.setattr("tui.widgets.convert.stages.time", SimpleNamespace(monotonic=lambda: 1000.0))
+
+    async def run_before(pilot) -> None:
+        await pilot.press("2")
+        panel = pilot.app.query_one("#convert")
+        stages = panel.query_one(ConvertStages)
+        for name in stages.status:
+            stages.stage(Stage(name, "start"))
+            stages.stage(Stage(name, "done"))
+        stages.estimate(1000 * 2**20)
+        stages.memory(800 * 2**20, 900 * 2**20)
+        panel.show_made(CARD)
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)
+
+
+@sizes
+def test_convert_running(snap_compare, app, size, monkeypatch):
+    """A conversion under way: the five stages, the worker's memory against the estimate, the log beside them."""
+    from engine.process.events import Stage
+    from tui.widgets.convert.log import ConvertLog
+    from tui.widgets.convert.stages import ConvertStages
+
+    monkeypatch.setattr("tui.widgets.convert.stages.time", SimpleNamespace(monotonic=lambda: 1000.0))
+
+    async def run_before(pilot) -> None:
+        await pilot.press("2")
+        stages = pilot.app.query_one(ConvertStages)
+        for name in ("load model", "build graph"):
+            stages.stage(Stage(name, "start"))
+            stages.stage(Stage(name, "done"))
+        stages.stage(Stage("quantize", "start"))
+        stages.progress(40.0)
+        stages.estimate(1000 * 2**20)
+        stages.memory(800 * 2**20, 900 * 2**20)
+        for line in ("[2026-12-08 03:00:00,000] Building the graph", "[2026-12-08 03:00:09,000] Quantizing layer 4 of 30"):
+            pilot.app.query_one(ConvertLog).add(line)
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)
+
+
+@sizes
+def test_cache_with_models(snap_compare, app, size, monkeypatch):
+    """Every column of the cache table (state, status, template, size, EP) shows; the detail goes under it below 120."""
+    from engine.foundry.cache import CacheEntry
+
+    def entry(name: str, **fields) -> CacheEntry:
+        return CacheEntry(name, Path(f"{FIXED}/cache/custom/{name}"), **fields)
+
+    entries = [
+        entry("broken", problems=["no genai_config.json"]),
+        entry("qwen-coder-int4", version="2", model_id="qwen-coder-int4:2", precision="int4", registered=True,
+              execution_provider="CPUExecutionProvider", size_bytes=420 * 2**20, template_family="chatml"),
+        entry("snapshot-int4", version="1", model_id="snapshot-int4:1", precision="int4", registered=True, loaded=True,
+              execution_provider="CPUExecutionProvider", size_bytes=160 * 2**20, template_family="chatml", slmops=True),
+    ]  # fmt: skip
+    monkeypatch.setattr("tui.panels.cache.scan", lambda *args, **kwargs: entries)
+    assert snap_compare(app, run_before=pressing("3"), terminal_size=size)
+
+
+def cancelled_tune_report() -> dict:
+    """A quick tuning run cancelled after three candidates: guide-int4 and fp32 measured, one candidate paired."""
+    from engine.tune.frontier import QualityBound, rank
+
+    def row(name: str, recipe: str, mb: float, tps: float | None, ppl: float, **figures) -> dict:
+        return {
+            "name": name, "recipe": recipe, "settings": {}, "precision": "int4", "error": None,
+            "size_bytes": int(mb * 2**20), "decode_tps": tps, "peak_rss_bytes": int((mb + 150) * 2**20),
+            "pass_rate": 1.0, "perplexity": ppl, "perplexity_method": "whole", **figures,
+        }  # fmt: skip
+
+    pairs = {"decode_tps": {"median": 1.2, "low": 1.1, "high": 1.3, "ratios": [1.1, 1.2, 1.3]}}
+    rows = [
+        row("guide-int4", "guide-int4", 160.0, 41.2, 12.61, ttft_ms_short=21.0, ttft_ms_long=180.5, beats_guide=None),
+        row("fp32", "mb-fp32", 513.0, 18.3, 12.02, ttft_ms_short=35.0, ttft_ms_long=410.2, beats_guide=False),
+        row("rtn-int4-b128-head8-prune", "rtn-int4-head8", 150.0, 49.4, 12.70, ttft_ms_short=19.0, ttft_ms_long=120.4,
+            vs_guide=pairs, beats_guide=False),
+    ]  # fmt: skip
+    rank(rows, QualityBound())
+    return {
+        "name": "snapshot", "state": "cancelled", "quick": True, "judged": False, "runs": 3, "chosen": None,
+        "candidates": rows, "skipped": ["rtn-int4-b128-prune"], "settings": [], "chosen_settings": {},
+        "saved_to": f"{FIXED}/runs/tune-snapshot", "bound": QualityBound().to_dict(),
+    }  # fmt: skip
+
+
+@sizes
+def test_tuner_after_a_cancel(snap_compare, app, size):
+    """The table's every column and the status with the verdict line show; nothing is chosen."""
+
+    async def run_before(pilot) -> None:
+        await pilot.press("t")
+        screen = pilot.app.screen
+        screen.report = cancelled_tune_report()
+        screen._show_report()
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)
+
+
+@sizes
+def test_chat_status_while_answering(snap_compare, app, size):
+    """The status line's every figure shows (two lines below 120 columns): speed, context, memory, CPU."""
+    from tui.widgets.chat.status import ChatStatus
+
+    async def run_before(pilot) -> None:
+        await pilot.press("4")
+        status = pilot.app.query_one(ChatStatus)
+        status.state = "answering…"
+        status.last = {"ttft_ms": 123.0, "decode_tps": 45.6}
+        status.context = (1234, 2048)
+        status.resident = (343 * 2**20, 98.0)
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)
+
+
+BENCH_REPORT = {  # a quick benchmark of two models, as engine.bench.runner reports it (fixed figures)
+    "models": [{"name": "snapshot-int4"}, {"name": "snapshot-fp32"}],
+    "comparison": [
+        {"model": "snapshot-int4", "precision": "int4", "size_mb": 160.0, "decode_tps": 49.4, "ttft_ms_short": 19.0,
+         "ttft_ms_long": 120.4, "e2e_tail_ms": 410.0, "e2e_tail": "410 (max of 3)", "peak_rss_mb": 300.2, "pass_rate": 1.0, "agreement": 0.92,
+         "perplexity": 12.7, "soak": "flat", "edge_handled": "3/3"},
+        {"model": "snapshot-fp32", "precision": "fp32", "size_mb": 513.0, "decode_tps": 18.3, "ttft_ms_short": 35.0,
+         "ttft_ms_long": 410.2, "e2e_tail_ms": 1210.0, "e2e_tail": "1210 (max of 3)", "peak_rss_mb": 663.0, "pass_rate": 1.0, "agreement": 1.0,
+         "perplexity": 12.02, "soak": "flat", "edge_handled": "3/3"},
+    ],
+}  # fmt: skip
+
+
+@sizes
+def test_bench_results(snap_compare, app, size, monkeypatch):
+    """The bench table's every column shows at 100 columns (and the ranking ones at 80), the charts under it."""
+    from tui.widgets.chat.bench_view import BenchView
+
+    # the text charts: plotext's bars came out in segments split one way or another from run to run (the same picture)
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    async def run_before(pilot) -> None:
+        await pilot.press("4")
+        pilot.app.query_one("#chat").show_bench()
+        pilot.app.query_one(BenchView).show(BENCH_REPORT)
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)
+
+
+@sizes
+def test_pipeline_report_at_its_conversion(snap_compare, app, size):
+    """The conversion and the deployment read in full (a path, a model's answer), not squeezed into table cells."""
+    from textual.widgets._markdown import MarkdownH2
+
+    async def run_before(pilot) -> None:
+        screen = FinishedPipelineScreen(Path("report.md"))
+        await pilot.app.push_screen(screen)
+        report = screen.query_one("#pipeline-report")
+        await wait_for(pilot, lambda: report.max_scroll_y > 0, 10)
+        heading = next(h for h in screen.query(MarkdownH2) if "Conversion" in str(h.content))
+        report.scroll_to_widget(heading, animate=False, top=True)
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)

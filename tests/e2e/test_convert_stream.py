@@ -89,6 +89,9 @@ def test_the_streaming_converter_makes_olives_model(case, demo_model, tmp_path):
     olive = converted(demo_model, tmp_path / "olive", recipe, "olive", **knobs)
     stream = converted(demo_model, tmp_path / "stream", recipe, "auto", **knobs)
     assert (olive["runner"], stream["runner"]) == ("olive", "stream")
+    # each result names the program that made its model; the streaming converter's, the Olive command it matches
+    assert stream["command"].startswith("python -m engine.workers.streaming") and stream["same_as"] == olive["command"]
+    assert olive["command"].startswith("olive ") and olive["same_as"] is None
     a, b = model_summary(tmp_path / "olive"), model_summary(tmp_path / "stream")
     assert len(a["initializers"]) > 100 and len(a["nodes"]) > 100
     assert differences(a, b) == []

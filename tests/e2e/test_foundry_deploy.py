@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.foundry.cache import REGISTRY_FILE, scan
-from engine.foundry.runtime import foundry_job, run_ops
-from engine.process.events import Result
+from engine.foundry.runtime import Ask, FoundrySession, ListModels, Load, Remove, run_calls
 from engine.profiles.profile import Profile, save_profile
 
 QUESTION = "What is the capital of France?"
@@ -97,18 +96,15 @@ def test_cache_ls_lists_it_registered_and_valid(deployed: dict, env: dict, cache
 
 async def test_it_answers_through_foundry_local(deployed: dict, cache: Path):
     """Registered by the deploy process; a new process finds the registration and the model answers."""
-    (listed, answer) = await run_ops(
-        cache, [{"op": "list"}, {"op": "chat", "model_id": "demo-greedy:1", "prompt": QUESTION, "max_output_tokens": 32}]
-    )
+    (listed, answer) = await run_calls(cache, [ListModels(), Ask("demo-greedy:1", QUESTION, max_output_tokens=32)])
     assert "demo-greedy:1" in {m["model_id"] for m in listed["models"]}
     assert "Paris" in answer["answer"], answer
 
 
 async def test_profile_temperature_changes_what_the_runtime_does(deployed: dict, cache: Path):
     """Same question twice, each in a fresh chat: greedy repeats itself word for word, temperature 1.5 does not."""
-    ask = {"op": "chat", "prompt": QUESTION, "max_output_tokens": 24}
-    greedy = await run_ops(cache, [{**ask, "model_id": "demo-greedy:1"}] * 2)
-    hot = await run_ops(cache, [{**ask, "model_id": "demo-hot:1"}] * 3)
+    greedy = await run_calls(cache, [Ask("demo-greedy:1", QUESTION, max_output_tokens=24)] * 2)
+    hot = await run_calls(cache, [Ask("demo-hot:1", QUESTION, max_output_tokens=24)] * 3)
     assert greedy[0]["answer"] == greedy[1]["answer"]
     assert len({r["answer"] for r in hot}) > 1, hot
 
@@ -124,12 +120,19 @@ def test_cache_ask_answers_one_question_greedy_whatever_the_profiles_temperature
 
 
 def test_second_deploy_of_a_name_is_a_new_version(deployed: dict, demo_onnx_int4: Path, env: dict, cache: Path, tmp_path: Path):
-    profile = write_profile(tmp_path, "again", "demo-greedy", 0.0)
+    """The same model with the same settings is the deployment made before; with others, a new version of the name."""
     before = (cache / "custom" / "demo-greedy" / "inference_model.json").read_text()
-    done = slmops("deploy", "--profile", str(profile), "--model", str(demo_onnx_int4), "--cache", str(cache), "--json", env=env)
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
-    assert (result["model_id"], Path(result["folder"]).name) == ("demo-greedy:2", "demo-greedy-v2")
+    for temperature, expected in (
+        (0.0, ("demo-greedy:1", "demo-greedy", True)),
+        (0.3, ("demo-greedy:2", "demo-greedy-v2", False)),
+    ):
+        profile = write_profile(tmp_path, f"again-{temperature}", "demo-greedy", temperature)
+        done = slmops(
+            "deploy", "--profile", str(profile), "--model", str(demo_onnx_int4), "--cache", str(cache), "--json", env=env
+        )
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)
+        assert (result["model_id"], Path(result["folder"]).name, result["reused"]) == expected
     assert result["inference_model"]["Version"] == "2.0"
     assert (cache / "custom" / "demo-greedy" / "inference_model.json").read_text() == before
 
@@ -159,18 +162,12 @@ def test_bad_name_is_refused_and_nothing_written(deployed: dict, demo_onnx_int4:
 async def test_removing_a_loaded_model(deployed: dict, cache: Path):
     """Remove while loaded: it is unloaded, unregistered, its files deleted; the other models stay."""
     folder = cache / "custom" / "demo-hot"
-    job = foundry_job(cache, [{"op": "load", "model_id": "demo-hot:1"}], interactive=True)
-    results = []
-    async for event in job.events():
-        if isinstance(event, Result):
-            results.append(event.data)
-            if event.data["op"] == "load":
-                assert event.data["loaded"]
-                await job.send({"op": "remove", "model_id": "demo-hot:1", "path": str(folder)})
-            elif event.data["op"] == "remove":
-                await job.send({"op": "list"})
-            else:
-                await job.close_input()
+    session = FoundrySession(cache)
+    loaded = await session.call(Load("demo-hot:1"))
+    job = session.job
+    assert loaded["loaded"]
+    results = [loaded, await session.call(Remove("demo-hot:1", folder)), await session.call(ListModels())]
+    await session.close()
     assert job.finished.ok, job.error
     removed = results[1]
     assert removed["was_loaded"] and removed["files_removed"] and not folder.exists()

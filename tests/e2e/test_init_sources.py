@@ -14,7 +14,7 @@ from pathlib import Path
 
 from engine.base import locations
 from engine.model.gguf import read_model
-from engine.model.gguf_folder import plan_gguf_folder, read_record
+from engine.model.gguf_folder import plan_gguf_folder
 from engine.model.gguf_support import gguf_info
 from engine.profiles.new_profile import Judged, folder_job, judge, slug
 from engine.profiles.profile import load_profile
@@ -38,12 +38,9 @@ def test_init_from_ollama_takes_its_gguf_context_sampling_and_stops(smollm2_gguf
     profile = load_profile(Path(data["written"]))
     assert profile.name == "smollm2-135m" and profile.deploy.template == "auto"  # the GGUF's own ChatML template
     assert (profile.deploy.model_config.max_length, profile.deploy.model_config.temperature) == (4096, 0.2)
-    folder = profile.model_path()
-    record = read_record(folder)
-    assert record["reference"] == "ollama:smollm2:135m" and record["dtype"] == "fp16"
-    assert Path(record["path"]).name == f"sha256-{record['sha256']}"  # named by its digest: not hashed again
-    eos = json.loads((folder / "generation_config.json").read_text())["eos_token_id"]
-    assert set(eos) == {1, 2}  # <|im_end|> was already the end; <|im_start|> joins it
+    # a llama GGUF streams straight into the converter: the profile names Ollama's blob, and keeps its stops
+    assert profile.model_path().name.startswith("sha256-") and not locations.gguf_models_dir().exists()
+    assert profile.model.stops == ["<|im_start|>", "<|im_end|>"]
     assert read_model(smollm2_gguf).parameters == json.loads(done.stdout)["model"]["parameters"]
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from engine.bench.runner import BenchOptions, run_bench
 from engine.convert.plan import run_conversion
-from engine.foundry.runtime import run_ops
+from engine.foundry.runtime import Ask, ListModels, run_calls
 from engine.profiles.profile import find_profile, save_profile
 from engine.recipes.candidates import BY_NAME
 from engine.tune.frontier import QualityBound
@@ -108,13 +108,16 @@ async def test_deployed_it_answers_through_foundry_local(deployed: tuple[Path, d
     cache, result = deployed
     assert result["model_id"] == "qwen2.5-coder-0.5b-int4:1" and result["registered"]
     assert result["template_family"] == result["tokenizer_family"] == "chatml"
-    ask = {"op": "chat", "model_id": result["model_id"], "max_output_tokens": 32}
-    listed, capital, code = await run_ops(
+    listed, capital, code = await run_calls(
         cache,
         [
-            {"op": "list"},
-            {**ask, "prompt": "What is the capital of France?"},
-            {**ask, "prompt": "Write a Python function is_prime(n) that tells whether n is a prime number."},
+            ListModels(),
+            Ask(result["model_id"], "What is the capital of France?", max_output_tokens=32),
+            Ask(
+                result["model_id"],
+                "Write a Python function is_prime(n) that tells whether n is a prime number.",
+                max_output_tokens=32,
+            ),
         ],
     )
     assert result["model_id"] in {m["model_id"] for m in listed["models"]}

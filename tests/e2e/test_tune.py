@@ -245,7 +245,7 @@ async def test_a_run_cancelled_in_the_tune_view_offers_only_what_was_measured(ti
         assert "run to measure" not in str(chart_text.render()) and "measuring" in str(chart_text.render())
 
         def state(name: str) -> str:
-            return str(table.get_cell(name, table.column_keys[2]))
+            return str(table.get_cell(name, table.column_keys[1]))
 
         await wait_for(pilot, lambda: state("fp32").startswith(("bench", "speed")), 600)  # the guide's converted and scored
         await pilot.press("escape")
@@ -255,7 +255,7 @@ async def test_a_run_cancelled_in_the_tune_view_offers_only_what_was_measured(ti
         await pilot.pause()
         report = screen.report
         assert report["state"] == "cancelled" and report["chosen"] is None
-        assert state("guide-int4") == "not measured"  # converted, scored, never timed
+        assert state("guide-int4") == "unmeasured"  # converted, scored, never timed
         assert "done" not in {state(str(key.value)) for key in table.rows}
         with pytest.raises(ApplyError, match="not measured"):
             candidate_of(report, "guide-int4")

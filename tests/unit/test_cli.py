@@ -159,3 +159,26 @@ def test_questions_piped_into_chat_are_answered_greedy(piped, asked, temperature
     assert settings.temperature == temperature
     if piped and asked is None:
         assert (settings.top_p, settings.repetition_penalty) == (1.0, 1.0)  # as measurements ask
+
+
+def test_cache_lists_the_profiles_cache_as_the_cache_panel_does(converted: Path, tmp_path: Path, home: Path, capsys):
+    """Fails on the old `slmops cache`, which took no profile and looked only in the foundry CLI's cache or slmops' own."""
+    from engine.foundry.deploy import execute, plan_deploy
+    from engine.profiles.profile import Profile, save_profile
+
+    profile = Profile(name="p")
+    profile.deploy.name, profile.deploy.cache_dir = "m", str(tmp_path / "cache")
+    execute(plan_deploy(profile, converted, tmp_path / "cache"))
+    path = save_profile(profile, tmp_path / "p.toml")
+    for argv in (["cache", "ls", "-p", str(path), "--json"], ["-p", str(path), "cache", "ls", "--json"]):
+        assert main(argv) == 0
+        listed = json.loads(capsys.readouterr().out)
+        assert listed["cache"]["source"] == "profile" and [m["name"] for m in listed["models"]] == ["m"]
+
+
+def test_every_command_but_chat_takes_json_from_one_place():
+    commands = build_parser()._subparsers._group_actions[0].choices
+    takes = {name for name, parser in commands.items() if "--json" in parser.format_help()}
+    takes |= {f"cache {a}" for a in commands["cache"]._subparsers._group_actions[0].choices if a}
+    assert set(commands) - takes == {"chat", "cache"}  # cache: each of its actions
+    assert {"cache ls", "cache ask", "cache rm"} <= takes

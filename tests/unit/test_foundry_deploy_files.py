@@ -113,3 +113,52 @@ async def test_the_pipeline_reuses_a_deployment_of_its_output_instead_of_adding_
     outputs = await Pipeline(p, PipelineOptions(cache_dir=cache))._stage_deploy()
     assert (outputs["model_id"], outputs["folder"], outputs["reused"]) == ("m:1", str(earlier.slot.folder), True)
     assert [e.deployed_id for e in scan(cache)] == ["m:1"]
+
+
+def registered(cache: Path, folder: Path, model_id: str) -> None:
+    """The local catalog as Foundry Local leaves it once ``folder`` is registered (no runtime needed here)."""
+    from engine.foundry.cache import REGISTRY_FILE
+
+    (cache / REGISTRY_FILE).write_text(json.dumps({"models": [{"model_path": str(folder), "model_info": {"id": model_id}}]}))
+
+
+def test_slmops_deploy_reuses_an_identical_earlier_deployment(converted: Path, tmp_path: Path, home: Path, capsys):
+    """Fails on the old `slmops deploy`, which wrote the same model again as a new version (only the pipeline reused)."""
+    from engine.cli import main
+    from engine.foundry.cache import scan
+    from engine.profiles.profile import save_profile
+
+    cache, p = tmp_path / "cache", profile()
+    earlier = execute(plan_deploy(p, converted, cache))  # as the Cache panel's d, or the pipeline, leaves it
+    registered(cache, earlier.slot.folder, "m:1")
+    path = save_profile(p, tmp_path / "p.toml")
+    assert main(["deploy", "-p", str(path), "--model", str(converted), "--cache", str(cache), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["model_id"], result["folder"], result["reused"]) == ("m:1", str(earlier.slot.folder), True)
+    assert [e.deployed_id for e in scan(cache)] == ["m:1"]
+
+
+async def test_a_failed_registration_says_a_command_that_finds_the_model(converted: Path, tmp_path: Path, home, monkeypatch):
+    """Fails on the old pipeline, whose hint `slmops cache register m:1` looked in another cache than the one deployed to."""
+    import shlex
+
+    from engine.cli import build_parser
+    from engine.cli.profile_option import chosen
+    from engine.foundry.cache import find_entry, resolve_location, scan
+    from engine.pipeline.run import Pipeline, PipelineOptions
+    from engine.process.jobs import Job
+
+    def failing_foundry(cache_dir: Path, ops: list[dict], *, interactive: bool = False) -> Job:
+        return Job("tests.workers.scripted", {"actions": [["fail", "no Foundry Local here"]]}, label="Foundry Local")
+
+    monkeypatch.setattr("engine.foundry.runtime.foundry_job", failing_foundry)
+    cache, p = tmp_path / "cache", profile()
+    p.convert.output = str(converted)
+    with pytest.raises(DeployError) as raised:
+        await Pipeline(p, PipelineOptions(cache_dir=cache))._stage_deploy()
+    assert "files are in place" in raised.value.message and "no Foundry Local here" in raised.value.message
+    command = raised.value.hint.split(": ", 1)[1].split(" (or R in the Cache panel)")[0]
+    args = build_parser().parse_args(shlex.split(command)[1:])
+    assert (args.command, args.action) == ("cache", "register")
+    location = resolve_location(args.cache, chosen(args).deploy.cache_dir)
+    assert find_entry(scan(location.path), args.name).path.parent.parent == cache

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.foundry.deploy import DeployError, plan_deploy
-from engine.foundry.runtime import FoundryRuntimeError, run_ops
+from engine.foundry.runtime import FoundryRuntimeError, Remove, run_calls
 from engine.process.events import Log
 from engine.process.jobs import Job, without_secrets
 from engine.profiles.profile import Profile, load_profile
@@ -98,7 +98,7 @@ async def test_cache_removal_refuses_anything_outside_the_cache(tmp_path):
     outside.mkdir()
     (outside / "genai_config.json").write_text("{}")
     with pytest.raises(FoundryRuntimeError, match="outside the cache"):
-        await run_ops(cache, [{"op": "remove", "path": str(outside)}])
+        await run_calls(cache, [Remove(path=outside)])
     assert (outside / "genai_config.json").is_file()
 
 

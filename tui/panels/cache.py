@@ -7,25 +7,33 @@ worker that the panel keeps while models are loaded in it.
 
 from __future__ import annotations
 
-import asyncio
+import functools
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from engine.foundry import settings
 from engine.foundry.cache import CacheEntry, CacheLocation, resolve_location, scan
-from engine.foundry.deploy import DeployError, DeployPlan, execute, find_model_folder, fix_template, plan_deploy
-from engine.foundry.runtime import foundry_job
-from engine.process import rpc
-from engine.process.events import Error, Finished
-from engine.process.jobs import Job
-from engine.profiles.names import deployed_model_id
+from engine.foundry.deploy import DeployError, DeployPlan, find_model_folder, fix_template, plan_deploy
+from engine.foundry.publish import deploy_or_reuse
+from engine.foundry.runtime import (
+    Call,
+    CheckPublic,
+    FoundryRuntimeError,
+    FoundrySession,
+    Load,
+    Register,
+    Remove,
+    Unload,
+)
+from engine.process.events import Error, Event, Finished
 from engine.profiles.profile import Profile
-from tui.jobs import JobEvent, JobSample, drive_job, run_worker, work
+from tui.jobs import run_worker, work
 from tui.messages import OpenInChat
 from tui.panels.base import Panel
 from tui.screens.confirm import ConfirmScreen
@@ -34,6 +42,15 @@ from tui.widgets.cache.detail import CacheDetail
 from tui.widgets.cache.serve_view import ServeView
 from tui.widgets.cache.settings import CacheSettings
 from tui.widgets.cache.table import CacheTable
+
+
+class RuntimeEvent(Message):
+    """An event of the panel's Foundry Local worker, handled in the panel's own time."""
+
+    def __init__(self, session: FoundrySession, event: Event) -> None:
+        super().__init__()
+        self.session, self.event = session, event
+
 
 OFFLINE = "offline: the public catalog needs the internet; local models work as usual"
 
@@ -121,16 +138,14 @@ class CachePanel(Panel):
         super().__init__(**kwargs)
         self.location: CacheLocation | None = None
         self.public = "not checked (o checks it; it needs the internet)"
-        # The one Foundry Local worker, from the moment it is made until its Finished event; models stay loaded in it.
-        self.runtime: Job | None = None
-        self.client = rpc.Client()  # its requests, each matched to its reply by id
-        self.unsent: list[dict] = []  # requests made while it starts: it takes input once its process runs
+        # The one Foundry Local worker (made for the cache shown); models stay loaded in it.
+        self.session: FoundrySession | None = None
         self.loaded: set[str] = set()
         self.deploying = ""  # what the deploy under way writes
 
     def compose(self) -> ComposeResult:
         yield Static("", id="cache-location")
-        yield Input(placeholder="Filter (/): name, template, status...", id="cache-filter")
+        yield Input(placeholder="Filter (/): name, template, status...", id="cache-filter", compact=True)
         with Horizontal(id="cache-body"):
             yield CacheTable(id="cache-table")
             yield CacheDetail(id="cache-detail")
@@ -157,6 +172,9 @@ class CachePanel(Panel):
 
     def action_refresh(self) -> None:
         self.location = resolve_location(None, self.profile.deploy.cache_dir)
+        if self.session is None or not self.session.running:  # a running one keeps its models (and cache) to its end
+            self.session = FoundrySession(self.location.path)
+            self.session.listener = functools.partial(self._heard, self.session)
         self._list()
         self._show_location()
 
@@ -173,7 +191,7 @@ class CachePanel(Panel):
         self.query_one("#cache-location", Static).update(text)
 
     def _requests_waiting(self) -> list[str]:
-        return [f"{r['op']} {r.get('model_id', '')}".strip() for r in self.client.waiting()]
+        return [call.describe() for call in self.session.waiting()]
 
     def _show_status(self) -> None:
         """What runs now, and only that: Esc stops the Foundry Local requests; a deploy is never stopped halfway."""
@@ -217,66 +235,48 @@ class CachePanel(Panel):
 
     # the Foundry Local worker -------------------------------------------------
 
-    async def run_op(self, op: dict) -> None:
-        """Send an operation to the worker, starting it if there is none; its reply is handled when it comes."""
-        if self.runtime is None:
-            self.client = rpc.Client()
-            request = self.client.new(**op)
-            self.runtime = foundry_job(self.location.path, [request], interactive=True)
-            self.client.sender = self.runtime.send
-            self.unsent = []
-            run_worker(self, drive_job(self, self.runtime), what="The Foundry Local worker", group="foundry-runtime")
-        else:
-            request = self.client.new(**op)
-            self.unsent.append(request)
-            await self._send_unsent()
-        run_worker(self, self._await_reply(self.client, request), what="A Foundry Local request", group="foundry-replies")
+    async def run_op(self, call: Call) -> None:
+        """Send a call to the worker, starting it if there is none; its reply is handled when it comes."""
+        session = self.session
+        request = await session.submit(call)
+        run_worker(self, self._await_reply(session, call, request), what="A Foundry Local request", group="foundry-replies")
         self._show_status()
 
-    async def _send_unsent(self) -> None:
-        while self.unsent and self.runtime is not None and self.runtime.running:
-            await self.client.send(self.unsent.pop(0))
-
-    async def _await_reply(self, client: rpc.Client, request: dict) -> None:
+    async def _await_reply(self, session: FoundrySession, call: Call, request: dict) -> None:
         try:
-            self._done(rpc.checked(await client.reply(request)))
-        except rpc.RequestFailed as exc:
-            self.notify(f"{exc.message}\n{exc.hint}".strip(), title="Foundry Local", severity="error", timeout=12)
-        except rpc.RequestLost as exc:
-            if isinstance(exc.event, Finished):  # a failure was reported when it came (on_job_event)
-                what = f"{request['op']} {request.get('model_id', '')}".strip()
-                why = "stopped" if exc.event.cancelled else "the Foundry Local worker ended first; try again"
-                self.notify(f"Not done: {what} ({why}).", severity="warning")
+            self._done(call, await session.reply(request))
+        except FoundryRuntimeError as exc:
+            if exc.lost is None:
+                self.notify(f"{exc.message}\n{exc.hint}".strip(), title="Foundry Local", severity="error", timeout=12)
+            elif isinstance(exc.lost, Finished):  # a failure was reported when it came (on_job_event)
+                why = "stopped" if exc.lost.cancelled else "the Foundry Local worker ended first; try again"
+                self.notify(f"Not done: {call.describe()} ({why}).", severity="warning")
         self._show_status()
 
-    async def on_job_event(self, message: JobEvent) -> None:
-        if message.job is not self.runtime:
-            return
+    def _heard(self, session: FoundrySession, event: Event) -> None:
+        """An event of the Foundry Local worker (from the session's own task): its failure and its end matter here."""
+        if isinstance(event, (Error, Finished)):
+            self.post_message(RuntimeEvent(session, event))
+
+    def on_runtime_event(self, message: RuntimeEvent) -> None:
         event = message.event
-        self.client.feed(event)
         if isinstance(event, Error):
             self.notify(f"{event.message}\n{event.hint}".strip(), title="Foundry Local", severity="error", timeout=12)
         elif isinstance(event, Finished):
-            self.runtime, self.unsent = None, []  # what was unsent was lost with it (client.feed)
             self.loaded.clear()
             self.action_refresh()
             self._show_status()
-        await self._send_unsent()
 
-    async def on_job_sample(self, message: JobSample) -> None:
-        if message.job is self.runtime:  # its first sample comes as soon as its process runs
-            await self._send_unsent()
-
-    def _done(self, data: dict) -> None:
-        op, model = data.get("op"), data.get("model_id", "")
-        if op == "public":
+    def _done(self, call: Call, data: dict) -> None:
+        model = data.get("model_id", "")
+        if isinstance(call, CheckPublic):
             self.public = OFFLINE if data["status"] == "offline" else f"online, {data['models']} models"
-        elif op in ("load", "unload"):
+        elif isinstance(call, (Load, Unload)):
             (self.loaded.add if data.get("loaded") else self.loaded.discard)(model)
             self.notify(f"{model} {'loaded' if data.get('loaded') else 'unloaded'}")
-        elif op == "register":
+        elif isinstance(call, Register):
             self.notify(f"{model} registered with Foundry Local")
-        elif op == "remove":
+        elif isinstance(call, Remove):
             self.loaded.discard(model)
             self.notify(f"Removed {model or data.get('path')}: files and registration")
         self.action_refresh()
@@ -287,20 +287,18 @@ class CachePanel(Panel):
     async def action_toggle_load(self) -> None:
         entry = self.selected(registered=True)
         if entry is not None:
-            await self.run_op({"op": "unload" if entry.model_id in self.loaded else "load", "model_id": entry.model_id})
+            await self.run_op((Unload if entry.model_id in self.loaded else Load)(entry.model_id))
 
     async def action_register(self) -> None:
         entry = self.selected()
         if entry is None:
             return
-        await self.run_op(
-            {"op": "register", "path": str(entry.path), "model_id": deployed_model_id(entry.name, entry.version, entry.model_id)}
-        )
+        await self.run_op(Register(entry.path, entry.deployed_id))
 
     async def action_check_public(self) -> None:
         self.public = "checking..."
         self._show_location()
-        await self.run_op({"op": "public"})
+        await self.run_op(CheckPublic())
 
     @work(what="Removing the model", group="cache-confirm")
     async def action_remove(self) -> None:
@@ -318,7 +316,7 @@ class CachePanel(Panel):
         if await self.app.push_screen_wait(ConfirmScreen(question, yes="Remove", no="Keep")):
             if view.serves(entry.path):
                 await view.stop_serving()
-            await self.run_op({"op": "remove", "model_id": entry.model_id, "path": str(entry.path)})
+            await self.run_op(Remove(entry.model_id, entry.path))
 
     @work(what="Applying the runtime settings", exclusive=True, group="cache-settings")
     async def action_apply_settings(self) -> None:
@@ -363,14 +361,13 @@ class CachePanel(Panel):
     @work(what="Stopping the Foundry Local work", group="cache-confirm")
     async def action_cancel(self) -> None:
         working = self._requests_waiting()
-        if not working or self.runtime is None:
+        if not working or not self.session.running:
             if not self.focus_home() and self.deploying:  # Esc on the list: say why the deploy goes on
                 self.notify(f"{self.deploying} cannot be stopped halfway; it finishes in a moment.", severity="warning")
             return
         question = f"Stop {', '.join(working)}?\nModels loaded in Foundry Local are unloaded."
         if await self.app.push_screen_wait(ConfirmScreen(question, yes="Stop", no="Continue")):
-            if self.runtime is not None:
-                await self.runtime.cancel()
+            await self.session.cancel()
 
     # deploying ----------------------------------------------------------------
 
@@ -417,13 +414,13 @@ class CachePanel(Panel):
 
     @work(what="Deploying", group="deploy")
     async def _deploy(self, plan: DeployPlan) -> None:
-        """Write the model into the cache (in a thread: it copies files), then register it."""
+        """Write the model into the cache (or reuse an identical earlier deployment), then register it."""
         try:
-            # never cancelled halfway: the thread runs on should the worker be cancelled, as the status line says
-            plan = await asyncio.to_thread(execute, plan)
+            # never cancelled halfway: the files are written in a thread, which runs on, as the status line says
+            deployment = await deploy_or_reuse(plan, self.session)
         finally:
             self.deploying = ""
+            self.action_refresh()
             self._show_status()
-        self.notify(f"Written to {plan.slot.folder}; registering {plan.slot.model_id}...")
-        self.action_refresh()
-        await self.run_op({"op": "register", "path": str(plan.slot.folder), "model_id": plan.slot.model_id})
+        done = "holds this model already: reused" if deployment.reused else f"written to {deployment.folder}"
+        self.notify(f"{deployment.model_id} {done}, and registered with Foundry Local")

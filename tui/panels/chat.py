@@ -40,11 +40,21 @@ if TYPE_CHECKING:
 RESIDENT_SAMPLE_S = 1.0  # how often the worker's memory is read into the status line
 
 
+def deployed(model: Path) -> bool:
+    """The model is a copy in Foundry Local's cache (deploying put it there)."""
+    return locations.foundry_cache_dir().resolve() in model.resolve().parents
+
+
 class ChatPanel(Panel):
     TITLE = "Chat & Bench"
     KEY = "4"
     AUTO_FOCUS = "#chat-input"
-    HELP = "Headless: `slmops chat [MODEL]`, `slmops bench --profile P [--model DIR ...] [--json]`."
+    HELP = (
+        "The bench table: `MB` on disk, decode `tok/s`, `TTFT s` and `TTFT l` the milliseconds to the first token of "
+        "the short and the long prompt, `e2e` the slowest answers' milliseconds (the 95th percentile, or a quick run's maximum), `RSS MB` the peak "
+        "memory. "
+        "Headless: `slmops chat [MODEL]`, `slmops bench --profile P [--model DIR ...] [--json]`."
+    )
     BINDINGS = [
         Binding(
             "escape",
@@ -78,8 +88,8 @@ class ChatPanel(Panel):
                     yield Input(id="chat-input", placeholder="Message (Enter sends, Esc stops the answer)")
             with TabPane("Bench", id="bench-pane"):
                 with Horizontal(id="bench-bar"):
-                    yield Button("Run quick bench", id="bench-run", variant="primary")
-                    yield Button("Load last run", id="bench-load")
+                    yield Button("Run quick bench", id="bench-run", variant="primary", compact=True)
+                    yield Button("Load last run", id="bench-load", compact=True)
                     yield Static("", id="bench-progress")
                 yield BenchView(id="bench-view")
 
@@ -100,24 +110,41 @@ class ChatPanel(Panel):
         self.conversation = conversation_for(profile)
         self.query_one(ChatSettings).show(self.conversation.system_prompt, self.conversation.settings)
         self.query_one("#chat-backend", Select).value = profile.chat.backend
-        self._offer_models()
+        # another profile's model, transcript and benchmark are not this one's: chat and ctrl+b start from its own
+        self.query_one(ChatLog).remove_children()
+        self.status.last = None
+        self.status.context = (0, 0)
+        self.query_one(BenchView).clear()
+        self.query_one("#bench-progress", Static).update("")
+        self._offer_models(own=True)
 
     def choose_model(self, model: Path) -> None:
-        """Offer ``model`` (a folder from anywhere) and select it."""
+        """Offer ``model`` (a folder from anywhere) and select it, with the backend that runs it."""
         self._offer_models(select=model)
+        self._backend_for(model)
 
-    def _offer_models(self, select: Path | None = None) -> None:
+    def _backend_for(self, model: Path) -> None:
+        """A deployed model runs in Foundry Local; a converted folder (Foundry Local has not got it) in onnxruntime-genai."""
+        self.query_one("#chat-backend", Select).value = "foundry-local" if deployed(model) else "onnxruntime-genai"
+
+    def _offer_models(self, select: Path | None = None, *, own: bool = False) -> None:
+        """List the models found and select ``select``, else the one selected (``own``: the profile's output), if any."""
         models = chat_models(self.profile)
         if select is not None and all(path != select.resolve() for _, path in models):
             models.insert(0, (f"chosen: {select.name}", select.resolve()))
         options = [(label, str(path)) for label, path in models]
         picker = self.query_one("#chat-model", Select)
-        if options == self._model_options and (select is None or picker.value == str(select.resolve())):
-            return  # unchanged: keep the loaded model
-        self._model_options = options
-        picker.set_options(options)
-        chosen = select.resolve() if select else models[0][1] if models else None
-        if chosen is not None:
+        paths = [path for _, path in models]
+        chosen = select.resolve() if select else None if own else self.selected_model()
+        if chosen not in paths:
+            output = self.profile.output_path().resolve()
+            chosen = output if output in paths else None  # no other profile's model in its place
+        if options != self._model_options:
+            self._model_options = options
+            picker.set_options(options)
+        if chosen is None:
+            picker.clear()
+        elif picker.value != str(chosen):  # unchanged: the loaded model stays loaded
             picker.value = str(chosen)
 
     def selected_model(self) -> Path | None:
@@ -129,9 +156,14 @@ class ChatPanel(Panel):
 
     @on(Select.Changed, "#chat-model")
     @on(Select.Changed, "#chat-backend")
-    async def _model_changed(self) -> None:
+    async def _model_changed(self, event: Select.Changed) -> None:
         await self._close_backend()
         self.status.state = "model not loaded yet"
+        if event.select.has_focus_within:  # the user's pick, not the list refilled for a profile
+            if event.select.id == "chat-model" and (model := self.selected_model()) is not None:
+                self._backend_for(model)
+            # after the list's own refocus: letters typed next go into the message, never to the app's keys
+            self.call_after_refresh(self.focus_home)
 
     async def _close_backend(self) -> None:
         if self.backend is not None:
@@ -214,7 +246,7 @@ class ChatPanel(Panel):
         """Where the model's context limit comes from: a converted and a deployed copy of a model differ."""
         model, deploy_max = self.selected_model(), self.profile.deploy.model_config.max_length
         note = f"Context: {limit} tokens, prompt and answer, from search.max_length in the model's genai_config.json"
-        if model is not None and locations.foundry_cache_dir() in model.parents:
+        if model is not None and deployed(model):
             return note + " (deploying wrote the profile's max_length there)."
         if limit != deploy_max:
             return note + f"; deployed, it takes the profile's max_length, {deploy_max}."

@@ -15,6 +15,7 @@ from engine.base.errors import SlmopsError
 from engine.base.units import human_bytes
 from engine.convert.plan import (
     ConvertPlan,
+    check_builtin_built,
     check_plan,
     convert_job,
     footprint,
@@ -46,8 +47,9 @@ class ConvertPanel(Panel):
     # The panel's keys work where focus is inside it; the log view takes them (the filter would swallow letters).
     AUTO_FOCUS = "#convert-log-lines"
     HELP = (
-        "Converts and quantizes the profile's model with Olive and verifies the result. The exact `olive` command "
-        "line is shown so that you can paste it elsewhere. Headless: "
+        "Converts and quantizes the profile's model with Olive, or with the streaming converter where it makes the same "
+        "model in a fraction of the memory (the panel says which, and why), and verifies the result. The exact `olive` "
+        "command line is shown so that you can paste it elsewhere. Headless: "
         "`slmops convert --profile P [--precision X] [--output DIR] [--force] [--json]`."
     )
     BINDINGS = [
@@ -82,11 +84,12 @@ class ConvertPanel(Panel):
         self.memory: deque[int] = deque(maxlen=MEMORY_SAMPLES)  # the worker's RSS, for the sparkline
 
     def compose(self) -> ComposeResult:
-        # the settings and the result card scroll within a share of the height, so that 80x24 still shows the stages
+        # What decides the run first (which program, whether the model converts, memory, the output's state, the
+        # command), the settings after: the top scrolls within a share of the height, so that 80x24 shows the stages.
         with VerticalScroll(id="convert-top"):
-            yield Static("", id="convert-settings")
             yield Static("", id="convert-support")
             yield Static("", id="convert-command")
+            yield Static("", id="convert-settings")
         with Horizontal(id="convert-body"):
             with Vertical(id="convert-left"):
                 yield ConvertStages(id="convert-stages")
@@ -99,7 +102,18 @@ class ConvertPanel(Panel):
         self.refresh_plan()
 
     def profile_changed(self, profile: Profile) -> None:
+        if not self.running:  # the last profile's result or error is not this one's; a running job shows on to its end
+            self.clear_run()
         self.refresh_plan()
+
+    def clear_run(self) -> None:
+        """Empty stages, memory, log and result: what a run shows."""
+        self.remove_class("-made")
+        self.query_one(ConvertResult).clear()
+        self.query_one(ConvertStages).reset()
+        self.memory.clear()
+        self.query_one("#convert-memory", Sparkline).data = []
+        self.query_one(ConvertLog).clear()
 
     @property
     def running(self) -> bool:
@@ -112,22 +126,23 @@ class ConvertPanel(Panel):
             self.plan = plan_conversion(self.profile)
         except SlmopsError as exc:
             self.plan = None
-            settings.update(Text(f"{exc.message}\n{exc.hint}", style="red"))
+            self.query_one("#convert-support", Static).update(Text(f"{exc.message}\n{exc.hint}", style="red"))
+            settings.update("")
             command.update("")
             return
         c, plan = self.profile.convert, self.plan
         lines = [
             f"model {plan.params.model}",
+            f"output {plan.output}",
             f"method {c.method}  precision {c.precision}  recipe {plan.recipe.name}  {c.device}/{c.provider}",
             f"block size {c.block_size}  symmetric {str(c.symmetric).lower()}  accuracy level {c.accuracy_level or 'unset'}  "
             f"quantize embedding/lm_head {str(c.quantize_lm_head).lower()}",
-            f"output {plan.output}",
-            plan.runner_line(),
             *(f"note: {note}" for note in plan.notes),
         ]
         settings.update(Text("\n".join(lines)))
         command.update(Text(f"$ {plan.display()}", style="bold"))
-        self.query_one("#convert-support", Static).update(Text("checking the model and the output ...", style="dim"))
+        checking = Text.assemble(plan.runner_line(), "\n", Text("checking the model and the output ...", style="dim"))
+        self.query_one("#convert-support", Static).update(checking)
         self.check_support(plan)
 
     @work(what="Checking the model", thread=True, exclusive=True, group="convert-support")
@@ -138,7 +153,9 @@ class ConvertPanel(Panel):
             support = Text(verdict.summary(), style="yellow" if verdict.repairs else "green")
         except SlmopsError as exc:
             support = Text(f"{exc.message}\n{exc.hint}", style="red")
-        text = Text.assemble(support, "\n", self.memory_line(plan), "\n", f"output: {self.output_state(plan)}")
+        text = Text.assemble(
+            plan.runner_line(), "\n", support, "\n", self.memory_line(plan), "\n", f"output: {self.output_state(plan)}"
+        )
         self.app.call_from_thread(self._show_support, plan, text)
 
     def _show_support(self, plan: ConvertPlan, text: Text) -> None:
@@ -189,9 +206,15 @@ class ConvertPanel(Panel):
         plan = self.plan
         if plan is None:
             return
+        try:  # nothing to convert yet: said before asking, not after
+            check_builtin_built(plan)
+        except SlmopsError as exc:
+            self.clear_run()
+            self.query_one(ConvertResult).show_error(exc.message, exc.hint)
+            return
         c = self.profile.convert
         question = (
-            f"Convert {plan.params.model} to {c.precision} ({plan.recipe.name}) with Olive?\n\n"
+            f"Convert {plan.params.model} to {c.precision} ({plan.recipe.name}) with {plan.runner.program}?\n\n"
             f"into {plan.output}, then load and verify it; a minute or more, with the machine busy."
         )
         if plan.output.exists():
@@ -211,11 +234,7 @@ class ConvertPanel(Panel):
         result = self.query_one(ConvertResult)
         stages = self.query_one(ConvertStages)
         log = self.query_one(ConvertLog)
-        result.clear()
-        stages.reset()
-        self.memory.clear()
-        self.query_one("#convert-memory", Sparkline).data = []
-        log.clear()
+        self.clear_run()
         try:
             report = check_plan(plan, force=force)
         except SlmopsError as exc:
@@ -260,7 +279,7 @@ class ConvertPanel(Panel):
     def finished(self, job: Job, event: Finished) -> None:
         self.job = None
         if event.ok:
-            self.query_one(ConvertResult).show_result(result_card(job))
+            self.show_made(result_card(job))
             self.notify("Conversion verified and in place.")
             self.refresh_plan()  # the output line now says "up to date"
             return
@@ -269,6 +288,11 @@ class ConvertPanel(Panel):
             self.query_one(ConvertResult).show_error("nothing was kept but the log.", state="cancelled")
             return
         self.query_one(ConvertStages).fail_running()
+
+    def show_made(self, card: dict) -> None:
+        """The result card of a conversion made, with its stages' times; it takes the room the settings had."""
+        self.add_class("-made")
+        self.query_one(ConvertResult).show_result({**card, "stages": self.query_one(ConvertStages).summary()})
 
     # cancel, workflow, filter -------------------------------------------------
 

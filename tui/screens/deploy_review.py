@@ -8,7 +8,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
@@ -21,16 +21,21 @@ class DeployReview(ModalScreen[tuple[str, PromptTemplate] | None]):
 
     HELP_TITLE = "Deploy review"
     HELP = "Opened with `d` in the Cache panel: nothing is written before you deploy."
+    # The summary scrolls within a share of the height and the editors take the rest, so that at 80x24 the
+    # template and the buttons stay on screen whatever the summary holds.
     DEFAULT_CSS = """
     DeployReview { align: center middle; }
     #deploy-review { width: 90%; max-width: 110; height: 90%; border: thick $accent; background: $surface; padding: 0 1; }
+    #deploy-summary-box { height: auto; max-height: 40%; }
     #deploy-summary { height: auto; }
-    #deploy-review .label { margin-top: 1; text-style: bold; }
-    #deploy-template { height: 10; }
-    #deploy-tokenizer-template { height: 6; }
-    #deploy-buttons { height: auto; margin-top: 1; }
+    #deploy-review .label { text-style: bold; }
+    #deploy-template { height: 1fr; min-height: 4; }
+    #deploy-tokenizer-template { height: 1fr; min-height: 3; max-height: 8; }
+    #deploy-buttons { height: 1; }
+    #deploy-buttons Button { margin-right: 2; }
     #deploy-error { height: auto; }
     """
+    AUTO_FOCUS = "#deploy-template"  # what one edits here; escape and ctrl+s work from it
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", tooltip="close without deploying"),
         Binding(
@@ -60,19 +65,21 @@ class DeployReview(ModalScreen[tuple[str, PromptTemplate] | None]):
         summary.append(f"{plan.context_note()}\n")
         for warning in plan.warnings:
             summary.append(f"! {warning}\n", style="yellow")
-        with VerticalScroll(id="deploy-review"):
-            yield Static(summary, id="deploy-summary")
+        summary.rstrip()
+        with Vertical(id="deploy-review"):
+            with VerticalScroll(id="deploy-summary-box", can_focus=False):
+                yield Static(summary, id="deploy-summary")
             yield Static("PromptTemplate (edit, then Deploy):", classes="label")
             yield TextArea(json.dumps(plan.model.PromptTemplate.to_dict(), indent=2), language="json", id="deploy-template")
             if not plan.template_agrees:
                 yield Static("The tokenizer's chat template:", classes="label")
                 yield TextArea(plan.tokenizer_template, read_only=True, id="deploy-tokenizer-template")
-            with Horizontal(id="deploy-buttons"):
-                yield Button("Deploy (ctrl+s)", variant="primary", id="deploy")
-                if not plan.template_agrees:
-                    yield Button("Use the tokenizer's", id="fix")
-                yield Button("Cancel (esc)", id="cancel")
             yield Static("", id="deploy-error")
+            with Horizontal(id="deploy-buttons"):
+                yield Button("Deploy (ctrl+s)", variant="primary", id="deploy", compact=True)
+                if not plan.template_agrees:
+                    yield Button("Use the tokenizer's", id="fix", compact=True)
+                yield Button("Cancel (esc)", id="cancel", compact=True)
 
     def _edited(self) -> PromptTemplate | None:
         try:

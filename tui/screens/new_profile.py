@@ -58,14 +58,14 @@ class NewProfileScreen(ModalScreen[Profile | None]):
     NewProfileScreen { align: center middle; }
     #new-profile { width: 96%; max-width: 110; height: 94%; border: thick $accent; background: $surface; padding: 0 1; }
     #np-title { text-style: bold; }
-    #np-info { height: 1fr; border: round $panel; padding: 0 1; margin: 1 0 0 0; }
+    #np-info { height: 1fr; min-height: 5; border: round $panel; padding: 0 1; }
     #np-found { height: auto; max-height: 6; border: round $panel; }
     #np-status { height: auto; color: $warning; }
     #new-profile Input { width: 1fr; }
     #new-profile .row { height: auto; }
     #new-profile .row Label { width: 14; padding: 0 1 0 0; }
     #new-profile Select { width: 1fr; }
-    #np-buttons { height: auto; align: right middle; margin-top: 1; }
+    #np-buttons { height: auto; align: right middle; }
     #np-buttons Button { margin: 0 1; }
     """
     BINDINGS = [
@@ -356,7 +356,9 @@ def _source(judged: Judged | None, text: Text) -> None:
     source = judged.source
     text.append(f"{source.store}: {source.gguf or source.folder}\n", style="dim")
     plan = judged.folder
-    if plan is not None and plan.reuse:
+    if plan is None and source.gguf is not None and judged.verdict.ok:
+        text.append("no model folder: the converter streams straight from the GGUF\n")
+    elif plan is not None and plan.reuse:
         text.append(f"made from this GGUF before: {plan.output} (reused)\n")
     elif plan is not None:
         text.append(
@@ -380,6 +382,11 @@ def describe(proposal: Proposal, judged: Judged | None = None) -> Text:
     info, verdict = proposal.info, proposal.verdict
     tied = {True: "tied", False: "separate", None: "unknown"}[info.tied_embeddings]
     text = Text()
+    # the verdict first: at 80x24 the box shows a few lines, and whether it converts here is what is looked for
+    style = {SUPPORTED: "green", REPAIR: "yellow"}.get(verdict.status, "red")
+    text.append(verdict.summary() + "\n", style=f"bold {style}")
+    if verdict.hint:
+        text.append(f"  {verdict.hint}\n", style=style)
     _source(judged, text)
     text.append(f"{info.model_type or '?'} ({info.architecture or 'no architecture'})\n", style="bold")
     text.append(
@@ -390,10 +397,6 @@ def describe(proposal: Proposal, judged: Judged | None = None) -> Text:
         f"chat template: {info.template_name}; "
         f"{'ships Python code (needs trust_remote_code)' if info.remote_code else 'no remote code'}\n"
     )
-    style = {SUPPORTED: "green", REPAIR: "yellow"}.get(verdict.status, "red")
-    text.append(verdict.summary() + "\n", style=f"bold {style}")
-    if verdict.hint:
-        text.append(f"  {verdict.hint}\n", style=style)
     for note in verdict.notes:
         text.append(f"  note: {note}\n")
     for reason in proposal.reasons:

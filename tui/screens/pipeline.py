@@ -65,6 +65,9 @@ class PipelineScreen(ModalScreen[None]):
     /* the report has its own stage table: it takes the whole width */
     #pipeline-body.-report #pipeline-stages { display: none; }
     #pipeline-status { height: auto; max-height: 3; color: $text-muted; }
+    /* the report's tables at their content's width, one line a row: a narrow screen scrolls a table sideways
+       rather than squeezing a path or an answer into a column a word wide */
+    #pipeline-report-text MarkdownTableContent { grid-gutter: 0 1; keyline: none; }
     """
     BINDINGS = [
         Binding(

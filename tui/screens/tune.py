@@ -34,7 +34,10 @@ class TuneProgress(Message):
 
 class TuneScreen(ModalScreen[None]):
     HELP_TITLE = "Recipe tuner"
-    HELP = "Opened with `t`. Headless: `slmops tune --profile P`."
+    HELP = (
+        "Opened with `t`. The table's `TTFT s` and `TTFT l`: milliseconds to the first token of the short and the long "
+        "prompt. Headless: `slmops tune --profile P`."
+    )
     # Below 120 columns the chart goes under the table, so that the table's state column shows in full.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     DEFAULT_CSS = """
@@ -48,7 +51,7 @@ class TuneScreen(ModalScreen[None]):
     TuneScreen.-narrow #tune-body { layout: vertical; }
     TuneScreen.-narrow TuneTable { height: auto; max-height: 9; }
     TuneScreen.-narrow TuneChart { width: 1fr; height: 1fr; min-height: 6; }
-    #tune-status { height: 2; color: $text-muted; }
+    #tune-status { height: auto; max-height: 6; color: $text-muted; }
     """
     BINDINGS = [
         Binding("r", "run", "Run", tooltip="run the tuner: convert and measure every candidate of the set (after confirming)"),
@@ -76,15 +79,26 @@ class TuneScreen(ModalScreen[None]):
             with Horizontal(id="tune-body"):
                 yield TuneTable(id="tune-table")
                 yield TuneChart("(run to measure)", id="tune-chart")
-            yield Static("r runs the tuner: each candidate is converted with Olive, then measured.", id="tune-status")
+            yield Static(
+                "r runs the tuner: each candidate is converted (by the program its row names), then measured.", id="tune-status"
+            )
         yield Footer()
 
     def watch_quick(self) -> None:
-        names = [c.name for c in select(None, quick=self.quick)]
+        candidates = select(None, quick=self.quick)
+        names = [c.name for c in candidates]
+        # one line: the table lists the candidates
         self.query_one("#tune-title", Static).update(
-            f"Recipe tuner - profile {self.profile.name} - {'quick' if self.quick else 'full'} set: {', '.join(names)}"
+            f"Recipe tuner - profile {self.profile.name} - the {'quick' if self.quick else 'full'} set of {len(names)} "
+            "candidates (k switches)"
         )
-        self.query_one(TuneTable).reset(names)
+        self.query_one(TuneTable).reset(names, self._converters(candidates))
+
+    def _converters(self, candidates: list) -> dict[str, str]:
+        """Which program converts each candidate; the streaming converter where the plan chooses it, as convert does."""
+        from engine.tune.runner import converter_of
+
+        return {c.name: converter_of(self.profile, c) for c in candidates}
 
     def _status(self, text: str) -> None:
         self.query_one("#tune-status", Static).update(text)
@@ -112,14 +126,15 @@ class TuneScreen(ModalScreen[None]):
             self._status(f"{exc.message}\n{exc.hint}")
             return
         candidates = select(None, quick=self.quick)
+        converters = self._converters(candidates)
         question = (
-            f"Run the recipe tuner on profile {self.profile.name}?\nIt converts the model with Olive "
-            f"{len(candidates)} times ({', '.join(c.name for c in candidates)}) and measures each: "
-            "several minutes, with the machine busy."
+            f"Run the recipe tuner on profile {self.profile.name}?\nIt converts the model "
+            f"{len(candidates)} times ({', '.join(f'{c.name} by {converters[c.name]}' for c in candidates)}) and measures "
+            "each: several minutes, with the machine busy."
         )
         if not await self.app.push_screen_wait(ConfirmScreen(question, yes="Run", no="Not now")):
             return
-        self.query_one(TuneTable).reset([c.name for c in candidates])
+        self.query_one(TuneTable).reset([c.name for c in candidates], converters)
         self.query_one(TuneChart).waiting("measuring: the chart is drawn when the run ends")
         self.tuner = Tuner(self.profile, TuneOptions(candidates, quick=self.quick), lambda u: self.post_message(TuneProgress(u)))
         run_worker(self, self._tune(), what="The tuner", exclusive=True, group="tune")
@@ -141,11 +156,13 @@ class TuneScreen(ModalScreen[None]):
             return
         table = self.query_one(TuneTable)
         table.set_state(u.candidate, u.detail if u.status == "failed" else f"{u.status}: {u.detail}" if u.detail else u.status)
+        if u.status == "done" and u.row is not None:  # its figures now, not when the whole run ends
+            table.set_figures(u.row)
         if u.status not in ("done", "failed"):
             self._status(f"{u.candidate}: {u.status} {u.detail}")
 
     def _show_report(self) -> None:
-        from engine.tune.report import speedup, table_rows, verdict_line
+        from engine.tune.report import chosen_none, speedup, table_rows, verdict_line
 
         report = self.report
         if report is None:
@@ -157,7 +174,7 @@ class TuneScreen(ModalScreen[None]):
         self.query_one(TuneChart).show(report["candidates"], report["chosen"])
         gain = speedup(report, report["chosen"])
         self._status(
-            f"{report['state']}: chosen {report['chosen'] or 'none'}"
+            f"{report['state']}: chosen {report['chosen'] or chosen_none(report)}"
             + (f" ({gain}x guide int4)" if gain else "")
             + (f"; measured settings: {report['chosen_settings']}" if report.get("chosen_settings") else "")
             + (f"\n{line}" if (line := verdict_line(report)) else "")

@@ -2,7 +2,8 @@
 
 Spec: ``output`` (an empty folder), ``options`` (:class:`engine.recipes.catalog.StreamOptions`), and either
 ``source`` (a Hugging Face folder: the model builder's graph, streamed; ``cache_dir``, ``trust_remote_code``,
-``hooks``: repairs to install in this process first) or ``from_onnx`` (an fp32 ONNX model folder made by the
+``hooks``: repairs to install in this process first), ``gguf`` (a GGUF file, a split one by its first part:
+the same from its tensors; ``cache_dir``, ``stops``: Ollama's stop strings) or ``from_onnx`` (an fp32 ONNX model folder made by the
 builder: its initializers quantized one at a time; ``copy_files``: the runtime files to carry over). It prints
 the model builder's own lines (the worker's stages and progress follow them) and its own, which begin with
 ``stream:``. Exit status :data:`NOT_APPLICABLE_EXIT`: the hooks do not fit this toolchain, nothing was written.
@@ -19,6 +20,8 @@ from typing import Any
 
 from engine.recipes.catalog import StreamOptions
 from engine.workers.streaming import LINE_PREFIX, NOT_APPLICABLE_EXIT
+
+REFUSED_EXIT = 2  # the source cannot be converted this way (said in a line of its own); nothing was written
 
 
 def say(text: str) -> None:
@@ -38,10 +41,7 @@ def install_repairs(names: list[str]) -> None:
 
 def build(spec: dict[str, Any], options: StreamOptions) -> Any:
     """The model builder's graph from a Hugging Face folder, streamed; then Olive's metadata files beside it."""
-    from olive.model import HfModelHandler
-    from onnxruntime_genai.models.builder import create_model
-
-    from engine.workers.streaming.builder_hooks import install
+    from engine.workers.streaming.builder_hooks import build_graph
     from engine.workers.streaming.datafile import DataFile
     from engine.workers.streaming.pages import PageRelease, write_back
     from engine.workers.streaming.streamer import Streamer
@@ -50,22 +50,7 @@ def build(spec: dict[str, Any], options: StreamOptions) -> Any:
     write_back(source)
     release = PageRelease()
     streamer = Streamer(DataFile(output), options, release)
-    install(streamer, release)
-    extra: dict[str, Any] = {"filename": "model.onnx", "hf_remote": bool(spec.get("trust_remote_code"))}
-    if options.prune_lm_head:
-        extra["prune_lm_head"] = True
-    create_model(
-        model_name=str(source),
-        input_path=str(source),
-        output_dir=str(output),
-        precision="fp32",
-        execution_provider="cpu",
-        cache_dir=spec["cache_dir"],
-        **extra,
-    )
-    # what Olive's ModelBuilder pass writes beside the model: config.json and generation_config.json
-    load_kwargs = {"trust_remote_code": True} if spec.get("trust_remote_code") else None
-    HfModelHandler(model_path=str(source), task="text-generation", load_kwargs=load_kwargs).save_metadata(str(output))
+    build_graph(source, output, streamer, release, spec["cache_dir"], options, bool(spec.get("trust_remote_code")))
     return streamer
 
 
@@ -118,6 +103,14 @@ def main(spec: dict[str, Any]) -> int:
     Path(spec["output"]).mkdir(parents=True, exist_ok=True)
     if spec.get("from_onnx"):
         streamer = quantize_onnx(spec, options)
+    elif spec.get("gguf"):
+        from engine.workers.streaming.gguf_build import GgufError, build_gguf
+
+        try:
+            streamer = build_gguf(spec, options)
+        except GgufError as exc:
+            say(f"refused: {exc.message} {exc.hint}")
+            return REFUSED_EXIT
     else:
         install_repairs(list(spec.get("hooks") or []))
         streamer = build(spec, options)

@@ -16,10 +16,13 @@ from __future__ import annotations
 import inspect
 import os
 import shutil
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from engine.base.versions import installed
 from engine.convert.runner import STREAM_VERSIONS
+from engine.recipes.catalog import StreamOptions
 from engine.workers.streaming import LINE_PREFIX
 from engine.workers.streaming.pages import PageRelease
 from engine.workers.streaming.streamer import Streamer
@@ -95,8 +98,10 @@ def preflight() -> None:
         raise NotApplicable(f"onnx_ir.ExternalTensor has changed: {inspect.signature(ir.ExternalTensor)}")
 
 
-def install(streamer: Streamer, release: PageRelease) -> None:
-    """Olive's own builder patch (its embedding code, as its ModelBuilder pass installs it), then the three hooks."""
+def install(streamer: Streamer, release: PageRelease, loader: Callable[[], Any] | None = None) -> None:
+    """Olive's own builder patch (its embedding code, as its ModelBuilder pass installs it), then the three hooks.
+
+    ``loader``: what ``load_weights`` returns instead of the checkpoint the builder would load (a GGUF's modules)."""
     from olive.passes.onnx.model_builder import ModelBuilder
 
     ModelBuilder.maybe_patch_quant()
@@ -109,7 +114,7 @@ def install(streamer: Streamer, release: PageRelease) -> None:
         streamer.record(name, tensor, to)
 
     def streaming_load_weights(self, input_path):
-        model = load_weights(self, input_path)
+        model = loader() if loader is not None else load_weights(self, input_path)
         release.refresh()  # the checkpoint's mappings exist now
         modules, builder = model.modules, self
 
@@ -135,3 +140,37 @@ def install(streamer: Streamer, release: PageRelease) -> None:
     Model.make_initializer = recording_make_initializer
     Model.load_weights = streaming_load_weights
     Model.save_model = referencing_save_model
+
+
+def build_graph(
+    folder: Path,
+    output: Path,
+    streamer: Streamer,
+    release: PageRelease,
+    cache_dir: str,
+    options: StreamOptions,
+    trust_remote_code: bool = False,
+    loader: Callable[[], Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """The builder run on ``folder`` (its config and tokenizer; its weights unless ``loader`` gives them) with the
+    hooks installed; then what Olive's ModelBuilder pass writes beside the model: config.json and
+    generation_config.json. ``extra``: more of the builder's options."""
+    from olive.model import HfModelHandler
+    from onnxruntime_genai.models.builder import create_model
+
+    install(streamer, release, loader)
+    options_: dict[str, Any] = {"filename": "model.onnx", "hf_remote": trust_remote_code, **(extra or {})}
+    if options.prune_lm_head:
+        options_["prune_lm_head"] = True
+    create_model(
+        model_name=str(folder),
+        input_path=str(folder),
+        output_dir=str(output),
+        precision="fp32",
+        execution_provider="cpu",
+        cache_dir=cache_dir,
+        **options_,
+    )
+    load_kwargs = {"trust_remote_code": True} if trust_remote_code else None
+    HfModelHandler(model_path=str(folder), task="text-generation", load_kwargs=load_kwargs).save_metadata(str(output))

@@ -24,6 +24,8 @@ class Quantized:
     zero_point: Any | None
     k: int = 0
     n: int = 0
+    block: int = 0  # its own block size (a GGUF's blocks passed through); 0: the options'
+    accuracy_level: int | None = None  # its own (a GGUF's blocks in 8 bits); None: the options'
 
 
 class Streamer:
@@ -149,9 +151,10 @@ class Streamer:
             extra = [] if q.zero_point is None else [value_of(q.zero_point)]
             if q.kind == "MatMul":
                 inputs = [node.inputs[0], value_of(q.q), value_of(q.scales), *extra]
-                attributes = {"K": q.k, "N": q.n, "bits": q.bits, "block_size": block}
-                if self.options.accuracy_level > 0:
-                    attributes["accuracy_level"] = self.options.accuracy_level
+                attributes = {"K": q.k, "N": q.n, "bits": q.bits, "block_size": q.block or block}
+                level = self.options.accuracy_level if q.accuracy_level is None else q.accuracy_level
+                if level > 0:
+                    attributes["accuracy_level"] = level
                 op = "MatMulNBits"
             else:
                 inputs = [value_of(q.q), node.inputs[1], value_of(q.scales), *extra]

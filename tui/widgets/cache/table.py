@@ -8,11 +8,12 @@ from textual.widgets import DataTable
 from engine.base.units import human_bytes
 from engine.foundry.cache import CacheEntry
 
-COLUMNS = ("name", "version", "state", "precision", "template", "size", "EP", "status")
+# Short headings and the status beside the state, so that 80 columns show them all (the problems in words: the detail).
+COLUMNS = ("name", "ver", "state", "status", "prec", "template", "size", "EP")
 _SORT_KEYS = {
     "name": lambda e: e.name.lower(),
-    "version": lambda e: e.version,
-    "precision": lambda e: e.precision,
+    "ver": lambda e: e.version,
+    "prec": lambda e: e.precision,
     "EP": lambda e: e.execution_provider,
     "size": lambda e: e.size_bytes,
     "template": lambda e: e.template_family,
@@ -72,17 +73,18 @@ class CacheTable(DataTable):
         self.clear()
         rows = self.visible()
         for entry in rows:
-            status = Text("ok", style="green") if entry.valid else Text(entry.status, style="red")
+            problems = "problem" if len(entry.problems) == 1 else "problems"
+            status = Text("ok", style="green") if entry.valid else Text(problems, style="red")
             state = Text(state_of(entry), style="bold" if entry.loaded else "")
             self.add_row(
                 entry.name,
                 entry.version or "-",
                 state,
+                status,
                 entry.precision,
                 entry.template_family,
                 human_bytes(entry.size_bytes),
-                entry.execution_provider,
-                status,
+                entry.execution_provider.removesuffix("ExecutionProvider"),
                 key=str(entry.path),
             )
         if keep is not None and keep in rows:

@@ -22,6 +22,7 @@ HISTORY = 30  # samples a sparkline keeps
 class ChatStatus(Horizontal):
     DEFAULT_CSS = """
     ChatStatus { height: 1; color: $text-muted; }
+    ChatStatus Horizontal { width: auto; height: 1; }
     ChatStatus Static { width: auto; }
     ChatStatus Sparkline { width: 8; margin: 0 1; }
     """
@@ -37,11 +38,13 @@ class ChatStatus(Horizontal):
         self.memory: deque[float] = deque(maxlen=HISTORY)
 
     def compose(self) -> ComposeResult:
-        yield Static(id="chat-status-speed")
-        yield Sparkline([], id="chat-speed-spark")
-        yield Static(id="chat-status-memory")
-        yield Sparkline([], id="chat-memory-spark")
-        yield Static(id="chat-status-cpu")
+        with Horizontal():
+            yield Static(id="chat-status-speed")
+            yield Sparkline([], id="chat-speed-spark")
+        with Horizontal():
+            yield Static(id="chat-status-memory")
+            yield Sparkline([], id="chat-memory-spark")
+            yield Static(id="chat-status-cpu")
 
     def on_mount(self) -> None:
         self._show_speed()

@@ -35,12 +35,17 @@ class ConvertResult(Static):
         estimated = card.get("memory_estimate_bytes")
         against = f" (estimated {human_bytes(estimated)})" if estimated else ""
         table.add_row("took", f"{card.get('duration_s', 0):.1f}s, peak memory {human_bytes(card.get('peak_rss_bytes'))}{against}")
+        if card.get("stages"):
+            table.add_row("stages", card["stages"])
         if card.get("runner"):
-            table.add_row("made by", f"{card['runner']}: {card.get('runner_reason', '')}")
+            program = "the streaming converter" if card["runner"] == "stream" else "Olive"
+            table.add_row("made by", f"{program}: {card.get('runner_reason', '')}")
         table.add_row("answer", repr(card.get("answer", "")))
         for setting in card.get("runtime_settings") or []:
             table.add_row("runtime", setting)
         table.add_row("command", Text(str(card.get("command", "")), overflow="fold"))
+        if card.get("same_as"):  # the streaming converter ran: the Olive command whose model it makes, byte for byte
+            table.add_row("same as", Text(str(card["same_as"]), overflow="fold"))
         table.add_row("log", str(card.get("log", "")))
         for repair in card.get("repairs", []):
             table.add_row("repaired", repair)

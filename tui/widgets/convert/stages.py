@@ -103,6 +103,13 @@ class ConvertStages(Static):
             table.add_row(
                 name, Text(_WORD.get(status, status), style=_STYLE[status]), clock, Text(extra, overflow="ellipsis", no_wrap=True)
             )
-        against = f" of {human_bytes(self.estimated)} estimated" if self.estimated else ""
-        memory = Text(f"worker memory {human_bytes(self.rss)} now, {human_bytes(self.peak_rss)} peak{against}")
+        # two short lines: the box is narrow, and the estimate is what the peak is read against
+        against = f"\npeak estimated at {human_bytes(self.estimated)}" if self.estimated else ""
+        memory = Text(f"memory {human_bytes(self.rss)} now, peak {human_bytes(self.peak_rss)}{against}")
         self.update(Group(table, memory))
+
+    def summary(self) -> str:
+        """Each stage and its time on one line, for the result card (the box itself may be scrolled away)."""
+        return ", ".join(
+            f"{name} {self.elapsed[name]:.1f}s" if name in self.elapsed else f"{name} {self.status[name]}" for name in STAGES
+        )
