@@ -470,7 +470,9 @@ def size_words(card: dict[str, Any]) -> str:
         words += f", {ratio} of the source's {human_bytes(card.get('source_bytes'))}"
     if guide is not None and guide < 1:
         precision = card.get("precision") or "quantized"
-        words += f" (the guide's {guide} is for {precision} weights alone; tables kept in more bits and the scales add the rest)"
+        words += (
+            f" (the guide's {guide} is for {precision} weights alone)"  # the tables kept in more bits and the scales add the rest
+        )
     return words
 
 

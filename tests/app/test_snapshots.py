@@ -356,6 +356,8 @@ def test_pipeline_report_at_its_conversion(snap_compare, app, size):
         screen = FinishedPipelineScreen(Path("report.md"))
         await pilot.app.push_screen(screen)
         report = screen.query_one("#pipeline-report")
+        await wait_for(pilot, lambda: pilot.app.screen.query("Toast"), 10)
+        pilot.app.clear_notifications()  # "Pipeline finished" is shown or not by when the picture is taken
         await wait_for(pilot, lambda: report.max_scroll_y > 0, 10)
         heading = next(h for h in screen.query(MarkdownH2) if "Conversion" in str(h.content))
         report.scroll_to_widget(heading, animate=False, top=True)
