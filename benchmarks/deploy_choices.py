@@ -29,8 +29,8 @@ from typing import Any
 
 from benchmarks.lib import cli, fresh, models, ort_run, pairs, record
 from benchmarks.lib.turns import take_turns
-from engine.backends.base import ONE_PASS, TOKEN_BY_TOKEN
 from engine.bench.runner import folder_size
+from engine.process.conventions import ONE_PASS, TOKEN_BY_TOKEN
 
 SCRIPT = "deploy_choices"
 PRUNED = "rtn-int4-b128-prune"

@@ -24,6 +24,7 @@ import psutil
 from engine.base import locations
 from engine.base.units import GB, human_gb
 from engine.base.versions import installed, version_tuple
+from engine.process import workers
 from engine.process.jobs import Job
 from engine.process.memory_kill import available_memory
 
@@ -235,7 +236,7 @@ def check_cmake(version: str | None, genai_installed: bool) -> Check:
 
 
 def probe_job() -> Job:
-    return Job("engine.workers.probe", {}, timeout_s=PROBE_TIMEOUT_S)
+    return Job(workers.PROBE, {}, timeout_s=PROBE_TIMEOUT_S)
 
 
 def probe_failure_reason(job: Job) -> str:

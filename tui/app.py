@@ -13,7 +13,7 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, TabbedContent
 
-from engine.process import journal
+from engine.process import journal, workers
 from engine.process.jobs import REGISTRY, Job
 from engine.profiles.profile import Profile, ProfileError, find_profile
 from tui.commands import SlmopsCommands
@@ -38,7 +38,7 @@ MAIN_SCREEN_ACTIONS = {"show_panel", "pick_profile", "new_profile", "edit_profil
 
 
 # Jobs that lose nothing when stopped: the environment checks only read, and run again at the next start.
-LOSES_NOTHING = {"engine.workers.probe"}
+LOSES_NOTHING = {workers.PROBE}
 
 
 def jobs_to_lose() -> list[Job]:

@@ -25,12 +25,6 @@ from engine.process import rpc
 from engine.process.events import Error, Event, Finished, Resources, Result, Token
 from engine.process.jobs import Job
 
-# How a perplexity is scored (the ``method`` of a ``perplexity`` call). The two give slightly different figures
-# (different kernels), so two perplexities are compared only when scored the same way; token by token is the
-# one every model allows (a model built with prune_lm_head gives only the last position's logits from a prompt).
-ONE_PASS, TOKEN_BY_TOKEN = "one pass", "token by token"
-PERPLEXITY_METHODS = (TOKEN_BY_TOKEN, ONE_PASS)
-
 STOP_GRACE_S = 3.0  # how long a stop request may take before the worker is killed instead
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from engine.backends.base import WorkerBackend
+from engine.process import workers
 
 
 class FoundryLocalBackend(WorkerBackend):
     name = "foundry-local"
-    worker_module = "engine.workers.generate_foundry"
+    worker_module = workers.GENERATE_FOUNDRY

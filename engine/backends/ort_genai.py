@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from engine.backends.base import WorkerBackend
+from engine.process import workers
 
 
 class OrtGenaiBackend(WorkerBackend):
     name = "onnxruntime-genai"
-    worker_module = "engine.workers.generate_ort"
+    worker_module = workers.GENERATE_ORT

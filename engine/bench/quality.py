@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from engine.backends.base import TOKEN_BY_TOKEN, BackendError, GenerationBackend, GenerationRequest
+from engine.backends.base import BackendError, GenerationBackend, GenerationRequest
 from engine.bench.latency import generate_once
+from engine.process.conventions import TOKEN_BY_TOKEN
 from engine.profiles.profile import EvalCase
 
 

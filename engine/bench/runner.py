@@ -19,14 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from engine.backends import make_backend
-from engine.backends.base import TOKEN_BY_TOKEN, BackendError
+from engine.backends.base import BackendError
+from engine.base.choices import Precision
 from engine.base.units import count
 from engine.bench.edge import run_edge_cases
 from engine.bench.latency import LengthResult, LengthRuns, collect_latency, run_latency, summarize_length, tail_cell
 from engine.bench.quality import agreement, run_quality
 from engine.bench.runs import environment, list_runs, load_run, save_run
 from engine.bench.soak import run_soak
-from engine.profiles.profile import PRECISIONS, Profile
+from engine.onnx.provenance import read_manifest
+from engine.process.conventions import TOKEN_BY_TOKEN
+from engine.profiles.profile import Profile
 
 
 @dataclass
@@ -83,9 +86,12 @@ def last_duration(options: BenchOptions) -> tuple[float, str] | None:
 
 
 def precision_of(folder: Path) -> str:
-    """The precision named in the folder's name (Convert names outputs ``<profile>-<precision>``)."""
+    """The precision the folder's provenance records; for a folder made elsewhere, the one its name names, if any."""
+    recorded = (read_manifest(folder) or {}).get("precision")
+    if recorded in Precision._value2member_map_:
+        return recorded
     name = folder.name.lower()
-    return next((p for p in PRECISIONS if p in name), "?")
+    return next((p.value for p in Precision if p in name), "?")
 
 
 def folder_size(folder: Path) -> int:

@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from engine.base.choices import PROFILE_RUNNERS, Method, Precision, Runner
 from engine.base.units import human_bytes
 from engine.cli import profile_option
 from engine.cli.output import print_json, run_job
-from engine.profiles.profile import PRECISIONS
 
 JSON = "print the result as JSON"
 
@@ -17,12 +17,12 @@ JSON = "print the result as JSON"
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("convert", help="convert the profile's model to a verified ONNX Runtime GenAI model with Olive")
     profile_option.add(parser)
-    parser.add_argument("--precision", choices=PRECISIONS, help="override convert.precision")
+    parser.add_argument("--precision", choices=[p.value for p in Precision], help="override convert.precision")
     parser.add_argument("--recipe", help="override convert.recipe (e.g. rtn-int4, dynamic-int8)")
-    parser.add_argument("--method", choices=("auto-opt", "config"), help="override convert.method")
+    parser.add_argument("--method", choices=[m.value for m in Method], help="override convert.method")
     parser.add_argument(
         "--runner",
-        choices=("auto", "olive"),
+        choices=[r.value for r in PROFILE_RUNNERS],
         help="override convert.runner: olive runs a streaming recipe in Olive (same output, several times the memory)",
     )
     parser.add_argument("--output", type=Path, help="override convert.output")
@@ -55,7 +55,12 @@ def handle(args: argparse.Namespace) -> int:
     )
 
     profile = profile_option.chosen(args)
-    overrides = {k: v for k, v in (("recipe", args.recipe), ("method", args.method), ("runner", args.runner)) if v}
+    given = (
+        ("recipe", args.recipe),
+        ("method", args.method and Method(args.method)),
+        ("runner", args.runner and Runner(args.runner)),
+    )
+    overrides = {k: v for k, v in given if v}
     if overrides:
         profile = dataclasses.replace(profile, convert=dataclasses.replace(profile.convert, **overrides))
     plan = plan_conversion(profile, precision=args.precision, output=args.output)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from engine.base.choices import DEFAULT_PRECISION, Precision
 from engine.base.units import article, human_bytes
 from engine.cli.output import fail, print_json, run_job
-from engine.profiles.profile import PRECISIONS, TEMPLATE_FAMILIES
+from engine.profiles.profile import TEMPLATE_FAMILIES
 
 JSON = "print what was found and written as JSON"
 
@@ -25,7 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--name", default="", help="profile name (default: from the folder's name)")
     parser.add_argument("--deploy-name", default="", help="model name in Foundry Local (default: NAME-PRECISION)")
-    parser.add_argument("--precision", choices=PRECISIONS, help="default: int4, which every machine can run")
+    parser.add_argument(
+        "--precision", choices=[p.value for p in Precision], help=f"default: {DEFAULT_PRECISION}, which every machine can run"
+    )
     parser.add_argument(
         "--template",
         choices=[t for t in TEMPLATE_FAMILIES if t not in ("auto", "custom")],
@@ -67,7 +70,7 @@ def handle(args: argparse.Namespace) -> int:
     from engine.profiles.new_profile import folder_job, judge, propose, write
 
     out = sys.stderr if args.json else sys.stdout
-    judged = judge(args.source, precision=args.precision or "int4")
+    judged = judge(args.source, precision=Precision(args.precision or DEFAULT_PRECISION))
 
     def proposed(info=None):
         return propose(

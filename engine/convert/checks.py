@@ -12,6 +12,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.base.choices import DEFAULT_PRECISION, Precision
 from engine.base.units import human_bytes
 from engine.convert.errors import ConvertError
 from engine.environment import GPU_PROVIDERS, gpu_providers
@@ -47,7 +48,7 @@ def check_model(
     model: Path,
     *,
     trust_remote_code: bool,
-    precision: str = "int4",
+    precision: Precision = DEFAULT_PRECISION,
     device: str = "cpu",
     provider: str = "CPUExecutionProvider",
     builder_precision: str = "",

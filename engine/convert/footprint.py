@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.base.choices import Method, Precision, Runner
 from engine.base.units import human_bytes
-from engine.convert.runner import STREAM
 from engine.recipes.catalog import Recipe
 
 FACTORS_FILE = Path(__file__).with_name("footprint_factors.json")
@@ -80,9 +80,9 @@ class Footprint:
 
 def side_of(recipe: Recipe, runner: str) -> str:
     """Which measured side a recipe run by ``runner`` (olive | stream) resembles."""
-    if recipe.kind == "cli" or recipe.builder_precision == "int4":
+    if recipe.method == Method.AUTO_OPT or recipe.builder_precision == Precision.INT4:
         return "guide"  # the builder quantizes in memory after building the whole fp32 graph (its to_int4)
-    if runner == STREAM:
+    if runner == Runner.STREAM:
         return {"int8": "stream-int8", "fp32": "stream-fp32"}.get(recipe.precision, "stream")
     return "olive"
 
@@ -131,7 +131,7 @@ def estimate_gguf(
     """The footprint of streaming a GGUF: the streaming converter's measured side at the model's size, plus the
     float32 values it holds beyond a folder's memory-mapped weights (``held_values``: one decoder layer and the
     largest tensor, dequantized); None when that side was not measured."""
-    found = estimate(recipe, STREAM, parameters, factors)
+    found = estimate(recipe, Runner.STREAM, parameters, factors)
     if found is None:
         return None
     extra = 4 * held_values

@@ -11,13 +11,14 @@ from typing import Any
 
 from engine.base import locations
 from engine.base.atomic import write_text_atomic
+from engine.base.choices import QUANTIZED, Method, Precision, Runner
 from engine.base.errors import SlmopsError
 from engine.base.units import human_bytes
 from engine.convert.checks import InputReport, check_inputs, check_model
 from engine.convert.errors import ConvertError
 from engine.convert.footprint import Footprint, estimate, estimate_gguf
 from engine.convert.guide_config import ConfigFileError, load_workflow, workflow_precision
-from engine.convert.runner import OLIVE, STREAM, RunnerChoice, choose_runner
+from engine.convert.runner import RunnerChoice, choose_runner
 from engine.model.builtins import DEFAULT, BuiltinModel, from_reference
 from engine.model.gguf import read_model
 from engine.model.gguf_stream import is_gguf_file, largest_layer, largest_tensor
@@ -26,9 +27,10 @@ from engine.model.inspection import ModelInfo, inspect_model
 from engine.model.support import Verdict
 from engine.model.templates import TEMPLATES
 from engine.onnx import provenance, runtime_settings
-from engine.process import journal
+from engine.process import journal, workers
 from engine.process.conventions import new_run, partials_glob
 from engine.process.jobs import Job
+from engine.process.workers import ConvertSpec
 from engine.profiles.profile import Profile
 from engine.recipes.catalog import RECIPES, ConvertParams, OliveCommand, Recipe, build_command, recipe_for, stream_options
 
@@ -62,12 +64,12 @@ class ConvertPlan:
         builtin = unbuilt_builtin(self)
         if builtin is not None:  # which program would run is decided once the model can be read
             return f"not built: press b in the Environment panel to build {builtin.name} ({builtin.build_time}, once)"
-        if self.runner.name == STREAM and is_gguf_file(Path(self.params.model)):
+        if self.runner.name == Runner.STREAM and is_gguf_file(Path(self.params.model)):
             return (
                 f"runs in {self.runner.describe()}: the GGUF read tensor by tensor, each weight written as it is "
                 "built; the command above is the same recipe's Olive workflow, which reads model folders only"
             )
-        if self.runner.name == STREAM:
+        if self.runner.name == Runner.STREAM:
             return (
                 f"runs in {self.runner.describe()}: the model of the command above, byte for byte, each weight "
                 "quantized and written as it is built, never the whole model in memory"
@@ -80,14 +82,14 @@ def default_config_path(profile: Profile) -> Path:
     return profile.base_dir() / f"{profile.name}-olive.json"
 
 
-def plan_conversion(profile: Profile, *, precision: str | None = None, output: Path | None = None) -> ConvertPlan:
+def plan_conversion(profile: Profile, *, precision: Precision | str | None = None, output: Path | None = None) -> ConvertPlan:
     """Resolve the profile (with command-line overrides) into a recipe and the exact olive command."""
     convert = profile.convert
     if precision:
         named = RECIPES.get(convert.recipe)
         # the precision asked for wins over a named recipe that makes another (int8's rtn-int8, asked for fp32)
         recipe = convert.recipe if named is None or named.precision == precision else ""
-        convert = dataclasses.replace(convert, precision=precision, recipe=recipe)
+        convert = dataclasses.replace(convert, precision=Precision(precision), recipe=recipe)
         profile = dataclasses.replace(profile, convert=convert)
     try:
         recipe = recipe_for(convert.method, convert.precision, convert.recipe)
@@ -104,14 +106,14 @@ def plan_conversion(profile: Profile, *, precision: str | None = None, output: P
         )
     if recipe.precision != convert.precision:
         notes.append(f"recipe {recipe.name} makes {recipe.precision}, not the profile's {convert.precision}")
-    if recipe.kind == "cli" and recipe.precision == "int4":
+    if recipe.method == Method.AUTO_OPT and recipe.precision == Precision.INT4:
         notes.append(
             "olive auto-opt takes no block size, symmetry or lm_head option: it applies the model builder's defaults. "
             'Use method "config" to apply the profile\'s.'
         )
-    if convert.method == "auto-opt" and convert.precision == "int8":
+    if convert.method == Method.AUTO_OPT and convert.precision == Precision.INT8:
         notes.append("auto-opt has no int8 route that works on the CPU: using the rtn-int8 workflow instead")
-    if convert.prune_lm_head and recipe.kind == "cli":
+    if convert.prune_lm_head and recipe.method == Method.AUTO_OPT:
         notes.append(
             "olive auto-opt passes no model builder option, so prune_lm_head has no effect: "
             'method "config" (the guide\'s workflow file) applies it'
@@ -150,7 +152,7 @@ def plan_conversion(profile: Profile, *, precision: str | None = None, output: P
     info = _info(params)
     gguf = is_gguf_file(Path(params.model))
     runner = choose_runner(recipe, convert, info, gguf=gguf)
-    if gguf and runner.name == STREAM and recipe.gguf:
+    if gguf and runner.name == Runner.STREAM and recipe.gguf:
         notes.append(f"the GGUF streams straight into the converter: {recipe.description}")
     return ConvertPlan(profile, recipe, params, target, command, runner, config_path, notes, info.parameters if info else 0)
 
@@ -216,7 +218,7 @@ def check_plan(plan: ConvertPlan, *, force: bool = False) -> InputReport:
             f"Block size must be one of {', '.join(map(str, BLOCK_SIZES))} for recipe {plan.recipe.name}, not {block}.",
             "Set convert.block_size to one of them (128 is the default).",
         )
-    if is_gguf_file(model) and plan.runner.name != STREAM:
+    if is_gguf_file(model) and plan.runner.name != Runner.STREAM:
         raise ConvertError(
             f"{model.name} is a GGUF, which only the streaming converter reads, and it cannot run this conversion: "
             f"{plan.runner.reason}.",
@@ -233,7 +235,7 @@ def check_plan(plan: ConvertPlan, *, force: bool = False) -> InputReport:
 
 def footprint(plan: ConvertPlan) -> Footprint | None:
     """This plan's estimated peak memory and disk (None: no measurement covers its recipe and runner)."""
-    if plan.runner.name == STREAM and is_gguf_file(Path(plan.params.model)):
+    if plan.runner.name == Runner.STREAM and is_gguf_file(Path(plan.params.model)):
         header = read_model(plan.params.model)
         # one layer's values at a time, and the largest tensor (an embedding, a tied lm_head read again)
         return estimate_gguf(plan.recipe, plan.parameters, largest_layer(header) + largest_tensor(header))
@@ -246,7 +248,7 @@ def lighter_recipes(plan: ConvertPlan, info: ModelInfo | None, ram_free: int) ->
     found = []
     for recipe in RECIPES.values():
         choice = choose_runner(recipe, settings, info)
-        needed = estimate(recipe, choice.name, info.parameters) if info and choice.name == STREAM else None
+        needed = estimate(recipe, choice.name, info.parameters) if info and choice.name == Runner.STREAM else None
         if needed is not None and needed.ram_bytes <= ram_free and recipe.precision != "fp32":
             same = ' (the same recipe, without convert.runner = "olive")' if recipe is plan.recipe else ""
             found.append(
@@ -393,43 +395,43 @@ def new_log_path(plan: ConvertPlan) -> Path:
     return folder / f"convert-{plan.profile.name}-{plan.recipe.name}-{time.strftime('%Y%m%d-%H%M%S')}.log"
 
 
-def worker_spec(plan: ConvertPlan, report: InputReport, *, force: bool = False, log_path: Path | None = None) -> dict[str, Any]:
+def worker_spec(plan: ConvertPlan, report: InputReport, *, force: bool = False, log_path: Path | None = None) -> ConvertSpec:
     settings = runtime_settings.resolve(plan.profile.runtime)
-    return {
-        "argv": plan.command.argv,
-        "config": plan.command.config,
-        "output": str(plan.output),
-        "force": force,
-        "log": str(log_path or new_log_path(plan)),
-        "recipe": plan.recipe.name,
-        "precision": plan.recipe.precision,
+    return ConvertSpec(
+        argv=plan.command.argv,
+        config=plan.command.config,
+        output=str(plan.output),
+        force=force,
+        log=str(log_path or new_log_path(plan)),
+        recipe=plan.recipe.name,
+        precision=plan.recipe.precision,
         # the model builder quantizes while it builds the graph; a separate pass has lines of its own
-        "fused_quantize": plan.recipe.quantizer is None and plan.recipe.precision in ("int4", "int8"),
-        "runner": runner_spec(plan),
-        "memory_estimate_bytes": report.ram_needed or None,
+        fused_quantize=plan.recipe.quantizer is None and plan.recipe.precision in QUANTIZED,
+        runner=runner_spec(plan),
+        memory_estimate_bytes=report.ram_needed or None,
         # should the streaming converter not fit this toolchain after all, Olive runs if this fits (engine.workers.converters)
-        "olive_memory_bytes": _olive_ram(plan, report.parameters),
-        "guide_ratio": plan.recipe.guide_ratio,
-        "source_bytes": report.weights_bytes,
-        "layers": report.layers,
-        "command": plan.display(),
-        "prompt": VERIFY_PROMPT,
+        olive_memory_bytes=_olive_ram(plan, report.parameters),
+        guide_ratio=plan.recipe.guide_ratio,
+        source_bytes=report.weights_bytes,
+        layers=report.layers,
+        command=plan.display(),
+        prompt=VERIFY_PROMPT,
         # ONNX Runtime session options written into genai_config.json before verifying, and where each came from
-        "session_options": runtime_settings.session_options(settings),
-        "runtime_settings": [s.describe() for s in settings],
-        "title": f"of {plan.profile.name} ({plan.recipe.precision}) to {plan.output}",
-        "source_model": plan.params.model,
-        "stops": list(plan.profile.model.stops),
-        "manifest": plan_identity(plan, report),
-        "repairs": [r.to_dict() for r in report.verdict.repairs] if report.verdict else [],
-        "agreement_prompts": verify_prompts(plan.profile),
-        "prompt_format": prompt_format(plan.profile, report.info),
-    }
+        session_options=runtime_settings.session_options(settings),
+        runtime_settings=[s.describe() for s in settings],
+        title=f"of {plan.profile.name} ({plan.recipe.precision}) to {plan.output}",
+        source_model=plan.params.model,
+        stops=list(plan.profile.model.stops),
+        manifest=plan_identity(plan, report),
+        repairs=[r.to_dict() for r in report.verdict.repairs] if report.verdict else [],
+        agreement_prompts=verify_prompts(plan.profile),
+        prompt_format=prompt_format(plan.profile, report.info),
+    )
 
 
 def runner_spec(plan: ConvertPlan) -> dict[str, Any]:
     spec: dict[str, Any] = plan.runner.to_dict()
-    if plan.runner.name == STREAM:
+    if plan.runner.name == Runner.STREAM:
         spec["options"] = stream_options(plan.recipe, plan.params.settings).to_dict()
     return spec
 
@@ -437,19 +439,17 @@ def runner_spec(plan: ConvertPlan) -> dict[str, Any]:
 def _olive_ram(plan: ConvertPlan, parameters: int) -> int | None:
     if is_gguf_file(Path(plan.params.model)):
         return None  # Olive reads no GGUF: there is nothing to fall back to
-    needed = estimate(plan.recipe, OLIVE, parameters) if plan.runner.name == STREAM else None
+    needed = estimate(plan.recipe, Runner.OLIVE, parameters) if plan.runner.name == Runner.STREAM else None
     return needed.ram_bytes if needed else None
 
 
-def convert_job(spec: dict[str, Any]) -> Job:
-    output = Path(spec["output"])
-    spec = {**spec, "run": spec.get("run") or new_run()}
+def convert_job(spec: ConvertSpec) -> Job:
+    output = Path(spec.output)
+    spec = dataclasses.replace(spec, run=spec.run or new_run())
     # recorded in the journal while it runs: if the app dies, the next start removes the partials and says so
-    entry = journal.Entry(
-        "conversion", spec.get("title") or f"to {output}", str(output), [partials_glob(output, spec["run"])], spec.get("log", "")
-    )
+    entry = journal.Entry("conversion", spec.title or f"to {output}", str(output), [partials_glob(output, spec.run)], spec.log)
     # Olive goes quiet for minutes on big models while it quantizes; only a silent hour means a hang.
-    return Job("engine.workers.convert", spec, idle_timeout_s=3600, journal_entry=entry)
+    return Job(workers.CONVERT, spec.to_dict(), idle_timeout_s=3600, journal_entry=entry)
 
 
 def result_card(job: Job) -> dict[str, Any]:

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from engine.base.choices import Runner
 from engine.base.versions import installed
 from engine.model.inspection import ModelInfo
 from engine.recipes.catalog import ConvertSettings, Recipe
 
-OLIVE, STREAM = "olive", "stream"
 # Architectures whose builders finish each module's initializers and nodes before the next module, checked by the
 # golden tests against Olive's output (Qwen2: the Qwen built-in and a random bf16 Qwen2 folder in shards; Llama:
 # SmolLM2; tests/e2e/test_convert_stream.py's GOLDEN). Gemma 3 is not here: no test compares its streamed model.
@@ -34,13 +34,13 @@ STREAM_VERSIONS = {
 
 @dataclass(frozen=True)
 class RunnerChoice:
-    name: str  # olive | stream
+    name: Runner  # OLIVE or STREAM
     reason: str
 
     @property
     def program(self) -> str:
         """The program's name, as a sentence says it."""
-        return "the streaming converter" if self.name == STREAM else "Olive"
+        return "the streaming converter" if self.name == Runner.STREAM else "Olive"
 
     def describe(self) -> str:
         return f"{self.program}: {self.reason}"
@@ -59,26 +59,30 @@ def choose_runner(
 ) -> RunnerChoice:
     """The streaming converter for a recipe that has a streaming form, on a validated architecture and toolchain,
     from safetensors weights or a GGUF (``gguf``), unless the profile asks for Olive; else Olive, with the reason."""
-    if gguf and settings.runner == OLIVE:
-        return RunnerChoice(OLIVE, 'convert.runner = "olive" in the profile, and Olive reads no GGUF')
-    if recipe.runner != STREAM:
-        return RunnerChoice(OLIVE, f"recipe {recipe.name} has no streaming form")
-    if settings.runner == OLIVE:
-        return RunnerChoice(OLIVE, 'convert.runner = "olive" in the profile')
+    if gguf and settings.runner == Runner.OLIVE:
+        return RunnerChoice(Runner.OLIVE, 'convert.runner = "olive" in the profile, and Olive reads no GGUF')
+    if recipe.runner != Runner.STREAM:
+        return RunnerChoice(Runner.OLIVE, f"recipe {recipe.name} has no streaming form")
+    if settings.runner == Runner.OLIVE:
+        return RunnerChoice(Runner.OLIVE, 'convert.runner = "olive" in the profile')
     if info is None:
-        return RunnerChoice(OLIVE, "the model could not be inspected")
+        return RunnerChoice(Runner.OLIVE, "the model could not be inspected")
     if info.architecture not in STREAM_ARCHITECTURES:
         return RunnerChoice(
-            OLIVE,
+            Runner.OLIVE,
             f"the streaming converter is validated for {', '.join(STREAM_ARCHITECTURES)}, not {info.architecture or 'this model'}",
         )
     if not gguf and (not info.weight_files or not all(name.endswith(".safetensors") for name in info.weight_files)):
-        return RunnerChoice(OLIVE, "the weights are not all safetensors files, which the streaming converter reads in place")
+        return RunnerChoice(
+            Runner.OLIVE, "the weights are not all safetensors files, which the streaming converter reads in place"
+        )
     versions = installed(STREAM_VERSIONS) if versions is None else versions
     differ = [f"{name} {versions.get(name) or 'missing'}" for name, want in STREAM_VERSIONS.items() if versions.get(name) != want]
     if differ:
         return RunnerChoice(
-            OLIVE, f"the streaming converter is validated with constraints.txt's toolchain, not {', '.join(differ)}"
+            Runner.OLIVE, f"the streaming converter is validated with constraints.txt's toolchain, not {', '.join(differ)}"
         )
     what = "read straight from the GGUF, " if gguf else ""
-    return RunnerChoice(STREAM, f"recipe {recipe.name} on {info.architecture}, {what}with the toolchain it was validated with")
+    return RunnerChoice(
+        Runner.STREAM, f"recipe {recipe.name} on {info.architecture}, {what}with the toolchain it was validated with"
+    )

@@ -18,10 +18,11 @@ from typing import IO
 
 from engine.base import locations
 from engine.base.errors import SlmopsError
+from engine.process import workers
 from engine.process.events import Error, Event, Finished, Log, Result, Stage
 from engine.process.jobs import Job
+from engine.process.workers import ServeSpec
 
-WORKER = "engine.workers.serve"
 LOOPBACK = "127.0.0.1"
 OFFLINE = "public catalog offline (it needs the internet); the local model is served as usual"
 _CATALOG_NOISE = re.compile(r"catalog", re.IGNORECASE)
@@ -46,8 +47,8 @@ def serve_job(model: Path, cache_dir: Path, *, host: str = LOOPBACK, port: int =
     """The worker that serves ``model``; it stops when its input closes (``Job.close_input``) or is cancelled."""
     # Interactive: its stdin is how it is told to stop cleanly. Silent while idle, so no idle limit.
     return Job(
-        WORKER,
-        {"model": str(model), "cache_dir": str(cache_dir), "host": host, "port": port},
+        workers.SERVE,
+        ServeSpec(str(model), str(cache_dir), host, port).to_dict(),
         interactive=True,
         idle_timeout_s=None,
         grace_s=STOP_GRACE_S,

@@ -16,11 +16,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from engine.base.errors import SlmopsError
-from engine.process import rpc
+from engine.process import rpc, workers
 from engine.process.events import Error, Event, Finished
 from engine.process.jobs import Job
-
-WORKER = "engine.workers.foundry"
 
 
 @dataclass(frozen=True)
@@ -97,7 +95,7 @@ def foundry_job(cache_dir: Path, ops: list[dict[str, Any]], *, interactive: bool
     # Loading a model and answering take seconds, so a silent two minutes means a hang; an interactive
     # worker is silent while it merely holds models loaded, so it has no idle limit.
     return Job(
-        WORKER,
+        workers.FOUNDRY,
         {"cache_dir": str(cache_dir), "ops": ops, "interactive": interactive},
         interactive=interactive,
         idle_timeout_s=None if interactive else 120,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from engine.base import locations
 from engine.model.builtins import BUILTINS, DEFAULT
+from engine.process import workers
 from engine.process.jobs import Job
 
 CHECK = {"prompt": "What is the capital of France?", "keyword": "Paris"}  # a built-in must know this before it is kept
@@ -27,4 +28,4 @@ def build_demo_model_job(output: Path | None = None, *, model: str = DEFAULT, ti
         "tiny": tiny,
         "force": force,
     }
-    return Job("engine.workers.gguf_folder", spec)
+    return Job(workers.GGUF_FOLDER, spec)

@@ -24,7 +24,7 @@ from engine.base.atomic import write_text_atomic
 from engine.base.units import human_bytes
 from engine.model.errors import ModelError
 from engine.model.gguf import GgufHeader
-from engine.process import journal
+from engine.process import journal, workers
 from engine.process.conventions import new_run, partials_glob
 from engine.process.jobs import Job
 
@@ -155,4 +155,4 @@ def gguf_folder_job(plan: GgufFolderPlan, *, stops: list[str] | None = None) -> 
     entry = journal.Entry(
         "conversion", f"of {plan.gguf.name} to a model folder", str(plan.output), [partials_glob(plan.output, run)]
     )
-    return Job("engine.workers.gguf_folder", spec, journal_entry=entry)
+    return Job(workers.GGUF_FOLDER, spec, journal_entry=entry)

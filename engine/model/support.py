@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.base.choices import DEFAULT_PRECISION
 from engine.base.versions import installed, version_tuple
 from engine.environment import GPU_PROVIDERS
 from engine.model import builder_source
@@ -147,7 +148,7 @@ def combination_problem(versions: dict[str, str | None]) -> tuple[str, str] | No
 def verdict_for(
     info: ModelInfo,
     *,
-    precision: str = "int4",
+    precision: str = DEFAULT_PRECISION,
     device: str = "cpu",
     provider: str = "CPUExecutionProvider",
     builder_precision: str = "",

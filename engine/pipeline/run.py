@@ -15,8 +15,10 @@ from engine.base.errors import SlmopsError
 from engine.onnx import genai_config
 from engine.pipeline.report import write_report
 from engine.pipeline.state import PipelineState, fingerprint, inputs_hash
+from engine.process import workers
 from engine.process.events import Error, Event, Log, Progress, Result, Stage
 from engine.process.jobs import Job
+from engine.process.workers import VerifySpec
 from engine.profiles.profile import Profile
 
 STAGES = ("checks", "convert", "verify", "deploy", "bench")
@@ -249,8 +251,8 @@ class Pipeline:
             info = inspect_model(self.profile.model_path())
         except SlmopsError:
             info = None  # the converted model can still be verified with its tokenizer's template
-        spec = {"path": str(self._output()), "prompt": VERIFY_PROMPT, "prompt_format": prompt_format(self.profile, info)}
-        job = Job("engine.workers.verify", spec, timeout_s=600)
+        spec = VerifySpec(str(self._output()), VERIFY_PROMPT, prompt_format=prompt_format(self.profile, info))
+        job = Job(workers.VERIFY, spec.to_dict(), timeout_s=600)
         await self._follow(job)
         return dict(job.result or {})
 

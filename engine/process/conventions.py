@@ -27,3 +27,10 @@ def staging_prefix(output: Path, run: str) -> str:
 def partials_glob(output: Path, run: str) -> str:
     """Every staging and scratch folder ``run`` makes beside ``output``, and no other run's."""
     return str(Path(glob.escape(str(output.parent))) / (glob.escape(staging_prefix(output, run)) + "*"))
+
+
+# How a perplexity is scored (the ``method`` of a ``perplexity`` call). The two give slightly different figures
+# (different kernels), so two perplexities are compared only when scored the same way; token by token is the
+# one every model allows (a model built with prune_lm_head gives only the last position's logits from a prompt).
+ONE_PASS, TOKEN_BY_TOKEN = "one pass", "token by token"
+PERPLEXITY_METHODS = (TOKEN_BY_TOKEN, ONE_PASS)

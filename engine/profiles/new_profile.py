@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.base import locations
+from engine.base.choices import DEFAULT_PRECISION, Precision
 from engine.environment import gpu_providers
 from engine.model.gguf import read_model
 from engine.model.gguf_folder import GgufFolderPlan, gguf_folder_job, plan_gguf_folder
@@ -32,7 +33,7 @@ from engine.profiles.recommended import starting_convert
 from engine.recipes.catalog import RECIPES, ConvertSettings
 
 # what a streamed GGUF converts with, per precision (engine.recipes.catalog)
-GGUF_RECIPES = {"int4": "gguf-int4", "int8": "gguf-exact"}
+GGUF_RECIPES = {Precision.INT4: "gguf-int4", Precision.INT8: "gguf-exact"}
 PLAIN = "plain"  # deploy.template for a model without a chat template: prompts go in as they are
 PICK_ANOTHER = "Pick another value."  # a choice made for the new profile, not a file, is at fault
 
@@ -90,7 +91,7 @@ class Judged:
         }
 
 
-def judge(text: str, *, precision: str = "int4") -> Judged:
+def judge(text: str, *, precision: Precision = DEFAULT_PRECISION) -> Judged:
     """Resolve and judge a source (folder, GGUF, hub id, Ollama or LM Studio name); raises ModelError if it is none."""
     source = resolve(text)
     try:
@@ -119,9 +120,9 @@ def folder_job(judged: Judged) -> Job:
     return gguf_folder_job(judged.folder, stops=judged.source.ollama.stops if judged.source.ollama else [])
 
 
-def machine_precisions() -> list[str]:
+def machine_precisions() -> list[Precision]:
     """Precisions this machine's execution providers can run: fp16 only with a GPU provider."""
-    return ["int4", "int8", "fp32"] + (["fp16"] if gpu_providers() else [])
+    return [p for p in Precision if p != Precision.FP16 or gpu_providers()]
 
 
 def slug(text: str) -> str:
@@ -168,7 +169,7 @@ def propose(
     if not precision:
         precision = _default_precision(info, reasons)
     verdict = verdict_for(info, precision=precision)
-    if precision == "int4" and 0 < info.parameters < SMALL_MODEL:
+    if precision == Precision.INT4 and 0 < info.parameters < SMALL_MODEL:
         verdict.notes.append(int4_note(info.model_type))
     name = name or slug(source.name if source else folder.name)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
@@ -248,16 +249,16 @@ def int4_note(model_type: str) -> str:
     )
 
 
-def _default_precision(info: ModelInfo, reasons: list[str]) -> str:
+def _default_precision(info: ModelInfo, reasons: list[str]) -> Precision:
     """int4, the guide's advice; int8 for a small model that needs a repair (int4 would hide whether it held)."""
-    if verdict_for(info, precision="int4").repairs and info.parameters < SMALL_MODEL:
+    if verdict_for(info, precision=Precision.INT4).repairs and info.parameters < SMALL_MODEL:
         reasons.append(
             "precision int8: a repaired conversion is kept only if it answers as transformers does, and int4 changes "
             "the answers of a model this small; int4 is one choice away (--precision int4)"
         )
-        return "int8"
+        return Precision.INT8
     reasons.append("precision int4: the guide's advice (start with INT4), and it runs on the CPU")
-    return "int4"
+    return DEFAULT_PRECISION
 
 
 def generic_prompts(profile: Profile, *, system: bool = True) -> str:

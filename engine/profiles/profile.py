@@ -12,6 +12,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
@@ -19,6 +20,7 @@ import tomli_w
 
 from engine.base import locations
 from engine.base.atomic import write_text_atomic
+from engine.base.choices import PROFILE_RUNNERS
 from engine.base.errors import SlmopsError
 from engine.model.builtins import BUILTINS, from_reference
 from engine.model.sampling import ModelConfig
@@ -33,8 +35,6 @@ else:  # pragma: no cover
 
 DEMO_MODEL = "@demo"  # stands for the built-in demo model in ``model.path``; "@qwen" and the like for the others
 
-PRECISIONS = ("int4", "int8", "fp32", "fp16")
-METHODS = ("auto-opt", "config")
 # "plain": the model has no chat template; prompts go to it as they are (plain completion)
 TEMPLATE_FAMILIES = ("auto", "chatml", "phi3", "phi4", "llama3", "mistral", "gemma", "custom", "plain")
 BACKENDS = ("onnxruntime-genai", "foundry-local")
@@ -174,18 +174,18 @@ class Profile:
 
 
 _CHOICES = {
-    "convert.method": METHODS,
-    "convert.precision": PRECISIONS,
     "deploy.template": TEMPLATE_FAMILIES,
     "chat.backend": BACKENDS,
     "convert.embedding_bits": (0, 4, 8, 32),
-    "convert.runner": ("auto", "olive"),
+    "convert.runner": PROFILE_RUNNERS,
 }
 # Foundry ids are name:<major of Version>; the first deployment is name:1, so its Version's major is 1
 _FIRST_VERSION = re.compile(r"1(\.[0-9]{1,6}){0,2}")
 
 
 def _to_dict(obj: Any) -> Any:
+    if isinstance(obj, Enum):
+        return obj.value  # a profile holds the choice's plain string
     if dataclasses.is_dataclass(obj):
         return {f.name: _to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.metadata.get("toml", True)}
     if isinstance(obj, list):
@@ -199,6 +199,8 @@ def _type_name(tp: Any) -> str:
         return f"a list of {_type_name(get_args(tp)[0])}"
     if dataclasses.is_dataclass(tp):
         return "a table"
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return "a string"
     return {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}.get(tp, str(tp))
 
 
@@ -210,6 +212,12 @@ def _convert(value: Any, tp: Any, key: str, path: Path | None) -> Any:
         if not isinstance(value, dict):
             raise wrong()
         return _build(tp, value, key, path)
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        if not isinstance(value, str):
+            raise wrong()
+        if value not in tp._value2member_map_:
+            raise ProfileError(f"{value!r} is not one of {', '.join(tp)}", path=path, key=key)
+        return tp(value)
     if get_origin(tp) is list:
         if not isinstance(value, list):
             raise wrong()
@@ -234,9 +242,9 @@ def _build(cls: type, data: dict[str, Any], prefix: str, path: Path | None) -> A
     values = {}
     for name, value in data.items():
         key = f"{prefix}.{name}" if prefix else name
-        value = _convert(value, hints[name], key, path)
+        raw, value = value, _convert(value, hints[name], key, path)
         if key in _CHOICES and value not in _CHOICES[key]:
-            raise ProfileError(f"{value!r} is not one of {', '.join(_CHOICES[key])}", path=path, key=key)
+            raise ProfileError(f"{raw!r} is not one of {', '.join(_CHOICES[key])}", path=path, key=key)
         if key in LIMITS and value not in LIMITS[key]:
             raise ProfileError(f"{value} is outside what it takes: {LIMITS[key].describe()}", path=path, key=key)
         if key == "deploy.version" and not _FIRST_VERSION.fullmatch(value):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from engine.base.choices import DEFAULT_PRECISION, Method, Precision
 from engine.onnx import runtime_settings
 from engine.onnx import tune_history as history
 from engine.profiles import citations
@@ -63,7 +64,7 @@ def convert_section(candidate: Candidate, extra: dict | None = None) -> ConvertS
     knobs = {**candidate.settings, **(extra or {})}
     known = {f.name for f in dataclasses.fields(ConvertSettings)}
     return ConvertSettings(
-        method="auto-opt" if recipe.kind == "cli" else "config",
+        method=recipe.method,
         precision=recipe.precision,
         recipe=candidate.recipe,
         **{k: v for k, v in knobs.items() if k in known},
@@ -72,7 +73,7 @@ def convert_section(candidate: Candidate, extra: dict | None = None) -> ConvertS
 
 def guide_convert() -> ConvertSettings:
     """The guide's command: olive auto-opt, int4, the model builder's defaults."""
-    return ConvertSettings(method="auto-opt", precision="int4")
+    return ConvertSettings(method=Method.AUTO_OPT, precision=Precision.INT4)
 
 
 def recommended_convert(model_type: str) -> tuple[Recommendation, str]:
@@ -101,7 +102,7 @@ def recommended_convert(model_type: str) -> tuple[Recommendation, str]:
             + (f" ({measured})" if measured else "")
             + (f"; report {past['report']}" if past.get("report") else "")
         )
-        extra = DEPLOY_KNOBS if candidate.recipe_data.kind == "config" else None  # pruning changes no weight
+        extra = DEPLOY_KNOBS if candidate.recipe_data.method == Method.CONFIG else None  # pruning changes no weight
         result = Recommendation(convert_section(candidate, extra), runtime, reason, candidate.name)
     elif model_type in KNOWN_ARCHITECTURES:
         record = citations.citation(citations.UNTUNED_DEFAULT)
@@ -123,11 +124,11 @@ def recommended_convert(model_type: str) -> tuple[Recommendation, str]:
 
 # A repaired conversion is checked against transformers on the model builder's fp32 graph, which these recipes
 # build before quantizing it (the guide's command quantizes while it builds: nothing unquantized to check).
-REPAIRED = {"int4": "rtn-int4-b128-head8", "int8": "rtn-int8"}
+REPAIRED = {Precision.INT4: "rtn-int4-b128-head8", Precision.INT8: "rtn-int8"}
 
 
 def starting_convert(
-    model_type: str, precision: str = "int4", *, guide: bool = False, repaired: bool = False
+    model_type: str, precision: Precision = DEFAULT_PRECISION, *, guide: bool = False, repaired: bool = False
 ) -> tuple[Recommendation, str]:
     """What a new profile converts with: the recommendation for int4, the guide's command when asked or for other
     precisions; for a model that needs a repair, a recipe that builds the fp32 graph the repair is checked on."""
@@ -135,13 +136,11 @@ def starting_convert(
         candidate = BY_NAME[REPAIRED[precision]]
         reason = "builds the fp32 graph first: the repair is checked on it against transformers, then it is quantized"
         return Recommendation(convert_section(candidate), RuntimeSection(), reason, candidate.name), reason
-    if precision == "int4" and not guide:
+    if precision == Precision.INT4 and not guide:
         return recommended_convert(model_type)
     section = dataclasses.replace(guide_convert(), precision=precision)
-    if precision == "int8":
+    if precision == Precision.INT8:
         reason = "int8 on the CPU goes through the rtn-int8 workflow (auto-opt has no int8 route that works there)"
     else:
         reason = f"the guide's one command (olive auto-opt --use_model_builder --precision {precision})"
-    return Recommendation(
-        section, RuntimeSection(), reason, "guide-int4" if precision == "int4" else f"guide-{precision}"
-    ), reason
+    return Recommendation(section, RuntimeSection(), reason, f"guide-{precision}"), reason

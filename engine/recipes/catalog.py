@@ -2,7 +2,7 @@
 
 A later tuner enumerates :data:`RECIPES`; the panel and the CLI show the
 command that :func:`build_command` returns, so that users can paste it elsewhere.
-A recipe whose ``runner`` is ``"stream"`` can also be made by the streaming
+A recipe whose ``runner`` is ``Runner.STREAM`` can also be made by the streaming
 converter (``engine.workers.streaming``) from :func:`stream_options`: the same
 model builder and the same RTN arithmetic, byte for byte, in a fraction of
 the memory; ``engine.convert.runner`` decides which one runs.
@@ -14,8 +14,10 @@ import shlex
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from engine.base.choices import DEFAULT_METHOD, DEFAULT_PRECISION, DEFAULT_RUNNER, Method, Precision, Runner
+
 # The guide's table: output size as a share of the fp32 source weights.
-GUIDE_RATIOS = {"fp32": 1.0, "fp16": 0.5, "int8": 0.25, "int4": 0.125}
+GUIDE_RATIOS = {Precision.FP32: 1.0, Precision.FP16: 0.5, Precision.INT8: 0.25, Precision.INT4: 0.125}
 LM_HEAD_NODE = "/lm_head/MatMul"
 EMBED_NODE = "/model/embed_tokens/Gather"
 
@@ -23,14 +25,14 @@ EMBED_NODE = "/model/embed_tokens/Gather"
 @dataclass(frozen=True)
 class Recipe:
     name: str
-    precision: str
+    precision: Precision
     description: str
-    kind: str  # "cli": olive auto-opt; "config": an olive run workflow
-    builder_precision: str = "fp32"  # what the ModelBuilder pass produces
+    method: Method
+    builder_precision: Precision = Precision.FP32  # what the ModelBuilder pass produces
     quantizer: dict[str, Any] | None = None  # a second pass after ModelBuilder
     tunable: tuple[str, ...] = ()  # which int4 settings this recipe applies
     lm_head_bits: int = 0  # when set, lm_head gets a pass of its own at these bits after the quantizer
-    runner: str = "olive"  # "stream": the streaming converter makes the same output where it is validated
+    runner: Runner = Runner.OLIVE  # STREAM: the streaming converter makes the same output where it is validated
     gguf: str = ""  # a GGUF source's blocks: "exact" or "int4" (engine.workers.streaming.gguf_blocks); "": re-rounded
 
     @property
@@ -44,74 +46,84 @@ _RTN_KNOBS = ("block_size", "symmetric", "accuracy_level", "embedding_bits")
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in (
-        Recipe("guide-int4", "int4", "the guide's command: olive auto-opt --use_model_builder --precision int4", "cli"),
-        Recipe("guide-fp32", "fp32", "olive auto-opt --use_model_builder --precision fp32", "cli"),
-        Recipe("guide-fp16", "fp16", "olive auto-opt --use_model_builder --precision fp16 (GPU providers only)", "cli"),
+        Recipe(
+            "guide-int4",
+            Precision.INT4,
+            "the guide's command: olive auto-opt --use_model_builder --precision int4",
+            Method.AUTO_OPT,
+        ),
+        Recipe("guide-fp32", Precision.FP32, "olive auto-opt --use_model_builder --precision fp32", Method.AUTO_OPT),
+        Recipe(
+            "guide-fp16",
+            Precision.FP16,
+            "olive auto-opt --use_model_builder --precision fp16 (GPU providers only)",
+            Method.AUTO_OPT,
+        ),
         Recipe(
             "mb-int4",
-            "int4",
+            Precision.INT4,
             "ModelBuilder int4 with block size, symmetry, accuracy level",
-            "config",
-            "int4",
+            Method.CONFIG,
+            Precision.INT4,
             tunable=_INT4_KNOBS,
         ),
-        Recipe("mb-fp32", "fp32", "ModelBuilder fp32", "config", runner="stream"),
-        Recipe("mb-fp16", "fp16", "ModelBuilder fp16 (GPU providers only)", "config", "fp16"),
+        Recipe("mb-fp32", Precision.FP32, "ModelBuilder fp32", Method.CONFIG, runner=Runner.STREAM),
+        Recipe("mb-fp16", Precision.FP16, "ModelBuilder fp16 (GPU providers only)", Method.CONFIG, Precision.FP16),
         Recipe(
             "rtn-int4",
-            "int4",
+            Precision.INT4,
             "ModelBuilder fp32, then OnnxBlockWiseRtnQuantization 4 bits",
-            "config",
+            Method.CONFIG,
             quantizer={"type": "OnnxBlockWiseRtnQuantization", "bits": 4},
             tunable=(*_INT4_KNOBS, "embedding_bits"),
-            runner="stream",
+            runner=Runner.STREAM,
         ),
         Recipe(
             "rtn-int8",
-            "int8",
+            Precision.INT8,
             "ModelBuilder fp32, then OnnxBlockWiseRtnQuantization 8 bits",
-            "config",
+            Method.CONFIG,
             quantizer={"type": "OnnxBlockWiseRtnQuantization", "bits": 8},
             tunable=(*_INT4_KNOBS, "embedding_bits"),
-            runner="stream",
+            runner=Runner.STREAM,
         ),
         Recipe(
             "rtn-int4-head8",
-            "int4",
+            Precision.INT4,
             "ModelBuilder fp32, then OnnxBlockWiseRtnQuantization 4 bits, lm_head in 8 bits",
-            "config",
+            Method.CONFIG,
             quantizer={"type": "OnnxBlockWiseRtnQuantization", "bits": 4},
             tunable=_RTN_KNOBS,
             lm_head_bits=8,
-            runner="stream",
+            runner=Runner.STREAM,
         ),
         Recipe(
             "gguf-exact",
-            "int8",
+            Precision.INT8,
             "a GGUF's own blocks: Q4_0, Q8_0, Q5_0, Q6_K exact; K-quants' codes moved into 8 bits, no second rounding",
-            "config",
+            Method.CONFIG,
             quantizer={"type": "OnnxBlockWiseRtnQuantization", "bits": 8},
             tunable=_RTN_KNOBS,
             lm_head_bits=8,
-            runner="stream",
+            runner=Runner.STREAM,
             gguf="exact",
         ),
         Recipe(
             "gguf-int4",
-            "int4",
+            Precision.INT4,
             "a GGUF's own blocks: Q4_0, Q8_0, Q5_0, Q6_K exact; K-quants re-fitted in 4 bits at block 32",
-            "config",
+            Method.CONFIG,
             quantizer={"type": "OnnxBlockWiseRtnQuantization", "bits": 4},
             tunable=_RTN_KNOBS,
             lm_head_bits=8,
-            runner="stream",
+            runner=Runner.STREAM,
             gguf="int4",
         ),
         Recipe(
             "dynamic-int8",
-            "int8",
+            Precision.INT8,
             "ModelBuilder fp32, then OnnxDynamicQuantization (QInt8 weights)",
-            "config",
+            Method.CONFIG,
             quantizer={"type": "OnnxDynamicQuantization", "precision": "int8"},
         ),
     )
@@ -122,8 +134,8 @@ RECIPES: dict[str, Recipe] = {
 class ConvertSettings:
     """How a model is converted: the route, the target, the quantization knobs. A profile's [convert] section."""
 
-    method: str = "auto-opt"
-    precision: str = "int4"
+    method: Method = DEFAULT_METHOD
+    precision: Precision = DEFAULT_PRECISION
     device: str = "cpu"
     provider: str = "CPUExecutionProvider"
     block_size: int = 128
@@ -136,7 +148,7 @@ class ConvertSettings:
     config_file: str = ""  # method "config": an Olive workflow JSON; empty: generated
     log_level: int = 1
     recipe: str = ""  # a named recipe (see the tuner); empty: from precision
-    runner: str = "auto"  # "auto": the streaming converter where validated (same output, less memory); "olive": always Olive
+    runner: Runner = DEFAULT_RUNNER  # AUTO: the streaming converter where validated (same output, less memory); OLIVE: always
 
 
 @dataclass(frozen=True)
@@ -180,7 +192,7 @@ class StreamOptions:
 def stream_options(recipe: Recipe, settings: ConvertSettings) -> StreamOptions:
     """The same conversion as :func:`workflow` makes, per node (see its passes), for the streaming converter."""
     quantizer = recipe.quantizer or {}
-    if recipe.runner != "stream" or quantizer.get("type", "OnnxBlockWiseRtnQuantization") != "OnnxBlockWiseRtnQuantization":
+    if recipe.runner != Runner.STREAM or quantizer.get("type", "OnnxBlockWiseRtnQuantization") != "OnnxBlockWiseRtnQuantization":
         raise ValueError(f"recipe {recipe.name} has no streaming form")
     bits = int(quantizer.get("bits", 0))
     if not bits:
@@ -216,14 +228,14 @@ def recipe_for(method: str, precision: str, name: str = "") -> Recipe:
         if name not in RECIPES:
             raise KeyError(f"unknown recipe {name!r}; known: {', '.join(RECIPES)}")
         return RECIPES[name]
-    if precision == "int8":
+    if precision == Precision.INT8:
         return RECIPES["rtn-int8"]  # auto-opt has no int8 route that works on the CPU (docs/toolchain.md)
-    prefix = "guide" if method == "auto-opt" else "mb"
+    prefix = "guide" if method == Method.AUTO_OPT else "mb"
     return RECIPES[f"{prefix}-{precision}"]
 
 
 def build_command(recipe: Recipe, params: ConvertParams, output_dir: str, cache_dir: str) -> OliveCommand:
-    if recipe.kind == "cli":
+    if recipe.method == Method.AUTO_OPT:
         argv = [
             "olive",
             "auto-opt",
@@ -258,7 +270,7 @@ def workflow(recipe: Recipe, params: ConvertParams, output_dir: str, cache_dir: 
         # memory (vocabulary x prompt length floats); perplexity then needs the model token by token
         builder["extra_options"] = {"prune_lm_head": True}
     passes: dict[str, Any] = {"builder": builder}
-    if recipe.builder_precision == "int4":
+    if recipe.builder_precision == Precision.INT4:
         builder.update(int4_block_size=params.settings.block_size, int4_is_symmetric=params.settings.symmetric)
         if params.settings.accuracy_level:
             builder["int4_accuracy_level"] = params.settings.accuracy_level

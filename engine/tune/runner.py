@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.base import locations
+from engine.base.choices import Runner
 from engine.base.errors import SlmopsError
 from engine.base.locks import file_lock
 from engine.bench.quality import agreement
@@ -26,7 +27,6 @@ from engine.bench.runner import BenchOptions, bench_model
 from engine.bench.stats import MIN_PAIRS
 from engine.convert.errors import ConvertError
 from engine.convert.plan import check_plan, convert_job, plan_conversion, worker_spec
-from engine.convert.runner import STREAM
 from engine.onnx import runtime_settings
 from engine.onnx import tune_history as history
 from engine.process.events import Error, Progress, Stage
@@ -104,7 +104,7 @@ def candidate_profile(profile: Profile, candidate: Candidate) -> Profile:
     recipe = candidate.recipe_data
     convert = dataclasses.replace(
         profile.convert,
-        method="auto-opt" if recipe.kind == "cli" else "config",
+        method=recipe.method,
         precision=recipe.precision,
         recipe=candidate.recipe,
         config_file="",
@@ -119,7 +119,7 @@ def converter_of(profile: Profile, candidate: Candidate) -> str:
         plan = plan_conversion(candidate_profile(profile, candidate))
     except SlmopsError as exc:
         return f"not convertible: {exc.message}"
-    program = "streaming converter" if plan.runner.name == STREAM else "Olive"
+    program = "streaming converter" if plan.runner.name == Runner.STREAM else "Olive"
     return f"{program}, from fp32" if candidate.from_fp32 else program
 
 
@@ -130,9 +130,8 @@ async def convert_candidate(
     plan = plan_conversion(candidate_profile(profile, candidate), output=output)
     spec = worker_spec(plan, check_plan(plan, force=True), force=True)
     if fp32_dir is not None and candidate.from_fp32:
-        spec["config"] = onnx_input_workflow(spec["config"], fp32_dir)
         # no model builder runs: a repair was applied, and checked against transformers, in the fp32 model it starts from
-        spec["repairs"] = []
+        spec = dataclasses.replace(spec, config=onnx_input_workflow(spec.config, fp32_dir), repairs=[])
     job = convert_job(spec)
     async for event in job.events():
         if isinstance(event, Stage) and event.status == "start":

@@ -1,14 +1,15 @@
 """Convert worker: run Olive in a scratch folder, turn its log into stages, verify, then put the model in place.
 
-Spec (built by ``engine.convert.plan.worker_spec``): ``argv`` (an olive
-command) or ``config`` (an ``olive run`` workflow), ``output``, ``force``,
-``log``, ``prompt`` and the figures for the result card. Olive writes into a
+Spec: ``engine.process.workers.ConvertSpec`` (built by
+``engine.convert.plan.worker_spec``): an olive command or an ``olive run``
+workflow, the output, the verify prompt and the figures for the result card. Olive writes into a
 staging folder beside the output; only a verified model is renamed into
 place, and a failed or cancelled run leaves nothing but its log.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -22,15 +23,17 @@ import time
 from pathlib import Path
 from typing import IO
 
+from engine.base.choices import QUANTIZED, Runner
 from engine.base.locks import writing
 from engine.base.units import human_bytes
 from engine.convert.stages import NO_OUTPUT, StageTracker, failure_reason, percent
 from engine.onnx import genai_config, provenance, runtime_settings
 from engine.process.conventions import new_run, staging_prefix
 from engine.process.memory_kill import memory_kill, oom_kills, tree_rss
+from engine.process.workers import ConvertSpec
 from engine.workers import olive_hooks
 from engine.workers import protocol as p
-from engine.workers.converters import STREAM, STREAM_COMMAND, run_converter
+from engine.workers.converters import STREAM_COMMAND, run_converter
 from engine.workers.verify import generate, model_files, quantization_facts
 
 _SPLIT = re.compile(rb"[\r\n]+")
@@ -38,21 +41,21 @@ _LAYER = re.compile(r"^Reading layer (\d+)$")
 _NO_SPACE = "No space left on device"
 
 
-def olive_argv(spec: dict, out_dir: Path, workdir: Path) -> list[str]:
+def olive_argv(spec: ConvertSpec, out_dir: Path, workdir: Path) -> list[str]:
     """The command to run, pointed at the staging and scratch folders; through the hooks launcher when a repair needs it."""
     olive = Path(sys.executable).with_name("olive")
-    hooks = [hook for repair in spec.get("repairs") or [] for hook in repair.get("hooks") or []]
+    hooks = [hook for repair in spec.repairs for hook in repair.get("hooks") or []]
     if hooks:
         launcher = olive_hooks.launcher(hooks)
     else:
         launcher = [str(olive)] if olive.is_file() else [sys.executable, "-m", "olive"]
-    if spec.get("config") is not None:
-        config = dict(spec["config"], output_dir=str(out_dir), cache_dir=str(workdir / "cache"))
+    if spec.config is not None:
+        config = dict(spec.config, output_dir=str(out_dir), cache_dir=str(workdir / "cache"))
         config_file = workdir / "workflow.json"
         config_file.write_text(json.dumps(config, indent=2), encoding="utf-8")
         argv = ["run", "--config", str(config_file)]
     else:
-        argv = list(spec["argv"][1:])
+        argv = list(spec.argv[1:])
         argv[argv.index("--output_path") + 1] = str(out_dir)
     return [*launcher, *argv, "--disable_telemetry"]
 
@@ -136,15 +139,15 @@ class OliveRun:
             time.sleep(0.2)
 
 
-def with_source(spec: dict, source: Path) -> dict:
+def with_source(spec: ConvertSpec, source: Path) -> ConvertSpec:
     """The spec with Olive pointed at ``source`` (a repaired copy of the model folder) instead."""
-    if spec.get("config") is not None:
-        config = dict(spec["config"])
+    if spec.config is not None:
+        config = dict(spec.config)
         config["input_model"] = dict(config.get("input_model") or {}, model_path=str(source))
-        return dict(spec, config=config)
-    argv = list(spec["argv"])
+        return dataclasses.replace(spec, config=config)
+    argv = list(spec.argv)
     argv[argv.index("--model_name_or_path") + 1] = str(source)
-    return dict(spec, argv=argv)
+    return dataclasses.replace(spec, argv=argv)
 
 
 def find_model(folder: Path) -> Path | None:
@@ -188,7 +191,7 @@ def builder_graph(folder: Path, workdir: Path, precision: str) -> Path | None:
     A repair changes how the builder reads the model, so its graph is where the repair shows; a quantization pass
     changes greedy answers of a small model on its own, and would hide whether the repair held.
     """
-    if precision not in ("int4", "int8"):
+    if precision not in QUANTIZED:
         return None
     for config in sorted(workdir.rglob(genai_config.FILENAME)):
         try:
@@ -200,7 +203,7 @@ def builder_graph(folder: Path, workdir: Path, precision: str) -> Path | None:
     return None
 
 
-def check_repairs(spec: dict, folder: Path, repairs: list[dict], log_path: Path, reference: Path | None = None) -> dict:
+def check_repairs(spec: ConvertSpec, folder: Path, repairs: list[dict], log_path: Path, reference: Path | None = None) -> dict:
     """A repaired conversion is kept only if its greedy tokens agree with transformers on the original source.
 
     Checked on ``reference`` (the builder's fp32 graph before quantization) when the recipe made one, else on the output.
@@ -210,10 +213,10 @@ def check_repairs(spec: dict, folder: Path, repairs: list[dict], log_path: Path,
     names = ", ".join(r["name"] for r in repairs)
     try:
         found = compare(
-            Path(spec["source_model"]),
+            Path(spec.source_model),
             reference or folder,
-            list(spec.get("agreement_prompts") or [spec.get("prompt", "")]),
-            spec.get("prompt_format"),
+            list(spec.agreement_prompts or [spec.prompt]),
+            spec.prompt_format,
         )
     except Exception as exc:  # transformers' own message says why the source cannot be run
         raise p.WorkerError(
@@ -224,8 +227,8 @@ def check_repairs(spec: dict, folder: Path, repairs: list[dict], log_path: Path,
         return found  # the source does not fit in memory: the result says the repair is unchecked, and why
     found["checked"] = "the model builder's fp32 graph, before quantization" if reference else "the converted model"
     if not found["agree"]:
-        precision = spec.get("precision") or ""
-        if reference is None and precision in ("int4", "int8"):
+        precision = spec.precision
+        if reference is None and precision in QUANTIZED:
             raise p.WorkerError(
                 f"Repair {names} could not be confirmed: the {precision} model's greedy tokens differ from transformers "
                 f"on the source ({found['summary']} agree), and this recipe quantizes while it builds, so there is no "
@@ -246,8 +249,8 @@ def _unchecked(verification: dict) -> str:
     return f" (not checked against the source: {skipped})" if skipped else ""
 
 
-def _estimate_note(spec: dict) -> str:
-    estimate = spec.get("memory_estimate_bytes")
+def _estimate_note(spec: ConvertSpec) -> str:
+    estimate = spec.memory_estimate_bytes
     return f" The plan estimated {human_bytes(estimate)} for this conversion." if estimate else ""
 
 
@@ -257,33 +260,34 @@ def _preload() -> None:
     import onnxruntime_genai  # noqa: F401
 
 
-def convert(spec: dict) -> None:
-    output = Path(spec["output"])
+def main(data: dict) -> None:
+    spec = ConvertSpec.from_dict(data)
+    output = Path(spec.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     with writing(output):  # one run writes an output at a time: a second is refused, not interleaved
         _convert(spec, output)
 
 
-def _convert(spec: dict, output: Path) -> None:
-    log_path = Path(spec["log"])
+def _convert(spec: ConvertSpec, output: Path) -> None:
+    log_path = Path(spec.log)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     # run_worker turns SIGTERM (cancel, or the app's death) into SystemExit, so the clean-up below runs.
-    run = spec.get("run") or new_run()
+    run = spec.run or new_run()
     staging = Path(tempfile.mkdtemp(prefix=staging_prefix(output, run), dir=output.parent))
     # Olive writes .olive-cache into its cwd: a scratch folder with the staging mark, so that the job's
     # clean-up (engine.process.jobs, by the journal entry) removes it too after a kill; it can hold a full-size model.
     workdir = Path(tempfile.mkdtemp(prefix=staging_prefix(output, run) + "work-", dir=output.parent))
     preload = threading.Thread(target=_preload, daemon=True)
     preload.start()
-    repairs = spec.get("repairs") or []
+    repairs = spec.repairs
     try:
         with log_path.open("w", encoding="utf-8") as log_file:
-            olive = OliveRun(log_file, fused_quantize=bool(spec.get("fused_quantize")), layers=int(spec.get("layers") or 0))
+            olive = OliveRun(log_file, fused_quantize=spec.fused_quantize, layers=int(spec.layers or 0))
             run_spec = spec
             if any(fix.get("config") for fix in repairs):
                 from engine.workers.agreement import staged_source
 
-                source = staged_source(Path(spec["source_model"]), workdir / "source", repairs)
+                source = staged_source(Path(spec.source_model), workdir / "source", repairs)
                 run_spec = with_source(spec, source)
                 for fix in repairs:
                     if fix.get("config"):
@@ -295,7 +299,7 @@ def _convert(spec: dict, output: Path) -> None:
             p.log(f"log: {log_path}")
             olive.set_stage("load model")  # Olive's own start-up (imports) counts as loading
             returncode, runner, runner_reason = run_converter(olive, run_spec, argv, staging / "model", workdir)
-            program = "The streaming converter" if runner == STREAM else "Olive"
+            program = "The streaming converter" if runner == Runner.STREAM else "Olive"
             reason = failure_reason(olive.tail)
             if any(_NO_SPACE in line for line in olive.tail):
                 raise p.WorkerError(
@@ -329,38 +333,38 @@ def _convert(spec: dict, output: Path) -> None:
             if repair:
                 olive.line(repair)
             # before verifying, so that the verify step (and every later run) uses the model's own settings
-            options = runtime_settings.write(folder, spec.get("session_options") or {})
+            options = runtime_settings.write(folder, spec.session_options)
             olive.line(f"genai_config.json: session options {json.dumps(options)}")
-            prompt = spec.get("prompt", "What is the capital of France?")
-            found.update(generate(folder, prompt, prompt_format=spec.get("prompt_format")))
+            prompt = spec.prompt
+            found.update(generate(folder, prompt, prompt_format=spec.prompt_format))
             olive.line(f"verify: answered {found['answer']!r}")
-            verification = {"prompt": spec.get("prompt"), "answer": found["answer"]}
+            verification = {"prompt": spec.prompt, "answer": found["answer"]}
             if repairs:
-                reference = builder_graph(folder, workdir, spec.get("precision") or "")
+                reference = builder_graph(folder, workdir, spec.precision)
                 verification["agreement"] = agree = check_repairs(spec, folder, repairs, log_path, reference)
                 olive.line(f"verify: greedy tokens against transformers on the source: {agree['summary']} ({agree['checked']})")
             verify_seconds = time.monotonic() - verify_started
             p.stage("verify", "done", f"{verify_seconds:.1f}s")
-            if spec.get("manifest"):
-                provenance.write_manifest(folder, spec["manifest"], verification)
-            place(folder, output, bool(spec.get("force")), staging)
+            if spec.manifest:
+                provenance.write_manifest(folder, spec.manifest, verification)
+            place(folder, output, spec.force, staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(workdir, ignore_errors=True)
     size = folder_size(output)
-    source = int(spec.get("source_bytes") or 0)
+    source = int(spec.source_bytes or 0)
     p.result(
         {
             "output": str(output),
             "size_bytes": size,
             "source_bytes": source,
             "ratio": round(size / source, 3) if source else None,
-            "guide_ratio": spec.get("guide_ratio"),
-            "precision": spec.get("precision"),
-            "recipe": spec.get("recipe"),
+            "guide_ratio": spec.guide_ratio,
+            "precision": spec.precision,
+            "recipe": spec.recipe,
             # what ran: the streaming converter's own entry, with the Olive command whose model it makes
-            "command": STREAM_COMMAND if runner == STREAM else spec.get("command"),
-            "same_as": spec.get("command") if runner == STREAM else None,
+            "command": STREAM_COMMAND if runner == Runner.STREAM else spec.command,
+            "same_as": spec.command if runner == Runner.STREAM else None,
             "answer": found["answer"],
             "block_sizes": found["block_sizes"],
             "bits": found["bits"],
@@ -368,14 +372,14 @@ def _convert(spec: dict, output: Path) -> None:
             "verify_seconds": round(verify_seconds, 2),
             "log": str(log_path),
             "repairs": ([repair] if repair else []) + [r["name"] + _unchecked(verification) for r in repairs],
-            "manifest": str(output / provenance.MANIFEST) if spec.get("manifest") else "",
-            "runtime_settings": spec.get("runtime_settings") or [],
+            "manifest": str(output / provenance.MANIFEST) if spec.manifest else "",
+            "runtime_settings": spec.runtime_settings,
             "runner": runner,
             "runner_reason": runner_reason,
-            "memory_estimate_bytes": spec.get("memory_estimate_bytes"),
+            "memory_estimate_bytes": spec.memory_estimate_bytes,
         }
     )
 
 
 if __name__ == "__main__":
-    p.run_worker(convert)
+    p.run_worker(main)

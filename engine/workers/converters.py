@@ -17,13 +17,13 @@ import sys
 from pathlib import Path
 from typing import Any, Protocol
 
+from engine.base.choices import Runner
 from engine.base.units import human_bytes
 from engine.model.gguf_stream import is_gguf_file
 from engine.process.memory_kill import available_memory
+from engine.process.workers import ConvertSpec
 from engine.workers import protocol as p
 from engine.workers.streaming import LINE_PREFIX, NOT_APPLICABLE_EXIT
-
-OLIVE, STREAM = "olive", "stream"
 
 
 class ChildRun(Protocol):
@@ -38,10 +38,10 @@ class ChildRun(Protocol):
     def quantize_in_build(self, fused: bool) -> None: ...
 
 
-def stream_spec(spec: dict[str, Any], out_dir: Path, workdir: Path) -> dict[str, Any]:
+def stream_spec(spec: ConvertSpec, out_dir: Path, workdir: Path) -> dict[str, Any]:
     """The streaming converter's spec for the conversion the spec's Olive workflow describes."""
-    source = spec["config"]["input_model"]
-    child: dict[str, Any] = {"output": str(out_dir), "options": spec["runner"]["options"]}
+    source = spec.config["input_model"]
+    child: dict[str, Any] = {"output": str(out_dir), "options": spec.runner["options"]}
     if source.get("type") == "ONNXModel":  # the tuner's candidates that start from its fp32 model
         folder = Path(source["model_path"])
         child["from_onnx"] = str(folder)
@@ -49,12 +49,12 @@ def stream_spec(spec: dict[str, Any], out_dir: Path, workdir: Path) -> dict[str,
     elif is_gguf_file(Path(source["model_path"])):  # read straight from the file, with no model folder
         child["gguf"] = source["model_path"]
         child["cache_dir"] = str(workdir / "cache")
-        child["stops"] = list(spec.get("stops") or [])
+        child["stops"] = list(spec.stops)
     else:
         child["source"] = source["model_path"]  # a repaired copy when the spec was pointed at one
         child["cache_dir"] = str(workdir / "cache")
         child["trust_remote_code"] = bool((source.get("load_kwargs") or {}).get("trust_remote_code"))
-        child["hooks"] = [hook for repair in spec.get("repairs") or [] for hook in repair.get("hooks") or []]
+        child["hooks"] = [hook for repair in spec.repairs for hook in repair.get("hooks") or []]
     return child
 
 
@@ -62,28 +62,26 @@ def stream_spec(spec: dict[str, Any], out_dir: Path, workdir: Path) -> dict[str,
 STREAM_COMMAND = "python -m engine.workers.streaming SPEC_JSON"
 
 
-def stream_argv(spec: dict[str, Any], out_dir: Path, workdir: Path) -> list[str]:
+def stream_argv(spec: ConvertSpec, out_dir: Path, workdir: Path) -> list[str]:
     return [sys.executable, "-m", "engine.workers.streaming", json.dumps(stream_spec(spec, out_dir, workdir))]
 
 
-def run_converter(
-    run: ChildRun, spec: dict[str, Any], olive_argv: list[str], out_dir: Path, workdir: Path
-) -> tuple[int, str, str]:
+def run_converter(run: ChildRun, spec: ConvertSpec, olive_argv: list[str], out_dir: Path, workdir: Path) -> tuple[int, str, str]:
     """Run the chosen converter into ``out_dir``: its exit status, which one ran (``olive`` or ``stream``) and why."""
-    chosen = spec.get("runner") or {}
+    chosen = spec.runner
     reason = str(chosen.get("reason", ""))
-    if chosen.get("name") == STREAM:
+    if chosen.get("name") == Runner.STREAM:
         run.quantize_in_build(True)
         returncode = run.run(stream_argv(spec, out_dir, workdir), workdir)
         if returncode != NOT_APPLICABLE_EXIT:
-            return returncode, STREAM, reason
+            return returncode, Runner.STREAM, reason
         said = next((line[len(LINE_PREFIX) :] for line in reversed(run.tail) if line.startswith(LINE_PREFIX)), "gave no reason")
-        if is_gguf_file(Path(((spec.get("config") or {}).get("input_model") or {}).get("model_path") or "")):
+        if is_gguf_file(Path(((spec.config or {}).get("input_model") or {}).get("model_path") or "")):
             raise p.WorkerError(
                 f"The streaming converter {said}; Olive reads no GGUF, so there is nothing to fall back to.",
                 "Install the tested toolchain (pip install -c constraints.txt -e '.[ml]').",
             )
-        needed, available = int(spec.get("olive_memory_bytes") or 0), available_memory()
+        needed, available = int(spec.olive_memory_bytes or 0), available_memory()
         if needed > available:
             raise p.WorkerError(
                 f"The streaming converter {said}; Olive would need about "
@@ -93,5 +91,5 @@ def run_converter(
         reason = f"the streaming converter {said}"
         run.line(f"falling back to Olive, the same conversion with more memory: {reason}")
         shutil.rmtree(out_dir, ignore_errors=True)
-    run.quantize_in_build(bool(spec.get("fused_quantize")))
-    return run.run(olive_argv, workdir), OLIVE, reason
+    run.quantize_in_build(spec.fused_quantize)
+    return run.run(olive_argv, workdir), Runner.OLIVE, reason

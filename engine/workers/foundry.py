@@ -27,7 +27,7 @@ from engine.workers import protocol as p
 class FoundryWorker:
     def __init__(self, cache_dir: Path) -> None:
         p.stage("start", detail=str(cache_dir))
-        from engine.foundry import sdk  # loads onnxruntime: only here, in the worker
+        from engine.workers import foundry_sdk as sdk  # loads onnxruntime: only here, in the worker
 
         self.sdk = sdk
         self.cache_dir = cache_dir

@@ -35,7 +35,7 @@ def _free_model_id(folder: Path, taken: set[str]) -> str:
 
 class FoundryModel:
     def __init__(self, folder: Path, cache_dir: Path) -> None:
-        from engine.foundry import sdk
+        from engine.workers import foundry_sdk as sdk
 
         if not genai_config.exists(folder):
             raise WorkerError(

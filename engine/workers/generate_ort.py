@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from engine.backends.base import ONE_PASS, TOKEN_BY_TOKEN
 from engine.model.templates import PLAIN, read_chat_template
 from engine.onnx import genai_config
+from engine.process.conventions import ONE_PASS, TOKEN_BY_TOKEN
 from engine.workers import prompt
 from engine.workers.protocol import WorkerError, run_worker
 from engine.workers.serving import Prepared, serve

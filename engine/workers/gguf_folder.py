@@ -125,7 +125,7 @@ def _record(spec: dict, gguf: Path) -> dict:
     }
 
 
-def build(spec: dict) -> None:
+def main(spec: dict) -> None:
     output = Path(spec["output"]).expanduser().resolve()
     tiny = bool(spec.get("tiny"))
     dtype = spec.get("dtype", "fp32")
@@ -209,4 +209,4 @@ def _check(spec: dict, model, tokenizer) -> str:
 
 
 if __name__ == "__main__":
-    p.run_worker(build)
+    p.run_worker(main)

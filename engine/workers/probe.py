@@ -45,7 +45,7 @@ def attempt(name: str, probe: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def body(spec: dict) -> None:
+def main(spec: dict) -> None:
     # Order matters: the SDK preloads onnxruntime-genai-core 0.18's library, and
     # onnxruntime_genai 0.14 imported after it fails (undefined symbol
     # OgaRequestGetUnseenToken); imported before it, both load.
@@ -59,4 +59,4 @@ def body(spec: dict) -> None:
 
 
 if __name__ == "__main__":
-    p.run_worker(body)
+    p.run_worker(main)

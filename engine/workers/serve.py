@@ -1,8 +1,8 @@
 """Worker: a deployed model served to applications through Foundry Local's OpenAI-compatible web service.
 
-Spec: ``{"model": DIR, "cache_dir": DIR, "host": "127.0.0.1", "port": 0}``.
+Spec: ``engine.process.workers.ServeSpec`` (model, cache_dir, host, port).
 The model is loaded in the in-process runtime, whose web service listens on
-a free loopback port; the checking proxy (engine.endpoint.proxy) listens on
+a free loopback port; the checking proxy (engine.workers.proxy) listens on
 ``host:port`` in front of it, and is what applications get. Results: one
 ``{"op": "ready", ...endpoint}``, then ``{"op": "request", ...record}`` per
 request. Runs until stdin closes or SIGTERM, then stops the proxy and the web
@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from engine.endpoint.proxy import EndpointProxy, ServedModel, url_host
 from engine.endpoint.records import Endpoint, RequestRecord
+from engine.process.workers import ServeSpec
 from engine.workers import protocol as p
 from engine.workers.generate_foundry import FoundryModel
+from engine.workers.proxy import EndpointProxy, ServedModel, url_host
 
 _emit_lock = threading.Lock()  # requests are recorded from the proxy's threads
 
@@ -59,14 +60,15 @@ def serve_until_told(model: Path, stdin: IO[str], poll_s: float = 1.0) -> bool:
     return True
 
 
-def main(spec: dict[str, Any]) -> None:
-    host, port = spec.get("host", "127.0.0.1"), int(spec.get("port", 0))
-    p.stage("load", detail=spec["model"])
-    model = FoundryModel(Path(spec["model"]).expanduser(), Path(spec["cache_dir"]).expanduser())
+def main(data: dict[str, Any]) -> None:
+    spec = ServeSpec(**data)
+    host, port = spec.host, spec.port
+    p.stage("load", detail=spec.model)
+    model = FoundryModel(Path(spec.model).expanduser(), Path(spec.cache_dir).expanduser())
     p.stage("load", "done")
     proxy = None
     try:
-        model.manager.start_web_service()  # on 127.0.0.1, a free port (engine.foundry.sdk)
+        model.manager.start_web_service()  # on 127.0.0.1, a free port (engine.workers.foundry_sdk)
         runtime = urlsplit(model.manager.urls[0])
         limit = model.context_length  # the runtime's context within ModelConfig's max_length, as chat and bench take it
         proxy = _bind(host, port, (runtime.hostname, runtime.port), ServedModel(model.model.id, limit, model.count))
@@ -82,7 +84,7 @@ def main(spec: dict[str, Any]) -> None:
         )
         p.log(f"runtime web service: {model.manager.urls[0]}; proxy: {endpoint.url}")
         _result({"op": "ready", **endpoint.to_dict()})
-        if not serve_until_told(Path(spec["model"]), sys.stdin):
+        if not serve_until_told(Path(spec.model), sys.stdin):
             raise p.WorkerError(
                 f"{model.model.id} was removed from the model cache, so it is no longer served.",
                 "Deploy it again to serve it (slmops deploy), or serve another model.",

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from engine.backends.base import PERPLEXITY_METHODS, TOKEN_BY_TOKEN
 from engine.process import rpc
+from engine.process.conventions import PERPLEXITY_METHODS, TOKEN_BY_TOKEN
 from engine.workers import protocol
 from engine.workers.protocol import WorkerError
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.onnx import genai_config
+from engine.process.workers import VerifySpec
 from engine.workers import protocol as p
 from engine.workers.prompt import encode
 
@@ -108,18 +109,14 @@ def verify_model(folder: Path, prompt: str, max_new_tokens: int = 16, prompt_for
     return {**facts, **generate(folder, prompt, max_new_tokens, prompt_format)}
 
 
-def run(spec: dict) -> None:
-    folder = Path(spec["path"]).expanduser().resolve()
+def main(data: dict) -> None:
+    spec = VerifySpec(**data)
+    folder = Path(spec.path).expanduser().resolve()
     p.stage("verify", detail=str(folder))
-    found = verify_model(
-        folder,
-        spec.get("prompt", "What is the capital of France?"),
-        int(spec.get("max_new_tokens", 16)),
-        spec.get("prompt_format"),
-    )
+    found = verify_model(folder, spec.prompt, spec.max_new_tokens, spec.prompt_format)
     p.stage("verify", "done", found["answer"])
     p.result({"path": str(folder), **found})
 
 
 if __name__ == "__main__":
-    p.run_worker(run)
+    p.run_worker(main)

@@ -13,6 +13,7 @@ import pytest
 
 from engine.base.errors import SlmopsError
 from engine.convert.plan import check_plan, convert_job, plan_conversion, run_conversion, worker_spec
+from engine.process import workers
 from engine.process.events import Stage
 from engine.process.jobs import Job
 from engine.profiles.profile import save_profile
@@ -26,7 +27,7 @@ def leftovers(output: Path) -> list[Path]:
 
 
 def test_int4_guide_command_answers_paris(demo_onnx_int4):
-    job = Job("engine.workers.verify", {"path": str(demo_onnx_int4)})
+    job = Job(workers.VERIFY, workers.VerifySpec(str(demo_onnx_int4)).to_dict())
     asyncio.run(job.run())
     assert job.finished.ok, job.error
     assert "paris" in job.result["answer"].lower()
@@ -92,7 +93,7 @@ async def test_cancel_leaves_only_the_log(tiny_model, tmp_path):
             await job.cancel()
     assert job.finished.cancelled and not job.finished.ok
     assert not plan.output.exists() and not leftovers(plan.output)
-    assert Path(spec["log"]).is_file()
+    assert Path(spec.log).is_file()
 
 
 def test_headless_convert_and_refusal(tiny_model, tmp_path):

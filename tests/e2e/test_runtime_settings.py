@@ -42,7 +42,7 @@ SDK_CLIENT = r"""
 import sys
 from pathlib import Path
 from foundry_local_sdk import ChatSession, MessageItem, MessageRole, Request, RequestOptions, SearchOptions
-from engine.foundry import sdk
+from engine.workers import foundry_sdk as sdk
 cache, folder, words = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 manager = sdk.open_manager(cache)
 model = sdk.find_by_path(manager, folder) or sdk.register(manager, folder, "bounded:1")

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.endpoint import proxy as proxy_module
-from engine.endpoint.proxy import EndpointProxy, Rejected, check_chat
 from engine.endpoint.records import CLIENT_GONE
+from engine.workers import proxy as proxy_module
+from engine.workers.proxy import EndpointProxy, Rejected, check_chat
 from tests.fuzz.conftest import FUZZ, FUZZ_IO, MEMORY_GROWTH, peak_rss, target
 from tests.fuzz.test_fuzz_stores import json_values
 from tests.unit.test_endpoint_proxy import QUESTION, _Runtime, served

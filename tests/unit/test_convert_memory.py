@@ -13,14 +13,16 @@ import pytest
 
 import engine.convert.footprint as footprint
 import engine.convert.plan as plan_module
+from engine.base.choices import Runner
 from engine.base.errors import SlmopsError
 from engine.base.units import GB
 from engine.cli import main
 from engine.convert.plan import check_plan, plan_conversion, worker_spec
-from engine.convert.runner import STREAM, STREAM_ARCHITECTURES, STREAM_VERSIONS, choose_runner
+from engine.convert.runner import STREAM_ARCHITECTURES, STREAM_VERSIONS, choose_runner
 from engine.convert.stages import StageTracker
 from engine.model.inspection import inspect_model
 from engine.process import memory_kill
+from engine.process.workers import ConvertSpec
 from engine.profiles.profile import save_profile
 from engine.recipes.catalog import EMBED_NODE, LM_HEAD_NODE, RECIPES, ConvertParams, ConvertSettings, stream_options, workflow
 from tests.helpers import profile_for
@@ -159,8 +161,9 @@ def test_the_streaming_runner_fits_where_olive_does_not_and_its_estimate_reaches
     report = check_plan(plan)
     assert report.ram_needed == int(0.5 * 3_200_000_000 + 0.5 * GB)
     spec = worker_spec(plan, report)
-    assert spec["runner"]["name"] == "stream" and spec["runner"]["options"]["lm_head_bits"] == 8
-    assert spec["memory_estimate_bytes"] == report.ram_needed and spec["olive_memory_bytes"] == int(8 * 3_200_000_000 + 0.5 * GB)
+    assert spec.runner["name"] == "stream" and spec.runner["options"]["lm_head_bits"] == 8
+    assert spec.memory_estimate_bytes == report.ram_needed and spec.olive_memory_bytes == int(8 * 3_200_000_000 + 0.5 * GB)
+    assert ConvertSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec  # what the worker reads is what the plan wrote
     available(monkeypatch, 2.3)
     assert any("Memory is tight" in w for w in check_plan(plan).warnings)
 
@@ -212,8 +215,8 @@ def test_no_committed_peak_exceeds_its_estimate():
 def test_an_estimate_outside_the_measured_sizes_says_it_extrapolates():
     factors = footprint.load_factors()
     recipe, low, high = RECIPES["rtn-int4-head8"], *factors["stream"].measured
-    inside = footprint.estimate(recipe, STREAM, (low + high) // 2)
-    beyond = footprint.estimate(recipe, STREAM, high * 3)
+    inside = footprint.estimate(recipe, Runner.STREAM, (low + high) // 2)
+    beyond = footprint.estimate(recipe, Runner.STREAM, high * 3)
     assert inside and not inside.extrapolated and "extrapolated" not in inside.basis
     assert beyond and beyond.extrapolated and "extrapolated" in beyond.basis and "margin" in beyond.basis
 
@@ -290,12 +293,12 @@ def test_a_streaming_converter_that_cannot_run_falls_back_to_olive_and_says_why(
     refusing = "print('stream: cannot run here: onnxruntime-genai 0.18.0 (validated: 0.14.1)'); raise SystemExit(3)"
     monkeypatch.setattr(converters, "stream_argv", lambda spec, out, work: [sys.executable, "-c", refusing])
     log = io.StringIO()
-    spec = {"runner": {"name": "stream", "reason": "validated"}, "olive_memory_bytes": 1}
+    spec = ConvertSpec("out", "log", runner={"name": "stream", "reason": "validated"}, olive_memory_bytes=1)
     olive = [sys.executable, "-c", "print('Olive ran')"]
     returncode, runner, reason = converters.run_converter(OliveRun(log, False), spec, olive, tmp_path / "out", tmp_path)
     assert (returncode, runner) == (0, "olive") and reason.startswith("the streaming converter cannot run here")
     assert "falling back to Olive" in log.getvalue() and "Olive ran" in log.getvalue()
-    spec["olive_memory_bytes"] = 1 << 60  # Olive would not fit either: the conversion ends, saying so
+    spec = dataclasses.replace(spec, olive_memory_bytes=1 << 60)  # Olive would not fit either: the conversion ends, saying so
     with pytest.raises(WorkerError, match="Olive would need about"):
         converters.run_converter(OliveRun(io.StringIO(), False), spec, olive, tmp_path / "out", tmp_path)
 

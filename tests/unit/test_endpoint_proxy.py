@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.endpoint import proxy as proxy_module
-from engine.endpoint.proxy import EndpointProxy, Rejected, ServedModel, check_chat, url_host
 from engine.endpoint.records import RequestRecord
 from engine.endpoint.service import is_loopback
+from engine.workers import proxy as proxy_module
+from engine.workers.proxy import EndpointProxy, Rejected, ServedModel, check_chat, url_host
 from engine.workers.serve import serve_until_told
 from tests.helpers import wait_until
 

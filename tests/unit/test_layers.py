@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Bottom first. Packages on one floor know nothing of each other.
 FLOORS: list[tuple[str, ...]] = [
-    ("base",),  # errors, units, locations, atomic writes, locks, versions: nothing about models
+    ("base",),  # errors, units, locations, atomic writes, locks, versions, conversion choices: nothing about models
     ("process",),  # running worker processes and talking to them
     ("environment",),  # this machine and its toolchain
     ("model",),  # the source model: what it is, whether the toolchain builds it
@@ -132,3 +132,82 @@ def test_the_checks_fail_on_an_upward_import_and_a_circle():
     assert upward(edges) == ["engine.base.errors -> engine.model.inspection"]
     assert cycles(edges) == [["engine.base.errors", "engine.model.inspection"]]
     assert upward({"engine.onnx.provenance": {"engine.recipes.catalog"}}) == ["engine.onnx.provenance -> engine.recipes.catalog"]
+
+
+# The app-worker boundary: what only worker processes load, and the modules they run. The gguf package (a
+# reader over numpy, a quarter of a second to import) is light: the app asks it which block types it dequantizes.
+ML_STACK = {
+    "torch",
+    "transformers",
+    "olive",
+    "onnxruntime",
+    "onnxruntime_genai",
+    "onnx",
+    "onnx_ir",
+    "onnxscript",
+    "safetensors",
+    "foundry_local_sdk",  # loads onnxruntime
+}
+
+
+def outside_imports(path: Path) -> set[str]:
+    """The top-level packages of everything ``path`` imports, at the top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+    return found
+
+
+def app_side() -> list[Path]:
+    return [
+        p for package in ("engine", "tui") for p in (ROOT / package).rglob("*.py") if "workers" != p.relative_to(ROOT).parts[1]
+    ]
+
+
+def test_only_workers_import_the_ml_stack_or_the_foundry_sdk():
+    bad = [f"{module_name(p)} -> {sorted(outside_imports(p) & ML_STACK)}" for p in app_side() if outside_imports(p) & ML_STACK]
+    assert bad == [], "move the code that needs these into engine/workers/"
+
+
+def runs_main(path: Path) -> bool:
+    """Whether the module defines ``main(spec)`` and, run as a program, hands it to ``run_worker``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    has_main = any(isinstance(node, ast.FunctionDef) and node.name == "main" for node in tree.body)
+    runs = any(
+        isinstance(node, ast.If) and "__main__" in ast.unparse(node.test) and "run_worker(main)" in ast.unparse(node)
+        for node in tree.body
+    )
+    return has_main and runs
+
+
+def test_every_job_module_resolves_to_a_worker_that_runs_main():
+    from engine.process.workers import WORKERS
+
+    for module in WORKERS:
+        path = ROOT.joinpath(*module.split(".")).with_suffix(".py")
+        assert path.is_file(), f"{module} names no module"
+        assert runs_main(path), f"{module} should define main(spec) and end with run_worker(main)"
+    entries = {module_name(p) for p in (ROOT / "engine" / "workers").glob("*.py") if runs_main(p)}
+    assert entries == set(WORKERS), "name every worker in engine.process.workers"
+
+
+def test_the_app_names_workers_only_through_the_registry():
+    """A worker's module name typed as a string elsewhere would escape the test above."""
+    found = []
+    for path in app_side():
+        if module_name(path) == "engine.process.workers":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}
+        found += [
+            f"{module_name(path)}: {node.value}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value.startswith("engine.workers.")
+            and id(node) not in docstrings
+        ]
+    assert found == []

@@ -130,3 +130,30 @@ def test_one_table_of_limits_checks_profiles_and_describes_them():
     with pytest.raises(ProfileError, match=r"5.5 is outside what it takes: a number from 0 to 5"):
         profile_from_dict(data)
     assert LIMITS["chat.max_new_tokens"].describe() == "a whole number from 1 to 1048576"
+
+
+def test_precision_method_and_runner_are_enums_kept_as_their_strings_on_disk(tmp_path):
+    from engine.base.choices import DEFAULT_PRECISION, Method, Precision, Runner
+
+    profile = Profile(name="typed")
+    assert profile.convert.precision is DEFAULT_PRECISION is Precision.INT4
+    profile.convert.method, profile.convert.runner = Method.CONFIG, Runner.OLIVE
+    path = save_profile(profile, tmp_path / "typed.toml")
+    text = path.read_text(encoding="utf-8")
+    assert 'precision = "int4"' in text and 'method = "config"' in text and 'runner = "olive"' in text
+    loaded = load_profile(path).convert
+    assert (loaded.precision, loaded.method, loaded.runner) == (Precision.INT4, Method.CONFIG, Runner.OLIVE)
+    assert isinstance(loaded.precision, Precision) and isinstance(loaded.method, Method)
+    with pytest.raises(ProfileError, match="'stream' is not one of auto, olive"):
+        profile_from_dict({"name": "x", "convert": {"runner": "stream"}})  # the plan chooses the streaming converter
+    with pytest.raises(ProfileError, match="must be a string"):
+        profile_from_dict({"name": "x", "convert": {"precision": 4}})
+
+
+def test_a_recipe_names_its_method_as_a_profile_does():
+    from engine.base.choices import Method
+    from engine.profiles.recommended import BY_NAME, convert_section
+    from engine.recipes.catalog import RECIPES
+
+    assert {r.method for r in RECIPES.values()} == set(Method)
+    assert convert_section(BY_NAME["rtn-int8"]).method is Method.CONFIG

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.endpoint.proxy import Rejected, ServedModel, check_chat
+from engine.workers.proxy import Rejected, ServedModel, check_chat
 
 ROOT = Path(__file__).resolve().parents[2]
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]

@@ -16,6 +16,7 @@ from engine.model.gguf import read_model
 from engine.model.gguf_folder import gguf_folder_job, plan_gguf_folder
 from engine.process import journal
 from engine.process.conventions import new_run, partials_glob, staging_prefix
+from engine.process.workers import ConvertSpec
 
 
 def dead_pid() -> int:
@@ -42,16 +43,16 @@ def test_each_job_names_its_own_run(smollm2_gguf, tmp_path, home):
     first, second = gguf_folder_job(plan), gguf_folder_job(plan)
     assert first.spec["run"] != second.spec["run"]
     assert first.journal_entry.cleanup == [partials_glob(plan.output, first.spec["run"])]
-    converting = convert_job({"output": str(tmp_path / "o"), "log": str(tmp_path / "log")})
+    converting = convert_job(ConvertSpec(str(tmp_path / "o"), str(tmp_path / "log")))
     assert converting.journal_entry.cleanup == [partials_glob(tmp_path / "o", converting.spec["run"])]
 
 
 def test_a_second_run_into_an_output_being_written_is_refused(tmp_path):
-    from engine.workers.gguf_folder import build
+    from engine.workers.gguf_folder import main
 
     output = tmp_path / "folder"
     with writing(output):
         with pytest.raises(SlmopsError, match="Another run is writing") as info:
-            build({"gguf": str(tmp_path / "x.gguf"), "output": str(output), "run": new_run()})
+            main({"gguf": str(tmp_path / "x.gguf"), "output": str(output), "run": new_run()})
         assert info.value.hint
     assert not list(tmp_path.glob(".folder.partial-*"))

@@ -24,6 +24,7 @@ from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
+from engine.base.choices import DEFAULT_PRECISION, Precision
 from engine.base.errors import SlmopsError
 from engine.base.units import article, human_bytes
 from engine.model.sources import Found, discover
@@ -187,7 +188,9 @@ class NewProfileScreen(ModalScreen[Profile | None]):
     def _name_changed(self, event: Input.Changed) -> None:
         deploy = self.query_one("#np-deploy", Input)
         if deploy.value == self._proposed_deploy and event.value:  # not changed by hand: follow the name
-            precision = self.fields().precision or (self.proposal.profile.convert.precision if self.proposal else "int4")
+            precision = self.fields().precision or (
+                self.proposal.profile.convert.precision if self.proposal else DEFAULT_PRECISION
+            )
             self._proposed_deploy = deploy.value = f"{event.value}-{precision}"
 
     def inspect(self) -> None:
@@ -203,7 +206,7 @@ class NewProfileScreen(ModalScreen[Profile | None]):
             return
         judged = None
         try:
-            judged = judge(fields.path, precision=fields.precision or "int4")
+            judged = judge(fields.path, precision=Precision(fields.precision or DEFAULT_PRECISION))
             if not judged.verdict.ok and judged.folder is None and judged.source.folder is None:  # a GGUF refused
                 self.app.call_from_thread(self._show, judged, None, "")
                 return

@@ -19,8 +19,9 @@ from textual.screen import ModalScreen
 from textual.validation import Regex
 from textual.widgets import Button, Input, Label, Select, Static
 
+from engine.base.choices import Method, Precision
 from engine.profiles.limits import LIMITS, lengths_problem
-from engine.profiles.profile import METHODS, PRECISIONS, Profile, ProfileError, load_profile, profile_from_dict, save_profile
+from engine.profiles.profile import Profile, ProfileError, load_profile, profile_from_dict, save_profile
 from engine.recipes.catalog import RECIPES
 from engine.tune.apply import target_path
 from tui.jobs import work
@@ -69,7 +70,7 @@ class ProfileEditor(ModalScreen[Profile | None]):
                 with Horizontal(classes="row"):
                     yield Label("precision")
                     yield Select(
-                        [(x, x) for x in PRECISIONS],
+                        [(x.value, x.value) for x in Precision],
                         value=p.convert.precision,
                         allow_blank=False,
                         id="pe-precision",
@@ -78,7 +79,11 @@ class ProfileEditor(ModalScreen[Profile | None]):
                 with Horizontal(classes="row"):
                     yield Label("method")
                     yield Select(
-                        [(x, x) for x in METHODS], value=p.convert.method, allow_blank=False, id="pe-method", compact=True
+                        [(x.value, x.value) for x in Method],
+                        value=p.convert.method,
+                        allow_blank=False,
+                        id="pe-method",
+                        compact=True,
                     )
                 with Horizontal(classes="row"):
                     yield Label("recipe")
