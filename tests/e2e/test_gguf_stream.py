@@ -30,6 +30,19 @@ def converted(gguf: Path, output: Path, recipe: str) -> dict:
     return job.result
 
 
+def eight_bit_levels(folder: Path) -> set[int]:
+    """The accuracy levels of the model's 8-bit MatMulNBits nodes (0: unset)."""
+    import onnx
+    from onnx import helper
+
+    levels = set()
+    for node in onnx.load(str(folder / "model.onnx"), load_external_data=False).graph.node:
+        attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if node.op_type == "MatMulNBits" and attributes["bits"] == 8:
+            levels.add(attributes.get("accuracy_level", 0))
+    return levels
+
+
 def weights_digest(folder: Path) -> str:
     return hashlib.sha256((folder / "model.onnx.data").read_bytes()).hexdigest()
 
@@ -41,6 +54,8 @@ def test_a_gguf_converts_straight_and_answers(fixture, recipe, request, tmp_path
     assert result["runner"] == "stream" and "GGUF" in result["runner_reason"]
     assert "paris" in result["answer"].lower()
     assert not locations.gguf_models_dir().exists()  # no model folder was made
+    # 8-bit blocks run at level 4 (int8 activations) in gguf-int4, at level 0 (exact) in gguf-exact
+    assert eight_bit_levels(tmp_path / "out") == {4 if recipe == "gguf-int4" else 0}
     if recipe == "gguf-exact":
         from engine.workers.agreement import compare
 

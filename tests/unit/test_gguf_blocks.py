@@ -57,13 +57,14 @@ def tensors(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[np.ndar
     return found
 
 
-def run_matmulnbits(nbits: gb.NBits, x: np.ndarray) -> np.ndarray:
-    """x @ W.T by ONNX Runtime's MatMulNBits kernel on these tensors."""
+def run_matmulnbits(nbits: gb.NBits, x: np.ndarray, level: int = 0) -> np.ndarray:
+    """x @ W.T by ONNX Runtime's MatMulNBits kernel on these tensors, at accuracy ``level`` (0: unset)."""
     from onnx import TensorProto, helper, numpy_helper
 
     inputs = ["x", "B", "scales"] + (["zp"] if nbits.zero_point is not None else [])
+    extra = {"accuracy_level": level} if level else {}
     node = helper.make_node(
-        "MatMulNBits", inputs, ["y"], domain="com.microsoft", K=K, N=N, bits=nbits.bits, block_size=nbits.block
+        "MatMulNBits", inputs, ["y"], domain="com.microsoft", K=K, N=N, bits=nbits.bits, block_size=nbits.block, **extra
     )
     initializers = [numpy_helper.from_array(nbits.q, "B"), numpy_helper.from_array(nbits.scales, "scales")]
     if nbits.zero_point is not None:
@@ -135,3 +136,18 @@ def test_widening_handles_negative_minimums_and_flat_blocks():
     # half a step of scale / m (m >= 8), or of the symmetric rounding a block far from its codes falls back to
     assert np.all(np.abs(got - values) <= np.abs(scale)[:, None] / 2 + 1e-6)
     assert np.abs(got[0] - values[0]).max() <= 0.1 / 16 and np.array_equal(got[1], values[1])
+
+
+@pytest.mark.parametrize(("type_name", "mode"), [(t, gb.EXACT) for t in ["Q8_0", "Q5_0", "Q6_K", "Q4_1", "Q4_K", "Q5_K"]])
+def test_8_bit_blocks_at_accuracy_level_4_lose_only_the_activations_rounding(tensors, type_name, mode):
+    """The streamer runs 8-bit weights at level 4 (int8 activations): the kernel's error is the rounding of the
+    activations to 8 bits per block (about 0.5% here), not an overflow of its integer products; Q8_0's random
+    bytes put codes across the whole 0..255 around the zero point 128."""
+    raw, _ = tensors[type_name]
+    nbits = gb.to_nbits(raw, type_name, mode, K)
+    assert nbits.bits == 8
+    weight = gb.nbits_values(nbits, N, K).astype(np.float64)
+    x = np.random.default_rng(3).standard_normal((4, K)).astype(np.float32)
+    expected = x.astype(np.float64) @ weight.T
+    found = run_matmulnbits(nbits, x, level=4)
+    assert np.linalg.norm(found - expected) / np.linalg.norm(expected) < 0.015

@@ -159,11 +159,12 @@ def widen(blocks: Blocks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Blocks with a fractional minimum in 8 bits around the zero point 128: codes ``m x code + 128 - round(m x
     minimum / scale)``, scale ``/ m``, so that every code minus 128 fits a signed byte.
 
-    ONNX Runtime's 8-bit kernel at accuracy level 4 (int8 activations, the only fast one: level 0 dequantizes the
-    whole weight on every call) was seen to lose a model's answers with codes far from the zero point (SmolLM2's
-    Q4_1 widened with ``m = 16`` and a free zero point). ``m`` is the largest up to ``256 / levels`` (16 for 4-bit
-    codes, 8 for 5-bit) that keeps ``|m x (code - minimum / scale)| <= 127``: at least 8 for 4-bit codes whose
-    zero lies within them, the zero point then off by at most half of ``scale / m``. A block that fits at no
+    Every zero point is then the kernel's default 128 (no zero point tensor). ``m`` is the largest up to
+    ``256 / levels`` (16 for 4-bit codes, 8 for 5-bit) that keeps ``|m x (code - minimum / scale)| <= 127``: at
+    least 8 for 4-bit codes whose zero lies within them, the zero point then off by at most half of ``scale / m``.
+    (ONNX Runtime's kernel at accuracy level 4 takes codes anywhere in 0..255 with no overflow of its integer
+    products: tests/unit/test_gguf_blocks.py; gguf-exact runs these weights at level 0 all the same, see
+    :mod:`.gguf_build`.) A block that fits at no
     ``m`` is rounded from its values (8 bits, symmetric around 128).
     """
     assert blocks.minimum is not None
