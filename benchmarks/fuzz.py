@@ -80,7 +80,7 @@ def run_tests(examples: int | None, folder: Path) -> tuple[dict[str, Any], dict[
         env["SLMOPS_FUZZ_EXAMPLES"] = str(examples)
     started = time.monotonic()
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", "tests/fuzz", *FAULTS]
-    subprocess.run(argv, cwd=record.ROOT, env=env, check=False)
+    subprocess.run(argv, cwd=record.ROOT, env=env, check=False, stdout=sys.stderr)  # stdout is the results (--json)
     seconds = round(time.monotonic() - started, 1)
     outcomes = {}
     for case in ElementTree.parse(junit).iter("testcase") if junit.is_file() else []:
