@@ -23,6 +23,18 @@ async def wait_for(pilot: Pilot, condition: Callable[[], object], timeout: float
         await pilot.pause(0.1)
 
 
+async def quit_as_a_user(pilot: Pilot) -> None:
+    """Quit as a user does: the quit action, answered yes when it asks because work still runs (a loaded model)."""
+    from tui.app import jobs_to_lose
+    from tui.screens.confirm import ConfirmScreen
+
+    asks = bool(jobs_to_lose())
+    await pilot.app.action_quit()
+    if asks:
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), 10)
+        await pilot.press("y")
+
+
 def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
     """Poll ``condition()`` outside an event loop; fail with ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

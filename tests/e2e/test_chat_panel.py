@@ -6,7 +6,7 @@ import re
 
 from textual.widgets import Input, Markdown, Select
 
-from tests.helpers import wait_for
+from tests.helpers import quit_as_a_user, wait_for
 from tui.app import SlmopsApp
 from tui.panels.chat import ChatPanel
 
@@ -31,7 +31,7 @@ async def test_chat_panel_streams_an_answer(demo_onnx_int4, home):
         assert any("8192 tokens" in n and "search.max_length" in n and "max_length, 2048" in n for n in notices), notices
         await pilot.pause(0.6)
         assert re.search(r"ready .* [0-9.]+ tok/s", str(app.query_one("#chat-status-speed").render()))
-        await app.action_quit()
+        await quit_as_a_user(pilot)
 
 
 async def test_a_model_converted_after_start_up_is_offered_when_the_panel_is_shown(demo_onnx_int4, tmp_path, home):
@@ -77,4 +77,4 @@ async def test_an_empty_message_is_ignored_and_a_stopped_answer_says_so(demo_onn
         await wait_for(pilot, lambda: not panel.busy, 60)
         notices = [str(n.render()) for n in app.query(".chat-notice")]
         assert panel.status.state == "stopped" and "(stopped)" in notices, notices
-        await app.action_quit()
+        await quit_as_a_user(pilot)

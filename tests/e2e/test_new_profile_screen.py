@@ -8,7 +8,7 @@ from textual.widgets import Input
 
 from engine.base import locations
 from engine.profiles.profile import load_profile
-from tests.helpers import report_text, wait_for
+from tests.helpers import quit_as_a_user, report_text, wait_for
 from tests.model_folders import unreadable_by_builder
 from tui.app import SlmopsApp
 from tui.panels.chat import ChatPanel
@@ -119,4 +119,4 @@ async def test_a_new_profile_is_saved_while_the_chat_model_and_a_benchmark_run(d
         await wait_for(pilot, lambda: isinstance(app.screen, NewProfileScreen))
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, NewProfileScreen))
-        await app.action_quit()
+        await quit_as_a_user(pilot)
