@@ -16,18 +16,20 @@ from typing import Any
 
 from engine.base import locations
 from engine.onnx import genai_config
-from engine.profiles.names import ModelId
+from engine.profiles.names import ModelId, deployed_model_id
 from engine.workers import prompt
 from engine.workers.protocol import WorkerError, run_worker
 from engine.workers.serving import Prepared, serve
 
 
 def _free_model_id(folder: Path, taken: set[str]) -> str:
-    """An id to register ``folder`` under that takes no other folder's registration."""
-    name = str(prompt.read_inference_model(folder).get("Name") or folder.name)
+    """An id to register ``folder`` under that takes no other folder's registration: its deployed id
+    (``name:<major of Version>``, as the Cache panel and a bare name's lookup read it) when that is free."""
+    model = prompt.read_inference_model(folder)
+    name = str(model.get("Name") or folder.name)
     parsed = ModelId.parse_or_none(name)
     base = re.sub(r"[^A-Za-z0-9._-]+", "-", parsed.name if parsed else name).strip("-") or "model"
-    version = 1
+    version = ModelId.parse(deployed_model_id(base, str(model.get("Version") or ""))).version
     while str(ModelId(base, version)) in taken:
         version += 1
     return str(ModelId(base, version))

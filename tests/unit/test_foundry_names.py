@@ -82,3 +82,17 @@ def test_deploy_version_is_one_the_id_scheme_orders(tmp_path: Path):
     first = CacheEntry("m", tmp_path / "m", version="5.0", model_id="m:1", registered=True)
     second = CacheEntry("m", tmp_path / "m-v2", version="2.0", model_id="m:2", registered=True)
     assert find_entry([first, second], "m") is second and find_entry([first, second], "m:1") is first
+
+
+def test_a_deployed_folder_is_registered_under_its_own_id(tmp_path):
+    """Fails on the old worker: a second version's folder, opened first, was registered as name:1, so the bare
+    name's newest became the first version's folder."""
+    import json
+
+    from engine.workers.generate_foundry import _free_model_id
+
+    folder = tmp_path / "chat-ids-v2"
+    folder.mkdir()
+    (folder / "inference_model.json").write_text(json.dumps({"Name": "chat-ids", "Version": "2.0"}))
+    assert _free_model_id(folder, set()) == "chat-ids:2"
+    assert _free_model_id(folder, {"chat-ids:2"}) == "chat-ids:3"  # taken by another folder's registration
