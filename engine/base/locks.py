@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from engine.base import locations
 from engine.base.errors import SlmopsError
 
 
@@ -26,8 +28,10 @@ def file_lock(path: Path, *, wait: bool = True) -> Iterator[None]:
 
 @contextlib.contextmanager
 def writing(output: Path) -> Iterator[None]:
-    """Hold ``output`` while one run writes it (a lock file beside it); a second run is refused at once."""
-    lock = file_lock(output.parent / f".{output.name}.lock", wait=False)
+    """Hold ``output`` while one run writes it; a second run is refused at once. The lock file lives in slmops'
+    data folder, named by the output's path, so nothing is left beside the user's files."""
+    key = hashlib.sha256(str(output.absolute()).encode()).hexdigest()[:24]
+    lock = file_lock(locations.data_dir() / "locks" / f"output-{key}.lock", wait=False)
     try:
         lock.__enter__()
     except BlockingIOError:
