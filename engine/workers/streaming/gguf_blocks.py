@@ -7,8 +7,8 @@
   128 once the signed codes are shifted), ``Q5_0`` (bits 8, block 32, zero 16), ``Q6_K`` (bits 8, block 16,
   zero 32, scale d x sub-scale);
 - with a fractional minimum, ``w = scale x code - minimum``: ``Q4_1``, ``Q5_1``, ``Q4_K``, ``Q5_K``. Recipe
-  ``gguf-exact`` moves their codes into 8 bits around the zero point 128 (:func:`widen`: codes ``x m``, scale
-  ``/ m``, ``m`` from 8 to 16 for 4-bit codes), which leaves the zero point off by at most half of
+  ``gguf-exact`` moves their codes into 8 bits (``code x m``, zero point ``round(m x minimum / scale)``, scale
+  ``/ m``, with ``m = 256 / levels``: 16 for 4-bit codes), which leaves the zero point off by at most half of
   ``scale / m``; recipe ``gguf-int4`` re-rounds their dequantized values at block 32 to the 4-bit scale and zero
   point that fit them best (least squares over a search of scales, as llama.cpp's own quantizer does).
 
@@ -156,16 +156,14 @@ def _rtn8(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def widen(blocks: Blocks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Blocks with a fractional minimum in 8 bits around the zero point 128: codes ``m x code + 128 - round(m x
-    minimum / scale)``, scale ``/ m``, so that every code minus 128 fits a signed byte.
+    """Blocks with a fractional minimum in 8 bits: codes x m, zero point round(m x minimum / scale), scale / m.
 
-    Every zero point is then the kernel's default 128 (no zero point tensor). ``m`` is the largest up to
-    ``256 / levels`` (16 for 4-bit codes, 8 for 5-bit) that keeps ``|m x (code - minimum / scale)| <= 127``: at
-    least 8 for 4-bit codes whose zero lies within them, the zero point then off by at most half of ``scale / m``.
+    ``m = 256 / levels`` (16 for 4-bit codes, 8 for 5-bit); a block whose zero point falls outside 0..255 at that
+    ``m`` takes the largest smaller one that fits, with both codes and zero point shifted up by ``c`` when the
+    minimum is negative; a block that fits at none is rounded from its values (8 bits, min/max).
     (ONNX Runtime's kernel at accuracy level 4 takes codes anywhere in 0..255 with no overflow of its integer
     products: tests/unit/test_gguf_blocks.py; gguf-exact runs these weights at level 0 all the same, see
-    :mod:`.gguf_build`.) A block that fits at no
-    ``m`` is rounded from its values (8 bits, symmetric around 128).
+    :mod:`.gguf_build`.)
     """
     assert blocks.minimum is not None
     count = blocks.codes.shape[0]
@@ -177,21 +175,21 @@ def widen(blocks: Blocks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     chosen_r = np.zeros(count, dtype=np.int64)
     for m in range(256 // blocks.levels, 0, -1):
         r = np.round(ratio * m).astype(np.int64)
-        fits = (chosen_m == 0) & (r <= 127) & (m * top - r <= 127) & ~flat
+        c_low, c_high = np.maximum(0, -r), np.minimum(255 - m * top, 255 - r)
+        fits = (chosen_m == 0) & (c_low <= c_high) & ~flat
         chosen_m[fits], chosen_r[fits] = m, r[fits]
     m = np.maximum(chosen_m, 1)
-    codes = blocks.codes.astype(np.int64) * m[:, None] + (128 - chosen_r)[:, None]
+    shift = np.maximum(0, -chosen_r)
+    codes = blocks.codes.astype(np.int64) * m[:, None] + shift[:, None]
+    zero = chosen_r + shift
     out_scale = (scale / m).astype(np.float32)
-    # a constant block (scale 0): w = -minimum, as -minimum x (129 - 128)
-    codes[flat], out_scale[flat] = 129, -minimum[flat].astype(np.float32)
+    # a constant block (scale 0): w = -minimum, as minimum x (0 - 1)
+    codes[flat], zero[flat], out_scale[flat] = 0, 1, minimum[flat].astype(np.float32)
     rest = (chosen_m == 0) & ~flat
     if rest.any():
         values = blocks.scale[rest, None] * blocks.codes[rest].astype(np.float32) - blocks.minimum[rest, None]
-        peak = np.abs(values).max(axis=1)
-        step = np.where(peak > 0, peak / 127, 1).astype(np.float32)
-        codes[rest] = np.clip(np.round(values / step[:, None]), -127, 127).astype(np.int64) + 128
-        out_scale[rest] = step
-    return codes.astype(np.uint8), out_scale, np.full(count, 128, dtype=np.uint8)
+        codes[rest], out_scale[rest], zero[rest] = _rtn8(values)
+    return codes.astype(np.uint8), out_scale, zero.astype(np.uint8)
 
 
 def best_fit4(values: np.ndarray, steps: int = 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -250,15 +248,13 @@ def to_nbits(raw: np.ndarray, type_name: str, mode: str, k: int) -> NBits:
     size = _block_bytes(type_name)
     found = decode(raw.reshape(n * (blocks_per_row // size), size), type_name)
     if found.zero is not None:
-        if found.levels <= 16:
-            return _to_nbits(found.codes, found.scale, None, 4, n)  # Q4_0: zero 8, the kernel's default at 4 bits
-        # shifted to the zero point 128, the kernel's default at 8 bits: the same values, no zero point tensor
-        codes = (found.codes.astype(np.int16) + (128 - found.zero)).astype(np.uint8)
-        return _to_nbits(codes, found.scale, None, 8, n)
+        bits = 4 if found.levels <= 16 else 8
+        zero = None if found.zero == 1 << (bits - 1) else np.full(found.codes.shape[0], found.zero)
+        return _to_nbits(found.codes, found.scale, zero, bits, n)
     if mode == INT4:
         return fit_rows(dequantize(raw, type_name).reshape(n, k), mode)
-    codes, scale, _ = widen(found)
-    return _to_nbits(codes, scale, None, 8, n)  # every zero point 128: the kernel's default
+    codes, scale, zero = widen(found)
+    return _to_nbits(codes, scale, zero, 8, n)
 
 
 def _block_bytes(type_name: str) -> int:

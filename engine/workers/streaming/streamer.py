@@ -25,7 +25,7 @@ class Quantized:
     k: int = 0
     n: int = 0
     block: int = 0  # its own block size (a GGUF's blocks passed through); 0: the options'
-    accuracy_level: int | None = None  # its own (a GGUF's blocks in 8 bits); None: the options'
+    accuracy_level: int | None = None  # its own (a GGUF's blocks widened into 8 bits); None: the options'
 
 
 class Streamer:
