@@ -35,6 +35,8 @@ class TuneChart(Vertical):
         label.update(text)
 
     def show(self, candidates: list[dict[str, Any]], chosen: str | None) -> None:
+        if not self.is_attached:  # a run that ends as the app quits: its screen is already gone
+            return
         text = self.query_one("#tune-chart-text", Static)
         if not plots_wanted():
             text.update(Text(frontier_chart(candidates, chosen, width=48, height=10)))
