@@ -115,7 +115,8 @@ async def test_a_new_profile_is_saved_while_the_chat_model_and_a_benchmark_run(d
         assert app.profile.model_path() == demo_model.resolve()
         assert app.profile.chat.system_prompt and app.profile.bench.eval and app.profile.bench.perplexity_text  # generic
         assert (locations.profiles_dir() / f"{app.profile.name}.toml").is_file()
-        await pilot.press("n")  # the keys work
+        assert isinstance(app.focused, Input)  # back where the user types: a letter here is text, not a key
+        await pilot.press("escape", "n")  # out of the field, the keys work
         await wait_for(pilot, lambda: isinstance(app.screen, NewProfileScreen))
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, NewProfileScreen))
